@@ -1,0 +1,17 @@
+/** A verb's entry point: arguments after the verb, returns the process exit status. */
+export type CommandRun = (args: string[]) => Promise<number>;
+
+export interface CommandModule {
+  run: CommandRun;
+}
+
+/** Write a line to stderr (messages never go to stdout, which carries shell code or data). */
+export function say(line: string): void {
+  process.stderr.write(line.endsWith('\n') ? line : line + '\n');
+}
+
+/** Bad usage: one line, what to type instead. */
+export function usage(line: string): number {
+  say(`envd: ${line}`);
+  return 2;
+}

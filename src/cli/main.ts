@@ -1,0 +1,70 @@
+import type { CommandModule } from './command.js';
+import { EnvdError, errorMessage } from '../util/errors.js';
+
+/**
+ * Verb table. Each verb loads its module only when used, so `envd hook bash` does not pay
+ * for the daemon's or the evaluator's imports.
+ */
+const verbs: Record<string, () => Promise<CommandModule>> = {
+  export: () => import('./export.js'),
+  allow: () => import('./trust.js').then((m) => ({ run: m.runAllow })),
+  permit: () => import('./trust.js').then((m) => ({ run: m.runAllow })),
+  grant: () => import('./trust.js').then((m) => ({ run: m.runAllow })),
+  deny: () => import('./trust.js').then((m) => ({ run: m.runDeny })),
+  block: () => import('./trust.js').then((m) => ({ run: m.runDeny })),
+  revoke: () => import('./trust.js').then((m) => ({ run: m.runDeny })),
+  disallow: () => import('./trust.js').then((m) => ({ run: m.runDeny })),
+  prune: () => import('./trust.js').then((m) => ({ run: m.runPrune })),
+  exec: () => import('./exec.js'),
+  status: () => import('./status.js'),
+  stdlib: () => import('./stdlib.js'),
+  version: () => import('./version.js'),
+  hook: () => import('./hook.js'),
+  daemon: () => import('./daemon.js'),
+  go: () => import('./go.js'),
+};
+
+function help(): string {
+  return [
+    'envd: directory-scoped environments for bash, zsh and fish',
+    '',
+    'usage: envd <command> [args]',
+    '',
+    '  hook bash|zsh|fish        print the prompt hook (eval "$(envd hook bash)")',
+    '  allow [PATH]              approve an .envrc (aliases: permit, grant)',
+    '  deny [PATH]               block an .envrc (aliases: block, revoke, disallow)',
+    '  export bash|zsh|fish|json print what changes in this directory',
+    '  exec DIR CMD [ARGS...]    run a command with DIR\'s environment',
+    '  status [--json]           what is loaded and why',
+    '  prune                     drop approvals of files that are gone or changed',
+    '  stdlib                    print the bash stdlib',
+    '  go list|which             Go SDKs found and which one a directory gets',
+    '  daemon start|stop|restart|status|run|logs',
+    '  version [MIN]             print the version, or check it is at least MIN',
+  ].join('\n');
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (verb === undefined || verb === 'help' || verb === '--help' || verb === '-h') {
+    process.stdout.write(help() + '\n');
+    return verb === undefined ? 2 : 0;
+  }
+  if (verb === '--version') return (await import('./version.js')).run([]);
+  const load = verbs[verb];
+  if (load === undefined) {
+    process.stderr.write(`envd: unknown command '${verb}'. Run 'envd help' for the list.\n`);
+    return 2;
+  }
+  const mod = await load();
+  return mod.run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code; },
+  (err: unknown) => {
+    const msg = err instanceof EnvdError ? err.message : `internal error: ${errorMessage(err)}`;
+    process.stderr.write(msg.startsWith('envd:') ? `${msg}\n` : `envd: ${msg}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,31 @@
+import { envdVersion } from '../version.js';
+import { say } from './command.js';
+
+function parts(v: string): number[] {
+  return v.replace(/^v/, '').split('.').map((x) => Number.parseInt(x, 10) || 0);
+}
+
+export function compareVersions(a: string, b: string): number {
+  const pa = parts(a);
+  const pb = parts(b);
+  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
+    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
+    if (d !== 0) return d < 0 ? -1 : 1;
+  }
+  return 0;
+}
+
+/** `envd version` prints it; `envd version MIN` exits 1 when older than MIN (as direnv does). */
+export async function run(args: string[]): Promise<number> {
+  const v = envdVersion();
+  const min = args[0];
+  if (min === undefined) {
+    process.stdout.write(v + '\n');
+    return 0;
+  }
+  if (compareVersions(v, min) < 0) {
+    say(`envd: version ${v} is older than the required ${min}; update envd.`);
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,123 @@
+import { decodeState, encodeState } from './codec.js';
+
+/** Exported variables of a process: name -> value. */
+export type Env = Record<string, string>;
+
+/**
+ * What envd changed when it loaded a directory: each variable's value before (null: was
+ * unset) and the value envd set (null: envd unset it). Leaving uses `prev` to restore
+ * exactly, and `next` to notice what the user changed by hand meanwhile.
+ */
+export interface EnvDiff {
+  prev: Record<string, string | null>;
+  next: Record<string, string | null>;
+}
+
+export const emptyDiff = (): EnvDiff => ({ prev: {}, next: {} });
+
+export function encodeDiff(d: EnvDiff): string {
+  return encodeState({ p: d.prev, n: d.next });
+}
+
+function isNullableStringRecord(v: unknown): v is Record<string, string | null> {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return false;
+  return Object.values(v).every((x) => x === null || typeof x === 'string');
+}
+
+export function decodeDiff(text: string | undefined): EnvDiff | undefined {
+  const raw = decodeState(text);
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const { p, n } = raw as { p?: unknown; n?: unknown };
+  if (!isNullableStringRecord(p) || !isNullableStringRecord(n)) return undefined;
+  return { prev: p, next: n };
+}
+
+/** List-valued variables where a user's own additions are kept on leave (as mise does for PATH). */
+export function isPathList(name: string): boolean {
+  return name === 'PATH' || name === 'MANPATH' || name === 'INFOPATH' || name.endsWith('PATH') || name.endsWith('_PATH') || name === 'PKG_CONFIG_PATH';
+}
+
+function splitList(v: string): string[] {
+  return v === '' ? [] : v.split(':');
+}
+
+/**
+ * The environment as it was before envd's changes. Where the user changed a variable by
+ * hand after envd set it, their change wins; for PATH-like lists only the entries envd
+ * added are taken out again, so entries the user prepended survive.
+ */
+export function revert(current: Env, d: EnvDiff): Env {
+  const out: Env = { ...current };
+  for (const [name, applied] of Object.entries(d.next)) {
+    const before = d.prev[name] ?? null;
+    const now = Object.prototype.hasOwnProperty.call(current, name) ? current[name] : undefined;
+    if ((now ?? null) === applied) {
+      if (before === null) delete out[name]; else out[name] = before;
+      continue;
+    }
+    if (now !== undefined && applied !== null && isPathList(name)) {
+      const beforeEntries = new Set(splitList(before ?? ''));
+      const added = new Set(splitList(applied).filter((e) => !beforeEntries.has(e)));
+      const kept = splitList(now).filter((e) => !added.has(e));
+      // Entries envd removed (PATH_rm) come back where the user has not re-added them.
+      for (const e of splitList(before ?? '')) if (!kept.includes(e) && !splitList(applied).includes(e)) kept.push(e);
+      if (kept.length === 0 && before === null) delete out[name]; else out[name] = kept.join(':');
+    }
+    // Otherwise the user's own value stays.
+  }
+  return out;
+}
+
+/** The diff that takes `base` to `target`, over every variable either one has. */
+export function diffBetween(base: Env, target: Env, include: (name: string) => boolean = () => true): EnvDiff {
+  const d = emptyDiff();
+  const names = new Set([...Object.keys(base), ...Object.keys(target)]);
+  for (const name of [...names].sort()) {
+    if (!include(name)) continue;
+    const a = Object.prototype.hasOwnProperty.call(base, name) ? base[name] ?? null : null;
+    const b = Object.prototype.hasOwnProperty.call(target, name) ? target[name] ?? null : null;
+    if (a === b) continue;
+    d.prev[name] = a;
+    d.next[name] = b;
+  }
+  return d;
+}
+
+/** A change to apply in the shell: values to export, names to unset. */
+export interface Change {
+  set: Record<string, string>;
+  unset: string[];
+}
+
+export const emptyChange = (): Change => ({ set: {}, unset: [] });
+
+export function isEmptyChange(c: Change): boolean {
+  return c.unset.length === 0 && Object.keys(c.set).length === 0;
+}
+
+/** What the shell must do to go from `current` to `target` (only names that differ). */
+export function changeBetween(current: Env, target: Env): Change {
+  const c = emptyChange();
+  const names = new Set([...Object.keys(current), ...Object.keys(target)]);
+  for (const name of [...names].sort()) {
+    const a = Object.prototype.hasOwnProperty.call(current, name) ? current[name] : undefined;
+    const b = Object.prototype.hasOwnProperty.call(target, name) ? target[name] : undefined;
+    if (a === b) continue;
+    if (b === undefined) c.unset.push(name); else c.set[name] = b;
+  }
+  return c;
+}
+
+/** direnv's summary line: `+NEW -GONE ~CHANGED`, sorted by name. */
+export function summarize(d: EnvDiff, hidden: (name: string) => boolean): string {
+  const parts: string[] = [];
+  for (const name of Object.keys(d.next).sort()) {
+    if (hidden(name)) continue;
+    const before = d.prev[name] ?? null;
+    const after = d.next[name] ?? null;
+    if (before === null && after !== null) parts.push(`+${name}`);
+    else if (before !== null && after === null) parts.push(`-${name}`);
+    else parts.push(`~${name}`);
+  }
+  return parts.join(' ');
+}

@@ -1,0 +1,25 @@
+/** An installed Go SDK, found without running it (from `$GOROOT/VERSION`). */
+export interface GoSdk {
+  /** `1.22.12` (no `go` prefix). */
+  version: string;
+  /** GOROOT. */
+  root: string;
+  /** Where it came from: `debian`, `usr-local`, `homebrew`, `sdk`, `gvm`, `asdf`, `mise`, `goenv`, `toolchain-cache`, `path`, `config`. */
+  source: string;
+}
+
+export interface GoResolution {
+  sdk: GoSdk;
+  /** What was asked for, e.g. `1.22` or `>=1.21`. */
+  wanted: string;
+  /** Why, e.g. `go.mod toolchain line`, `.go-version`, `argument`. */
+  reason: string;
+  /** Files consulted (watched: editing one re-resolves). */
+  consulted: string[];
+}
+
+export interface GoProvider {
+  list(): GoSdk[];
+  /** Throws EnvdError('GO_NOT_INSTALLED') with the one-line error a person reads. */
+  resolve(dir: string, explicit?: string): GoResolution;
+}

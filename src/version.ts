@@ -1,0 +1,18 @@
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The package root (holds stdlib/ and shells/), from dist/ or src/. */
+export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+
+let cached: string | undefined;
+export function envdVersion(): string {
+  if (cached === undefined) {
+    const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown };
+    cached = typeof pkg.version === 'string' ? pkg.version : '0.0.0';
+  }
+  return cached;
+}
+
+/** The binary to put in hooks and to call back: bin/envd of this package. */
+export const ENVD_BIN_PATH = join(PACKAGE_ROOT, 'bin', 'envd');

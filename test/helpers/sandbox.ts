@@ -1,0 +1,153 @@
+import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const ENVD_BIN = join(ROOT, 'bin', 'envd');
+
+export type Shell = 'bash' | 'zsh' | 'fish';
+
+function which(cmd: string): string | null {
+  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+/**
+ * Whether a shell can be tested here. With ENVD_REQUIRE_SHELLS=1 (set by .ci/run) a
+ * missing shell is a failure, not a skip.
+ */
+export function haveShell(shell: Shell): boolean {
+  const ok = which(shell) !== null;
+  if (!ok && process.env.ENVD_REQUIRE_SHELLS === '1') {
+    throw new Error(`${shell} is required (ENVD_REQUIRE_SHELLS=1) but not installed: apt-get install -y ${shell}`);
+  }
+  if (!ok) process.stderr.write(`[envd tests] SKIPPED: ${shell} is not installed; its tests are skipped (apt-get install -y ${shell})\n`);
+  return ok;
+}
+
+export const SHELLS: Shell[] = ['bash', 'zsh', 'fish'];
+
+export interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * An isolated user: its own HOME, XDG dirs and runtime dir under one temp directory,
+ * a PATH without the developer's tools beyond the system's, and no inherited envd state.
+ */
+export class Sandbox {
+  readonly root: string;
+  readonly home: string;
+  readonly env: Record<string, string>;
+
+  constructor(opts: { daemon?: boolean } = {}) {
+    // Short prefix: socket paths must stay under 108 bytes.
+    this.root = realpathSync(mkdtempSync(join(tmpdir(), 'ev-')));
+    this.home = join(this.root, 'home');
+    const run = join(this.root, 'run');
+    for (const d of [this.home, run]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    chmodSync(run, 0o700);
+    const env: Record<string, string> = {};
+    for (const k of ['PATH', 'LANG', 'LC_ALL', 'TERM', 'TMPDIR', 'NODE_OPTIONS']) {
+      const v = process.env[k];
+      if (v !== undefined) env[k] = v;
+    }
+    Object.assign(env, {
+      HOME: this.home,
+      USER: process.env.USER ?? 'root',
+      XDG_CONFIG_HOME: join(this.home, '.config'),
+      XDG_DATA_HOME: join(this.home, '.local', 'share'),
+      XDG_STATE_HOME: join(this.home, '.local', 'state'),
+      XDG_CACHE_HOME: join(this.home, '.cache'),
+      XDG_RUNTIME_DIR: run,
+      ENVD_LOG_LEVEL: 'debug',
+    });
+    if (opts.daemon === false) env.ENVD_NO_DAEMON = '1';
+    this.env = env;
+  }
+
+  path(...parts: string[]): string {
+    return join(this.root, ...parts);
+  }
+
+  /** Write a file (parents created), returning its absolute path. */
+  write(rel: string, content: string | Buffer, mode?: number): string {
+    const p = rel.startsWith('/') ? rel : join(this.root, rel);
+    mkdirSync(dirname(p), { recursive: true });
+    writeFileSync(p, content);
+    if (mode !== undefined) chmodSync(p, mode);
+    return p;
+  }
+
+  mkdir(rel: string): string {
+    const p = join(this.root, rel);
+    mkdirSync(p, { recursive: true });
+    return p;
+  }
+
+  /** Run the real envd binary synchronously. */
+  envd(args: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {}): RunResult {
+    return this.run(ENVD_BIN, args, opts);
+  }
+
+  run(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {}): RunResult {
+    const env = mergeEnv(this.env, opts.env);
+    const r: SpawnSyncReturns<string> = spawnSync(cmd, args, {
+      cwd: opts.cwd ?? this.root,
+      env,
+      input: opts.input ?? '',
+      encoding: 'utf8',
+      timeout: opts.timeoutMs ?? 30_000,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (r.error !== undefined) throw r.error;
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  }
+
+  /** Run a script in a real shell with no rc files. */
+  shell(shell: Shell, script: string, opts: { cwd?: string; env?: Record<string, string | undefined>; timeoutMs?: number } = {}): RunResult {
+    const args = shell === 'bash' ? ['--noprofile', '--norc', '-c', script]
+      : shell === 'zsh' ? ['-f', '-c', script]
+        : ['--no-config', '-c', script];
+    return this.run(shell, args, opts);
+  }
+
+  /** Run the real envd binary asynchronously (for concurrency tests). */
+  envdAsync(args: string[], opts: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<RunResult> {
+    return new Promise((resolvePromise, reject) => {
+      const child = spawn(ENVD_BIN, args, { cwd: opts.cwd ?? this.root, env: mergeEnv(this.env, opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
+      child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+      child.on('error', reject);
+      child.on('close', (status) => resolvePromise({ status, stdout, stderr }));
+    });
+  }
+
+  /** Stop any daemon this sandbox started and remove its files. */
+  cleanup(): void {
+    if (existsSync(ENVD_BIN)) {
+      try { this.envd(['daemon', 'stop'], { timeoutMs: 10_000 }); } catch { /* best effort */ }
+    }
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+function mergeEnv(base: Record<string, string>, extra?: Record<string, string | undefined>): Record<string, string> {
+  const env = { ...base };
+  for (const [k, v] of Object.entries(extra ?? {})) {
+    if (v === undefined) delete env[k]; else env[k] = v;
+  }
+  return env;
+}
+
+/** Parse `envd export json` output. */
+export function parseJsonExport(stdout: string): Record<string, string | null> {
+  if (stdout.trim() === '') return {};
+  return JSON.parse(stdout) as Record<string, string | null>;
+}
