@@ -1,0 +1,57 @@
+import type { ErrorCode } from '../util/errors.js';
+
+/**
+ * Stable codes for what went wrong on the wire. Clients branch on these, tests assert
+ * them, and `docs/protocol.md` lists them; never renumber or reuse one.
+ */
+export type ProtocolErrorCode =
+  /** The line is not JSON, or not a JSON object. */
+  | 'BAD_FRAME'
+  /** A frame (or the bytes buffered towards one) is over MAX_FRAME_BYTES. */
+  | 'FRAME_TOO_LARGE'
+  /** A known request type with a missing or mistyped field. */
+  | 'BAD_REQUEST'
+  /** `type` is not one this daemon serves. */
+  | 'UNKNOWN_TYPE'
+  /** The frame's `v` is not this daemon's protocol version (hello and shutdown excepted). */
+  | 'VERSION_MISMATCH'
+  /** The engine refused the request; `envdCode` carries the engine's own code. */
+  | 'SERVICE_ERROR'
+  /** The daemon is stopping and takes no more requests. */
+  | 'SHUTTING_DOWN'
+  /** A bug: the daemon caught something it did not expect. */
+  | 'INTERNAL';
+
+const CODES: ReadonlySet<string> = new Set<ProtocolErrorCode>([
+  'BAD_FRAME', 'FRAME_TOO_LARGE', 'BAD_REQUEST', 'UNKNOWN_TYPE', 'VERSION_MISMATCH',
+  'SERVICE_ERROR', 'SHUTTING_DOWN', 'INTERNAL',
+]);
+
+export function isProtocolErrorCode(v: unknown): v is ProtocolErrorCode {
+  return typeof v === 'string' && CODES.has(v);
+}
+
+/** The error object carried in an `error` response. */
+export interface WireError {
+  code: ProtocolErrorCode;
+  message: string;
+  /** For SERVICE_ERROR: the EnvdError code the engine threw, so the CLI reports it unchanged. */
+  envdCode?: ErrorCode;
+}
+
+export class ProtocolError extends Error {
+  readonly code: ProtocolErrorCode;
+  readonly envdCode: ErrorCode | undefined;
+  constructor(code: ProtocolErrorCode, message: string, envdCode?: ErrorCode) {
+    super(message);
+    this.name = 'ProtocolError';
+    this.code = code;
+    this.envdCode = envdCode;
+  }
+
+  toWire(): WireError {
+    return this.envdCode === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, envdCode: this.envdCode };
+  }
+}
