@@ -1,3 +1,5 @@
+import type { Config } from '../config/config.js';
+
 /**
  * The trust store's contract, used by the engine (checks) and the CLI/daemon (changes).
  * A record approves one file's exact content at one real path:
@@ -25,4 +27,32 @@ export interface Allowlist {
   recordSourced(realPath: string, hash: string, sourced: Record<string, string>): void;
   /** Drop records of files that are gone or whose content changed; returns how many. */
   prune(): number;
+}
+
+// --- Additions (the interface above is unchanged) -------------------------------------
+
+/** What a change did besides the change itself: lines for the person who asked, each one
+ *  sentence without the `envd: ` prefix (e.g. "the damaged allowlist was moved to ..."). */
+export interface WriteReport {
+  notices: string[];
+}
+
+export type StoreStatus =
+  | { ok: true; file: string; keyFile: string; publicKey: string | null; records: number; denied: number }
+  | { ok: false; message: string };
+
+/**
+ * What `openAllowlist()` returns: the `Allowlist` contract plus what the CLI and daemon need
+ * to report. `allow`/`deny` return their notices (a store that could not be verified is
+ * moved aside by them; see docs/security.md). They throw `EnvdError` (ALLOWLIST_PERMISSIONS,
+ * ALLOWLIST_CORRUPT for a newer format, ALLOWLIST_LOCKED) when they cannot write safely.
+ * `prune` throws `EnvdError` when the store cannot be verified. `check` never throws.
+ */
+export interface AllowlistStore extends Allowlist {
+  allow(realPath: string, hash: string): WriteReport;
+  deny(realPath: string): WriteReport;
+  /** Counts for `envd status`, or why the store cannot be trusted. Never throws. */
+  status(): StoreStatus;
+  /** Use a reloaded config (the whitelist) from now on. */
+  setConfig(config: Config): void;
 }

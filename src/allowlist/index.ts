@@ -1,0 +1,7 @@
+// The signed allowlist. Importing this module starts nothing and touches no files.
+export type { Allowlist, AllowlistStore, StoreStatus, TrustVerdict, WriteReport } from './types.js';
+export { openAllowlist, type OpenOptions } from './store.js';
+export { contentHash } from './hash.js';
+export { checkFileSafety, type FileSafety } from './file-safety.js';
+export { Whitelist, isUnder } from './whitelist.js';
+export { verifyWithPublicKey, FORMAT_NAME, FORMAT_VERSION, type TrustRecord, type DenyEntry } from './format.js';
