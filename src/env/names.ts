@@ -19,14 +19,23 @@ export const DIRENV_MIRROR_VARS = ['DIRENV_DIR', 'DIRENV_FILE'] as const;
 
 export type NameVerdict = { ok: true } | { ok: false; reason: string };
 
-/** Whether an .envrc may set or unset this name; the reason is shown as a warning. */
+/** Whether a name may be emitted to a shell at all (envd's own state variables included). */
 export function checkName(name: string): NameVerdict {
   if (!isValidName(name)) return { ok: false, reason: 'not a valid variable name' };
   if (SHELL_OWNED.has(name)) return { ok: false, reason: 'owned by the shell' };
   if (name.startsWith('BASH_FUNC_')) return { ok: false, reason: 'an exported bash function' };
-  if (name.startsWith('__fish')) return { ok: false, reason: "owned by fish" };
-  if (name.startsWith('__envd') || name.startsWith('ENVD_')) return { ok: false, reason: "reserved for envd's own state" };
-  if ((DIRENV_MIRROR_VARS as readonly string[]).includes(name)) return { ok: false, reason: "reserved for envd's own state" };
+  if (name.startsWith('__fish')) return { ok: false, reason: 'owned by fish' };
+  if (name.toLowerCase().startsWith('__envd')) return { ok: false, reason: "reserved for envd's evaluation" };
+  return { ok: true };
+}
+
+/** Whether an .envrc may set or unset this name; the reason is shown as a warning. */
+export function checkEnvrcName(name: string): NameVerdict {
+  const v = checkName(name);
+  if (!v.ok) return v;
+  if (name.startsWith('ENVD_') || (DIRENV_MIRROR_VARS as readonly string[]).includes(name)) {
+    return { ok: false, reason: "reserved for envd's own state" };
+  }
   return { ok: true };
 }
 

@@ -17,7 +17,8 @@ export interface RpcContext {
   env: Env;
   config: Config;
   paths: EnvdPaths;
-  /** Add a file or directory to what this result depends on. */
+  /** Add a file or directory to what this result depends on (a path ending in `/` is a
+   *  directory watched recursively, as watch_dir does). */
   watch(path: string): void;
   /**
    * Read a file the .envrc wants to source or load, check that it is trusted (as a sourced

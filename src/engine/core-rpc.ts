@@ -1,0 +1,54 @@
+import { parse as parseDotenv } from 'dotenv';
+import { expand as expandDotenv } from 'dotenv-expand';
+import type { RpcHandler } from '../eval/rpc-types.js';
+import { checkEnvrcName } from '../env/names.js';
+
+/**
+ * Parse a .env file's bytes: the dotenv package's rules (quotes, `export` prefix, multi-line
+ * quoted values), then `${VAR}` / `${VAR:-default}` expansion against the file's own values
+ * and the evaluation's environment. Returns pairs in file order.
+ */
+export function parseDotenvBytes(content: Buffer, env: Record<string, string>): [string, string][] {
+  // dotenv does not strip a leading `export ` itself.
+  const text = content.toString('utf8').replace(/^([ \t]*)export[ \t]+/gm, '$1');
+  const parsed = parseDotenv(text);
+  const processEnv: Record<string, string> = { ...env };
+  const { parsed: expanded } = expandDotenv({ parsed: { ...parsed }, processEnv });
+  const out: [string, string][] = [];
+  for (const name of Object.keys(parsed)) {
+    const value = expanded?.[name] ?? parsed[name] ?? '';
+    out.push([name, value]);
+  }
+  return out;
+}
+
+/** The RPC handlers of the core stdlib (stdlib/00-core.sh, stdlib/10-files.sh). */
+export function coreRpcHandlers(): Record<string, RpcHandler> {
+  return {
+    source: (args, ctx) => {
+      const path = args[0] ?? '';
+      const bytes = ctx.readTrusted(path);
+      if (bytes.includes(0)) return { ok: false, message: `${path} contains a NUL byte and cannot be sourced` };
+      return { ok: true, fields: [bytes.toString('utf8')] };
+    },
+    dotenv: (args, ctx) => {
+      const path = args[0] ?? '';
+      const bytes = ctx.readTrusted(path);
+      const fields: string[] = [];
+      for (const [name, value] of parseDotenvBytes(bytes, ctx.env)) {
+        const verdict = checkEnvrcName(name);
+        if (!verdict.ok) continue;
+        fields.push(name, value);
+      }
+      return { ok: true, fields };
+    },
+    watch: (args, ctx) => {
+      for (const p of args) ctx.watch(p);
+      return { ok: true, fields: [] };
+    },
+    'watch-dir': (args, ctx) => {
+      for (const p of args) ctx.watch(p.endsWith('/') ? p : p + '/');
+      return { ok: true, fields: [] };
+    },
+  };
+}

@@ -1,0 +1,199 @@
+import { readFileSync, readdirSync, realpathSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/config.js';
+import type { EnvdPaths } from '../config/paths.js';
+import { tildePath } from '../config/paths.js';
+import type { Env } from '../env/diff.js';
+import { checkEnvrcName, MAX_VALUE_BYTES } from '../env/names.js';
+import type { RpcContext, RpcHandler } from '../eval/rpc-types.js';
+import { runEvaluation } from '../eval/runner.js';
+import { contentHash, checkFileSafety } from '../allowlist/index.js';
+import { EnvdError } from '../util/errors.js';
+import { ENVD_BIN_PATH } from '../version.js';
+import { fingerprint, type Fingerprint } from './fingerprint.js';
+
+/** Names bash itself sets or changes while evaluating: differences are not the user's doing. */
+const SHELL_NOISE = new Set(['PWD', 'OLDPWD', 'SHLVL', '_']);
+
+/** What an env file evaluated to. Cached by the service, keyed by everything it depends on. */
+export interface EvalResult {
+  kind: 'loaded' | 'failed' | 'blocked';
+  /** The full environment after evaluation (names and values checked). */
+  env: Env | null;
+  /** Lines for stderr: the file's own output and warnings. */
+  output: string[];
+  /** Why it failed or is blocked (one line, without the `envd: ` prefix). */
+  detail: string;
+  /** The env file and everything it read or watched. */
+  deps: Fingerprint[];
+  /** Sourced and dotenv'd files: real path -> hash. */
+  sourced: Record<string, string>;
+}
+
+export interface EvalRequest {
+  file: string;
+  realFile: string;
+  dir: string;
+  /** The bytes to run (already read, hashed and approved). */
+  script: Buffer;
+  /** The bytes of the env file itself (for a .env file the script is `dotenv`). */
+  fileContent: Buffer;
+  hash: string;
+  base: Env;
+  /** Recorded sourced files of the approval; null: record them (first run after approval). */
+  sourcedApproved: Record<string, string> | null;
+  /** Trust every sourced file (whitelisted directory, or `[trust] sourced_files = "follow"`). */
+  trustAllSourced: boolean;
+  isApproved: (realPath: string, hash: string) => boolean;
+  config: Config;
+  paths: EnvdPaths;
+  handlers: Record<string, RpcHandler>;
+  onSlow?: () => void;
+}
+
+/** User extensions, sourced before the .envrc as direnv does (and envd's own). */
+export function extensionFiles(paths: EnvdPaths): { files: string[]; dirs: string[] } {
+  const files: string[] = [];
+  const dirs: string[] = [];
+  const direnvDir = paths.direnvConfigDir;
+  files.push(join(direnvDir, 'direnvrc'), join(paths.home, '.direnvrc'));
+  const addLib = (dir: string): void => {
+    dirs.push(dir);
+    try {
+      for (const f of readdirSync(dir).filter((n) => n.endsWith('.sh')).sort()) files.push(join(dir, f));
+    } catch { /* no lib dir */ }
+  };
+  addLib(join(direnvDir, 'lib'));
+  files.push(join(paths.configDir, 'envdrc'));
+  addLib(join(paths.configDir, 'lib'));
+  return { files, dirs };
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function splitLines(text: string): string[] {
+  return text.split('\n').filter((l) => l.length > 0);
+}
+
+/** Run one evaluation of an approved file and check what it produced. */
+export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
+  const watched = new Map<string, boolean>(); // path -> recursive
+  const sourced: Record<string, string> = {};
+  let violation: string | null = null;
+  const home = req.paths.home;
+
+  const readTrusted = (path: string): Buffer => {
+    let real: string;
+    try {
+      real = realpathSync(path);
+    } catch {
+      throw new EnvdError('NOT_FOUND', `${tildePath(path, home)} does not exist`);
+    }
+    watched.set(path, false);
+    const bytes = real === req.realFile ? req.fileContent : readFileSync(real);
+    if (real === req.realFile) return bytes;
+    const safety = checkFileSafety(real);
+    if (!safety.ok) {
+      violation = safety.message;
+      throw new EnvdError('FILE_UNSAFE', safety.message);
+    }
+    const hash = contentHash(real, bytes);
+    sourced[real] = hash;
+    if (req.trustAllSourced || req.isApproved(real, hash)) return bytes;
+    if (req.sourcedApproved === null) return bytes; // first run after approval: recorded
+    if (req.sourcedApproved[real] === hash) return bytes;
+    const what = req.sourcedApproved[real] === undefined ? 'is new since' : 'changed since';
+    violation = `${tildePath(req.file, home)} is blocked: ${tildePath(real, home)} ${what} the approval. Run 'envd allow' to approve its content`;
+    throw new EnvdError('FILE_UNSAFE', violation);
+  };
+
+  const ctx: RpcContext = {
+    dir: req.dir,
+    env: req.base,
+    config: req.config,
+    paths: req.paths,
+    watch: (p) => {
+      if (p.endsWith('/') && p.length > 1) watched.set(p.slice(0, -1), true);
+      else if (!watched.has(p)) watched.set(p, false);
+    },
+    readTrusted,
+  };
+
+  const ext = extensionFiles(req.paths);
+  const extraEnv: Env = {
+    DIRENV_IN_ENVRC: '1',
+    DIRENV_DIR: '-' + req.dir,
+    DIRENV_FILE: req.file,
+    __ENVD_RC_PATH: req.file,
+    __ENVD_EXTENSIONS: ext.files.join('\n'),
+    __ENVD_STRICT: req.config.global.strictEnv ? '1' : '',
+    __ENVD_BIN: ENVD_BIN_PATH,
+    __ENVD_GO_CACHE: req.config.go.cache,
+    __ENVD_CACHE_DIR: req.paths.cacheDir,
+  };
+  if (req.config.global.logFormat !== null) extraEnv.DIRENV_LOG_FORMAT = req.config.global.logFormat;
+
+  const out = await runEvaluation({
+    dir: req.dir,
+    script: req.script,
+    env: req.base,
+    extraEnv,
+    bashPath: req.config.global.bashPath ?? 'bash',
+    timeoutMs: req.config.global.evalTimeoutMs,
+    handlers: req.handlers,
+    ctx,
+    warnAfterMs: req.config.global.warnTimeoutMs,
+    ...(req.onSlow !== undefined ? { onSlow: req.onSlow } : {}),
+  });
+
+  const deps: Fingerprint[] = [{ ...fingerprint(req.realFile), p: req.realFile }];
+  for (const f of [...ext.files, ...ext.dirs]) deps.push(fingerprint(f));
+  for (const [p, recursive] of watched) deps.push(fingerprint(p, recursive));
+  const output = splitLines(out.output);
+  const name = tildePath(req.file, home);
+
+  if (violation !== null) {
+    return { kind: 'blocked', env: null, output, detail: violation, deps, sourced };
+  }
+  if (out.status !== 'ok' || out.dump === null) {
+    const why = out.status === 'timeout'
+      ? `${name} ${out.detail} and was stopped; it is not run again until it changes`
+      : `${name} failed (${out.detail}); nothing applied. It runs again when it changes`;
+    return { kind: 'failed', env: null, output, detail: why, deps, sourced };
+  }
+
+  // Check every name and value; refused ones keep the value they had before.
+  const env: Env = {};
+  const names = new Set([...Object.keys(req.base), ...out.dump.keys()]);
+  for (const n of names) {
+    const before = req.base[n];
+    const raw = out.dump.get(n);
+    if (n in extraEnv) {
+      if (before !== undefined) env[n] = before;
+      continue;
+    }
+    const verdict = checkEnvrcName(n);
+    let value: string | undefined;
+    if (raw !== undefined) {
+      try {
+        value = utf8.decode(raw);
+      } catch {
+        output.push(`envd: not exporting ${n}: its value is not valid UTF-8`);
+        if (before !== undefined) env[n] = before;
+        continue;
+      }
+    }
+    if (!verdict.ok) {
+      if (value !== before && !SHELL_NOISE.has(n)) output.push(`envd: not exporting ${n}: ${verdict.reason}`);
+      if (before !== undefined) env[n] = before;
+      continue;
+    }
+    if (value !== undefined && raw !== undefined && raw.length > MAX_VALUE_BYTES) {
+      output.push(`envd: not exporting ${n}: its value is over ${MAX_VALUE_BYTES / 1024} KiB`);
+      if (before !== undefined) env[n] = before;
+      continue;
+    }
+    if (value !== undefined) env[n] = value;
+  }
+  return { kind: 'loaded', env, output, detail: '', deps, sourced };
+}

@@ -1,0 +1,472 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { loadConfig, type Config, type LoadedConfig } from '../config/config.js';
+import { resolvePaths, tildePath, type EnvdPaths } from '../config/paths.js';
+import { changeBetween, diffBetween, emptyChange, revert, summarize, type Env, type EnvDiff } from '../env/diff.js';
+import { MAX_VALUE_BYTES } from '../env/names.js';
+import type { RpcHandler } from '../eval/rpc-types.js';
+import { checkFileSafety, contentHash, openAllowlist, type AllowlistStore, type TrustVerdict } from '../allowlist/index.js';
+import { EnvdError, errorMessage } from '../util/errors.js';
+import { envdVersion } from '../version.js';
+import { coreRpcHandlers } from './core-rpc.js';
+import { evaluateFile, type EvalResult } from './evaluate.js';
+import { findEnvFile, markerNames, type FoundFile } from './find.js';
+import { stillValid, fingerprint, type Fingerprint } from './fingerprint.js';
+import { readShellState, stateVars, withoutState, type LoadStatus, type ShellState } from './shell-state.js';
+import type { Service, StatusInfo, TrustChange } from './service-types.js';
+import type { ExportOptions, ExportOutcome, ExportRequest } from './types.js';
+
+/** Variables that differ between terminals of one user and say nothing about a project. */
+const VOLATILE = new Set(['PWD', 'OLDPWD', 'SHLVL', '_', 'TERM_SESSION_ID', 'WINDOWID', 'TMUX_PANE', 'COLUMNS', 'LINES']);
+const MAX_CACHE = 512;
+
+interface CacheEntry {
+  result: EvalResult;
+  /** What to re-run in the background when a dependency changes. */
+  rerun: () => Promise<EvalResult>;
+}
+
+interface Target {
+  found: FoundFile;
+  realFile: string;
+  content: Buffer;
+  hash: string;
+  script: Buffer;
+}
+
+export interface LocalServiceOptions {
+  paths?: EnvdPaths;
+  env?: Record<string, string | undefined>;
+  /** Extra RPC handlers (Go, stdlib extras) by name. */
+  handlers?: Record<string, RpcHandler>;
+}
+
+/**
+ * The engine: one implementation of finding, trusting, evaluating and diffing, used by the
+ * one-shot CLI in-process and by the daemon for every request.
+ */
+export class LocalService implements Service {
+  readonly paths: EnvdPaths;
+  private loaded: LoadedConfig;
+  private configStamp: string;
+  private readonly allowlist: AllowlistStore;
+  private handlers: Record<string, RpcHandler>;
+  private readonly cache = new Map<string, CacheEntry>();
+  private readonly inflight = new Map<string, Promise<EvalResult>>();
+  private readonly listeners: (() => void)[] = [];
+  private readonly processEnv: Record<string, string | undefined>;
+  private extraHandlersLoaded = false;
+
+  constructor(opts: LocalServiceOptions = {}) {
+    this.processEnv = opts.env ?? process.env;
+    this.paths = opts.paths ?? resolvePaths(this.processEnv);
+    this.loaded = loadConfig(this.paths);
+    this.configStamp = this.stampConfig();
+    this.allowlist = openAllowlist(this.paths, this.loaded.config);
+    this.handlers = { ...coreRpcHandlers(), ...(opts.handlers ?? {}) };
+  }
+
+  get config(): Config {
+    this.refreshConfig();
+    return this.loaded.config;
+  }
+
+  configWarnings(): string[] {
+    this.refreshConfig();
+    return this.loaded.warnings;
+  }
+
+  configFiles(): string[] {
+    return [join(this.paths.direnvConfigDir, 'direnv.toml'), join(this.paths.direnvConfigDir, 'config.toml'), this.paths.configFile];
+  }
+
+  markers(): string[] {
+    const c = this.config;
+    return markerNames(c.global.loadDotenv, c.go.auto);
+  }
+
+  /** A change to a config file takes effect at the next request. */
+  private stampConfig(): string {
+    return this.configFiles().map((f) => {
+      try {
+        const st = statSync(f);
+        return `${st.mtimeMs}:${st.size}:${st.ino}`;
+      } catch {
+        return '-';
+      }
+    }).join('|');
+  }
+
+  private refreshConfig(): void {
+    const stamp = this.stampConfig();
+    if (stamp === this.configStamp) return;
+    this.configStamp = stamp;
+    this.loaded = loadConfig(this.paths);
+    this.allowlist.setConfig(this.loaded.config);
+    this.cache.clear();
+  }
+
+  /** Handlers of other modules (Go, stdlib extras), loaded on first evaluation. */
+  private async allHandlers(): Promise<Record<string, RpcHandler>> {
+    if (!this.extraHandlersLoaded) {
+      this.extraHandlersLoaded = true;
+      const { extraHandlers } = await import('./extra-handlers.js');
+      // The core's own handlers win over same-named extras.
+      this.handlers = { ...(await extraHandlers(this.paths, this.config, this.processEnv)), ...this.handlers };
+    }
+    return this.handlers;
+  }
+
+  // ---- daemon hooks -------------------------------------------------------------------
+
+  /** Called when a background evaluation finishes (the daemon bumps its generation). */
+  onChange(cb: () => void): void {
+    this.listeners.push(cb);
+  }
+
+  private notify(): void {
+    for (const cb of this.listeners) {
+      try { cb(); } catch { /* a listener's problem is not ours */ }
+    }
+  }
+
+  /** Files and directories the cached results depend on (to watch). */
+  dependencies(): string[] {
+    const out = new Set<string>();
+    for (const e of this.cache.values()) for (const d of e.result.deps) out.add(d.p);
+    return [...out];
+  }
+
+  cachedCount(): number {
+    return this.cache.size;
+  }
+
+  /**
+   * Something changed on disk: drop the results that depended on it and evaluate them again
+   * in the background, so the next request is answered from the cache.
+   */
+  invalidate(changed: string[]): void {
+    const hit = (d: Fingerprint): boolean => changed.some((c) => d.p === c || c.startsWith(d.p + '/') || d.p.startsWith(c + '/'));
+    for (const [key, entry] of [...this.cache]) {
+      if (!entry.result.deps.some(hit)) continue;
+      this.cache.delete(key);
+      if (stillValid(entry.result.deps.slice(0, 1))) {
+        // The env file itself is unchanged, so its approval holds: refresh the result.
+        this.startEval(key, entry.rerun);
+      }
+    }
+    this.notify();
+  }
+
+  // ---- export -------------------------------------------------------------------------
+
+  async export(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {
+    const config = this.config;
+    const home = this.paths.home;
+    const current = req.env;
+    const state = readShellState(current);
+    const base = withoutState(state.diff !== null ? revert(current, state.diff) : current);
+    const cwd = req.cwd;
+    const messages: string[] = [];
+    for (const w of this.loaded.warnings) messages.push(w);
+
+    const found = findEnvFile(cwd, config.global.loadDotenv);
+    if (found === null) {
+      if (state.file === null && state.diff === null) return { kind: 'noop', change: emptyChange(), messages, file: null };
+      if (state.dir !== null) messages.push(this.fmt('unloading'));
+      return { kind: 'unloaded', change: changeBetween(current, base), messages, file: null };
+    }
+
+    let target: Target;
+    try {
+      target = this.readTarget(found);
+    } catch (err) {
+      // Unreadable or unsafe: leave the previous directory, say why, and remember the file.
+      return this.settle(current, base, state, found, 'failed', [fingerprint(found.path)], [...messages, this.fmt(errorMessage(err).replace(/^envd: /, ''))]);
+    }
+
+    const verdict = this.allowlist.check(target.realFile, target.hash);
+    const trusted = verdict.kind === 'allowed' || verdict.kind === 'whitelisted';
+
+    // Nothing changed since the shell's last answer: same file, same dependencies, same trust.
+    if (state.file === found.path && state.watches.length > 0 && stillValid(state.watches)) {
+      if ((state.status === 'loaded' || state.status === 'failed') && trusted) {
+        return { kind: 'noop', change: emptyChange(), messages, file: found.path };
+      }
+      if (state.status === 'blocked' && !trusted) {
+        return { kind: 'noop', change: emptyChange(), messages, file: found.path };
+      }
+    }
+
+    if (!trusted) {
+      const msg = verdict.kind === 'store-error'
+        ? verdict.message
+        : `${tildePath(found.path, home)} is blocked. Run 'envd allow' to approve its content`;
+      return this.settle(current, base, state, found, verdict.kind === 'denied' ? 'denied' : 'blocked', [fingerprint(target.realFile)], [...messages, this.fmt(msg.replace(/^envd: /, ''))]);
+    }
+
+    // A recorded sourced file changed: blocked before anything runs.
+    const sourcedApproved = verdict.kind === 'allowed' ? verdict.sourced : null;
+    if (sourcedApproved !== null && config.trust.sourcedFiles === 'strict') {
+      for (const [p, h] of Object.entries(sourcedApproved)) {
+        let now: string | null = null;
+        try { now = contentHash(p, readFileSync(p)); } catch { now = null; }
+        if (now !== h && !this.isApproved(p, now)) {
+          const msg = `${tildePath(found.path, home)} is blocked: ${tildePath(p, home)} changed since the approval. Run 'envd allow' to approve its content`;
+          return this.settle(current, base, state, found, 'blocked', [fingerprint(target.realFile), fingerprint(p)], [...messages, this.fmt(msg)]);
+        }
+      }
+    }
+
+    const key = this.cacheKey(target, base);
+    let result = this.cachedResult(key);
+    if (result === null) {
+      const run = this.makeRun(target, base, verdict, opts.budgetMs === Infinity);
+      const pending = this.startEval(key, run);
+      result = await withBudget(pending, opts.budgetMs);
+      if (result === null) {
+        messages.push(this.fmt(`loading ${tildePath(found.path, home)} (still running; applied at a prompt after it finishes)`));
+        return { kind: 'pending', change: emptyChange(), messages, file: found.path };
+      }
+    }
+    return this.applyResult(current, base, state, found, result, messages);
+  }
+
+  private isApproved(realPath: string, hash: string | null): boolean {
+    if (hash === null) return false;
+    const v = this.allowlist.check(realPath, hash);
+    return v.kind === 'allowed' || v.kind === 'whitelisted';
+  }
+
+  private readTarget(found: FoundFile): Target {
+    const realFile = realpathSync(found.path);
+    const safety = checkFileSafety(realFile);
+    if (!safety.ok) throw new EnvdError('FILE_UNSAFE', safety.message);
+    const content = readFileSync(realFile);
+    const hash = contentHash(realFile, content);
+    if (content.includes(0)) throw new EnvdError('FILE_UNSAFE', `${tildePath(found.path, this.paths.home)} contains a NUL byte; it is not a shell script`);
+    if (content.length > MAX_VALUE_BYTES - 1024) throw new EnvdError('FILE_UNSAFE', `${tildePath(found.path, this.paths.home)} is over ${MAX_VALUE_BYTES / 1024 - 1} KiB; split it with source_env`);
+    // A .env file is loaded by the stdlib's dotenv, which is handed these same bytes.
+    const script = found.kind === 'dotenv' ? Buffer.from(`dotenv ${shellSingleQuote(found.path)}\n`) : content;
+    return { found, realFile, content, hash, script };
+  }
+
+  private cacheKey(t: Target, base: Env): string {
+    const h = createHash('sha256');
+    h.update(`${t.realFile}\0${t.hash}\0${t.found.kind}\0`);
+    for (const k of Object.keys(base).sort()) {
+      if (VOLATILE.has(k)) continue;
+      h.update(`${k}\0${base[k] ?? ''}\0`);
+    }
+    return h.digest('hex');
+  }
+
+  private cachedResult(key: string): EvalResult | null {
+    const e = this.cache.get(key);
+    if (e === undefined) return null;
+    if (!stillValid(e.result.deps)) {
+      this.cache.delete(key);
+      return null;
+    }
+    // Keep recently used entries last (Map order) for eviction.
+    this.cache.delete(key);
+    this.cache.set(key, e);
+    return e.result;
+  }
+
+  private makeRun(t: Target, base: Env, verdict: TrustVerdict, interactive: boolean): () => Promise<EvalResult> {
+    const whitelisted = verdict.kind === 'whitelisted';
+    return async () => {
+      const config = this.config;
+      const fresh = this.allowlist.check(t.realFile, t.hash);
+      const sourcedApproved = fresh.kind === 'allowed' ? fresh.sourced : null;
+      const result = await evaluateFile({
+        file: t.found.path,
+        realFile: t.realFile,
+        dir: t.found.dir,
+        script: t.script,
+        fileContent: t.content,
+        hash: t.hash,
+        base: { ...base },
+        sourcedApproved,
+        trustAllSourced: whitelisted || config.trust.sourcedFiles === 'follow',
+        isApproved: (p, h) => this.isApproved(p, h),
+        config,
+        paths: this.paths,
+        handlers: await this.allHandlers(),
+        ...(interactive ? { onSlow: () => process.stderr.write(`envd: ${tildePath(t.found.path, this.paths.home)} is taking a while to execute. Use CTRL-C to give up.\n`) } : {}),
+      });
+      // First evaluation after an approval: what it sourced is approved along with it.
+      if (result.kind === 'loaded' && fresh.kind === 'allowed' && fresh.sourced === null) {
+        try { this.allowlist.recordSourced(t.realFile, t.hash, result.sourced); } catch { /* reported by status */ }
+      }
+      return result;
+    };
+  }
+
+  /** Start (or join) an evaluation; its result lands in the cache. */
+  private startEval(key: string, run: () => Promise<EvalResult>): Promise<EvalResult> {
+    const existing = this.inflight.get(key);
+    if (existing !== undefined) return existing;
+    const p = run().then((result) => {
+      this.inflight.delete(key);
+      if (result.kind !== 'blocked') {
+        this.cache.set(key, { result, rerun: run });
+        while (this.cache.size > MAX_CACHE) {
+          const oldest = this.cache.keys().next().value;
+          if (oldest === undefined) break;
+          this.cache.delete(oldest);
+        }
+      }
+      this.notify();
+      return result;
+    }, (err: unknown) => {
+      this.inflight.delete(key);
+      throw err;
+    });
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  private applyResult(current: Env, base: Env, state: ShellState, found: FoundFile, r: EvalResult, messages: string[]): ExportOutcome {
+    const home = this.paths.home;
+    const loadingLine = this.fmt(`loading ${tildePath(found.path, home)}`);
+    if (r.kind !== 'loaded' || r.env === null) {
+      return this.settle(current, base, state, found, r.kind === 'blocked' ? 'blocked' : 'failed', r.deps, [...messages, loadingLine, ...r.output, this.fmt(r.detail)]);
+    }
+    const diff = diffBetween(base, r.env);
+    const target: Env = { ...r.env, ...stateVars({ dir: found.dir, file: found.path, diff, status: 'loaded', watches: r.deps }) };
+    const change = changeBetween(current, target);
+    if (change.unset.length === 0 && Object.keys(change.set).length === 0) {
+      return { kind: 'noop', change, messages, file: found.path };
+    }
+    const out = [...messages, loadingLine, ...r.output];
+    if (!this.config.global.hideEnvDiff) {
+      const summary = summarize(diff, (n) => n.startsWith('DIRENV_') || n.startsWith('ENVD_'));
+      if (summary !== '') out.push(this.fmt(`export ${summary}`));
+    }
+    return { kind: 'loaded', change, messages: out, file: found.path };
+  }
+
+  /**
+   * Blocked, denied or failed: leave whatever was loaded (restore the base), and record the
+   * file and its fingerprints so the shell is not told again until something changes.
+   */
+  private settle(current: Env, base: Env, state: ShellState, found: FoundFile, kind: 'blocked' | 'denied' | 'failed', deps: Fingerprint[], messages: string[]): ExportOutcome {
+    const status: LoadStatus = kind === 'failed' ? 'failed' : 'blocked';
+    const target: Env = { ...base, ...stateVars({ dir: null, file: found.path, diff: null, status, watches: deps }) };
+    const out = [...messages];
+    if (state.dir !== null) out.unshift(this.fmt('unloading'));
+    return { kind, change: changeBetween(current, target), messages: out, file: found.path };
+  }
+
+  /** A message line in direnv's shape, honouring `log_format`. */
+  private fmt(text: string): string {
+    const f = this.loaded.config.global.logFormat;
+    if (f !== null) return f.includes('%s') ? f.replace('%s', text) : f;
+    return `envd: ${text}`;
+  }
+
+  // ---- trust --------------------------------------------------------------------------
+
+  /** PATH (file or directory, relative to cwd) to the env file it means. */
+  private resolveTrustPath(path: string, cwd: string): string {
+    const p = path === '' ? cwd : isAbsolute(path) ? path : resolve(cwd, path);
+    let st;
+    try {
+      st = statSync(p);
+    } catch {
+      throw new EnvdError('NOT_FOUND', `${tildePath(p, this.paths.home)} does not exist`);
+    }
+    if (st.isDirectory()) {
+      const found = path === '' ? findEnvFile(p, true) : findEnvFile(p, true);
+      if (found === null || (path !== '' && found.dir !== p)) {
+        throw new EnvdError('NOT_FOUND', `no .envrc or .env in ${tildePath(p, this.paths.home)} or above it; create one first`);
+      }
+      return found.path;
+    }
+    return p;
+  }
+
+  async allow(path: string, cwd: string): Promise<TrustChange> {
+    const file = this.resolveTrustPath(path, cwd);
+    const real = realpathSync(file);
+    const safety = checkFileSafety(real);
+    if (!safety.ok) throw new EnvdError('FILE_UNSAFE', safety.message);
+    const hash = contentHash(real, readFileSync(real));
+    const report = this.allowlist.allow(real, hash);
+    return { file: real, message: report.notices.map((n) => `envd: ${n}`).join('\n') };
+  }
+
+  async deny(path: string, cwd: string): Promise<TrustChange> {
+    const file = this.resolveTrustPath(path, cwd);
+    const real = realpathSync(file);
+    const report = this.allowlist.deny(real);
+    return { file: real, message: report.notices.map((n) => `envd: ${n}`).join('\n') };
+  }
+
+  async prune(): Promise<number> {
+    return this.allowlist.prune();
+  }
+
+  async status(req: ExportRequest): Promise<StatusInfo> {
+    const config = this.config;
+    const state = readShellState(req.env);
+    const found = findEnvFile(req.cwd, config.global.loadDotenv);
+    let trust = 'none';
+    let trustDetail = 'no .envrc here or above';
+    if (found !== null) {
+      try {
+        const t = this.readTarget(found);
+        const v = this.allowlist.check(t.realFile, t.hash);
+        trust = v.kind === 'unknown' ? 'blocked' : v.kind;
+        trustDetail = v.kind === 'allowed' ? 'approved with this exact content'
+          : v.kind === 'whitelisted' ? 'trusted by [whitelist] in the config'
+            : v.kind === 'denied' ? "denied with 'envd deny'"
+              : v.kind === 'store-error' ? v.message
+                : "not approved (new or changed): run 'envd allow'";
+      } catch (err) {
+        trust = 'blocked';
+        trustDetail = errorMessage(err);
+      }
+    }
+    const changed = state.diff === null ? [] : Object.keys(state.diff.next).filter((n) => !n.startsWith('DIRENV_'));
+    return {
+      cwd: req.cwd,
+      found: found?.path ?? null,
+      foundKind: found?.kind ?? null,
+      trust,
+      trustDetail,
+      loadedDir: state.dir,
+      loadedFile: state.file,
+      changed,
+      daemon: { running: false, pid: null, version: null },
+      configFiles: this.loaded.files,
+      configWarnings: this.loaded.warnings,
+    };
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([...this.inflight.values()]);
+  }
+
+  version(): string {
+    return envdVersion();
+  }
+}
+
+/** Resolve within the budget, or null (the evaluation goes on). */
+function withBudget<T>(p: Promise<T>, budgetMs: number): Promise<T | null> {
+  if (budgetMs === Infinity) return p;
+  return new Promise((resolvePromise, reject) => {
+    const timer = setTimeout(() => resolvePromise(null), budgetMs);
+    p.then((v) => { clearTimeout(timer); resolvePromise(v); }, (e: unknown) => { clearTimeout(timer); reject(e instanceof Error ? e : new Error(String(e))); });
+  });
+}
+
+function shellSingleQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export type { EnvDiff };

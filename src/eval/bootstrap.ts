@@ -1,0 +1,55 @@
+/**
+ * What bash runs after the stdlib, before and after the user's file. Inputs arrive in
+ * private variables that are unset before user code runs:
+ *   __ENVD_RC          the .envrc bytes that were hashed and approved
+ *   __ENVD_RC_PATH     the .envrc's path (for messages)
+ *   __ENVD_EXTENSIONS  newline-separated user extension files (direnvrc, lib/*.sh)
+ *   __ENVD_STRICT      1 when strict_env is configured
+ * The private socket arrives on fd 3; it moves to a high fd so the .envrc may use fd 3.
+ */
+export const BOOTSTRAP = String.raw`
+exec {__envd_fd}<&3 3<&-
+exec 1>&2
+__envd_src=$__ENVD_RC
+__envd_extensions=$__ENVD_EXTENSIONS
+__envd_strict=$__ENVD_STRICT
+unset __ENVD_RC __ENVD_EXTENSIONS __ENVD_STRICT
+direnv=$__ENVD_BIN
+
+# At exit (also on 'exit N' in the .envrc): send the exported environment, then exit
+# with the same status; envd applies it only when that status is 0.
+__envd_dump() {
+  local __envd_status=$? __envd_n
+  trap - EXIT
+  set +o errexit +o nounset
+  local -a __envd_out=(dump)
+  for __envd_n in "${'$'}{!A@}" "${'$'}{!B@}" "${'$'}{!C@}" "${'$'}{!D@}" "${'$'}{!E@}" "${'$'}{!F@}" "${'$'}{!G@}" \
+    "${'$'}{!H@}" "${'$'}{!I@}" "${'$'}{!J@}" "${'$'}{!K@}" "${'$'}{!L@}" "${'$'}{!M@}" "${'$'}{!N@}" "${'$'}{!O@}" "${'$'}{!P@}" \
+    "${'$'}{!Q@}" "${'$'}{!R@}" "${'$'}{!S@}" "${'$'}{!T@}" "${'$'}{!U@}" "${'$'}{!V@}" "${'$'}{!W@}" "${'$'}{!X@}" "${'$'}{!Y@}" \
+    "${'$'}{!Z@}" "${'$'}{!a@}" "${'$'}{!b@}" "${'$'}{!c@}" "${'$'}{!d@}" "${'$'}{!e@}" "${'$'}{!f@}" "${'$'}{!g@}" "${'$'}{!h@}" \
+    "${'$'}{!i@}" "${'$'}{!j@}" "${'$'}{!k@}" "${'$'}{!l@}" "${'$'}{!m@}" "${'$'}{!n@}" "${'$'}{!o@}" "${'$'}{!p@}" "${'$'}{!q@}" \
+    "${'$'}{!r@}" "${'$'}{!s@}" "${'$'}{!t@}" "${'$'}{!u@}" "${'$'}{!v@}" "${'$'}{!w@}" "${'$'}{!x@}" "${'$'}{!y@}" "${'$'}{!z@}" \
+    "${'$'}{!_@}"; do
+    [[ ${'$'}{!__envd_n@a} == *x* ]] || continue
+    __envd_out+=("$__envd_n" "${'$'}{!__envd_n}")
+  done
+  printf '%s\0' "${'$'}{#__envd_out[@]}" "${'$'}{__envd_out[@]}" >&"$__envd_fd"
+  exit "$__envd_status"
+}
+trap __envd_dump EXIT
+
+__envd_ext=
+while IFS= read -r __envd_ext; do
+  [[ -n $__envd_ext && -f $__envd_ext ]] || continue
+  # shellcheck disable=SC1090
+  . "$__envd_ext"
+done <<<"$__envd_extensions"
+unset __envd_ext __envd_extensions
+
+[[ $__envd_strict == 1 ]] && strict_env
+__envd_main() {
+  eval "$__envd_src"
+}
+__envd_main
+exit 0
+`;

@@ -1,0 +1,100 @@
+import { deflateSync, inflateSync } from 'node:zlib';
+import { isValidName } from '../env/names.js';
+
+/**
+ * direnv's environment dump ("gzenv"): the environment as a JSON object of name -> value,
+ * zlib-compressed, in URL-safe base64 with padding. `direnv dump` prints it, nix-shell and
+ * friends run it for `direnv_load`, and `direnv apply_dump` reads it. envd reads and
+ * writes the same bytes so either tool can consume the other's dumps.
+ */
+
+/** A dump bigger than this (decompressed) is refused: no real environment comes near. */
+export const MAX_DUMP_BYTES = 32 * 1024 * 1024;
+
+export type DumpEnv = Record<string, string>;
+
+export class DumpFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DumpFormatError';
+  }
+}
+
+/** JSON with names in sorted order (as direnv's Go encoder writes maps). */
+export function dumpJson(env: DumpEnv, indent?: number): string {
+  const sorted: DumpEnv = {};
+  for (const name of Object.keys(env).sort()) sorted[name] = env[name] ?? '';
+  return JSON.stringify(sorted, null, indent);
+}
+
+export function encodeGzenv(env: DumpEnv): string {
+  return deflateSync(Buffer.from(dumpJson(env), 'utf8')).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+}
+
+function parseEnvJson(text: string): DumpEnv {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text) as unknown;
+  } catch {
+    throw new DumpFormatError('the dump is not valid JSON');
+  }
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
+    throw new DumpFormatError('the dump is not a JSON object of names to values');
+  }
+  const out: DumpEnv = {};
+  for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
+    if (typeof value !== 'string') throw new DumpFormatError(`the dump's value for ${name} is not a string`);
+    out[name] = value;
+  }
+  return out;
+}
+
+export function decodeGzenv(text: string): DumpEnv {
+  const body = text.trim();
+  if (body === '') throw new DumpFormatError('the dump is empty');
+  if (!/^[A-Za-z0-9_\-+/]+={0,2}$/.test(body)) throw new DumpFormatError('the dump is not URL-safe base64');
+  const compressed = Buffer.from(body.replace(/=+$/, ''), 'base64url');
+  let json: Buffer;
+  try {
+    json = inflateSync(compressed, { maxOutputLength: MAX_DUMP_BYTES });
+  } catch {
+    throw new DumpFormatError('the dump does not decompress (not zlib data, or over 32 MiB)');
+  }
+  return parseEnvJson(json.toString('utf8'));
+}
+
+/** A dump in either form envd writes: gzenv (direnv's default) or JSON (`dump json`). */
+export function decodeDump(text: string): DumpEnv {
+  const body = text.trim();
+  return body.startsWith('{') ? parseEnvJson(body) : decodeGzenv(body);
+}
+
+/**
+ * The pairs a dump may put into a shell: valid names, values without NUL. Order is the
+ * dump's name order (sorted), so results are reproducible.
+ */
+export function applicablePairs(env: DumpEnv): [string, string][] {
+  const out: [string, string][] = [];
+  for (const name of Object.keys(env).sort()) {
+    const value = env[name] ?? '';
+    if (!isValidName(name) || value.includes('\0')) continue;
+    out.push([name, value]);
+  }
+  return out;
+}
+
+/**
+ * Names never taken from a dump nor unset because a dump lacks them: the shell's own
+ * variables and direnv's and envd's bookkeeping. Mirrors `__envd_x_dump_ignored` in
+ * stdlib/50-extras.sh.
+ */
+export function isDumpIgnored(name: string): boolean {
+  const exact = new Set([
+    'PWD', 'OLDPWD', 'SHLVL', '_', 'SHELL', 'SHELLOPTS', 'BASHOPTS', 'PS1', 'PS2', 'PS3', 'PS4',
+    'COLUMNS', 'LINES', 'IFS', 'OPTIND', 'OPTARG', 'COMP_WORDBREAKS',
+    'DIRENV_DIR', 'DIRENV_FILE', 'DIRENV_DIFF', 'DIRENV_WATCHES', 'DIRENV_IN_ENVRC',
+    'DIRENV_DUMP_FILE_PATH', 'DIRENV_CONFIG', 'DIRENV_BASH',
+  ]);
+  return exact.has(name) || name.startsWith('ENVD_') || name.startsWith('__envd') || name.startsWith('__ENVD_')
+    || name.startsWith('BASH_FUNC_') || name.startsWith('__fish');
+}

@@ -1,0 +1,103 @@
+import type { Socket } from 'node:net';
+import type { RpcContext, RpcHandler, RpcReply } from './rpc-types.js';
+import { errorMessage } from '../util/errors.js';
+
+/** Largest request bash may send (the final dump included): keeps memory bounded. */
+export const MAX_RPC_BYTES = 32 * 1024 * 1024;
+
+export type DumpFields = Buffer[];
+
+/**
+ * Serves the stdlib's requests on the private socket. Requests are handled one at a time
+ * in order (bash waits for each reply). `dump` gets no reply: bash sends it from its EXIT
+ * trap and leaves.
+ */
+export class RpcServer {
+  private buf: Buffer = Buffer.alloc(0);
+  private total = 0;
+  private chain: Promise<void> = Promise.resolve();
+  dump: DumpFields | null = null;
+  error: string | null = null;
+
+  constructor(
+    private readonly sock: Socket,
+    private readonly handlers: Record<string, RpcHandler>,
+    private readonly ctx: RpcContext,
+    private readonly onFatal: (why: string) => void,
+  ) {
+    sock.on('data', (chunk: Buffer) => this.onData(chunk));
+    sock.on('error', () => { /* bash went away; the exit status tells the story */ });
+  }
+
+  private onData(chunk: Buffer): void {
+    this.total += chunk.length;
+    if (this.total > MAX_RPC_BYTES) {
+      this.error = `the evaluation sent more than ${MAX_RPC_BYTES >> 20} MiB to envd`;
+      this.onFatal(this.error);
+      return;
+    }
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    for (;;) {
+      const req = this.takeRequest();
+      if (req === null) return;
+      this.chain = this.chain.then(() => this.handle(req));
+    }
+  }
+
+  /** One whole request off the buffer, or null while it is incomplete. */
+  private takeRequest(): Buffer[] | null {
+    const first = this.buf.indexOf(0);
+    if (first < 0) return null;
+    const count = Number.parseInt(this.buf.subarray(0, first).toString('latin1'), 10);
+    if (!Number.isSafeInteger(count) || count < 1) {
+      this.error = 'malformed request from the stdlib';
+      this.onFatal(this.error);
+      this.buf = Buffer.alloc(0);
+      return null;
+    }
+    const fields: Buffer[] = [];
+    let pos = first + 1;
+    for (let i = 0; i < count; i++) {
+      const end = this.buf.indexOf(0, pos);
+      if (end < 0) return null;
+      fields.push(this.buf.subarray(pos, end));
+      pos = end + 1;
+    }
+    this.buf = this.buf.subarray(pos);
+    return fields;
+  }
+
+  private async handle(fields: Buffer[]): Promise<void> {
+    const name = fields[0]?.toString('utf8') ?? '';
+    if (name === 'dump') {
+      this.dump = fields.slice(1);
+      return;
+    }
+    const handler = this.handlers[name];
+    let reply: RpcReply;
+    if (handler === undefined) {
+      reply = { ok: false, message: `envd does not know the request '${name}' (stdlib and envd versions differ?)` };
+    } else {
+      try {
+        reply = await handler(fields.slice(1).map((f) => f.toString('utf8')), this.ctx);
+      } catch (err) {
+        reply = { ok: false, message: errorMessage(err) };
+      }
+    }
+    this.write(reply);
+  }
+
+  private write(reply: RpcReply): void {
+    const fields: (string | Buffer)[] = reply.ok ? ['ok', String(reply.fields.length), ...reply.fields] : ['err', '1', reply.message.replace(/\0/g, '')];
+    const parts: Buffer[] = [];
+    for (const f of fields) {
+      parts.push(typeof f === 'string' ? Buffer.from(f) : f, Buffer.from([0]));
+    }
+    if (!this.sock.destroyed) this.sock.write(Buffer.concat(parts));
+  }
+
+  /** Wait for queued handlers (the dump may be the last thing queued). */
+  async settled(): Promise<void> {
+    await this.chain;
+  }
+}

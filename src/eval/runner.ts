@@ -1,0 +1,167 @@
+import { spawn } from 'node:child_process';
+import type { Socket } from 'node:net';
+import type { Env } from '../env/diff.js';
+import type { RpcContext, RpcHandler } from './rpc-types.js';
+import { RpcServer } from './rpc.js';
+import { BOOTSTRAP } from './bootstrap.js';
+import { STDLIB_DIR } from './stdlib.js';
+
+/** Output of the user's file kept for display; the rest is counted and dropped. */
+const MAX_OUTPUT = 64 * 1024;
+/** After bash exits, how long its pipes may stay open before the group is killed. */
+const LINGER_MS = 100;
+
+export interface EvalInput {
+  /** Directory to run in (the .envrc's). */
+  dir: string;
+  /** The exact bytes to run (already hashed and trusted). */
+  script: Buffer;
+  /** Environment the evaluation starts from (envd's previous changes reverted). */
+  env: Env;
+  /** Variables only for the evaluation (DIRENV_*, __ENVD_*). */
+  extraEnv: Env;
+  bashPath: string;
+  timeoutMs: number;
+  handlers: Record<string, RpcHandler>;
+  ctx: RpcContext;
+  /** Called once if still running after this long (direnv's warn_timeout). */
+  warnAfterMs?: number;
+  onSlow?: () => void;
+}
+
+export type EvalStatus = 'ok' | 'exit' | 'timeout' | 'spawn-error' | 'protocol';
+
+export interface EvalOutput {
+  status: EvalStatus;
+  exitCode: number | null;
+  /** The exported environment at the end (status 'ok' only); raw bytes per value. */
+  dump: Map<string, Buffer> | null;
+  /** What the file printed (stdout and stderr), capped. */
+  output: string;
+  detail: string;
+}
+
+/**
+ * Run one evaluation: bash runs the stdlib, the user's extensions and the given bytes,
+ * then sends its exported environment over the private socket. bash gets its own process
+ * group so a timeout, or a background child still holding envd's pipes after bash has
+ * exited, is killed whole and leaves no orphans.
+ */
+export function runEvaluation(input: EvalInput): Promise<EvalOutput> {
+  return new Promise((resolve) => {
+    const script = `for __envd_lib in "$__ENVD_STDLIB_DIR"/*.sh; do . "$__envd_lib"; done; unset __envd_lib __ENVD_STDLIB_DIR\n${BOOTSTRAP}`;
+    const env: Record<string, string> = { ...input.env, ...input.extraEnv, __ENVD_STDLIB_DIR: STDLIB_DIR, __ENVD_RC: input.script.toString('utf8') };
+    let child;
+    try {
+      child = spawn(input.bashPath, ['--noprofile', '--norc', '-c', script], {
+        cwd: input.dir,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        detached: true,
+      });
+    } catch (err) {
+      resolve({ status: 'spawn-error', exitCode: null, dump: null, output: '', detail: String(err) });
+      return;
+    }
+
+    let output = '';
+    let dropped = 0;
+    const collect = (chunk: Buffer): void => {
+      const room = MAX_OUTPUT - output.length;
+      if (room > 0) output += chunk.subarray(0, room).toString('utf8');
+      dropped += Math.max(0, chunk.length - Math.max(room, 0));
+    };
+    child.stdout?.on('data', collect);
+    child.stderr?.on('data', collect);
+
+    let settled = false;
+    let killedFor: 'timeout' | 'protocol' | null = null;
+    let protocolDetail = '';
+    const killGroup = (): void => {
+      if (child.pid === undefined) return;
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+    };
+    const sock = child.stdio[3] as Socket | null;
+    const rpc = sock === null ? null : new RpcServer(sock, input.handlers, input.ctx, (why) => {
+      killedFor = 'protocol';
+      protocolDetail = why;
+      killGroup();
+    });
+
+    const timer = setTimeout(() => { killedFor = 'timeout'; killGroup(); }, input.timeoutMs);
+    const warnTimer = input.warnAfterMs !== undefined && input.onSlow !== undefined
+      ? setTimeout(input.onSlow, input.warnAfterMs) : undefined;
+
+    const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (warnTimer !== undefined) clearTimeout(warnTimer);
+      // Something the file started in the background still holds our pipes: kill the group.
+      const linger = setTimeout(() => {
+        killGroup();
+        child.stdout?.destroy();
+        child.stderr?.destroy();
+        sock?.destroy();
+      }, LINGER_MS);
+      const done = (): void => {
+        clearTimeout(linger);
+        if (dropped > 0) output += `\n[${dropped} more bytes of output not shown]\n`;
+        let status: EvalStatus;
+        let detail: string;
+        if (killedFor === 'timeout') {
+          status = 'timeout';
+          detail = `timed out after ${Math.round(input.timeoutMs / 1000)}s`;
+        } else if (killedFor === 'protocol') {
+          status = 'protocol';
+          detail = protocolDetail;
+        } else if (code === 0 && rpc?.dump !== null && rpc !== null) {
+          status = 'ok';
+          detail = '';
+        } else if (code === 0) {
+          status = 'protocol';
+          detail = 'the evaluation ended without reporting its environment';
+        } else {
+          status = 'exit';
+          detail = signal !== null ? `killed by ${signal}` : `exit status ${code ?? '?'}`;
+        }
+        let dump: Map<string, Buffer> | null = null;
+        if (status === 'ok' && rpc?.dump != null) {
+          dump = new Map();
+          const f = rpc.dump;
+          for (let i = 0; i + 1 < f.length; i += 2) {
+            const name = f[i];
+            const value = f[i + 1];
+            if (name !== undefined && value !== undefined) dump.set(name.toString('utf8'), value);
+          }
+        }
+        resolve({ status, exitCode: code, dump, output, detail });
+      };
+      // Wait for the pipes to drain (normally immediate) and queued RPCs to finish.
+      const closed = Promise.all([
+        streamClosed(child.stdout),
+        streamClosed(child.stderr),
+        sock === null ? Promise.resolve() : streamClosed(sock),
+      ]);
+      closed.then(() => rpc?.settled()).then(done, done);
+    };
+    child.on('error', (err) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (warnTimer !== undefined) clearTimeout(warnTimer);
+      resolve({ status: 'spawn-error', exitCode: null, dump: null, output, detail: `cannot run ${input.bashPath}: ${err.message}` });
+    });
+    child.on('exit', finish);
+  });
+}
+
+function streamClosed(s: NodeJS.ReadableStream | Socket | null): Promise<void> {
+  if (s === null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const stream = s as NodeJS.ReadableStream & { destroyed?: boolean; readableEnded?: boolean };
+    if (stream.destroyed === true || stream.readableEnded === true) { resolve(); return; }
+    stream.once('close', () => resolve());
+    stream.once('end', () => resolve());
+  });
+}
