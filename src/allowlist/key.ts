@@ -71,6 +71,12 @@ export function createKey(path: string): SigningKey {
     }
   }
   unlinkSync(tmp);
+  try {
+    const dfd = openSync(dirname(path), 'r');
+    try { fsyncSync(dfd); } finally { closeSync(dfd); }
+  } catch {
+    // Best effort, as in writeFileAtomic: not every filesystem can fsync a directory.
+  }
   const r = readKey(path);
   if (r.kind !== 'ok') throw new Error(`signing key ${path} is ${r.kind} right after it was created`);
   return r.key;
