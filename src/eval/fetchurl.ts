@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
@@ -159,9 +159,7 @@ export async function fetchUrl(url: string, integrityText: string | undefined, c
   const dir = fetchCacheDir(cacheDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const path = cachePath(cacheDir, got);
-  if (readCached(path, got) === null) {
-    try { chmodSync(path, 0o600); } catch { /* not there yet */ }
-    writeFileAtomic(path, content, 0o500);
-  }
+  // Written beside and renamed over: a reader never sees a half-written file.
+  if (readCached(path, got) === null) writeFileAtomic(path, content, 0o500);
   return { path, integrity: formatIntegrity(got), content };
 }

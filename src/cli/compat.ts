@@ -1,0 +1,378 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { say, usage } from './command.js';
+import { resolvePaths, tildePath } from '../config/paths.js';
+import { loadConfig } from '../config/config.js';
+import { findEnvFile } from '../engine/find.js';
+import { readShellState } from '../engine/shell-state.js';
+import { fingerprint, sameFingerprint } from '../engine/fingerprint.js';
+import { parseDotenvBytes } from '../engine/core-rpc.js';
+import { isValidName } from '../env/names.js';
+import { quoteBash, quoteFish, quoteZsh } from '../env/quote.js';
+import { applicablePairs, decodeDump, DumpFormatError, dumpJson, encodeGzenv, isDumpIgnored, type DumpEnv } from '../eval/dump-codec.js';
+import { fetchUrl, FetchError } from '../eval/fetchurl.js';
+import { ENVD_BIN_PATH } from '../version.js';
+import { errnoCode, errorMessage } from '../util/errors.js';
+
+/**
+ * direnv's internal and helper verbs, for the stdlib, for tools written against direnv
+ * (nix-direnv, editor plugins) and for people debugging: dump, apply_dump, show_dump,
+ * watch, watch-dir, watch-list, watch-print, dotenv, current, fetchurl, edit, reload.
+ * Output that a shell evaluates goes to stdout; everything else to stderr.
+ */
+
+type Shell = 'bash' | 'zsh' | 'fish';
+const SHELLS: readonly string[] = ['bash', 'zsh', 'fish'];
+
+function isShell(s: string | undefined): s is Shell {
+  return s !== undefined && SHELLS.includes(s);
+}
+
+function quoteFor(shell: Shell, value: string): string {
+  return shell === 'fish' ? quoteFish(value) : shell === 'zsh' ? quoteZsh(value) : quoteBash(value);
+}
+
+function exportLine(shell: Shell, name: string, value: string): string {
+  return shell === 'fish' ? `set -gx ${name} ${quoteFish(value)};` : `export ${name}=${quoteFor(shell, value)};`;
+}
+
+function unsetLine(shell: Shell, name: string): string {
+  return shell === 'fish' ? `set -e ${name};` : `unset ${name};`;
+}
+
+function processEnv(): DumpEnv {
+  const env: DumpEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
+  return env;
+}
+
+/** Pairs rendered as export lines; names a shell cannot hold and NUL values are skipped with a warning. */
+function renderPairs(shell: Shell, pairs: Iterable<[string, string]>): string {
+  let out = '';
+  for (const [name, value] of pairs) {
+    if (!isValidName(name)) { say(`envd: skipping '${name}': not a valid variable name`); continue; }
+    try {
+      out += exportLine(shell, name, value) + '\n';
+    } catch (err) {
+      say(`envd: skipping ${name}: ${errorMessage(err)}`);
+    }
+  }
+  return out;
+}
+
+function readDumpArg(arg: string): string {
+  // show_dump takes the dump itself (as direnv does) or, for convenience, a file holding it.
+  try {
+    if (statSync(arg).isFile()) return readFileSync(arg, 'utf8');
+  } catch { /* not a file: the dump text */ }
+  return arg;
+}
+
+// ---- dump, apply_dump, show_dump -------------------------------------------------------
+
+/**
+ * `envd dump [json|gzenv|bash|zsh|fish] [FILE]`: this process's environment, for a parent
+ * to take on (direnv_load). Written to FILE, else to $DIRENV_DUMP_FILE_PATH, else stdout.
+ */
+export async function runDump(args: string[]): Promise<number> {
+  const [format = 'gzenv', file] = args;
+  const env = processEnv();
+  delete env.DIRENV_DUMP_FILE_PATH;
+  let text: string;
+  if (format === 'gzenv' || format === '') text = encodeGzenv(env);
+  else if (format === 'json') text = dumpJson(env, 2) + '\n';
+  else if (isShell(format)) text = renderPairs(format, Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  else return usage(`dump: unknown format '${format}' (json, gzenv, bash, zsh or fish)`);
+  const target = file !== undefined && file !== '' ? file : process.env.DIRENV_DUMP_FILE_PATH;
+  if (target !== undefined && target !== '') {
+    try {
+      writeFileSync(target, text, { mode: 0o600 });
+    } catch (err) {
+      say(`envd: dump: cannot write ${target}: ${errorMessage(err)}`);
+      return 1;
+    }
+    return 0;
+  }
+  process.stdout.write(text);
+  return 0;
+}
+
+function loadDumpFile(path: string): DumpEnv | number {
+  try {
+    return decodeDump(readFileSync(path, 'utf8'));
+  } catch (err) {
+    if (err instanceof DumpFormatError) say(`envd: ${path} is not an environment dump: ${err.message}`);
+    else if (errnoCode(err) === 'ENOENT') say(`envd: ${path} does not exist`);
+    else say(`envd: cannot read ${path}: ${errorMessage(err)}`);
+    return 1;
+  }
+}
+
+/**
+ * `envd apply_dump FILE`: bash code that turns the current environment into the dumped
+ * one (exports what differs, unsets what the dump lacks), leaving the shell's own
+ * variables and envd's/direnv's bookkeeping alone.
+ */
+export async function runApplyDump(args: string[]): Promise<number> {
+  const [first, second] = args;
+  const shell: Shell = isShell(first) && second !== undefined ? first : 'bash';
+  const file = isShell(first) && second !== undefined ? second : first;
+  if (file === undefined || file === '') return usage('usage: envd apply_dump FILE');
+  const dump = loadDumpFile(file);
+  if (typeof dump === 'number') return dump;
+  const current = processEnv();
+  const want = new Map(applicablePairs(dump).filter(([n]) => !isDumpIgnored(n)));
+  let out = '';
+  for (const name of Object.keys(current).sort()) {
+    if (!want.has(name) && isValidName(name) && !isDumpIgnored(name)) out += unsetLine(shell, name) + '\n';
+  }
+  out += renderPairs(shell, [...want].filter(([n, v]) => current[n] !== v));
+  process.stdout.write(out);
+  return 0;
+}
+
+/** `envd show_dump DUMP`: the dump (or a file holding one) as readable JSON. */
+export async function runShowDump(args: string[]): Promise<number> {
+  const arg = args[0];
+  if (arg === undefined) return usage('usage: envd show_dump DUMP (the text `envd dump` printed, or a file holding it)');
+  try {
+    process.stdout.write(dumpJson(decodeDump(readDumpArg(arg)), 2) + '\n');
+    return 0;
+  } catch (err) {
+    if (err instanceof DumpFormatError) { say(`envd: not an environment dump: ${err.message}`); return 1; }
+    throw err;
+  }
+}
+
+// ---- watches -----------------------------------------------------------------------------
+
+function inEvaluation(): boolean {
+  return process.env.DIRENV_IN_ENVRC === '1';
+}
+
+function notInEvaluation(verb: string, fn: string): number {
+  say(`envd: ${verb} only works while an .envrc is evaluated (call ${fn} there); envd keeps watches itself.`);
+  return 1;
+}
+
+/** Drop a leading SHELL argument (direnv's verbs take one; envd's evaluation is bash). */
+function withoutShell(args: string[]): string[] {
+  return isShell(args[0]) && args.length > 1 ? args.slice(1) : args;
+}
+
+/**
+ * `envd watch [SHELL] PATH...`: inside an evaluation, prints the stdlib call that records
+ * the watch (for libraries that do `eval "$("$direnv" watch bash FILE)"`).
+ */
+export async function runWatch(args: string[]): Promise<number> {
+  const paths = withoutShell(args);
+  if (paths.length === 0 || (paths.length === 1 && isShell(paths[0]))) return usage('usage: envd watch [SHELL] PATH...');
+  if (!inEvaluation()) return notInEvaluation('watch', 'watch_file');
+  process.stdout.write(`watch_file ${paths.map((p) => quoteBash(resolve(p))).join(' ')}\n`);
+  return 0;
+}
+
+/** `envd watch-dir [SHELL] DIR`: as watch, for a directory watched recursively. */
+export async function runWatchDir(args: string[]): Promise<number> {
+  const dirs = withoutShell(args);
+  if (dirs.length === 0 || (dirs.length === 1 && isShell(dirs[0]))) return usage('usage: envd watch-dir [SHELL] DIR');
+  if (!inEvaluation()) return notInEvaluation('watch-dir', 'watch_dir');
+  process.stdout.write(dirs.map((d) => `watch_dir ${quoteBash(resolve(d))}`).join('\n') + '\n');
+  return 0;
+}
+
+interface WatchEntry { path: string; recursive: boolean; exists: boolean; current: boolean }
+
+function watchEntries(): WatchEntry[] {
+  const state = readShellState(processEnv());
+  return state.watches.map((w) => {
+    const now = fingerprint(w.p, w.d === 1);
+    return { path: w.p, recursive: w.d === 1, exists: now.m !== -1, current: sameFingerprint(w, now) };
+  });
+}
+
+/** `envd watch-print [--null]`: the files the loaded environment depends on, one per line. */
+export async function runWatchPrint(args: string[]): Promise<number> {
+  const nul = args.includes('--null') || args.includes('-0');
+  const sep = nul ? '\0' : '\n';
+  process.stdout.write(watchEntries().map((e) => e.path + sep).join(''));
+  return 0;
+}
+
+/**
+ * `envd watch-list [--json]`: like watch-print, with each entry's state: `=` unchanged,
+ * `~` changed since it was loaded, `-` missing; `/` marks a directory watched recursively.
+ */
+export async function runWatchList(args: string[]): Promise<number> {
+  const entries = watchEntries();
+  if (args.includes('--json')) {
+    process.stdout.write(JSON.stringify(entries, null, 2) + '\n');
+    return 0;
+  }
+  for (const e of entries) {
+    const mark = !e.exists ? '-' : e.current ? '=' : '~';
+    process.stdout.write(`${mark} ${e.path}${e.recursive ? '/' : ''}\n`);
+  }
+  return 0;
+}
+
+/** `envd current PATH`: exit 0 when PATH is watched and unchanged since it was loaded. */
+export async function runCurrent(args: string[]): Promise<number> {
+  const arg = args[0];
+  if (arg === undefined) return usage('usage: envd current PATH');
+  const path = resolve(arg);
+  const state = readShellState(processEnv());
+  const w = state.watches.find((x) => x.p === path || x.p === arg);
+  if (w === undefined) {
+    say(`envd: ${path} is not watched by the loaded environment`);
+    return 1;
+  }
+  if (!sameFingerprint(w, fingerprint(w.p, w.d === 1))) {
+    say(`envd: ${path} changed since the environment was loaded`);
+    return 1;
+  }
+  return 0;
+}
+
+// ---- dotenv, fetchurl --------------------------------------------------------------------
+
+/** `envd dotenv [SHELL] [FILE]`: a .env file (default ./.env) as export statements. */
+export async function runDotenv(args: string[]): Promise<number> {
+  let shell: Shell = 'bash';
+  let rest = args;
+  if (isShell(rest[0]) || rest[0] === 'json') {
+    if (rest[0] !== 'json') shell = rest[0] as Shell;
+    rest = rest.slice(1);
+  }
+  const json = args[0] === 'json';
+  const file = resolve(rest[0] ?? '.env');
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(existsSync(file) && statSync(file).isDirectory() ? join(file, '.env') : file);
+  } catch (err) {
+    say(errnoCode(err) === 'ENOENT' ? `envd: dotenv: ${file} does not exist` : `envd: dotenv: cannot read ${file}: ${errorMessage(err)}`);
+    return 1;
+  }
+  const pairs = parseDotenvBytes(bytes, processEnv());
+  if (json) {
+    const obj: DumpEnv = {};
+    for (const [n, v] of pairs) obj[n] = v;
+    process.stdout.write(JSON.stringify(obj, null, 2) + '\n');
+  } else {
+    process.stdout.write(renderPairs(shell, pairs));
+  }
+  return 0;
+}
+
+/**
+ * `envd fetchurl URL [INTEGRITY]`: fetch into the cache. Prints the cached file's path
+ * when INTEGRITY is given (and matches), else the integrity to pin in the .envrc.
+ */
+export async function runFetchurl(args: string[]): Promise<number> {
+  const [url, integrity] = args;
+  if (url === undefined || url === '') return usage('usage: envd fetchurl URL [sha256-HASH]');
+  try {
+    const got = await fetchUrl(url, integrity, resolvePaths(process.env).cacheDir);
+    process.stdout.write((integrity !== undefined && integrity !== '' ? got.path : got.integrity) + '\n');
+    return 0;
+  } catch (err) {
+    if (err instanceof FetchError) { say(`envd: fetchurl: ${err.message}`); return 1; }
+    throw err;
+  }
+}
+
+// ---- edit, reload ------------------------------------------------------------------------
+
+function loadDotenvEnabled(): boolean {
+  try {
+    return loadConfig(resolvePaths(process.env)).config.global.loadDotenv;
+  } catch {
+    return false;
+  }
+}
+
+/** The env file a verb is about: PATH (a file, or a directory's .envrc/.env), else the nearest one. */
+function targetFile(arg: string | undefined, cwd: string): string | null {
+  if (arg !== undefined && arg !== '') {
+    const p = isAbsolute(arg) ? arg : resolve(cwd, arg);
+    let isDir = false;
+    try { isDir = statSync(p).isDirectory(); } catch { /* a new file */ }
+    if (!isDir) return p;
+    const rc = join(p, '.envrc');
+    const env = join(p, '.env');
+    return !existsSync(rc) && existsSync(env) ? env : rc;
+  }
+  return findEnvFile(cwd, loadDotenvEnabled())?.path ?? null;
+}
+
+function hashOf(path: string): string | null {
+  try {
+    return createHash('sha256').update(readFileSync(path)).digest('hex');
+  } catch {
+    return null;
+  }
+}
+
+function editorCommand(): string {
+  for (const v of [process.env.VISUAL, process.env.EDITOR]) if (v !== undefined && v.trim() !== '') return v;
+  for (const e of ['editor', 'nano', 'vim', 'vi']) {
+    if (spawnSync('sh', ['-c', `command -v ${e}`], { stdio: 'ignore' }).status === 0) return e;
+  }
+  return 'vi';
+}
+
+/**
+ * `envd edit [PATH]`: open the .envrc (PATH, else the nearest one, else ./.envrc) in
+ * $VISUAL/$EDITOR; if the editor changed it, approve the new content.
+ */
+export async function runEdit(args: string[]): Promise<number> {
+  const cwd = process.cwd();
+  const file = targetFile(args[0], cwd) ?? join(cwd, '.envrc');
+  const before = hashOf(file);
+  const editor = editorCommand();
+  // The editor variable may hold arguments ("code --wait"), as shells treat it.
+  const r = spawnSync('sh', ['-c', `${editor} "$1"`, 'envd-edit', file], { stdio: 'inherit' });
+  if (r.error !== undefined || r.status !== 0) {
+    say(`envd: edit: '${editor}' ${r.error !== undefined ? `could not start: ${r.error.message}` : `exited with status ${r.status ?? 'signal'}`}; nothing approved`);
+    return 1;
+  }
+  const after = hashOf(file);
+  const shown = tildePath(file, resolvePaths(process.env).home);
+  if (after === null) {
+    say(`envd: ${shown} was not saved; nothing approved`);
+    return 0;
+  }
+  if (after === before) {
+    say(`envd: ${shown} is unchanged; its approval is as it was`);
+    return 0;
+  }
+  const allow = spawnSync(ENVD_BIN_PATH, ['allow', file], { stdio: 'inherit' });
+  return allow.status ?? 1;
+}
+
+/**
+ * `envd reload`: evaluate the current env file again at the next prompt, even though
+ * nothing it reads changed (for commands whose output the .envrc uses). Marks the file as
+ * changed (its mtime), which every shell and the daemon's cache notice.
+ */
+export async function runReload(args: string[]): Promise<number> {
+  const cwd = process.cwd();
+  const loaded = process.env.ENVD_FILE;
+  const file = args[0] !== undefined ? targetFile(args[0], cwd)
+    : loaded !== undefined && loaded !== '' ? loaded : targetFile(undefined, cwd);
+  if (file === null || !existsSync(file)) {
+    say('envd: reload: no .envrc here or above; nothing to reload');
+    return 1;
+  }
+  const now = new Date();
+  try {
+    utimesSync(file, now, now);
+  } catch (err) {
+    say(`envd: reload: cannot mark ${file} as changed: ${errorMessage(err)}`);
+    return 1;
+  }
+  say(`envd: ${tildePath(file, resolvePaths(process.env).home)} reloads at the next prompt`);
+  return 0;
+}
