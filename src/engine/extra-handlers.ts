@@ -8,6 +8,10 @@ import type { RpcHandler } from '../eval/rpc-types.js';
  * pays for them.
  */
 export async function extraHandlers(paths: EnvdPaths, config: Config, env: Record<string, string | undefined>): Promise<Record<string, RpcHandler>> {
-  void paths; void config; void env;
-  return {};
+  const [{ createGoProvider }, { goRpcHandler }, { extraRpcHandlers }] = await Promise.all([
+    import('../go/provider.js'),
+    import('../go/rpc.js'),
+    import('../eval/rpc-extras.js'),
+  ]);
+  return { ...extraRpcHandlers(), go: goRpcHandler(createGoProvider(paths, config, env)) };
 }

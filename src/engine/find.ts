@@ -1,7 +1,8 @@
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
-export type EnvFileKind = 'envrc' | 'dotenv';
+/** `go-auto`: no env file, but `[go] auto` and a Go version pin (see src/go/auto.ts). */
+export type EnvFileKind = 'envrc' | 'dotenv' | 'go-auto';
 
 export interface FoundFile {
   /** Path as found by walking up from the working directory (not resolved). */
@@ -43,4 +44,13 @@ export function markerNames(loadDotenv: boolean, goAuto: boolean): string[] {
   if (loadDotenv) names.push('.env');
   if (goAuto) names.push('.go-version', '.tool-versions', 'go.mod', 'go.work');
   return names;
+}
+
+/** The file that pins Go in an auto directory (what ENVD_FILE names and what is watched). */
+export function goAutoMarker(dir: string): string {
+  for (const name of ['.go-version', '.tool-versions', 'go.mod', 'go.work']) {
+    const p = join(dir, name);
+    if (isFile(p)) return p;
+  }
+  return join(dir, 'go.mod');
 }

@@ -11,7 +11,8 @@ import { EnvdError, errorMessage } from '../util/errors.js';
 import { envdVersion } from '../version.js';
 import { coreRpcHandlers } from './core-rpc.js';
 import { evaluateFile, type EvalResult } from './evaluate.js';
-import { findEnvFile, markerNames, type FoundFile } from './find.js';
+import { findEnvFile, goAutoMarker, markerNames, type FoundFile } from './find.js';
+import { autoGoEnvrc, AUTO_GO_CONTENT } from '../go/auto.js';
 import { stillValid, fingerprint, type Fingerprint } from './fingerprint.js';
 import { readShellState, stateVars, withoutState, type LoadStatus, type ShellState } from './shell-state.js';
 import type { Service, StatusInfo, TrustChange } from './service-types.js';
@@ -171,7 +172,7 @@ export class LocalService implements Service {
     const messages: string[] = [];
     for (const w of this.loaded.warnings) messages.push(w);
 
-    const found = findEnvFile(cwd, config.global.loadDotenv);
+    const found = this.findTarget(cwd, config);
     if (found === null) {
       if (state.file === null && state.diff === null) return { kind: 'noop', change: emptyChange(), messages, file: null };
       if (state.dir !== null) messages.push(this.fmt('unloading'));
@@ -186,7 +187,8 @@ export class LocalService implements Service {
       return this.settle(current, base, state, found, 'failed', [fingerprint(found.path)], [...messages, this.fmt(errorMessage(err).replace(/^envd: /, ''))]);
     }
 
-    const verdict = this.allowlist.check(target.realFile, target.hash);
+    // A Go pin with no env file runs no user code: it only selects among installed SDKs.
+    const verdict: TrustVerdict = found.kind === 'go-auto' ? { kind: 'whitelisted' } : this.allowlist.check(target.realFile, target.hash);
     const trusted = verdict.kind === 'allowed' || verdict.kind === 'whitelisted';
 
     // Nothing changed since the shell's last answer: same file, same dependencies, same trust.
@@ -239,7 +241,22 @@ export class LocalService implements Service {
     return v.kind === 'allowed' || v.kind === 'whitelisted';
   }
 
+  /** The env file that applies in cwd, or a `[go] auto` pin when no env file is nearer. */
+  private findTarget(cwd: string, config: Config): FoundFile | null {
+    const found = findEnvFile(cwd, config.global.loadDotenv);
+    const auto = autoGoEnvrc(cwd, config);
+    if (auto !== null && (found === null || auto.dir.length > found.dir.length)) {
+      return { path: goAutoMarker(auto.dir), dir: auto.dir, kind: 'go-auto' };
+    }
+    return found;
+  }
+
   private readTarget(found: FoundFile): Target {
+    if (found.kind === 'go-auto') {
+      const realFile = realpathSync(found.path);
+      const content = Buffer.from(AUTO_GO_CONTENT);
+      return { found, realFile, content, hash: contentHash(realFile, content), script: content };
+    }
     const realFile = realpathSync(found.path);
     const safety = checkFileSafety(realFile);
     if (!safety.ok) throw new EnvdError('FILE_UNSAFE', safety.message);
@@ -413,16 +430,16 @@ export class LocalService implements Service {
   async status(req: ExportRequest): Promise<StatusInfo> {
     const config = this.config;
     const state = readShellState(req.env);
-    const found = findEnvFile(req.cwd, config.global.loadDotenv);
+    const found = this.findTarget(req.cwd, config);
     let trust = 'none';
     let trustDetail = 'no .envrc here or above';
     if (found !== null) {
       try {
         const t = this.readTarget(found);
-        const v = this.allowlist.check(t.realFile, t.hash);
+        const v: TrustVerdict = found.kind === 'go-auto' ? { kind: 'whitelisted' } : this.allowlist.check(t.realFile, t.hash);
         trust = v.kind === 'unknown' ? 'blocked' : v.kind;
         trustDetail = v.kind === 'allowed' ? 'approved with this exact content'
-          : v.kind === 'whitelisted' ? 'trusted by [whitelist] in the config'
+          : v.kind === 'whitelisted' ? (found.kind === 'go-auto' ? 'a Go version pin under [go] auto = true: it runs no code' : 'trusted by [whitelist] in the config')
             : v.kind === 'denied' ? "denied with 'envd deny'"
               : v.kind === 'store-error' ? v.message
                 : "not approved (new or changed): run 'envd allow'";
