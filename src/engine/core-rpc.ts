@@ -1,5 +1,3 @@
-import { parse as parseDotenv } from 'dotenv';
-import { expand as expandDotenv } from 'dotenv-expand';
 import type { RpcHandler } from '../eval/rpc-types.js';
 import { checkEnvrcName } from '../env/names.js';
 
@@ -8,7 +6,9 @@ import { checkEnvrcName } from '../env/names.js';
  * quoted values), then `${VAR}` / `${VAR:-default}` expansion against the file's own values
  * and the evaluation's environment. Returns pairs in file order.
  */
-export function parseDotenvBytes(content: Buffer, env: Record<string, string>): [string, string][] {
+export async function parseDotenvBytes(content: Buffer, env: Record<string, string>): Promise<[string, string][]> {
+  // Loaded on use: most evaluations never read a .env file.
+  const [{ parse: parseDotenv }, { expand: expandDotenv }] = await Promise.all([import('dotenv'), import('dotenv-expand')]);
   // dotenv does not strip a leading `export ` itself.
   const text = content.toString('utf8').replace(/^([ \t]*)export[ \t]+/gm, '$1');
   const parsed = parseDotenv(text);
@@ -31,11 +31,11 @@ export function coreRpcHandlers(): Record<string, RpcHandler> {
       if (bytes.includes(0)) return { ok: false, message: `${path} contains a NUL byte and cannot be sourced` };
       return { ok: true, fields: [bytes.toString('utf8')] };
     },
-    dotenv: (args, ctx) => {
+    dotenv: async (args, ctx) => {
       const path = args[0] ?? '';
       const bytes = ctx.readTrusted(path);
       const fields: string[] = [];
-      for (const [name, value] of parseDotenvBytes(bytes, ctx.env)) {
+      for (const [name, value] of await parseDotenvBytes(bytes, ctx.env)) {
         const verdict = checkEnvrcName(name);
         if (!verdict.ok) continue;
         fields.push(name, value);

@@ -12,7 +12,7 @@ import { envdVersion } from '../version.js';
 import { coreRpcHandlers } from './core-rpc.js';
 import { evaluateFile, type EvalResult } from './evaluate.js';
 import { findEnvFile, goAutoMarker, markerNames, type FoundFile } from './find.js';
-import { autoGoEnvrc, AUTO_GO_CONTENT } from '../go/auto.js';
+import type * as GoAuto from '../go/auto.js';
 import { stillValid, fingerprint, type Fingerprint } from './fingerprint.js';
 import { readShellState, stateVars, withoutState, type LoadStatus, type ShellState } from './shell-state.js';
 import type { Service, StatusInfo, TrustChange } from './service-types.js';
@@ -58,6 +58,8 @@ export class LocalService implements Service {
   private readonly listeners: (() => void)[] = [];
   private readonly processEnv: Record<string, string | undefined>;
   private extraHandlersLoaded = false;
+  /** src/go/auto.ts, loaded only when `[go] auto` is on (see prepare()). */
+  private goAuto: typeof GoAuto | null = null;
 
   constructor(opts: LocalServiceOptions = {}) {
     this.processEnv = opts.env ?? process.env;
@@ -162,8 +164,14 @@ export class LocalService implements Service {
 
   // ---- export -------------------------------------------------------------------------
 
+  /** Load what the current config needs before answering. */
+  private async prepare(config: Config): Promise<void> {
+    if (config.go.auto && this.goAuto === null) this.goAuto = await import('../go/auto.js');
+  }
+
   async export(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {
     const config = this.config;
+    await this.prepare(config);
     const home = this.paths.home;
     const current = req.env;
     const state = readShellState(current);
@@ -244,7 +252,7 @@ export class LocalService implements Service {
   /** The env file that applies in cwd, or a `[go] auto` pin when no env file is nearer. */
   private findTarget(cwd: string, config: Config): FoundFile | null {
     const found = findEnvFile(cwd, config.global.loadDotenv);
-    const auto = autoGoEnvrc(cwd, config);
+    const auto = config.go.auto && this.goAuto !== null ? this.goAuto.autoGoEnvrc(cwd, config) : null;
     if (auto !== null && (found === null || auto.dir.length > found.dir.length)) {
       return { path: goAutoMarker(auto.dir), dir: auto.dir, kind: 'go-auto' };
     }
@@ -254,7 +262,7 @@ export class LocalService implements Service {
   private readTarget(found: FoundFile): Target {
     if (found.kind === 'go-auto') {
       const realFile = realpathSync(found.path);
-      const content = Buffer.from(AUTO_GO_CONTENT);
+      const content = Buffer.from(this.goAuto?.AUTO_GO_CONTENT ?? 'use go\n');
       return { found, realFile, content, hash: contentHash(realFile, content), script: content };
     }
     const realFile = realpathSync(found.path);
@@ -429,6 +437,7 @@ export class LocalService implements Service {
 
   async status(req: ExportRequest): Promise<StatusInfo> {
     const config = this.config;
+    await this.prepare(config);
     const state = readShellState(req.env);
     const found = this.findTarget(req.cwd, config);
     let trust = 'none';
