@@ -1,0 +1,255 @@
+import { spawn } from 'node:child_process';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EnvdPaths } from '../config/paths.js';
+import { decodeDiff, revert, type Env } from '../env/diff.js';
+import { STATE_VARS } from '../env/names.js';
+import { ClientError, ProtocolClient } from '../protocol/client.js';
+import { PROTOCOL_VERSION, type HelloInfo } from '../protocol/messages.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { EnvdError, errnoCode, errorMessage } from '../util/errors.js';
+import { ENVD_BIN_PATH, envdVersion } from '../version.js';
+import { breakIfStale, tryLock, type HeldLock } from './lock.js';
+import { pidAlive } from './process.js';
+import { readPidFile } from './pidfile.js';
+
+/**
+ * The client's side of "one daemon per user, started on first use" (after atuin's
+ * probe: ready / needs restart / unreachable). Nothing here removes a socket: only a
+ * daemon starting under the start lock does, and only after a connect was refused.
+ */
+
+export interface DaemonHandle {
+  client: ProtocolClient;
+  hello: HelloInfo;
+}
+
+export type ProbeResult =
+  | { kind: 'ready'; client: ProtocolClient; hello: HelloInfo }
+  /** ENOENT (no socket) or ECONNREFUSED (a socket nobody listens on). */
+  | { kind: 'absent'; errno: string }
+  /** Something else kept us from connecting (EAGAIN: backlog full); try again shortly. */
+  | { kind: 'busy'; errno: string }
+  /** Connected, but no answer in time: a stopped or wedged daemon. */
+  | { kind: 'frozen'; message: string }
+  /** Answered with something that is not a hello. */
+  | { kind: 'broken'; message: string };
+
+export function clientTimeoutMs(env: Record<string, string | undefined>): number {
+  const n = Number.parseInt(env.ENVD_CLIENT_TIMEOUT_MS ?? '', 10);
+  return Number.isSafeInteger(n) && n > 0 ? n : 1500;
+}
+
+export async function probeDaemon(paths: EnvdPaths, timeoutMs: number): Promise<ProbeResult> {
+  let client: ProtocolClient;
+  try {
+    client = await ProtocolClient.connect(paths.socketPath, timeoutMs);
+  } catch (err) {
+    if (err instanceof ClientError && err.code === 'CONNECT') {
+      const errno = err.errno ?? 'EUNKNOWN';
+      return errno === 'ENOENT' || errno === 'ECONNREFUSED' ? { kind: 'absent', errno } : { kind: 'busy', errno };
+    }
+    return { kind: 'frozen', message: errorMessage(err) };
+  }
+  try {
+    const r = await client.request({ type: 'hello', client: { version: envdVersion(), protocol: PROTOCOL_VERSION, pid: process.pid } }, timeoutMs);
+    return { kind: 'ready', client, hello: r.result };
+  } catch (err) {
+    client.close();
+    if (err instanceof ClientError && err.code === 'TIMEOUT') return { kind: 'frozen', message: err.message };
+    if (err instanceof ClientError && err.code === 'CLOSED') return { kind: 'busy', errno: 'ECONNRESET' };
+    return { kind: 'broken', message: errorMessage(err) };
+  }
+}
+
+/** Same package version and protocol: anything else is replaced, never silently used. */
+export function isCompatible(hello: HelloInfo): boolean {
+  return hello.protocol === PROTOCOL_VERSION && hello.version === envdVersion();
+}
+
+export class DaemonFrozen extends EnvdError {
+  constructor(message: string) {
+    super('DAEMON_UNREACHABLE', message);
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+
+async function waitForExit(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (pidAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await sleep(20);
+  }
+  return true;
+}
+
+/** Ask a daemon to go away, then make sure it did (SIGTERM, then SIGKILL). */
+export async function retireDaemon(client: ProtocolClient, pid: number, timeoutMs = 3000): Promise<void> {
+  try {
+    await client.request({ type: 'shutdown' }, timeoutMs);
+  } catch {
+    // An old or broken daemon may not answer; the signals below still work.
+  } finally {
+    client.close();
+  }
+  if (pid === process.pid) return;
+  if (await waitForExit(pid, timeoutMs)) return;
+  try { process.kill(pid, 'SIGTERM'); process.kill(pid, 'SIGCONT'); } catch { /* gone */ }
+  if (await waitForExit(pid, 1000)) return;
+  try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+  await waitForExit(pid, 1000);
+}
+
+/**
+ * The environment a daemon starts with: the starting shell's, without envd's own changes
+ * (a daemon must not carry one project's PATH into every evaluation) and state variables.
+ */
+export function daemonEnvironment(env: Record<string, string | undefined>, token: string): Record<string, string> {
+  const clean: Env = {};
+  for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v;
+  const diff = decodeDiff(clean.ENVD_DIFF);
+  const base = diff === undefined ? clean : revert(clean, diff);
+  for (const k of [...STATE_VARS, 'DIRENV_DIR', 'DIRENV_FILE', 'DIRENV_DIFF', 'DIRENV_WATCHES', 'ENVD_NO_DAEMON']) delete base[k];
+  base.ENVD_START_LOCK_TOKEN = token;
+  return base;
+}
+
+function spawnDaemon(paths: EnvdPaths, env: Record<string, string | undefined>, lock: HeldLock): { exited: () => boolean } {
+  mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
+  const out = openSync(paths.logFile, 'a', 0o600);
+  let exited = false;
+  try {
+    const child = spawn(process.execPath, [ENVD_BIN_PATH, 'daemon', 'run'], {
+      detached: true,
+      stdio: ['ignore', out, out],
+      env: daemonEnvironment(env, lock.token),
+      cwd: '/',
+    });
+    child.on('error', () => { exited = true; });
+    child.on('exit', () => { exited = true; });
+    child.unref();
+  } finally {
+    closeSync(out);
+  }
+  return { exited: () => exited };
+}
+
+export interface EnsureOptions {
+  /** Overall bound for finding or starting a daemon. */
+  startTimeoutMs?: number;
+  /** Bound for one hello round trip (a frozen daemon costs this much). */
+  helloTimeoutMs?: number;
+  /** Start one when none answers (default true). */
+  autostart?: boolean;
+}
+
+/**
+ * A compatible daemon, started if need be. Throws DaemonFrozen for a daemon that accepts
+ * but does not answer, and EnvdError('DAEMON_UNREACHABLE') when none could be started.
+ */
+export async function ensureDaemon(paths: EnvdPaths, env: Record<string, string | undefined>, opts: EnsureOptions = {}): Promise<DaemonHandle> {
+  const startTimeout = opts.startTimeoutMs ?? 3000;
+  const helloTimeout = opts.helloTimeoutMs ?? clientTimeoutMs(env);
+  const deadline = Date.now() + startTimeout;
+  let lock: HeldLock | null = null;
+  let spawned: { exited: () => boolean } | null = null;
+  let retired = 0;
+  let lastProblem = 'no daemon answered';
+  try {
+    for (;;) {
+      const p = await probeDaemon(paths, spawned !== null ? Math.max(helloTimeout, deadline - Date.now()) : helloTimeout);
+      if (p.kind === 'ready') {
+        if (isCompatible(p.hello)) return { client: p.client, hello: p.hello };
+        if (retired >= 2) {
+          p.client.close();
+          throw new EnvdError('DAEMON_UNREACHABLE', `envd: the daemon keeps answering as envd ${p.hello.version} (protocol ${p.hello.protocol}), not ${envdVersion()} (protocol ${PROTOCOL_VERSION})`);
+        }
+        retired++;
+        await retireDaemon(p.client, p.hello.pid);
+        continue;
+      }
+      if (p.kind === 'frozen') {
+        throw new DaemonFrozen(`envd: the daemon at ${paths.socketPath} does not answer (${p.message}); working without it. 'envd daemon restart' replaces it`);
+      }
+      if (p.kind === 'broken') {
+        throw new EnvdError('DAEMON_UNREACHABLE', `envd: the daemon at ${paths.socketPath} answered nonsense (${p.message}); 'envd daemon restart' replaces it`);
+      }
+      if (p.kind === 'busy') lastProblem = `connect failed: ${p.errno}`;
+      if (p.kind === 'absent') {
+        lastProblem = `no daemon (${p.errno})`;
+        if (opts.autostart === false) throw new EnvdError('DAEMON_UNREACHABLE', `envd: no daemon is running (${p.errno})`);
+        if (spawned !== null && spawned.exited()) {
+          // Our daemon gave up: either another one won the race (then the next probe finds
+          // it) or it could not start (its reason is in the log).
+          spawned = null;
+          lock?.release();
+          lock = null;
+          lastProblem = `the daemon exited at start; see ${paths.logFile}`;
+        } else if (lock === null) {
+          lock = tryLock(paths.lockFile);
+          if (lock === null) {
+            breakIfStale(paths.lockFile);
+          } else {
+            // Someone may have finished starting one between our probe and the lock.
+            const again = await probeDaemon(paths, helloTimeout);
+            if (again.kind === 'ready') { again.client.close(); continue; }
+            spawned = spawnDaemon(paths, env, lock);
+          }
+        }
+      }
+      if (Date.now() > deadline) {
+        throw new EnvdError('DAEMON_UNREACHABLE', `envd: could not reach or start the daemon within ${startTimeout} ms (${lastProblem}); see ${paths.logFile}`);
+      }
+      await sleep(spawned !== null ? 10 : 25);
+    }
+  } finally {
+    lock?.release();
+  }
+}
+
+/** Stop whatever daemon runs here, answering or not. */
+export async function stopDaemon(paths: EnvdPaths, env: Record<string, string | undefined>): Promise<'stopped' | 'not-running'> {
+  const p = await probeDaemon(paths, clientTimeoutMs(env));
+  if (p.kind === 'ready') {
+    await retireDaemon(p.client, p.hello.pid);
+    return 'stopped';
+  }
+  // Not answering: the pid file says who it is; signals do the rest.
+  const pid = readPidFile(paths);
+  if (pid !== null && pid !== process.pid && pidAlive(pid) && looksLikeEnvdDaemon(pid)) {
+    try { process.kill(pid, 'SIGTERM'); process.kill(pid, 'SIGCONT'); } catch { /* gone */ }
+    if (!(await waitForExit(pid, 2000))) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      await waitForExit(pid, 1000);
+    }
+    return 'stopped';
+  }
+  return 'not-running';
+}
+
+/** On Linux, check the command line before signalling a pid read from a file (pids are reused). */
+function looksLikeEnvdDaemon(pid: number): boolean {
+  try {
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmd.includes('daemon\0run');
+  } catch (err) {
+    return errnoCode(err) !== 'ENOENT' || process.platform !== 'linux';
+  }
+}
+
+/**
+ * Warn about a frozen daemon once per daemon, not once per prompt: remember the pid we
+ * warned about in the runtime dir.
+ */
+export function shouldWarnFrozen(paths: EnvdPaths): boolean {
+  const marker = join(paths.runtimeDir, 'warned-frozen');
+  const pid = readPidFile(paths);
+  let seen = '';
+  try { seen = readFileSync(marker, 'utf8').trim(); } catch { /* first time */ }
+  const key = String(pid ?? 'unknown');
+  if (seen === key) return false;
+  try { writeFileAtomic(marker, key + '\n', 0o600); } catch { /* best effort */ }
+  return true;
+}

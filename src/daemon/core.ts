@@ -1,0 +1,182 @@
+import type { Config } from '../config/config.js';
+import type { EnvdPaths } from '../config/paths.js';
+import type { Service } from '../engine/service-types.js';
+import type { ExportOptions, ExportOutcome, ExportRequest } from '../engine/types.js';
+import { ProtocolError } from '../protocol/errors.js';
+import {
+  PROTOCOL_VERSION, budgetFromWire, isVersionFree,
+  type HelloInfo, type RequestFrame, type ResponseBody,
+} from '../protocol/messages.js';
+import { EnvdError, errorMessage } from '../util/errors.js';
+import type { Generation } from './generation.js';
+import type { DaemonLogger } from './log.js';
+import type { DependencyWatcher } from './watcher.js';
+
+/** What the daemon needs from the engine beyond `Service` (LocalService provides it). */
+export interface DaemonEngine extends Service {
+  dependencies(): string[];
+  onChange(cb: () => void): void;
+  invalidate(paths: string[]): void;
+  configFiles(): string[];
+  cachedCount(): number;
+  readonly config: Config;
+}
+
+export interface CoreOptions {
+  engine: DaemonEngine;
+  generation: Generation;
+  watcher: DependencyWatcher;
+  log: DaemonLogger;
+  paths: EnvdPaths;
+  /** The version hello reports (the package's, unless a test knob overrides it). */
+  version: string;
+  /** Called after a `shutdown` request has been answered. */
+  requestShutdown: (reason: string) => void;
+}
+
+/**
+ * Serves requests, from JSON-lines connections and from hook streams alike, and keeps the
+ * generation number and the watch set in step with what the engine did.
+ */
+export class DaemonCore {
+  readonly startedAt = Date.now();
+  private bumpedThisTick = false;
+  private syncScheduled = false;
+  private lastDeps = '';
+
+  constructor(private readonly o: CoreOptions) {
+    o.engine.onChange(() => {
+      this.bump();
+      this.scheduleSync();
+    });
+  }
+
+  /** Publish a new generation. Several changes within one tick need only one number. */
+  bump(): void {
+    if (this.bumpedThisTick) return;
+    this.bumpedThisTick = true;
+    this.o.generation.bump();
+    setImmediate(() => { this.bumpedThisTick = false; });
+  }
+
+  /** Files outside the cache that always matter: config and the allowlist with its key. */
+  pinnedPaths(): string[] {
+    return [...this.o.engine.configFiles(), this.o.paths.allowlistFile, this.o.paths.keyFile];
+  }
+
+  /** Bring the watch set up to date, off the request's path (after the reply is written). */
+  scheduleSync(): void {
+    if (this.syncScheduled) return;
+    this.syncScheduled = true;
+    setImmediate(() => {
+      this.syncScheduled = false;
+      try {
+        const deps = this.o.engine.dependencies();
+        const key = deps.join('\0');
+        if (key === this.lastDeps) return;
+        this.lastDeps = key;
+        this.o.watcher.sync(deps, this.pinnedPaths());
+      } catch (err) {
+        this.o.watcher.reportError(err);
+      }
+    });
+  }
+
+  /** The watcher saw these paths change: refresh what depended on them, tell the hooks. */
+  onWatchedChange(paths: string[]): void {
+    this.o.log.info({ paths }, 'dependencies changed');
+    try {
+      this.o.engine.invalidate(paths);
+    } catch (err) {
+      this.o.log.error({ err: errorMessage(err) }, 'invalidate failed');
+    }
+    this.bump();
+    this.scheduleSync();
+  }
+
+  hello(): HelloInfo {
+    return {
+      pid: process.pid,
+      version: this.o.version,
+      protocol: PROTOCOL_VERSION,
+      socket: this.o.paths.socketPath,
+      startedAt: this.startedAt,
+      uptimeMs: Date.now() - this.startedAt,
+      generation: this.o.generation.current,
+      watched: this.o.watcher.count,
+      cached: this.o.engine.cachedCount(),
+      watcher: this.o.watcher.state,
+      engine: true,
+    };
+  }
+
+  /** Export for both transports; the hook side passes the async budget from config. */
+  async export(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {
+    this.o.watcher.touch(req.cwd);
+    try {
+      return await this.o.engine.export(req, opts);
+    } finally {
+      this.scheduleSync();
+    }
+  }
+
+  budgetMs(): number {
+    return this.o.engine.config.global.asyncBudgetMs;
+  }
+
+  generation(): number {
+    return this.o.generation.current;
+  }
+
+  /** One JSON request. Throws ProtocolError; the connection decides whether to close. */
+  async handle(frame: RequestFrame): Promise<ResponseBody> {
+    if (frame.v !== PROTOCOL_VERSION && !isVersionFree(frame.type)) {
+      throw new ProtocolError(
+        'VERSION_MISMATCH',
+        `this daemon (pid ${process.pid}, envd ${this.o.version}) speaks protocol ${PROTOCOL_VERSION}, the request ${frame.v}; restart it with 'envd daemon restart'`,
+      );
+    }
+    try {
+      return await this.dispatch(frame);
+    } catch (err) {
+      if (err instanceof ProtocolError) throw err;
+      if (err instanceof EnvdError) throw new ProtocolError('SERVICE_ERROR', err.message, err.code);
+      this.o.log.error({ err: errorMessage(err), type: frame.type }, 'request failed');
+      throw new ProtocolError('INTERNAL', `internal error: ${errorMessage(err)}`);
+    }
+  }
+
+  private async dispatch(frame: RequestFrame): Promise<ResponseBody> {
+    const e = this.o.engine;
+    switch (frame.type) {
+      case 'hello':
+        return { type: 'hello', result: this.hello() };
+      case 'ping':
+        return { type: 'pong' };
+      case 'export':
+        return { type: 'export', result: await this.export(frame.req, { budgetMs: budgetFromWire(frame.budgetMs) }) };
+      case 'allow': {
+        const result = await e.allow(frame.path, frame.cwd);
+        this.bump();
+        return { type: 'allow', result };
+      }
+      case 'deny': {
+        const result = await e.deny(frame.path, frame.cwd);
+        this.bump();
+        return { type: 'deny', result };
+      }
+      case 'prune': {
+        const removed = await e.prune();
+        if (removed > 0) this.bump();
+        return { type: 'prune', result: { removed } };
+      }
+      case 'status': {
+        const result = await e.status(frame.req);
+        return { type: 'status', result: { ...result, daemon: { running: true, pid: process.pid, version: this.o.version } } };
+      }
+      case 'shutdown':
+        setImmediate(() => this.o.requestShutdown('shutdown requested by a client'));
+        return { type: 'shutdown', result: { pid: process.pid } };
+    }
+  }
+}

@@ -1,0 +1,66 @@
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
+import { connect, type Server } from 'node:net';
+import { errnoCode } from '../util/errors.js';
+
+/** What answering at a socket path says about it. */
+export type SocketState = 'live' | 'refused' | 'absent' | { errno: string };
+
+/**
+ * Connect and hang up. `live`: something accepted (even a frozen daemon: the kernel
+ * accepts into the backlog), so the socket is never removed. `refused`: a socket file
+ * with nobody behind it, the only case in which it may be removed.
+ */
+export function probeSocket(path: string, timeoutMs = 1000): Promise<SocketState> {
+  return new Promise((resolve) => {
+    const s = connect({ path });
+    const timer = setTimeout(() => { s.destroy(); resolve('live'); }, timeoutMs);
+    s.once('connect', () => { clearTimeout(timer); s.destroy(); resolve('live'); });
+    s.once('error', (err) => {
+      clearTimeout(timer);
+      s.destroy();
+      const code = errnoCode(err) ?? 'EUNKNOWN';
+      resolve(code === 'ECONNREFUSED' ? 'refused' : code === 'ENOENT' ? 'absent' : { errno: code });
+    });
+  });
+}
+
+function listenOnce(server: Server, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => { server.off('listening', onListening); reject(err); };
+    const onListening = (): void => { server.off('error', onError); resolve(); };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen({ path, backlog: 1024 });
+  });
+}
+
+export class AlreadyRunning extends Error {
+  constructor(readonly detail: string) {
+    super(detail);
+    this.name = 'AlreadyRunning';
+  }
+}
+
+/**
+ * Listen on the socket path, taking over a stale socket file. Must be called with the
+ * start lock held, so two daemons never both decide a socket is stale. Returns the inode
+ * of our socket, to notice later when it is replaced.
+ */
+export async function listenTakingOver(server: Server, path: string): Promise<number> {
+  try {
+    await listenOnce(server, path);
+  } catch (err) {
+    if (errnoCode(err) !== 'EADDRINUSE') throw err;
+    const state = await probeSocket(path);
+    if (state === 'live') throw new AlreadyRunning(`a daemon already answers on ${path}`);
+    if (typeof state === 'object') throw new AlreadyRunning(`the socket ${path} is in use (${state.errno})`);
+    if (state === 'refused') {
+      try { unlinkSync(path); } catch (e) { if (errnoCode(e) !== 'ENOENT') throw e; }
+    }
+    await listenOnce(server, path);
+  }
+  // The directory is the real guard; this keeps the socket itself owner-only whatever
+  // the umask was.
+  chmodSync(path, 0o600);
+  return lstatSync(path).ino;
+}

@@ -1,0 +1,249 @@
+import { lstatSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { basename } from 'node:path';
+import { loadConfig } from '../config/config.js';
+import { resolvePaths, type EnvdPaths } from '../config/paths.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { errnoCode, errorMessage } from '../util/errors.js';
+import { envdVersion } from '../version.js';
+import { DaemonCore, type DaemonEngine } from './core.js';
+import { serveConnection } from './connection.js';
+import { Generation } from './generation.js';
+import { loadHookModule, type HookBackend } from './hook-transport.js';
+import { AlreadyRunning, listenTakingOver } from './listen.js';
+import { lockHasToken, tryLock, breakIfStale, type HeldLock } from './lock.js';
+import { openDaemonLog, pickLevel, type DaemonLogger } from './log.js';
+import { pidFile, readPidFile } from './pidfile.js';
+import { checkRuntimeDir, checkSocketPath } from './runtime-dir.js';
+import { DependencyWatcher } from './watcher.js';
+
+type Env = Record<string, string | undefined>;
+
+/** Knobs read from the environment (the test-only ones are marked and documented in docs/protocol.md). */
+export interface DaemonKnobs {
+  /** ENVD_NO_WATCH=1: no file watching; edits are noticed by the engine's check on each request. */
+  watch: boolean;
+  /** ENVD_TEST_DAEMON_VERSION (test only): the version hello reports, to exercise version skew. */
+  version: string;
+  /** ENVD_TEST_WATCH_ERROR=CODE (test only): report a watcher failure with this errno at start. */
+  watchError: string | null;
+  /** ENVD_DAEMON_IDLE_MS: close a JSON connection idle this long (default 30 s). */
+  idleMs: number;
+  /** ENVD_HOOK_IDLE_MS: close a hook stream idle this long (default 10 min). */
+  hookIdleMs: number;
+  /** ENVD_WATCH_IDLE_MS / ENVD_MAX_WATCHES: unwatch idle directories; bound the watch count. */
+  watchIdleMs: number | undefined;
+  maxWatches: number | undefined;
+  /** ENVD_START_LOCK_TOKEN (internal): the starter holds the start lock on our behalf. */
+  lockToken: string;
+}
+
+function intKnob(v: string | undefined): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = Number.parseInt(v, 10);
+  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+}
+
+export function readKnobs(env: Env): DaemonKnobs {
+  return {
+    watch: env.ENVD_NO_WATCH !== '1',
+    version: env.ENVD_TEST_DAEMON_VERSION !== undefined && env.ENVD_TEST_DAEMON_VERSION !== '' ? env.ENVD_TEST_DAEMON_VERSION : envdVersion(),
+    watchError: env.ENVD_TEST_WATCH_ERROR !== undefined && env.ENVD_TEST_WATCH_ERROR !== '' ? env.ENVD_TEST_WATCH_ERROR : null,
+    idleMs: intKnob(env.ENVD_DAEMON_IDLE_MS) ?? 30_000,
+    hookIdleMs: intKnob(env.ENVD_HOOK_IDLE_MS) ?? 600_000,
+    watchIdleMs: intKnob(env.ENVD_WATCH_IDLE_MS),
+    maxWatches: intKnob(env.ENVD_MAX_WATCHES),
+    lockToken: env.ENVD_START_LOCK_TOKEN ?? '',
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The start lock, unless the process that spawned us holds it for us. */
+async function takeStartLock(paths: EnvdPaths, token: string): Promise<HeldLock | null> {
+  if (lockHasToken(paths.lockFile, token)) return null;
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const held = tryLock(paths.lockFile);
+    if (held !== null) return held;
+    if (breakIfStale(paths.lockFile)) continue;
+    if (Date.now() > deadline) throw new AlreadyRunning(`the start lock ${paths.lockFile} is held by another process`);
+    await sleep(25);
+  }
+}
+
+/**
+ * `envd daemon run`: serve until told to stop, until the socket is replaced or removed,
+ * or until a signal. Resolves with the exit status (when it returns at all: the normal
+ * end is process.exit from shutdown).
+ */
+export async function runDaemon(env: Env = process.env): Promise<number> {
+  // Everything the daemon creates is owner-only, whatever umask the first shell had.
+  process.umask(0o077);
+  const knobs = readKnobs(env);
+  const paths = resolvePaths(env);
+  checkSocketPath(paths.socketPath);
+  checkRuntimeDir(paths.runtimeDir, { create: true });
+
+  const { config, warnings } = loadConfig(paths);
+  const lv = pickLevel(env.ENVD_LOG_LEVEL, config.global.logLevel);
+  const log = openDaemonLog(paths.logFile, lv.level);
+  if (lv.warning !== null) log.warn(lv.warning);
+  for (const w of warnings) log.warn(w);
+  process.chdir('/');
+
+  let lock: HeldLock | null;
+  try {
+    lock = await takeStartLock(paths, knobs.lockToken);
+  } catch (err) {
+    log.info(errorMessage(err));
+    process.stderr.write(`envd: ${errorMessage(err)}\n`);
+    return 1;
+  }
+
+  const server = createServer({ allowHalfOpen: false, pauseOnConnect: false });
+  let ino: number;
+  try {
+    ino = await listenTakingOver(server, paths.socketPath);
+  } catch (err) {
+    lock?.release();
+    if (err instanceof AlreadyRunning) {
+      log.info({ detail: err.detail }, 'not starting: a daemon is already running');
+      process.stderr.write(`envd: ${err.detail}; not starting another\n`);
+      return 0;
+    }
+    log.error({ err: errorMessage(err) }, 'cannot listen');
+    process.stderr.write(`envd: cannot listen on ${paths.socketPath}: ${errorMessage(err)}\n`);
+    return 1;
+  } finally {
+    lock?.release();
+  }
+  return serve(server, ino, paths, knobs, env, log);
+}
+
+async function serve(server: Server, ino: number, paths: EnvdPaths, knobs: DaemonKnobs, env: Env, log: DaemonLogger): Promise<number> {
+  // Connections that arrive while the engine loads wait for it.
+  let resolveReady: (core: DaemonCore | null) => void = () => {};
+  const ready = new Promise<DaemonCore | null>((r) => { resolveReady = r; });
+  let hook: ((socket: Socket) => void) | null = null;
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    serveConnection(socket, {
+      log,
+      idleMs: knobs.idleMs,
+      handle: async (frame) => {
+        const core = await ready;
+        if (core === null) throw new Error('the daemon is stopping');
+        return core.handle(frame);
+      },
+      hook: (s) => {
+        s.setTimeout(knobs.hookIdleMs);
+        if (hook === null) { s.destroy(); return; }
+        hook(s);
+      },
+    });
+  });
+  server.on('error', (err) => log.error({ err: errorMessage(err) }, 'server error'));
+
+  let stopping = false;
+  let dirWatch: FSWatcher | null = null;
+  let fifo: { close(): Promise<void> } | null = null;
+  let watcher: DependencyWatcher | null = null;
+  let engine: DaemonEngine | null = null;
+  const ownsSocket = (): boolean => {
+    try { return lstatSync(paths.socketPath).ino === ino; } catch { return false; }
+  };
+  const shutdown = async (reason: string, code = 0): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ reason }, 'daemon stopping');
+    resolveReady(null);
+    dirWatch?.close();
+    server.close();
+    if (ownsSocket()) {
+      try { unlinkSync(paths.socketPath); } catch { /* gone */ }
+    }
+    for (const s of sockets) s.destroy();
+    if (readPidFile(paths) === process.pid) {
+      try { unlinkSync(pidFile(paths)); } catch { /* gone */ }
+    }
+    const closing = Promise.allSettled([fifo?.close(), watcher?.close(), engine?.close()]);
+    await Promise.race([closing, sleep(1500)]);
+    log.info('daemon exiting');
+    log.flush();
+    process.exit(code);
+  };
+  const stop = (reason: string, code = 0): void => { void shutdown(reason, code); };
+
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => stop(`signal ${sig}`));
+  process.on('uncaughtException', (err) => {
+    log.fatal({ err: errorMessage(err), stack: err.stack }, 'uncaught exception');
+    stop('uncaught exception', 1);
+  });
+  process.on('unhandledRejection', (err) => {
+    log.fatal({ err: errorMessage(err) }, 'unhandled rejection');
+    stop('unhandled rejection', 1);
+  });
+
+  // A daemon whose socket was replaced (another daemon took over) or removed exits: no
+  // polling, the runtime dir's inotify events say when to look.
+  const sockName = basename(paths.socketPath);
+  try {
+    dirWatch = watch(paths.runtimeDir, { persistent: false }, (_event, name) => {
+      if (stopping || (name !== null && name !== sockName)) return;
+      if (!ownsSocket()) stop('the socket was removed or replaced');
+    });
+    dirWatch.on('error', () => { if (!ownsSocket()) stop('the runtime dir went away'); });
+  } catch (err) {
+    log.warn({ err: errorMessage(err) }, 'cannot watch the runtime dir; a replaced socket will not be noticed');
+  }
+
+  try {
+    writeFileAtomic(pidFile(paths), `${process.pid}\n`, 0o600);
+    const generation = new Generation(paths.generationFile, (m) => log.error(m));
+    const { LocalService } = await import('../engine/service.js');
+    engine = new LocalService({ paths, env });
+    let core: DaemonCore | null = null;
+    const w = new DependencyWatcher({
+      log,
+      enabled: knobs.watch,
+      onChange: (changed) => core?.onWatchedChange(changed),
+      ...(knobs.watchIdleMs !== undefined ? { idleMs: knobs.watchIdleMs } : {}),
+      ...(knobs.maxWatches !== undefined ? { maxDirs: knobs.maxWatches } : {}),
+    });
+    watcher = w;
+    core = new DaemonCore({ engine, generation, watcher: w, log, paths, version: knobs.version, requestShutdown: (r) => stop(r) });
+    const backend: HookBackend = {
+      export: (req, opts) => (core ?? failNoCore()).export(req, opts),
+      generation: () => generation.current,
+      budgetMs: () => (core ?? failNoCore()).budgetMs(),
+    };
+    const hooks = await loadHookModule(log);
+    if (hooks !== null) {
+      hook = (s) => hooks.serveHookStream(s, s, backend);
+      try {
+        fifo = hooks.startFifoTransport(paths.runtimeDir, backend, log);
+      } catch (err) {
+        log.warn({ err: errorMessage(err) }, 'FIFO transport failed to start; bash hooks fall back');
+      }
+    }
+    core.scheduleSync();
+    if (knobs.watchError !== null) {
+      w.reportError(Object.assign(new Error(`simulated watcher failure (ENVD_TEST_WATCH_ERROR=${knobs.watchError})`), { code: knobs.watchError }));
+    }
+    resolveReady(core);
+    log.info({ socket: paths.socketPath, version: knobs.version, generation: generation.current, watch: w.state }, 'daemon ready');
+  } catch (err) {
+    log.fatal({ err: errorMessage(err), code: errnoCode(err) }, 'daemon failed to start');
+    process.stderr.write(`envd: the daemon failed to start: ${errorMessage(err)}\n`);
+    await shutdown('startup failure', 1);
+    return 1;
+  }
+  return new Promise<number>(() => { /* runs until shutdown exits the process */ });
+}
+
+function failNoCore(): never {
+  throw new Error('the daemon is not ready');
+}

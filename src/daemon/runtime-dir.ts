@@ -1,0 +1,60 @@
+import { lstatSync, mkdirSync } from 'node:fs';
+import { userId } from '../config/paths.js';
+import { EnvdError, errnoCode, errorMessage } from '../util/errors.js';
+
+/**
+ * Node has no peer-credential API for Unix sockets, so the only thing that keeps other
+ * users away from the daemon (and away from impersonating it) is the directory the
+ * socket lives in. It must be ours, 0700, and not a symlink someone else could aim.
+ */
+
+/** Longest socket path in bytes: sun_path is 108 bytes on Linux, 104 elsewhere, NUL included. */
+export function socketPathLimit(platform: NodeJS.Platform = process.platform): number {
+  return (platform === 'linux' ? 108 : 104) - 1;
+}
+
+export function checkSocketPath(path: string, platform: NodeJS.Platform = process.platform): void {
+  const bytes = Buffer.byteLength(path);
+  const limit = socketPathLimit(platform);
+  if (bytes > limit) {
+    throw new EnvdError(
+      'SOCKET_PATH_TOO_LONG',
+      `envd: the daemon socket path ${path} is ${bytes} bytes, over the ${limit}-byte limit for Unix sockets on ${platform}; ` +
+      'set ENVD_RUNTIME_DIR (or XDG_RUNTIME_DIR) to a shorter directory, e.g. ENVD_RUNTIME_DIR=/tmp/envd-$(id -u)',
+    );
+  }
+}
+
+function unsafe(dir: string, why: string, fix: string): EnvdError {
+  return new EnvdError('RUNTIME_DIR_UNSAFE', `envd: runtime dir ${dir} ${why}; ${fix} (or set ENVD_RUNTIME_DIR to a private directory)`);
+}
+
+/**
+ * Check the runtime dir; with `create`, make it first (0700) when it does not exist.
+ * Returns false when it does not exist and `create` is off. Throws RUNTIME_DIR_UNSAFE.
+ */
+export function checkRuntimeDir(dir: string, opts: { create: boolean }): boolean {
+  if (opts.create) {
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      if (errnoCode(err) !== 'EEXIST') throw unsafe(dir, `cannot be created (${errorMessage(err)})`, 'check the parent directory');
+    }
+  }
+  let st;
+  try {
+    st = lstatSync(dir);
+  } catch (err) {
+    if (errnoCode(err) === 'ENOENT' && !opts.create) return false;
+    throw unsafe(dir, `cannot be read (${errorMessage(err)})`, 'check the parent directory');
+  }
+  if (st.isSymbolicLink()) throw unsafe(dir, 'is a symlink', `remove it (rm ${dir}) and envd recreates it`);
+  if (!st.isDirectory()) throw unsafe(dir, 'is not a directory', `remove it (rm ${dir}) and envd recreates it`);
+  const uid = userId();
+  if (st.uid !== uid) throw unsafe(dir, `is owned by uid ${st.uid}, not by you (uid ${uid})`, 'remove it or use another directory');
+  const mode = st.mode & 0o777;
+  if (mode !== 0o700) {
+    throw unsafe(dir, `has mode 0${mode.toString(8)}, not 0700, so other users could reach the daemon`, `run: chmod 700 ${dir}`);
+  }
+  return true;
+}
