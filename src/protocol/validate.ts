@@ -83,10 +83,11 @@ export class Fields {
   strRecord(field: string): Record<string, string> {
     const v = this.raw(field);
     if (!isObject(v)) this.fail(field, 'an object of strings');
+    // Define, not assign: a name like `__proto__` must stay an ordinary entry.
     const out: Record<string, string> = {};
     for (const [k, x] of Object.entries(v)) {
       if (typeof x !== 'string') this.fail(`${field}.${k}`, 'a string');
-      out[k] = x;
+      Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
     }
     return out;
   }
