@@ -189,7 +189,7 @@ layout_pipenv() {
 # A virtual environment (see layout python) built with each pyenv-installed version;
 # the first version listed wins on PATH and leads PYENV_VERSION.
 layout_pyenv() {
-  local root i v py
+  local root i v py user_venv=${VIRTUAL_ENV-}
   unset PYENV_VERSION
   if (($# == 0)); then
     log_error "layout pyenv: name at least one Python version"
@@ -206,6 +206,9 @@ layout_pyenv() {
       log_error "layout pyenv: Python $v is not installed (pyenv install $v)"
       return 1
     fi
+    # Each version gets its own venv (unless the user named one): layout_python would
+    # otherwise reuse the VIRTUAL_ENV the previous version just exported.
+    VIRTUAL_ENV=$user_venv
     layout_python "$py" || return 1
     PYENV_VERSION=$v${PYENV_VERSION:+:$PYENV_VERSION}
   done

@@ -11,6 +11,9 @@ import { fingerprint, sameFingerprint } from '../engine/fingerprint.js';
 import { parseDotenvBytes } from '../engine/core-rpc.js';
 import { isValidName } from '../env/names.js';
 import { quoteBash, quoteFish, quoteZsh } from '../env/quote.js';
+import { renderChange } from '../env/render.js';
+import type { Change } from '../env/diff.js';
+import type { ExportFormat } from '../engine/types.js';
 import { applicablePairs, decodeDump, DumpFormatError, dumpJson, encodeGzenv, isDumpIgnored, type DumpEnv } from '../eval/dump-codec.js';
 import { fetchUrl, FetchError } from '../eval/fetchurl.js';
 import { ENVD_BIN_PATH } from '../version.js';
@@ -25,6 +28,7 @@ import { errnoCode, errorMessage } from '../util/errors.js';
 
 type Shell = 'bash' | 'zsh' | 'fish';
 const SHELLS: readonly string[] = ['bash', 'zsh', 'fish'];
+const DOTENV_FORMATS: readonly ExportFormat[] = ['bash', 'zsh', 'fish', 'json', 'gha'];
 
 function isShell(s: string | undefined): s is Shell {
   return s !== undefined && SHELLS.includes(s);
@@ -38,17 +42,16 @@ function exportLine(shell: Shell, name: string, value: string): string {
   return shell === 'fish' ? `set -gx ${name} ${quoteFish(value)};` : `export ${name}=${quoteFor(shell, value)};`;
 }
 
-function unsetLine(shell: Shell, name: string): string {
-  return shell === 'fish' ? `set -e ${name};` : `unset ${name};`;
-}
-
 function processEnv(): DumpEnv {
   const env: DumpEnv = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   return env;
 }
 
-/** Pairs rendered as export lines; names a shell cannot hold and NUL values are skipped with a warning. */
+/**
+ * Pairs rendered as export lines for `dump SHELL`, which (like direnv's) writes every
+ * variable, the shell's own included; names no shell can hold and NUL values are skipped.
+ */
 function renderPairs(shell: Shell, pairs: Iterable<[string, string]>): string {
   let out = '';
   for (const [name, value] of pairs) {
@@ -124,12 +127,14 @@ export async function runApplyDump(args: string[]): Promise<number> {
   if (typeof dump === 'number') return dump;
   const current = processEnv();
   const want = new Map(applicablePairs(dump).filter(([n]) => !isDumpIgnored(n)));
-  let out = '';
-  for (const name of Object.keys(current).sort()) {
-    if (!want.has(name) && isValidName(name) && !isDumpIgnored(name)) out += unsetLine(shell, name) + '\n';
+  const change: Change = { set: {}, unset: [] };
+  for (const name of Object.keys(current)) {
+    if (!want.has(name) && isValidName(name) && !isDumpIgnored(name)) change.unset.push(name);
   }
-  out += renderPairs(shell, [...want].filter(([n, v]) => current[n] !== v));
-  process.stdout.write(out);
+  for (const [name, value] of want) if (current[name] !== value) change.set[name] = value;
+  const { text, warnings } = renderChange(shell, change);
+  for (const w of warnings) say(w);
+  process.stdout.write(text === '' ? '' : text + '\n');
   return 0;
 }
 
@@ -238,15 +243,14 @@ export async function runCurrent(args: string[]): Promise<number> {
 
 // ---- dotenv, fetchurl --------------------------------------------------------------------
 
-/** `envd dotenv [SHELL] [FILE]`: a .env file (default ./.env) as export statements. */
+/** `envd dotenv [bash|zsh|fish|json|gha] [FILE]`: a .env file (default ./.env) as export statements. */
 export async function runDotenv(args: string[]): Promise<number> {
-  let shell: Shell = 'bash';
+  let format: ExportFormat = 'bash';
   let rest = args;
-  if (isShell(rest[0]) || rest[0] === 'json') {
-    if (rest[0] !== 'json') shell = rest[0] as Shell;
+  if (rest[0] !== undefined && (DOTENV_FORMATS as readonly string[]).includes(rest[0])) {
+    format = rest[0] as ExportFormat;
     rest = rest.slice(1);
   }
-  const json = args[0] === 'json';
   const file = resolve(rest[0] ?? '.env');
   let bytes: Buffer;
   try {
@@ -255,14 +259,11 @@ export async function runDotenv(args: string[]): Promise<number> {
     say(errnoCode(err) === 'ENOENT' ? `envd: dotenv: ${file} does not exist` : `envd: dotenv: cannot read ${file}: ${errorMessage(err)}`);
     return 1;
   }
-  const pairs = parseDotenvBytes(bytes, processEnv());
-  if (json) {
-    const obj: DumpEnv = {};
-    for (const [n, v] of pairs) obj[n] = v;
-    process.stdout.write(JSON.stringify(obj, null, 2) + '\n');
-  } else {
-    process.stdout.write(renderPairs(shell, pairs));
-  }
+  const change: Change = { set: {}, unset: [] };
+  for (const [n, v] of parseDotenvBytes(bytes, processEnv())) change.set[n] = v;
+  const { text, warnings } = renderChange(format, change);
+  for (const w of warnings) say(w);
+  process.stdout.write(text === '' || text.endsWith('\n') ? text : text + '\n');
   return 0;
 }
 
