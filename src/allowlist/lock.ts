@@ -1,4 +1,4 @@
-import { closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EnvdError, errnoCode } from '../util/errors.js';
@@ -92,23 +92,52 @@ function breakStale(path: string, judged: string): void {
   try { unlinkSync(aside); } catch { /* already gone */ }
 }
 
+/**
+ * Fairness. Polling a lock is not a queue: a process that writes back to back would re-take
+ * the lock in the microseconds between its release and a waiter's next poll, forever. So a
+ * process that has waited longer than PATIENT_MS keeps a marker file fresh, and a newcomer
+ * that sees a fresh marker stands back (for at most PATIENT_MS) instead of taking the lock.
+ */
+const PATIENT_MS = 100;
+const MARKER_FRESH_MS = 250;
+
+function someoneWaiting(marker: string, now: number): boolean {
+  try {
+    return now - statSync(marker).mtimeMs < MARKER_FRESH_MS;
+  } catch {
+    return false;
+  }
+}
+
+function markWaiting(marker: string): void {
+  try { writeFileSync(marker, '', { mode: 0o600 }); } catch { /* only a courtesy */ }
+}
+
 export function acquireLock(path: string, opts: LockOptions = DEFAULT_LOCK_OPTIONS): HeldLock {
   const token = randomBytes(8).toString('hex');
   const content = `${process.pid} ${hostname().replace(/\s/g, '_') || 'localhost'} ${token} ${Date.now()}\n`;
-  const deadline = Date.now() + opts.timeoutMs;
+  const marker = `${path}.waiting`;
+  const start = Date.now();
+  const deadline = start + opts.timeoutMs;
   let delay = 2;
   for (;;) {
+    const patient = Date.now() - start >= PATIENT_MS;
     let fd: number | undefined;
-    try {
-      fd = openSync(path, 'wx', 0o600);
-    } catch (err) {
-      if (errnoCode(err) !== 'EEXIST') throw err;
+    if (patient || !someoneWaiting(marker, Date.now())) {
+      try {
+        fd = openSync(path, 'wx', 0o600);
+      } catch (err) {
+        if (errnoCode(err) !== 'EEXIST') throw err;
+      }
     }
     if (fd !== undefined) {
       try {
         writeSync(fd, content);
       } finally {
         closeSync(fd);
+      }
+      if (patient) {
+        try { unlinkSync(marker); } catch { /* another waiter's, or gone */ }
       }
       return {
         path,
@@ -118,10 +147,20 @@ export function acquireLock(path: string, opts: LockOptions = DEFAULT_LOCK_OPTIO
           if (readText(path) === content) {
             try { unlinkSync(path); } catch { /* already gone */ }
           }
+          // A marker left by a waiter that gave up or died: tidy it once it means nothing.
+          if (!someoneWaiting(marker, Date.now())) {
+            try { unlinkSync(marker); } catch { /* none */ }
+          }
         },
       };
     }
+    if (patient) markWaiting(marker);
     const text = readText(path);
+    if (text === null && fd === undefined && !patient) {
+      // Free, but we stood back for a patient waiter.
+      sleepSync(delay + Math.random() * delay);
+      continue;
+    }
     if (text !== null) {
       let mtimeMs = Date.now();
       try { mtimeMs = statSync(path).mtimeMs; } catch { /* gone: retry at once */ }
@@ -138,7 +177,7 @@ export function acquireLock(path: string, opts: LockOptions = DEFAULT_LOCK_OPTIO
       throw new EnvdError('ALLOWLIST_LOCKED', `the allowlist is locked by ${who} (lock file ${path}); try again, and if no envd is running, remove the lock file`);
     }
     sleepSync(delay + Math.random() * delay);
-    delay = Math.min(delay * 2, 50);
+    delay = Math.min(delay * 2, 20);
   }
 }
 
