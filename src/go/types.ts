@@ -4,7 +4,7 @@ export interface GoSdk {
   version: string;
   /** GOROOT. */
   root: string;
-  /** Where it came from: `debian`, `usr-local`, `homebrew`, `sdk`, `gvm`, `asdf`, `mise`, `goenv`, `toolchain-cache`, `path`, `config`. */
+  /** Where it came from: `debian`, `usr-local`, `homebrew`, `sdk`, `gvm`, `asdf`, `mise`, `goenv`, `toolchain-cache`, `path`, `config` (`system`: another system root). */
   source: string;
 }
 
@@ -16,10 +16,22 @@ export interface GoResolution {
   reason: string;
   /** Files consulted (watched: editing one re-resolves). */
   consulted: string[];
+  /** Things a person should know (e.g. the pin is older than go.mod's `go` line). */
+  warnings?: string[];
 }
 
 export interface GoProvider {
   list(): GoSdk[];
   /** Throws EnvdError('GO_NOT_INSTALLED') with the one-line error a person reads. */
   resolve(dir: string, explicit?: string): GoResolution;
+  /** Forget the cached list; the next call discovers again (after a watched root changed). */
+  refresh?(): void;
+  /** Directories whose changes may add or remove SDKs (for a watcher). */
+  watchRoots?(): string[];
+}
+
+/** What createGoProvider returns: a GoProvider whose optional parts are all there. */
+export interface CachedGoProvider extends GoProvider {
+  refresh(): void;
+  watchRoots(): string[];
 }

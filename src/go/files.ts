@@ -1,0 +1,100 @@
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+// Readers for the files that say which Go a directory wants. They only read and parse;
+// deciding what the words mean is resolve.ts's job.
+
+export interface GoModLines {
+  /** `toolchain go1.22.5` → `go1.22.5` (as written). */
+  toolchain: string | null;
+  /** `go 1.21` → `1.21` (as written). */
+  go: string | null;
+}
+
+/**
+ * The `go` and `toolchain` directives of a go.mod or go.work. Comments are dropped and
+ * block bodies (`require ( ... )`) skipped, so a dependency line never reads as a directive.
+ */
+export function parseGoModLines(text: string): GoModLines {
+  const out: GoModLines = { toolchain: null, go: null };
+  let depth = 0;
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/\/\/.*$/, '').trim();
+    if (line === '') continue;
+    if (depth > 0) {
+      if (line === ')') depth--;
+      continue;
+    }
+    if (line.endsWith('(')) {
+      depth++;
+      continue;
+    }
+    const m = /^(go|toolchain)\s+(\S+)$/.exec(line);
+    if (m === null || m[1] === undefined || m[2] === undefined) continue;
+    if (m[1] === 'go') out.go ??= m[2];
+    else out.toolchain ??= m[2];
+  }
+  return out;
+}
+
+/**
+ * The version named by a `.go-version` file (goenv's, also read by mise and asdf plugins):
+ * the first word of the first line that is not blank or a `#` comment.
+ */
+export function parseGoVersionFile(text: string): string | null {
+  for (const raw of text.split('\n')) {
+    const line = raw.replace(/#.*$/, '').trim();
+    if (line === '') continue;
+    return line.split(/\s+/)[0] ?? null;
+  }
+  return null;
+}
+
+/**
+ * The versions a `.tool-versions` file lists for Go (asdf calls the tool `golang`, mise
+ * also accepts `go`), in the order asdf tries them; null when the file has no Go entry.
+ */
+export function parseToolVersions(text: string): string[] | null {
+  for (const raw of text.split('\n')) {
+    const words = raw.replace(/#.*$/, '').trim().split(/\s+/);
+    const [tool, ...versions] = words;
+    if ((tool === 'golang' || tool === 'go') && versions.length > 0) return versions;
+  }
+  return null;
+}
+
+export function isFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}
+
+export function readText(p: string): string | null {
+  try {
+    return readFileSync(p, 'utf8');
+  } catch {
+    return null;
+  }
+}
+
+/** `dir` and each parent up to `/`. */
+export function* ancestors(dir: string): Generator<string> {
+  let d = dir;
+  for (;;) {
+    yield d;
+    const parent = dirname(d);
+    if (parent === d) return;
+    d = parent;
+  }
+}
+
+/** The nearest `name` at or above `dir`, or null. */
+export function findUp(dir: string, name: string): string | null {
+  for (const d of ancestors(dir)) {
+    const p = join(d, name);
+    if (isFile(p)) return p;
+  }
+  return null;
+}

@@ -1,0 +1,250 @@
+import { join } from 'node:path';
+import { tildePath } from '../config/paths.js';
+import { EnvdError, type ErrorCode } from '../util/errors.js';
+import { ancestors, findUp, isFile, parseGoModLines, parseGoVersionFile, parseToolVersions, readText } from './files.js';
+import type { GoResolution, GoSdk } from './types.js';
+import {
+  compareGoVersions,
+  downloadName,
+  formatGoVersion,
+  type GoVersion,
+  parseGoVersion,
+  satisfiesMinimum,
+  sameLine,
+} from './version.js';
+
+/**
+ * What a source asks for.
+ * - `exact`: one release (`1.22.5`, `1.21rc2`): a person pinned it.
+ * - `line`: the newest installed patch of a line (`1.22`).
+ * - `toolchain`: a go.mod/go.work `toolchain` line: that release if installed, else a newer
+ *   patch of the same line. The go command writes this line itself (`go get`, `go mod tidy`
+ *   record whatever toolchain ran them), so it often names one developer's patch level;
+ *   Go treats it as a minimum, and a later patch of the same line is what a team wants.
+ * - `minimum`: a `go` line: the newest installed version that satisfies it.
+ * - `newest`: `latest`, or nothing pins a version.
+ */
+export type GoWant =
+  | { kind: 'exact'; v: GoVersion }
+  | { kind: 'line'; v: GoVersion }
+  | { kind: 'toolchain'; v: GoVersion }
+  | { kind: 'minimum'; v: GoVersion }
+  | { kind: 'newest' };
+
+/** A version as a person writes it: `1.22`, `1.22.5`, `go1.22.5`, `1.21rc2`, `latest`. */
+export function parseWant(text: string): GoWant | null {
+  const t = text.trim();
+  if (t === 'latest') return { kind: 'newest' };
+  // asdf's `latest:1.22`.
+  if (t.startsWith('latest:')) {
+    const w = parseWant(t.slice('latest:'.length));
+    return w !== null && w.kind !== 'newest' ? { kind: 'line', v: w.v } : null;
+  }
+  const v = parseGoVersion(t);
+  if (v === null) return null;
+  return v.patch === null && v.pre === null ? { kind: 'line', v } : { kind: 'exact', v };
+}
+
+/** `go1.22.5`, also with a custom suffix (`go1.21.3-custom`, `go1.21.3+auto`). */
+function parseToolchainName(text: string): GoVersion | null {
+  const m = /^go(\d+\.\d+(?:\.\d+)?(?:(?:alpha|beta|rc)\d+)?)(?:[-+].*)?$/.exec(text);
+  return m === null || m[1] === undefined ? null : parseGoVersion(m[1]);
+}
+
+/** How a want reads in GoResolution.wanted and in messages. */
+export function describeWant(w: GoWant): string {
+  switch (w.kind) {
+    case 'exact': return formatGoVersion(w.v);
+    case 'line': return `${w.v.major}.${w.v.minor}`;
+    case 'toolchain': return formatGoVersion(w.v);
+    case 'minimum': return `>=${formatGoVersion(w.v)}`;
+    case 'newest': return 'latest';
+  }
+}
+
+function phraseWant(w: GoWant): string {
+  switch (w.kind) {
+    case 'exact': return formatGoVersion(w.v);
+    case 'line': return `${w.v.major}.${w.v.minor}.x`;
+    case 'toolchain': return `${formatGoVersion(w.v)} (or a newer ${w.v.major}.${w.v.minor} patch)`;
+    case 'minimum': return `>= ${formatGoVersion(w.v)}`;
+    case 'newest': return 'of any version';
+  }
+}
+
+interface Candidate {
+  sdk: GoSdk;
+  v: GoVersion;
+}
+
+/** Newest release that fits, else newest pre-release that fits (candidates are newest first). */
+function newestFitting(cands: Candidate[], fits: (v: GoVersion) => boolean): GoSdk | null {
+  const ok = cands.filter((c) => fits(c.v));
+  return (ok.find((c) => c.v.pre === null) ?? ok[0])?.sdk ?? null;
+}
+
+export function matchWant(sdks: GoSdk[], w: GoWant): GoSdk | null {
+  const cands: Candidate[] = [];
+  for (const sdk of sdks) {
+    const v = parseGoVersion(sdk.version);
+    if (v !== null) cands.push({ sdk, v });
+  }
+  cands.sort((a, b) => compareGoVersions(b.v, a.v));
+  switch (w.kind) {
+    case 'exact':
+      return cands.find((c) => compareGoVersions(c.v, w.v) === 0)?.sdk ?? null;
+    case 'line':
+      return newestFitting(cands, (v) => sameLine(v, w.v));
+    case 'toolchain':
+      return cands.find((c) => compareGoVersions(c.v, w.v) === 0)?.sdk
+        ?? newestFitting(cands, (v) => sameLine(v, w.v) && compareGoVersions(v, w.v) >= 0);
+    case 'minimum':
+      return newestFitting(cands, (v) => satisfiesMinimum(v, w.v));
+    case 'newest':
+      return newestFitting(cands, () => true);
+  }
+}
+
+/** A resolution failure that still knows which files it read, so they can be watched. */
+export class GoResolutionError extends EnvdError {
+  readonly consulted: string[];
+  constructor(code: ErrorCode, message: string, consulted: string[]) {
+    super(code, message);
+    this.name = 'GoResolutionError';
+    this.consulted = consulted;
+  }
+}
+
+export interface ResolveOptions {
+  /** For `~/` in messages. */
+  home?: string;
+}
+
+interface Request {
+  wants: GoWant[];
+  /** `argument`, `toolchain line of ~/p/go.mod`, `~/p/.go-version`... */
+  reason: string;
+}
+
+const VERSION_FILES = ['go.work', 'go.mod', '.go-version', '.tool-versions'] as const;
+
+/**
+ * Decide which Go a directory gets.
+ *
+ * Precedence: the explicit version > `toolchain` line of the governing go.work/go.mod >
+ * `.go-version` > `.tool-versions` (`golang` or `go`) > the governing file's `go` line (a
+ * minimum) > the newest installed release. Each file is the nearest one walking up from
+ * `dir`. As with the go command, a go.work above (workspace mode) governs instead of go.mod.
+ */
+export function resolveGo(dir: string, explicit: string | undefined, sdks: GoSdk[], opts: ResolveOptions = {}): GoResolution {
+  const show = (p: string): string => (opts.home !== undefined ? tildePath(p, opts.home) : p);
+  const consulted: string[] = [];
+  const read = (p: string): string => {
+    const text = readText(p);
+    if (!consulted.includes(p)) consulted.push(p);
+    return text ?? '';
+  };
+  const invalid = (file: string, what: string, value: string): GoResolutionError =>
+    new GoResolutionError('CONFIG_INVALID',
+      `${show(file)}: ${what} '${value}' is not a Go version (expected e.g. 1.22.5, 1.22 or go1.22.5)`, consulted);
+
+  let request: Request | null = null;
+  let minimumNote: { v: GoVersion; file: string } | null = null;
+
+  if (explicit !== undefined && explicit.trim() !== '') {
+    const w = parseWant(explicit);
+    if (w === null) {
+      throw new GoResolutionError('USAGE',
+        `use go: '${explicit}' is not a Go version (expected e.g. 1.22, 1.22.5, go1.22.5 or latest)`, consulted);
+    }
+    request = { wants: [w], reason: 'argument' };
+  } else {
+    const governing = findUp(dir, 'go.work') ?? findUp(dir, 'go.mod');
+    let goLine: GoVersion | null = null;
+    if (governing !== null) {
+      const lines = parseGoModLines(read(governing));
+      if (lines.go !== null) {
+        goLine = parseGoVersion(lines.go);
+        if (goLine === null) throw invalid(governing, 'go line', lines.go);
+        minimumNote = { v: goLine, file: governing };
+      }
+      if (lines.toolchain !== null && lines.toolchain !== 'default') {
+        const t = parseToolchainName(lines.toolchain);
+        if (t === null) throw invalid(governing, 'toolchain line', lines.toolchain);
+        request = { wants: [{ kind: 'toolchain', v: t }], reason: `toolchain line of ${show(governing)}` };
+      }
+    }
+    if (request === null) {
+      const gv = findUp(dir, '.go-version');
+      if (gv !== null) {
+        const word = parseGoVersionFile(read(gv));
+        // goenv writes `system` for "whatever go is on PATH": it pins nothing.
+        if (word !== null && word !== 'system') {
+          const w = parseWant(word);
+          if (w === null) throw invalid(gv, 'version', word);
+          request = { wants: [w], reason: show(gv) };
+        }
+      }
+    }
+    if (request === null) {
+      for (const d of ancestors(dir)) {
+        const tv = join(d, '.tool-versions');
+        if (!isFile(tv)) continue;
+        const words = parseToolVersions(read(tv));
+        if (words === null) continue;
+        // asdf's `system`, `ref:` and `path:` versions are not SDKs envd can pick.
+        const usable = words.filter((x) => x !== 'system' && !x.startsWith('ref:') && !x.startsWith('path:'));
+        if (usable.length === 0) continue;
+        const wants: GoWant[] = [];
+        for (const word of usable) {
+          const w = parseWant(word);
+          if (w === null) throw invalid(tv, 'golang entry', word);
+          wants.push(w);
+        }
+        request = { wants, reason: `golang entry of ${show(tv)}` };
+        break;
+      }
+    }
+    if (request === null && goLine !== null && governing !== null) {
+      request = { wants: [{ kind: 'minimum', v: goLine }], reason: `go line of ${show(governing)}` };
+    }
+    if (request === null) {
+      request = { wants: [{ kind: 'newest' }], reason: 'no version file found (newest installed)' };
+    }
+    // Creating one of these where the .envrc lives changes the answer: watch them too.
+    for (const name of VERSION_FILES) {
+      const p = join(dir, name);
+      if (!consulted.includes(p)) consulted.push(p);
+    }
+  }
+
+  for (const w of request.wants) {
+    const sdk = matchWant(sdks, w);
+    if (sdk === null) continue;
+    const warnings: string[] = [];
+    const chosen = parseGoVersion(sdk.version);
+    if (minimumNote !== null && chosen !== null && !satisfiesMinimum(chosen, minimumNote.v)) {
+      warnings.push(`go ${sdk.version} is older than the 'go ${formatGoVersion(minimumNote.v)}' line of ${show(minimumNote.file)} requires; with GOTOOLCHAIN=local, go commands in this module will refuse to run`);
+    }
+    return { sdk, wanted: request.wants.map(describeWant).join(' or '), reason: request.reason, consulted, warnings };
+  }
+  throw new GoResolutionError('GO_NOT_INSTALLED', notInstalledMessage(request, sdks), consulted);
+}
+
+function notInstalledMessage(request: Request, sdks: GoSdk[]): string {
+  const wanted = request.wants.map(phraseWant).join(' or ');
+  const from = request.reason === 'argument' ? 'asked for explicitly' : `from ${request.reason}`;
+  const installed = sdks.length === 0
+    ? 'none found (add other locations to [go] sdk_dirs in envd.toml)'
+    : sdks.map((s) => s.version).join(', ');
+  const first = request.wants[0];
+  let how: string;
+  if (first === undefined || first.kind === 'newest') {
+    how = 'install Go from https://go.dev/dl/ or with your version manager';
+  } else {
+    const dl = downloadName(first.v);
+    const mgr = first.kind === 'line' ? `${first.v.major}.${first.v.minor}` : formatGoVersion(first.v);
+    how = `install it with: go install golang.org/dl/${dl}@latest && ${dl} download (or your version manager, e.g. mise install go@${mgr})`;
+  }
+  return `Go ${wanted} is not installed (${from}); installed: ${installed}; ${how}`;
+}
