@@ -35,12 +35,22 @@ export type ProbeResult =
   /** Answered with something that is not a hello. */
   | { kind: 'broken'; message: string };
 
+/**
+ * The version this side speaks as. ENVD_TEST_VERSION (a test knob, documented in
+ * docs/protocol.md) makes a client and the daemons it starts claim another version, to
+ * exercise version skew with one build.
+ */
+export function speakingVersion(env: Record<string, string | undefined> = process.env): string {
+  const v = env.ENVD_TEST_VERSION;
+  return v !== undefined && v !== '' ? v : envdVersion();
+}
+
 export function clientTimeoutMs(env: Record<string, string | undefined>): number {
   const n = Number.parseInt(env.ENVD_CLIENT_TIMEOUT_MS ?? '', 10);
   return Number.isSafeInteger(n) && n > 0 ? n : 1500;
 }
 
-export async function probeDaemon(paths: EnvdPaths, timeoutMs: number): Promise<ProbeResult> {
+export async function probeDaemon(paths: EnvdPaths, timeoutMs: number, env: Record<string, string | undefined> = process.env): Promise<ProbeResult> {
   let client: ProtocolClient;
   try {
     client = await ProtocolClient.connect(paths.socketPath, timeoutMs);
@@ -52,7 +62,7 @@ export async function probeDaemon(paths: EnvdPaths, timeoutMs: number): Promise<
     return { kind: 'frozen', message: errorMessage(err) };
   }
   try {
-    const r = await client.request({ type: 'hello', client: { version: envdVersion(), protocol: PROTOCOL_VERSION, pid: process.pid } }, timeoutMs);
+    const r = await client.request({ type: 'hello', client: { version: speakingVersion(env), protocol: PROTOCOL_VERSION, pid: process.pid } }, timeoutMs);
     return { kind: 'ready', client, hello: r.result };
   } catch (err) {
     client.close();
@@ -63,8 +73,8 @@ export async function probeDaemon(paths: EnvdPaths, timeoutMs: number): Promise<
 }
 
 /** Same package version and protocol: anything else is replaced, never silently used. */
-export function isCompatible(hello: HelloInfo): boolean {
-  return hello.protocol === PROTOCOL_VERSION && hello.version === envdVersion();
+export function isCompatible(hello: HelloInfo, env: Record<string, string | undefined> = process.env): boolean {
+  return hello.protocol === PROTOCOL_VERSION && hello.version === speakingVersion(env);
 }
 
 export class DaemonFrozen extends EnvdError {
@@ -159,12 +169,12 @@ export async function ensureDaemon(paths: EnvdPaths, env: Record<string, string 
   let lastProblem = 'no daemon answered';
   try {
     for (;;) {
-      const p = await probeDaemon(paths, spawned !== null ? Math.max(helloTimeout, deadline - Date.now()) : helloTimeout);
+      const p = await probeDaemon(paths, spawned !== null ? Math.max(helloTimeout, deadline - Date.now()) : helloTimeout, env);
       if (p.kind === 'ready') {
-        if (isCompatible(p.hello)) return { client: p.client, hello: p.hello };
+        if (isCompatible(p.hello, env)) return { client: p.client, hello: p.hello };
         if (retired >= 2) {
           p.client.close();
-          throw new EnvdError('DAEMON_UNREACHABLE', `envd: the daemon keeps answering as envd ${p.hello.version} (protocol ${p.hello.protocol}), not ${envdVersion()} (protocol ${PROTOCOL_VERSION})`);
+          throw new EnvdError('DAEMON_UNREACHABLE', `envd: the daemon keeps answering as envd ${p.hello.version} (protocol ${p.hello.protocol}), not ${speakingVersion(env)} (protocol ${PROTOCOL_VERSION})`);
         }
         retired++;
         await retireDaemon(p.client, p.hello.pid);
@@ -193,7 +203,7 @@ export async function ensureDaemon(paths: EnvdPaths, env: Record<string, string 
             breakIfStale(paths.lockFile);
           } else {
             // Someone may have finished starting one between our probe and the lock.
-            const again = await probeDaemon(paths, helloTimeout);
+            const again = await probeDaemon(paths, helloTimeout, env);
             if (again.kind === 'ready') { again.client.close(); continue; }
             spawned = spawnDaemon(paths, env, lock);
           }
@@ -211,7 +221,7 @@ export async function ensureDaemon(paths: EnvdPaths, env: Record<string, string 
 
 /** Stop whatever daemon runs here, answering or not. */
 export async function stopDaemon(paths: EnvdPaths, env: Record<string, string | undefined>): Promise<'stopped' | 'not-running'> {
-  const p = await probeDaemon(paths, clientTimeoutMs(env));
+  const p = await probeDaemon(paths, clientTimeoutMs(env), env);
   if (p.kind === 'ready') {
     await retireDaemon(p.client, p.hello.pid);
     return 'stopped';

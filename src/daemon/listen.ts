@@ -43,10 +43,27 @@ export class AlreadyRunning extends Error {
 
 /**
  * Listen on the socket path, taking over a stale socket file. Must be called with the
- * start lock held, so two daemons never both decide a socket is stale. Returns the inode
- * of our socket, to notice later when it is replaced.
+ * start lock held, so two daemons never both decide a socket is stale.
  */
-export async function listenTakingOver(server: Server, path: string): Promise<number> {
+export interface Listening {
+  /** Identity of our socket file, to notice later when it was replaced. */
+  identity: string;
+  /** A stale socket (connect refused) was removed first. */
+  tookOver: boolean;
+}
+
+/** Inode numbers are reused at once on some filesystems; the birth time tells files apart. */
+export function socketIdentity(path: string): string | null {
+  try {
+    const st = lstatSync(path);
+    return `${st.dev}:${st.ino}:${st.birthtimeMs || st.ctimeMs}`;
+  } catch {
+    return null;
+  }
+}
+
+export async function listenTakingOver(server: Server, path: string): Promise<Listening> {
+  let tookOver = false;
   try {
     await listenOnce(server, path);
   } catch (err) {
@@ -56,11 +73,12 @@ export async function listenTakingOver(server: Server, path: string): Promise<nu
     if (typeof state === 'object') throw new AlreadyRunning(`the socket ${path} is in use (${state.errno})`);
     if (state === 'refused') {
       try { unlinkSync(path); } catch (e) { if (errnoCode(e) !== 'ENOENT') throw e; }
+      tookOver = true;
     }
     await listenOnce(server, path);
   }
   // The directory is the real guard; this keeps the socket itself owner-only whatever
   // the umask was.
   chmodSync(path, 0o600);
-  return lstatSync(path).ino;
+  return { identity: socketIdentity(path) ?? '', tookOver };
 }

@@ -1,16 +1,16 @@
-import { lstatSync, unlinkSync, watch, type FSWatcher } from 'node:fs';
+import { unlinkSync, watch, type FSWatcher } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { basename } from 'node:path';
 import { loadConfig } from '../config/config.js';
 import { resolvePaths, type EnvdPaths } from '../config/paths.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { errnoCode, errorMessage } from '../util/errors.js';
-import { envdVersion } from '../version.js';
+import { speakingVersion } from './autostart.js';
 import { DaemonCore, type DaemonEngine } from './core.js';
 import { serveConnection } from './connection.js';
 import { Generation } from './generation.js';
 import { loadHookModule, type HookBackend } from './hook-transport.js';
-import { AlreadyRunning, listenTakingOver } from './listen.js';
+import { AlreadyRunning, listenTakingOver, socketIdentity, type Listening } from './listen.js';
 import { lockHasToken, tryLock, breakIfStale, type HeldLock } from './lock.js';
 import { openDaemonLog, pickLevel, type DaemonLogger } from './log.js';
 import { pidFile, readPidFile } from './pidfile.js';
@@ -23,7 +23,7 @@ type Env = Record<string, string | undefined>;
 export interface DaemonKnobs {
   /** ENVD_NO_WATCH=1: no file watching; edits are noticed by the engine's check on each request. */
   watch: boolean;
-  /** ENVD_TEST_DAEMON_VERSION (test only): the version hello reports, to exercise version skew. */
+  /** ENVD_TEST_VERSION (test only): the version hello reports, to exercise version skew. */
   version: string;
   /** ENVD_TEST_WATCH_ERROR=CODE (test only): report a watcher failure with this errno at start. */
   watchError: string | null;
@@ -47,7 +47,7 @@ function intKnob(v: string | undefined): number | undefined {
 export function readKnobs(env: Env): DaemonKnobs {
   return {
     watch: env.ENVD_NO_WATCH !== '1',
-    version: env.ENVD_TEST_DAEMON_VERSION !== undefined && env.ENVD_TEST_DAEMON_VERSION !== '' ? env.ENVD_TEST_DAEMON_VERSION : envdVersion(),
+    version: speakingVersion(env),
     watchError: env.ENVD_TEST_WATCH_ERROR !== undefined && env.ENVD_TEST_WATCH_ERROR !== '' ? env.ENVD_TEST_WATCH_ERROR : null,
     idleMs: intKnob(env.ENVD_DAEMON_IDLE_MS) ?? 30_000,
     hookIdleMs: intKnob(env.ENVD_HOOK_IDLE_MS) ?? 600_000,
@@ -102,9 +102,9 @@ export async function runDaemon(env: Env = process.env): Promise<number> {
   }
 
   const server = createServer({ allowHalfOpen: false, pauseOnConnect: false });
-  let ino: number;
+  let listening: Listening;
   try {
-    ino = await listenTakingOver(server, paths.socketPath);
+    listening = await listenTakingOver(server, paths.socketPath);
   } catch (err) {
     lock?.release();
     if (err instanceof AlreadyRunning) {
@@ -118,10 +118,11 @@ export async function runDaemon(env: Env = process.env): Promise<number> {
   } finally {
     lock?.release();
   }
-  return serve(server, ino, paths, knobs, env, log);
+  if (listening.tookOver) log.info({ socket: paths.socketPath }, 'removed a stale socket (connect was refused)');
+  return serve(server, listening.identity, paths, knobs, env, log);
 }
 
-async function serve(server: Server, ino: number, paths: EnvdPaths, knobs: DaemonKnobs, env: Env, log: DaemonLogger): Promise<number> {
+async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: DaemonKnobs, env: Env, log: DaemonLogger): Promise<number> {
   // Connections that arrive while the engine loads wait for it.
   let resolveReady: (core: DaemonCore | null) => void = () => {};
   const ready = new Promise<DaemonCore | null>((r) => { resolveReady = r; });
@@ -153,7 +154,7 @@ async function serve(server: Server, ino: number, paths: EnvdPaths, knobs: Daemo
   let watcher: DependencyWatcher | null = null;
   let engine: DaemonEngine | null = null;
   const ownsSocket = (): boolean => {
-    try { return lstatSync(paths.socketPath).ino === ino; } catch { return false; }
+    return socketIdentity(paths.socketPath) === identity;
   };
   const shutdown = async (reason: string, code = 0): Promise<void> => {
     if (stopping) return;
@@ -161,8 +162,10 @@ async function serve(server: Server, ino: number, paths: EnvdPaths, knobs: Daemo
     log.info({ reason }, 'daemon stopping');
     resolveReady(null);
     dirWatch?.close();
-    server.close();
+    // Closing a listening Unix socket server unlinks its path (libuv does), so close it only
+    // while the path is still ours: a replaced socket belongs to the daemon that replaced us.
     if (ownsSocket()) {
+      server.close();
       try { unlinkSync(paths.socketPath); } catch { /* gone */ }
     }
     for (const s of sockets) s.destroy();
