@@ -124,6 +124,9 @@ describe('envd go which', () => {
     expect(sb.envd(['go', 'which', 'banana'], { env }).status).toBe(2);
     expect(sb.envd(['go', 'which', '1.21', '1.22'], { env }).status).toBe(2);
     expect(sb.envd(['go', 'which', '--dir'], { env }).status).toBe(2);
+    const nowhere = sb.envd(['go', 'which', '--dir', sb.path('nowhere')], { env });
+    expect(nowhere.status).toBe(2);
+    expect(nowhere.stderr).toContain('is not a directory');
     expect(sb.envd(['go', 'frobnicate'], { env }).stderr).toContain("unknown subcommand 'frobnicate'");
     expect(sb.envd(['go'], { env }).status).toBe(2);
     expect(sb.envd(['go', '--help'], { env }).status).toBe(0);

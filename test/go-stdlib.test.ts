@@ -178,6 +178,18 @@ describe('layout go', () => {
   });
 });
 
+describe('under strict_env (errexit, nounset, pipefail)', () => {
+  it('use go and layout go work, in every cache mode', () => {
+    for (const cache of ['project', 'version', 'shared']) {
+      const r = runStdlib('strict_env; use go; layout go; unstrict_env', { cache, env: { PATH: '/usr/bin:/bin' } });
+      expect(r.status, `${cache}: ${r.stderr}`).toBe(0);
+      expect(r.vars.GOROOT).toBe(goroot);
+    }
+    const detect = runStdlib('strict_env; layout go; unstrict_env', { cache: 'version', env: { PATH: '/usr/bin:/bin' } });
+    expect(detect.status, detect.stderr).toBe(0);
+  });
+});
+
 describe('40-go.sh itself', () => {
   it('loads without running anything and passes shellcheck where installed', () => {
     // No command on PATH and `set -u`: loading must need neither.

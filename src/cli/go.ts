@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { loadConfig } from '../config/config.js';
 import { resolvePaths, tildePath } from '../config/paths.js';
@@ -13,6 +14,14 @@ const HELP = [
   '  list    Go SDKs installed on this machine (version, GOROOT, where envd found it), newest first',
   '  which   the GOROOT `use go [VERSION]` picks in DIR (default: the current directory), and why',
 ].join('\n');
+
+function isDirectory(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
 
 function setup(): { provider: ReturnType<typeof createGoProvider>; home: string } {
   const paths = resolvePaths(process.env);
@@ -63,6 +72,7 @@ function runWhich(args: string[]): number {
   }
   const cwd = process.cwd();
   const where = dir === undefined ? cwd : isAbsolute(dir) ? dir : resolve(cwd, dir);
+  if (!isDirectory(where)) return usage(`go which: ${where} is not a directory`);
   const { provider, home } = setup();
   try {
     const r = provider.resolve(where, version);
