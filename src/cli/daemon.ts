@@ -7,7 +7,7 @@ import type { HelloInfo } from '../protocol/messages.js';
 import { EnvdError, errorMessage } from '../util/errors.js';
 import { say, usage } from './command.js';
 
-const USAGE = 'usage: envd daemon start|stop|restart|status [--json]|run|logs [-n LINES]';
+const USAGE = 'usage: envd daemon start|stop|restart|status [--json]|run|logs [-n LINES]|install';
 
 function checkDirs(paths: EnvdPaths, create: boolean): void {
   checkSocketPath(paths.socketPath);
@@ -125,6 +125,21 @@ function logs(paths: EnvdPaths, args: string[]): number {
   return 0;
 }
 
+/** `daemon install`: a systemd/launchd unit, when that module is present (it has its own owner). */
+async function install(args: string[]): Promise<number> {
+  const specifier = '../daemon/install.js';
+  let mod: unknown;
+  try {
+    mod = await import(specifier);
+  } catch {
+    return usage('daemon install is not available in this build');
+  }
+  const fn = typeof mod === 'object' && mod !== null ? (mod as Record<string, unknown>).installDaemonUnit : undefined;
+  if (typeof fn !== 'function') return usage('daemon install is not available in this build');
+  const code: unknown = await (fn as (a: string[]) => Promise<unknown>)(args);
+  return typeof code === 'number' ? code : 1;
+}
+
 export async function run(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   const paths = resolvePaths(process.env);
@@ -145,6 +160,8 @@ export async function run(args: string[]): Promise<number> {
         return await status(paths, rest.includes('--json'));
       case 'logs':
         return logs(paths, rest);
+      case 'install':
+        return await install(rest);
       default:
         return usage(USAGE);
     }
