@@ -377,10 +377,10 @@ describe('RPC-backed functions (need extraRpcHandlers registered by the engine)'
       "export NL=$'line1\\nline2' Q=\"it's \\\"quoted\\\"\" DOLLAR='$(touch /tmp/pwned) `x` ${HOME}'",
       "export BS='trailing\\\\' U8='héllo ✓ 日本' EMPTY='' SPACEY='  a  b  '",
       'unset DROP_ME',
-      'exec "$direnv" dump',
+      'exec "$1" dump',
       '',
     ].join('\n'), 0o755);
-    const r = loadEnvrc(sb, 'p', 'export DROP_ME=1 KEEP=1\ndirenv_load ./child.sh\n');
+    const r = loadEnvrc(sb, 'p', 'export DROP_ME=1 KEEP=1\ndirenv_load ./child.sh "$direnv"\n');
     expect(r.status, r.stderr).toBe(0);
     expect(r.vars).toMatchObject({
       NL: 'line1\nline2', Q: 'it\'s "quoted"', DOLLAR: '$(touch /tmp/pwned) `x` ${HOME}',
