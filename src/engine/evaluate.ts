@@ -4,7 +4,8 @@ import type { Config } from '../config/config.js';
 import type { EnvdPaths } from '../config/paths.js';
 import { tildePath } from '../config/paths.js';
 import type { Env } from '../env/diff.js';
-import { checkEnvrcName, MAX_VALUE_BYTES } from '../env/names.js';
+import { checkEnvrcName } from '../env/names.js';
+import { checkValue } from '../env/values.js';
 import type { RpcContext, RpcHandler } from '../eval/rpc-types.js';
 import { runEvaluation } from '../eval/runner.js';
 import { contentHash, checkFileSafety } from '../allowlist/index.js';
@@ -68,8 +69,6 @@ export function extensionFiles(paths: EnvdPaths): { files: string[]; dirs: strin
   addLib(join(paths.configDir, 'lib'));
   return { files, dirs };
 }
-
-const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 function splitLines(text: string): string[] {
   return text.split('\n').filter((l) => l.length > 0);
@@ -175,21 +174,17 @@ export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
     const verdict = checkEnvrcName(n);
     let value: string | undefined;
     if (raw !== undefined) {
-      try {
-        value = utf8.decode(raw);
-      } catch {
-        output.push(`envd: not exporting ${n}: its value is not valid UTF-8`);
+      // One check for every value a shell will be handed: UTF-8, no NUL, fits E2BIG.
+      const v = checkValue(n, raw);
+      if (!v.ok) {
+        if (verdict.ok) output.push(`envd: not exporting ${n}: ${v.reason}`);
         if (before !== undefined) env[n] = before;
         continue;
       }
+      value = v.value;
     }
     if (!verdict.ok) {
       if (value !== before && !SHELL_NOISE.has(n)) output.push(`envd: not exporting ${n}: ${verdict.reason}`);
-      if (before !== undefined) env[n] = before;
-      continue;
-    }
-    if (value !== undefined && raw !== undefined && raw.length > MAX_VALUE_BYTES) {
-      output.push(`envd: not exporting ${n}: its value is over ${MAX_VALUE_BYTES / 1024} KiB`);
       if (before !== undefined) env[n] = before;
       continue;
     }
