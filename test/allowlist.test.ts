@@ -424,6 +424,34 @@ describe('a store that does not verify trusts nothing', () => {
   });
 });
 
+describe('bad input and a broken disk', () => {
+  it('refuses paths that are not absolute, leaving the store as it was', () => {
+    const a = open();
+    const f = envrc('p/.envrc');
+    a.allow(f.path, f.hash);
+    const before = readFileSync(paths.allowlistFile);
+    expect(() => a.allow('relative/.envrc', f.hash)).toThrow(EnvdError);
+    expect(() => a.deny('')).toThrow(EnvdError);
+    expect(() => a.allow('/a\0b', f.hash)).toThrow(EnvdError);
+    expect(() => a.allow(f.path, 'NOT-A-HASH')).toThrow(EnvdError);
+    expect(readFileSync(paths.allowlistFile).equals(before)).toBe(true);
+    expect(a.check(f.path, f.hash).kind).toBe('allowed');
+  });
+
+  it('a data home that is a file gives a store error, and a clear error on write', () => {
+    const file = sb.write('not-a-dir', 'x');
+    const p2 = resolvePaths({ ...sb.env, XDG_DATA_HOME: file });
+    const a = openAllowlist(p2, defaultConfig());
+    const f = envrc('p/.envrc');
+    expectStoreError(a.check(f.path, f.hash), /cannot read|not a directory|ENOTDIR/);
+    expect(a.status().ok).toBe(false);
+    let err: unknown;
+    try { a.allow(f.path, f.hash); } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(EnvdError);
+    expect((err as EnvdError).message).toMatch(/^cannot write the allowlist in /);
+  });
+});
+
 describe('recovery', () => {
   it('allow on a damaged store moves it aside and starts fresh with just the new approval', () => {
     const a = open();

@@ -14,7 +14,14 @@ export type LoadState =
 
 /** The on-disk identity of everything a load depends on; equal means a reload is not needed. */
 export function storeFingerprint(paths: EnvdPaths): string {
-  return [paths.dataDir, paths.keyFile, paths.allowlistFile].map((p) => fingerprint(statOrNull(p))).join('|');
+  return [paths.dataDir, paths.keyFile, paths.allowlistFile].map((p) => {
+    try {
+      return fingerprint(statOrNull(p));
+    } catch (err) {
+      // ENOTDIR, EACCES...: loadStore reports it; a fresh read each time until it is fixed.
+      return `error:${errnoCode(err) ?? 'unknown'}:${Date.now()}:${Math.random()}`;
+    }
+  }).join('|');
 }
 
 function readText(path: string): string | Problem {
@@ -34,7 +41,7 @@ export function loadStore(paths: EnvdPaths): LoadState {
   try {
     return loadUnguarded(paths);
   } catch (err) {
-    return { kind: 'error', problem: problems.unreadable(paths.allowlistFile, errorMessage(err)) };
+    return { kind: 'error', problem: problems.unreadable(paths.dataDir, errorMessage(err)) };
   }
 }
 

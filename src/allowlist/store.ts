@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import type { Config } from '../config/config.js';
 import type { EnvdPaths } from '../config/paths.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { EnvdError, errnoCode } from '../util/errors.js';
+import { EnvdError, errnoCode, errorMessage } from '../util/errors.js';
 import { ensurePrivateDir, moveAside, permissionProblem, removeDeadTemps, statOrNull } from './disk.js';
 import { emptyData, encode, type AllowlistData } from './format.js';
 import { contentHash, isContentHash } from './hash.js';
@@ -55,6 +55,7 @@ class FileAllowlist implements AllowlistStore {
   }
 
   allow(realPath: string, hash: string): WriteReport {
+    checkPath(realPath);
     if (!isContentHash(hash)) throw new EnvdError('INTERNAL', `allow: not a content hash: ${hash}`);
     return this.change('recover', (data) => {
       data.denied.delete(realPath);
@@ -65,6 +66,7 @@ class FileAllowlist implements AllowlistStore {
   }
 
   deny(realPath: string): WriteReport {
+    checkPath(realPath);
     return this.change('recover', (data) => {
       data.records.delete(realPath);
       data.denied.set(realPath, { path: realPath, at: now() });
@@ -73,6 +75,7 @@ class FileAllowlist implements AllowlistStore {
   }
 
   recordSourced(realPath: string, hash: string, sourced: Record<string, string>): void {
+    checkPath(realPath);
     for (const [p, h] of Object.entries(sourced)) {
       if (!p.startsWith('/') || p.includes('\0') || !isContentHash(h)) {
         throw new EnvdError('INTERNAL', `recordSourced: bad entry ${JSON.stringify(p)} -> ${JSON.stringify(h)}`);
@@ -138,6 +141,18 @@ class FileAllowlist implements AllowlistStore {
    * - 'skip' (recordSourced: bookkeeping after an evaluation): do nothing.
    */
   private change(mode: 'recover' | 'refuse' | 'skip', mutate: Mutation): WriteReport {
+    try {
+      return this.changeUnguarded(mode, mutate);
+    } catch (err) {
+      if (err instanceof EnvdError) throw err;
+      // The disk said no (EACCES, ENOSPC, ENOTDIR...). The old file is intact: writes are atomic.
+      const code = errnoCode(err);
+      const access = code === 'EACCES' || code === 'EPERM' || code === 'ENOTDIR' || code === 'EEXIST' || code === 'EROFS';
+      throw new EnvdError(access ? 'ALLOWLIST_PERMISSIONS' : 'INTERNAL', `cannot write the allowlist in ${this.paths.dataDir}: ${errorMessage(err)}`);
+    }
+  }
+
+  private changeUnguarded(mode: 'recover' | 'refuse' | 'skip', mutate: Mutation): WriteReport {
     const { dataDir, allowlistFile, keyFile } = this.paths;
     if (mode !== 'recover' && !existsSync(dataDir)) return { notices: [] }; // nothing stored: nothing to change
     ensurePrivateDir(dataDir);
@@ -188,6 +203,11 @@ class FileAllowlist implements AllowlistStore {
     }
     throw new EnvdError('ALLOWLIST_LOCKED', `could not write ${allowlistFile}: its lock kept being taken over by other processes; try again`);
   }
+}
+
+/** Only absolute paths can be stored: anything else would make the file fail to verify. */
+function checkPath(p: string): void {
+  if (!p.startsWith('/') || p.includes('\0')) throw new EnvdError('INTERNAL', `allowlist: not an absolute path: ${JSON.stringify(p)}`);
 }
 
 function now(): string {
