@@ -260,7 +260,7 @@ export async function runDotenv(args: string[]): Promise<number> {
     return 1;
   }
   const change: Change = { set: {}, unset: [] };
-  for (const [n, v] of parseDotenvBytes(bytes, processEnv())) change.set[n] = v;
+  for (const [n, v] of await parseDotenvBytes(bytes, processEnv())) change.set[n] = v;
   const { text, warnings } = renderChange(format, change);
   for (const w of warnings) say(w);
   process.stdout.write(text === '' || text.endsWith('\n') ? text : text + '\n');
