@@ -5,6 +5,7 @@
 // byte, so quoting in every shell is part of what is tested.
 import { afterEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { quoteBash, quoteFish } from '../src/env/quote.js';
 import { ENVD_BIN, linkTool, sandbox, write, type Sandbox } from './fixtures/stdlib/harness.js';
@@ -22,8 +23,8 @@ afterEach(() => {
   boxes = [];
 });
 
-function box(): Sandbox {
-  const sb = sandbox();
+function box(opts: { daemon?: boolean } = {}): Sandbox {
+  const sb = sandbox(opts);
   boxes.push(sb);
   write(join(sb.root, 'bin', 'direnv'), `#!/bin/sh\nexec ${quoteBash(ENVD_BIN)} "$@"\n`, 0o755);
   return sb;
@@ -267,3 +268,24 @@ describe.each(shells)('direnv shim in %s', (shell) => {
   });
 });
 
+
+describe('through the daemon (bash)', () => {
+  it('loads, runs stdlib RPCs in the daemon (fetchurl, direnv_load) and unloads', () => {
+    const sb = box({ daemon: true });
+    const lib = write(sb.path('srv', 'lib.sh'), 'export FROM_URL=yes\n');
+    const url = `file://${lib}`;
+    const sri = `sha256-${createHash('sha256').update(readFileSync(lib)).digest('base64')}`;
+    const p = project(sb, 'p', [
+      `source_url ${quoteBash(url)} ${quoteBash(sri)}`,
+      'direnv_load ./child.sh',
+      '',
+    ].join('\n'));
+    write(join(p, 'child.sh'), "#!/bin/sh\nexport CHILD='a b'\nexec direnv dump\n", 0o755);
+    const { vals, log } = runSteps(sb, 'bash', [
+      { cd: p }, { save: 'in', names: ['FROM_URL', 'CHILD'] },
+      { cd: sb.root }, { save: 'out', names: ['FROM_URL', 'CHILD'] },
+    ]);
+    expect(vals.in, log).toEqual({ FROM_URL: 'yes', CHILD: 'a b' });
+    expect(vals.out).toEqual({ FROM_URL: undefined, CHILD: undefined });
+  });
+});

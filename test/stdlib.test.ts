@@ -326,6 +326,18 @@ describe('helpers', () => {
     expect(r.vars).toMatchObject({ A: sb.path('x', 'y'), D: '/a/b', D2: '.', B: 'c' });
   });
 
+  it("user extensions load in direnv's order and can add use_/layout_ functions", () => {
+    // direnv: lib/*.sh first, then direnvrc, or ~/.direnvrc only when there is no direnvrc.
+    sb.write('home/.config/direnv/lib/a.sh', 'ORDER+=" lib"\nuse_thing() { export THING="$1"; }\n');
+    sb.write('home/.config/direnv/direnvrc', 'ORDER+=" direnvrc"\n');
+    sb.write('home/.direnvrc', 'ORDER+=" home"\n');
+    sb.write('home/.config/envd/lib/b.sh', 'ORDER+=" envd-lib"\n');
+    sb.write('home/.config/envd/envdrc', 'ORDER+=" envdrc"\n');
+    const r = loadEnvrc(sb, 'p', 'export ORDER\nuse thing 42\n');
+    expect(r.vars.THING).toBe('42');
+    expect(r.vars.ORDER).toBe(' lib direnvrc envd-lib envdrc');
+  });
+
   it('the DIRENV_* variables scripts read are present during evaluation', () => {
     const r = loadEnvrc(sb, 'p', [
       'export SEEN_IN=$DIRENV_IN_ENVRC SEEN_DIR=$DIRENV_DIR SEEN_FILE=$DIRENV_FILE',
