@@ -1,17 +1,25 @@
 import type { Config } from '../config/config.js';
 import type { EnvdPaths } from '../config/paths.js';
 import type { RpcHandler } from '../eval/rpc-types.js';
+import type { CachedGoProvider } from '../go/types.js';
+
+export interface ExtraHandlers {
+  handlers: Record<string, RpcHandler>;
+  /** The Go SDK list behind `use go`; refreshed when one of its roots changes. */
+  go: CachedGoProvider;
+}
 
 /**
  * RPC handlers that live beside their own features (Go toolchains, the rest of direnv's
  * stdlib). Loaded on the first evaluation only, so a prompt that evaluates nothing never
  * pays for them.
  */
-export async function extraHandlers(paths: EnvdPaths, config: Config, env: Record<string, string | undefined>): Promise<Record<string, RpcHandler>> {
+export async function extraHandlers(paths: EnvdPaths, config: Config, env: Record<string, string | undefined>): Promise<ExtraHandlers> {
   const [{ createGoProvider }, { goRpcHandler }, { extraRpcHandlers }] = await Promise.all([
     import('../go/provider.js'),
     import('../go/rpc.js'),
     import('../eval/rpc-extras.js'),
   ]);
-  return { ...extraRpcHandlers(), go: goRpcHandler(createGoProvider(paths, config, env)) };
+  const go = createGoProvider(paths, config, env);
+  return { handlers: { ...extraRpcHandlers(), go: goRpcHandler(go) }, go };
 }

@@ -13,6 +13,7 @@ import { coreRpcHandlers } from './core-rpc.js';
 import { evaluateFile, type EvalResult } from './evaluate.js';
 import { findEnvFile, goAutoMarker, markerNames, type FoundFile } from './find.js';
 import type * as GoAuto from '../go/auto.js';
+import type { CachedGoProvider } from '../go/types.js';
 import { stillValid, fingerprint, type Fingerprint } from './fingerprint.js';
 import { readShellState, stateVars, withoutState, type LoadStatus, type ShellState } from './shell-state.js';
 import type { Service, StatusInfo, TrustChange } from './service-types.js';
@@ -53,6 +54,8 @@ export class LocalService implements Service {
   private configStamp: string;
   private readonly allowlist: AllowlistStore;
   private handlers: Record<string, RpcHandler>;
+  private readonly coreHandlers: Record<string, RpcHandler>;
+  private goProvider: CachedGoProvider | null = null;
   private readonly cache = new Map<string, CacheEntry>();
   private readonly inflight = new Map<string, Promise<EvalResult>>();
   private readonly listeners: (() => void)[] = [];
@@ -67,7 +70,8 @@ export class LocalService implements Service {
     this.loaded = loadConfig(this.paths);
     this.configStamp = this.stampConfig();
     this.allowlist = openAllowlist(this.paths, this.loaded.config);
-    this.handlers = { ...coreRpcHandlers(), ...(opts.handlers ?? {}) };
+    this.coreHandlers = { ...coreRpcHandlers(), ...(opts.handlers ?? {}) };
+    this.handlers = this.coreHandlers;
   }
 
   get config(): Config {
@@ -108,6 +112,10 @@ export class LocalService implements Service {
     this.loaded = loadConfig(this.paths);
     this.allowlist.setConfig(this.loaded.config);
     this.cache.clear();
+    // Handlers built from the config (the Go SDK list: [go] sdk_dirs) are built again.
+    this.extraHandlersLoaded = false;
+    this.handlers = this.coreHandlers;
+    this.goProvider = null;
   }
 
   /** Handlers of other modules (Go, stdlib extras), loaded on first evaluation. */
@@ -115,8 +123,10 @@ export class LocalService implements Service {
     if (!this.extraHandlersLoaded) {
       this.extraHandlersLoaded = true;
       const { extraHandlers } = await import('./extra-handlers.js');
+      const extra = await extraHandlers(this.paths, this.config, this.processEnv);
       // The core's own handlers win over same-named extras.
-      this.handlers = { ...(await extraHandlers(this.paths, this.config, this.processEnv)), ...this.handlers };
+      this.handlers = { ...extra.handlers, ...this.coreHandlers };
+      this.goProvider = extra.go;
     }
     return this.handlers;
   }
@@ -136,7 +146,7 @@ export class LocalService implements Service {
 
   /** Files and directories the cached results depend on (to watch). */
   dependencies(): string[] {
-    const out = new Set<string>();
+    const out = new Set<string>(this.goProvider?.watchRoots() ?? []);
     for (const e of this.cache.values()) for (const d of e.result.deps) out.add(d.p);
     return [...out];
   }
@@ -150,6 +160,9 @@ export class LocalService implements Service {
    * in the background, so the next request is answered from the cache.
    */
   invalidate(changed: string[]): void {
+    // A Go SDK appeared or went away under one of the discovery roots: look again.
+    const roots = this.goProvider?.watchRoots() ?? [];
+    if (changed.some((c) => roots.some((r) => c === r || c.startsWith(r + '/')))) this.goProvider?.refresh();
     const hit = (d: Fingerprint): boolean => changed.some((c) => d.p === c || c.startsWith(d.p + '/') || d.p.startsWith(c + '/'));
     for (const [key, entry] of [...this.cache]) {
       if (!entry.result.deps.some(hit)) continue;
