@@ -1,3 +1,4 @@
+import { createPublicKey, verify as verifySignature, type KeyObject } from 'node:crypto';
 import nacl from 'tweetnacl';
 import { isContentHash } from './hash.js';
 import type { SigningKey } from './key.js';
@@ -82,11 +83,11 @@ function canonicalSourced(s: Record<string, string> | null): Record<string, stri
   return out;
 }
 
-function body(data: AllowlistData, key: SigningKey): Body {
+function body(data: AllowlistData, publicHex: string): Body {
   return {
     format: FORMAT_NAME,
     version: FORMAT_VERSION,
-    key: key.publicHex,
+    key: publicHex,
     records: [...data.records.values()].sort(byPath).map((r) => ({
       path: r.path,
       hash: r.hash,
@@ -107,7 +108,7 @@ function layout(b: Body, signatureHex: string): string {
 
 /** The file's full text for `data`, signed with `key`. */
 export function encode(data: AllowlistData, key: SigningKey): string {
-  const b = body(data, key);
+  const b = body(data, key.publicHex);
   const sig = nacl.sign.detached(signedBytes(b), key.secretKey);
   return layout(b, Buffer.from(sig).toString('hex'));
 }
@@ -159,10 +160,36 @@ function parseDeny(v: unknown): DenyEntry | undefined {
 }
 
 /**
- * Parse and verify a whole allowlist file against our key. Anything short of a perfect,
- * correctly signed file is reported, never partially used.
+ * Ed25519 verification. Signing uses tweetnacl; verifying uses Node's built-in Ed25519
+ * (the same RFC 8032 scheme): it is ~30 times faster, which matters because every one-shot
+ * CLI run verifies the file once, cold. OpenSSL also rejects non-canonical signatures.
  */
-export function decode(text: string, key: SigningKey): Decoded {
+const publicKeys = new Map<string, KeyObject | null>();
+
+function ed25519Verify(message: Uint8Array, signatureHex: string, publicHex: string): boolean {
+  let key = publicKeys.get(publicHex);
+  if (key === undefined) {
+    try {
+      key = createPublicKey({ key: { kty: 'OKP', crv: 'Ed25519', x: Buffer.from(publicHex, 'hex').toString('base64url') }, format: 'jwk' });
+    } catch {
+      key = null; // not a valid curve point: nothing verifies against it
+    }
+    publicKeys.set(publicHex, key);
+  }
+  if (key === null) return false;
+  try {
+    return verifySignature(null, message, key, Buffer.from(signatureHex, 'hex'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Parse and verify a whole allowlist file against a public key (hex). Anything short of a
+ * perfect, correctly signed file is reported, never partially used. Also what someone who
+ * holds only the public key runs to check approvals exported to them.
+ */
+export function decode(text: string, publicHex: string): Decoded {
   let doc: unknown;
   try {
     doc = JSON.parse(text);
@@ -193,21 +220,17 @@ export function decode(text: string, key: SigningKey): Decoded {
     data.denied.set(d.path, d);
   }
 
-  if (keyHex !== key.publicHex) return { kind: 'wrong-key' };
-  const b = body(data, key);
-  const ok = nacl.sign.detached.verify(signedBytes(b), Buffer.from(signature, 'hex'), key.publicKey);
-  if (!ok) return { kind: 'corrupt', reason: 'its signature does not verify (it was changed outside envd, or damaged)' };
+  if (keyHex !== publicHex) return { kind: 'wrong-key' };
+  const b = body(data, publicHex);
+  if (!ed25519Verify(signedBytes(b), signature, publicHex)) {
+    return { kind: 'corrupt', reason: 'its signature does not verify (it was changed outside envd, or damaged)' };
+  }
   if (layout(b, signature) !== text) return { kind: 'corrupt', reason: 'it is not byte-for-byte in the form envd writes (it was edited)' };
   return { kind: 'ok', data };
 }
 
-/**
- * Verify a file against a public key given in hex (for approvals exported to someone else,
- * who has the public key but not the secret one). Same checks as decode().
- */
+/** For approvals exported to someone who has the public key only: same checks as a load. */
 export function verifyWithPublicKey(text: string, publicHex: string): Decoded {
   if (!/^[0-9a-f]{64}$/.test(publicHex)) return { kind: 'wrong-key' };
-  const publicKey = Buffer.from(publicHex, 'hex');
-  // decode() only needs the public half to verify; the secret half is never touched there.
-  return decode(text, { publicKey, secretKey: new Uint8Array(0), publicHex });
+  return decode(text, publicHex);
 }

@@ -16,7 +16,11 @@ export type LoadState =
 export function storeFingerprint(paths: EnvdPaths): string {
   return [paths.dataDir, paths.keyFile, paths.allowlistFile].map((p) => {
     try {
-      return fingerprint(statOrNull(p));
+      const st = statOrNull(p);
+      // The directory's times change with every lock and temp file: only what the
+      // permission check looks at counts for it.
+      if (p === paths.dataDir) return st === null ? '-' : `${st.ino}:${st.mode}:${st.uid}`;
+      return fingerprint(st);
     } catch (err) {
       // ENOTDIR, EACCES...: loadStore reports it; a fresh read each time until it is fixed.
       return `error:${errnoCode(err) ?? 'unknown'}:${Date.now()}:${Math.random()}`;
@@ -71,7 +75,7 @@ function loadUnguarded(paths: EnvdPaths): LoadState {
 
   const text = readText(paths.allowlistFile);
   if (typeof text !== 'string') return { kind: 'error', problem: text };
-  const d = decode(text, key);
+  const d = decode(text, key.publicHex);
   switch (d.kind) {
     case 'ok': return { kind: 'ok', data: d.data, key };
     case 'corrupt': return { kind: 'error', problem: problems.corrupt(paths.allowlistFile, d.reason) };

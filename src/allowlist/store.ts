@@ -196,7 +196,9 @@ class FileAllowlist implements AllowlistStore {
         // writing. Start over rather than overwrite their change.
         if (!lock.stillHeld()) return 'lost';
         writeFileAtomic(allowlistFile, text, 0o600);
-        this.cached = null; // the next read re-verifies what is on disk
+        // Under the lock nobody else writes, so what is on disk now is exactly `data`:
+        // cache it against the new fingerprint instead of verifying our own write again.
+        this.cached = { fp: storeFingerprint(this.paths), state: { kind: 'ok', data, key } };
         return { notices };
       }, this.lockOpts);
       if (result !== 'lost') return result;
