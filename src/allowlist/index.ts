@@ -4,4 +4,4 @@ export { openAllowlist, type OpenOptions } from './store.js';
 export { contentHash } from './hash.js';
 export { checkFileSafety, type FileSafety } from './file-safety.js';
 export { Whitelist, isUnder } from './whitelist.js';
-export { verifyWithPublicKey, FORMAT_NAME, FORMAT_VERSION, type TrustRecord, type DenyEntry } from './format.js';
+export { verifyWithPublicKey, FORMAT_NAME, FORMAT_VERSION, type Decoded, type TrustRecord, type DenyEntry } from './format.js';

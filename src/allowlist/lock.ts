@@ -48,6 +48,11 @@ function parseLock(text: string): LockInfo | null {
   return { pid: Number(m[1]), host: m[2], time: Number(m[3]) };
 }
 
+/** This host's name as written in lock files (one word). */
+function hostWord(): string {
+  return hostname().replace(/\s/g, '_') || 'localhost';
+}
+
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -73,7 +78,7 @@ function isStale(text: string, mtimeMs: number, staleMs: number, now: number): b
   // to go by: judge it by age alone.
   if (info === null) return now - mtimeMs > Math.min(staleMs, 2_000);
   if (now - Math.max(info.time, mtimeMs) > staleMs) return true;
-  return info.host === hostname() && !pidAlive(info.pid);
+  return info.host === hostWord() && !pidAlive(info.pid);
 }
 
 function breakStale(path: string, judged: string): void {
@@ -115,7 +120,7 @@ function markWaiting(marker: string): void {
 
 export function acquireLock(path: string, opts: LockOptions = DEFAULT_LOCK_OPTIONS): HeldLock {
   const token = randomBytes(8).toString('hex');
-  const content = `${process.pid} ${hostname().replace(/\s/g, '_') || 'localhost'} ${token} ${Date.now()}\n`;
+  const content = `${process.pid} ${hostWord()} ${token} ${Date.now()}\n`;
   const marker = `${path}.waiting`;
   const start = Date.now();
   const deadline = start + opts.timeoutMs;
