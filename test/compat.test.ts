@@ -227,7 +227,7 @@ describe.each(shells)('direnv shim in %s', (shell) => {
     const p = project(sb, 'p', 'export GONE=1\ndirenv_load ./child.sh\n');
     write(join(p, 'child.sh'), [
       '#!/usr/bin/env bash',
-      "export NL=$'l1\\nl2\\n' Q=\"it's \\\"q\\\"\" DOLLAR='$(x) `y` ${HOME} %self' BS='end\\\\' ESC=$'\\e[0m' U8='✓ 日本'",
+      "export NL=$'l1\\nl2\\n' Q=\"it's \\\"q\\\"\" DOLLAR='$(x) `y` ${HOME} %self' BS='end\\' ESC=$'\\e[0m' U8='✓ 日本'",
       'unset GONE',
       // The shim on PATH, as nix-shell and friends would find it.
       'exec direnv dump',

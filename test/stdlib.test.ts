@@ -387,7 +387,7 @@ describe('RPC-backed functions (need extraRpcHandlers registered by the engine)'
     write(join(dir, 'child.sh'), [
       '#!/usr/bin/env bash',
       "export NL=$'line1\\nline2' Q=\"it's \\\"quoted\\\"\" DOLLAR='$(touch /tmp/pwned) `x` ${HOME}'",
-      "export BS='trailing\\\\' U8='héllo ✓ 日本' EMPTY='' SPACEY='  a  b  '",
+      "export BS='trailing\\' U8='héllo ✓ 日本' EMPTY='' SPACEY='  a  b  '",
       'unset DROP_ME',
       'exec "$1" dump',
       '',
