@@ -120,7 +120,7 @@ except ImportError:
 tool = "venv" if found("venv") else ("virtualenv" if found("virtualenv") else "-")
 print(platform.python_version() + " " + tool)
 ' 2>/dev/null
-  )
+  ) || true
   if [[ -z $version ]]; then
     log_error "layout python: cannot run '$python' to find its version"
     return 1

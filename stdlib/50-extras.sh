@@ -138,7 +138,9 @@ __envd_x_apply_reply() {
     ${!X*} ${!Y*} ${!Z*} ${!a*} ${!b*} ${!c*} ${!d*} ${!e*} ${!f*} ${!g*} ${!h*} ${!i*} \
     ${!j*} ${!k*} ${!l*} ${!m*} ${!n*} ${!o*} ${!p*} ${!q*} ${!r*} ${!s*} ${!t*} ${!u*} \
     ${!v*} ${!w*} ${!x*} ${!y*} ${!z*} ${!_*}; do
-    [[ ${!__n@a} == *x* ]] || continue
+    # Declared but unset names (local x) are not in the environment; skip them first
+    # so that nounset does not trip on them.
+    [[ -v $__n && ${!__n@a} == *x* ]] || continue
     [[ -n ${__want[$__n]-} ]] && continue
     __envd_x_dump_ignored "$__n" && continue
     unset "$__n" 2>/dev/null || true

@@ -5,6 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { exportHere, fakeTool, linkTool, loadEnvrc, sandbox, write, type Sandbox } from './fixtures/stdlib/harness.js';
 
@@ -362,7 +363,41 @@ describe('helpers', () => {
   });
 });
 
-describe('RPC-backed functions (need extraRpcHandlers registered by the engine)', () => {
+describe('strict mode', () => {
+  it('every function works under strict_env (errexit, nounset, pipefail)', () => {
+    linkTool(sb, 'python3', '/usr/bin/python3');
+    const nodes = sb.path('node-versions');
+    // Goes first on PATH: it must still be a working node, since envd itself runs on it.
+    write(join(nodes, 'node-v20.1.0', 'bin', 'node'), `#!/bin/sh\nexec '${process.execPath}' "$@"\n`, 0o755);
+    const lib = write(sb.path('srv', 'lib.sh'), 'export FROM_URL=1\n');
+    const sri = `sha256-${createHash('sha256').update(readFileSync(lib)).digest('base64')}`;
+    const dir = sb.mkdir('p');
+    write(join(dir, 'child.sh'), '#!/bin/sh\nexport CHILD=1\nexec "$1" dump\n', 0o755);
+    const r = loadEnvrc(sb, 'p', [
+      'strict_env',
+      'layout node', 'layout php', 'layout julia', 'layout perl', 'layout python3',
+      'use node 20', 'use vim', 'load_prefix ./pfx',
+      'V=$(semver_search "$NODE_VERSIONS" node-v 9)',
+      'direnv_version 2.0',
+      'on_git_branch || true',
+      'realpath.absolute x; realpath.dirname x; realpath.basename x',
+      `source_url 'file://${lib}' '${sri}'`,
+      'direnv_load ./child.sh "$direnv"',
+      'export REACHED_END=1',
+      '',
+    ].join('\n'), { env: { NODE_VERSIONS: nodes, MANPATH: '/usr/share/man' } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.vars.REACHED_END, r.stderr).toBe('1');
+  });
+
+  it('a failing layout stops a strict .envrc', () => {
+    const r = loadEnvrc(sb, 'p', 'strict_env\nlayout python /nonexistent/python\nexport REACHED_END=1\n');
+    expect(r.vars.REACHED_END).toBeUndefined();
+    expect(r.stderr).toContain("cannot run '/nonexistent/python'");
+  });
+});
+
+describe('RPC-backed functions (src/eval/rpc-extras.ts)', () => {
   it('fetchurl prints the integrity, then the cached path; source_url runs checked content', () => {
     const script = write(sb.path('srv', 'lib.sh'), 'export FROM_URL="hello $((6*7))"\n');
     const url = `file://${script}`;
