@@ -151,6 +151,12 @@ esac`);
     expect(r.vars.OPAM_SWITCH_PREFIX).toBe(sb.path('q', '_opam'));
   });
 
+  it('the direnv_layout_dir variable moves layouts', () => {
+    const r = loadEnvrc(sb, 'p', 'direnv_layout_dir=$PWD/custom\nlayout perl\n');
+    expect(r.vars.LOCAL_LIB_DIR).toBe(sb.path('p', 'custom', 'perl5'));
+    expect(existsSync(sb.path('p', 'custom', 'CACHEDIR.TAG'))).toBe(true);
+  });
+
   it('a direnv_layout_dir override in the user direnvrc moves layouts', () => {
     sb.write('home/.config/direnv/direnvrc', 'direnv_layout_dir() { echo "$HOME/layouts/${PWD##*/}"; }\n');
     const r = loadEnvrc(sb, 'p', 'layout perl\n');
