@@ -1,0 +1,291 @@
+# shellcheck shell=bash
+# envd prompt hook for bash (4.4 or later; PROMPT_COMMAND as an array needs 5.1).
+# Load it from ~/.bashrc with:   eval "$(envd hook bash)"
+#
+# Every prompt: when $PWD and the daemon's generation number are what this shell saw
+# last, return at once (builtins only: no process is started). After a cd: walk up
+# looking for the marker files (.envrc...); the same file as last time and the same
+# generation: return. Otherwise one round trip to the daemon over this shell's FIFO
+# pair, builtins only; `envd export bash` when the daemon cannot be reached that way.
+# Answers are hook records (docs/architecture.md): every name is checked and values are
+# applied with `export "NAME=VALUE"`, never evaluated as code.
+#
+# The same sections and function names are in zsh.zsh and fish.fish. Everything here is
+# named _envd_*, locals too: an .envrc may export any name, and a local variable of that
+# name would swallow the export.
+
+# ---- settings -------------------------------------------------------------------------
+_envd_bin=@ENVD_BIN@
+
+# ---- paths ----------------------------------------------------------------------------
+# The runtime dir exactly as src/config/paths.ts computes it, once, when the hook is
+# loaded (a later change of XDG_RUNTIME_DIR in this shell is not followed).
+_envd_paths() {
+  local _envd_t
+  if [[ -n ${ENVD_RUNTIME_DIR-} ]]; then
+    _envd_run=$ENVD_RUNTIME_DIR
+  elif [[ -n ${XDG_RUNTIME_DIR-} ]]; then
+    _envd_run=${XDG_RUNTIME_DIR%/}/envd
+  else
+    _envd_t=${TMPDIR:-${TMP:-${TEMP:-/tmp}}}
+    _envd_run=${_envd_t%/}/envd-$UID
+  fi
+  _envd_genfile=$_envd_run/generation
+}
+_envd_paths
+
+# ---- state ----------------------------------------------------------------------------
+# What this shell saw last. Loading the hook again keeps it.
+: "${_envd_pwd=}"            # $PWD at the last check
+: "${_envd_gen=}"            # generation of the last answer
+: "${_envd_found=-}"         # marker file found at the last check ('' none, '-' unknown)
+: "${_envd_n=0}"             # request counter (ids)
+: "${_envd_pair=}"           # this shell's FIFO pair, $RUNDIR/sh/<pid>-<token>
+: "${_envd_regd=}"           # pid of the daemon the pair is registered with
+: "${_envd_wait=200}"        # the daemon's budget in ms (from its `w` record)
+: "${_envd_warned=}"         # warned that the daemon does not answer
+: "${_envd_kline=.envrc:.env}"
+[[ -n ${_envd_markers+set} ]] || _envd_markers=(.envrc .env)
+
+# ---- find -----------------------------------------------------------------------------
+# _envd_f := the nearest marker file at or above $PWD ('' when there is none).
+_envd_find() {
+  local _envd_d=$PWD _envd_m
+  _envd_f=''
+  while :; do
+    for _envd_m in "${_envd_markers[@]}"; do
+      if [[ -f ${_envd_d%/}/$_envd_m ]]; then
+        _envd_f=${_envd_d%/}/$_envd_m
+        return 0
+      fi
+    done
+    if [[ $_envd_d == / || $_envd_d != */* ]]; then return 0; fi
+    _envd_d=${_envd_d%/*}
+    [[ -n $_envd_d ]] || _envd_d=/
+  done
+}
+
+# ---- ask ------------------------------------------------------------------------------
+# _envd_kv := NAME VALUE ... of the exported environment; _envd_len := its size in
+# characters. `compgen -e` lists the names (a builtin); its output goes through a file
+# of this shell's own, written in place (no O_TRUNC) and ended by an empty line.
+_envd_env() {
+  local _envd_k _envd_names
+  _envd_kv=()
+  _envd_len=0
+  { builtin compgen -e && builtin printf '\n'; } 1<>"$_envd_pair.names" || return 1
+  mapfile -t _envd_names < "$_envd_pair.names" || return 1
+  for _envd_k in "${_envd_names[@]}"; do
+    [[ -n $_envd_k ]] || break
+    # exported but never given a value: not in a child's environment either
+    [[ -n ${!_envd_k+set} && $_envd_k != _envd_* ]] || continue
+    _envd_kv+=("$_envd_k" "${!_envd_k}")
+    (( _envd_len += ${#_envd_k} + ${#_envd_kv[-1]} + 2 ))
+  done
+}
+
+# _envd_line KIND TIMEOUT: read `.res` lines until "KIND <our id>..." (older answers are
+# skipped); 1 when none comes in time.
+_envd_line() {
+  while IFS= builtin read -r -t "$2" -u "$_envd_r" _envd_l; do
+    if [[ $_envd_l == "$1 $_envd_id" || $_envd_l == "$1 $_envd_id "* ]]; then return 0; fi
+  done
+  return 1
+}
+
+# The request and the wait for its answer (fds _envd_q/_envd_r are open). 0: a complete
+# answer, parsed; 1: none in time (or not a valid one); 2: cannot ask; 3: the daemon
+# wants the CLI.
+_envd_talk() {
+  local _envd_l='' _envd_fl='' _envd_ms _envd_t _envd_pr=0
+  # Our last request is still unread: the daemon is stopped (SIGSTOP) or stuck. Waiting
+  # again would cost another timeout, and writing again could fill the pipe.
+  if builtin read -t 0 -u "$_envd_q"; then return 1; fi
+  if [[ $_envd_regd != "$_envd_pid" ]]; then
+    # `<>` opens a FIFO without waiting for a reader; one short line is written at once.
+    builtin printf '%s\n' "$_envd_pair.req" 1<>"$_envd_run/hook.fifo" || return 2
+    _envd_regd=$_envd_pid
+  fi
+  _envd_env || return 2
+  _envd_id=$(( ++_envd_n ))
+  if [[ -t 2 && -z ${NO_COLOR-} ]]; then _envd_fl=c; fi
+  if (( _envd_len < 16000 )); then
+    # Fits in an empty pipe (64 KiB) even at 4 bytes a character: cannot block.
+    builtin printf '%s\0' ENVD-HOOK 1 "$_envd_id" bash "$_envd_fl" "$PWD" "${_envd_kv[@]}" '' >&"$_envd_q" || return 2
+    _envd_line a 0.1 || return 1
+  else
+    # Bigger: the header first; the rest once the daemon has shown it is reading.
+    builtin printf '%s\0' ENVD-HOOK 1 "$_envd_id" bash "$_envd_fl" "$PWD" >&"$_envd_q" || return 2
+    _envd_line a 0.1 || return 1
+    builtin printf '%s\0' "${_envd_kv[@]}" '' >&"$_envd_q" || return 2
+  fi
+  _envd_ms=${_envd_l##* }
+  [[ $_envd_ms =~ ^[0-9]{1,6}$ ]] || _envd_ms=$_envd_wait
+  _envd_wait=$_envd_ms
+  (( _envd_ms += 500 ))
+  builtin printf -v _envd_t '%d.%03d' $(( _envd_ms / 1000 )) $(( _envd_ms % 1000 ))
+  _envd_line d "$_envd_t" || return 1
+  mapfile -d '' -t _envd_rep < "$_envd_pair.out" || return 1
+  _envd_parse || _envd_pr=$?
+  case $_envd_pr in
+    0|3) return "$_envd_pr" ;;
+  esac
+  # Not an answer to this request, or cut off: start over with a new pair next time.
+  _envd_pair=''
+  return 1
+}
+
+# One round trip over this shell's FIFO pair. 0: an answer, parsed (_envd_parse); 1: none
+# in time; 2: this transport is not available here; 3: the daemon wants the CLI.
+_envd_ask() {
+  local _envd_pid='' _envd_q _envd_r _envd_rc=0
+  (( BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 4) )) || return 2
+  [[ ${ENVD_NO_DAEMON-} != 1 && -p $_envd_run/hook.fifo && -r $_envd_run/hook.pid ]] || return 2
+  IFS= builtin read -r _envd_pid < "$_envd_run/hook.pid" || :
+  # A daemon that is gone cannot answer: `envd export` starts one (kill -0 is a builtin).
+  [[ $_envd_pid =~ ^[0-9]+$ ]] || return 2
+  builtin kill -0 "$_envd_pid" 2>/dev/null || return 2
+  if [[ -z $_envd_pair || ! -p $_envd_pair.req || ! -p $_envd_pair.res ]]; then
+    # Once per shell (and after the pair was removed): the only process this path starts.
+    _envd_pair=$_envd_run/sh/$$-${EPOCHREALTIME//[!0-9]/}$RANDOM
+    command mkfifo -m 600 "$_envd_pair.req" "$_envd_pair.res" 2>/dev/null || { _envd_pair=; return 2; }
+    _envd_regd=''
+  fi
+  exec {_envd_q}<>"$_envd_pair.req" || return 2
+  exec {_envd_r}<>"$_envd_pair.res" || { exec {_envd_q}>&-; return 2; }
+  _envd_talk || _envd_rc=$?
+  exec {_envd_q}>&- {_envd_r}>&-
+  # No answer: register again next time (a daemon that dropped the pair reopens it).
+  (( _envd_rc != 1 )) || _envd_regd=''
+  return "$_envd_rc"
+}
+
+# ---- apply ----------------------------------------------------------------------------
+# Check the reply in _envd_rep: 0 complete (records in _envd_set/_envd_uns/_envd_msg,
+# _envd_rg, _envd_rk), 1 malformed, 3 the daemon wants the CLI (`v`), 4 cut off.
+_envd_parse() {
+  local _envd_i=3 _envd_c=${#_envd_rep[@]} _envd_x _envd_y _envd_v=''
+  _envd_set=() _envd_uns=() _envd_msg=() _envd_rg='' _envd_rk=''
+  (( _envd_c >= 3 )) || return 4
+  [[ ${_envd_rep[0]} == ENVD-HOOK && ${_envd_rep[1]} == 1 && ${_envd_rep[2]} == "$_envd_id" ]] || return 1
+  while (( _envd_i < _envd_c )); do
+    _envd_x=${_envd_rep[_envd_i]}
+    case $_envd_x in
+      p) (( _envd_i += 1 )) ;;
+      x)
+        (( _envd_i + 2 < _envd_c )) || return 4
+        _envd_set+=("${_envd_rep[_envd_i+1]}" "${_envd_rep[_envd_i+2]}")
+        (( _envd_i += 3 )) ;;
+      u|m|k|g|v|w|z)
+        (( _envd_i + 1 < _envd_c )) || return 4
+        _envd_y=${_envd_rep[_envd_i+1]}
+        (( _envd_i += 2 ))
+        case $_envd_x in
+          u) _envd_uns+=("$_envd_y") ;;
+          m) _envd_msg+=("$_envd_y") ;;
+          k) _envd_rk=$_envd_y ;;
+          g) _envd_rg=$_envd_y ;;
+          v) _envd_v=$_envd_y ;;
+          z)
+            [[ $_envd_y == "$_envd_id" ]] || return 1
+            [[ -z $_envd_v ]] || return 3
+            return 0 ;;
+        esac ;;
+      *) return 1 ;;
+    esac
+  done
+  return 4
+}
+
+# Apply a parsed reply. Nothing before this point changed the shell.
+_envd_apply() {
+  local _envd_i _envd_y _envd_rest
+  trap -- '' INT
+  for _envd_y in "${_envd_msg[@]}"; do builtin printf '%s\n' "$_envd_y" >&2; done
+  for _envd_y in "${_envd_uns[@]}"; do
+    if [[ $_envd_y =~ ^[A-Za-z_][A-Za-z0-9_]*$ && $_envd_y != _envd_* ]]; then builtin unset -v "$_envd_y"; fi
+  done
+  for (( _envd_i = 0; _envd_i < ${#_envd_set[@]}; _envd_i += 2 )); do
+    _envd_y=${_envd_set[_envd_i]}
+    if [[ $_envd_y =~ ^[A-Za-z_][A-Za-z0-9_]*$ && $_envd_y != _envd_* ]]; then builtin export "$_envd_y=${_envd_set[_envd_i+1]}"; fi
+  done
+  trap -- - INT
+  if [[ -n $_envd_rk && $_envd_rk != "$_envd_kline" ]]; then
+    _envd_kline=$_envd_rk
+    _envd_markers=()
+    _envd_rest=$_envd_rk:
+    while [[ $_envd_rest == *:* ]]; do
+      [[ -z ${_envd_rest%%:*} ]] || _envd_markers+=("${_envd_rest%%:*}")
+      _envd_rest=${_envd_rest#*:}
+    done
+  fi
+}
+
+# ---- fallback -------------------------------------------------------------------------
+# `envd export bash` (a Node process: ~50 ms; it starts the daemon when none runs). Its
+# output is shell code whose every value is quoted by envd's proven quoter.
+_envd_fallback() {
+  local _envd_o _envd_st=0
+  _envd_o=$("$_envd_bin" export bash --budget "$_envd_wait") || _envd_st=$?
+  if (( _envd_st <= 1 )) && [[ -n $_envd_o ]]; then
+    trap -- '' INT
+    builtin eval "$_envd_o"
+    trap -- - INT
+  fi
+  _envd_rg=''
+  if [[ -r $_envd_genfile ]]; then IFS= builtin read -r _envd_rg < "$_envd_genfile" || :; fi
+}
+
+# ---- hook -----------------------------------------------------------------------------
+_envd_unanswered() {
+  if [[ -z $_envd_warned ]]; then
+    _envd_warned=1
+    builtin printf '%s\n' "envd: the daemon did not answer in time; environment unchanged (trying again at the next prompt)" >&2
+  fi
+}
+
+# $1: the generation just read. Decide with builtins whether to ask; ask; apply.
+_envd_check() {
+  local _envd_f _envd_id='' _envd_rc=0 _envd_rg='' _envd_rk='' _envd_len=0
+  local -a _envd_kv=() _envd_rep=() _envd_set=() _envd_uns=() _envd_msg=()
+  _envd_find
+  if [[ $_envd_f == "$_envd_found" && $1 == "$_envd_gen" ]] ||
+    [[ -z $_envd_f && -z ${ENVD_DIR-} && -z ${ENVD_FILE-} ]]; then
+    _envd_pwd=$PWD _envd_gen=$1 _envd_found=$_envd_f
+    return 0
+  fi
+  _envd_ask || _envd_rc=$?
+  case $_envd_rc in
+    0) _envd_apply; _envd_warned='' ;;
+    1) _envd_unanswered; return 0 ;;
+    *) _envd_fallback ;;
+  esac
+  _envd_pwd=$PWD _envd_gen=$_envd_rg _envd_found=$_envd_f
+}
+
+# The prompt hook. Keeps $? for the prompt and for the rest of PROMPT_COMMAND.
+_envd_hook() {
+  local _envd_s=$? _envd_g=''
+  if [[ -r $_envd_genfile ]]; then IFS= builtin read -r _envd_g < "$_envd_genfile" || :; fi
+  if [[ $PWD != "$_envd_pwd" || $_envd_g != "$_envd_gen" ]]; then
+    # Called in a || list: errexit (set -e) is off inside, whatever the user set.
+    _envd_check "$_envd_g" || :
+  fi
+  return "$_envd_s"
+}
+
+# ---- register -------------------------------------------------------------------------
+# First in PROMPT_COMMAND (so later prompt commands see the new environment), once.
+_envd_register() {
+  local _envd_e
+  if [[ -n ${PROMPT_COMMAND+set} && ${PROMPT_COMMAND@a} == *a* ]]; then
+    for _envd_e in "${PROMPT_COMMAND[@]}"; do
+      if [[ $_envd_e == _envd_hook ]]; then return 0; fi
+    done
+    PROMPT_COMMAND=(_envd_hook "${PROMPT_COMMAND[@]}")
+  elif [[ ${PROMPT_COMMAND-} != *_envd_hook* ]]; then
+    # shellcheck disable=SC2128,SC2178 # a string here (the array case is above)
+    PROMPT_COMMAND="_envd_hook${PROMPT_COMMAND:+;$PROMPT_COMMAND}"
+  fi
+}
+if [[ $- == *i* ]]; then _envd_register; fi

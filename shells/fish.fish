@@ -1,0 +1,284 @@
+# envd prompt hook for fish (3.1 or later).
+# Load it from ~/.config/fish/config.fish with:   envd hook fish | source
+#
+# Every prompt: when $PWD and the daemon's generation number are what this shell saw
+# last, return at once (builtins only: no process is started). After a cd: walk up
+# looking for the marker files (.envrc...); the same file as last time and the same
+# generation: return. Otherwise one round trip to the daemon's Unix socket: fish has no
+# socket builtin and no read timeout, so `nc -U` (OpenBSD netcat) under `timeout`; the
+# Node CLI `envd export fish` when that is not available.
+# Answers are hook records (docs/architecture.md): every name is checked and values are
+# applied with `set -gx NAME VALUE`, never evaluated as code.
+#
+# The same sections and function names are in bash.sh and zsh.zsh. Everything here is
+# named _envd_*.
+
+# ---- settings -------------------------------------------------------------------------
+set -g _envd_bin @ENVD_BIN@
+
+# ---- paths ----------------------------------------------------------------------------
+# The runtime dir exactly as src/config/paths.ts computes it, once, when the hook is
+# loaded (a later change of XDG_RUNTIME_DIR in this shell is not followed).
+function _envd_paths
+    if test -n "$ENVD_RUNTIME_DIR"
+        set -g _envd_run $ENVD_RUNTIME_DIR
+    else if test -n "$XDG_RUNTIME_DIR"
+        set -g _envd_run (string replace -r '/$' '' -- $XDG_RUNTIME_DIR)/envd
+    else
+        set -l _envd_t /tmp
+        for _envd_v in TMPDIR TMP TEMP
+            if test -n "$$_envd_v"
+                set _envd_t $$_envd_v
+                break
+            end
+        end
+        # fish has no $UID: one `id -u`, when the hook is loaded.
+        set -g _envd_run (string replace -r '/$' '' -- $_envd_t)/envd-(command id -u)
+    end
+    set -g _envd_genfile $_envd_run/generation
+    set -g _envd_sock $_envd_run/daemon.sock
+end
+_envd_paths
+
+# ---- state ----------------------------------------------------------------------------
+# What this shell saw last. Loading the hook again keeps it.
+set -q _envd_pwd; or set -g _envd_pwd '' # $PWD at the last check
+set -q _envd_gen; or set -g _envd_gen '' # generation of the last answer
+set -q _envd_found; or set -g _envd_found - # marker file found at the last check ('' none, '-' unknown)
+set -q _envd_n; or set -g _envd_n 0 # request counter (ids)
+set -q _envd_wait; or set -g _envd_wait 200 # the daemon's budget in ms (from its `w` record)
+set -q _envd_warned; or set -g _envd_warned '' # warned that the daemon does not answer
+set -q _envd_kline; or set -g _envd_kline .envrc:.env
+set -q _envd_markers; or set -g _envd_markers .envrc .env
+set -q _envd_nc; or set -g _envd_nc '' # nc to use ('' not probed yet, '-' none)
+
+# ---- find -----------------------------------------------------------------------------
+# _envd_f := the nearest marker file at or above $PWD ('' when there is none).
+function _envd_find
+    set -l _envd_d $PWD
+    set -g _envd_f ''
+    while true
+        set -l _envd_p (string replace -r '/$' '' -- $_envd_d)
+        for _envd_m in $_envd_markers
+            if test -f "$_envd_p/$_envd_m"
+                set -g _envd_f "$_envd_p/$_envd_m"
+                return 0
+            end
+        end
+        if test "$_envd_d" = / -o -z "$_envd_p"
+            return 0
+        end
+        set _envd_d (string replace -r '/[^/]*$' '' -- $_envd_d)
+        test -n "$_envd_d"; or set _envd_d /
+    end
+end
+
+# ---- ask ------------------------------------------------------------------------------
+# _envd_kv := NAME VALUE ... of the exported environment ("$var" joins a list as fish
+# exports it: with ':' for path variables, else with spaces).
+function _envd_env
+    set -g _envd_kv
+    for _envd_k in (set -xn)
+        string match -q -- '_envd_*' $_envd_k; and continue
+        set -a _envd_kv $_envd_k "$$_envd_k"
+    end
+end
+
+# Once per shell: OpenBSD netcat (-U, -N) and coreutils timeout.
+function _envd_probe
+    set -g _envd_nc -
+    set -l _envd_p (command -s nc); or return 0
+    command -sq timeout; or return 0
+    if command $_envd_p -h 2>&1 | string match -q -- '*-U*'
+        set -g _envd_nc $_envd_p
+    end
+end
+
+# One round trip over the daemon's socket. 0: an answer, parsed (_envd_parse); 1: none in
+# time; 2: this transport is not available here; 3: the daemon wants the CLI.
+function _envd_ask
+    test "$ENVD_NO_DAEMON" != 1 -a -S $_envd_sock; or return 2
+    test -n "$_envd_nc"; or _envd_probe
+    test "$_envd_nc" != -; or return 2
+    _envd_env
+    set -g _envd_n (math $_envd_n + 1)
+    set -g _envd_id $_envd_n
+    set -l _envd_fl ''
+    if test -t 2 -a -z "$NO_COLOR"
+        set _envd_fl c
+    end
+    # No read timeout in fish: the whole exchange is bounded by `timeout` (the daemon's
+    # budget plus a margin). `nc -N` half-closes once the request is sent; the daemon
+    # answers and closes.
+    set -l _envd_t (math "($_envd_wait + 300) / 1000")
+    set -g _envd_rep (printf '%s\0' ENVD-HOOK 1 $_envd_id fish "$_envd_fl" "$PWD" $_envd_kv '' | command timeout $_envd_t $_envd_nc -U -N $_envd_sock 2>/dev/null | string split0)
+    set -l _envd_st $pipestatus
+    if test (count $_envd_rep) -eq 0
+        # 124: timed out (a stopped daemon); anything else: nothing listens (refused).
+        test "$_envd_st[2]" = 124; and return 1
+        return 2
+    end
+    _envd_parse
+    switch $status
+        case 0
+            return 0
+        case 3
+            return 3
+    end
+    return 1
+end
+
+# ---- apply ----------------------------------------------------------------------------
+# Check the reply in _envd_rep: 0 complete (records in _envd_set/_envd_uns/_envd_msg,
+# _envd_rg, _envd_rk), 1 malformed, 3 the daemon wants the CLI (`v`), 4 cut off.
+function _envd_parse
+    set -g _envd_set
+    set -g _envd_uns
+    set -g _envd_msg
+    set -g _envd_rg ''
+    set -g _envd_rk ''
+    set -l _envd_v ''
+    set -l _envd_c (count $_envd_rep)
+    test $_envd_c -ge 3; or return 4
+    test "$_envd_rep[1]" = ENVD-HOOK -a "$_envd_rep[2]" = 1 -a "$_envd_rep[3]" = "$_envd_id"; or return 1
+    set -l _envd_i 4
+    while test $_envd_i -le $_envd_c
+        set -l _envd_x $_envd_rep[$_envd_i]
+        switch $_envd_x
+            case p
+                set _envd_i (math $_envd_i + 1)
+            case x
+                test (math $_envd_i + 2) -le $_envd_c; or return 4
+                set -a _envd_set $_envd_rep[(math $_envd_i + 1)] $_envd_rep[(math $_envd_i + 2)]
+                set _envd_i (math $_envd_i + 3)
+            case u m k g v w z
+                test (math $_envd_i + 1) -le $_envd_c; or return 4
+                set -l _envd_y $_envd_rep[(math $_envd_i + 1)]
+                set _envd_i (math $_envd_i + 2)
+                switch $_envd_x
+                    case u
+                        set -a _envd_uns $_envd_y
+                    case m
+                        set -a _envd_msg $_envd_y
+                    case k
+                        set _envd_rk $_envd_y
+                    case g
+                        set _envd_rg $_envd_y
+                    case v
+                        set _envd_v $_envd_y
+                    case w
+                        string match -qr '^[0-9]{1,6}$' -- $_envd_y; and set -g _envd_wait $_envd_y
+                    case z
+                        test "$_envd_y" = "$_envd_id"; or return 1
+                        test -z "$_envd_v"; or return 3
+                        return 0
+                end
+            case '*'
+                return 1
+        end
+    end
+    return 4
+end
+
+# Apply a parsed reply. Nothing before this point changed the shell.
+function _envd_apply
+    for _envd_y in $_envd_msg
+        printf '%s\n' $_envd_y >&2
+    end
+    for _envd_y in $_envd_uns
+        if string match -qr '^[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_y; and not string match -q -- '_envd_*' $_envd_y
+            set -e -g $_envd_y
+        end
+    end
+    set -l _envd_i 1
+    while test $_envd_i -lt (count $_envd_set)
+        set -l _envd_y $_envd_set[$_envd_i]
+        set -l _envd_z $_envd_set[(math $_envd_i + 1)]
+        if string match -qr '^[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_y; and not string match -q -- '_envd_*' $_envd_y
+            # fish keeps PATH and CDPATH as lists: the empty value is the empty list.
+            if test -z "$_envd_z"; and contains -- $_envd_y PATH CDPATH
+                set -gx $_envd_y
+            else
+                set -gx $_envd_y $_envd_z
+            end
+        end
+        set _envd_i (math $_envd_i + 2)
+    end
+    if test -n "$_envd_rk" -a "$_envd_rk" != "$_envd_kline"
+        set -g _envd_kline $_envd_rk
+        set -g _envd_markers (string split -n : -- $_envd_rk)
+    end
+end
+
+# ---- fallback -------------------------------------------------------------------------
+# `envd export fish` (a Node process: ~50 ms; it starts the daemon when none runs). Its
+# output is fish code whose every value is quoted by envd's proven quoter.
+function _envd_fallback
+    set -l _envd_o ($_envd_bin export fish --budget $_envd_wait | string collect)
+    set -l _envd_st $pipestatus[1]
+    if test "$_envd_st" -le 1 -a -n "$_envd_o"
+        printf '%s\n' $_envd_o | source
+    end
+    set -g _envd_rg ''
+    if test -r $_envd_genfile
+        read -g _envd_rg <$_envd_genfile
+    end
+end
+
+# ---- hook -----------------------------------------------------------------------------
+function _envd_unanswered
+    if test -z "$_envd_warned"
+        set -g _envd_warned 1
+        printf '%s\n' "envd: the daemon did not answer in time; environment unchanged (trying again at the next prompt)" >&2
+    end
+end
+
+# $argv[1]: the generation just read. Decide with builtins whether to ask; ask; apply.
+function _envd_check
+    _envd_find
+    if test "$_envd_f" = "$_envd_found" -a "$argv[1]" = "$_envd_gen"
+        or test -z "$_envd_f" -a -z "$ENVD_DIR" -a -z "$ENVD_FILE"
+        set -g _envd_pwd $PWD
+        set -g _envd_gen $argv[1]
+        set -g _envd_found $_envd_f
+        return 0
+    end
+    _envd_ask
+    switch $status
+        case 0
+            _envd_apply
+            set -g _envd_warned ''
+        case 1
+            _envd_unanswered
+            return 0
+        case '*'
+            _envd_fallback
+    end
+    set -g _envd_pwd $PWD
+    set -g _envd_gen $_envd_rg
+    set -g _envd_found $_envd_f
+end
+
+# The prompt hook (fish_prompt event and PWD changes). Event handlers leave $status as it
+# was for the prompt.
+function _envd_hook
+    set -l _envd_g ''
+    if test -r $_envd_genfile
+        read _envd_g <$_envd_genfile
+    end
+    if test "$PWD" != "$_envd_pwd" -o "$_envd_g" != "$_envd_gen"
+        _envd_check $_envd_g
+    end
+end
+
+# ---- register -------------------------------------------------------------------------
+# Defining a function again replaces it: loading the hook twice registers it once.
+if status is-interactive
+    function _envd_on_prompt --on-event fish_prompt
+        _envd_hook
+    end
+    # `cd proj; and cmd` sees the project's environment.
+    function _envd_on_pwd --on-variable PWD
+        _envd_hook
+    end
+end

@@ -1,0 +1,278 @@
+# envd prompt hook for zsh (5.1 or later).
+# Load it from ~/.zshrc with:   eval "$(envd hook zsh)"
+#
+# Every prompt: when $PWD and the daemon's generation number are what this shell saw
+# last, return at once (builtins only: no process is started). After a cd: walk up
+# looking for the marker files (.envrc...); the same file as last time and the same
+# generation: return. Otherwise one round trip to the daemon's Unix socket with zsocket
+# (zsh/net/socket, no process); `envd export zsh` when the daemon cannot be reached.
+# Answers are hook records (docs/architecture.md): every name is checked and values are
+# applied with `export "NAME=VALUE"`, never evaluated as code.
+#
+# The same sections and function names are in bash.sh and fish.fish. Everything here is
+# named _envd_*, locals too: an .envrc may export any name, and a local variable of that
+# name would swallow the export.
+
+# ---- settings -------------------------------------------------------------------------
+typeset -g _envd_bin=@ENVD_BIN@
+
+# ---- paths ----------------------------------------------------------------------------
+# The runtime dir exactly as src/config/paths.ts computes it, once, when the hook is
+# loaded (a later change of XDG_RUNTIME_DIR in this shell is not followed).
+_envd_paths() {
+  emulate -L zsh
+  local _envd_t
+  if [[ -n ${ENVD_RUNTIME_DIR-} ]]; then
+    typeset -g _envd_run=$ENVD_RUNTIME_DIR
+  elif [[ -n ${XDG_RUNTIME_DIR-} ]]; then
+    typeset -g _envd_run=${XDG_RUNTIME_DIR%/}/envd
+  else
+    _envd_t=${TMPDIR:-${TMP:-${TEMP:-/tmp}}}
+    typeset -g _envd_run=${_envd_t%/}/envd-$UID
+  fi
+  typeset -g _envd_genfile=$_envd_run/generation _envd_sock=$_envd_run/daemon.sock
+}
+_envd_paths
+
+# ---- state ----------------------------------------------------------------------------
+# What this shell saw last. Loading the hook again keeps it.
+typeset -g _envd_pwd=${_envd_pwd-}            # $PWD at the last check
+typeset -g _envd_gen=${_envd_gen-}            # generation of the last answer
+typeset -g _envd_found=${_envd_found--}       # marker file found at the last check ('' none, '-' unknown)
+typeset -g _envd_n=${_envd_n-0}               # request counter (ids)
+typeset -g _envd_wait=${_envd_wait-200}       # the daemon's budget in ms (from its `w` record)
+typeset -g _envd_warned=${_envd_warned-}      # warned that the daemon does not answer
+typeset -g _envd_kline=${_envd_kline-.envrc:.env}
+(( ${+_envd_markers} )) || typeset -ga _envd_markers=(.envrc .env)
+# zsocket, sysread and $EPOCHREALTIME: modules, loaded once (no process).
+typeset -g _envd_sockok=
+zmodload zsh/net/socket zsh/system zsh/datetime zsh/parameter 2>/dev/null && _envd_sockok=1
+
+# ---- find -----------------------------------------------------------------------------
+# _envd_f := the nearest marker file at or above $PWD ('' when there is none).
+_envd_find() {
+  emulate -L zsh
+  local _envd_d=$PWD _envd_m
+  _envd_f=
+  while :; do
+    for _envd_m in $_envd_markers; do
+      if [[ -f ${_envd_d%/}/$_envd_m ]]; then
+        _envd_f=${_envd_d%/}/$_envd_m
+        return 0
+      fi
+    done
+    if [[ $_envd_d == / || $_envd_d != */* ]]; then return 0; fi
+    _envd_d=${_envd_d%/*}
+    [[ -n $_envd_d ]] || _envd_d=/
+  done
+}
+
+# ---- ask ------------------------------------------------------------------------------
+# _envd_kv := NAME VALUE ... of the exported environment.
+_envd_env() {
+  emulate -L zsh
+  local _envd_k
+  _envd_kv=()
+  for _envd_k in ${(k)parameters[(R)*export*]}; do
+    [[ $_envd_k == _envd_* || $_envd_k != [A-Za-z_]* ]] && continue
+    _envd_kv+=("$_envd_k" "${(P)_envd_k}")
+  done
+}
+
+# Read until the acknowledgement (`ENVD-HOOK 1 ID w MS`: five fields) or a whole answer
+# is in _envd_buf; 1 when the deadline _envd_dl passes or the daemon hangs up first.
+_envd_recv() {
+  emulate -L zsh
+  local _envd_c
+  local -F _envd_left
+  while :; do
+    if [[ $1 == ack ]]; then
+      [[ $_envd_buf == *$'\0'*$'\0'*$'\0'*$'\0'*$'\0'* ]] && return 0
+    elif [[ $_envd_buf == *$'\0'z$'\0'$_envd_id$'\0' ]]; then
+      # Ends like an answer; whether `z` is at a record boundary only parsing says.
+      _envd_rep=("${(@0)_envd_buf}")
+      _envd_rep[-1]=()
+      _envd_parse
+      _envd_prc=$?
+      (( _envd_prc != 4 )) && return 0
+    fi
+    (( _envd_left = _envd_dl - EPOCHREALTIME ))
+    (( _envd_left > 0 )) || return 1
+    sysread -t $_envd_left -i $_envd_fd -s 65536 _envd_c || return 1
+    _envd_buf+=$_envd_c
+  done
+}
+
+# The request and the wait for its answer (socket fd _envd_fd is open). 0: a complete
+# answer, parsed; 1: none in time (or not a valid one); 3: the daemon wants the CLI.
+_envd_talk() {
+  emulate -L zsh
+  setopt local_traps
+  local _envd_fl= _envd_ms _envd_buf= _envd_body _envd_prc=4
+  local -a _envd_head
+  local -F _envd_dl
+  # A daemon that closed the socket must not kill this shell with SIGPIPE.
+  trap '' PIPE
+  _envd_env
+  _envd_id=$(( ++_envd_n ))
+  [[ -t 2 && -z ${NO_COLOR-} ]] && _envd_fl=c
+  _envd_head=(ENVD-HOOK 1 $_envd_id zsh "$_envd_fl" "$PWD")
+  _envd_body=${(pj:\0:)_envd_kv}${_envd_kv:+$'\0'}$'\0'
+  (( _envd_dl = EPOCHREALTIME + 0.1 ))
+  if (( ${#_envd_body} < 100000 )); then
+    # Fits in the socket's buffers: cannot block, even when the daemon is stopped.
+    print -rn -- "${(pj:\0:)_envd_head}"$'\0'"$_envd_body" >&$_envd_fd || return 1
+    _envd_recv ack || return 1
+  else
+    # Bigger: the header first; the rest once the daemon has shown it is reading.
+    print -rn -- "${(pj:\0:)_envd_head}"$'\0' >&$_envd_fd || return 1
+    _envd_recv ack || return 1
+    print -rn -- "$_envd_body" >&$_envd_fd || return 1
+  fi
+  _envd_ms=${${(@0)_envd_buf}[5]}
+  [[ $_envd_ms == <0-999999> ]] || _envd_ms=$_envd_wait
+  _envd_wait=$_envd_ms
+  (( _envd_dl = EPOCHREALTIME + (_envd_ms + 500) / 1000.0 ))
+  _envd_recv answer || return 1
+  case $_envd_prc in
+    (0|3) return $_envd_prc ;;
+    (*) return 1 ;;
+  esac
+}
+
+# One round trip over the daemon's socket. 0: an answer, parsed (_envd_parse); 1: none in
+# time; 2: this transport is not available here; 3: the daemon wants the CLI.
+_envd_ask() {
+  emulate -L zsh
+  local _envd_fd _envd_rc=0
+  [[ ${ENVD_NO_DAEMON-} != 1 && -n $_envd_sockok && -S $_envd_sock ]] || return 2
+  # Refused or missing: no daemon. `envd export` starts one.
+  zsocket $_envd_sock 2>/dev/null || return 2
+  _envd_fd=$REPLY
+  _envd_talk || _envd_rc=$?
+  exec {_envd_fd}>&-
+  return $_envd_rc
+}
+
+# ---- apply ----------------------------------------------------------------------------
+# Check the reply in _envd_rep: 0 complete (records in _envd_set/_envd_uns/_envd_msg,
+# _envd_rg, _envd_rk), 1 malformed, 3 the daemon wants the CLI (`v`), 4 cut off.
+_envd_parse() {
+  emulate -L zsh
+  local _envd_i=4 _envd_c=${#_envd_rep} _envd_x _envd_y _envd_v=
+  _envd_set=() _envd_uns=() _envd_msg=() _envd_rg= _envd_rk=
+  (( _envd_c >= 3 )) || return 4
+  [[ $_envd_rep[1] == ENVD-HOOK && $_envd_rep[2] == 1 && $_envd_rep[3] == $_envd_id ]] || return 1
+  while (( _envd_i <= _envd_c )); do
+    _envd_x=$_envd_rep[_envd_i]
+    case $_envd_x in
+      (p) (( _envd_i += 1 )) ;;
+      (x)
+        (( _envd_i + 2 <= _envd_c )) || return 4
+        _envd_set+=("$_envd_rep[_envd_i+1]" "$_envd_rep[_envd_i+2]")
+        (( _envd_i += 3 )) ;;
+      (u|m|k|g|v|w|z)
+        (( _envd_i + 1 <= _envd_c )) || return 4
+        _envd_y=$_envd_rep[_envd_i+1]
+        (( _envd_i += 2 ))
+        case $_envd_x in
+          (u) _envd_uns+=("$_envd_y") ;;
+          (m) _envd_msg+=("$_envd_y") ;;
+          (k) _envd_rk=$_envd_y ;;
+          (g) _envd_rg=$_envd_y ;;
+          (v) _envd_v=$_envd_y ;;
+          (z)
+            [[ $_envd_y == $_envd_id ]] || return 1
+            [[ -z $_envd_v ]] || return 3
+            return 0 ;;
+        esac ;;
+      (*) return 1 ;;
+    esac
+  done
+  return 4
+}
+
+# Apply a parsed reply. Nothing before this point changed the shell.
+_envd_apply() {
+  emulate -L zsh
+  setopt local_traps
+  local _envd_i _envd_y
+  trap '' INT
+  for _envd_y in "${_envd_msg[@]}"; do print -r -- "$_envd_y" >&2; done
+  for _envd_y in "${_envd_uns[@]}"; do
+    if [[ $_envd_y =~ '^[A-Za-z_][A-Za-z0-9_]*$' && $_envd_y != _envd_* ]]; then unset -- "$_envd_y"; fi
+  done
+  for (( _envd_i = 1; _envd_i < ${#_envd_set}; _envd_i += 2 )); do
+    _envd_y=$_envd_set[_envd_i]
+    if [[ $_envd_y =~ '^[A-Za-z_][A-Za-z0-9_]*$' && $_envd_y != _envd_* ]]; then export "$_envd_y=$_envd_set[_envd_i+1]"; fi
+  done
+  if [[ -n $_envd_rk && $_envd_rk != $_envd_kline ]]; then
+    _envd_kline=$_envd_rk
+    _envd_markers=(${(s.:.)_envd_rk})
+  fi
+}
+
+# ---- fallback -------------------------------------------------------------------------
+# `envd export zsh` (a Node process: ~50 ms; it starts the daemon when none runs). Its
+# output is shell code whose every value is quoted by envd's proven quoter.
+_envd_fallback() {
+  local _envd_o _envd_st=0
+  _envd_o=$("$_envd_bin" export zsh --budget "$_envd_wait") || _envd_st=$?
+  if (( _envd_st <= 1 )) && [[ -n $_envd_o ]]; then
+    setopt local_traps
+    trap '' INT
+    eval "$_envd_o"
+  fi
+  _envd_rg=
+  if [[ -r $_envd_genfile ]]; then IFS= read -r _envd_rg < $_envd_genfile || :; fi
+}
+
+# ---- hook -----------------------------------------------------------------------------
+_envd_unanswered() {
+  if [[ -z $_envd_warned ]]; then
+    _envd_warned=1
+    print -r -- "envd: the daemon did not answer in time; environment unchanged (trying again at the next prompt)" >&2
+  fi
+}
+
+# $1: the generation just read. Decide with builtins whether to ask; ask; apply.
+_envd_check() {
+  emulate -L zsh
+  local _envd_f _envd_id= _envd_rc=0 _envd_rg= _envd_rk=
+  local -a _envd_kv _envd_rep _envd_set _envd_uns _envd_msg
+  _envd_find
+  if [[ $_envd_f == $_envd_found && $1 == $_envd_gen ]] ||
+    [[ -z $_envd_f && -z ${ENVD_DIR-} && -z ${ENVD_FILE-} ]]; then
+    _envd_pwd=$PWD _envd_gen=$1 _envd_found=$_envd_f
+    return 0
+  fi
+  _envd_ask || _envd_rc=$?
+  case $_envd_rc in
+    (0) _envd_apply; _envd_warned= ;;
+    (1) _envd_unanswered; return 0 ;;
+    (*) _envd_fallback ;;
+  esac
+  _envd_pwd=$PWD _envd_gen=$_envd_rg _envd_found=$_envd_f
+}
+
+# The prompt hook (precmd and chpwd). Keeps $? for the prompt. The idle path runs with
+# the user's options, so it quotes everything and uses no arrays.
+_envd_hook() {
+  local _envd_s=$? _envd_g=
+  if [[ -r $_envd_genfile ]]; then IFS= read -r _envd_g < "$_envd_genfile" || :; fi
+  if [[ $PWD != "$_envd_pwd" || $_envd_g != "$_envd_gen" ]]; then
+    _envd_check "$_envd_g" || :
+  fi
+  return $_envd_s
+}
+
+# ---- register -------------------------------------------------------------------------
+# First in precmd_functions and chpwd_functions (chpwd: `cd proj && cmd` sees the
+# project's environment), once.
+_envd_register() {
+  emulate -L zsh
+  typeset -ga precmd_functions chpwd_functions
+  (( ${precmd_functions[(Ie)_envd_hook]} )) || precmd_functions=(_envd_hook $precmd_functions)
+  (( ${chpwd_functions[(Ie)_envd_hook]} )) || chpwd_functions=(_envd_hook $chpwd_functions)
+}
+if [[ -o interactive ]]; then _envd_register; fi

@@ -1,0 +1,247 @@
+import type { Duplex, Readable, Writable } from 'node:stream';
+import type { ExportOptions, ExportOutcome, ExportRequest } from '../engine/types.js';
+import { checkName, STATE_VARS } from '../env/names.js';
+import { shellNameVerdict, valueAsApplied } from '../env/render.js';
+import { checkValue } from '../env/values.js';
+import {
+  encodeReply, encodeReplyHead, encodeReplyTail, HOOK_VERSION, HookRequestParser,
+  type HookHeader, type HookParseEvent, type HookRecord, type HookRequest, type HookShell,
+} from '../protocol/hook-records.js';
+import { errorMessage } from '../util/errors.js';
+
+export { startFifoTransport } from './fifo.js';
+
+/** What the hook transports need from the daemon. */
+export interface HookBackend {
+  export(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome>;
+  generation(): number;
+  /** How long an evaluation may take before the answer is `pending` (config async_budget). */
+  budgetMs(): number;
+  /** File names the hooks look for when walking up (the engine's `markers()`). */
+  markers?(): string[];
+}
+
+/** Sent when the backend cannot say: `.envrc` and `.env` are a superset of the defaults. */
+const DEFAULT_MARKERS = ['.envrc', '.env'];
+/** However the budget is configured, a prompt is never told to wait longer than this. */
+export const MAX_HOOK_WAIT_MS = 10_000;
+const FALLBACK_WAIT_MS = 200;
+
+/** Where a session's answers go: a socket, or a bash FIFO pair (fifo.ts). */
+export interface ReplySink {
+  /** A request's header was read: the daemon is alive and answers within `waitMs`. */
+  ack(id: string, waitMs: number): void;
+  /** The rest of the answer to `id` (records; the sink adds the closing `z`). */
+  answer(id: string, records: HookRecord[]): void;
+  /** A hook version this daemon does not speak: a whole reply with `v`, then close. */
+  refuse(id: string): void;
+  /** The input ended and every request has been answered. */
+  end(): void;
+  /** Bad input (or an internal failure): close this stream only. */
+  fail(err: unknown): void;
+}
+
+function clean(text: string): string {
+  return text.includes('\0') ? text.replace(/\0/g, '') : text;
+}
+
+/**
+ * The records a hook applies for an outcome. Names and values are checked as `envd export`
+ * checks them (render.ts: checkName, the shell's own special names, checkValue), so both
+ * transports refuse the same things with the same warnings. Names whose value in the shell
+ * is not UTF-8 are never touched. If one of envd's own state variables would be refused,
+ * nothing is applied: a half-applied change without its state could not be undone.
+ */
+export function outcomeRecords(outcome: ExportOutcome, shell: HookShell, opaque: ReadonlySet<string>): HookRecord[] {
+  const notes: string[] = outcome.messages.map(clean);
+  const changes: HookRecord[] = [];
+  let stateRefused: string | null = null;
+  const wanted = new Map<string, string | null>();
+  for (const name of outcome.change.unset) wanted.set(name, null);
+  for (const [name, value] of Object.entries(outcome.change.set)) wanted.set(name, value);
+  for (const name of [...wanted.keys()].sort()) {
+    const value = wanted.get(name) ?? null;
+    const refuse = (reason: string): void => {
+      notes.push(clean(`envd: ${value === null ? 'not unsetting' : 'not exporting'} ${name}: ${reason}`));
+      if ((STATE_VARS as readonly string[]).includes(name)) stateRefused = name;
+    };
+    const nv = checkName(name);
+    if (!nv.ok) { refuse(nv.reason); continue; }
+    const sv = shellNameVerdict(shell, name);
+    if (!sv.ok) { refuse(sv.reason); continue; }
+    if (opaque.has(name)) { refuse('its current value in this shell is not UTF-8 and would be altered'); continue; }
+    if (value === null) { changes.push({ t: 'u', name }); continue; }
+    const vv = checkValue(name, value);
+    if (!vv.ok) { refuse(vv.reason); continue; }
+    const applied = valueAsApplied(shell, name, value);
+    if (applied !== value) notes.push(`envd: ${name}: fish keeps empty entries as '.' (the current directory, which is what an empty entry means)`);
+    changes.push({ t: 'x', name, value: applied });
+  }
+  if (stateRefused !== null) {
+    notes.push(`envd: nothing applied: envd's state variable ${stateRefused} could not be set`);
+    changes.length = 0;
+  }
+  const records: HookRecord[] = notes.map((text) => ({ t: 'm', text }));
+  records.push(...changes);
+  if (outcome.kind === 'pending') records.push({ t: 'p' });
+  return records;
+}
+
+/**
+ * One hook stream: requests in order, each acknowledged when its header is read and
+ * answered when the engine has an outcome (within the budget, else `pending`).
+ */
+export class HookSession {
+  private readonly parser = new HookRequestParser();
+  private queue: Promise<void> = Promise.resolve();
+  private body: ((req: HookRequest | null) => void) | null = null;
+  private closed = false;
+
+  constructor(private readonly backend: HookBackend, private readonly sink: ReplySink) {}
+
+  push(chunk: Buffer): void {
+    if (this.closed) return;
+    let events: HookParseEvent[];
+    try {
+      events = this.parser.push(chunk);
+    } catch (err) {
+      this.abort(err);
+      return;
+    }
+    for (const ev of events) this.onEvent(ev);
+  }
+
+  /** The input ended: answer what is complete, drop a half request, then end the output. */
+  end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.body?.(null);
+    this.body = null;
+    this.enqueue(() => { this.sink.end(); });
+  }
+
+  abort(err: unknown): void {
+    this.closed = true;
+    this.body?.(null);
+    this.body = null;
+    this.sink.fail(err);
+  }
+
+  private onEvent(ev: HookParseEvent): void {
+    switch (ev.type) {
+      case 'header': {
+        const body = new Promise<HookRequest | null>((resolve) => { this.body = resolve; });
+        const header = ev.header;
+        this.enqueue(() => this.serve(header, body));
+        return;
+      }
+      case 'request': {
+        const resolve = this.body;
+        this.body = null;
+        resolve?.(ev.request);
+        return;
+      }
+      case 'unsupported':
+        this.closed = true;
+        this.enqueue(() => { this.sink.refuse(ev.id); });
+        return;
+    }
+  }
+
+  private enqueue(task: () => Promise<void> | void): void {
+    this.queue = this.queue.then(task).catch((err: unknown) => { this.abort(err); });
+  }
+
+  private waitMs(): number {
+    let b: number;
+    try {
+      b = this.backend.budgetMs();
+    } catch {
+      return FALLBACK_WAIT_MS;
+    }
+    if (Number.isNaN(b)) return FALLBACK_WAIT_MS;
+    return Math.max(0, Math.min(b, MAX_HOOK_WAIT_MS));
+  }
+
+  private async serve(header: HookHeader, body: Promise<HookRequest | null>): Promise<void> {
+    const waitMs = this.waitMs();
+    this.sink.ack(header.id, waitMs);
+    const req = await body;
+    if (req === null) return;
+    // Read before evaluating: an evaluation that finishes later bumps past this number,
+    // so a hook that got `pending` always asks again.
+    let generation = 0;
+    let markers = DEFAULT_MARKERS;
+    try {
+      generation = this.backend.generation();
+      markers = this.backend.markers?.() ?? DEFAULT_MARKERS;
+    } catch {
+      // Not ready: answer with what we have; the hook asks again when the generation moves.
+    }
+    let records: HookRecord[];
+    if (req.header.cwd === null) {
+      records = [{ t: 'm', text: 'envd: the current directory\'s path is not UTF-8; nothing changed' }];
+    } else {
+      try {
+        const outcome = await this.backend.export({ cwd: req.header.cwd, env: { ...req.env } }, { budgetMs: waitMs });
+        records = outcomeRecords(outcome, req.header.shell, new Set(req.opaque));
+      } catch (err) {
+        records = [{ t: 'm', text: clean(`envd: ${errorMessage(err).replace(/^envd: /, '')}`) }];
+      }
+    }
+    records.push({ t: 'k', markers: markers.filter((m) => m !== '' && !m.includes(':') && !m.includes('\0')) });
+    records.push({ t: 'g', generation });
+    this.sink.answer(header.id, records);
+  }
+}
+
+/** More unread reply bytes than this and the peer is not reading: drop it. */
+const MAX_OUTPUT_BACKLOG = 8 * 1024 * 1024;
+
+function isDuplex(s: Readable | Writable): s is Duplex {
+  return 'allowHalfOpen' in s;
+}
+
+/**
+ * Serve hook records on a stream (a socket whose first byte was `E`; `input` must deliver
+ * the stream from that byte on). One or more requests per stream; bad input closes this
+ * stream only.
+ */
+export function serveHookStream(input: Readable, output: Writable, backend: HookBackend): void {
+  // fish sends its request through `nc -N`, which half-closes the socket once the request
+  // is written: the answer must still go out, so the socket may stay half open.
+  if (isDuplex(output)) output.allowHalfOpen = true;
+  const same = (input as unknown) === (output as unknown);
+  let dead = false;
+  const kill = (): void => {
+    if (dead) return;
+    dead = true;
+    input.destroy();
+    if (!same) output.destroy();
+  };
+  const write = (buf: Buffer): void => {
+    if (dead || output.destroyed || output.writableEnded) return;
+    output.write(buf);
+    if (output.writableLength > MAX_OUTPUT_BACKLOG) kill();
+  };
+  const finish = (): void => {
+    if (dead || output.writableEnded) return;
+    output.end(() => { if (same) input.destroy(); });
+  };
+  const session = new HookSession(backend, {
+    ack: (id, ms) => write(encodeReplyHead(id, [{ t: 'w', ms }])),
+    answer: (id, records) => write(encodeReplyTail(id, records)),
+    refuse: (id) => {
+      write(encodeReply(id, [{ t: 'v', version: HOOK_VERSION }]));
+      input.pause();
+      finish();
+    },
+    end: finish,
+    fail: kill,
+  });
+  input.on('data', (chunk: Buffer | string) => session.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk)));
+  input.on('end', () => session.end());
+  input.on('error', kill);
+  if (!same) output.on('error', kill);
+  input.on('close', () => { if (!dead && !input.readableEnded) session.abort(new Error('stream closed')); });
+}
