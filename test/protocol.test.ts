@@ -114,7 +114,7 @@ describe('responses', () => {
       responseFrame(4, { type: 'prune', result: { removed: 3 } }),
       responseFrame(5, {
         type: 'hello',
-        result: { pid: 1, version: '0.1.0', protocol: 1, socket: '/s', startedAt: 1, uptimeMs: 2, generation: 3, watched: 4, cached: 5, watcher: 'degraded', engine: true },
+        result: { pid: 1, version: '0.1.0', protocol: 1, socket: '/s', startedAt: 1, uptimeMs: 2, generation: 3, watched: 4, watchPending: 0, cached: 5, watcher: 'degraded', engine: true },
       }),
       responseFrame(6, {
         type: 'status',
@@ -138,6 +138,12 @@ describe('responses', () => {
       '{"v":1,"id":1,"type":"surprise"}',
     ];
     for (const line of bad) expect(protocolError(() => parseResponseLine(line)).code).toBe('BAD_FRAME');
+  });
+
+  it('reads a hello with only pid, version and protocol (any daemon version can be identified)', () => {
+    const f = parseResponseLine('{"v":7,"id":1,"type":"hello","result":{"pid":5,"version":"9.0.0","protocol":7,"future":true}}');
+    expect(f).toMatchObject({ v: 7, type: 'hello', result: { pid: 5, version: '9.0.0', protocol: 7, watched: 0, watcher: 'off' } });
+    expect(() => parseResponseLine('{"v":7,"id":1,"type":"hello","result":{"pid":5,"protocol":7}}')).toThrow(ProtocolError);
   });
 
   it('drops an engine error code it does not know instead of trusting it', () => {

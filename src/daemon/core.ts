@@ -104,6 +104,7 @@ export class DaemonCore {
       uptimeMs: Date.now() - this.startedAt,
       generation: this.o.generation.current,
       watched: this.o.watcher.count,
+      watchPending: this.o.watcher.pending,
       cached: this.o.engine.cachedCount(),
       watcher: this.o.watcher.state,
       engine: true,

@@ -213,6 +213,7 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
       log,
       enabled: knobs.watch,
       onChange: (changed) => core?.onWatchedChange(changed),
+      markers: () => markersOf(engine),
       ...(knobs.watchIdleMs !== undefined ? { idleMs: knobs.watchIdleMs } : {}),
       ...(knobs.maxWatches !== undefined ? { maxDirs: knobs.maxWatches } : {}),
     });
@@ -245,6 +246,16 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
     return 1;
   }
   return new Promise<number>(() => { /* runs until shutdown exits the process */ });
+}
+
+/** The env file names the engine looks for (LocalService.markers), defaulting to direnv's. */
+function markersOf(engine: DaemonEngine | null): string[] {
+  const e: unknown = engine;
+  if (typeof e === 'object' && e !== null && 'markers' in e && typeof e.markers === 'function') {
+    const m: unknown = e.markers();
+    if (Array.isArray(m) && m.every((x): x is string => typeof x === 'string')) return m;
+  }
+  return ['.envrc'];
 }
 
 function failNoCore(): never {

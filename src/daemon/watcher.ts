@@ -1,5 +1,5 @@
 import { realpathSync, statSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { FSWatcher } from 'chokidar';
 import type { WatcherState } from '../protocol/messages.js';
 import { errnoCode, errorMessage } from '../util/errors.js';
@@ -16,6 +16,12 @@ export interface WatcherOptions {
   maxDirs?: number;
   /** A directory no request has come near for this long is unwatched until one does. */
   idleMs?: number;
+  /**
+   * Env file names (`.envrc`, `.env`) that matter in every watched directory even when no
+   * result lists them: a symlinked .envrc is a dependency through its target, but
+   * retargeting the link changes which file applies.
+   */
+  markers?: () => readonly string[];
 }
 
 interface DirInfo {
@@ -33,8 +39,11 @@ interface DirInfo {
  * a watcher that fails (ENOSPC, EMFILE) is logged and the daemon keeps serving.
  */
 export class DependencyWatcher {
-  private fsw: FSWatcher | null = null;
+  /** One chokidar instance per batch of added directories, so each batch reports 'ready'. */
+  private readonly batches = new Map<FSWatcher, { dirs: Set<string>; ready: boolean }>();
+  private readonly owner = new Map<string, FSWatcher>();
   private readonly deps = new Set<string>();
+  private readonly pinnedDeps = new Set<string>();
   /** Dependencies that are directories (watch_dir): any entry in them counts. */
   private readonly depDirs = new Set<string>();
   private readonly known = new Map<string, DirInfo>();
@@ -60,11 +69,32 @@ export class DependencyWatcher {
     return this.degraded ? 'degraded' : 'on';
   }
 
-  /** Dependency paths covered by a live directory watch. */
+  /**
+   * Dependency paths (config and allowlist files aside) covered by a directory watch that
+   * is established, not just requested.
+   */
   get count(): number {
+    const live = this.liveDirs();
     let n = 0;
-    for (const d of this.deps) if (this.watching.has(dirname(d)) || this.watching.has(d)) n++;
+    for (const d of this.deps) {
+      if (this.pinnedDeps.has(d)) continue;
+      if (live.has(dirname(d)) || live.has(d)) n++;
+    }
     return n;
+  }
+
+  /** Directories requested but not established yet. */
+  get pending(): number {
+    const live = this.liveDirs();
+    let n = 0;
+    for (const d of this.watching) if (!live.has(d)) n++;
+    return n;
+  }
+
+  private liveDirs(): Set<string> {
+    const live = new Set<string>();
+    for (const b of this.batches.values()) if (b.ready) for (const d of b.dirs) live.add(d);
+    return live;
   }
 
   get dirCount(): number {
@@ -91,7 +121,11 @@ export class DependencyWatcher {
       }
     };
     for (const p of dependencies) addDep(p);
-    for (const p of pinned) addDep(p);
+    this.pinnedDeps.clear();
+    for (const p of pinned) {
+      addDep(p);
+      this.pinnedDeps.add(resolve(p));
+    }
     const pinnedDirs = new Set<string>();
     for (const p of pinned) pinnedDirs.add(dirname(resolve(p)));
 
@@ -139,9 +173,10 @@ export class DependencyWatcher {
     if (this.sweeper !== null) clearInterval(this.sweeper);
     this.debounce = null;
     this.sweeper = null;
-    const fsw = this.fsw;
-    this.fsw = null;
-    if (fsw !== null) await fsw.close();
+    const all = [...this.batches.keys()];
+    this.batches.clear();
+    this.owner.clear();
+    await Promise.allSettled(all.map((w) => w.close()));
   }
 
   /** Report a watcher failure: logged once per kind, state becomes degraded, nothing stops. */
@@ -173,20 +208,32 @@ export class DependencyWatcher {
     const add = [...want].filter((d) => !this.watching.has(d) && isDirectory(d));
     const remove = [...this.watching].filter((d) => !want.has(d));
     if (add.length === 0 && remove.length === 0) return;
-    const fsw = this.ensureWatcher();
-    if (fsw === null) return;
-    for (const d of remove) this.watching.delete(d);
-    if (remove.length > 0) fsw.unwatch(remove);
-    for (const d of add) this.watching.add(d);
-    if (add.length > 0) fsw.add(add);
+    for (const d of remove) {
+      this.watching.delete(d);
+      const w = this.owner.get(d);
+      this.owner.delete(d);
+      const batch = w === undefined ? undefined : this.batches.get(w);
+      if (w === undefined || batch === undefined) continue;
+      batch.dirs.delete(d);
+      if (batch.dirs.size === 0) {
+        this.batches.delete(w);
+        w.close().catch((err: unknown) => this.reportError(err));
+      } else {
+        w.unwatch(d);
+      }
+    }
+    if (add.length > 0) {
+      for (const d of add) this.watching.add(d);
+      const w = this.newBatch(add);
+      if (w !== null) for (const d of add) this.owner.set(d, w);
+    }
     this.opts.log.debug({ added: add.length, removed: remove.length, dirs: this.watching.size }, 'watch set updated');
     this.ensureSweeper();
   }
 
-  private ensureWatcher(): FSWatcher | null {
-    if (this.fsw !== null) return this.fsw;
+  private newBatch(dirs: string[]): FSWatcher | null {
     try {
-      const fsw = new FSWatcher({
+      const w = new FSWatcher({
         ignoreInitial: true,
         persistent: true,
         followSymlinks: false,
@@ -194,27 +241,49 @@ export class DependencyWatcher {
         depth: 0,
         ignored: (p: string) => !this.interesting(p),
       });
-      fsw.on('all', (event, path) => this.onEvent(event, path));
-      fsw.on('error', (err) => this.reportError(err));
-      this.fsw = fsw;
-      return fsw;
+      const batch = { dirs: new Set(dirs), ready: false };
+      this.batches.set(w, batch);
+      w.on('all', (event, path) => this.onEvent(event, path));
+      w.on('raw', (event, path, details) => this.onRaw(event, path, details));
+      w.on('error', (err) => this.reportError(err));
+      w.once('ready', () => { batch.ready = true; });
+      w.add(dirs);
+      return w;
     } catch (err) {
       this.reportError(err);
       return null;
     }
   }
 
+  private isMarker(p: string): boolean {
+    const names = this.opts.markers?.() ?? [];
+    return names.includes(basename(p)) && this.watching.has(dirname(p));
+  }
+
   private interesting(p: string): boolean {
-    return this.watching.has(p) || this.deps.has(p) || this.depDirs.has(dirname(p));
+    // Entries of a watched dependency directory are not watched one by one (that would be
+    // one inotify watch per file of, say, /usr/lib): its own watch reports them (onRaw).
+    return this.watching.has(p) || this.deps.has(p) || this.isMarker(p);
+  }
+
+  /** fs.watch's own events: for a dependency directory, any entry changing counts. */
+  private onRaw(event: string, name: string, details: unknown): void {
+    if (typeof details !== 'object' || details === null || !('watchedPath' in details)) return;
+    const dir = details.watchedPath;
+    if (typeof dir !== 'string' || !this.depDirs.has(dir)) return;
+    this.hit(event, name === '' ? [dir] : [dir, join(dir, name)]);
   }
 
   private onEvent(event: string, path: string): void {
     const hits: string[] = [];
     if (this.deps.has(path)) hits.push(path);
-    const parent = dirname(path);
-    if (this.depDirs.has(parent)) hits.push(parent, path);
+    if (hits.length === 0 && this.isMarker(path)) hits.push(path);
     if (hits.length === 0) return;
-    this.opts.log.debug({ event, path }, 'watched path changed');
+    this.hit(event, hits);
+  }
+
+  private hit(event: string, hits: string[]): void {
+    this.opts.log.debug({ event, paths: hits }, 'watched path changed');
     for (const h of hits) this.pendingPaths.add(h);
     if (this.debounce !== null) return;
     this.debounce = setTimeout(() => {

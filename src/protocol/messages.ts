@@ -54,8 +54,10 @@ export interface HelloInfo {
   startedAt: number;
   uptimeMs: number;
   generation: number;
-  /** Paths (files and directories) the watcher covers. */
+  /** Dependency paths of cached environments covered by an established watch. */
   watched: number;
+  /** Directories asked for but not watched yet (the watcher works asynchronously). */
+  watchPending: number;
   /** Evaluated environments in the cache. */
   cached: number;
   watcher: WatcherState;
@@ -178,19 +180,26 @@ function parseStatus(f: Fields): StatusInfo {
   };
 }
 
+/**
+ * Hello is the one reply every version must be able to read from every other, so only
+ * pid, version and protocol are required; the rest defaults when a daemon does not send it
+ * (the client then replaces that daemon on the version check, instead of failing to parse).
+ */
 function parseHello(f: Fields): HelloInfo {
+  const opt = <T>(field: string, read: () => T, fallback: T): T => (f.has(field) ? read() : fallback);
   return {
     pid: f.int('pid', 0),
     version: f.str('version'),
     protocol: f.int('protocol', 0),
-    socket: f.str('socket'),
-    startedAt: f.num('startedAt', 0),
-    uptimeMs: f.num('uptimeMs', 0),
-    generation: f.int('generation', 0),
-    watched: f.int('watched', 0),
-    cached: f.int('cached', 0),
-    watcher: f.oneOf('watcher', WATCHER_STATES),
-    engine: f.bool('engine'),
+    socket: opt('socket', () => f.str('socket'), ''),
+    startedAt: opt('startedAt', () => f.num('startedAt', 0), 0),
+    uptimeMs: opt('uptimeMs', () => f.num('uptimeMs', 0), 0),
+    generation: opt('generation', () => f.int('generation', 0), 0),
+    watched: opt('watched', () => f.int('watched', 0), 0),
+    watchPending: opt('watchPending', () => f.int('watchPending', 0), 0),
+    cached: opt('cached', () => f.int('cached', 0), 0),
+    watcher: opt('watcher', () => f.oneOf('watcher', WATCHER_STATES), 'off'),
+    engine: opt('engine', () => f.bool('engine'), true),
   };
 }
 
