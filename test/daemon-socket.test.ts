@@ -166,6 +166,18 @@ describe('bad input on the socket', () => {
     }
   });
 
+  it("routes a connection that starts with 'E' to the hook records side", async () => {
+    const dir = sb.mkdir('hookdir');
+    const req = ['ENVD-HOOK', '1', '42', 'bash', '', dir, 'HOME', sb.home, ''].map((f) => `${f}\0`).join('');
+    const r = await exchange(req, { waitMs: 3000 });
+    const fields = r.data.split('\0');
+    expect(fields.slice(0, 3)).toEqual(['ENVD-HOOK', '1', '42']);
+    // The answer ends with `z` and the request's id.
+    const z = fields.lastIndexOf('z');
+    expect(z).toBeGreaterThan(2);
+    expect(fields[z + 1]).toBe('42');
+  });
+
   it('is the same daemon after all of it', async () => {
     expect(await hello()).toMatchObject({ type: 'hello', result: expect.objectContaining({ pid }) });
     const s = sb.envd(['daemon', 'status', '--json']);
