@@ -242,9 +242,10 @@ layout() {
   fi
 }
 
-# use NAME [VERSION...]: call use_NAME.
+# use NAME [VERSION...]: call use_NAME (saying so, as direnv does).
 use() {
   local name=$1
+  log_status "using $*"
   shift
   if has "use_$name"; then
     "use_$name" "$@"

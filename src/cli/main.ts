@@ -22,6 +22,19 @@ const verbs: Record<string, () => Promise<CommandModule>> = {
   hook: () => import('./hook.js'),
   daemon: () => import('./daemon.js'),
   go: () => import('./go.js'),
+  // direnv's internal and compat verbs (the stdlib, editors and scripts call them).
+  dump: () => import('./compat.js').then((m) => ({ run: m.runDump })),
+  apply_dump: () => import('./compat.js').then((m) => ({ run: m.runApplyDump })),
+  show_dump: () => import('./compat.js').then((m) => ({ run: m.runShowDump })),
+  watch: () => import('./compat.js').then((m) => ({ run: m.runWatch })),
+  'watch-dir': () => import('./compat.js').then((m) => ({ run: m.runWatchDir })),
+  'watch-list': () => import('./compat.js').then((m) => ({ run: m.runWatchList })),
+  'watch-print': () => import('./compat.js').then((m) => ({ run: m.runWatchPrint })),
+  dotenv: () => import('./compat.js').then((m) => ({ run: m.runDotenv })),
+  current: () => import('./compat.js').then((m) => ({ run: m.runCurrent })),
+  fetchurl: () => import('./compat.js').then((m) => ({ run: m.runFetchurl })),
+  edit: () => import('./compat.js').then((m) => ({ run: m.runEdit })),
+  reload: () => import('./compat.js').then((m) => ({ run: m.runReload })),
 };
 
 function help(): string {
@@ -37,6 +50,8 @@ function help(): string {
     '  exec DIR CMD [ARGS...]    run a command with DIR\'s environment',
     '  status [--json]           what is loaded and why',
     '  prune                     drop approvals of files that are gone or changed',
+    '  edit [PATH]               open the .envrc in $EDITOR, approve it if it changed',
+    '  reload                    evaluate the current .envrc again at the next prompt',
     '  stdlib                    print the bash stdlib',
     '  go list|which             Go SDKs found and which one a directory gets',
     '  daemon start|stop|restart|status|run|logs',

@@ -1,4 +1,4 @@
-import { readFileSync, readdirSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import type { EnvdPaths } from '../config/paths.js';
@@ -52,21 +52,27 @@ export interface EvalRequest {
   onSlow?: () => void;
 }
 
-/** User extensions, sourced before the .envrc as direnv does (and envd's own). */
+/**
+ * User extensions, sourced before the .envrc in direnv's order: `lib/*.sh`, then
+ * `direnvrc` (or `~/.direnvrc` when there is none); then envd's own `lib/*.sh` and `envdrc`.
+ */
 export function extensionFiles(paths: EnvdPaths): { files: string[]; dirs: string[] } {
   const files: string[] = [];
   const dirs: string[] = [];
-  const direnvDir = paths.direnvConfigDir;
-  files.push(join(direnvDir, 'direnvrc'), join(paths.home, '.direnvrc'));
   const addLib = (dir: string): void => {
     dirs.push(dir);
     try {
       for (const f of readdirSync(dir).filter((n) => n.endsWith('.sh')).sort()) files.push(join(dir, f));
     } catch { /* no lib dir */ }
   };
+  const direnvDir = paths.direnvConfigDir;
   addLib(join(direnvDir, 'lib'));
-  files.push(join(paths.configDir, 'envdrc'));
+  const direnvrc = join(direnvDir, 'direnvrc');
+  files.push(existsSync(direnvrc) ? direnvrc : join(paths.home, '.direnvrc'));
+  // Watched even while absent, so creating one reloads.
+  if (!files.includes(direnvrc)) dirs.push(direnvrc);
   addLib(join(paths.configDir, 'lib'));
+  files.push(join(paths.configDir, 'envdrc'));
   return { files, dirs };
 }
 

@@ -18,11 +18,12 @@ direnv=$__ENVD_BIN
 
 # At exit (also on 'exit N' in the .envrc): send the exported environment, then exit
 # with the same status; envd applies it only when that status is 0.
+# No 'local' here: after errexit the trap may run outside any function context.
 __envd_dump() {
-  local __envd_status=$? __envd_n
+  __envd_status=$?
   trap - EXIT
   set +o errexit +o nounset
-  local -a __envd_out=(dump)
+  __envd_out=(dump)
   for __envd_n in "${'$'}{!A@}" "${'$'}{!B@}" "${'$'}{!C@}" "${'$'}{!D@}" "${'$'}{!E@}" "${'$'}{!F@}" "${'$'}{!G@}" \
     "${'$'}{!H@}" "${'$'}{!I@}" "${'$'}{!J@}" "${'$'}{!K@}" "${'$'}{!L@}" "${'$'}{!M@}" "${'$'}{!N@}" "${'$'}{!O@}" "${'$'}{!P@}" \
     "${'$'}{!Q@}" "${'$'}{!R@}" "${'$'}{!S@}" "${'$'}{!T@}" "${'$'}{!U@}" "${'$'}{!V@}" "${'$'}{!W@}" "${'$'}{!X@}" "${'$'}{!Y@}" \
