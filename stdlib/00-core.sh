@@ -245,7 +245,8 @@ layout() {
 # use NAME [VERSION...]: call use_NAME (saying so, as direnv does).
 use() {
   local name=$1
-  log_status "using $*"
+  # use_go says which SDK it picked and from where; the others get direnv's line.
+  [[ $name == go ]] || log_status "using $*"
   shift
   if has "use_$name"; then
     "use_$name" "$@"

@@ -373,8 +373,14 @@ export class LocalService implements Service {
     if (r.kind !== 'loaded' || r.env === null) {
       return this.settle(current, base, state, found, r.kind === 'blocked' ? 'blocked' : 'failed', r.deps, [...messages, loadingLine, ...r.output, this.fmt(r.detail)]);
     }
-    const diff = diffBetween(base, r.env);
-    const target: Env = { ...r.env, ...stateVars({ dir: found.dir, file: found.path, diff, status: 'loaded', watches: r.deps }) };
+    // A cached result may come from another shell: what differs between terminals and is
+    // not the file's doing (PWD, OLDPWD, SHLVL…) is this shell's own.
+    const env: Env = { ...r.env };
+    for (const n of VOLATILE) {
+      if (base[n] !== undefined) env[n] = base[n]; else delete env[n];
+    }
+    const diff = diffBetween(base, env);
+    const target: Env = { ...env, ...stateVars({ dir: found.dir, file: found.path, diff, status: 'loaded', watches: r.deps }) };
     const change = changeBetween(current, target);
     if (change.unset.length === 0 && Object.keys(change.set).length === 0) {
       return { kind: 'noop', change, messages, file: found.path };

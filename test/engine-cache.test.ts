@@ -1,0 +1,30 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Sandbox } from './helpers/sandbox.js';
+import { step } from './helpers/steps.js';
+
+let sb: Sandbox;
+beforeEach(() => { sb = new Sandbox({ daemon: true }); });
+afterEach(() => sb.cleanup());
+
+describe('cached results across shells (daemon)', () => {
+  it("a result cached for one shell never carries that shell's PWD/OLDPWD/SHLVL into another", () => {
+    const proj = sb.mkdir('p');
+    sb.write('p/.envrc', 'export A=1\n');
+    expect(sb.envd(['allow'], { cwd: proj }).status).toBe(0);
+    const first = { ...sb.env, PATH: '/usr/bin:/bin', SHLVL: '1' };
+    const s1 = step(sb, proj, first);
+    expect(s1.env.A).toBe('1');
+    // Another shell, with its own OLDPWD and SHLVL, hits the cache.
+    const second = { ...sb.env, PATH: '/usr/bin:/bin', SHLVL: '3', OLDPWD: '/somewhere' };
+    const s2 = step(sb, proj, second);
+    expect(s2.env.A).toBe('1');
+    expect(s2.change.OLDPWD).toBeUndefined();
+    expect(s2.change.SHLVL).toBeUndefined();
+    expect(s2.stderr).not.toMatch(/OLDPWD|SHLVL/);
+    // And leaving restores that shell's own values.
+    const s3 = step(sb, sb.root, s2.env);
+    expect(s3.env.OLDPWD).toBe('/somewhere');
+    expect(s3.env.SHLVL).toBe('3');
+    expect(s3.env.A).toBeUndefined();
+  });
+});
