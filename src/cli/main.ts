@@ -22,6 +22,8 @@ const verbs: Record<string, () => Promise<CommandModule>> = {
   hook: () => import('./hook.js'),
   daemon: () => import('./daemon.js'),
   go: () => import('./go.js'),
+  doctor: () => import('./doctor.js'),
+  completion: () => import('./completion.js'),
   // direnv's internal and compat verbs (the stdlib, editors and scripts call them).
   dump: () => import('./compat.js').then((m) => ({ run: m.runDump })),
   apply_dump: () => import('./compat.js').then((m) => ({ run: m.runApplyDump })),
@@ -56,6 +58,8 @@ function help(): string {
     '  go list|which             Go SDKs found and which one a directory gets',
     '  daemon start|stop|restart|status|run|logs',
     '  version [MIN]             print the version, or check it is at least MIN',
+    '  doctor                    check the hook, daemon, runtime dir, allowlist, config, bash, Go',
+    '  completion bash|zsh|fish  print shell completions',
   ].join('\n');
 }
 
