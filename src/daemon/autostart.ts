@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { DAEMON_NODE_FLAGS } from './memory.js';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EnvdPaths } from '../config/paths.js';
@@ -131,7 +132,7 @@ function spawnDaemon(paths: EnvdPaths, env: Record<string, string | undefined>, 
   const out = openSync(paths.logFile, 'a', 0o600);
   let exited = false;
   try {
-    const child = spawn(process.execPath, [ENVD_BIN_PATH, 'daemon', 'run'], {
+    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ENVD_BIN_PATH, 'daemon', 'run'], {
       detached: true,
       stdio: ['ignore', out, out],
       env: daemonEnvironment(env, lock.token),

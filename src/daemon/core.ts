@@ -1,4 +1,5 @@
 import type { Config } from '../config/config.js';
+import { QuietGc } from './memory.js';
 import type { EnvdPaths } from '../config/paths.js';
 import type { Service } from '../engine/service-types.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from '../engine/types.js';
@@ -39,6 +40,7 @@ export interface CoreOptions {
  * generation number and the watch set in step with what the engine did.
  */
 export class DaemonCore {
+  private readonly gc = new QuietGc();
   readonly startedAt = Date.now();
   private bumpedThisTick = false;
   private syncScheduled = false;
@@ -118,6 +120,7 @@ export class DaemonCore {
       return await this.o.engine.export(req, opts);
     } finally {
       this.scheduleSync();
+      this.gc.poke();
     }
   }
 

@@ -1,4 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { DAEMON_NODE_FLAGS } from './memory.js';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -67,7 +68,7 @@ export function systemdUnit(u: UnitInputs): string {
     '',
     '[Service]',
     'Type=simple',
-    `ExecStart=${systemdExecWord(u.node)} ${systemdExecWord(u.envd)} daemon run`,
+    `ExecStart=${[u.node, ...DAEMON_NODE_FLAGS, u.envd].map(systemdExecWord).join(' ')} daemon run`,
     ...envLines,
     // A clean exit is the daemon stepping aside (another one won, or an upgrade replaced
     // it): restarting then would only fight the autostarted one.
@@ -98,8 +99,7 @@ export function launchdPlist(u: UnitInputs, logFile: string): string {
     ${str(LAUNCHD_LABEL)}
     <key>ProgramArguments</key>
     <array>
-      ${str(u.node)}
-      ${str(u.envd)}
+      ${[u.node, ...DAEMON_NODE_FLAGS, u.envd].map(str).join('\n      ')}
       ${str('daemon')}
       ${str('run')}
     </array>

@@ -19,8 +19,11 @@ const SHELL_NOISE = new Set(['PWD', 'OLDPWD', 'SHLVL', '_']);
 /** What an env file evaluated to. Cached by the service, keyed by everything it depends on. */
 export interface EvalResult {
   kind: 'loaded' | 'failed' | 'blocked';
-  /** The full environment after evaluation (names and values checked). */
+  /** The full environment after evaluation (names and values checked); the service
+   *  replaces it by `delta` before caching. */
   env: Env | null;
+  /** What the evaluation changed relative to its starting environment (null: unset). */
+  delta?: Record<string, string | null>;
   /** Lines for stderr: the file's own output and warnings. */
   output: string[];
   /** Why it failed or is blocked (one line, without the `envd: ` prefix). */

@@ -57,6 +57,7 @@ export class LocalService implements Service {
   private readonly coreHandlers: Record<string, RpcHandler>;
   private goProvider: CachedGoProvider | null = null;
   private readonly cache = new Map<string, CacheEntry>();
+  private readonly bases = new Map<string, Env>();
   private readonly inflight = new Map<string, Promise<EvalResult>>();
   private readonly listeners: (() => void)[] = [];
   private readonly processEnv: Record<string, string | undefined>;
@@ -313,8 +314,10 @@ export class LocalService implements Service {
     return e.result;
   }
 
-  private makeRun(t: Target, base: Env, verdict: TrustVerdict, interactive: boolean): () => Promise<EvalResult> {
+  private makeRun(t: Target, requestBase: Env, verdict: TrustVerdict, interactive: boolean): () => Promise<EvalResult> {
     const whitelisted = verdict.kind === 'whitelisted';
+    // Cached reruns keep their starting environment; shells of one user mostly share it.
+    const base = this.internBase(requestBase);
     return async () => {
       const config = this.config;
       const fresh = this.allowlist.check(t.realFile, t.hash);
@@ -339,8 +342,23 @@ export class LocalService implements Service {
       if (result.kind === 'loaded' && fresh.kind === 'allowed' && fresh.sourced === null) {
         try { this.allowlist.recordSourced(t.realFile, t.hash, result.sourced); } catch { /* reported by status */ }
       }
-      return result;
+      return compactResult(result, base);
     };
+  }
+
+  /**
+   * One shared copy of each distinct starting environment (without what differs between
+   * terminals), so 500 cached projects of one user do not hold 500 copies of it.
+   */
+  private internBase(base: Env): Env {
+    const stable: Env = {};
+    for (const k of Object.keys(base).sort()) if (!VOLATILE.has(k)) stable[k] = base[k] ?? '';
+    const key = createHash('sha256').update(JSON.stringify(stable)).digest('hex');
+    const known = this.bases.get(key);
+    if (known !== undefined) return known;
+    if (this.bases.size >= MAX_CACHE) this.bases.clear();
+    this.bases.set(key, stable);
+    return stable;
   }
 
   /** Start (or join) an evaluation; its result lands in the cache. */
@@ -370,14 +388,14 @@ export class LocalService implements Service {
   private applyResult(current: Env, base: Env, state: ShellState, found: FoundFile, r: EvalResult, messages: string[]): ExportOutcome {
     const home = this.paths.home;
     const loadingLine = this.fmt(`loading ${tildePath(found.path, home)}`);
-    if (r.kind !== 'loaded' || r.env === null) {
+    if (r.kind !== 'loaded' || r.delta === undefined) {
       return this.settle(current, base, state, found, r.kind === 'blocked' ? 'blocked' : 'failed', r.deps, [...messages, loadingLine, ...r.output, this.fmt(r.detail)]);
     }
-    // A cached result may come from another shell: what differs between terminals and is
-    // not the file's doing (PWD, OLDPWD, SHLVL…) is this shell's own.
-    const env: Env = { ...r.env };
-    for (const n of VOLATILE) {
-      if (base[n] !== undefined) env[n] = base[n]; else delete env[n];
+    // The file's changes on top of this shell's own starting environment (a cached result
+    // may come from another shell: PWD, OLDPWD, SHLVL… stay this shell's).
+    const env: Env = { ...base };
+    for (const [n, v] of Object.entries(r.delta)) {
+      if (v === null) delete env[n]; else env[n] = v;
     }
     const diff = diffBetween(base, env);
     const target: Env = { ...env, ...stateVars({ dir: found.dir, file: found.path, diff, status: 'loaded', watches: r.deps }) };
@@ -499,6 +517,15 @@ export class LocalService implements Service {
   version(): string {
     return envdVersion();
   }
+}
+
+/** Keep only what the evaluation changed (volatile names never count): small to cache. */
+function compactResult(r: EvalResult, base: Env): EvalResult {
+  if (r.env === null) return r;
+  const delta: Record<string, string | null> = {};
+  const d = diffBetween(base, r.env, (n) => !VOLATILE.has(n));
+  for (const [n, v] of Object.entries(d.next)) delta[n] = v;
+  return { ...r, env: null, delta };
 }
 
 /** Resolve within the budget, or null (the evaluation goes on). */

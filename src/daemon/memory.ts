@@ -1,0 +1,29 @@
+/**
+ * Node flags for the daemon process. A long-lived daemon that is idle most of the time
+ * should hold little memory: a small young generation, V8's size-over-speed tuning, and an
+ * explicit collection once it goes quiet (see QuietGc). No hard heap cap: a user with a
+ * huge environment must not crash it.
+ */
+export const DAEMON_NODE_FLAGS: readonly string[] = ['--max-semi-space-size=1', '--optimize-for-size', '--expose-gc'];
+
+/**
+ * After a burst of requests (a `cd`, a re-evaluation), collect garbage once the daemon has
+ * been quiet for a moment, so RSS returns to what is live. One unref'd timer, reset by
+ * each request: no polling, and idle CPU stays zero.
+ */
+export class QuietGc {
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly delayMs = 2000) {}
+
+  poke(): void {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    if (gc === undefined) return;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      gc();
+    }, this.delayMs);
+    this.timer.unref();
+  }
+}
