@@ -1,3 +1,4 @@
+import { DAEMON_NODE_FLAGS } from '../src/daemon/memory.js';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,7 +35,7 @@ describe('systemd user unit', () => {
     expect(r.status).toBe(0);
     const unit = r.stdout;
     const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1] ?? '';
-    expect(systemdWords(exec)).toEqual([process.execPath, ENVD_BIN, 'daemon', 'run']);
+    expect(systemdWords(exec)).toEqual([process.execPath, ...DAEMON_NODE_FLAGS, ENVD_BIN, 'daemon', 'run']);
     expect(unit).toMatch(/^Restart=on-failure$/m);
     expect(unit).toMatch(/^WantedBy=default\.target$/m);
     const envs = [...unit.matchAll(/^Environment=(.*)$/gm)].map((m) => systemdWords(m[1] ?? '')[0] ?? '');
@@ -117,7 +118,7 @@ describe('launchd agent', () => {
     expect(p).toMatch(/^<\?xml version="1\.0" encoding="UTF-8"\?>\n<!DOCTYPE plist/);
     expect(p).toContain('<key>Label</key>\n    <string>dev.envd.daemon</string>');
     const args = /<key>ProgramArguments<\/key>\s*<array>([\s\S]*?)<\/array>/.exec(p)?.[1] ?? '';
-    expect([...args.matchAll(/<string>([^<]*)<\/string>/g)].map((m) => m[1])).toEqual([process.execPath, ENVD_BIN, 'daemon', 'run']);
+    expect([...args.matchAll(/<string>([^<]*)<\/string>/g)].map((m) => m[1])).toEqual([process.execPath, ...DAEMON_NODE_FLAGS, ENVD_BIN, 'daemon', 'run']);
     expect(p).toMatch(/<key>RunAtLoad<\/key>\s*<true\/>/);
     expect(p).toMatch(/<key>KeepAlive<\/key>\s*<dict>\s*<key>SuccessfulExit<\/key>\s*<false\/>/);
     // Balanced: every opened tag is closed.
