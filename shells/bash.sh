@@ -138,13 +138,19 @@ _envd_talk() {
 # One round trip over this shell's FIFO pair. 0: an answer, parsed (_envd_parse); 1: none
 # in time; 2: this transport is not available here; 3: the daemon wants the CLI.
 _envd_ask() {
-  local _envd_pid='' _envd_q _envd_r _envd_rc=0
+  local _envd_pid='' _envd_q _envd_r _envd_rc=0 _envd_l=''
   (( BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 4) )) || return 2
   [[ ${ENVD_NO_DAEMON-} != 1 && -p $_envd_run/hook.fifo && -r $_envd_run/hook.pid ]] || return 2
   IFS= builtin read -r _envd_pid < "$_envd_run/hook.pid" || :
   # A daemon that is gone cannot answer: `envd export` starts one (kill -0 is a builtin).
   [[ $_envd_pid =~ ^[0-9]+$ ]] || return 2
   builtin kill -0 "$_envd_pid" 2>/dev/null || return 2
+  # Killed but not yet reaped (a zombie) still passes kill -0; Linux says so in /proc.
+  if [[ -r /proc/$_envd_pid/stat ]]; then
+    IFS= builtin read -r _envd_l < "/proc/$_envd_pid/stat" || :
+    _envd_l=${_envd_l##*) }
+    [[ $_envd_l != Z* ]] || return 2
+  fi
   if [[ -z $_envd_pair || ! -p $_envd_pair.req || ! -p $_envd_pair.res ]]; then
     # Once per shell (and after the pair was removed): the only process this path starts.
     _envd_pair=$_envd_run/sh/$$-${EPOCHREALTIME//[!0-9]/}$RANDOM

@@ -51,6 +51,7 @@ set -q _envd_warned; or set -g _envd_warned '' # warned that the daemon does not
 set -q _envd_kline; or set -g _envd_kline .envrc:.env
 set -q _envd_markers; or set -g _envd_markers .envrc .env
 set -q _envd_nc; or set -g _envd_nc '' # nc to use ('' not probed yet, '-' none)
+set -g _envd_skip '' # the cd just now was not answered: skip this prompt
 
 # ---- find -----------------------------------------------------------------------------
 # _envd_f := the nearest marker file at or above $PWD ('' when there is none).
@@ -259,9 +260,10 @@ function _envd_check
     set -g _envd_found $_envd_f
 end
 
-# The prompt hook (fish_prompt event and PWD changes). Event handlers leave $status as it
-# was for the prompt.
+# The prompt hook (fish_prompt event and PWD changes). Keeps $status (fish keeps it for
+# event handlers anyway; this is for scripts that call the function).
 function _envd_hook
+    set -l _envd_s $status
     set -l _envd_g ''
     if test -r $_envd_genfile
         read _envd_g <$_envd_genfile
@@ -269,16 +271,23 @@ function _envd_hook
     if test "$PWD" != "$_envd_pwd" -o "$_envd_g" != "$_envd_gen"
         _envd_check $_envd_g
     end
+    return $_envd_s
 end
 
 # ---- register -------------------------------------------------------------------------
 # Defining a function again replaces it: loading the hook twice registers it once.
 if status is-interactive
     function _envd_on_prompt --on-event fish_prompt
+        if test -n "$_envd_skip"
+            set -g _envd_skip ''
+            return
+        end
         _envd_hook
     end
-    # `cd proj; and cmd` sees the project's environment.
+    # `cd proj; and cmd` sees the project's environment. When the daemon did not answer,
+    # the prompt that follows does not wait for it a second time.
     function _envd_on_pwd --on-variable PWD
         _envd_hook
+        test "$_envd_pwd" = "$PWD"; or set -g _envd_skip 1
     end
 end

@@ -42,6 +42,7 @@ typeset -g _envd_found=${_envd_found--}       # marker file found at the last ch
 typeset -g _envd_n=${_envd_n-0}               # request counter (ids)
 typeset -g _envd_wait=${_envd_wait-200}       # the daemon's budget in ms (from its `w` record)
 typeset -g _envd_warned=${_envd_warned-}      # warned that the daemon does not answer
+typeset -g _envd_skip=                        # the cd just now was not answered: skip this prompt
 typeset -g _envd_kline=${_envd_kline-.envrc:.env}
 (( ${+_envd_markers} )) || typeset -ga _envd_markers=(.envrc .env)
 # zsocket, sysread and $EPOCHREALTIME: modules, loaded once (no process).
@@ -80,7 +81,7 @@ _envd_env() {
 }
 
 # Read until the acknowledgement (`ENVD-HOOK 1 ID w MS`: five fields) or a whole answer
-# is in _envd_buf; 1 when the deadline _envd_dl passes or the daemon hangs up first.
+# is in _envd_buf; 1 when the deadline _envd_dl passes, 2 when the daemon hangs up.
 _envd_recv() {
   emulate -L zsh
   local _envd_c
@@ -98,8 +99,13 @@ _envd_recv() {
     fi
     (( _envd_left = _envd_dl - EPOCHREALTIME ))
     (( _envd_left > 0 )) || return 1
-    sysread -t $_envd_left -i $_envd_fd -s 65536 _envd_c || return 1
-    _envd_buf+=$_envd_c
+    sysread -t $_envd_left -i $_envd_fd -s 65536 _envd_c
+    case $? in
+      (0) _envd_buf+=$_envd_c ;;
+      (4) return 1 ;;
+      # Closed or reset: that daemon is gone (killed, restarting); `envd export` takes over.
+      (*) return 2 ;;
+    esac
   done
 }
 
@@ -121,19 +127,19 @@ _envd_talk() {
   (( _envd_dl = EPOCHREALTIME + 0.1 ))
   if (( ${#_envd_body} < 100000 )); then
     # Fits in the socket's buffers: cannot block, even when the daemon is stopped.
-    print -rn -- "${(pj:\0:)_envd_head}"$'\0'"$_envd_body" >&$_envd_fd || return 1
-    _envd_recv ack || return 1
+    print -rn -- "${(pj:\0:)_envd_head}"$'\0'"$_envd_body" >&$_envd_fd || return 2
+    _envd_recv ack || return $?
   else
     # Bigger: the header first; the rest once the daemon has shown it is reading.
-    print -rn -- "${(pj:\0:)_envd_head}"$'\0' >&$_envd_fd || return 1
-    _envd_recv ack || return 1
-    print -rn -- "$_envd_body" >&$_envd_fd || return 1
+    print -rn -- "${(pj:\0:)_envd_head}"$'\0' >&$_envd_fd || return 2
+    _envd_recv ack || return $?
+    print -rn -- "$_envd_body" >&$_envd_fd || return 2
   fi
   _envd_ms=${${(@0)_envd_buf}[5]}
   [[ $_envd_ms == <0-999999> ]] || _envd_ms=$_envd_wait
   _envd_wait=$_envd_ms
   (( _envd_dl = EPOCHREALTIME + (_envd_ms + 500) / 1000.0 ))
-  _envd_recv answer || return 1
+  _envd_recv answer || return $?
   case $_envd_prc in
     (0|3) return $_envd_prc ;;
     (*) return 1 ;;
@@ -255,10 +261,11 @@ _envd_check() {
   _envd_pwd=$PWD _envd_gen=$_envd_rg _envd_found=$_envd_f
 }
 
-# The prompt hook (precmd and chpwd). Keeps $? for the prompt. The idle path runs with
-# the user's options, so it quotes everything and uses no arrays.
+# The prompt hook (precmd). Keeps $? for the prompt. The idle path runs with the user's
+# options, so it quotes everything and uses no arrays.
 _envd_hook() {
   local _envd_s=$? _envd_g=
+  if [[ -n $_envd_skip ]]; then _envd_skip=; return $_envd_s; fi
   if [[ -r $_envd_genfile ]]; then IFS= read -r _envd_g < "$_envd_genfile" || :; fi
   if [[ $PWD != "$_envd_pwd" || $_envd_g != "$_envd_gen" ]]; then
     _envd_check "$_envd_g" || :
@@ -266,13 +273,19 @@ _envd_hook() {
   return $_envd_s
 }
 
+# After a cd (chpwd): `cd proj && cmd` sees the project's environment. When the daemon did
+# not answer, the prompt that follows does not wait for it a second time.
+_envd_chpwd() {
+  _envd_hook
+  [[ $_envd_pwd == "$PWD" ]] || _envd_skip=1
+}
+
 # ---- register -------------------------------------------------------------------------
-# First in precmd_functions and chpwd_functions (chpwd: `cd proj && cmd` sees the
-# project's environment), once.
+# First in precmd_functions and chpwd_functions, once.
 _envd_register() {
   emulate -L zsh
   typeset -ga precmd_functions chpwd_functions
   (( ${precmd_functions[(Ie)_envd_hook]} )) || precmd_functions=(_envd_hook $precmd_functions)
-  (( ${chpwd_functions[(Ie)_envd_hook]} )) || chpwd_functions=(_envd_hook $chpwd_functions)
+  (( ${chpwd_functions[(Ie)_envd_chpwd]} )) || chpwd_functions=(_envd_chpwd $chpwd_functions)
 }
 if [[ -o interactive ]]; then _envd_register; fi

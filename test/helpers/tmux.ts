@@ -1,0 +1,177 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Sandbox, Shell } from './sandbox.js';
+
+/**
+ * A real interactive shell in a tmux pane (its own tmux server: `tmux -L <socket>`), with
+ * envd's hook loaded from an rc file and nothing else. Each step types a command line,
+ * then `__d N`, a function the rc defines that writes `env -0` to `$DUMPS/N`: the exact
+ * exported environment after the prompt hook has run for that command.
+ */
+export type EnvMap = Record<string, string>;
+
+export interface TmuxShellOptions {
+  shell: Shell;
+  sandbox: Sandbox;
+  /** The rendered hook (output of `envd hook SHELL`). */
+  hookFile: string;
+  cwd: string;
+  /** Shell lines run before the hook is loaded. */
+  before?: string;
+  /** Load the hook twice (it must register once). */
+  sourceTwice?: boolean;
+  /** Argv prefix for the shell, e.g. strace. */
+  wrap?: string[];
+  env?: Record<string, string>;
+}
+
+let counter = 0;
+
+export function haveTmux(): boolean {
+  const ok = spawnSync('sh', ['-c', 'command -v tmux']).status === 0;
+  if (!ok && process.env.ENVD_REQUIRE_SHELLS === '1') throw new Error('tmux is required (ENVD_REQUIRE_SHELLS=1): apt-get install -y tmux');
+  if (!ok) process.stderr.write('[envd tests] SKIPPED: tmux is not installed; interactive shell tests are skipped\n');
+  return ok;
+}
+
+export function parseEnv0(buf: Buffer): EnvMap {
+  const env: EnvMap = {};
+  for (const entry of buf.toString('utf8').split('\0')) {
+    const eq = entry.indexOf('=');
+    if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
+  }
+  return env;
+}
+
+/** The rc lines that define the prompt, `__d` (dump) and `__st` (last status), per shell. */
+function rcText(o: TmuxShellOptions, dumps: string): string {
+  const hook = o.hookFile;
+  const twice = o.sourceTwice === true;
+  switch (o.shell) {
+    case 'bash':
+      return [
+        `DUMPS='${dumps}'`,
+        "PS1='$ '",
+        '__d() { env -0 > "$DUMPS/$1.tmp" && command mv -f "$DUMPS/$1.tmp" "$DUMPS/$1"; }',
+        '__st() { local s=$?; echo "$s" > "$DUMPS/$1.tmp" && command mv -f "$DUMPS/$1.tmp" "$DUMPS/$1"; }',
+        o.before ?? '',
+        `source '${hook}'`,
+        twice ? `source '${hook}'` : '',
+      ].join('\n') + '\n';
+    case 'zsh':
+      return [
+        `DUMPS='${dumps}'`,
+        "PROMPT='%% '",
+        '__d() { env -0 > "$DUMPS/$1.tmp" && command mv -f "$DUMPS/$1.tmp" "$DUMPS/$1"; }',
+        '__st() { local s=$?; echo "$s" > "$DUMPS/$1.tmp" && command mv -f "$DUMPS/$1.tmp" "$DUMPS/$1"; }',
+        o.before ?? '',
+        `source '${hook}'`,
+        twice ? `source '${hook}'` : '',
+      ].join('\n') + '\n';
+    case 'fish':
+      return [
+        `set -g DUMPS '${dumps}'`,
+        "function fish_prompt; echo -n '> '; end",
+        'function fish_greeting; end',
+        'function __d; env -0 > $DUMPS/$argv[1].tmp; and command mv -f $DUMPS/$argv[1].tmp $DUMPS/$argv[1]; end',
+        'function __st; set -l s $status; echo $s > $DUMPS/$argv[1].tmp; and command mv -f $DUMPS/$argv[1].tmp $DUMPS/$argv[1]; end',
+        o.before ?? '',
+        `source '${hook}'`,
+        twice ? `source '${hook}'` : '',
+      ].join('\n') + '\n';
+  }
+}
+
+export class TmuxShell {
+  readonly socket: string;
+  readonly dumps: string;
+  readonly rc: string;
+  private n = 0;
+  private readonly env: Record<string, string>;
+
+  private constructor(readonly o: TmuxShellOptions) {
+    const sb = o.sandbox;
+    const id = `${process.pid}-${counter++}`;
+    this.socket = `envd-test-${id}`;
+    this.dumps = sb.path(`dumps-${id}`);
+    mkdirSync(this.dumps, { recursive: true });
+    const rcDir = sb.path(`rc-${id}`);
+    mkdirSync(rcDir, { recursive: true });
+    this.rc = join(rcDir, o.shell === 'zsh' ? '.zshrc' : `rc.${o.shell}`);
+    sb.write(this.rc, rcText(o, this.dumps));
+    this.env = { ...sb.env, ...(o.env ?? {}), ZDOTDIR: rcDir };
+  }
+
+  /** The command line that starts this shell interactively with only the rc above. */
+  shellArgv(): string[] {
+    switch (this.o.shell) {
+      case 'bash': return ['bash', '--noprofile', '--rcfile', this.rc, '-i'];
+      case 'zsh': return ['zsh', '-d', '-i'];
+      case 'fish': return ['fish', '--no-config', '-i', '-C', `source '${this.rc}'`];
+    }
+  }
+
+  static async start(o: TmuxShellOptions): Promise<TmuxShell> {
+    const t = new TmuxShell(o);
+    const argv = [...(o.wrap ?? []), ...t.shellArgv()];
+    t.tmux(['-f', '/dev/null', 'new-session', '-d', '-s', 't', '-x', '200', '-y', '50', '-c', o.cwd, '--', ...argv]);
+    await t.dump();
+    return t;
+  }
+
+  private tmux(args: string[]): string {
+    const r = spawnSync('tmux', ['-L', this.socket, ...args], { env: this.env, encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`);
+    return r.stdout;
+  }
+
+  /** Type a line and press Enter. */
+  type(line: string): void {
+    if (line !== '') this.tmux(['send-keys', '-t', 't', '-l', '--', line]);
+    this.tmux(['send-keys', '-t', 't', 'Enter']);
+  }
+
+  private async waitFile(path: string, timeoutMs: number): Promise<Buffer> {
+    const end = Date.now() + timeoutMs;
+    while (!existsSync(path)) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${path}; screen:\n${this.screen()}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return readFileSync(path);
+  }
+
+  /** The exported environment as of a new prompt. */
+  async dump(timeoutMs = 20_000): Promise<EnvMap> {
+    const k = this.n++;
+    this.type(`__d ${k}`);
+    return parseEnv0(await this.waitFile(join(this.dumps, String(k)), timeoutMs));
+  }
+
+  /** Type `line`; once its prompt has run the hook, the exported environment. */
+  async run(line: string, timeoutMs?: number): Promise<EnvMap> {
+    this.type(line);
+    return this.dump(timeoutMs);
+  }
+
+  /** Type `line`, then report `$?` as the next command line sees it. */
+  async status(line: string): Promise<number> {
+    this.type(line);
+    const k = this.n++;
+    this.type(`__st ${k}`);
+    return Number((await this.waitFile(join(this.dumps, String(k)), 20_000)).toString().trim());
+  }
+
+  /** Everything the pane shows, scrollback included. */
+  screen(): string {
+    try {
+      return this.tmux(['capture-pane', '-p', '-J', '-S', '-', '-t', 't']);
+    } catch {
+      return '';
+    }
+  }
+
+  close(): void {
+    try { this.tmux(['kill-server']); } catch { /* gone */ }
+  }
+}

@@ -1,0 +1,249 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Sandbox, haveShell, type Shell } from './helpers/sandbox.js';
+import { TmuxShell, haveTmux, type EnvMap } from './helpers/tmux.js';
+
+/**
+ * The prompt hooks in real interactive bash, zsh and fish (tmux), against a real daemon,
+ * through one scenario list run in every shell. After each step the test reads the
+ * shell's exact exported environment (`env -0`, written by the step's next command line).
+ */
+
+const PRESENT = Symbol('present');
+type Want = string | null | typeof PRESENT;
+/** Names a shell changes by itself between prompts. */
+const VOLATILE = new Set(['PWD', 'OLDPWD', '_', 'SHLVL']);
+
+function expectEnv(got: EnvMap, base: EnvMap, changes: Record<string, Want>): void {
+  const names = new Set([...Object.keys(got), ...Object.keys(base), ...Object.keys(changes)]);
+  for (const n of names) {
+    if (VOLATILE.has(n) && !(n in changes)) continue;
+    const want: Want = n in changes ? (changes[n] as Want) : (base[n] ?? null);
+    const have = got[n] ?? null;
+    if (want === PRESENT) expect(have, `${n} should be set`).not.toBeNull();
+    else expect(have, n).toBe(want);
+  }
+}
+
+const STATE = ['ENVD_DIR', 'ENVD_FILE', 'ENVD_DIFF', 'ENVD_WATCHES', 'DIRENV_DIR', 'DIRENV_FILE'];
+const none = (): Record<string, Want> => Object.fromEntries(STATE.map((n) => [n, null]));
+const loaded = (dir: string): Record<string, Want> => ({
+  ENVD_DIR: dir, ENVD_FILE: join(dir, '.envrc'), DIRENV_DIR: `-${dir}`, DIRENV_FILE: join(dir, '.envrc'), ENVD_DIFF: PRESENT, ENVD_WATCHES: PRESENT,
+});
+/** Blocked/denied: nothing loaded, but the file is remembered so it is not asked about every prompt. */
+const refused = (dir: string): Record<string, Want> => ({
+  ...none(), ENVD_FILE: join(dir, '.envrc'), ENVD_WATCHES: PRESENT,
+});
+
+function count(haystack: string, needle: string): number {
+  return haystack.split(needle).length - 1;
+}
+
+function daemonPid(sb: Sandbox): number {
+  return Number(readFileSync(sb.path('run', 'envd', 'daemon.pid'), 'utf8').trim());
+}
+
+function readGeneration(sb: Sandbox): string {
+  try { return readFileSync(sb.path('run', 'envd', 'generation'), 'utf8').trim(); } catch { return ''; }
+}
+
+async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const tmuxOk = haveTmux();
+
+for (const shell of ['bash', 'zsh', 'fish'] as Shell[]) {
+  describe.runIf(tmuxOk && haveShell(shell))(`${shell}: interactive, real daemon`, () => {
+    let sb: Sandbox;
+    let t: TmuxShell;
+    let base: EnvMap;
+    let A: string; let B: string; let C: string; let S: string; let out: string;
+    const P = (): string => base.PATH ?? '';
+
+    beforeAll(async () => {
+      sb = new Sandbox();
+      out = sb.mkdir('out');
+      A = sb.mkdir('A');
+      sb.mkdir('A/sub/deeper');
+      B = sb.mkdir('B');
+      C = sb.mkdir('C');
+      S = sb.mkdir('S');
+      sb.write('A/.envrc', 'export A_VAR=a\nPATH_add bin\n');
+      sb.write('B/.envrc', 'export B_VAR="b $(echo value)"\n');
+      sb.write('C/.envrc', 'export C_VAR=c\n');
+      sb.write('S/.envrc', 'sleep 2\nexport S_VAR=s\n');
+      for (const d of [A, B, S]) expect(sb.envd(['allow', d]).status).toBe(0);
+      const hook = sb.envd(['hook', shell]);
+      expect(hook.status).toBe(0);
+      const hookFile = sb.write(`hook.${shell}`, hook.stdout);
+      t = await TmuxShell.start({
+        shell, sandbox: sb, hookFile, cwd: out, sourceTwice: true,
+        // bash 5.1+: PROMPT_COMMAND as an array, with a command of the user's own.
+        before: shell === 'bash' ? 'PROMPT_COMMAND=(__mine); __mine() { export MINE_RAN=yes; }' : '',
+      });
+      base = await t.dump();
+    }, 60_000);
+
+    afterAll(() => {
+      t?.close();
+      sb?.cleanup();
+    });
+
+    it('starts with nothing loaded, and the hook registered once', async () => {
+      expectEnv(base, base, none());
+      if (shell === 'bash') expect(base.MINE_RAN).toBe('yes');
+    });
+
+    it('enter: the project is loaded', async () => {
+      const e = await t.run(`cd ${A}`);
+      expectEnv(e, base, { ...loaded(A), A_VAR: 'a', PATH: `${join(A, 'bin')}:${P()}` });
+      expect(t.screen()).toContain('envd: loading');
+    });
+
+    it('subdirectory: unchanged', async () => {
+      const e = await t.run('cd sub/deeper');
+      expectEnv(e, base, { ...loaded(A), A_VAR: 'a', PATH: `${join(A, 'bin')}:${P()}` });
+    });
+
+    it('leave: everything restored exactly', async () => {
+      const e = await t.run(`cd ${out}`);
+      expectEnv(e, base, none());
+    });
+
+    it('switch projects: one unloaded, the other loaded', async () => {
+      await t.run(`cd ${A}`);
+      const e = await t.run(`cd ${B}`);
+      expectEnv(e, base, { ...loaded(B), B_VAR: 'b value' });
+    });
+
+    it('keeps $? for the next command line', async () => {
+      expect(await t.status(`cd ${A}; false`)).toBe(1);
+      expect(await t.status(`cd ${B}; true`)).toBe(0);
+    });
+
+    it('edit: blocked until allowed again; then loaded at the next prompt', async () => {
+      sb.write('A/.envrc', 'export A_VAR=a2\nPATH_add bin\n');
+      const blocked = await t.run(`cd ${A}`);
+      expectEnv(blocked, base, refused(A));
+      expect(t.screen()).toMatch(/is blocked\. Run 'envd allow/);
+      expect(sb.envd(['allow', A]).status).toBe(0);
+      const e = await t.run('');
+      expectEnv(e, base, { ...loaded(A), A_VAR: 'a2', PATH: `${join(A, 'bin')}:${P()}` });
+    });
+
+    it('deny: unloaded at the next prompt', async () => {
+      expect(sb.envd(['deny', A]).status).toBe(0);
+      const e = await t.run('');
+      expectEnv(e, base, refused(A));
+      expect(sb.envd(['allow', A]).status).toBe(0);
+      const again = await t.run('');
+      expectEnv(again, base, { ...loaded(A), A_VAR: 'a2', PATH: `${join(A, 'bin')}:${P()}` });
+    });
+
+    it('a blocked file: nothing loaded, and the message names the command', async () => {
+      const e = await t.run(`cd ${C}`);
+      expectEnv(e, base, refused(C));
+      expect(t.screen()).toContain(`${join(C, '.envrc')} is blocked. Run 'envd allow'`);
+      // Asked once: the next prompts here do not ask (or print) again.
+      const before = count(t.screen(), 'is blocked');
+      await t.run('');
+      await t.run('');
+      expect(count(t.screen(), 'is blocked')).toBe(before);
+    });
+
+    it('a slow file: the prompt is not held; the result is applied at a later prompt', async () => {
+      const gen = readGeneration(sb);
+      const started = Date.now();
+      const e = await t.run(`cd ${S}`);
+      expect(Date.now() - started).toBeLessThan(1800);
+      expect(e.S_VAR).toBeUndefined();
+      await until(() => readGeneration(sb) !== gen, 10_000);
+      const later = await t.run('');
+      expectEnv(later, base, { ...loaded(S), S_VAR: 's' });
+    });
+
+    it('a child shell inside a project starts consistent and reverts correctly', async () => {
+      const parent = await t.run(`cd ${A}`);
+      expectEnv(parent, base, { ...loaded(A), A_VAR: 'a2', PATH: `${join(A, 'bin')}:${P()}` });
+      t.type(t.shellArgv().map((a) => `'${a}'`).join(' '));
+      const child = await t.dump();
+      expectEnv(child, base, { ...loaded(A), A_VAR: 'a2', PATH: `${join(A, 'bin')}:${P()}` });
+      const left = await t.run(`cd ${out}`);
+      expectEnv(left, base, none());
+      t.type('exit');
+      const back = await t.dump();
+      expectEnv(back, base, { ...loaded(A), A_VAR: 'a2', PATH: `${join(A, 'bin')}:${P()}` });
+    });
+
+    it('a daemon restart: the next prompt is a no-op, leaving still reverts exactly', async () => {
+      const before = await t.dump();
+      expect(sb.envd(['daemon', 'restart']).status).toBe(0);
+      const after = await t.run('');
+      expectEnv(after, before, {});
+      const left = await t.run(`cd ${out}`);
+      expectEnv(left, base, none());
+    });
+
+    it('daemon killed mid-session: the next prompt works (and the daemon is back)', async () => {
+      await t.run(`cd ${A}`);
+      const pid = daemonPid(sb);
+      process.kill(pid, 'SIGKILL');
+      const left = await t.run(`cd ${out}`);
+      expectEnv(left, base, none());
+      const e = await t.run(`cd ${A}`);
+      expectEnv(e, base, { ...loaded(A), A_VAR: 'a2', PATH: `${join(A, 'bin')}:${P()}` });
+      expect(daemonPid(sb)).not.toBe(pid);
+      expect(t.screen(), t.screen()).not.toContain('did not answer');
+    });
+
+    it('daemon frozen: a bounded wait, nothing changed, one warning; works again once it runs', async () => {
+      const inA = await t.dump();
+      const pid = daemonPid(sb);
+      process.kill(pid, 'SIGSTOP');
+      try {
+        let started = Date.now();
+        const e1 = await t.run(`cd ${B}`);
+        // ~0.1 s in bash and zsh, the daemon's budget + 0.3 s in fish; generous for slow CI.
+        expect(Date.now() - started).toBeLessThan(3000);
+        expectEnv(e1, inA, {});
+        started = Date.now();
+        const e2 = await t.run(`cd ${out}`);
+        expect(Date.now() - started).toBeLessThan(3000);
+        expectEnv(e2, inA, {});
+        expect(count(t.screen(), 'did not answer')).toBe(1);
+      } finally {
+        process.kill(pid, 'SIGCONT');
+      }
+      // Give it a moment to read what queued up while it was stopped (until it has, bash's
+      // hook sees its last request still unread and gives up at once, without waiting).
+      await new Promise((r) => setTimeout(r, 300));
+      const e = await t.run('');
+      expectEnv(e, base, none());
+      const back = await t.run(`cd ${A}`);
+      expectEnv(back, base, { ...loaded(A), A_VAR: 'a2', PATH: `${join(A, 'bin')}:${P()}` });
+      expect(count(t.screen(), 'did not answer')).toBe(1);
+    });
+
+    it('the hook never printed anything but envd messages', () => {
+      for (const line of t.screen().split('\n')) {
+        if (line.includes('_envd') || /command not found|unknown command|syntax error|bad substitution/.test(line)) {
+          throw new Error(`unexpected output: ${line}`);
+        }
+      }
+    });
+
+    it('values with quotes, newlines and $(…) arrive exactly', async () => {
+      const weird = "it's \"quoted\" $(touch nope) `x` \\ %self\nsecond line -n";
+      writeFileSync(join(B, '.envrc'), `export B_VAR=${`'${weird.replace(/'/g, "'\\''")}'`}\n`);
+      expect(sb.envd(['allow', B]).status).toBe(0);
+      const e = await t.run(`cd ${B}`);
+      expectEnv(e, base, { ...loaded(B), B_VAR: weird });
+    });
+  });
+}

@@ -1,0 +1,299 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { Sandbox, haveShell, type Shell } from './helpers/sandbox.js';
+import { hookFile, hookScript, BIN_PLACEHOLDER } from '../src/hook/script.js';
+import { encodeReply, encodeReplyHead, encodeReplyTail, type HookRecord } from '../src/protocol/hook-records.js';
+
+/**
+ * The hook files in the real shells, without a daemon: lint, loading under strict options,
+ * registration, the binary path's quoting, and the reply parser and applier (cut-off
+ * answers, hostile values) driven directly.
+ */
+
+const have: Record<Shell, boolean> = { bash: haveShell('bash'), zsh: haveShell('zsh'), fish: haveShell('fish') };
+const tool = (cmd: string): boolean => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+let sb: Sandbox;
+beforeAll(() => { sb = new Sandbox({ daemon: false }); });
+afterAll(() => { sb.cleanup(); });
+
+function hookFor(shell: Shell, bin = '/nonexistent/envd'): string {
+  const ext = shell === 'bash' ? 'sh' : shell;
+  return sb.write(`hooks/${shell}-${Math.random().toString(36).slice(2)}.${ext}`, hookScript(shell, bin));
+}
+
+function run(shell: Shell, script: string, opts: { cwd?: string; env?: Record<string, string | undefined>; args?: string[] } = {}): { status: number | null; stdout: string; stderr: string } {
+  const args = opts.args ?? (shell === 'bash' ? ['--noprofile', '--norc', '-c', script] : shell === 'zsh' ? ['-f', '-c', script] : ['--no-config', '-c', script]);
+  return sb.run(shell, args, { cwd: opts.cwd ?? sb.mkdir('nowhere'), env: opts.env });
+}
+
+describe('lint', () => {
+  it('shellcheck: shells/bash.sh', () => {
+    if (!tool('shellcheck')) return;
+    const r = spawnSync('shellcheck', ['--shell=bash', hookFile('bash')], { encoding: 'utf8' });
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it.runIf(have.zsh)('zsh -n: shells/zsh.zsh', () => {
+    const r = spawnSync('zsh', ['-n', hookFile('zsh')], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it.runIf(have.fish)('fish --no-execute and fish_indent: shells/fish.fish', () => {
+    const r = spawnSync('fish', ['--no-execute', hookFile('fish')], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const i = spawnSync('fish_indent', ['--check', hookFile('fish')], { encoding: 'utf8' });
+    expect(i.status).toBe(0);
+  });
+
+  it('each file has the same sections and function names, and the binary path as its only substitution', () => {
+    const sections = (t: string): string[] => [...t.matchAll(/^# ---- ([a-z]+) -+$/gm)].map((m) => m[1] ?? '');
+    const functions = (t: string): string[] => [...new Set([...t.matchAll(/^(?:function )?(_envd_[a-z]+)(?:\(\))?/gm)].map((m) => m[1] ?? ''))].sort();
+    const texts = (['bash', 'zsh', 'fish'] as const).map((s) => readFileSync(hookFile(s), 'utf8'));
+    const [bash, zsh, fish] = texts as [string, string, string];
+    expect(sections(bash)).toEqual(['settings', 'paths', 'state', 'find', 'ask', 'apply', 'fallback', 'hook', 'register']);
+    expect(sections(zsh)).toEqual(sections(bash));
+    expect(sections(fish)).toEqual(sections(bash));
+    const common = ['_envd_apply', '_envd_ask', '_envd_check', '_envd_env', '_envd_fallback', '_envd_find', '_envd_hook', '_envd_parse', '_envd_paths', '_envd_register', '_envd_unanswered'];
+    for (const t of texts) {
+      for (const f of common.filter((f) => f !== '_envd_register')) expect(functions(t)).toContain(f);
+      expect(t.split(BIN_PLACEHOLDER)).toHaveLength(2);
+    }
+  });
+});
+
+describe('envd hook SHELL', () => {
+  it('prints the file with the binary path quoted for that shell', () => {
+    for (const shell of ['bash', 'zsh', 'fish'] as const) {
+      const r = sb.envd(['hook', shell]);
+      expect(r.status).toBe(0);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).not.toContain(BIN_PLACEHOLDER);
+      expect(r.stdout).toMatch(shell === 'fish' ? /^set -g _envd_bin '\/.*\/bin\/envd'$/m : /^(typeset -g )?_envd_bin='\/.*\/bin\/envd'$/m);
+    }
+  });
+
+  it('refuses other shells with a usage line', () => {
+    const r = sb.envd(['hook', 'tcsh']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/^envd: hook needs one of: bash, zsh, fish/);
+  });
+
+  for (const shell of ['bash', 'zsh', 'fish'] as const) {
+    it.runIf(have[shell])(`${shell}: a binary path with quotes, spaces, $ and a backslash comes through exactly`, () => {
+      const bin = "/tmp/it's a \"dir\" $HOME `x` \\n/envd";
+      const f = hookFor(shell, bin);
+      const r = run(shell, shell === 'fish' ? `source ${f}; printf '%s' $_envd_bin` : `source ${f}; printf '%s' "$_envd_bin"`);
+      expect(r.stdout).toBe(bin);
+    });
+  }
+});
+
+describe('loading', () => {
+  const strict: Record<Shell, string> = {
+    bash: 'set -euo pipefail; shopt -s nullglob failglob; IFS=:',
+    zsh: 'setopt err_exit no_unset warn_create_global pipe_fail ksh_arrays sh_word_split; IFS=:',
+    fish: 'set -g fish_features qmark-noglob',
+  };
+
+  for (const shell of ['bash', 'zsh', 'fish'] as const) {
+    it.runIf(have[shell])(`${shell}: loads under strict options and prints nothing; the hook keeps $? and prints nothing where nothing changes`, () => {
+      const f = hookFor(shell);
+      const st = shell === 'fish' ? '$status' : '$?';
+      const script = shell === 'fish'
+        ? `${strict.fish}; source ${f}; source ${f}; false; _envd_hook; echo "st=${st}"; _envd_hook; echo "again=${st}"`
+        : `${strict[shell]}; source ${f}; source ${f}; false || { _envd_hook || echo "st=${st}"; }; _envd_hook; echo "again=${st}"`;
+      const r = run(shell, script);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('st=1\nagain=0\n');
+      expect(r.status).toBe(0);
+    });
+  }
+
+  it.runIf(have.bash)('bash: registers once in PROMPT_COMMAND, as a string or (bash 5.1+) an array', () => {
+    const f = hookFor('bash');
+    const asString = run('bash', `PROMPT_COMMAND='echo hi'; source ${f}; source ${f}; printf '%s|' "\${PROMPT_COMMAND[@]}"`, { args: ['--noprofile', '--norc', '-i', '-c', `PROMPT_COMMAND='echo hi'; source ${f}; source ${f}; printf '%s|' "\${PROMPT_COMMAND[@]}"`] });
+    expect(asString.stdout).toBe('_envd_hook;echo hi|');
+    const asArray = run('bash', '', { args: ['--noprofile', '--norc', '-i', '-c', `PROMPT_COMMAND=(one two); source ${f}; source ${f}; printf '%s|' "\${PROMPT_COMMAND[@]}"`] });
+    expect(asArray.stdout).toBe('_envd_hook|one|two|');
+    const unset = run('bash', '', { args: ['--noprofile', '--norc', '-i', '-c', `set -u; unset PROMPT_COMMAND; source ${f}; printf '%s|' "\${PROMPT_COMMAND[@]}"`] });
+    expect(unset.stdout).toBe('_envd_hook|');
+    const script = run('bash', `source ${f}; printf '%s' "\${PROMPT_COMMAND-none}"`);
+    expect(script.stdout).toBe('none');
+  });
+
+  it.runIf(have.zsh)('zsh: registers once in precmd_functions and chpwd_functions', () => {
+    const f = hookFor('zsh');
+    const r = run('zsh', '', { args: ['-f', '-i', '-c', `precmd_functions=(mine); source ${f}; source ${f}; print -r -- "\${(j:,:)precmd_functions}|\${(j:,:)chpwd_functions}"`] });
+    expect(r.stdout.trim()).toBe('_envd_hook,mine|_envd_chpwd');
+  });
+
+  it.runIf(have.fish)('fish: the prompt and PWD handlers exist in interactive shells only', () => {
+    const f = hookFor('fish');
+    const i = run('fish', '', { args: ['--no-config', '-i', '-c', `source ${f}; source ${f}; functions -q _envd_on_prompt _envd_on_pwd; and echo yes`] });
+    expect(i.stdout.trim()).toBe('yes');
+    const n = run('fish', `source ${f}; functions -q _envd_on_prompt; or echo no`);
+    expect(n.stdout.trim()).toBe('no');
+  });
+
+  for (const shell of ['bash', 'zsh', 'fish'] as const) {
+    it.runIf(have[shell])(`${shell}: computes the runtime dir as src/config/paths.ts does`, () => {
+      const f = hookFor(shell);
+      const show = shell === 'fish' ? `source ${f}; printf '%s' $_envd_run` : `source ${f}; printf '%s' "$_envd_run"`;
+      const uid = String(process.getuid?.() ?? 0);
+      const cases: Array<[Record<string, string | undefined>, string]> = [
+        [{ ENVD_RUNTIME_DIR: '/x/rt', XDG_RUNTIME_DIR: '/run/user/1' }, '/x/rt'],
+        [{ ENVD_RUNTIME_DIR: '', XDG_RUNTIME_DIR: '/run/user/1/' }, '/run/user/1/envd'],
+        [{ ENVD_RUNTIME_DIR: undefined, XDG_RUNTIME_DIR: undefined, TMPDIR: '/var/tmp/', TMP: '/nope' }, `/var/tmp/envd-${uid}`],
+        [{ ENVD_RUNTIME_DIR: undefined, XDG_RUNTIME_DIR: '', TMPDIR: '', TMP: '/tmp2', TEMP: '/nope' }, `/tmp2/envd-${uid}`],
+        [{ ENVD_RUNTIME_DIR: undefined, XDG_RUNTIME_DIR: undefined, TMPDIR: undefined, TMP: undefined, TEMP: undefined }, `/tmp/envd-${uid}`],
+      ];
+      for (const [env, want] of cases) expect(run(shell, show, { env }).stdout).toBe(want);
+    });
+  }
+});
+
+// ---- the reply parser and applier, driven directly -----------------------------------------
+
+const ID = '12';
+
+function sampleReply(values: Record<string, string>, extra: HookRecord[] = []): Buffer {
+  const records: HookRecord[] = [
+    { t: 'm', text: 'envd: loading ~/p/.envrc' },
+    ...Object.entries(values).map(([name, value]): HookRecord => ({ t: 'x', name, value })),
+    { t: 'u', name: 'GONE' },
+    ...extra,
+    { t: 'k', markers: ['.envrc'] },
+    { t: 'g', generation: 77 },
+  ];
+  return Buffer.concat([encodeReplyHead(ID, [{ t: 'w', ms: 200 }]), encodeReplyTail(ID, records)]);
+}
+
+/** Per shell: parse each file as a reply to ID; print "<status> <file>". */
+function parseScript(shell: Shell, f: string, files: string[]): string {
+  const list = files.join(' ');
+  switch (shell) {
+    case 'bash':
+      return `source ${f}; _envd_id=${ID}; for x in ${list}; do mapfile -d '' -t _envd_rep < "$x"; _envd_parse; echo "$? \${x##*/}"; done`;
+    case 'zsh':
+      // The socket path's own completeness check (_envd_recv), reading the file as the socket.
+      return `source ${f}; _envd_id=${ID}; typeset -F _envd_dl; for x in ${list}; do _envd_buf=''; _envd_prc=4; exec {_envd_fd}<$x; (( _envd_dl = EPOCHREALTIME + 0.3 )); if _envd_recv answer; then echo "$_envd_prc \${x:t}"; else echo "T \${x:t}"; fi; exec {_envd_fd}<&-; done`;
+    case 'fish':
+      return `source ${f}; set -g _envd_id ${ID}; for x in ${list}; set -g _envd_rep (string split0 < $x); _envd_parse; set -l st $status; echo "$st "(basename $x); end`;
+  }
+}
+
+describe('answers cut off at any byte change nothing', () => {
+  for (const shell of ['bash', 'zsh', 'fish'] as const) {
+    it.runIf(have[shell])(`${shell}: every strict prefix of an answer is refused; the whole one is accepted`, () => {
+      const full = sampleReply({ A: 'one', B: 'two\nlines', C: '' }, [{ t: 'p' }]);
+      const d = sb.mkdir(`cuts-${shell}`);
+      const files: string[] = [];
+      for (let i = 0; i <= full.length; i++) {
+        const p = join(d, `c${String(i).padStart(4, '0')}`);
+        writeFileSync(p, full.subarray(0, i));
+        files.push(p);
+      }
+      const r = run(shell, parseScript(shell, hookFor(shell), files));
+      expect(r.stderr).toBe('');
+      const lines = r.stdout.trim().split('\n');
+      expect(lines).toHaveLength(files.length);
+      for (const line of lines) {
+        const [status, name] = line.split(' ');
+        const cut = Number((name ?? '').slice(1));
+        // Only the last byte (the final NUL) may be missing for the data to be complete:
+        // everything is there, so accepting it applies exactly the whole answer.
+        if (cut >= full.length - 1 && shell !== 'zsh') expect(status, line).toBe('0');
+        else if (cut === full.length) expect(status, line).toBe('0');
+        else expect(status, line).not.toBe('0');
+      }
+    });
+  }
+});
+
+const hostile = fc.string({ unit: fc.oneof(
+  fc.constantFrom('\\', "'", '"', '\n', '\r', '\t', '$', '(', ')', '`', '%', '-', ' ', '*', '?', '[', ']', '{', '}', '~', '!', '#', ';', '&', '|', '<', '>', '\u001b', '\u007f', '\u0001', 'é', '€', '😀', '\u2028', '\ufeff'),
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }),
+), maxLength: 40 }).filter((s) => !s.includes('\0'));
+
+describe('values round-trip byte for byte through the records path', () => {
+  for (const shell of ['bash', 'zsh', 'fish'] as const) {
+    it.runIf(have[shell])(`${shell}: ${shell === 'fish' ? 600 : 1000} hostile values, applied and exported exactly`, () => {
+      const n = shell === 'fish' ? 600 : 1000;
+      const fixed = ['a\\', '\\', "it's", '"q"', '$(touch /tmp/pwned)', '`id`', '%self', '-n', '--', '\u001b[31mred', 'line1\nline2', '\n', ' lead', 'trail ', '', 'é😀', '${HOME}', '*', '~'];
+      const values = [...fixed, ...fc.sample(hostile, { numRuns: n - fixed.length, seed: 42 })];
+      const env: Record<string, string> = {};
+      values.forEach((v, i) => { env[`V${i}`] = v; });
+      const reply = sb.write(`vals-${shell}.bin`, sampleReply(env));
+      const out = sb.path(`vals-${shell}.env`);
+      const f = hookFor(shell);
+      const script = shell === 'bash'
+        ? `source ${f}; _envd_id=${ID}; export GONE=x; mapfile -d '' -t _envd_rep < ${reply}; _envd_parse && _envd_apply 2>/dev/null; env -0 > ${out}`
+        : shell === 'zsh'
+          ? `source ${f}; _envd_id=${ID}; export GONE=x; _envd_rep=("\${(@0)$(<${reply})}"); _envd_rep[-1]=(); _envd_parse && _envd_apply 2>/dev/null; env -0 > ${out}`
+          : `source ${f}; set -g _envd_id ${ID}; set -gx GONE x; set -g _envd_rep (string split0 < ${reply}); _envd_parse; and _envd_apply 2>/dev/null; env -0 > ${out}`;
+      const r = run(shell, script);
+      expect(r.stderr).toBe('');
+      const got = new Map<string, string>();
+      for (const entry of readFileSync(out).toString('utf8').split('\0')) {
+        const eq = entry.indexOf('=');
+        if (eq > 0) got.set(entry.slice(0, eq), entry.slice(eq + 1));
+      }
+      expect(got.has('GONE')).toBe(false);
+      for (const [k, v] of Object.entries(env)) expect(got.get(k), `${k}=${JSON.stringify(v)}`).toBe(v);
+    });
+  }
+
+  for (const shell of ['bash', 'zsh', 'fish'] as const) {
+    it.runIf(have[shell])(`${shell}: names that are not valid, or are the hook's own, are never applied`, () => {
+      // encodeReply refuses nothing here on purpose: the shell must check by itself.
+      const records: HookRecord[] = [{ t: 'x', name: 'OK_1', value: 'y' }];
+      const bad = Buffer.concat([
+        encodeReplyHead(ID),
+        Buffer.from('x\0a-b\0v\0x\0_envd_pwd\0/evil\0x\0$(id)\0v\0u\0PATH=x\0'),
+        encodeReplyTail(ID, records),
+      ]);
+      const p = sb.write(`bad-${shell}.bin`, bad);
+      const f = hookFor(shell);
+      const show = shell === 'fish'
+        ? `source ${f}; set -g _envd_id ${ID}; set -g _envd_rep (string split0 < ${p}); _envd_parse; and _envd_apply; printf '%s|%s' "$OK_1" "$_envd_pwd"`
+        : shell === 'bash'
+          ? `source ${f}; _envd_id=${ID}; mapfile -d '' -t _envd_rep < ${p}; _envd_parse && _envd_apply; printf '%s|%s' "$OK_1" "$_envd_pwd"`
+          : `source ${f}; _envd_id=${ID}; _envd_rep=("\${(@0)$(<${p})}"); _envd_rep[-1]=(); _envd_parse && _envd_apply; printf '%s|%s' "$OK_1" "$_envd_pwd"`;
+      const r = run(shell, show);
+      expect(r.stdout).toBe('y|');
+    });
+  }
+
+  it('a reply to another request id is refused by every shell', () => {
+    const other = encodeReply('13', [{ t: 'x', name: 'A', value: '1' }]);
+    for (const shell of (['bash', 'zsh', 'fish'] as const).filter((s) => have[s])) {
+      const p = sb.write(`other-${shell}.bin`, other);
+      const r = run(shell, parseScript(shell, hookFor(shell), [p]));
+      expect(r.stdout.split(' ')[0], shell).not.toBe('0');
+    }
+  });
+});
+
+describe('no daemon, nothing to load', () => {
+  for (const shell of ['bash', 'zsh', 'fish'] as const) {
+    it.runIf(have[shell])(`${shell}: moving between directories without env files asks nobody and prints nothing`, () => {
+      const f = hookFor(shell, '/bin/false-envd-must-not-run');
+      const a = sb.mkdir('plain/a');
+      const b = sb.mkdir('plain/b/c');
+      const script = shell === 'fish'
+        ? `source ${f}; _envd_hook; cd ${b}; _envd_hook; cd ${a}; _envd_hook; echo done`
+        : `source ${f}; _envd_hook; cd ${b}; _envd_hook; cd ${a}; _envd_hook; echo done`;
+      const r = run(shell, script, { cwd: a });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('done\n');
+    });
+  }
+});
+
