@@ -55,6 +55,7 @@ function rcText(o: TmuxShellOptions, dumps: string): string {
         "PS1='$ '",
         '__d() { env -0 > "$DUMPS/$1.tmp" && command mv -f "$DUMPS/$1.tmp" "$DUMPS/$1"; }',
         '__st() { local s=$?; echo "$s" > "$DUMPS/$1.tmp" && command mv -f "$DUMPS/$1.tmp" "$DUMPS/$1"; }',
+        '__m() { : > "$DUMPS/$1"; }',
         o.before ?? '',
         `source '${hook}'`,
         twice ? `source '${hook}'` : '',
@@ -65,6 +66,7 @@ function rcText(o: TmuxShellOptions, dumps: string): string {
         "PROMPT='%% '",
         '__d() { env -0 > "$DUMPS/$1.tmp" && command mv -f "$DUMPS/$1.tmp" "$DUMPS/$1"; }',
         '__st() { local s=$?; echo "$s" > "$DUMPS/$1.tmp" && command mv -f "$DUMPS/$1.tmp" "$DUMPS/$1"; }',
+        '__m() { : > "$DUMPS/$1"; }',
         o.before ?? '',
         `source '${hook}'`,
         twice ? `source '${hook}'` : '',
@@ -76,6 +78,7 @@ function rcText(o: TmuxShellOptions, dumps: string): string {
         'function fish_greeting; end',
         'function __d; env -0 > $DUMPS/$argv[1].tmp; and command mv -f $DUMPS/$argv[1].tmp $DUMPS/$argv[1]; end',
         'function __st; set -l s $status; echo $s > $DUMPS/$argv[1].tmp; and command mv -f $DUMPS/$argv[1].tmp $DUMPS/$argv[1]; end',
+        'function __m; echo -n > $DUMPS/$argv[1]; end',
         o.before ?? '',
         `source '${hook}'`,
         twice ? `source '${hook}'` : '',
@@ -160,6 +163,12 @@ export class TmuxShell {
     const k = this.n++;
     this.type(`__st ${k}`);
     return Number((await this.waitFile(join(this.dumps, String(k)), 20_000)).toString().trim());
+  }
+
+  /** Type `__m NAME` (a builtin redirection: starts no process) and wait until it ran. */
+  async mark(name: string, timeoutMs = 20_000): Promise<void> {
+    this.type(`__m ${name}`);
+    await this.waitFile(join(this.dumps, name), timeoutMs);
   }
 
   /** Everything the pane shows, scrollback included. */
