@@ -28,3 +28,26 @@ describe('cached results across shells (daemon)', () => {
     expect(s3.env.A).toBeUndefined();
   });
 });
+
+describe('files created where a shell is (daemon)', () => {
+  it('a new .envrc in the current directory bumps the generation and is seen at the next prompt', async () => {
+    const dir = sb.mkdir('here/deeper');
+    const env = { ...sb.env, PATH: '/usr/bin:/bin' };
+    const s1 = step(sb, dir, env);
+    expect(s1.change).toEqual({});
+    const genFile = `${sb.env.XDG_RUNTIME_DIR}/envd/generation`;
+    const { readFileSync } = await import('node:fs');
+    const g1 = readFileSync(genFile, 'utf8');
+    // Give the watcher a moment to establish, then create the file.
+    await new Promise((r) => setTimeout(r, 500));
+    sb.write('here/.envrc', 'export NEW=1\n');
+    let g2 = g1;
+    for (let i = 0; i < 50 && g2 === g1; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      g2 = readFileSync(genFile, 'utf8');
+    }
+    expect(g2).not.toBe(g1);
+    const s2 = step(sb, dir, s1.env);
+    expect(s2.stderr).toContain("is blocked. Run 'envd allow'");
+  });
+});

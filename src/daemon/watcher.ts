@@ -205,7 +205,9 @@ export class DependencyWatcher {
     for (const [d, info] of this.known) {
       if (!info.pinned && now - info.lastActive >= this.idleMs) this.idle.add(d);
     }
-    const add = [...want].filter((d) => !this.watching.has(d) && isDirectory(d));
+    // Never `/`: with it in a batch, chokidar (5.0) stops reporting events of nested
+    // watched directories; nothing envd needs lives directly in `/`.
+    const add = [...want].filter((d) => d !== '/' && !this.watching.has(d) && isDirectory(d));
     const remove = [...this.watching].filter((d) => !want.has(d));
     if (add.length === 0 && remove.length === 0) return;
     for (const d of remove) {

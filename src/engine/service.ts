@@ -58,6 +58,8 @@ export class LocalService implements Service {
   private goProvider: CachedGoProvider | null = null;
   private readonly cache = new Map<string, CacheEntry>();
   private readonly bases = new Map<string, Env>();
+  /** Env file names where one would apply if created (recent requests' directories). */
+  private readonly probes = new Map<string, string[]>();
   private readonly inflight = new Map<string, Promise<EvalResult>>();
   private readonly listeners: (() => void)[] = [];
   private readonly processEnv: Record<string, string | undefined>;
@@ -148,6 +150,7 @@ export class LocalService implements Service {
   /** Files and directories the cached results depend on (to watch). */
   dependencies(): string[] {
     const out = new Set<string>(this.goProvider?.watchRoots() ?? []);
+    for (const list of this.probes.values()) for (const p of list) out.add(p);
     for (const e of this.cache.values()) for (const d of e.result.deps) out.add(d.p);
     return [...out];
   }
@@ -195,6 +198,7 @@ export class LocalService implements Service {
     for (const w of this.loaded.warnings) messages.push(w);
 
     const found = this.findTarget(cwd, config);
+    this.recordProbes(cwd, found, config);
     if (found === null) {
       if (state.file === null && state.diff === null) return { kind: 'noop', change: emptyChange(), messages, file: null };
       if (state.dir !== null) messages.push(this.fmt('unloading'));
@@ -261,6 +265,38 @@ export class LocalService implements Service {
     if (hash === null) return false;
     const v = this.allowlist.check(realPath, hash);
     return v.kind === 'allowed' || v.kind === 'whitelisted';
+  }
+
+  /**
+   * A new .envrc (or .env) created between cwd and the file that applies now would change
+   * the answer: name those paths as dependencies so the daemon watches for them (direnv
+   * notices such a file at the next prompt; so does envd).
+   */
+  private recordProbes(cwd: string, found: FoundFile | null, config: Config): void {
+    if (this.probes.has(cwd)) {
+      const list = this.probes.get(cwd) ?? [];
+      this.probes.delete(cwd);
+      this.probes.set(cwd, list);
+      return;
+    }
+    const names = markerNames(config.global.loadDotenv, false);
+    const list: string[] = [];
+    let dir = cwd;
+    // Not `/` itself: nobody keeps an .envrc there, and chokidar misreports nested watches
+    // that include the root.
+    for (let depth = 0; depth < 16 && dir !== '/'; depth++) {
+      if (found !== null && dir === found.dir) break;
+      for (const n of names) list.push(join(dir, n));
+      const up = resolve(dir, '..');
+      if (up === dir) break;
+      dir = up;
+    }
+    this.probes.set(cwd, list);
+    while (this.probes.size > 64) {
+      const oldest = this.probes.keys().next().value;
+      if (oldest === undefined) break;
+      this.probes.delete(oldest);
+    }
   }
 
   /** The env file that applies in cwd, or a `[go] auto` pin when no env file is nearer. */
