@@ -140,6 +140,17 @@ describe('serveHookStream (socket)', () => {
     }
   });
 
+  it('refuses flag e (environment in a file) on a socket: there is no file', async () => {
+    const { server, path } = await listen(fakeBackend());
+    try {
+      const r = await exchange(path, encodeRequest({ id: '2', shell: 'bash', flags: 'e', cwd: '/' }, []));
+      expect(r.closed).toBe(true);
+      expect(decodeReply(r.bytes, '2').status).not.toBe('complete');
+    } finally {
+      server.close();
+    }
+  });
+
   it('a failing backend becomes a message, not a dropped connection', async () => {
     const b = fakeBackend(() => { throw new Error('envd: the engine broke'); });
     const { server, path } = await listen(b);
@@ -288,6 +299,23 @@ describe('startFifoTransport (bash)', () => {
     }
   });
 
+  it("reads bash's environment from the pair's .env file (flag e: `declare -px` output)", async () => {
+    start(fakeBackend());
+    const base = newPair();
+    register(`${base}.req`);
+    const c = new FifoClient(base);
+    try {
+      // Written in place: an older, longer content may follow the end line.
+      writeFileSync(`${base}.env`, 'declare -x IN="from \\"env\\" file"\ndeclare -x PATH="/bin"\n#envd 21\ndeclare -x IN="stale"\n');
+      c.send(encodeRequest({ id: '21', shell: 'bash', flags: 'e', cwd: '/tmp' }, []));
+      expect(await c.line()).toBe('a 21 150');
+      expect(await c.line()).toBe('d 21');
+      expect(completeRecords(c.out(), '21')).toContainEqual({ t: 'x', name: 'A', value: 'from "env" file' });
+    } finally {
+      c.close();
+    }
+  });
+
   it('refuses registrations outside sh/, of things that are not private FIFOs, and symlinks', async () => {
     start(fakeBackend());
     const outside = join(dir, `${process.pid}-x1`);
@@ -350,11 +378,11 @@ describe('startFifoTransport (bash)', () => {
     mkdirSync(sh, { mode: 0o700 });
     const base = join(sh, `${deadPid}-z9`);
     mkfifo(`${base}.req`, `${base}.res`);
-    writeFileSync(`${base}.names`, 'PATH\n');
+    writeFileSync(`${base}.env`, 'declare -x PATH="/bin"\n');
     const live = newPair();
     start(fakeBackend());
     expect(existsSync(`${base}.req`)).toBe(false);
-    expect(existsSync(`${base}.names`)).toBe(false);
+    expect(existsSync(`${base}.env`)).toBe(false);
     expect(existsSync(`${live}.req`)).toBe(true);
   });
 

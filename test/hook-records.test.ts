@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   decodeReply, encodeReply, encodeReplyHead, encodeReplyTail, encodeRequest, HookProtocolError,
-  HookRequestParser, MAX_HOOK_REQUEST_BYTES, type HookParseEvent, type HookRecord, type HookRequest,
+  HookRequestParser, MAX_HOOK_REQUEST_BYTES, parseDeclarePx, type HookParseEvent, type HookRecord, type HookRequest,
 } from '../src/protocol/hook-records.js';
 import { outcomeRecords } from '../src/daemon/hook-connection.js';
 import type { ExportOutcome } from '../src/engine/types.js';
@@ -225,5 +225,46 @@ describe('outcome → records', () => {
   it('fish: PATH empty entries as fish will hold them, with a warning', () => {
     const r = outcomeRecords(outcome({ change: { set: { PATH: '/a::/b' }, unset: [] } }), 'fish', new Set());
     expect(r).toContainEqual({ t: 'x', name: 'PATH', value: '/a:.:/b' });
+  });
+});
+
+describe("bash's environment file (`declare -px`)", () => {
+  const file = (text: string | Buffer): Buffer => (typeof text === 'string' ? Buffer.from(text, 'utf8') : text);
+
+  it('reads both quoting styles, skips unset and array variables, stops at its own end line', () => {
+    const text = [
+      'declare -x A="plain"',
+      'declare -ax ARR=([0]="1" [1]="2")',
+      'declare -x B="q\\"uo\\$te\\`s\\\\ and \\$(x)"',
+      "declare -x C=$'new\\nline'",
+      "declare -x D=$'esc\\E\\001\\177 \\\\ \\' end'",
+      'declare -x E="é😀"',
+      'declare -x F=""',
+      'declare -ix INTV="5"',
+      'declare -x OLDPWD',
+      'export P="posix mode"',
+      '#envd 9',
+      'declare -x STALE="from a longer old file"',
+      '',
+    ].join('\n');
+    const { env, opaque } = parseDeclarePx(file(text), '9');
+    expect({ ...env }).toEqual({
+      A: 'plain', B: 'q"uo$te`s\\ and $(x)', C: 'new\nline', D: "esc\u001b\u0001\u007f \\ ' end", E: 'é😀', F: '', INTV: '5', P: 'posix mode',
+    });
+    expect(opaque).toEqual([]);
+  });
+
+  it('names values that are not UTF-8 instead of altering them', () => {
+    const { env, opaque } = parseDeclarePx(file("declare -x H=$'\\377\\376 raw'\ndeclare -x OK=\"1\"\n#envd 1\n"), '1');
+    expect({ ...env }).toEqual({ OK: '1' });
+    expect(opaque).toEqual(['H']);
+  });
+
+  it('refuses a file that is cut off, from another request, or not declare output', () => {
+    expect(() => parseDeclarePx(file('declare -x A="1"\n'), '1')).toThrow(/cut off/);
+    expect(() => parseDeclarePx(file('declare -x A="1"\n#envd 2\n'), '1')).toThrow(/another request/);
+    expect(() => parseDeclarePx(file('rm -rf /\n#envd 1\n'), '1')).toThrow(HookProtocolError);
+    expect(() => parseDeclarePx(file('declare -x A="un"quoted"\n#envd 1\n'), '1')).toThrow(HookProtocolError);
+    expect(() => parseDeclarePx(file("declare -x A=$'\\q'\n#envd 1\n"), '1')).toThrow(HookProtocolError);
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { Sandbox, haveShell, type Shell } from './helpers/sandbox.js';
 import { hookFile, hookScript, BIN_PLACEHOLDER } from '../src/hook/script.js';
-import { encodeReply, encodeReplyHead, encodeReplyTail, type HookRecord } from '../src/protocol/hook-records.js';
+import { encodeReply, encodeReplyHead, encodeReplyTail, parseDeclarePx, type HookRecord } from '../src/protocol/hook-records.js';
 
 /**
  * The hook files in the real shells, without a daemon: lint, loading under strict options,
@@ -279,6 +279,24 @@ describe('values round-trip byte for byte through the records path', () => {
       expect(r.stdout.split(' ')[0], shell).not.toBe('0');
     }
   });
+});
+
+describe("bash's environment through `declare -px` (its FIFO requests)", () => {
+  for (const locale of ['C.UTF-8', 'C']) {
+    it.runIf(have.bash)(`LC_ALL=${locale}: 1000 hostile values read back byte for byte; bytes that are not UTF-8 are named, not altered`, () => {
+      const fixed = ['a\\', '\\', "it's", '"q"', '$(touch /tmp/pwned)', '`id`', '%self', '-n', '\u001b[31mred', 'line1\nline2', '\n', '', 'é😀', '\r', '\u2028', '\ufeffbom', '\u0001\u007f'];
+      const values = [...fixed, ...fc.sample(hostile, { numRuns: 1000 - fixed.length, seed: 7 })];
+      const env: Record<string, string> = {};
+      values.forEach((v, i) => { env[`V${i}`] = v; });
+      const out = sb.path(`declare-${locale}.txt`);
+      const r = sb.run('bash', ['--noprofile', '--norc', '-c', `export RAW=$'\\xff\\xfe raw' HALF=$'\\xc3'; export -n NOTX; declare -ax ARR=(1 2); declare -px > ${out}; echo '#envd 5' >> ${out}`], { env: { ...env, LC_ALL: locale } });
+      expect(r.stderr).toBe('');
+      const parsed = parseDeclarePx(readFileSync(out), '5');
+      for (const [k, v] of Object.entries(env)) expect(parsed.env[k], `${k}=${JSON.stringify(v)}`).toBe(v);
+      expect(parsed.opaque.sort()).toEqual(['HALF', 'RAW']);
+      expect(parsed.env.ARR).toBeUndefined();
+    });
+  }
 });
 
 describe('no daemon, nothing to load', () => {

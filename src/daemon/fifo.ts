@@ -1,11 +1,11 @@
 import { spawnSync } from 'node:child_process';
 import {
   chmodSync, closeSync, constants, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync,
-  readdirSync, readFileSync, unlinkSync, writeSync, type Stats,
+  readdirSync, readFileSync, readSync, unlinkSync, writeSync, type Stats,
 } from 'node:fs';
 import { Socket } from 'node:net';
 import { basename, dirname, join, resolve } from 'node:path';
-import { encodeReply, encodeReplyHead, encodeReplyTail, HOOK_VERSION } from '../protocol/hook-records.js';
+import { encodeReply, encodeReplyHead, encodeReplyTail, HOOK_VERSION, MAX_HOOK_REQUEST_BYTES } from '../protocol/hook-records.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { errnoCode, errorMessage } from '../util/errors.js';
 import { HookSession, type HookBackend } from './hook-connection.js';
@@ -19,8 +19,10 @@ import { HookSession, type HookBackend } from './hook-connection.js';
  *              `kill -0` (a builtin) and uses `envd export` (which starts a daemon) when
  *              that process is gone, instead of waiting for an answer that cannot come
  *   sh/        0700; per shell `<pid>-<token>.req` and `.res` (FIFOs the shell makes once),
- *              `.out` (a regular file this side makes) and `.names` (the shell's scratch
- *              file for `compgen -e`); all removed once that pid is gone
+ *              `.out` (a regular file this side makes) and `.env` (the shell's exported
+ *              variables as `declare -px` writes them, for requests with flag `e`: one
+ *              builtin instead of a loop over every variable); all removed once that pid
+ *              is gone
  *
  * Requests on `.req` are hook records (protocol/hook-records.ts). For each one the daemon
  * writes `a ID MS\n` to `.res` as soon as the header is read (alive; the answer comes
@@ -35,7 +37,7 @@ import { HookSession, type HookBackend } from './hook-connection.js';
 
 export type HookLog = ((msg: string) => void) | { warn(msg: string): void };
 
-const PAIR_RE = /^([0-9]{1,10})-([A-Za-z0-9]{1,40})\.(req|res|out|names)$/;
+const PAIR_RE = /^([0-9]{1,10})-([A-Za-z0-9]{1,40})\.(req|res|out|env)$/;
 /** More unread notifications than this on a `.res` and the shell is not reading it. */
 const MAX_RES_BACKLOG = 1024 * 1024;
 const MAX_PAIRS = 4096;
@@ -137,7 +139,7 @@ class Pair {
     this.req.destroy();
     this.res.destroy();
     try { closeSync(this.outFd); } catch { /* closed */ }
-    if (unlink) for (const ext of ['req', 'res', 'out', 'names']) tryUnlink(`${this.base}.${ext}`);
+    if (unlink) for (const ext of ['req', 'res', 'out', 'env']) tryUnlink(`${this.base}.${ext}`);
   }
 }
 
@@ -224,8 +226,29 @@ export function startFifoTransport(runtimeDir: string, backend: HookBackend, log
         warn(`hook stream ${basename(base)} closed: ${errorMessage(err)}`);
         drop(true);
       },
-    });
+    }, () => readEnvFile(base));
     pair.onData((chunk) => session.push(chunk));
+  };
+
+  /** The shell's `.env`: a regular file in sh/ (never followed through a link). */
+  const readEnvFile = (base: string): Buffer => {
+    const fd = openSync(`${base}.env`, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    try {
+      const st = fstatSync(fd);
+      // The shell writes it with its umask; sh/ (0700) is what keeps others out.
+      if (!st.isFile() || st.uid !== myUid()) throw new Error(`${base}.env is not a regular file of this user`);
+      if (st.size > MAX_HOOK_REQUEST_BYTES) throw new Error(`${base}.env is over ${MAX_HOOK_REQUEST_BYTES} bytes`);
+      const buf = Buffer.alloc(st.size);
+      let off = 0;
+      while (off < buf.length) {
+        const n = readSync(fd, buf, off, buf.length - off, off);
+        if (n === 0) break;
+        off += n;
+      }
+      return buf.subarray(0, off);
+    } finally {
+      closeSync(fd);
+    }
   };
 
   let lineBuf = '';

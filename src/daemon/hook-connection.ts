@@ -4,7 +4,7 @@ import { checkName, STATE_VARS } from '../env/names.js';
 import { shellNameVerdict, valueAsApplied } from '../env/render.js';
 import { checkValue } from '../env/values.js';
 import {
-  encodeReply, encodeReplyHead, encodeReplyTail, HOOK_VERSION, HookRequestParser,
+  encodeReply, encodeReplyHead, encodeReplyTail, HOOK_VERSION, HookProtocolError, HookRequestParser, parseDeclarePx,
   type HookHeader, type HookParseEvent, type HookRecord, type HookRequest, type HookShell,
 } from '../protocol/hook-records.js';
 import { errorMessage } from '../util/errors.js';
@@ -97,7 +97,11 @@ export class HookSession {
   private body: ((req: HookRequest | null) => void) | null = null;
   private closed = false;
 
-  constructor(private readonly backend: HookBackend, private readonly sink: ReplySink) {}
+  /**
+   * `envFile`: where a request with flag `e` keeps its environment (bash's FIFO pair has a
+   * `.env` file with `declare -px` output); a transport without one refuses such requests.
+   */
+  constructor(private readonly backend: HookBackend, private readonly sink: ReplySink, private readonly envFile?: () => Buffer) {}
 
   push(chunk: Buffer): void {
     if (this.closed) return;
@@ -168,6 +172,17 @@ export class HookSession {
     this.sink.ack(header.id, waitMs);
     const req = await body;
     if (req === null) return;
+    if (req.header.flags.includes('e')) {
+      try {
+        if (this.envFile === undefined) throw new HookProtocolError('this transport has no environment file (flag e)');
+        const fromFile = parseDeclarePx(this.envFile(), header.id);
+        req.env = fromFile.env;
+        req.opaque = fromFile.opaque;
+      } catch (err) {
+        this.abort(err);
+        return;
+      }
+    }
     // Read before evaluating: an evaluation that finishes later bumps past this number,
     // so a hook that got `pending` always asks again.
     let generation = 0;
