@@ -43,9 +43,13 @@ _envd_paths
 : "${_envd_pair=}"           # this shell's FIFO pair, $RUNDIR/sh/<pid>-<token>
 : "${_envd_regd=}"           # pid of the daemon the pair is registered with
 : "${_envd_wait=200}"        # the daemon's budget in ms (from its `w` record)
+: "${_envd_tw=0.700}"        # how long to wait for an answer being worked on: budget + 0.5 s
 : "${_envd_warned=}"         # warned that the daemon does not answer
 : "${_envd_kline=.envrc:.env}"
 [[ -n ${_envd_markers+set} ]] || _envd_markers=(.envrc .env)
+# The FIFO transport needs bash 4.4 (mapfile -d, {fd} redirections); older ones use the CLI.
+_envd_fifos=''
+if (( BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 4) )); then _envd_fifos=1; fi
 
 # ---- find -----------------------------------------------------------------------------
 # _envd_f := the nearest marker file at or above $PWD ('' when there is none).
@@ -73,20 +77,20 @@ _envd_env() {
   { builtin declare -px && builtin printf '#envd %s\n' "$_envd_id"; } 1<>"$_envd_pair.env"
 }
 
-# _envd_line KIND TIMEOUT: read `.res` lines until "KIND <our id>..." (older answers are
+# _envd_line TIMEOUT: read `.res` lines until "d <our id>" (answers to older requests are
 # skipped); 1 when none comes in time.
 _envd_line() {
-  while IFS= builtin read -r -t "$2" -u "$_envd_r" _envd_l; do
-    if [[ $_envd_l == "$1 $_envd_id" || $_envd_l == "$1 $_envd_id "* ]]; then return 0; fi
+  while IFS= builtin read -r -t "$1" -u "$_envd_r" _envd_l; do
+    if [[ $_envd_l == "d $_envd_id" ]]; then return 0; fi
   done
   return 1
 }
 
-# The request and the wait for its answer (fds _envd_q/_envd_r are open). 0: a complete
-# answer, parsed; 1: none in time (or not a valid one); 2: cannot ask; 3: the daemon
+# The request and the wait for its answer (fds _envd_q/_envd_r are open). 0: a valid
+# answer in _envd_rep; 1: none in time (or not a valid one); 2: cannot ask; 3: the daemon
 # wants the CLI.
 _envd_talk() {
-  local _envd_l='' _envd_fl=e _envd_ms _envd_t _envd_pr=0
+  local _envd_l='' _envd_fl=e _envd_pr=0
   # Our last request is still unread: the daemon is stopped (SIGSTOP) or stuck. Waiting
   # again would cost another timeout, and writing again could fill the pipe.
   if builtin read -t 0 -u "$_envd_q"; then return 1; fi
@@ -101,13 +105,13 @@ _envd_talk() {
   # fits in the pipe whatever the daemon is doing, so this write cannot block.
   if [[ -t 2 && -z ${NO_COLOR-} ]]; then _envd_fl=ce; fi
   builtin printf '%s\0' ENVD-HOOK 1 "$_envd_id" bash "$_envd_fl" "$PWD" '' >&"$_envd_q" || return 2
-  _envd_line a 0.1 || return 1
-  _envd_ms=${_envd_l##* }
-  [[ $_envd_ms =~ ^[0-9]{1,6}$ ]] || _envd_ms=$_envd_wait
-  _envd_wait=$_envd_ms
-  (( _envd_ms += 500 ))
-  builtin printf -v _envd_t '%d.%03d' $(( _envd_ms / 1000 )) $(( _envd_ms % 1000 ))
-  _envd_line d "$_envd_t" || return 1
+  # The answer is in .out once `d ID` arrives. A stopped daemon is told from a slow answer
+  # by whether it has read the request: still unread after 0.1 s, nobody is reading it;
+  # read, the answer comes within the daemon's budget (its `w`) and a margin.
+  if ! _envd_line 0.1; then
+    if builtin read -t 0 -u "$_envd_q"; then return 1; fi
+    _envd_line "$_envd_tw" || return 1
+  fi
   mapfile -d '' -t _envd_rep < "$_envd_pair.out" || return 1
   _envd_parse || _envd_pr=$?
   case $_envd_pr in
@@ -118,15 +122,14 @@ _envd_talk() {
   return 1
 }
 
-# One round trip over this shell's FIFO pair. 0: an answer, parsed (_envd_parse); 1: none
+# One round trip over this shell's FIFO pair. 0: a valid answer (_envd_parse); 1: none
 # in time; 2: this transport is not available here; 3: the daemon wants the CLI.
 _envd_ask() {
   local _envd_pid='' _envd_q _envd_r _envd_rc=0 _envd_l=''
-  (( BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 4) )) || return 2
-  [[ ${ENVD_NO_DAEMON-} != 1 && -p $_envd_run/hook.fifo && -r $_envd_run/hook.pid ]] || return 2
+  [[ -n $_envd_fifos && ${ENVD_NO_DAEMON-} != 1 && -p $_envd_run/hook.fifo && -r $_envd_run/hook.pid ]] || return 2
   IFS= builtin read -r _envd_pid < "$_envd_run/hook.pid" || :
   # A daemon that is gone cannot answer: `envd export` starts one (kill -0 is a builtin).
-  [[ $_envd_pid =~ ^[0-9]+$ ]] || return 2
+  [[ -n $_envd_pid && $_envd_pid != *[!0-9]* ]] || return 2
   builtin kill -0 "$_envd_pid" 2>/dev/null || return 2
   # Killed but not yet reaped (a zombie) still passes kill -0; Linux says so in /proc.
   if [[ -r /proc/$_envd_pid/stat ]]; then
@@ -137,7 +140,7 @@ _envd_ask() {
   if [[ -z $_envd_pair || ! -p $_envd_pair.req || ! -p $_envd_pair.res ]]; then
     # Once per shell (and after the pair was removed): the only process this path starts.
     _envd_pair=$_envd_run/sh/$$-${EPOCHREALTIME//[!0-9]/}$RANDOM
-    command mkfifo -m 600 "$_envd_pair.req" "$_envd_pair.res" 2>/dev/null || { _envd_pair=; return 2; }
+    command mkfifo -m 600 "$_envd_pair.req" "$_envd_pair.res" 2>/dev/null || { _envd_pair=''; return 2; }
     _envd_regd=''
   fi
   exec {_envd_q}<>"$_envd_pair.req" || return 2
@@ -150,53 +153,54 @@ _envd_ask() {
 }
 
 # ---- apply ----------------------------------------------------------------------------
-# Check the reply in _envd_rep: 0 complete (records in _envd_set/_envd_uns/_envd_msg,
-# _envd_rg, _envd_rk), 1 malformed, 3 the daemon wants the CLI (`v`), 4 cut off.
+# Check the reply in _envd_rep without changing anything: `ENVD-HOOK 1 ID`, records that
+# tile the rest exactly, `z ID`. 0 valid, 1 malformed, 3 the daemon wants the CLI (`v`),
+# 4 cut off (what is there so far is a valid beginning).
 _envd_parse() {
-  local _envd_i=3 _envd_c=${#_envd_rep[@]} _envd_x _envd_y _envd_v=''
-  _envd_set=() _envd_uns=() _envd_msg=() _envd_rg='' _envd_rk=''
+  local _envd_i=3 _envd_c=${#_envd_rep[@]}
   (( _envd_c >= 3 )) || return 4
   [[ ${_envd_rep[0]} == ENVD-HOOK && ${_envd_rep[1]} == 1 && ${_envd_rep[2]} == "$_envd_id" ]] || return 1
   while (( _envd_i < _envd_c )); do
-    _envd_x=${_envd_rep[_envd_i]}
-    case $_envd_x in
+    case ${_envd_rep[_envd_i]} in
+      x) (( _envd_i += 3 )) ;;
       p) (( _envd_i += 1 )) ;;
-      x)
-        (( _envd_i + 2 < _envd_c )) || return 4
-        _envd_set+=("${_envd_rep[_envd_i+1]}" "${_envd_rep[_envd_i+2]}")
-        (( _envd_i += 3 )) ;;
-      u|m|k|g|v|w|z)
+      [umkgw]) (( _envd_i += 2 )) ;;
+      v) return 3 ;;
+      z)
         (( _envd_i + 1 < _envd_c )) || return 4
-        _envd_y=${_envd_rep[_envd_i+1]}
-        (( _envd_i += 2 ))
-        case $_envd_x in
-          u) _envd_uns+=("$_envd_y") ;;
-          m) _envd_msg+=("$_envd_y") ;;
-          k) _envd_rk=$_envd_y ;;
-          g) _envd_rg=$_envd_y ;;
-          v) _envd_v=$_envd_y ;;
-          z)
-            [[ $_envd_y == "$_envd_id" ]] || return 1
-            [[ -z $_envd_v ]] || return 3
-            return 0 ;;
-        esac ;;
+        [[ ${_envd_rep[_envd_i+1]} == "$_envd_id" ]] || return 1
+        return 0 ;;
       *) return 1 ;;
     esac
   done
   return 4
 }
 
-# Apply a parsed reply. Nothing before this point changed the shell.
+# Apply a reply _envd_parse found valid. Nothing before this point changed the shell.
 _envd_apply() {
-  local _envd_i _envd_y _envd_rest
+  local _envd_i=3 _envd_y _envd_rest
   trap -- '' INT
-  for _envd_y in "${_envd_msg[@]}"; do builtin printf '%s\n' "$_envd_y" >&2; done
-  for _envd_y in "${_envd_uns[@]}"; do
-    if [[ $_envd_y == [A-Za-z_]* && $_envd_y != *[!A-Za-z0-9_]* && $_envd_y != _envd_* ]]; then builtin unset -v "$_envd_y"; fi
-  done
-  for (( _envd_i = 0; _envd_i < ${#_envd_set[@]}; _envd_i += 2 )); do
-    _envd_y=${_envd_set[_envd_i]}
-    if [[ $_envd_y == [A-Za-z_]* && $_envd_y != *[!A-Za-z0-9_]* && $_envd_y != _envd_* ]]; then builtin export "$_envd_y=${_envd_set[_envd_i+1]}"; fi
+  while :; do
+    _envd_y=${_envd_rep[_envd_i+1]-}
+    case ${_envd_rep[_envd_i]} in
+      x)
+        if [[ $_envd_y == [A-Za-z_]* && $_envd_y != *[!A-Za-z0-9_]* && $_envd_y != _envd_* ]]; then builtin export "$_envd_y=${_envd_rep[_envd_i+2]}"; fi
+        (( _envd_i += 3 )) ;;
+      u)
+        if [[ $_envd_y == [A-Za-z_]* && $_envd_y != *[!A-Za-z0-9_]* && $_envd_y != _envd_* ]]; then builtin unset -v "$_envd_y"; fi
+        (( _envd_i += 2 )) ;;
+      m) builtin printf '%s\n' "$_envd_y" >&2; (( _envd_i += 2 )) ;;
+      g) _envd_rg=$_envd_y; (( _envd_i += 2 )) ;;
+      k) _envd_rk=$_envd_y; (( _envd_i += 2 )) ;;
+      w)
+        if [[ -n $_envd_y && $_envd_y != *[!0-9]* && $_envd_y != "$_envd_wait" ]]; then
+          _envd_wait=$_envd_y
+          builtin printf -v _envd_tw '%d.%03d' $(( (_envd_y + 500) / 1000 )) $(( (_envd_y + 500) % 1000 ))
+        fi
+        (( _envd_i += 2 )) ;;
+      p) (( _envd_i += 1 )) ;;
+      *) break ;;
+    esac
   done
   trap -- - INT
   if [[ -n $_envd_rk && $_envd_rk != "$_envd_kline" ]]; then
@@ -236,7 +240,7 @@ _envd_unanswered() {
 # $1: the generation just read. Decide with builtins whether to ask; ask; apply.
 _envd_check() {
   local _envd_f _envd_id='' _envd_rc=0 _envd_rg='' _envd_rk=''
-  local -a _envd_rep=() _envd_set=() _envd_uns=() _envd_msg=()
+  local -a _envd_rep=()
   _envd_find
   if [[ $_envd_f == "$_envd_found" && $1 == "$_envd_gen" ]] ||
     [[ -z $_envd_f && -z ${ENVD_DIR-} && -z ${ENVD_FILE-} ]]; then

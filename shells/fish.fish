@@ -130,50 +130,29 @@ function _envd_ask
 end
 
 # ---- apply ----------------------------------------------------------------------------
-# Check the reply in _envd_rep: 0 complete (records in _envd_set/_envd_uns/_envd_msg,
-# _envd_rg, _envd_rk), 1 malformed, 3 the daemon wants the CLI (`v`), 4 cut off.
+# Check the reply in _envd_rep without changing anything: `ENVD-HOOK 1 ID`, records that
+# tile the rest exactly, `z ID`. 0 valid, 1 malformed, 3 the daemon wants the CLI (`v`),
+# 4 cut off (what is there so far is a valid beginning).
 function _envd_parse
-    set -g _envd_set
-    set -g _envd_uns
-    set -g _envd_msg
-    set -g _envd_rg ''
-    set -g _envd_rk ''
-    set -l _envd_v ''
     set -l _envd_c (count $_envd_rep)
     test $_envd_c -ge 3; or return 4
     test "$_envd_rep[1]" = ENVD-HOOK -a "$_envd_rep[2]" = 1 -a "$_envd_rep[3]" = "$_envd_id"; or return 1
     set -l _envd_i 4
     while test $_envd_i -le $_envd_c
-        set -l _envd_x $_envd_rep[$_envd_i]
-        switch $_envd_x
+        switch $_envd_rep[$_envd_i]
+            case x
+                set _envd_i (math $_envd_i + 3)
             case p
                 set _envd_i (math $_envd_i + 1)
-            case x
-                test (math $_envd_i + 2) -le $_envd_c; or return 4
-                set -a _envd_set $_envd_rep[(math $_envd_i + 1)] $_envd_rep[(math $_envd_i + 2)]
-                set _envd_i (math $_envd_i + 3)
-            case u m k g v w z
-                test (math $_envd_i + 1) -le $_envd_c; or return 4
-                set -l _envd_y $_envd_rep[(math $_envd_i + 1)]
+            case u m k g w
                 set _envd_i (math $_envd_i + 2)
-                switch $_envd_x
-                    case u
-                        set -a _envd_uns $_envd_y
-                    case m
-                        set -a _envd_msg $_envd_y
-                    case k
-                        set _envd_rk $_envd_y
-                    case g
-                        set _envd_rg $_envd_y
-                    case v
-                        set _envd_v $_envd_y
-                    case w
-                        string match -qr '^[0-9]{1,6}$' -- $_envd_y; and set -g _envd_wait $_envd_y
-                    case z
-                        test "$_envd_y" = "$_envd_id"; or return 1
-                        test -z "$_envd_v"; or return 3
-                        return 0
-                end
+            case v
+                return 3
+            case z
+                test $_envd_i -lt $_envd_c; or return 4
+                set -l _envd_j (math $_envd_i + 1)
+                test "$_envd_rep[$_envd_j]" = "$_envd_id"; or return 1
+                return 0
             case '*'
                 return 1
         end
@@ -181,29 +160,47 @@ function _envd_parse
     return 4
 end
 
-# Apply a parsed reply. Nothing before this point changed the shell.
+# Apply a reply _envd_parse found valid. Nothing before this point changed the shell.
 function _envd_apply
-    for _envd_y in $_envd_msg
-        printf '%s\n' $_envd_y >&2
-    end
-    for _envd_y in $_envd_uns
-        if string match -qr '^[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_y; and not string match -q -- '_envd_*' $_envd_y
-            set -e -g $_envd_y
+    set -g _envd_rg ''
+    set -g _envd_rk ''
+    set -l _envd_i 4
+    while true
+        set -l _envd_y $_envd_rep[(math $_envd_i + 1)]
+        switch $_envd_rep[$_envd_i]
+            case x
+                if string match -qr '^[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_y; and not string match -q -- '_envd_*' $_envd_y
+                    set -l _envd_z $_envd_rep[(math $_envd_i + 2)]
+                    # fish keeps PATH and CDPATH as lists: the empty value is the empty list.
+                    if test -z "$_envd_z"; and contains -- $_envd_y PATH CDPATH
+                        set -gx $_envd_y
+                    else
+                        set -gx $_envd_y $_envd_z
+                    end
+                end
+                set _envd_i (math $_envd_i + 3)
+            case u
+                if string match -qr '^[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_y; and not string match -q -- '_envd_*' $_envd_y
+                    set -e -g $_envd_y
+                end
+                set _envd_i (math $_envd_i + 2)
+            case m
+                printf '%s\n' $_envd_y >&2
+                set _envd_i (math $_envd_i + 2)
+            case g
+                set _envd_rg $_envd_y
+                set _envd_i (math $_envd_i + 2)
+            case k
+                set _envd_rk $_envd_y
+                set _envd_i (math $_envd_i + 2)
+            case w
+                string match -qr '^[0-9]{1,6}$' -- $_envd_y; and set -g _envd_wait $_envd_y
+                set _envd_i (math $_envd_i + 2)
+            case p
+                set _envd_i (math $_envd_i + 1)
+            case '*'
+                break
         end
-    end
-    set -l _envd_i 1
-    while test $_envd_i -lt (count $_envd_set)
-        set -l _envd_y $_envd_set[$_envd_i]
-        set -l _envd_z $_envd_set[(math $_envd_i + 1)]
-        if string match -qr '^[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_y; and not string match -q -- '_envd_*' $_envd_y
-            # fish keeps PATH and CDPATH as lists: the empty value is the empty list.
-            if test -z "$_envd_z"; and contains -- $_envd_y PATH CDPATH
-                set -gx $_envd_y
-            else
-                set -gx $_envd_y $_envd_z
-            end
-        end
-        set _envd_i (math $_envd_i + 2)
     end
     if test -n "$_envd_rk" -a "$_envd_rk" != "$_envd_kline"
         set -g _envd_kline $_envd_rk

@@ -161,56 +161,52 @@ _envd_ask() {
 }
 
 # ---- apply ----------------------------------------------------------------------------
-# Check the reply in _envd_rep: 0 complete (records in _envd_set/_envd_uns/_envd_msg,
-# _envd_rg, _envd_rk), 1 malformed, 3 the daemon wants the CLI (`v`), 4 cut off.
+# Check the reply in _envd_rep without changing anything: `ENVD-HOOK 1 ID`, records that
+# tile the rest exactly, `z ID`. 0 valid, 1 malformed, 3 the daemon wants the CLI (`v`),
+# 4 cut off (what is there so far is a valid beginning).
 _envd_parse() {
   emulate -L zsh
-  local _envd_i=4 _envd_c=${#_envd_rep} _envd_x _envd_y _envd_v=
-  _envd_set=() _envd_uns=() _envd_msg=() _envd_rg= _envd_rk=
+  local _envd_i=4 _envd_c=${#_envd_rep}
   (( _envd_c >= 3 )) || return 4
   [[ $_envd_rep[1] == ENVD-HOOK && $_envd_rep[2] == 1 && $_envd_rep[3] == $_envd_id ]] || return 1
   while (( _envd_i <= _envd_c )); do
-    _envd_x=$_envd_rep[_envd_i]
-    case $_envd_x in
+    case $_envd_rep[_envd_i] in
+      (x) (( _envd_i += 3 )) ;;
       (p) (( _envd_i += 1 )) ;;
-      (x)
-        (( _envd_i + 2 <= _envd_c )) || return 4
-        _envd_set+=("$_envd_rep[_envd_i+1]" "$_envd_rep[_envd_i+2]")
-        (( _envd_i += 3 )) ;;
-      (u|m|k|g|v|w|z)
-        (( _envd_i + 1 <= _envd_c )) || return 4
-        _envd_y=$_envd_rep[_envd_i+1]
-        (( _envd_i += 2 ))
-        case $_envd_x in
-          (u) _envd_uns+=("$_envd_y") ;;
-          (m) _envd_msg+=("$_envd_y") ;;
-          (k) _envd_rk=$_envd_y ;;
-          (g) _envd_rg=$_envd_y ;;
-          (v) _envd_v=$_envd_y ;;
-          (z)
-            [[ $_envd_y == $_envd_id ]] || return 1
-            [[ -z $_envd_v ]] || return 3
-            return 0 ;;
-        esac ;;
+      ([umkgw]) (( _envd_i += 2 )) ;;
+      (v) return 3 ;;
+      (z)
+        (( _envd_i < _envd_c )) || return 4
+        [[ $_envd_rep[_envd_i+1] == $_envd_id ]] || return 1
+        return 0 ;;
       (*) return 1 ;;
     esac
   done
   return 4
 }
 
-# Apply a parsed reply. Nothing before this point changed the shell.
+# Apply a reply _envd_parse found valid. Nothing before this point changed the shell.
 _envd_apply() {
   emulate -L zsh
   setopt local_traps
-  local _envd_i _envd_y
+  local _envd_i=4 _envd_y
   trap '' INT
-  for _envd_y in "${_envd_msg[@]}"; do print -r -- "$_envd_y" >&2; done
-  for _envd_y in "${_envd_uns[@]}"; do
-    if [[ $_envd_y =~ '^[A-Za-z_][A-Za-z0-9_]*$' && $_envd_y != _envd_* ]]; then unset -- "$_envd_y"; fi
-  done
-  for (( _envd_i = 1; _envd_i < ${#_envd_set}; _envd_i += 2 )); do
-    _envd_y=$_envd_set[_envd_i]
-    if [[ $_envd_y =~ '^[A-Za-z_][A-Za-z0-9_]*$' && $_envd_y != _envd_* ]]; then export "$_envd_y=$_envd_set[_envd_i+1]"; fi
+  while :; do
+    _envd_y=$_envd_rep[_envd_i+1]
+    case $_envd_rep[_envd_i] in
+      (x)
+        if [[ $_envd_y == [A-Za-z_]* && $_envd_y != *[^A-Za-z0-9_]* && $_envd_y != _envd_* ]]; then export "$_envd_y=$_envd_rep[_envd_i+2]"; fi
+        (( _envd_i += 3 )) ;;
+      (u)
+        if [[ $_envd_y == [A-Za-z_]* && $_envd_y != *[^A-Za-z0-9_]* && $_envd_y != _envd_* ]]; then unset -- "$_envd_y"; fi
+        (( _envd_i += 2 )) ;;
+      (m) print -r -- "$_envd_y" >&2; (( _envd_i += 2 )) ;;
+      (g) _envd_rg=$_envd_y; (( _envd_i += 2 )) ;;
+      (k) _envd_rk=$_envd_y; (( _envd_i += 2 )) ;;
+      (w) (( _envd_i += 2 )) ;;
+      (p) (( _envd_i += 1 )) ;;
+      (*) break ;;
+    esac
   done
   if [[ -n $_envd_rk && $_envd_rk != $_envd_kline ]]; then
     _envd_kline=$_envd_rk
@@ -245,7 +241,7 @@ _envd_unanswered() {
 _envd_check() {
   emulate -L zsh
   local _envd_f _envd_id= _envd_rc=0 _envd_rg= _envd_rk=
-  local -a _envd_kv _envd_rep _envd_set _envd_uns _envd_msg
+  local -a _envd_kv _envd_rep
   _envd_find
   if [[ $_envd_f == $_envd_found && $1 == $_envd_gen ]] ||
     [[ -z $_envd_f && -z ${ENVD_DIR-} && -z ${ENVD_FILE-} ]]; then

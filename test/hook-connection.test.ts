@@ -277,19 +277,19 @@ describe('startFifoTransport (bash)', () => {
     expect(readFileSync(join(run, 'hook.pid'), 'utf8').trim()).toBe(String(process.pid));
   });
 
-  it('serves a registered pair: `a ID MS`, the reply in .out, then `d ID`', async () => {
+  it('serves a registered pair: the reply (with the budget, `w`) in .out, then `d ID`', async () => {
     start(fakeBackend());
     const base = newPair();
     register(`${base}.req`);
     const c = new FifoClient(base);
     try {
       c.send(req('17', [['IN', 'from-fifo']]));
-      expect(await c.line()).toBe('a 17 150');
       expect(await c.line()).toBe('d 17');
-      expect(completeRecords(c.out(), '17')).toContainEqual({ t: 'x', name: 'A', value: 'from-fifo' });
+      const first = completeRecords(c.out(), '17');
+      expect(first[0]).toEqual({ t: 'w', ms: 150 });
+      expect(first).toContainEqual({ t: 'x', name: 'A', value: 'from-fifo' });
       // A shorter second answer leaves no tail of the first in .out.
       c.send(req('18', [['IN', 'y']]));
-      expect(await c.line()).toBe('a 18 150');
       expect(await c.line()).toBe('d 18');
       const out = c.out();
       expect(completeRecords(out, '18')).toContainEqual({ t: 'x', name: 'A', value: 'y' });
@@ -308,7 +308,6 @@ describe('startFifoTransport (bash)', () => {
       // Written in place: an older, longer content may follow the end line.
       writeFileSync(`${base}.env`, 'declare -x IN="from \\"env\\" file"\ndeclare -x PATH="/bin"\n#envd 21\ndeclare -x IN="stale"\n');
       c.send(encodeRequest({ id: '21', shell: 'bash', flags: 'e', cwd: '/tmp' }, []));
-      expect(await c.line()).toBe('a 21 150');
       expect(await c.line()).toBe('d 21');
       expect(completeRecords(c.out(), '21')).toContainEqual({ t: 'x', name: 'A', value: 'from "env" file' });
     } finally {
@@ -351,7 +350,7 @@ describe('startFifoTransport (bash)', () => {
       // The bad pair was dropped and removed (its shell makes a new one); the good one serves on.
       expect(existsSync(`${bad}.req`)).toBe(false);
       cg.send(req('1'));
-      expect(await cg.line()).toBe('a 1 150');
+      expect(await cg.line()).toBe('d 1');
     } finally {
       cb.close();
       cg.close();
@@ -403,7 +402,7 @@ describe('startFifoTransport (bash)', () => {
       const result = await Promise.race([reads, new Promise<null>((r) => setTimeout(() => r(null), 3000))]);
       expect(result).not.toBeNull();
       clients[3]?.send(req('1'));
-      expect(await clients[3]?.line()).toBe('a 1 150');
+      expect(await clients[3]?.line()).toBe('d 1');
     } finally {
       for (const c of clients) c.close();
     }

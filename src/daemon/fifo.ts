@@ -25,11 +25,12 @@ import { HookSession, type HookBackend } from './hook-connection.js';
  *              is gone
  *
  * Requests on `.req` are hook records (protocol/hook-records.ts). For each one the daemon
- * writes `a ID MS\n` to `.res` as soon as the header is read (alive; the answer comes
- * within MS), then the whole reply to `.out` and `d ID\n` to `.res`. The reply goes
- * through a regular file because bash's `read` takes a pipe one byte per read(2) (with
- * `-t`, four system calls a byte: ~4 ms for a 1 KiB answer here) while `mapfile` reads a
- * file in blocks (~30 µs).
+ * writes the whole reply to `.out`, then `d ID\n` to `.res`. The reply goes through a
+ * regular file because bash's `read` takes a pipe one byte per read(2) (with `-t`, four
+ * system calls a byte: ~4 ms for a 1 KiB answer here) while `mapfile` reads a file in
+ * blocks (~20 µs). There is no acknowledgement line: a request still unread after 0.1 s
+ * means the daemon is stopped or stuck (bash sees that with `read -t 0` on its own `.req`),
+ * a request read means an answer within the budget (`w`, in each answer).
  *
  * Each FIFO is opened O_RDWR|O_NONBLOCK and wrapped in a net.Socket, so libuv polls it
  * with epoll: no threadpool thread is parked in a blocking read per shell.
@@ -202,11 +203,14 @@ export function startFifoTransport(runtimeDir: string, backend: HookBackend, log
       pair.close(unlink);
       if (pairs.get(base) === pair) pairs.delete(base);
     };
+    // No acknowledgement line: bash tells a stopped daemon from a busy one by whether its
+    // request has been read. The budget goes in the answer (`w`) for the next request.
+    let waitMs = 0;
     const session = new HookSession(backend, {
-      ack: (id, ms) => pair.notify(`a ${id} ${ms}`),
+      ack: (_id, ms) => { waitMs = ms; },
       answer: (id, records) => {
         try {
-          pair.writeOut(Buffer.concat([encodeReplyHead(id), encodeReplyTail(id, records)]));
+          pair.writeOut(Buffer.concat([encodeReplyHead(id, [{ t: 'w', ms: waitMs }]), encodeReplyTail(id, records)]));
         } catch (err) {
           warn(`cannot write ${base}.out: ${errorMessage(err)}`);
           drop(true);
@@ -216,7 +220,6 @@ export function startFifoTransport(runtimeDir: string, backend: HookBackend, log
       },
       refuse: (id) => {
         try { pair.writeOut(encodeReply(id, [{ t: 'v', version: HOOK_VERSION }])); } catch { /* dropped below */ }
-        pair.notify(`a ${id} 0`);
         pair.notify(`d ${id}`);
         // The rest of that request cannot be parsed: the shell makes a new pair next time.
         setImmediate(() => drop(true));
