@@ -177,6 +177,7 @@ _envd_parse() {
 }
 
 # Apply a reply _envd_parse found valid. Nothing before this point changed the shell.
+# Names are checked with an extended pattern, which [[ ]] accepts without extglob.
 _envd_apply() {
   local _envd_i=3 _envd_y _envd_rest
   trap -- '' INT
@@ -184,10 +185,10 @@ _envd_apply() {
     _envd_y=${_envd_rep[_envd_i+1]-}
     case ${_envd_rep[_envd_i]} in
       x)
-        if [[ $_envd_y == [A-Za-z_]* && $_envd_y != *[!A-Za-z0-9_]* && $_envd_y != _envd_* ]]; then builtin export "$_envd_y=${_envd_rep[_envd_i+2]}"; fi
+        if [[ $_envd_y == [A-Za-z_]*([A-Za-z0-9_]) && $_envd_y != _envd_* ]]; then builtin export "$_envd_y=${_envd_rep[_envd_i+2]}"; fi
         (( _envd_i += 3 )) ;;
       u)
-        if [[ $_envd_y == [A-Za-z_]* && $_envd_y != *[!A-Za-z0-9_]* && $_envd_y != _envd_* ]]; then builtin unset -v "$_envd_y"; fi
+        if [[ $_envd_y == [A-Za-z_]*([A-Za-z0-9_]) && $_envd_y != _envd_* ]]; then builtin unset -v "$_envd_y"; fi
         (( _envd_i += 2 )) ;;
       m) builtin printf '%s\n' "$_envd_y" >&2; (( _envd_i += 2 )) ;;
       g) _envd_rg=$_envd_y; (( _envd_i += 2 )) ;;

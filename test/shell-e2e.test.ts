@@ -238,6 +238,15 @@ for (const shell of ['bash', 'zsh', 'fish'] as Shell[]) {
       }
     });
 
+    it('a value over 128 KiB is refused with a warning, and commands still run', async () => {
+      writeFileSync(join(B, '.envrc'), 'export SMALL=ok\nexport BIG="$(head -c 200000 /dev/zero | tr \'\\0\' x)"\n');
+      expect(sb.envd(['allow', B]).status).toBe(0);
+      const e = await t.run(`cd ${B}`);
+      expect(e.BIG).toBeUndefined();
+      expect(e.SMALL).toBe('ok');
+      expect(t.screen()).toMatch(/BIG.*(128 KiB|bytes)/);
+    });
+
     it('values with quotes, newlines and $(…) arrive exactly', async () => {
       const weird = "it's \"quoted\" $(touch nope) `x` \\ %self\nsecond line -n";
       writeFileSync(join(B, '.envrc'), `export B_VAR=${`'${weird.replace(/'/g, "'\\''")}'`}\n`);

@@ -271,6 +271,15 @@ describe('values round-trip byte for byte through the records path', () => {
     });
   }
 
+  it('`v` (the daemon does not speak this hook version) sends every shell to the CLI (status 3), nothing applied', () => {
+    const v = encodeReply(ID, [{ t: 'v', version: 2 }]);
+    for (const shell of (['bash', 'zsh', 'fish'] as const).filter((s) => have[s])) {
+      const p = sb.write(`v-${shell}.bin`, v);
+      const r = run(shell, parseScript(shell, hookFor(shell), [p]));
+      expect(r.stdout.split(' ')[0], shell).toBe('3');
+    }
+  });
+
   it('a reply to another request id is refused by every shell', () => {
     const other = encodeReply('13', [{ t: 'x', name: 'A', value: '1' }]);
     for (const shell of (['bash', 'zsh', 'fish'] as const).filter((s) => have[s])) {
