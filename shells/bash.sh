@@ -219,8 +219,10 @@ _envd_apply() {
 # `envd export bash` (a Node process: ~50 ms; it starts the daemon when none runs). Its
 # output is shell code whose every value is quoted by envd's proven quoter.
 _envd_fallback() {
-  local _envd_o _envd_st=0
-  _envd_o=$("$_envd_bin" export bash --budget "$_envd_wait") || _envd_st=$?
+  local _envd_o _envd_st=0 _envd_b=(--budget "$_envd_wait")
+  # In-process (ENVD_NO_DAEMON=1) nothing would finish a slow evaluation later: wait.
+  if [[ ${ENVD_NO_DAEMON-} == 1 ]]; then _envd_b=(); fi
+  _envd_o=$("$_envd_bin" export bash "${_envd_b[@]}") || _envd_st=$?
   if (( _envd_st <= 1 )) && [[ -n $_envd_o ]]; then
     trap -- '' INT
     builtin eval "$_envd_o"
@@ -243,7 +245,9 @@ _envd_check() {
   local _envd_f _envd_id='' _envd_rc=0 _envd_rg='' _envd_rk=''
   local -a _envd_rep=()
   _envd_find
-  if [[ $_envd_f == "$_envd_found" && $1 == "$_envd_gen" ]] ||
+  # Without a daemon (ENVD_NO_DAEMON=1) there is no generation to say that an approval or
+  # an edit happened: inside a project every prompt asks `envd export`, as direnv does.
+  if [[ $_envd_f == "$_envd_found" && $1 == "$_envd_gen" && ${ENVD_NO_DAEMON-} != 1 ]] ||
     [[ -z $_envd_f && -z ${ENVD_DIR-} && -z ${ENVD_FILE-} ]]; then
     _envd_pwd=$PWD _envd_gen=$1 _envd_found=$_envd_f
     return 0
@@ -261,7 +265,7 @@ _envd_check() {
 _envd_hook() {
   local _envd_s=$? _envd_g=''
   if [[ -r $_envd_genfile ]]; then IFS= builtin read -r _envd_g < "$_envd_genfile" || :; fi
-  if [[ $PWD != "$_envd_pwd" || $_envd_g != "$_envd_gen" ]]; then
+  if [[ $PWD != "$_envd_pwd" || $_envd_g != "$_envd_gen" || ${ENVD_NO_DAEMON-} == 1 ]]; then
     # Called in a || list: errexit (set -e) is off inside, whatever the user set.
     _envd_check "$_envd_g" || :
   fi

@@ -227,7 +227,10 @@ end
 # `envd export fish` (a Node process: ~50 ms; it starts the daemon when none runs). Its
 # output is fish code whose every value is quoted by envd's proven quoter.
 function _envd_fallback
-    set -l _envd_o ($_envd_bin export fish --budget $_envd_wait | string collect)
+    set -l _envd_b --budget $_envd_wait
+    # In-process (ENVD_NO_DAEMON=1) nothing would finish a slow evaluation later: wait.
+    test "$ENVD_NO_DAEMON" = 1; and set _envd_b
+    set -l _envd_o ($_envd_bin export fish $_envd_b | string collect)
     set -l _envd_st $pipestatus[1]
     if test "$_envd_st" -le 1 -a -n "$_envd_o"
         printf '%s\n' $_envd_o | source
@@ -249,7 +252,9 @@ end
 # $argv[1]: the generation just read. Decide with builtins whether to ask; ask; apply.
 function _envd_check
     _envd_find
-    if test "$_envd_f" = "$_envd_found" -a "$argv[1]" = "$_envd_gen"
+    # Without a daemon (ENVD_NO_DAEMON=1) there is no generation to say that an approval or
+    # an edit happened: inside a project every prompt asks `envd export`, as direnv does.
+    if test "$_envd_f" = "$_envd_found" -a "$argv[1]" = "$_envd_gen" -a "$ENVD_NO_DAEMON" != 1
         or test -z "$_envd_f" -a -z "$ENVD_DIR" -a -z "$ENVD_FILE"
         set -g _envd_pwd $PWD
         set -g _envd_gen $argv[1]
@@ -280,7 +285,7 @@ function _envd_hook
     if test -r $_envd_genfile
         read _envd_g <$_envd_genfile
     end
-    if test "$PWD" != "$_envd_pwd" -o "$_envd_g" != "$_envd_gen"
+    if test "$PWD" != "$_envd_pwd" -o "$_envd_g" != "$_envd_gen" -o "$ENVD_NO_DAEMON" = 1
         _envd_check $_envd_g
     end
     return $_envd_s

@@ -256,3 +256,35 @@ for (const shell of ['bash', 'zsh', 'fish'] as Shell[]) {
     });
   });
 }
+
+for (const shell of ['bash', 'zsh', 'fish'] as Shell[]) {
+  describe.runIf(tmuxOk && haveShell(shell))(`${shell}: no daemon (ENVD_NO_DAEMON=1), everything through the CLI`, () => {
+    let sb: Sandbox;
+    let t: TmuxShell;
+    let base: EnvMap;
+    let A: string; let out: string;
+
+    beforeAll(async () => {
+      sb = new Sandbox({ daemon: false });
+      out = sb.mkdir('out');
+      A = sb.mkdir('A');
+      sb.write('A/.envrc', 'export A_VAR=a\n');
+      const hookFile = sb.write(`hook.${shell}`, sb.envd(['hook', shell]).stdout);
+      t = await TmuxShell.start({ shell, sandbox: sb, hookFile, cwd: out });
+      base = await t.dump();
+    }, 60_000);
+
+    afterAll(() => {
+      t?.close();
+      sb?.cleanup();
+    });
+
+    it('blocked, then allowed at the next prompt, then left; no daemon was started', async () => {
+      expectEnv(await t.run(`cd ${A}`), base, refused(A));
+      expect(sb.envd(['allow', A]).status).toBe(0);
+      expectEnv(await t.run(''), base, { ...loaded(A), A_VAR: 'a' });
+      expectEnv(await t.run(`cd ${out}`), base, none());
+      expect(readGeneration(sb)).toBe('');
+    });
+  });
+}
