@@ -1,0 +1,67 @@
+import { basename } from 'node:path';
+import type { Context } from '../context.js';
+import type { Shell } from '../plan.js';
+import type { Cell, Row, Target } from '../results.js';
+import type { Sandbox } from '../sandbox.js';
+import type { ProjectSpec, Tool, ToolName } from '../tools.js';
+
+/** The note for a daemon-only number in the columns of tools that have none. */
+export const NO_DAEMON = 'n/a: no daemon';
+
+export interface Scenario {
+  id: string;
+  /** One line for `--list`. */
+  about: string;
+  run(ctx: Context): Promise<Row[]>;
+}
+
+export interface Project {
+  dir: string;
+  /** The variable the checks look at, and the value the project gives it. */
+  name: string;
+  value: string;
+}
+
+/** A small project: two exports, like the 2-line `.envrc` of DESIGN.md section 1. */
+export function smallSpec(dir: string): ProjectSpec {
+  return { vars: { BENCH_A: `a:${basename(dir)}`, BENCH_B: 'two words' } };
+}
+
+export async function makeProjects(tool: Tool, box: Sandbox, kind: string, count: number, spec: (dir: string) => ProjectSpec): Promise<Project[]> {
+  const out: Project[] = [];
+  for (let i = 0; i < count; i++) {
+    const dir = box.newProject(kind);
+    const s = spec(dir);
+    tool.writeProject(box, dir, s);
+    out.push({ dir, name: 'BENCH_A', value: s.vars.BENCH_A ?? '' });
+  }
+  await tool.trust(box, out.map((p) => p.dir));
+  return out;
+}
+
+export function newRow(id: string, title: string, shell: Shell | null, stat: string, targets: Target[] = [], unit: Row['unit'] = 'us'): Row {
+  return { id, title, shell, unit, stat, cells: {}, targets };
+}
+
+/** Fill one row's cell for every selected tool, one after the other (never two at once). */
+export async function eachTool(ctx: Context, row: Row, names: readonly ToolName[], cell: (tool: Tool) => Promise<Cell>): Promise<void> {
+  for (const name of names) {
+    const tool = ctx.tool(name);
+    if (tool === undefined) continue;
+    let c: Cell;
+    try {
+      c = await cell(tool);
+    } catch (err) {
+      c = { value: null, n: 0, failed: err instanceof Error ? err.message : String(err) };
+    }
+    row.cells[name] = c;
+    ctx.log(`${row.id}${row.shell === null ? '' : ` ${row.shell}`} ${name}: ${describe(c, row.unit)}`);
+  }
+}
+
+function describe(c: Cell, unit: Row['unit']): string {
+  if (c.failed !== undefined) return `FAILED ${c.failed}`;
+  if (c.value === null) return c.note ?? 'n/a';
+  const v = unit === 'bytes' ? `${(c.value / 1048576).toFixed(1)} MB` : `${(c.value / 1000).toFixed(3)} ms`;
+  return `${v} (n=${c.n}${c.note !== undefined ? `; ${c.note}` : ''})`;
+}

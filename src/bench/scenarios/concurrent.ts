@@ -1,0 +1,201 @@
+/**
+ * 50 real interactive bash processes, each with the tool's hook, each in its own project.
+ * In every round all 50 wait at a barrier (one FIFO per shell, so no shell can take
+ * another's turn), are released together, and do one `cd` + prompt: into their project,
+ * or out of it in the next round. One sample = one shell's cd + prompt. Checked after each.
+ */
+import { spawnSync } from 'node:child_process';
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { enter, runProblem } from '../context.js';
+import { barrier, cd, cdPrompt, expect, prompt, promptUntil, repeat, time } from '../plan.js';
+import { startPlan } from '../run.js';
+import { percentile, formatMicros } from '../stats.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { HookClient } from '../hook-client.js';
+import { EnvdTool, TOOLS } from '../tools.js';
+import { eachTool, makeProjects, newRow, NO_DAEMON, smallSpec, type Scenario } from './common.js';
+
+const SHELLS = 50;
+const STALE = 'unanswered';
+
+export const concurrent: Scenario = {
+  id: 'concurrent',
+  about: `${SHELLS} bash shells released at once, each doing cd + prompt into or out of its project`,
+  async run(ctx) {
+    if (!ctx.opts.shells.includes('bash')) return [];
+    const rounds = ctx.n(20, 6);
+    const stat = `${SHELLS} shells × ${rounds} rounds = ${SHELLS * rounds} requests`;
+    const p50 = newRow('concurrent-p50', `${SHELLS} shells cd at once: p50`, 'bash', stat);
+    const p99 = newRow('concurrent-p99', `${SHELLS} shells cd at once: p99`, 'bash', stat, [
+      { kind: 'max', max: 5000, text: `${SHELLS} concurrent shells p99 ≤ 5 ms` },
+    ]);
+    await eachTool(ctx, p99, TOOLS, async (tool) => {
+      const box = await ctx.box(tool, 'concurrent');
+      try {
+        const projects = await makeProjects(tool, box, 'c', SHELLS, smallSpec);
+        const fifos: number[] = [];
+        const started = projects.map((p, i) => {
+          const fifo = join(box.root, `barrier-${i}`);
+          spawnSync('mkfifo', ['-m', '600', fifo]);
+          // Read-write: opening does not wait for the shell, and the shell's `<>` open
+          // does not wait for us.
+          fifos.push(openSync(fifo, constants.O_RDWR));
+          return { p, fifo };
+        });
+        let ready = 0;
+        let released = 0;
+        const onLine = (line: string): void => {
+          if (line !== '@R') return;
+          ready++;
+          if (ready === SHELLS * (released + 1)) {
+            released++;
+            for (const fd of fifos) writeSync(fd, '\n');
+          }
+        };
+        const runs = started.map(({ p, fifo }, i) =>
+          startPlan(
+            [
+              cd(box.outside),
+              prompt,
+              ...enter(p.dir, p.name, p.value, 'warm-up enter'),
+              ...cdPrompt(box.outside),
+              promptUntil(p.name, null, 1000, 0.01),
+              expect(p.name, null, 'warm-up leave'),
+              repeat(rounds / 2, [
+                barrier(fifo),
+                time('req', cdPrompt(p.dir)),
+                // A prompt that came back without the change (the hook gave up waiting)
+                // is counted as unanswered; later prompts must still get it right.
+                expect(p.name, p.value, STALE),
+                promptUntil(p.name, p.value, 1000, 0.01),
+                expect(p.name, p.value, 'entered'),
+                barrier(fifo),
+                time('req', cdPrompt(box.outside)),
+                expect(p.name, null, STALE),
+                promptUntil(p.name, null, 1000, 0.01),
+                expect(p.name, null, 'left'),
+              ]),
+            ],
+            {
+              shell: 'bash',
+              rcFile: tool.rcFile(box, 'bash'),
+              scriptFile: box.scriptPath(`c${i}.bash`),
+              env: box.env,
+              cwd: box.outside,
+              timeoutMs: 300_000,
+              onLine,
+            },
+          ),
+        );
+        const results = await Promise.all(runs.map((r) => r.done));
+        for (const fd of fifos) closeSync(fd);
+        const answered: number[] = [];
+        let stale = 0;
+        const isStale = (f: string): boolean => f.startsWith(`${STALE} `);
+        for (const r of results) {
+          const problem = runProblem(r, { req: rounds }, isStale);
+          if (problem !== null) {
+            p50.cells[tool.name] = { value: null, n: 0, failed: problem };
+            return { value: null, n: 0, failed: problem };
+          }
+          // Each sample is followed by its check; a stale mark belongs to the sample before it.
+          let last: number | null = null;
+          for (const ev of r.events) {
+            if ('label' in ev) {
+              if (last !== null) answered.push(last);
+              last = ev.label === 'req' ? ev.us : null;
+            } else if (isStale(ev.failure) && last !== null) {
+              stale++;
+              last = null;
+            }
+          }
+          if (last !== null) answered.push(last);
+        }
+        // An unanswered request counts as slower than every answered one.
+        const ranked = [...answered, ...Array<number>(stale).fill(Infinity)];
+        const staleNote = stale > 0 ? `${stale} of ${ranked.length} prompts came back unchanged (the hook stopped waiting); counted as slowest` : '';
+        const v50 = percentile(ranked, 50);
+        const v99 = percentile(ranked, 99);
+        p50.cells[tool.name] = Number.isFinite(v50) ? { value: v50, n: ranked.length } : { value: null, n: ranked.length, failed: staleNote };
+        const maxAnswered = `max answered ${formatMicros(Math.max(...answered))}`;
+        if (!Number.isFinite(v99)) return { value: null, n: ranked.length, failed: `${staleNote}; ${maxAnswered}` };
+        return { value: v99, n: ranked.length, note: [maxAnswered, staleNote].filter((x) => x !== '').join('; ') };
+      } finally {
+        await ctx.dropBox(tool, 'concurrent');
+      }
+    });
+    return [p50, p99];
+  },
+};
+
+/**
+ * The daemon alone under the same burst: 50 clients speaking the hook protocol on the
+ * socket as the zsh hook does (src/bench/hook-client.ts), released together in each round,
+ * each entering or leaving its own project. No shell competes for the two cores here, so
+ * this is the daemon's own latency per request. envd only: the others have no daemon.
+ */
+export const concurrentSocket: Scenario = {
+  id: 'concurrent-socket',
+  about: `${SHELLS} hook-protocol clients on the daemon's socket at once, each entering or leaving its project`,
+  async run(ctx) {
+    const rounds = ctx.n(40, 10);
+    const stat = `${SHELLS} clients × ${rounds} rounds = ${SHELLS * rounds} requests`;
+    const p50 = newRow('socket-p50', `${SHELLS} hook clients at once: p50`, null, stat);
+    const p99 = newRow('socket-p99', `${SHELLS} hook clients at once: p99`, null, stat, [
+      { kind: 'max', max: 5000, text: `${SHELLS} concurrent hook clients p99 ≤ 5 ms` },
+    ]);
+    await eachTool(ctx, p99, ['envd'], async (tool) => {
+      if (!(tool instanceof EnvdTool)) throw new Error('not envd');
+      const box = await ctx.box(tool, 'socket');
+      try {
+        const projects = await makeProjects(tool, box, 's', SHELLS, smallSpec);
+        const socket = tool.socket(box);
+        const base: Record<string, string> = { ...box.env, SHLVL: '1', PWD: box.outside };
+        const clients = projects.map((p, i) => ({ p, c: new HookClient(socket, base, `c${i}`) }));
+        const settle = async (c: HookClient, dir: string, want: string | null, name: string): Promise<void> => {
+          for (let i = 0; i < 500; i++) {
+            await c.ask(dir);
+            if ((c.env[name] ?? null) === want) return;
+            await sleep(20);
+          }
+          throw new Error(`warm-up: ${name} never became ${String(want)} in ${dir}`);
+        };
+        await Promise.all(clients.map(async ({ p, c }) => {
+          await settle(c, p.dir, p.value, p.name);
+          await settle(c, box.outside, null, p.name);
+        }));
+        const samples: number[] = [];
+        let stale = 0;
+        for (let r = 0; r < rounds; r++) {
+          const entering = r % 2 === 0;
+          const answers = await Promise.all(clients.map(({ p, c }) => c.ask(entering ? p.dir : box.outside)));
+          for (const [i, a] of answers.entries()) {
+            const cl = clients[i];
+            if (cl === undefined) continue;
+            const want = entering ? cl.p.value : null;
+            if ((cl.c.env[cl.p.name] ?? null) !== want) {
+              stale++;
+              await settle(cl.c, entering ? cl.p.dir : box.outside, want, cl.p.name);
+            } else samples.push(a.us);
+          }
+        }
+        const ranked = [...samples, ...Array<number>(stale).fill(Infinity)];
+        const staleNote = stale > 0 ? `${stale} answers were 'still loading' or wrong; counted as slowest` : '';
+        const v50 = percentile(ranked, 50);
+        const v99 = percentile(ranked, 99);
+        p50.cells.envd = Number.isFinite(v50) ? { value: v50, n: ranked.length } : { value: null, n: ranked.length, failed: staleNote };
+        const maxNote = `max ${formatMicros(Math.max(...samples))}`;
+        if (!Number.isFinite(v99)) return { value: null, n: ranked.length, failed: `${staleNote}; ${maxNote}` };
+        return { value: v99, n: ranked.length, note: [maxNote, staleNote].filter((x) => x !== '').join('; ') };
+      } finally {
+        await ctx.dropBox(tool, 'socket');
+      }
+    });
+    for (const row of [p50, p99]) {
+      row.cells.direnv = { value: null, n: 0, note: NO_DAEMON };
+      row.cells.mise = { value: null, n: 0, note: NO_DAEMON };
+    }
+    return [p50, p99];
+  },
+};

@@ -1,0 +1,120 @@
+/** What every prompt costs: idle in a project, leaving and entering it, moving inside it. */
+import { join } from 'node:path';
+import { enter, medianCell, runProblem } from '../context.js';
+import { cd, cdPrompt, expect, prompt, repeat, time, type Shell } from '../plan.js';
+import { median, pairSums, formatMicros } from '../stats.js';
+import { TOOLS } from '../tools.js';
+import type { Target } from '../results.js';
+import { eachTool, makeProjects, newRow, smallSpec, type Scenario } from './common.js';
+
+function idleTargets(shell: Shell): Target[] {
+  return shell === 'fish'
+    ? [{ kind: 'ratio', vs: 'direnv', max: 1 / 5, text: 'fish idle ≤ 1/5 of direnv' }]
+    : [{ kind: 'ratio', vs: 'direnv', max: 1 / 20, text: `${shell} idle ≤ 1/20 of direnv` }];
+}
+
+function leaveEnterTargets(shell: Shell): Target[] {
+  return shell === 'fish'
+    ? [{ kind: 'ratio', vs: 'direnv', max: 1 / 3, text: 'fish leave+enter ≤ 1/3 of direnv' }]
+    : [{ kind: 'ratio', vs: 'direnv', max: 1 / 10, text: `${shell} leave+enter ≤ 1/10 of direnv` }];
+}
+
+export const idle: Scenario = {
+  id: 'idle',
+  about: 'a prompt in a loaded project where nothing changed',
+  async run(ctx) {
+    const n = ctx.n(500, 100);
+    const rows = [];
+    for (const shell of ctx.opts.shells) {
+      const row = newRow('idle', 'idle prompt, project loaded', shell, `median of ${n} prompts`, idleTargets(shell));
+      await eachTool(ctx, row, TOOLS, async (tool) => {
+        const box = await ctx.box(tool);
+        const [p] = await makeProjects(tool, box, 'idle', 1, smallSpec);
+        if (p === undefined) throw new Error('no project');
+        const run = await ctx.run(tool, box, shell, [
+          ...enter(p.dir, p.name, p.value, 'loaded'),
+          prompt,
+          repeat(n, [time('idle', [prompt])]),
+          expect(p.name, p.value, 'still loaded after idle prompts'),
+        ]);
+        return medianCell(run, 'idle', n);
+      });
+      rows.push(row);
+    }
+    return rows;
+  },
+};
+
+export const leaveEnter: Scenario = {
+  id: 'leave-enter',
+  about: 'cd out of a cached project and back in, checking the variable at every step',
+  async run(ctx) {
+    const n = ctx.n(100, 20);
+    const rows = [];
+    for (const shell of ctx.opts.shells) {
+      const row = newRow('leave-enter', 'leave + enter a cached project', shell, `median of ${n} pairs (cd + prompt each)`, leaveEnterTargets(shell));
+      await eachTool(ctx, row, TOOLS, async (tool) => {
+        const box = await ctx.box(tool);
+        const [p] = await makeProjects(tool, box, 'le', 1, smallSpec);
+        if (p === undefined) throw new Error('no project');
+        const run = await ctx.run(tool, box, shell, [
+          ...enter(p.dir, p.name, p.value, 'warm-up enter'),
+          repeat(n, [
+            time('leave', cdPrompt(box.outside)),
+            expect(p.name, null, 'left'),
+            expect('BENCH_B', null, 'left'),
+            time('enter', cdPrompt(p.dir)),
+            expect(p.name, p.value, 'entered'),
+            expect('BENCH_B', 'two words', 'entered'),
+          ]),
+        ]);
+        const problem = runProblem(run, { leave: n, enter: n });
+        if (problem !== null) return { value: null, n: 0, failed: problem };
+        const leave = run.samples.get('leave') ?? [];
+        const ent = run.samples.get('enter') ?? [];
+        return {
+          value: median(pairSums(leave, ent)),
+          n,
+          note: `leave ${formatMicros(median(leave))}, enter ${formatMicros(median(ent))}`,
+        };
+      });
+      rows.push(row);
+    }
+    return rows;
+  },
+};
+
+export const subdir: Scenario = {
+  id: 'subdir',
+  about: 'cd between subdirectories of one loaded project',
+  async run(ctx) {
+    const n = ctx.n(100, 20);
+    const rows = [];
+    for (const shell of ctx.opts.shells) {
+      const row = newRow('subdir', 'cd between subdirectories', shell, `median of ${2 * n} cd + prompt`);
+      await eachTool(ctx, row, TOOLS, async (tool) => {
+        const box = await ctx.box(tool);
+        const [p] = await makeProjects(tool, box, 'sub', 1, smallSpec);
+        if (p === undefined) throw new Error('no project');
+        const a = join(p.dir, 'src', 'pkg', 'deep');
+        const b = join(p.dir, 'docs');
+        box.write(join(a, '.keep'), '');
+        box.write(join(b, '.keep'), '');
+        const run = await ctx.run(tool, box, shell, [
+          ...enter(p.dir, p.name, p.value, 'loaded'),
+          cd(b),
+          prompt,
+          repeat(n, [
+            time('sub', cdPrompt(a)),
+            expect(p.name, p.value, 'still loaded in a subdirectory'),
+            time('sub', cdPrompt(b)),
+            expect(p.name, p.value, 'still loaded in a subdirectory'),
+          ]),
+        ]);
+        return medianCell(run, 'sub', 2 * n);
+      });
+      rows.push(row);
+    }
+    return rows;
+  },
+};

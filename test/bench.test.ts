@@ -1,0 +1,42 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ROOT, haveShell } from './helpers/sandbox.js';
+
+// The benchmark harness itself (src/bench): one scenario, quick mode, one shell. It checks
+// that the harness runs real shells, collects samples and prints its table; it asserts no
+// timing (numbers belong in docs/benchmarks.md, not in a test).
+
+const BENCH = join(ROOT, 'dist/bench/main.js');
+
+beforeAll(() => {
+  if (!existsSync(BENCH)) throw new Error(`dist/ is not built: run 'npm run build' first (${BENCH} is missing)`);
+  haveShell('bash');
+});
+
+describe('npm run bench', () => {
+  it('runs the idle scenario in bash in quick mode and prints the table', () => {
+    const r = spawnSync(process.execPath, [BENCH, '--quick', '--only', 'idle', '--shells', 'bash', '--tools', 'envd,direnv', '--no-write', '--no-install'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 50_000,
+    });
+    expect(r.stderr).not.toMatch(/FAILED|broke/);
+    expect(r.status).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines.find((l) => l.startsWith('scenario'))).toMatch(/scenario\s+shell\s+envd\s+direnv\s+mise\s+envd÷direnv\s+envd÷mise/);
+    const row = lines.find((l) => l.startsWith('idle prompt, project loaded'));
+    expect(row).toBeDefined();
+    // envd measured in bash (a number with a unit), mise reported as not selected.
+    expect(row).toMatch(/^idle prompt, project loaded\s+bash\s+[0-9.]+ (µs|ms)\s/);
+    expect(row).toMatch(/\smissing\s/);
+    expect(r.stdout).toMatch(/Targets:\n {2}(MET|MISSED|NOT MEASURED): bash idle/);
+  });
+
+  it('lists its scenarios', () => {
+    const r = spawnSync(process.execPath, [BENCH, '--list'], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(0);
+    for (const id of ['idle', 'leave-enter', 'first-eval', 'slow', 'concurrent', 'rss', 'go']) expect(r.stdout).toMatch(new RegExp(`^${id}\\s`, 'm'));
+  });
+});
