@@ -1,4 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, renameSync, statSync, unlinkSync, type BigIntStats } from 'node:fs';
+import { pidAlive } from '../util/process.js';
 import { dirname, join } from 'node:path';
 import { userId } from '../config/paths.js';
 import { errnoCode } from '../util/errors.js';
@@ -75,16 +76,8 @@ export function removeDeadTemps(dir: string, base: string): void {
     const m = re.exec(name);
     if (m === null || m[1] === undefined) continue;
     const pid = Number(m[1]);
-    if (pid !== process.pid && isAlive(pid)) continue;
+    if (pid !== process.pid && pidAlive(pid)) continue;
     try { unlinkSync(join(dir, name)); } catch { /* gone */ }
   }
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoCode(err) === 'EPERM';
-  }
-}

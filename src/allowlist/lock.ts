@@ -1,4 +1,5 @@
 import { closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { pidAlive } from '../util/process.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { EnvdError, errnoCode } from '../util/errors.js';
@@ -53,14 +54,6 @@ function hostWord(): string {
   return hostname().replace(/\s/g, '_') || 'localhost';
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoCode(err) === 'EPERM';
-  }
-}
 
 function readText(path: string): string | null {
   try {

@@ -11,7 +11,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { EnvdError, errnoCode, errorMessage } from '../util/errors.js';
 import { ENVD_BIN_PATH, envdVersion } from '../version.js';
 import { breakIfStale, tryLock, type HeldLock } from './lock.js';
-import { pidAlive } from './process.js';
+import { pidAlive } from '../util/process.js';
 import { readPidFile } from './pidfile.js';
 
 /**

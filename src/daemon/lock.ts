@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { errnoCode } from '../util/errors.js';
-import { pidAlive } from './process.js';
+import { pidAlive } from '../util/process.js';
 
 /**
  * The start lock: an exclusively created file (`O_CREAT|O_EXCL`), holding the owner's pid

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { errnoCode } from '../util/errors.js';
+import { errnoCode } from './errors.js';
 
 /**
  * Whether a process still runs. A zombie counts as gone: a detached daemon's parent is
