@@ -131,12 +131,6 @@ _envd_ask() {
   # A daemon that is gone cannot answer: `envd export` starts one (kill -0 is a builtin).
   [[ -n $_envd_pid && $_envd_pid != *[!0-9]* ]] || return 2
   builtin kill -0 "$_envd_pid" 2>/dev/null || return 2
-  # Killed but not yet reaped (a zombie) still passes kill -0; Linux says so in /proc.
-  if [[ -r /proc/$_envd_pid/stat ]]; then
-    IFS= builtin read -r _envd_l < "/proc/$_envd_pid/stat" || :
-    _envd_l=${_envd_l##*) }
-    [[ $_envd_l != Z* ]] || return 2
-  fi
   if [[ -z $_envd_pair || ! -p $_envd_pair.req || ! -p $_envd_pair.res ]]; then
     # Once per shell (and after the pair was removed): the only process this path starts.
     _envd_pair=$_envd_run/sh/$$-${EPOCHREALTIME//[!0-9]/}$RANDOM
@@ -147,8 +141,17 @@ _envd_ask() {
   exec {_envd_r}<>"$_envd_pair.res" || { exec {_envd_q}>&-; return 2; }
   _envd_talk || _envd_rc=$?
   exec {_envd_q}>&- {_envd_r}>&-
-  # No answer: register again next time (a daemon that dropped the pair reopens it).
-  (( _envd_rc != 1 )) || _envd_regd=''
+  if (( _envd_rc == 1 )); then
+    # No answer: register again next time (a daemon that dropped the pair reopens it).
+    _envd_regd=''
+    # Killed but not yet reaped (a zombie) passes kill -0; Linux says so in /proc. Then
+    # `envd export` (which starts a new daemon) rather than a warning.
+    if [[ -r /proc/$_envd_pid/stat ]]; then
+      IFS= builtin read -r _envd_l < "/proc/$_envd_pid/stat" || :
+      _envd_l=${_envd_l##*) }
+      [[ $_envd_l != Z* ]] || _envd_rc=2
+    fi
+  fi
   return "$_envd_rc"
 }
 

@@ -123,11 +123,15 @@ class Pair {
     if (this.res.writableLength > MAX_RES_BACKLOG) this.close(true);
   }
 
+  private outBytes = -1;
+
   /** The whole reply in `.out`: written in place, then cut to length (no O_TRUNC: ext4 flushes on it). */
   writeOut(buf: Buffer): void {
     let off = 0;
     while (off < buf.length) off += writeSync(this.outFd, buf, off, buf.length - off, off);
-    ftruncateSync(this.outFd, buf.length);
+    // Only a shorter answer (or the first, over whatever an earlier daemon left) leaves a tail.
+    if (this.outBytes < 0 || buf.length < this.outBytes) ftruncateSync(this.outFd, buf.length);
+    this.outBytes = buf.length;
   }
 
   onData(cb: (chunk: Buffer) => void): void {
