@@ -5,8 +5,8 @@
 # last, return at once (builtins only: no process is started). After a cd: walk up
 # looking for the marker files (.envrc...); the same file as last time and the same
 # generation: return. Otherwise one round trip to the daemon's Unix socket: fish has no
-# socket builtin and no read timeout, so `nc -U` (OpenBSD netcat) under `timeout`; the
-# Node CLI `envd export fish` when that is not available.
+# socket builtin and no read timeout, so `nc -U -w` (OpenBSD netcat); the Node CLI
+# `envd export fish` when that is not available.
 # Answers are hook records (docs/architecture.md): every name is checked and values are
 # applied with `set -gx NAME VALUE`, never evaluated as code.
 #
@@ -84,11 +84,10 @@ function _envd_env
     end
 end
 
-# Once per shell: OpenBSD netcat (-U, -N) and coreutils timeout.
+# Once per shell: OpenBSD netcat (it has -U and -N).
 function _envd_probe
     set -g _envd_nc -
     set -l _envd_p (command -s nc); or return 0
-    command -sq timeout; or return 0
     if command $_envd_p -h 2>&1 | string match -q -- '*-U*'
         set -g _envd_nc $_envd_p
     end
@@ -107,16 +106,26 @@ function _envd_ask
     if test -t 2 -a -z "$NO_COLOR"
         set _envd_fl c
     end
-    # No read timeout in fish: the whole exchange is bounded by `timeout` (the daemon's
-    # budget plus a margin). `nc -N` half-closes once the request is sent; the daemon
-    # answers and closes.
-    set -l _envd_t (math "($_envd_wait + 300) / 1000")
-    set -g _envd_rep (printf '%s\0' ENVD-HOOK 1 $_envd_id fish "$_envd_fl" "$PWD" $_envd_kv '' | command timeout $_envd_t $_envd_nc -U -N $_envd_sock 2>/dev/null | string split0)
+    # No read timeout in fish: nc's own idle timeout (-w, whole seconds) bounds the wait.
+    # The daemon acknowledges a request at once and answers within its budget (`w`), so
+    # only a stopped daemon stays silent that long. (`timeout 0.3 nc` would bound it more
+    # tightly but costs one more process, ~1.5 ms, on every request.) `nc -N` half-closes
+    # once the request is sent; the daemon answers and closes.
+    set -l _envd_t (math "ceil(($_envd_wait + 500) / 1000)")
+    set -g _envd_rep (printf '%s\0' ENVD-HOOK 1 $_envd_id fish "$_envd_fl" "$PWD" $_envd_kv '' | command $_envd_nc -w $_envd_t -U -N $_envd_sock 2>/dev/null | string split0)
     set -l _envd_st $pipestatus
     if test (count $_envd_rep) -eq 0
-        # 124: timed out (a stopped daemon); anything else: nothing listens (refused).
-        test "$_envd_st[2]" = 124; and return 1
-        return 2
+        # 1: refused or no socket, no daemon (`envd export` starts one).
+        test "$_envd_st[2]" = 1; and return 2
+        # Silent: stopped (SIGSTOP), or gone since it accepted. On Linux /proc tells which
+        # (a killed daemon may linger unreaped, a zombie); gone means `envd export`.
+        if test -r $_envd_run/daemon.pid -a -d /proc
+            read -l _envd_pid <$_envd_run/daemon.pid
+            test -r /proc/$_envd_pid/stat; or return 2
+            read -l _envd_stat </proc/$_envd_pid/stat
+            string match -q -- '*) Z*' $_envd_stat; and return 2
+        end
+        return 1
     end
     _envd_parse
     switch $status
