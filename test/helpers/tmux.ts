@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Sandbox, Shell } from './sandbox.js';
 
 /**
- * A real interactive shell in a tmux pane (its own tmux server: `tmux -L <socket>`), with
+ * A real interactive shell in a tmux pane (its own tmux server, its socket in the sandbox), with
  * envd's hook loaded from an rc file and nothing else. Each step types a command line,
  * then `__d N`, a function the rc defines that writes `env -0` to `$DUMPS/N`: the exact
  * exported environment after the prompt hook has run for that command.
@@ -96,7 +96,7 @@ export class TmuxShell {
   private constructor(readonly o: TmuxShellOptions) {
     const sb = o.sandbox;
     const id = `${process.pid}-${counter++}`;
-    this.socket = `envd-test-${id}`;
+    this.socket = sb.path(`tmux-${id}`);
     this.dumps = sb.path(`dumps-${id}`);
     mkdirSync(this.dumps, { recursive: true });
     const rcDir = sb.path(`rc-${id}`);
@@ -124,7 +124,7 @@ export class TmuxShell {
   }
 
   private tmux(args: string[]): string {
-    const r = spawnSync('tmux', ['-L', this.socket, ...args], { env: this.env, encoding: 'utf8' });
+    const r = spawnSync('tmux', ['-S', this.socket, ...args], { env: this.env, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`);
     return r.stdout;
   }
