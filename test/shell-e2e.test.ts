@@ -48,6 +48,16 @@ function readGeneration(sb: Sandbox): string {
   try { return readFileSync(sb.path('run', 'envd', 'generation'), 'utf8').trim(); } catch { return ''; }
 }
 
+/** The process's state letter from /proc (R, S, T stopped, Z zombie), or null when it is gone. */
+function procState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return null;
+  }
+}
+
 async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (!cond()) {
@@ -194,6 +204,8 @@ for (const shell of ['bash', 'zsh', 'fish'] as Shell[]) {
       await t.run(`cd ${A}`);
       const pid = daemonPid(sb);
       process.kill(pid, 'SIGKILL');
+      // Killed, not being killed: gone (or a zombie nobody reaped) before the next prompt.
+      await until(() => { const st = procState(pid); return st === null || st === 'Z'; }, 5000);
       const left = await t.run(`cd ${out}`);
       expectEnv(left, base, none());
       const e = await t.run(`cd ${A}`);
@@ -206,6 +218,7 @@ for (const shell of ['bash', 'zsh', 'fish'] as Shell[]) {
       const inA = await t.dump();
       const pid = daemonPid(sb);
       process.kill(pid, 'SIGSTOP');
+      await until(() => procState(pid) === 'T', 5000);
       try {
         let started = Date.now();
         const e1 = await t.run(`cd ${B}`);
