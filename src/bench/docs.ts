@@ -12,7 +12,8 @@ export const END = '<!-- bench:end -->';
 
 export function generatedBlock(m: Machine, rows: Row[], missing: Map<ToolName, string>, quick: boolean): string {
   const lines: string[] = [BEGIN, ''];
-  lines.push(`## Last run${quick ? ' (quick mode: fewer samples)' : ''}`, '', machineText(m).trimEnd(), '');
+  if (quick) lines.push('Quick mode: fewer samples than the counts described above.', '');
+  lines.push(machineText(m).trimEnd(), '');
   for (const [name, why] of missing) lines.push(`- **${name} missing**: ${why}. Its column is empty; nothing was simulated.`);
   if (missing.size > 0) lines.push('');
   lines.push(markdownTable(rows, missing).trimEnd(), '');
@@ -30,6 +31,7 @@ const SKELETON = `# Benchmarks
 run, and rewrites the section between the markers below. \`BENCH_QUICK=1 npm run bench\`
 takes fewer samples (a few minutes) and prints the table without touching this file.
 
+## Last run
 `;
 
 export function writeDoc(path: string, block: string): void {

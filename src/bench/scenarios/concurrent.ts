@@ -32,9 +32,9 @@ export const concurrent: Scenario = {
     ]);
     await eachTool(ctx, p99, TOOLS, async (tool) => {
       const box = await ctx.box(tool, 'concurrent');
+      const fifos: number[] = [];
       try {
         const projects = await makeProjects(tool, box, 'c', SHELLS, smallSpec);
-        const fifos: number[] = [];
         const started = projects.map((p, i) => {
           const fifo = join(box.root, `barrier-${i}`);
           spawnSync('mkfifo', ['-m', '600', fifo]);
@@ -89,7 +89,6 @@ export const concurrent: Scenario = {
           ),
         );
         const results = await Promise.all(runs.map((r) => r.done));
-        for (const fd of fifos) closeSync(fd);
         const answered: number[] = [];
         let stale = 0;
         const isStale = (f: string): boolean => f.startsWith(`${STALE} `);
@@ -122,6 +121,7 @@ export const concurrent: Scenario = {
         if (!Number.isFinite(v99)) return { value: null, n: ranked.length, failed: `${staleNote}; ${maxAnswered}` };
         return { value: v99, n: ranked.length, note: [maxAnswered, staleNote].filter((x) => x !== '').join('; ') };
       } finally {
+        for (const fd of fifos.splice(0)) closeSync(fd);
         await ctx.dropBox(tool, 'concurrent');
       }
     });

@@ -36,8 +36,12 @@ export const idle: Scenario = {
           prompt,
           repeat(n, [time('idle', [prompt])]),
           expect(p.name, p.value, 'still loaded after idle prompts'),
+          // What the timer itself costs in this shell (an empty timed body), for reading
+          // numbers of a few microseconds; not subtracted.
+          repeat(n, [time('zero', [])]),
         ]);
-        return medianCell(run, 'idle', n);
+        const timer = (): string => `the timer alone: ${formatMicros(median(run.samples.get('zero') ?? []))}`;
+        return medianCell(run, 'idle', n, tool.name === 'envd' ? timer : undefined);
       });
       rows.push(row);
     }
