@@ -20,6 +20,8 @@ export interface DaemonEngine extends Service {
   invalidate(paths: string[]): void;
   configFiles(): string[];
   cachedCount(): number;
+  /** File names the hooks look for when walking up (`.envrc`, `.env`, Go pins). */
+  markers(): string[];
   readonly config: Config;
 }
 

@@ -9,7 +9,7 @@ import { speakingVersion } from './autostart.js';
 import { DaemonCore, type DaemonEngine } from './core.js';
 import { serveConnection } from './connection.js';
 import { Generation } from './generation.js';
-import { loadHookModule, type HookBackend } from './hook-transport.js';
+import { serveHookStream, startFifoTransport, type HookBackend } from './hook-connection.js';
 import { AlreadyRunning, listenTakingOver, socketIdentity, type Listening } from './listen.js';
 import { lockHasToken, tryLock, breakIfStale, type HeldLock } from './lock.js';
 import { openDaemonLog, pickLevel, type DaemonLogger } from './log.js';
@@ -213,7 +213,7 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
       log,
       enabled: knobs.watch,
       onChange: (changed) => core?.onWatchedChange(changed),
-      markers: () => markersOf(engine),
+      markers: () => engine?.markers() ?? ['.envrc'],
       ...(knobs.watchIdleMs !== undefined ? { idleMs: knobs.watchIdleMs } : {}),
       ...(knobs.maxWatches !== undefined ? { maxDirs: knobs.maxWatches } : {}),
     });
@@ -223,15 +223,14 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
       export: (req, opts) => (core ?? failNoCore()).export(req, opts),
       generation: () => generation.current,
       budgetMs: () => (core ?? failNoCore()).budgetMs(),
+      markers: () => engine?.markers() ?? ['.envrc', '.env'],
     };
-    const hooks = await loadHookModule(log);
-    if (hooks !== null) {
-      hook = (s) => hooks.serveHookStream(s, s, backend);
-      try {
-        fifo = hooks.startFifoTransport(paths.runtimeDir, backend, log);
-      } catch (err) {
-        log.warn({ err: errorMessage(err) }, 'FIFO transport failed to start; bash hooks fall back');
-      }
+    hook = (s) => serveHookStream(s, s, backend);
+    try {
+      fifo = startFifoTransport(paths.runtimeDir, backend, log);
+    } catch (err) {
+      // bash hooks then fall back to `envd export bash`; zsh and fish use the socket.
+      log.warn({ err: errorMessage(err) }, 'FIFO transport failed to start; bash hooks fall back');
     }
     core.scheduleSync();
     if (knobs.watchError !== null) {
@@ -249,14 +248,6 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
 }
 
 /** The env file names the engine looks for (LocalService.markers), defaulting to direnv's. */
-function markersOf(engine: DaemonEngine | null): string[] {
-  const e: unknown = engine;
-  if (typeof e === 'object' && e !== null && 'markers' in e && typeof e.markers === 'function') {
-    const m: unknown = e.markers();
-    if (Array.isArray(m) && m.every((x): x is string => typeof x === 'string')) return m;
-  }
-  return ['.envrc'];
-}
 
 function failNoCore(): never {
   throw new Error('the daemon is not ready');
