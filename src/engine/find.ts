@@ -12,11 +12,8 @@ export interface FoundFile {
 }
 
 function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
+  // No exception for a missing file: walking up misses at almost every level.
+  return statSync(p, { throwIfNoEntry: false })?.isFile() === true;
 }
 
 /**

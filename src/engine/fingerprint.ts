@@ -1,29 +1,28 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
- * What a result depends on, cheap to re-check on every request: size and mtime, plus the
- * content hash for files (an edit that restores size and mtime is still seen), or a
- * signature of the whole tree for watch_dir.
+ * What a result depends on, cheap to re-check on every request: one stat. Size, mtime and
+ * inode, and ctime, which no user can set back (an edit that restores size and mtime with
+ * `touch -d` still moves ctime), so a file's content is never read to notice a change. A
+ * directory watched with watch_dir gets a signature of its whole tree.
  */
 export interface Fingerprint {
   p: string;
   /** mtime in ms, -1 when missing. */
   m: number;
   s: number;
-  /** sha256 of the content (files) or of the tree listing (dirs). */
+  /** ctime in ms and inode (files and directories). */
+  c?: number;
+  i?: number;
+  /** sha256 of the tree listing (watch_dir directories). */
   h?: string;
   /** A directory watched recursively. */
   d?: 1;
 }
 
-const MAX_HASHED_FILE = 4 * 1024 * 1024;
 const MAX_TREE_ENTRIES = 2000;
-
-function sha(data: string | Buffer): string {
-  return createHash('sha256').update(data).digest('hex');
-}
 
 function treeSignature(dir: string): string {
   const h = createHash('sha256');
@@ -47,19 +46,17 @@ function treeSignature(dir: string): string {
 
 export function fingerprint(path: string, dirTree = false): Fingerprint {
   try {
-    const st = statSync(path);
-    if (dirTree && st.isDirectory()) return { p: path, m: st.mtimeMs, s: st.size, h: treeSignature(path), d: 1 };
-    if (st.isFile() && st.size <= MAX_HASHED_FILE) {
-      return { p: path, m: st.mtimeMs, s: st.size, h: sha(readFileSync(path)) };
-    }
-    return { p: path, m: st.mtimeMs, s: st.size };
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st === undefined) return { p: path, m: -1, s: -1 };
+    if (dirTree && st.isDirectory()) return { p: path, m: st.mtimeMs, s: st.size, c: st.ctimeMs, i: st.ino, h: treeSignature(path), d: 1 };
+    return { p: path, m: st.mtimeMs, s: st.size, c: st.ctimeMs, i: st.ino };
   } catch {
     return { p: path, m: -1, s: -1 };
   }
 }
 
 export function sameFingerprint(a: Fingerprint, b: Fingerprint): boolean {
-  return a.m === b.m && a.s === b.s && a.h === b.h;
+  return a.m === b.m && a.s === b.s && a.c === b.c && a.i === b.i && a.h === b.h;
 }
 
 /** Whether every dependency is as it was. */
@@ -75,5 +72,6 @@ export function isFingerprint(v: unknown): v is Fingerprint {
   if (typeof v !== 'object' || v === null) return false;
   const o = v as Record<string, unknown>;
   return typeof o.p === 'string' && typeof o.m === 'number' && typeof o.s === 'number'
+    && (o.c === undefined || typeof o.c === 'number') && (o.i === undefined || typeof o.i === 'number')
     && (o.h === undefined || typeof o.h === 'string') && (o.d === undefined || o.d === 1);
 }

@@ -15,7 +15,7 @@ import { findEnvFile, goAutoMarker, markerNames, type FoundFile } from './find.j
 import type * as GoAuto from '../go/auto.js';
 import type { CachedGoProvider } from '../go/types.js';
 import { stillValid, fingerprint, type Fingerprint } from './fingerprint.js';
-import { readShellState, stateVars, withoutState, type LoadStatus, type ShellState } from './shell-state.js';
+import { readShellState, stateVars, STATE_NAMES, withoutState, type LoadStatus, type ShellState } from './shell-state.js';
 import type { Service, StatusInfo, TrustChange } from './service-types.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from './types.js';
 
@@ -77,13 +77,12 @@ export class LocalService implements Service {
     this.handlers = this.coreHandlers;
   }
 
+  /** The config as of the last request (each request re-checks the files once). */
   get config(): Config {
-    this.refreshConfig();
     return this.loaded.config;
   }
 
   configWarnings(): string[] {
-    this.refreshConfig();
     return this.loaded.warnings;
   }
 
@@ -99,16 +98,12 @@ export class LocalService implements Service {
   /** A change to a config file takes effect at the next request. */
   private stampConfig(): string {
     return this.configFiles().map((f) => {
-      try {
-        const st = statSync(f);
-        return `${st.mtimeMs}:${st.size}:${st.ino}`;
-      } catch {
-        return '-';
-      }
+      const st = statSync(f, { throwIfNoEntry: false });
+      return st === undefined ? '-' : `${st.mtimeMs}:${st.ctimeMs}:${st.size}:${st.ino}`;
     }).join('|');
   }
 
-  private refreshConfig(): void {
+  refreshConfig(): void {
     const stamp = this.stampConfig();
     if (stamp === this.configStamp) return;
     this.configStamp = stamp;
@@ -187,6 +182,7 @@ export class LocalService implements Service {
   }
 
   async export(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {
+    this.refreshConfig();
     const config = this.config;
     await this.prepare(config);
     const home = this.paths.home;
@@ -202,7 +198,7 @@ export class LocalService implements Service {
     if (found === null) {
       if (state.file === null && state.diff === null) return { kind: 'noop', change: emptyChange(), messages, file: null };
       if (state.dir !== null) messages.push(this.fmt('unloading'));
-      return { kind: 'unloaded', change: changeBetween(current, base), messages, file: null };
+      return { kind: 'unloaded', change: changeBetween(current, base, touched(state, null)), messages, file: null };
     }
 
     let target: Target;
@@ -435,7 +431,7 @@ export class LocalService implements Service {
     }
     const diff = diffBetween(base, env);
     const target: Env = { ...env, ...stateVars({ dir: found.dir, file: found.path, diff, status: 'loaded', watches: r.deps }) };
-    const change = changeBetween(current, target);
+    const change = changeBetween(current, target, touched(state, diff));
     if (change.unset.length === 0 && Object.keys(change.set).length === 0) {
       return { kind: 'noop', change, messages, file: found.path };
     }
@@ -456,7 +452,7 @@ export class LocalService implements Service {
     const target: Env = { ...base, ...stateVars({ dir: null, file: found.path, diff: null, status, watches: deps }) };
     const out = [...messages];
     if (state.dir !== null) out.unshift(this.fmt('unloading'));
-    return { kind, change: changeBetween(current, target), messages: out, file: found.path };
+    return { kind, change: changeBetween(current, target, touched(state, null)), messages: out, file: found.path };
   }
 
   /** A message line in direnv's shape, honouring `log_format`. */
@@ -509,6 +505,7 @@ export class LocalService implements Service {
   }
 
   async status(req: ExportRequest): Promise<StatusInfo> {
+    this.refreshConfig();
     const config = this.config;
     await this.prepare(config);
     const state = readShellState(req.env);
@@ -553,6 +550,17 @@ export class LocalService implements Service {
   version(): string {
     return envdVersion();
   }
+}
+
+/**
+ * The only names whose value can differ between the shell's environment and an answer:
+ * what the old state changed (reverted), what the new diff changes, and the state itself.
+ */
+function touched(state: ShellState, diff: EnvDiff | null): Set<string> {
+  const names = new Set<string>(STATE_NAMES);
+  for (const n of Object.keys(state.diff?.next ?? {})) names.add(n);
+  for (const n of Object.keys(diff?.next ?? {})) names.add(n);
+  return names;
 }
 
 /** Keep only what the evaluation changed (volatile names never count): small to cache. */

@@ -13,7 +13,8 @@ export interface ShellState {
   watches: Fingerprint[];
 }
 
-const STATE_NAMES = ['ENVD_DIR', 'ENVD_FILE', 'ENVD_DIFF', 'ENVD_WATCHES', 'DIRENV_DIR', 'DIRENV_FILE'];
+/** The shell-side state variables (envd's own and the direnv mirrors). */
+export const STATE_NAMES: readonly string[] = ['ENVD_DIR', 'ENVD_FILE', 'ENVD_DIFF', 'ENVD_WATCHES', 'DIRENV_DIR', 'DIRENV_FILE'];
 
 export function readShellState(env: Env): ShellState {
   const raw = decodeState(env.ENVD_WATCHES);
@@ -40,11 +41,28 @@ export function withoutState(env: Env): Env {
   return out;
 }
 
+/** A cached result answers many requests with the same dependencies: encode them once. */
+const encodedWatches = new WeakMap<Fingerprint[], Map<LoadStatus, string>>();
+
+function encodeWatches(status: LoadStatus, watches: Fingerprint[]): string {
+  let byStatus = encodedWatches.get(watches);
+  if (byStatus === undefined) {
+    byStatus = new Map();
+    encodedWatches.set(watches, byStatus);
+  }
+  let text = byStatus.get(status);
+  if (text === undefined) {
+    text = encodeState({ s: status, w: watches });
+    byStatus.set(status, text);
+  }
+  return text;
+}
+
 /** The state variables for a new state (absent names are unset). */
 export function stateVars(s: { dir: string | null; file: string; diff: EnvDiff | null; status: LoadStatus; watches: Fingerprint[] }): Env {
   const vars: Env = {
     ENVD_FILE: s.file,
-    ENVD_WATCHES: encodeState({ s: s.status, w: s.watches }),
+    ENVD_WATCHES: encodeWatches(s.status, s.watches),
   };
   if (s.diff !== null) vars.ENVD_DIFF = encodeDiff(s.diff);
   if (s.dir !== null) {

@@ -8,7 +8,9 @@ import { deflateRawSync, inflateRawSync } from 'node:zlib';
 const PREFIX = 'e1.';
 
 export function encodeState(value: unknown): string {
-  return PREFIX + deflateRawSync(Buffer.from(JSON.stringify(value))).toString('base64url');
+  // Level 1: this runs on every answer that changes something; the size gain of higher
+  // levels is a few bytes on such small texts.
+  return PREFIX + deflateRawSync(Buffer.from(JSON.stringify(value)), { level: 1 }).toString('base64url');
 }
 
 /** undefined for anything that is not a value we wrote. */

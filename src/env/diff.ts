@@ -95,10 +95,14 @@ export function isEmptyChange(c: Change): boolean {
   return c.unset.length === 0 && Object.keys(c.set).length === 0;
 }
 
-/** What the shell must do to go from `current` to `target` (only names that differ). */
-export function changeBetween(current: Env, target: Env): Change {
+/**
+ * What the shell must do to go from `current` to `target` (only names that differ). With
+ * `only`, just those names are compared: a caller that knows which names can differ saves
+ * walking the whole environment on every answer.
+ */
+export function changeBetween(current: Env, target: Env, only?: Iterable<string>): Change {
   const c = emptyChange();
-  const names = new Set([...Object.keys(current), ...Object.keys(target)]);
+  const names = only !== undefined ? new Set(only) : new Set([...Object.keys(current), ...Object.keys(target)]);
   for (const name of [...names].sort()) {
     const a = Object.prototype.hasOwnProperty.call(current, name) ? current[name] : undefined;
     const b = Object.prototype.hasOwnProperty.call(target, name) ? target[name] : undefined;
