@@ -1,12 +1,13 @@
 import { defineConfig } from 'vitest/config';
 
 // Tests drive the real binary, real shells and real daemons: give them time and run
-// files in separate processes; two cores here, so keep concurrency modest.
+// files in separate processes. Two cores here: two workers, so the tests that bound a
+// prompt's wait are not starved by the machine's own load.
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
     pool: 'forks',
-    maxWorkers: 3,
+    maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     reporters: ['default'],

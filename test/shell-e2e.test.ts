@@ -233,8 +233,10 @@ for (const shell of ['bash', 'zsh', 'fish'] as Shell[]) {
       } finally {
         process.kill(pid, 'SIGCONT');
       }
-      // Give it a moment to read what queued up while it was stopped (until it has, bash's
-      // hook sees its last request still unread and gives up at once, without waiting).
+      // Let it read what queued up while it was stopped (until it has, bash's hook sees its
+      // last request still unread and gives up at once, without waiting): wait until it
+      // answers again, however loaded the machine is, then a moment for the queue.
+      await until(() => sb.envd(['daemon', 'status', '--json']).stdout.includes('"responding": true'), 15_000);
       await new Promise((r) => setTimeout(r, 300));
       const e = await t.run('');
       expectEnv(e, base, none());
