@@ -9,6 +9,7 @@ import { encodeReply, encodeReplyHead, encodeReplyTail, HOOK_VERSION, MAX_HOOK_R
 import { writeFileAtomic } from '../util/atomic.js';
 import { errnoCode, errorMessage } from '../util/errors.js';
 import { HookSession, type HookBackend } from './hook-connection.js';
+import { pidAlive } from '../util/process.js';
 
 /**
  * bash's transport. bash cannot open a Unix socket, but it can open a FIFO with `<>`
@@ -43,7 +44,6 @@ const PAIR_RE = /^([0-9]{1,10})-([A-Za-z0-9]{1,40})\.(req|res|out|env)$/;
 const MAX_RES_BACKLOG = 1024 * 1024;
 const MAX_PAIRS = 4096;
 const MAX_LINE = 4096;
-const CLEANUP_EVERY_MS = 60_000;
 
 function myUid(): number {
   return typeof process.getuid === 'function' ? process.getuid() : 0;
@@ -53,14 +53,6 @@ function isPrivate(st: Stats): boolean {
   return st.uid === myUid() && (st.mode & 0o077) === 0;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return errnoCode(err) === 'EPERM';
-  }
-}
 
 function tryUnlink(path: string): void {
   try { unlinkSync(path); } catch { /* already gone */ }
@@ -266,7 +258,12 @@ export function startFifoTransport(runtimeDir: string, backend: HookBackend, log
     while ((nl = lineBuf.indexOf('\n')) !== -1) {
       const line = lineBuf.slice(0, nl);
       lineBuf = lineBuf.slice(nl + 1);
-      if (line !== '') register(line);
+      if (line !== '') {
+        // A new shell is the moment to drop the pairs of shells that are gone (no timer:
+        // an idle daemon wakes for nothing).
+        cleanup();
+        register(line);
+      }
     }
     if (lineBuf.length > MAX_LINE) lineBuf = '';
   });
@@ -301,15 +298,12 @@ export function startFifoTransport(runtimeDir: string, backend: HookBackend, log
     }
   };
   cleanup();
-  const timer = setInterval(cleanup, CLEANUP_EVERY_MS);
-  timer.unref();
 
   // Last: hooks use the FIFOs only once this names a live process.
   writeFileAtomic(pidPath, `${process.pid}\n`, 0o600);
 
   return {
     close: async () => {
-      clearInterval(timer);
       reg.destroy();
       for (const p of pairs.values()) p.close(false);
       pairs.clear();
