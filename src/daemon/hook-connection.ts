@@ -1,8 +1,7 @@
 import type { Duplex, Readable, Writable } from 'node:stream';
 import type { ExportOptions, ExportOutcome, ExportRequest } from '../engine/types.js';
-import { checkName, STATE_VARS } from '../env/names.js';
-import { shellNameVerdict, valueAsApplied } from '../env/render.js';
-import { checkValue } from '../env/values.js';
+import { STATE_VARS } from '../env/names.js';
+import { checkedOps, valueAsApplied } from '../env/render.js';
 import {
   encodeReply, encodeReplyHead, encodeReplyTail, HOOK_VERSION, HookProtocolError, HookRequestParser, parseDeclarePx,
   type HookHeader, type HookParseEvent, type HookRecord, type HookRequest, type HookShell,
@@ -53,31 +52,20 @@ function clean(text: string): string {
  * nothing is applied: a half-applied change without its state could not be undone.
  */
 export function outcomeRecords(outcome: ExportOutcome, shell: HookShell, opaque: ReadonlySet<string>): HookRecord[] {
-  const notes: string[] = outcome.messages.map(clean);
+  const warnings: string[] = [];
+  const ops = checkedOps(shell, outcome.change, warnings, (name) => (opaque.has(name) ? 'its current value in this shell is not UTF-8 and would be altered' : null));
+  const notes: string[] = [...outcome.messages, ...warnings].map(clean);
   const changes: HookRecord[] = [];
-  let stateRefused: string | null = null;
-  const wanted = new Map<string, string | null>();
-  for (const name of outcome.change.unset) wanted.set(name, null);
-  for (const [name, value] of Object.entries(outcome.change.set)) wanted.set(name, value);
-  for (const name of [...wanted.keys()].sort()) {
-    const value = wanted.get(name) ?? null;
-    const refuse = (reason: string): void => {
-      notes.push(clean(`envd: ${value === null ? 'not unsetting' : 'not exporting'} ${name}: ${reason}`));
-      if ((STATE_VARS as readonly string[]).includes(name)) stateRefused = name;
-    };
-    const nv = checkName(name);
-    if (!nv.ok) { refuse(nv.reason); continue; }
-    const sv = shellNameVerdict(shell, name);
-    if (!sv.ok) { refuse(sv.reason); continue; }
-    if (opaque.has(name)) { refuse('its current value in this shell is not UTF-8 and would be altered'); continue; }
-    if (value === null) { changes.push({ t: 'u', name }); continue; }
-    const vv = checkValue(name, value);
-    if (!vv.ok) { refuse(vv.reason); continue; }
-    const applied = valueAsApplied(shell, name, value);
-    if (applied !== value) notes.push(`envd: ${name}: fish keeps empty entries as '.' (the current directory, which is what an empty entry means)`);
-    changes.push({ t: 'x', name, value: applied });
+  for (const op of ops) {
+    if (op.kind === 'unset') { changes.push({ t: 'u', name: op.name }); continue; }
+    const applied = valueAsApplied(shell, op.name, op.value);
+    if (applied !== op.value) notes.push(`envd: ${op.name}: fish keeps empty entries as '.' (the current directory, which is what an empty entry means)`);
+    changes.push({ t: 'x', name: op.name, value: applied });
   }
-  if (stateRefused !== null) {
+  const kept = new Set(ops.map((o) => o.name));
+  const wanted = [...outcome.change.unset, ...Object.keys(outcome.change.set)];
+  const stateRefused = (STATE_VARS as readonly string[]).find((n) => wanted.includes(n) && !kept.has(n));
+  if (stateRefused !== undefined) {
     notes.push(`envd: nothing applied: envd's state variable ${stateRefused} could not be set`);
     changes.length = 0;
   }

@@ -129,10 +129,14 @@ function showName(name: string): string {
   return name.length > 60 ? `${shown}…` : shown;
 }
 
-type Op = { name: string; kind: 'set'; value: string } | { name: string; kind: 'unset' };
+export type Op = { name: string; kind: 'set'; value: string } | { name: string; kind: 'unset' };
 
-/** The change's operations in name order, checked; refusals become warnings. */
-function checkedOps(format: ExportFormat, change: Change, warnings: string[]): Op[] {
+/**
+ * The change's operations in name order, checked; refusals become warnings. One set of
+ * checks for every way an answer reaches a shell (export text here, hook records in
+ * src/daemon/hook-connection.ts); `refuseAlso` adds a caller's own reason to refuse a name.
+ */
+export function checkedOps(format: ExportFormat, change: Change, warnings: string[], refuseAlso?: (name: string) => string | null): Op[] {
   // A name both set and unset is a caller bug; the set wins (it is the target state).
   const wanted = new Map<string, Op>();
   for (const name of change.unset) wanted.set(name, { name, kind: 'unset' });
@@ -148,6 +152,8 @@ function checkedOps(format: ExportFormat, change: Change, warnings: string[]): O
     if (!nv.ok) { refuse(nv.reason); continue; }
     const sv = format === 'json' ? { ok: true as const } : format === 'gha' ? ghaNameVerdict(name) : shellNameVerdict(format, name);
     if (!sv.ok) { refuse(sv.reason); continue; }
+    const also = refuseAlso?.(name) ?? null;
+    if (also !== null) { refuse(also); continue; }
     if (op.kind === 'set') {
       const vv = checkValue(name, op.value);
       if (!vv.ok) { refuse(vv.reason); continue; }
