@@ -51,3 +51,25 @@ describe('files created where a shell is (daemon)', () => {
     expect(s2.stderr).toContain("is blocked. Run 'envd allow'");
   });
 });
+
+describe("envd's own bookkeeping (daemon)", () => {
+  it('recording the sourced files of a first evaluation does not bump the generation (no shell asks again)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const proj = sb.mkdir('p');
+    sb.write('p/.envrc', 'source_env_if_exists .envrc.local\nexport A=1\n');
+    expect(sb.envd(['allow'], { cwd: proj }).status).toBe(0);
+    const genFile = `${sb.env.XDG_RUNTIME_DIR}/envd/generation`;
+    const env = { ...sb.env, PATH: '/usr/bin:/bin' };
+    // The allow itself is news (a bump); let that settle first.
+    step(sb, sb.root, env);
+    await new Promise((r) => setTimeout(r, 800));
+    const s1 = step(sb, proj, env);
+    expect(s1.env.A).toBe('1');
+    const g1 = readFileSync(genFile, 'utf8');
+    // The allowlist write (recordSourced) lands and the watcher reports it meanwhile.
+    await new Promise((r) => setTimeout(r, 1200));
+    const list = readFileSync(`${sb.home}/.local/share/envd/allowlist.json`, 'utf8');
+    expect(list).toContain('"sourced": {');
+    expect(readFileSync(genFile, 'utf8')).toBe(g1);
+  });
+});

@@ -17,7 +17,10 @@ import type { DependencyWatcher } from './watcher.js';
 export interface DaemonEngine extends Service {
   dependencies(): string[];
   onChange(cb: () => void): void;
-  invalidate(paths: string[]): void;
+  /** False when nothing any answer depends on changed (e.g. envd's own bookkeeping write). */
+  invalidate(paths: string[]): boolean;
+  /** Changes whenever dependencies() may return a different set. */
+  dependencyVersion(): number;
   configFiles(): string[];
   cachedCount(): number;
   /** File names the hooks look for when walking up (`.envrc`, `.env`, Go pins). */
@@ -46,7 +49,7 @@ export class DaemonCore {
   readonly startedAt = Date.now();
   private bumpedThisTick = false;
   private syncScheduled = false;
-  private lastDeps = '';
+  private lastDepVersion = -1;
 
   constructor(private readonly o: CoreOptions) {
     o.engine.onChange(() => {
@@ -75,10 +78,12 @@ export class DaemonCore {
     setImmediate(() => {
       this.syncScheduled = false;
       try {
+        // Only when the set may have changed: entering a cached project reorders the
+        // cache but changes nothing to watch.
+        const version = this.o.engine.dependencyVersion();
+        if (version === this.lastDepVersion) return;
+        this.lastDepVersion = version;
         const deps = this.o.engine.dependencies();
-        const key = deps.join('\0');
-        if (key === this.lastDeps) return;
-        this.lastDeps = key;
         this.o.watcher.sync(deps, this.pinnedPaths());
       } catch (err) {
         this.o.watcher.reportError(err);
@@ -89,12 +94,13 @@ export class DaemonCore {
   /** The watcher saw these paths change: refresh what depended on them, tell the hooks. */
   onWatchedChange(paths: string[]): void {
     this.o.log.info({ paths }, 'dependencies changed');
+    let relevant = true;
     try {
-      this.o.engine.invalidate(paths);
+      relevant = this.o.engine.invalidate(paths);
     } catch (err) {
       this.o.log.error({ err: errorMessage(err) }, 'invalidate failed');
     }
-    this.bump();
+    if (relevant) this.bump();
     this.scheduleSync();
   }
 

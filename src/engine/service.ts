@@ -60,6 +60,12 @@ export class LocalService implements Service {
   private readonly bases = new Map<string, Env>();
   /** Env file names where one would apply if created (recent requests' directories). */
   private readonly probes = new Map<string, string[]>();
+  /** Moves whenever the set of dependencies may have changed (not on LRU reordering). */
+  private depVersion = 0;
+  /** The allowlist as this process last wrote it (bookkeeping writes are not news). */
+  private ownAllowlistWrite: string | null = null;
+  /** Bookkeeping writes deferred past the answer; close() waits for them. */
+  private readonly pendingWrites = new Set<Promise<void>>();
   private readonly inflight = new Map<string, Promise<EvalResult>>();
   private readonly listeners: (() => void)[] = [];
   private readonly processEnv: Record<string, string | undefined>;
@@ -110,6 +116,7 @@ export class LocalService implements Service {
     this.loaded = loadConfig(this.paths);
     this.allowlist.setConfig(this.loaded.config);
     this.cache.clear();
+    this.depVersion++;
     // Handlers built from the config (the Go SDK list: [go] sdk_dirs) are built again.
     this.extraHandlersLoaded = false;
     this.handlers = this.coreHandlers;
@@ -125,6 +132,7 @@ export class LocalService implements Service {
       // The core's own handlers win over same-named extras.
       this.handlers = { ...extra.handlers, ...this.coreHandlers };
       this.goProvider = extra.go;
+      this.depVersion++;
     }
     return this.handlers;
   }
@@ -140,6 +148,11 @@ export class LocalService implements Service {
     for (const cb of this.listeners) {
       try { cb(); } catch { /* a listener's problem is not ours */ }
     }
+  }
+
+  /** A number that changes whenever dependencies() may return a different set. */
+  dependencyVersion(): number {
+    return this.depVersion;
   }
 
   /** Files and directories the cached results depend on (to watch). */
@@ -158,7 +171,11 @@ export class LocalService implements Service {
    * Something changed on disk: drop the results that depended on it and evaluate them again
    * in the background, so the next request is answered from the cache.
    */
-  invalidate(changed: string[]): void {
+  invalidate(changedPaths: string[]): boolean {
+    // The allowlist as this process itself last wrote it (recording sourced files) is not
+    // news: no answer changes, and a new generation would only make every shell ask again.
+    const changed = changedPaths.filter((c) => !(c === this.paths.allowlistFile && this.ownAllowlistWrite !== null && this.ownAllowlistWrite === stampOf(c)));
+    if (changed.length === 0) return false;
     // A Go SDK appeared or went away under one of the discovery roots: look again.
     const roots = this.goProvider?.watchRoots() ?? [];
     if (changed.some((c) => roots.some((r) => c === r || c.startsWith(r + '/')))) this.goProvider?.refresh();
@@ -166,12 +183,14 @@ export class LocalService implements Service {
     for (const [key, entry] of [...this.cache]) {
       if (!entry.result.deps.some(hit)) continue;
       this.cache.delete(key);
+      this.depVersion++;
       if (stillValid(entry.result.deps.slice(0, 1))) {
         // The env file itself is unchanged, so its approval holds: refresh the result.
         this.startEval(key, entry.rerun);
       }
     }
     this.notify();
+    return true;
   }
 
   // ---- export -------------------------------------------------------------------------
@@ -288,6 +307,7 @@ export class LocalService implements Service {
       dir = up;
     }
     this.probes.set(cwd, list);
+    this.depVersion++;
     while (this.probes.size > 64) {
       const oldest = this.probes.keys().next().value;
       if (oldest === undefined) break;
@@ -338,6 +358,7 @@ export class LocalService implements Service {
     if (e === undefined) return null;
     if (!stillValid(e.result.deps)) {
       this.cache.delete(key);
+      this.depVersion++;
       return null;
     }
     // Keep recently used entries last (Map order) for eviction.
@@ -372,7 +393,7 @@ export class LocalService implements Service {
       });
       // First evaluation after an approval: what it sourced is approved along with it.
       if (result.kind === 'loaded' && fresh.kind === 'allowed' && fresh.sourced === null) {
-        try { this.allowlist.recordSourced(t.realFile, t.hash, result.sourced); } catch { /* reported by status */ }
+        this.deferWrite(() => this.allowlist.recordSourced(t.realFile, t.hash, result.sourced));
       }
       return compactResult(result, base);
     };
@@ -393,6 +414,24 @@ export class LocalService implements Service {
     return stable;
   }
 
+  /**
+   * Bookkeeping writes to the allowlist (signing, fsync under a lock: milliseconds) happen
+   * after the answer has gone out, not on the prompt's path; close() waits for them.
+   */
+  private deferWrite(write: () => void): void {
+    const p = new Promise<void>((resolveWrite) => {
+      setImmediate(() => {
+        try {
+          write();
+          this.ownAllowlistWrite = stampOf(this.paths.allowlistFile);
+        } catch { /* reported by status */ }
+        resolveWrite();
+      });
+    });
+    this.pendingWrites.add(p);
+    void p.then(() => this.pendingWrites.delete(p));
+  }
+
   /** Start (or join) an evaluation; its result lands in the cache. */
   private startEval(key: string, run: () => Promise<EvalResult>): Promise<EvalResult> {
     const existing = this.inflight.get(key);
@@ -401,6 +440,7 @@ export class LocalService implements Service {
       this.inflight.delete(key);
       if (result.kind !== 'blocked') {
         this.cache.set(key, { result, rerun: run });
+        this.depVersion++;
         while (this.cache.size > MAX_CACHE) {
           const oldest = this.cache.keys().next().value;
           if (oldest === undefined) break;
@@ -545,6 +585,7 @@ export class LocalService implements Service {
 
   async close(): Promise<void> {
     await Promise.allSettled([...this.inflight.values()]);
+    await Promise.allSettled([...this.pendingWrites]);
   }
 
   version(): string {
@@ -570,6 +611,12 @@ function compactResult(r: EvalResult, base: Env): EvalResult {
   const d = diffBetween(base, r.env, (n) => !VOLATILE.has(n));
   for (const [n, v] of Object.entries(d.next)) delta[n] = v;
   return { ...r, env: null, delta };
+}
+
+/** A file's identity and times, to recognise a version of it this process wrote. */
+function stampOf(path: string): string | null {
+  const st = statSync(path, { throwIfNoEntry: false });
+  return st === undefined ? null : `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
 }
 
 /** Resolve within the budget, or null (the evaluation goes on). */
