@@ -12,18 +12,12 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { checkName } from '../src/env/names.js';
 import { renderChange, shellNameVerdict, valueAsApplied } from '../src/env/render.js';
-import { haveShell, type Shell } from './helpers/sandbox.js';
+import { haveShell, mustWhich, type Shell } from './helpers/sandbox.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'envd-names-'));
 afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
-function which(cmd: string): string {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  const p = r.stdout.trim();
-  if (r.status !== 0 || !p.startsWith('/')) throw new Error(`${cmd} not found`);
-  return p;
-}
-const ENV = which('env');
+const ENV = mustWhich('env');
 const SYS_PATH = process.env.PATH ?? '/usr/bin:/bin';
 const cleanEnv = (): Record<string, string> => ({ PATH: SYS_PATH, HOME: dir, XDG_CONFIG_HOME: join(dir, 'config'), XDG_DATA_HOME: join(dir, 'data'), LANG: 'C.UTF-8', LC_ALL: 'C.UTF-8' });
 
@@ -60,7 +54,7 @@ for (const shell of ['bash', 'zsh', 'fish'] as const) {
       expect(r.warnings).toEqual([]);
       const file = join(dir, `probe.${shell}`);
       writeFileSync(file, r.text);
-      const apply = shell === 'fish' ? `source ${file}` : `${shell === 'zsh' ? zshLoad + '\n' : ''}eval "$(${which('cat')} ${file})"`;
+      const apply = shell === 'fish' ? `source ${file}` : `${shell === 'zsh' ? zshLoad + '\n' : ''}eval "$(${mustWhich('cat')} ${file})"`;
       const script = join(dir, `run.${shell}`);
       writeFileSync(script, `${apply}\n${ENV} -0\n`);
       const args = shell === 'bash' ? ['--noprofile', '--norc', script] : shell === 'zsh' ? ['-f', script] : ['--no-config', script];

@@ -15,21 +15,15 @@ import type { Change } from '../src/env/diff.js';
 import type { ExportFormat } from '../src/engine/types.js';
 import { renderChange, shellNameVerdict, valueAsApplied } from '../src/env/render.js';
 import { maxValueBytes } from '../src/env/values.js';
-import { haveShell, type Shell } from './helpers/sandbox.js';
+import { haveShell, mustWhich, type Shell } from './helpers/sandbox.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'envd-render-'));
 afterAll(() => { rmSync(dir, { recursive: true, force: true }); });
 
-function which(cmd: string): string {
-  const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  const p = r.stdout.trim();
-  if (r.status !== 0 || !p.startsWith('/')) throw new Error(`${cmd} not found`);
-  return p;
-}
 // Absolute: the rendered code may change PATH to anything.
-const ENV = which('env');
-const CAT = which('cat');
-const SH = which('sh');
+const ENV = mustWhich('env');
+const CAT = mustWhich('cat');
+const SH = mustWhich('sh');
 const SYS_PATH = process.env.PATH ?? '/usr/bin:/bin';
 
 // ---- hostile values (same recipe as quote.test.ts) -------------------------------------

@@ -10,6 +10,8 @@ import { STDLIB_DIR } from './stdlib.js';
 const MAX_OUTPUT = 64 * 1024;
 /** After bash exits, how long its pipes may stay open before the group is killed. */
 const LINGER_MS = 100;
+/** After that, how long to keep reading before giving up on a pipe held from outside the group. */
+const HARD_CLOSE_MS = 2000;
 
 export interface EvalInput {
   /** Directory to run in (the .envrc's). */
@@ -97,15 +99,22 @@ export function runEvaluation(input: EvalInput): Promise<EvalOutput> {
       settled = true;
       clearTimeout(timer);
       if (warnTimer !== undefined) clearTimeout(warnTimer);
-      // Something the file started in the background still holds our pipes: kill the group.
+      // Something the file started in the background still holds our pipes: kill the group,
+      // which closes them, and keep reading to the end: data already sent (the dump) may
+      // still be queued when the event loop is busy, and destroying a stream would drop it.
+      // Only a holder that left the group (setsid) meets the hard limit.
+      let hard: NodeJS.Timeout | undefined;
       const linger = setTimeout(() => {
         killGroup();
-        child.stdout?.destroy();
-        child.stderr?.destroy();
-        sock?.destroy();
+        hard = setTimeout(() => {
+          child.stdout?.destroy();
+          child.stderr?.destroy();
+          sock?.destroy();
+        }, HARD_CLOSE_MS);
       }, LINGER_MS);
       const done = (): void => {
         clearTimeout(linger);
+        if (hard !== undefined) clearTimeout(hard);
         if (dropped > 0) output += `\n[${dropped} more bytes of output not shown]\n`;
         let status: EvalStatus;
         let detail: string;

@@ -9,9 +9,18 @@ export const ENVD_BIN = join(ROOT, 'bin', 'envd');
 
 export type Shell = 'bash' | 'zsh' | 'fish';
 
-function which(cmd: string): string | null {
+/** Absolute path of a command on PATH, or null. */
+export function which(cmd: string): string | null {
   const r = spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : null;
+  const p = r.stdout.trim();
+  return r.status === 0 && p.startsWith('/') ? p : null;
+}
+
+/** Absolute path of a command the tests cannot do without. */
+export function mustWhich(cmd: string): string {
+  const p = which(cmd);
+  if (p === null) throw new Error(`${cmd} not found`);
+  return p;
 }
 
 /**

@@ -50,20 +50,10 @@ function rcText(o: TmuxShellOptions, dumps: string): string {
   const twice = o.sourceTwice === true;
   switch (o.shell) {
     case 'bash':
-      return [
-        `DUMPS='${dumps}'`,
-        "PS1='$ '",
-        '__d() { env -0 > "$DUMPS/$1.tmp" && command mv -f "$DUMPS/$1.tmp" "$DUMPS/$1"; }',
-        '__st() { local s=$?; echo "$s" > "$DUMPS/$1.tmp" && command mv -f "$DUMPS/$1.tmp" "$DUMPS/$1"; }',
-        '__m() { : > "$DUMPS/$1"; }',
-        o.before ?? '',
-        `source '${hook}'`,
-        twice ? `source '${hook}'` : '',
-      ].join('\n') + '\n';
     case 'zsh':
       return [
         `DUMPS='${dumps}'`,
-        "PROMPT='%% '",
+        o.shell === 'bash' ? "PS1='$ '" : "PROMPT='%% '",
         '__d() { env -0 > "$DUMPS/$1.tmp" && command mv -f "$DUMPS/$1.tmp" "$DUMPS/$1"; }',
         '__st() { local s=$?; echo "$s" > "$DUMPS/$1.tmp" && command mv -f "$DUMPS/$1.tmp" "$DUMPS/$1"; }',
         '__m() { : > "$DUMPS/$1"; }',
