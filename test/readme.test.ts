@@ -13,8 +13,6 @@ import { ROOT } from './helpers/sandbox.js';
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { engines?: { node?: string }; scripts?: Record<string, string>; license?: string };
 
-/** Docs other issues write; linked from the README ahead of time. Remove once they exist. */
-const PENDING = new Set(['docs/benchmarks.md', 'docs/protocol.md']);
 
 function section(text: string, heading: string): string {
   const start = text.indexOf(`\n## ${heading}\n`);
@@ -89,11 +87,7 @@ describe('links', () => {
         const target = resolve(dirname(join(ROOT, file)), link);
         const rel = target.slice(ROOT.length + 1);
         if (existsSync(target)) continue;
-        if (PENDING.has(rel)) {
-          process.stderr.write(`[envd tests] NOTE: ${file} links ${rel}, which another issue writes; it does not exist yet\n`);
-          continue;
-        }
-        missing.push(`${file} -> ${link}`);
+        missing.push(`${file} -> ${rel}`);
       }
     }
     expect(missing).toEqual([]);
