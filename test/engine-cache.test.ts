@@ -1,6 +1,26 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Sandbox } from './helpers/sandbox.js';
 import { step } from './helpers/steps.js';
+import { createConnection } from 'node:net';
+
+/** One request in the hook records format (docs/architecture.md), as the zsh hook sends it. */
+function hookAsk(socket: string, cwd: string, env: Record<string, string>): Promise<string> {
+  return new Promise((resolveAsk, reject) => {
+    const c = createConnection(socket);
+    const fields = ['ENVD-HOOK', '1', '7', 'zsh', '', cwd];
+    for (const [k, v] of Object.entries(env)) fields.push(k, v);
+    fields.push('');
+    c.write(fields.map((f) => `${f}\0`).join(''));
+    let got = '';
+    c.setEncoding('utf8');
+    c.on('data', (d: string) => {
+      got += d;
+      if (got.includes('\0z\u00007\0')) { c.end(); resolveAsk(got); }
+    });
+    c.on('error', reject);
+    setTimeout(() => { c.destroy(); reject(new Error(`no answer: ${JSON.stringify(got)}`)); }, 10_000).unref();
+  });
+}
 
 let sb: Sandbox;
 beforeEach(() => { sb = new Sandbox({ daemon: true }); });
@@ -33,6 +53,11 @@ describe('files created where a shell is (daemon)', () => {
   it('a new .envrc in the current directory bumps the generation and is seen at the next prompt', async () => {
     const dir = sb.mkdir('here/deeper');
     const env = { ...sb.env, PATH: '/usr/bin:/bin' };
+    // Asked the way a prompt hook asks: hook records on the daemon's socket (the CLI
+    // outside any project answers by itself without asking the daemon).
+    expect(sb.envd(['daemon', 'start']).status).toBe(0);
+    const first = await hookAsk(`${sb.env.XDG_RUNTIME_DIR}/envd/daemon.sock`, dir, env);
+    expect(first).not.toContain('\0x\0');
     const s1 = step(sb, dir, env);
     expect(s1.change).toEqual({});
     const genFile = `${sb.env.XDG_RUNTIME_DIR}/envd/generation`;

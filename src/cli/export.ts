@@ -1,8 +1,30 @@
+import { statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { ExportFormat } from '../engine/types.js';
-import { renderChange } from '../env/render.js';
 import { say, usage } from './command.js';
 import { logicalCwd, processEnv } from './env.js';
-import { openService } from './service.js';
+
+/** Every file name that can make a directory a project, whatever the config says. */
+const ANY_MARKER = ['.envrc', '.env', '.go-version', '.tool-versions', 'go.mod', 'go.work'];
+
+/**
+ * Outside every project with nothing loaded there is nothing to say. Decided with a few
+ * stats before loading the engine, the renderer or the daemon client (most of this
+ * command's start-up), since a hook without a daemon may call it after every `cd`.
+ */
+function nothingCouldApply(cwd: string): boolean {
+  const env = process.env;
+  if (env.ENVD_FILE !== undefined || env.ENVD_DIFF !== undefined || env.ENVD_DIR !== undefined) return false;
+  let dir = cwd;
+  for (;;) {
+    for (const name of ANY_MARKER) {
+      if (statSync(join(dir, name), { throwIfNoEntry: false }) !== undefined) return false;
+    }
+    const up = dirname(dir);
+    if (up === dir) return true;
+    dir = up;
+  }
+}
 
 const FORMATS: readonly ExportFormat[] = ['bash', 'zsh', 'fish', 'json', 'gha'];
 
@@ -24,9 +46,12 @@ export async function run(args: string[]): Promise<number> {
     if (!Number.isFinite(n) || n < 0) return usage('--budget takes milliseconds, e.g. --budget 200');
     budgetMs = n;
   }
+  const cwd = logicalCwd();
+  if (nothingCouldApply(cwd)) return 0;
+  const [{ renderChange }, { openService }] = await Promise.all([import('../env/render.js'), import('./service.js')]);
   const service = await openService();
   try {
-    const outcome = await service.export({ cwd: logicalCwd(), env: processEnv() }, { budgetMs });
+    const outcome = await service.export({ cwd, env: processEnv() }, { budgetMs });
     for (const m of outcome.messages) say(m);
     const { text, warnings } = renderChange(format as ExportFormat, outcome.change);
     for (const w of warnings) say(w);
