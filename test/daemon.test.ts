@@ -259,7 +259,10 @@ describe('autostart and takeover (RELIABILITY 10, 12, 13, 14)', () => {
   it('a frozen daemon costs a client no more than its timeout, warns once, and can be stopped', async () => {
     const sb = sandbox();
     const pid = start(sb);
+    // A real project: outside one, `envd export` answers without asking any daemon.
     const project = sb.mkdir('plain');
+    sb.write('plain/.envrc', 'export FROZEN_CASE=1\n');
+    expect(sb.envd(['allow'], { cwd: project }).status).toBe(0);
     process.kill(pid, 'SIGSTOP');
     try {
       const env = { ENVD_CLIENT_TIMEOUT_MS: '500' };
@@ -299,7 +302,10 @@ describe('autostart and takeover (RELIABILITY 10, 12, 13, 14)', () => {
     // The same through an ordinary verb that autostarts.
     sb.envd(['daemon', 'stop']);
     const old2 = start(sb, { ENVD_TEST_VERSION: '9.9.9-new' });
-    const r = sb.envd(['export', 'json'], { cwd: sb.mkdir('q') });
+    // An ordinary verb that needs the daemon (outside a project `envd export` needs none).
+    const q = sb.mkdir('q');
+    sb.write('q/.envrc', 'export Q=1\n');
+    const r = sb.envd(['allow'], { cwd: q });
     expect(r.status, r.stderr).toBe(0);
     expect(await waitFor(() => !alive(old2), 3000)).toBe(true);
     expect(status(sb).version).toBe(VERSION);
