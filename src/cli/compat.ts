@@ -17,6 +17,7 @@ import type { ExportFormat } from '../engine/types.js';
 import { applicablePairs, decodeDump, DumpFormatError, dumpJson, encodeGzenv, isDumpIgnored, type DumpEnv } from '../eval/dump-codec.js';
 import { fetchUrl, FetchError } from '../eval/fetchurl.js';
 import { ENVD_BIN_PATH } from '../version.js';
+import { processEnv } from './env.js';
 import { errnoCode, errorMessage } from '../util/errors.js';
 
 /**
@@ -42,11 +43,6 @@ function exportLine(shell: Shell, name: string, value: string): string {
   return shell === 'fish' ? `set -gx ${name} ${quoteFish(value)};` : `export ${name}=${quoteFor(shell, value)};`;
 }
 
-function processEnv(): DumpEnv {
-  const env: DumpEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
-  return env;
-}
 
 /**
  * Pairs rendered as export lines for `dump SHELL`, which (like direnv's) writes every

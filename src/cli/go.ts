@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { isDirectory } from '../util/fs.js';
 import { isAbsolute, resolve } from 'node:path';
 import { loadConfig } from '../config/config.js';
 import { resolvePaths, tildePath } from '../config/paths.js';
@@ -15,13 +15,6 @@ const HELP = [
   '  which   the GOROOT `use go [VERSION]` picks in DIR (default: the current directory), and why',
 ].join('\n');
 
-function isDirectory(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}
 
 function setup(): { provider: ReturnType<typeof createGoProvider>; home: string } {
   const paths = resolvePaths(process.env);

@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { errnoCode, errorMessage } from '../util/errors.js';
 import { HookSession, type HookBackend } from './hook-connection.js';
 import { pidAlive } from '../util/process.js';
+import { userId } from '../config/paths.js';
 
 /**
  * bash's transport. bash cannot open a Unix socket, but it can open a FIFO with `<>`
@@ -45,12 +46,9 @@ const MAX_RES_BACKLOG = 1024 * 1024;
 const MAX_PAIRS = 4096;
 const MAX_LINE = 4096;
 
-function myUid(): number {
-  return typeof process.getuid === 'function' ? process.getuid() : 0;
-}
 
 function isPrivate(st: Stats): boolean {
-  return st.uid === myUid() && (st.mode & 0o077) === 0;
+  return st.uid === userId() && (st.mode & 0o077) === 0;
 }
 
 
@@ -65,7 +63,7 @@ function ensurePrivateDir(dir: string): void {
     if (errnoCode(err) !== 'EEXIST') throw err;
   }
   const st = lstatSync(dir);
-  if (!st.isDirectory() || st.uid !== myUid()) throw new Error(`${dir} is not a directory owned by this user`);
+  if (!st.isDirectory() || st.uid !== userId()) throw new Error(`${dir} is not a directory owned by this user`);
   if ((st.mode & 0o777) !== 0o700) chmodSync(dir, 0o700);
 }
 
@@ -235,7 +233,7 @@ export function startFifoTransport(runtimeDir: string, backend: HookBackend, log
     try {
       const st = fstatSync(fd);
       // The shell writes it with its umask; sh/ (0700) is what keeps others out.
-      if (!st.isFile() || st.uid !== myUid()) throw new Error(`${base}.env is not a regular file of this user`);
+      if (!st.isFile() || st.uid !== userId()) throw new Error(`${base}.env is not a regular file of this user`);
       if (st.size > MAX_HOOK_REQUEST_BYTES) throw new Error(`${base}.env is over ${MAX_HOOK_REQUEST_BYTES} bytes`);
       const buf = Buffer.alloc(st.size);
       let off = 0;

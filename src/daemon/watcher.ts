@@ -1,4 +1,5 @@
-import { realpathSync, statSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
+import { isDirectory } from '../util/fs.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FSWatcher } from 'chokidar';
 import type { WatcherState } from '../protocol/messages.js';
@@ -310,10 +311,3 @@ export class DependencyWatcher {
   }
 }
 
-function isDirectory(p: string): boolean {
-  try {
-    return statSync(p).isDirectory();
-  } catch {
-    return false;
-  }
-}

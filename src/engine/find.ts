@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { isFile } from '../util/fs.js';
 import { dirname, join } from 'node:path';
 
 /** `go-auto`: no env file, but `[go] auto` and a Go version pin (see src/go/auto.ts). */
@@ -11,10 +11,6 @@ export interface FoundFile {
   kind: EnvFileKind;
 }
 
-function isFile(p: string): boolean {
-  // No exception for a missing file: walking up misses at almost every level.
-  return statSync(p, { throwIfNoEntry: false })?.isFile() === true;
-}
 
 /**
  * The env file for a working directory: the nearest directory, walking up, that has an

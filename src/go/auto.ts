@@ -1,6 +1,7 @@
 import { join } from 'node:path';
+import { isFile } from '../util/fs.js';
 import type { Config } from '../config/config.js';
-import { ancestors, isFile, parseGoModLines, parseToolVersions, readText } from './files.js';
+import { ancestors, parseGoModLines, parseToolVersions, readText } from './files.js';
 
 /** The whole of a synthetic envrc: it runs no user code, it only picks among installed SDKs. */
 export const AUTO_GO_CONTENT = 'use go\n';

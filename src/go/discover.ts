@@ -1,4 +1,5 @@
 import { accessSync, constants, existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { isFile } from '../util/fs.js';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { GoSdk } from './types.js';
 import { compareGoVersions, formatGoVersion, parseGoVersion, parseVersionFile } from './version.js';
@@ -114,13 +115,6 @@ function isDir(p: string): boolean {
   }
 }
 
-function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** Expand `*` components against the file system: paths that exist, in a stable order. */
 export function expandPattern(pattern: string): string[] {

@@ -1,4 +1,5 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
+import { isFile } from '../util/fs.js';
 import { dirname, join } from 'node:path';
 
 // Readers for the files that say which Go a directory wants. They only read and parse;
@@ -63,13 +64,6 @@ export function parseToolVersions(text: string): string[] | null {
   return null;
 }
 
-export function isFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
 
 export function readText(p: string): string | null {
   try {

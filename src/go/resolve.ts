@@ -1,7 +1,8 @@
 import { join } from 'node:path';
+import { isFile } from '../util/fs.js';
 import { tildePath } from '../config/paths.js';
 import { EnvdError, type ErrorCode } from '../util/errors.js';
-import { ancestors, findUp, isFile, parseGoModLines, parseGoVersionFile, parseToolVersions, readText } from './files.js';
+import { ancestors, findUp, parseGoModLines, parseGoVersionFile, parseToolVersions, readText } from './files.js';
 import type { GoResolution, GoSdk } from './types.js';
 import {
   compareGoVersions,
