@@ -1,11 +1,12 @@
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { markerNames } from '../engine/find.js';
 import type { ExportFormat } from '../engine/types.js';
 import { say, usage } from './command.js';
 import { logicalCwd, processEnv } from './env.js';
 
 /** Every file name that can make a directory a project, whatever the config says. */
-const ANY_MARKER = ['.envrc', '.env', '.go-version', '.tool-versions', 'go.mod', 'go.work'];
+const ANY_MARKER = markerNames(true, true);
 
 /**
  * Outside every project with nothing loaded there is nothing to say. Decided with a few

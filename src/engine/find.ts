@@ -31,17 +31,20 @@ export function findEnvFile(cwd: string, loadDotenv: boolean): FoundFile | null 
   }
 }
 
+/** Files that pin a Go version: what `[go] auto` looks for. */
+const GO_PIN_FILES = ['.go-version', '.tool-versions', 'go.mod', 'go.work'];
+
 /** File names a prompt hook looks for when walking up (see the `k` hook record). */
 export function markerNames(loadDotenv: boolean, goAuto: boolean): string[] {
   const names = ['.envrc'];
   if (loadDotenv) names.push('.env');
-  if (goAuto) names.push('.go-version', '.tool-versions', 'go.mod', 'go.work');
+  if (goAuto) names.push(...GO_PIN_FILES);
   return names;
 }
 
 /** The file that pins Go in an auto directory (what ENVD_FILE names and what is watched). */
 export function goAutoMarker(dir: string): string {
-  for (const name of ['.go-version', '.tool-versions', 'go.mod', 'go.work']) {
+  for (const name of GO_PIN_FILES) {
     const p = join(dir, name);
     if (isFile(p)) return p;
   }
