@@ -160,11 +160,14 @@ export class DependencyWatcher {
     if (!this.opts.enabled) return;
     const now = Date.now();
     let woke = false;
-    for (const [d, info] of this.known) {
-      if (cwd === d || cwd.startsWith(d.endsWith('/') ? d : d + '/')) {
+    // cwd and each of its parents: O(depth) on every request, whatever the number watched.
+    for (let d = resolve(cwd); ; d = dirname(d)) {
+      const info = this.known.get(d);
+      if (info !== undefined) {
         info.lastActive = now;
         if (this.idle.delete(d)) woke = true;
       }
+      if (dirname(d) === d) break;
     }
     if (woke) this.reconcile(now);
   }
