@@ -207,13 +207,14 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
     writeFileAtomic(pidFile(paths), `${process.pid}\n`, 0o600);
     const generation = new Generation(paths.generationFile, (m) => log.error(m));
     const { LocalService } = await import('../engine/service.js');
-    engine = new LocalService({ paths, env });
+    const service = new LocalService({ paths, env });
+    engine = service;
     let core: DaemonCore | null = null;
     const w = new DependencyWatcher({
       log,
       enabled: knobs.watch,
       onChange: (changed) => core?.onWatchedChange(changed),
-      markers: () => engine?.markers() ?? ['.envrc'],
+      markers: () => service.markers(),
       ...(knobs.watchIdleMs !== undefined ? { idleMs: knobs.watchIdleMs } : {}),
       ...(knobs.maxWatches !== undefined ? { maxDirs: knobs.maxWatches } : {}),
     });
@@ -223,7 +224,7 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
       export: (req, opts) => (core ?? failNoCore()).export(req, opts),
       generation: () => generation.current,
       budgetMs: () => (core ?? failNoCore()).budgetMs(),
-      markers: () => engine?.markers() ?? ['.envrc', '.env'],
+      markers: () => service.markers(),
     };
     hook = (s) => serveHookStream(s, s, backend);
     try {
@@ -246,8 +247,6 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
   }
   return new Promise<number>(() => { /* runs until shutdown exits the process */ });
 }
-
-/** The env file names the engine looks for (LocalService.markers), defaulting to direnv's. */
 
 function failNoCore(): never {
   throw new Error('the daemon is not ready');
