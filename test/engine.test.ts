@@ -102,6 +102,17 @@ describe('load and leave', () => {
     const r = sb.shell('bash', script, { env: { PATH: `${join(sb.root, '..')}:${env.PATH ?? ''}:${join(process.cwd(), 'bin')}` } });
     expect(r.stdout).toBe(`it's "quoted" $HOME|a\nb|unset`);
   });
+
+  it('variables named __proto__, constructor, toString… load and revert exactly in real bash', () => {
+    const proj = sb.mkdir('p');
+    sb.write('p/.envrc', 'export __proto__=p constructor=c toString=t\nunset valueOf hasOwnProperty\n');
+    allow(proj);
+    const show = `printf '%s|' "\${__proto__-unset}" "\${constructor-unset}" "\${toString-unset}" "\${valueOf-unset}" "\${hasOwnProperty-unset}"`;
+    const script = `export constructor=mine valueOf=v0; ${show}; cd ${proj} && eval "$(envd export bash)" && ${show} && cd / && eval "$(envd export bash)" && ${show}`;
+    const r = sb.shell('bash', script, { env: { PATH: `${env.PATH ?? ''}:${join(process.cwd(), 'bin')}` } });
+    expect(r.stderr).not.toContain('internal error');
+    expect(r.stdout).toBe('unset|mine|unset|v0|unset|' + 'p|c|t|unset|unset|' + 'unset|mine|unset|v0|unset|');
+  });
 });
 
 describe('trust (RELIABILITY 1-8)', () => {

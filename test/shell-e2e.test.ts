@@ -16,11 +16,12 @@ type Want = string | null | typeof PRESENT;
 const VOLATILE = new Set(['PWD', 'OLDPWD', '_', 'SHLVL']);
 
 function expectEnv(got: EnvMap, base: EnvMap, changes: Record<string, Want>): void {
+  const own = (o: object, n: string): boolean => Object.prototype.hasOwnProperty.call(o, n);
   const names = new Set([...Object.keys(got), ...Object.keys(base), ...Object.keys(changes)]);
   for (const n of names) {
-    if (VOLATILE.has(n) && !(n in changes)) continue;
-    const want: Want = n in changes ? (changes[n] as Want) : (base[n] ?? null);
-    const have = got[n] ?? null;
+    if (VOLATILE.has(n) && !own(changes, n)) continue;
+    const want: Want = own(changes, n) ? (changes[n] as Want) : (own(base, n) ? base[n] ?? null : null);
+    const have = own(got, n) ? got[n] ?? null : null;
     if (want === PRESENT) expect(have, `${n} should be set`).not.toBeNull();
     else expect(have, n).toBe(want);
   }
@@ -268,6 +269,18 @@ for (const shell of ['bash', 'zsh', 'fish'] as Shell[]) {
       expect(sb.envd(['allow', B]).status).toBe(0);
       const e = await t.run(`cd ${B}`);
       expectEnv(e, base, { ...loaded(B), B_VAR: weird });
+    });
+
+    it('names that are JavaScript object internals (__proto__, constructor, toString) load and revert exactly', async () => {
+      await t.run(`cd ${out}`);
+      const mine = await t.run(shell === 'fish' ? 'set -gx constructor mine; set -gx valueOf v0' : 'export constructor=mine valueOf=v0');
+      expect(mine['constructor']).toBe('mine');
+      writeFileSync(join(C, '.envrc'), 'export __proto__=p constructor=c toString=t\nunset valueOf\n');
+      expect(sb.envd(['allow', C]).status).toBe(0);
+      const e = await t.run(`cd ${C}`);
+      // Computed keys: a literal `__proto__:` would set the object's prototype instead.
+      expectEnv(e, mine, { ...loaded(C), ['__proto__']: 'p', ['constructor']: 'c', ['toString']: 't', ['valueOf']: null });
+      expectEnv(await t.run(`cd ${out}`), mine, none());
     });
   });
 }

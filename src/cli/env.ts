@@ -1,9 +1,10 @@
 import { statSync } from 'node:fs';
 import type { Env } from '../env/diff.js';
+import { newNameMap } from '../env/map.js';
 
 /** This process's environment as plain strings. */
 export function processEnv(): Env {
-  const env: Env = {};
+  const env: Env = newNameMap();
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   return env;
 }

@@ -22,7 +22,7 @@ export async function run(args: string[]): Promise<number> {
     return 1;
   }
   for (const n of outcome.change.unset) delete env[n];
-  Object.assign(env, outcome.change.set);
+  for (const [n, v] of Object.entries(outcome.change.set)) env[n] = v;
   return new Promise((resolvePromise) => {
     const child = spawn(cmd, rest, { stdio: 'inherit', env });
     const forward = (sig: NodeJS.Signals): void => { child.kill(sig); };

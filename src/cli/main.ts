@@ -84,6 +84,8 @@ main(process.argv.slice(2)).then(
   (err: unknown) => {
     const msg = err instanceof EnvdError ? err.message : `internal error: ${errorMessage(err)}`;
     process.stderr.write(msg.startsWith('envd:') ? `${msg}\n` : `envd: ${msg}\n`);
+    // A bug report needs the stack; ordinary users get the one line.
+    if (!(err instanceof EnvdError) && err instanceof Error && process.env.ENVD_DEBUG === '1') process.stderr.write(`${err.stack ?? ''}\n`);
     process.exitCode = 1;
   },
 );

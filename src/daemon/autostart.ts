@@ -13,6 +13,7 @@ import { ENVD_BIN_PATH, envdVersion } from '../version.js';
 import { breakIfStale, tryLock, type HeldLock } from './lock.js';
 import { pidAlive } from '../util/process.js';
 import { readPidFile } from './pidfile.js';
+import { newNameMap } from '../env/map.js';
 
 /**
  * The client's side of "one daemon per user, started on first use" (after atuin's
@@ -118,7 +119,7 @@ export async function retireDaemon(client: ProtocolClient, pid: number, timeoutM
  * (a daemon must not carry one project's PATH into every evaluation) and state variables.
  */
 export function daemonEnvironment(env: Record<string, string | undefined>, token: string): Record<string, string> {
-  const clean: Env = {};
+  const clean: Env = newNameMap();
   for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v;
   const diff = decodeDiff(clean.ENVD_DIFF);
   const base = diff === undefined ? clean : revert(clean, diff);

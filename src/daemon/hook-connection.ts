@@ -7,6 +7,7 @@ import {
   type HookHeader, type HookParseEvent, type HookRecord, type HookRequest, type HookShell,
 } from '../protocol/hook-records.js';
 import { errorMessage } from '../util/errors.js';
+import { copyNameMap } from '../env/map.js';
 
 export { startFifoTransport } from './fifo.js';
 
@@ -186,7 +187,7 @@ export class HookSession {
       records = [{ t: 'm', text: 'envd: the current directory\'s path is not UTF-8; nothing changed' }];
     } else {
       try {
-        const outcome = await this.backend.export({ cwd: req.header.cwd, env: { ...req.env } }, { budgetMs: waitMs });
+        const outcome = await this.backend.export({ cwd: req.header.cwd, env: copyNameMap(req.env) }, { budgetMs: waitMs });
         records = outcomeRecords(outcome, req.header.shell, new Set(req.opaque));
       } catch (err) {
         records = [{ t: 'm', text: clean(`envd: ${errorMessage(err).replace(/^envd: /, '')}`) }];

@@ -1,5 +1,6 @@
 import type { RpcHandler } from '../eval/rpc-types.js';
 import { checkEnvrcName } from '../env/names.js';
+import { copyNameMap } from '../env/map.js';
 
 /**
  * Parse a .env file's bytes: the dotenv package's rules (quotes, `export` prefix, multi-line
@@ -12,7 +13,7 @@ export async function parseDotenvBytes(content: Buffer, env: Record<string, stri
   // dotenv does not strip a leading `export ` itself.
   const text = content.toString('utf8').replace(/^([ \t]*)export[ \t]+/gm, '$1');
   const parsed = parseDotenv(text);
-  const processEnv: Record<string, string> = { ...env };
+  const processEnv: Record<string, string> = copyNameMap(env);
   const { parsed: expanded } = expandDotenv({ parsed: { ...parsed }, processEnv });
   const out: [string, string][] = [];
   for (const name of Object.keys(parsed)) {

@@ -12,6 +12,7 @@ import { contentHash, checkFileSafety } from '../allowlist/index.js';
 import { EnvdError } from '../util/errors.js';
 import { ENVD_BIN_PATH } from '../version.js';
 import { fingerprint, type Fingerprint } from './fingerprint.js';
+import { newNameMap } from '../env/map.js';
 
 /** Names bash itself sets or changes while evaluating: differences are not the user's doing. */
 const SHELL_NOISE = new Set(['PWD', 'OLDPWD', 'SHLVL', '_']);
@@ -86,7 +87,7 @@ function splitLines(text: string): string[] {
 /** Run one evaluation of an approved file and check what it produced. */
 export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
   const watched = new Map<string, boolean>(); // path -> recursive
-  const sourced: Record<string, string> = {};
+  const sourced = newNameMap();
   let violation: string | null = null;
   const home = req.paths.home;
 
@@ -171,12 +172,12 @@ export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
   }
 
   // Check every name and value; refused ones keep the value they had before.
-  const env: Env = {};
+  const env: Env = newNameMap();
   const names = new Set([...Object.keys(req.base), ...out.dump.keys()]);
   for (const n of names) {
     const before = req.base[n];
     const raw = out.dump.get(n);
-    if (n in extraEnv) {
+    if (Object.prototype.hasOwnProperty.call(extraEnv, n)) {
       if (before !== undefined) env[n] = before;
       continue;
     }

@@ -18,6 +18,7 @@ import { stillValid, fingerprint, type Fingerprint } from './fingerprint.js';
 import { readShellState, stateVars, STATE_NAMES, withoutState, type LoadStatus, type ShellState } from './shell-state.js';
 import type { Service, StatusInfo, TrustChange } from './service-types.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from './types.js';
+import { copyNameMap, newNameMap } from '../env/map.js';
 
 /** Variables that differ between terminals of one user and say nothing about a project. */
 const VOLATILE = new Set(['PWD', 'OLDPWD', 'SHLVL', '_', 'TERM_SESSION_ID', 'WINDOWID', 'TMUX_PANE', 'COLUMNS', 'LINES']);
@@ -404,7 +405,7 @@ export class LocalService implements Service {
    * terminals), so 500 cached projects of one user do not hold 500 copies of it.
    */
   private internBase(base: Env): Env {
-    const stable: Env = {};
+    const stable: Env = newNameMap();
     for (const k of Object.keys(base).sort()) if (!VOLATILE.has(k)) stable[k] = base[k] ?? '';
     const key = createHash('sha256').update(JSON.stringify(stable)).digest('hex');
     const known = this.bases.get(key);
@@ -465,12 +466,12 @@ export class LocalService implements Service {
     }
     // The file's changes on top of this shell's own starting environment (a cached result
     // may come from another shell: PWD, OLDPWD, SHLVL… stay this shell's).
-    const env: Env = { ...base };
+    const env: Env = copyNameMap(base);
     for (const [n, v] of Object.entries(r.delta)) {
       if (v === null) delete env[n]; else env[n] = v;
     }
     const diff = diffBetween(base, env);
-    const target: Env = { ...env, ...stateVars({ dir: found.dir, file: found.path, diff, status: 'loaded', watches: r.deps }) };
+    const target: Env = copyNameMap(env, stateVars({ dir: found.dir, file: found.path, diff, status: 'loaded', watches: r.deps }));
     const change = changeBetween(current, target, touched(state, diff));
     if (change.unset.length === 0 && Object.keys(change.set).length === 0) {
       return { kind: 'noop', change, messages, file: found.path };
@@ -489,7 +490,7 @@ export class LocalService implements Service {
    */
   private settle(current: Env, base: Env, state: ShellState, found: FoundFile, kind: 'blocked' | 'denied' | 'failed', deps: Fingerprint[], messages: string[]): ExportOutcome {
     const status: LoadStatus = kind === 'failed' ? 'failed' : 'blocked';
-    const target: Env = { ...base, ...stateVars({ dir: null, file: found.path, diff: null, status, watches: deps }) };
+    const target: Env = copyNameMap(base, stateVars({ dir: null, file: found.path, diff: null, status, watches: deps }));
     const out = [...messages];
     if (state.dir !== null) out.unshift(this.fmt('unloading'));
     return { kind, change: changeBetween(current, target, touched(state, null)), messages: out, file: found.path };
@@ -607,7 +608,7 @@ function touched(state: ShellState, diff: EnvDiff | null): Set<string> {
 /** Keep only what the evaluation changed (volatile names never count): small to cache. */
 function compactResult(r: EvalResult, base: Env): EvalResult {
   if (r.env === null) return r;
-  const delta: Record<string, string | null> = {};
+  const delta = newNameMap<string | null>();
   const d = diffBetween(base, r.env, (n) => !VOLATILE.has(n));
   for (const [n, v] of Object.entries(d.next)) delta[n] = v;
   return { ...r, env: null, delta };

@@ -1,6 +1,7 @@
 import { decodeDiff, encodeDiff, type Env, type EnvDiff } from '../env/diff.js';
 import { decodeState, encodeState } from '../env/codec.js';
 import { isFingerprint, type Fingerprint } from './fingerprint.js';
+import { copyNameMap } from '../env/map.js';
 
 export type LoadStatus = 'loaded' | 'blocked' | 'failed';
 
@@ -36,7 +37,7 @@ export function readShellState(env: Env): ShellState {
 
 /** The environment without envd's state variables. */
 export function withoutState(env: Env): Env {
-  const out = { ...env };
+  const out = copyNameMap(env);
   for (const n of STATE_NAMES) delete out[n];
   return out;
 }

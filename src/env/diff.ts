@@ -1,4 +1,5 @@
 import { decodeState, encodeState } from './codec.js';
+import { copyNameMap, newNameMap, ownValue } from './map.js';
 
 /** Exported variables of a process: name -> value. */
 export type Env = Record<string, string>;
@@ -13,7 +14,7 @@ export interface EnvDiff {
   next: Record<string, string | null>;
 }
 
-export const emptyDiff = (): EnvDiff => ({ prev: {}, next: {} });
+export const emptyDiff = (): EnvDiff => ({ prev: newNameMap(), next: newNameMap() });
 
 export function encodeDiff(d: EnvDiff): string {
   return encodeState({ p: d.prev, n: d.next });
@@ -29,7 +30,7 @@ export function decodeDiff(text: string | undefined): EnvDiff | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
   const { p, n } = raw as { p?: unknown; n?: unknown };
   if (!isNullableStringRecord(p) || !isNullableStringRecord(n)) return undefined;
-  return { prev: p, next: n };
+  return { prev: copyNameMap(p), next: copyNameMap(n) };
 }
 
 /** List-valued variables where a user's own additions are kept on leave (as mise does for PATH). */
@@ -47,9 +48,9 @@ function splitList(v: string): string[] {
  * added are taken out again, so entries the user prepended survive.
  */
 export function revert(current: Env, d: EnvDiff): Env {
-  const out: Env = { ...current };
+  const out: Env = copyNameMap(current);
   for (const [name, applied] of Object.entries(d.next)) {
-    const before = d.prev[name] ?? null;
+    const before = ownValue(d.prev, name) ?? null;
     const now = Object.prototype.hasOwnProperty.call(current, name) ? current[name] : undefined;
     if ((now ?? null) === applied) {
       if (before === null) delete out[name]; else out[name] = before;
@@ -89,7 +90,7 @@ export interface Change {
   unset: string[];
 }
 
-export const emptyChange = (): Change => ({ set: {}, unset: [] });
+export const emptyChange = (): Change => ({ set: newNameMap(), unset: [] });
 
 export function isEmptyChange(c: Change): boolean {
   return c.unset.length === 0 && Object.keys(c.set).length === 0;
@@ -117,8 +118,8 @@ export function summarize(d: EnvDiff, hidden: (name: string) => boolean): string
   const parts: string[] = [];
   for (const name of Object.keys(d.next).sort()) {
     if (hidden(name)) continue;
-    const before = d.prev[name] ?? null;
-    const after = d.next[name] ?? null;
+    const before = ownValue(d.prev, name) ?? null;
+    const after = ownValue(d.next, name) ?? null;
     if (before === null && after !== null) parts.push(`+${name}`);
     else if (before !== null && after === null) parts.push(`-${name}`);
     else parts.push(`~${name}`);

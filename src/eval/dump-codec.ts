@@ -1,5 +1,6 @@
 import { deflateSync, inflateSync } from 'node:zlib';
 import { isValidName } from '../env/names.js';
+import { newNameMap } from '../env/map.js';
 
 /**
  * direnv's environment dump ("gzenv"): the environment as a JSON object of name -> value,
@@ -22,7 +23,7 @@ export class DumpFormatError extends Error {
 
 /** JSON with names in sorted order (as direnv's Go encoder writes maps). */
 export function dumpJson(env: DumpEnv, indent?: number): string {
-  const sorted: DumpEnv = {};
+  const sorted: DumpEnv = newNameMap();
   for (const name of Object.keys(env).sort()) sorted[name] = env[name] ?? '';
   return JSON.stringify(sorted, null, indent);
 }
@@ -41,7 +42,7 @@ function parseEnvJson(text: string): DumpEnv {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
     throw new DumpFormatError('the dump is not a JSON object of names to values');
   }
-  const out: DumpEnv = {};
+  const out: DumpEnv = newNameMap();
   for (const [name, value] of Object.entries(raw as Record<string, unknown>)) {
     if (typeof value !== 'string') throw new DumpFormatError(`the dump's value for ${name} is not a string`);
     out[name] = value;

@@ -5,6 +5,7 @@ import type { RpcContext, RpcHandler } from './rpc-types.js';
 import { RpcServer } from './rpc.js';
 import { BOOTSTRAP } from './bootstrap.js';
 import { STDLIB_DIR } from './stdlib.js';
+import { copyNameMap } from '../env/map.js';
 
 /** Output of the user's file kept for display; the rest is counted and dropped. */
 const MAX_OUTPUT = 64 * 1024;
@@ -52,7 +53,7 @@ export interface EvalOutput {
 export function runEvaluation(input: EvalInput): Promise<EvalOutput> {
   return new Promise((resolve) => {
     const script = `for __envd_lib in "$__ENVD_STDLIB_DIR"/*.sh; do . "$__envd_lib"; done; unset __envd_lib __ENVD_STDLIB_DIR\n${BOOTSTRAP}`;
-    const env: Record<string, string> = { ...input.env, ...input.extraEnv, __ENVD_STDLIB_DIR: STDLIB_DIR, __ENVD_RC: input.script.toString('utf8') };
+    const env = copyNameMap(input.env, input.extraEnv, { __ENVD_STDLIB_DIR: STDLIB_DIR, __ENVD_RC: input.script.toString('utf8') });
     let child;
     try {
       child = spawn(input.bashPath, ['--noprofile', '--norc', '-c', script], {

@@ -1,4 +1,5 @@
 import { ProtocolError, type ProtocolErrorCode } from './errors.js';
+import { newNameMap } from '../env/map.js';
 
 /**
  * Field checks for parsing frames from `unknown`. Each one names the field it rejects, so
@@ -83,11 +84,10 @@ export class Fields {
   strRecord(field: string): Record<string, string> {
     const v = this.raw(field);
     if (!isObject(v)) this.fail(field, 'an object of strings');
-    // Define, not assign: a name like `__proto__` must stay an ordinary entry.
-    const out: Record<string, string> = {};
+    const out = newNameMap();
     for (const [k, x] of Object.entries(v)) {
       if (typeof x !== 'string') this.fail(`${field}.${k}`, 'a string');
-      Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
+      out[k] = x;
     }
     return out;
   }

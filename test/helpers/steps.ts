@@ -20,7 +20,7 @@ export function step(sb: Sandbox, cwd: string, env: Record<string, string>, extr
   for (const k of Object.keys(sb.env)) if (!(k in env) && !(k in extra)) full[k] = undefined;
   const r = sb.envd(['export', 'json'], { cwd, env: full });
   const change = parseJsonExport(r.stdout);
-  const next = { ...env };
+  const next = Object.assign(Object.create(null) as Record<string, string>, env);
   for (const [k, v] of Object.entries(change)) {
     if (v === null) delete next[k]; else next[k] = v;
   }
@@ -29,7 +29,7 @@ export function step(sb: Sandbox, cwd: string, env: Record<string, string>, extr
 
 /** Variables of an env without envd's bookkeeping. */
 export function userVars(env: Record<string, string>): Record<string, string> {
-  const out: Record<string, string> = {};
+  const out = Object.create(null) as Record<string, string>;
   for (const [k, v] of Object.entries(env)) {
     if (k.startsWith('ENVD_') || k === 'DIRENV_DIR' || k === 'DIRENV_FILE') continue;
     out[k] = v;

@@ -36,7 +36,8 @@ export function haveTmux(): boolean {
 }
 
 export function parseEnv0(buf: Buffer): EnvMap {
-  const env: EnvMap = {};
+  // No prototype: a shell variable may be called `__proto__` or `constructor`.
+  const env = Object.create(null) as EnvMap;
   for (const entry of buf.toString('utf8').split('\0')) {
     const eq = entry.indexOf('=');
     if (eq > 0) env[entry.slice(0, eq)] = entry.slice(eq + 1);
