@@ -153,10 +153,12 @@ describe('responses', () => {
 });
 
 describe('environment names', () => {
-  it('keeps a variable named __proto__ as an ordinary entry', () => {
+  it('keeps a variable named __proto__ as an ordinary entry; other Object names read as absent', () => {
     const f = parseRequestLine('{"v":1,"id":1,"type":"status","req":{"cwd":"/","env":{"__proto__":"x","A":"b"}}}');
     if (f.type !== 'status') throw new Error('wrong type');
     expect(Object.entries(f.req.env)).toEqual([['__proto__', 'x'], ['A', 'b']]);
-    expect(Object.getPrototypeOf(f.req.env)).toBe(Object.prototype);
+    // No prototype: an absent `constructor` reads as absent, not as Object's function.
+    expect(Object.getPrototypeOf(f.req.env)).toBeNull();
+    expect(f.req.env['constructor']).toBeUndefined();
   });
 });
