@@ -12,6 +12,7 @@ import { EnvdError, errorMessage } from '../util/errors.js';
 import type { Generation } from './generation.js';
 import type { DaemonLogger } from './log.js';
 import type { DependencyWatcher } from './watcher.js';
+import { watchedPaths } from '../engine/shell-state.js';
 
 /** What the daemon needs from the engine beyond `Service` (LocalService provides it). */
 export interface DaemonEngine extends Service {
@@ -123,13 +124,21 @@ export class DaemonCore {
 
   /** Export for both transports; the hook side passes the async budget from config. */
   async export(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {
-    this.o.watcher.touch(req.cwd);
     try {
-      return await this.o.engine.export(req, opts);
+      const outcome = await this.o.engine.export(req, opts);
+      // What the shell now depends on stays watched while shells use it.
+      this.o.watcher.touch(req.cwd, watchedPaths(req.env, outcome.change));
+      return outcome;
     } finally {
       this.scheduleSync();
       this.gc.poke();
     }
+  }
+
+  /** Directories lost their watch while results still depend on them (see the watcher). */
+  onUnwatched(dirs: string[]): void {
+    this.o.log.info({ dirs: dirs.length }, 'directories unwatched (idle or over the bound); shells will ask once');
+    this.bump();
   }
 
   budgetMs(): number {

@@ -215,6 +215,7 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
       enabled: knobs.watch,
       onChange: (changed) => core?.onWatchedChange(changed),
       markers: () => service.markers(),
+      onUnwatched: (dirs) => core?.onUnwatched(dirs),
       ...(knobs.watchIdleMs !== undefined ? { idleMs: knobs.watchIdleMs } : {}),
       ...(knobs.maxWatches !== undefined ? { maxDirs: knobs.maxWatches } : {}),
     });

@@ -23,6 +23,13 @@ export interface WatcherOptions {
    * retargeting the link changes which file applies.
    */
   markers?: () => readonly string[];
+  /**
+   * Directories that still have dependencies stopped being watched (idle, or over the
+   * bound). Shells do not ask at an idle prompt unless the generation moves, so the
+   * daemon bumps it: every shell asks once, and a shell still in such a project wakes
+   * its directories again (`touch`), while the request's own stat check covers the gap.
+   */
+  onUnwatched?: (dirs: string[]) => void;
 }
 
 interface DirInfo {
@@ -155,19 +162,29 @@ export class DependencyWatcher {
     this.reconcile(now);
   }
 
-  /** A request from `cwd`: directories on its path are active again. */
-  touch(cwd: string): void {
+  /**
+   * A request from `cwd`, answered with an environment that depends on `deps`: the
+   * directories on cwd's path and those of the dependencies are active again. A project's
+   * sourced files in subdirectories or elsewhere stay watched as long as shells use it.
+   */
+  touch(cwd: string, deps: readonly string[] = []): void {
     if (!this.opts.enabled) return;
     const now = Date.now();
     let woke = false;
+    const mark = (d: string): void => {
+      const info = this.known.get(d);
+      if (info === undefined) return;
+      info.lastActive = now;
+      if (this.idle.delete(d)) woke = true;
+    };
     // cwd and each of its parents: O(depth) on every request, whatever the number watched.
     for (let d = resolve(cwd); ; d = dirname(d)) {
-      const info = this.known.get(d);
-      if (info !== undefined) {
-        info.lastActive = now;
-        if (this.idle.delete(d)) woke = true;
-      }
+      mark(d);
       if (dirname(d) === d) break;
+    }
+    for (const p of deps) {
+      mark(dirname(p));
+      mark(p);
     }
     if (woke) this.reconcile(now);
   }
@@ -225,9 +242,15 @@ export class DependencyWatcher {
         this.batches.delete(w);
         w.close().catch((err: unknown) => this.reportError(err));
       } else {
-        w.unwatch(d);
+        // chokidar (5.0) keeps a separate watch on each entry it reported in `d` (the
+        // .envrc, a sourced file): unwatching the directory alone leaves those live.
+        const entries = (w.getWatched()[d] ?? []).map((name) => join(d, name)).filter((p) => !batch.dirs.has(p));
+        w.unwatch([d, ...entries]);
       }
     }
+    // Directories that still matter but lost their watch: shells must hear about it.
+    const dropped = remove.filter((d) => this.known.has(d));
+    if (dropped.length > 0) this.opts.onUnwatched?.(dropped);
     if (add.length > 0) {
       for (const d of add) this.watching.add(d);
       const w = this.newBatch(add);

@@ -17,8 +17,13 @@ export interface ShellState {
 /** The shell-side state variables (envd's own and the direnv mirrors). */
 export const STATE_NAMES: readonly string[] = ['ENVD_DIR', 'ENVD_FILE', 'ENVD_DIFF', 'ENVD_WATCHES', 'DIRENV_DIR', 'DIRENV_FILE'];
 
-export function readShellState(env: Env): ShellState {
-  const raw = decodeState(env.ENVD_WATCHES);
+/** The last ENVD_WATCHES decoded: most requests in a row come from shells in one project. */
+let lastWatches: { text: string; status: LoadStatus | null; watches: Fingerprint[] } | null = null;
+
+function decodeWatches(text: string | undefined): { status: LoadStatus | null; watches: Fingerprint[] } {
+  if (text === undefined) return { status: null, watches: [] };
+  if (lastWatches !== null && lastWatches.text === text) return lastWatches;
+  const raw = decodeState(text);
   let status: LoadStatus | null = null;
   let watches: Fingerprint[] = [];
   if (typeof raw === 'object' && raw !== null) {
@@ -26,6 +31,22 @@ export function readShellState(env: Env): ShellState {
     if (s === 'loaded' || s === 'blocked' || s === 'failed') status = s;
     if (Array.isArray(w)) watches = w.filter(isFingerprint);
   }
+  lastWatches = { text, status, watches };
+  return lastWatches;
+}
+
+/**
+ * The paths a shell's environment depends on after an answer: the ENVD_WATCHES the answer
+ * sets, or the one the shell already had when the answer leaves it alone.
+ */
+export function watchedPaths(env: Env, change: { set: Record<string, string>; unset: readonly string[] }): string[] {
+  const text = Object.prototype.hasOwnProperty.call(change.set, 'ENVD_WATCHES') ? change.set.ENVD_WATCHES
+    : change.unset.includes('ENVD_WATCHES') ? undefined : env.ENVD_WATCHES;
+  return decodeWatches(text).watches.map((w) => w.p);
+}
+
+export function readShellState(env: Env): ShellState {
+  const { status, watches } = decodeWatches(env.ENVD_WATCHES);
   return {
     dir: env.ENVD_DIR ?? null,
     file: env.ENVD_FILE ?? null,

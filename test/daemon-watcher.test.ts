@@ -1,0 +1,173 @@
+// The dependency watcher with real chokidar on real files: idle directories are really
+// unwatched (no events, inotify watches released) even when they share a chokidar
+// instance with active ones; a project's dependencies stay watched while shells use it;
+// and a real daemon tells shells (a generation bump) when it stops watching.
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { DependencyWatcher } from '../src/daemon/watcher.js';
+import { ProtocolClient } from '../src/protocol/client.js';
+import type { HelloInfo } from '../src/protocol/messages.js';
+import type { ExportOutcome } from '../src/engine/types.js';
+import { Sandbox } from './helpers/sandbox.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Inodes this process holds inotify watches on (from /proc/self/fdinfo). */
+function inotifyInodes(): Set<number> {
+  const out = new Set<number>();
+  for (const fd of readdirSync('/proc/self/fd')) {
+    let target = '';
+    try { target = readlinkSync(`/proc/self/fd/${fd}`); } catch { continue; }
+    if (!target.includes('inotify')) continue;
+    let info = '';
+    try { info = readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'); } catch { continue; }
+    for (const m of info.matchAll(/^inotify wd:\S+ ino:([0-9a-f]+)/gm)) out.add(parseInt(m[1] ?? '0', 16));
+  }
+  return out;
+}
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+function tree(): string {
+  const root = mkdtempSync(join(tmpdir(), 'envd-watch-'));
+  cleanups.push(() => rmSync(root, { recursive: true, force: true }));
+  return root;
+}
+
+function watcher(idleMs: number): { w: DependencyWatcher; changed: string[]; unwatched: string[] } {
+  const changed: string[] = [];
+  const unwatched: string[] = [];
+  const w = new DependencyWatcher({
+    log: pino({ level: 'silent' }),
+    enabled: true,
+    debounceMs: 20,
+    idleMs,
+    onChange: (paths) => changed.push(...paths),
+    onUnwatched: (dirs) => unwatched.push(...dirs),
+    markers: () => ['.envrc'],
+  });
+  cleanups.push(() => w.close());
+  return { w, changed, unwatched };
+}
+
+describe.runIf(process.platform === 'linux')('DependencyWatcher (real chokidar, real files)', () => {
+  it('an idle directory sharing a chokidar instance with an active one is really unwatched', async () => {
+    const root = tree();
+    for (const d of ['a', 'b']) { mkdirSync(join(root, d)); writeFileSync(join(root, d, '.envrc'), 'export X=1\n'); }
+    const a = join(root, 'a');
+    const b = join(root, 'b');
+    const { w, changed, unwatched } = watcher(400);
+    // One sync, so both directories are added as one batch (one chokidar instance).
+    w.sync([join(a, '.envrc'), join(b, '.envrc')], []);
+    await until(() => w.count === 2, 5000, 'both watches ready');
+    const inoB = [statSync(b).ino, statSync(join(b, '.envrc')).ino];
+    expect(inoB.every((i) => inotifyInodes().has(i))).toBe(true);
+
+    // Requests keep coming from a; b sees none and idles out at a sweep (every second).
+    const keepA = setInterval(() => w.touch(a), 50);
+    cleanups.push(() => clearInterval(keepA));
+    await until(() => unwatched.includes(b), 5000, 'b unwatched');
+    expect(unwatched).not.toContain(a);
+    await sleep(100);
+    // Its directory and its files: no watch left (chokidar keeps per-file watches otherwise).
+    const live = inotifyInodes();
+    expect(inoB.filter((i) => live.has(i))).toEqual([]);
+    expect(live.has(statSync(a).ino)).toBe(true);
+
+    writeFileSync(join(b, '.envrc'), 'export X=2\n');
+    writeFileSync(join(a, '.envrc'), 'export X=2\n');
+    await until(() => changed.includes(join(a, '.envrc')), 3000, 'the edit in a');
+    await sleep(200);
+    expect(changed).not.toContain(join(b, '.envrc'));
+
+    // A request from b wakes it: edits there are seen again.
+    w.touch(b);
+    await until(() => w.count === 2, 5000, 'b watched again');
+    writeFileSync(join(b, '.envrc'), 'export X=3\n');
+    await until(() => changed.includes(join(b, '.envrc')), 3000, 'the edit in b after waking');
+  });
+
+  it("a project's dependencies outside cwd's path stay watched while requests use them", async () => {
+    const root = tree();
+    const p = join(root, 'p');
+    mkdirSync(join(p, 'config'), { recursive: true });
+    mkdirSync(join(root, 'shared'));
+    const deps = [join(p, '.envrc'), join(p, 'config', 'env.sh'), join(root, 'shared', 'common.sh')];
+    for (const f of deps) writeFileSync(f, '# v1\n');
+    const { w, changed, unwatched } = watcher(400);
+    w.sync(deps, []);
+    await until(() => w.count === 3, 5000, 'watches ready');
+    // Requests from the project root, answered with an environment that depends on all three.
+    const keep = setInterval(() => w.touch(p, deps), 50);
+    cleanups.push(() => clearInterval(keep));
+    await sleep(1800); // past the idle time and at least one sweep
+    expect(unwatched).toEqual([]);
+    writeFileSync(join(p, 'config', 'env.sh'), '# v2\n');
+    writeFileSync(join(root, 'shared', 'common.sh'), '# v2\n');
+    await until(() => changed.includes(deps[1] ?? '') && changed.includes(deps[2] ?? ''), 3000, 'both edits');
+  });
+});
+
+describe.runIf(process.platform === 'linux')('daemon: unwatching an idle project', () => {
+  it('bumps the generation so shells ask; a request wakes the watch and later edits are seen', async () => {
+    const sb = new Sandbox();
+    cleanups.push(() => sb.cleanup());
+    const start = sb.envd(['daemon', 'start'], { env: { ENVD_WATCH_IDLE_MS: '600' } });
+    expect(start.status, start.stderr).toBe(0);
+    const dir = sb.mkdir('p');
+    sb.write('p/lib/env.sh', 'export FROM_LIB=one\n');
+    sb.write('p/.envrc', 'source_env lib/env.sh\n');
+    expect(sb.envd(['allow'], { cwd: dir }).status).toBe(0);
+
+    const sock = sb.path('run', 'envd', 'daemon.sock');
+    const ask = async <T>(body: Parameters<ProtocolClient['request']>[0]): Promise<T> => {
+      const c = await ProtocolClient.connect(sock, 2000);
+      try { return (await c.request(body, 10_000)).result as T; } finally { c.close(); }
+    };
+    const hello = (): Promise<HelloInfo> => ask<HelloInfo>({ type: 'hello', client: { version: 't', protocol: 1, pid: process.pid } });
+    const gen = (): number => Number(readFileSync(sb.path('run', 'envd', 'generation'), 'utf8').trim());
+
+    let env: Record<string, string> = { ...sb.env, PWD: dir };
+    const first = await ask<ExportOutcome>({ type: 'export', req: { cwd: dir, env }, budgetMs: null });
+    expect(first.change.set.FROM_LIB).toBe('one');
+    env = { ...env, ...first.change.set };
+    const watchedNow = async (): Promise<number> => (await hello()).watched;
+    const deadline = Date.now() + 5000;
+    while ((await watchedNow()) < 2 && Date.now() < deadline) await sleep(50);
+    const g0 = gen();
+
+    // No requests: the project idles out, and the shells are told (generation moves).
+    const idleBy = Date.now() + 6000;
+    while ((await watchedNow()) > 0 && Date.now() < idleBy) await sleep(100);
+    expect((await hello()).watched).toBe(0);
+    expect(gen()).toBeGreaterThan(g0);
+    expect(readFileSync(sb.path('home', '.local', 'state', 'envd', 'daemon.log'), 'utf8')).toContain('directories unwatched');
+
+    // The shell asks (as the bumped generation makes it): a no-op, and the watch is back,
+    // for the sourced file in the subdirectory too.
+    const again = await ask<ExportOutcome>({ type: 'export', req: { cwd: dir, env }, budgetMs: null });
+    expect(again.kind).toBe('noop');
+    const backBy = Date.now() + 5000;
+    while ((await watchedNow()) < 2 && Date.now() < backBy) await sleep(50);
+    expect((await hello()).watched).toBeGreaterThanOrEqual(2);
+    const g1 = gen();
+    writeFileSync(join(dir, 'lib', 'env.sh'), 'export FROM_LIB=two\n');
+    const seenBy = Date.now() + 5000;
+    while (gen() === g1 && Date.now() < seenBy) await sleep(50);
+    expect(gen()).toBeGreaterThan(g1);
+  });
+});
