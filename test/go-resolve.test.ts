@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { parseGoModLines, parseGoVersionFile, parseToolVersions } from '../src/go/files.js';
-import { GoResolutionError, resolveGo } from '../src/go/resolve.js';
+import { parseGoModLines, parseGoVersionFile, parseMiseTools, parseToolVersions } from '../src/go/files.js';
+import { globalPinFiles, GoResolutionError, resolveGo } from '../src/go/resolve.js';
 import type { GoResolution, GoSdk } from '../src/go/types.js';
 import { EnvdError } from '../src/util/errors.js';
 import { Sandbox } from './helpers/sandbox.js';
@@ -162,6 +162,77 @@ describe('walking up and go.work', () => {
     expect(resolve(proj, undefined).reason).toBe('go line of ~/work/proj/go.mod');
     put('.go-version', 'system\n');
     expect(resolve(proj, undefined).reason).toBe('go line of ~/work/proj/go.mod');
+  });
+});
+
+describe('mise and global pins (migrating from mise, goenv, asdf)', () => {
+  it("reads mise's [tools] go entry: string, list, { version }, golang/core:go keys, prefix:", () => {
+    expect(parseMiseTools('[tools]\ngo = "1.22"\nnode = "20"\n')).toEqual(['1.22']);
+    expect(parseMiseTools('[tools]\ngo = ["1.23", "1.21.13"]\n')).toEqual(['1.23', '1.21.13']);
+    expect(parseMiseTools('[tools]\ngo = { version = "1.19" }\n')).toEqual(['1.19']);
+    expect(parseMiseTools('[tools]\ngolang = "prefix:1.21"\n')).toEqual(['1.21']);
+    expect(parseMiseTools('[tools]\n"core:go" = "latest"\n')).toEqual(['latest']);
+    expect(parseMiseTools('[tools]\nnode = "20"\n')).toBeNull();
+    expect(parseMiseTools('[env]\nFOO = "1"\n')).toBeNull();
+    expect(() => parseMiseTools('[tools\ngo = 1')).toThrow(/not valid TOML/);
+    expect(() => parseMiseTools('[tools]\ngo = 1.22\n')).toThrow(/must be a version/);
+  });
+
+  it('a mise.toml pins like .tool-versions; within one directory mise.local.toml, then mise.toml, then .tool-versions', () => {
+    put('go.mod', 'module m\n\ngo 1.19\n');
+    put('.tool-versions', 'golang 1.19.8\n');
+    put('mise.toml', '[tools]\ngo = "1.21"\n');
+    let r = resolve(proj, undefined);
+    expect(r.sdk.version).toBe('1.21.13');
+    expect(r.reason).toBe('[tools] go entry of ~/work/proj/mise.toml');
+    put('mise.local.toml', '[tools]\ngo = "1.22.5"\n');
+    r = resolve(proj, undefined);
+    expect(r.sdk.version).toBe('1.22.5');
+    expect(r.reason).toBe('[tools] go entry of ~/work/proj/mise.local.toml');
+    // .go-version still comes first, as for .tool-versions.
+    put('.go-version', '1.19\n');
+    expect(resolve(proj, undefined).sdk.version).toBe('1.19.8');
+  });
+
+  it('the nearest directory wins: a .tool-versions here over a mise.toml above', () => {
+    sb.write(join(sb.home, 'work/.mise.toml'), '[tools]\ngo = "1.22"\n');
+    expect(resolve(proj, undefined).sdk.version).toBe('1.22.12');
+    put('.tool-versions', 'go 1.21.0\n');
+    expect(resolve(proj, undefined).sdk.version).toBe('1.21.0');
+  });
+
+  it('a broken mise.toml is one CONFIG_INVALID line naming the file; a mise.toml without go pins nothing', () => {
+    put('mise.toml', '[tools]\nnode = "20"\n');
+    put('go.mod', 'module m\n\ngo 1.21\n');
+    expect(resolve(proj, undefined).reason).toBe('go line of ~/work/proj/go.mod');
+    put('mise.toml', '[tools\n');
+    const e = failure(() => resolve(proj, undefined));
+    expect(e.code).toBe('CONFIG_INVALID');
+    expect(e.message).toMatch(/^~\/work\/proj\/mise\.toml: not valid TOML/);
+    expect(e.message.split('\n')).toHaveLength(1);
+  });
+
+  it("the user's global pin (mise config, goenv version, ~/.tool-versions) applies when the tree pins nothing, and is watched", () => {
+    const outside = sb.mkdir('elsewhere/proj'); // not under HOME: ~/.tool-versions is not on its path
+    const env = { XDG_CONFIG_HOME: join(sb.home, '.config') };
+    const globals = globalPinFiles(sb.home, env);
+    expect(globals).toEqual([join(sb.home, '.config/mise/config.toml'), join(sb.home, '.goenv/version'), join(sb.home, '.tool-versions')]);
+    expect(globalPinFiles(sb.home, { MISE_CONFIG_DIR: '/m', GOENV_ROOT: '/g' }).slice(0, 2)).toEqual(['/m/config.toml', '/g/version']);
+    const res = (dir: string): GoResolution => resolveGo(dir, undefined, SEED, { home: sb.home, globalPins: globals });
+    let r = res(outside);
+    expect(r.wanted).toBe('latest');
+    expect(r.consulted).toEqual(expect.arrayContaining(globals));
+    sb.write(join(sb.home, '.tool-versions'), 'golang 1.19.8\n');
+    expect(res(outside).sdk.version).toBe('1.19.8');
+    sb.write(join(sb.home, '.goenv/version'), '1.21.0\n');
+    r = res(outside);
+    expect(r.sdk.version).toBe('1.21.0');
+    expect(r.reason).toBe('version of ~/.goenv/version');
+    sb.write(join(sb.home, '.config/mise/config.toml'), '[tools]\ngo = "1.22.5"\n');
+    expect(res(outside).sdk.version).toBe('1.22.5');
+    // Anything in the tree wins, a go line included.
+    sb.write(join(outside, 'go.mod'), 'module m\n\ngo 1.21.0\n');
+    expect(res(outside).reason).toBe(`go line of ${join(outside, 'go.mod')}`);
   });
 });
 

@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultConfig, type Config } from '../src/config/config.js';
 import { resolvePaths } from '../src/config/paths.js';
 import type { RpcContext, RpcReply } from '../src/eval/rpc-types.js';
-import { autoGoEnvrc } from '../src/go/auto.js';
+import { autoGoEnvrc, goAutoMarker } from '../src/go/auto.js';
 import { createGoProvider } from '../src/go/provider.js';
 import { goRpcHandler } from '../src/go/rpc.js';
 import { Sandbox } from './helpers/sandbox.js';
@@ -98,14 +98,21 @@ describe('[go] auto', () => {
     sb.write('b/.tool-versions', 'golang 1.21.0\n');
     sb.write('c/go.mod', 'module c\n\ngo 1.21\n\ntoolchain go1.21.5\n');
     sb.write('d/go.work', 'go 1.22\ntoolchain go1.22.1\n');
-    for (const d of ['a', 'b', 'c', 'd']) {
+    sb.write('m/mise.toml', '[tools]\ngo = "1.22"\n');
+    sb.write('n/.mise.local.toml', '[tools]\ngolang = ["1.21"]\n');
+    for (const d of ['a', 'b', 'c', 'd', 'm', 'n']) {
       expect(autoGoEnvrc(sb.path(d), config(true)), d).toEqual({ dir: sb.path(d), content: 'use go\n' });
     }
+    // The pinning file is what an auto directory's ENVD_FILE names.
+    expect(goAutoMarker(sb.path('m'))).toBe(sb.path('m/mise.toml'));
+    expect(goAutoMarker(sb.path('c'))).toBe(sb.path('c/go.mod'));
   });
 
-  it('ignores markers that pin nothing: go.mod without toolchain, .tool-versions without Go', () => {
+  it('ignores markers that pin nothing: go.mod without toolchain, .tool-versions or mise.toml without Go', () => {
     sb.write('e/go.mod', 'module e\n\ngo 1.21\n');
     sb.write('e/.tool-versions', 'nodejs 20.0.0\n');
+    sb.write('e/mise.toml', '[tools]\nnode = "20"\n');
+    sb.write('e/.mise.toml', 'not toml [');
     expect(autoGoEnvrc(sb.path('e'), config(true))).toBeNull();
   });
 

@@ -1,5 +1,6 @@
 import { isFile } from '../util/fs.js';
 import { dirname, join } from 'node:path';
+import { GO_PIN_FILES } from '../go/pin-files.js';
 
 /** `go-auto`: no env file, but `[go] auto` and a Go version pin (see src/go/auto.ts). */
 export type EnvFileKind = 'envrc' | 'dotenv' | 'go-auto';
@@ -31,8 +32,6 @@ export function findEnvFile(cwd: string, loadDotenv: boolean): FoundFile | null 
   }
 }
 
-/** Files that pin a Go version: what `[go] auto` looks for. */
-const GO_PIN_FILES = ['.go-version', '.tool-versions', 'go.mod', 'go.work'];
 
 /** File names a prompt hook looks for when walking up (see the `k` hook record). */
 export function markerNames(loadDotenv: boolean, goAuto: boolean): string[] {
@@ -40,13 +39,4 @@ export function markerNames(loadDotenv: boolean, goAuto: boolean): string[] {
   if (loadDotenv) names.push('.env');
   if (goAuto) names.push(...GO_PIN_FILES);
   return names;
-}
-
-/** The file that pins Go in an auto directory (what ENVD_FILE names and what is watched). */
-export function goAutoMarker(dir: string): string {
-  for (const name of GO_PIN_FILES) {
-    const p = join(dir, name);
-    if (isFile(p)) return p;
-  }
-  return join(dir, 'go.mod');
 }

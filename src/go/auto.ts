@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import { isFile } from '../util/fs.js';
 import type { Config } from '../config/config.js';
-import { ancestors, parseGoModLines, parseToolVersions, readText } from './files.js';
+import { MISE_FILES } from './pin-files.js';
+import { ancestors, parseGoModLines, parseMiseTools, parseToolVersions, readText } from './files.js';
 
 /** The whole of a synthetic envrc: it runs no user code, it only picks among installed SDKs. */
 export const AUTO_GO_CONTENT = 'use go\n';
@@ -13,17 +14,41 @@ function hasToolchainLine(p: string): boolean {
   return t !== null && t !== 'default';
 }
 
-function pinsGo(dir: string): boolean {
-  if (isFile(join(dir, '.go-version'))) return true;
-  const tv = readText(join(dir, '.tool-versions'));
-  if (tv !== null && parseToolVersions(tv) !== null) return true;
-  return hasToolchainLine(join(dir, 'go.mod')) || hasToolchainLine(join(dir, 'go.work'));
+function hasMiseGo(p: string): boolean {
+  const text = readText(p);
+  if (text === null) return false;
+  try {
+    return parseMiseTools(text) !== null;
+  } catch {
+    return false; // not TOML: it pins nothing envd can read (and runs nothing)
+  }
+}
+
+/**
+ * The file in `dir` that pins a Go version, or null: `.go-version`, a mise config with a
+ * `[tools] go` entry, a `.tool-versions` with a go/golang entry, or a go.mod/go.work with a
+ * `toolchain` line. Used to pick ENVD_FILE for an auto directory, too.
+ */
+export function goPinIn(dir: string): string | null {
+  const gv = join(dir, '.go-version');
+  if (isFile(gv)) return gv;
+  for (const name of MISE_FILES) {
+    const p = join(dir, name);
+    if (hasMiseGo(p)) return p;
+  }
+  const tvPath = join(dir, '.tool-versions');
+  const tv = readText(tvPath);
+  if (tv !== null && parseToolVersions(tv) !== null) return tvPath;
+  for (const name of ['go.mod', 'go.work']) {
+    const p = join(dir, name);
+    if (hasToolchainLine(p)) return p;
+  }
+  return null;
 }
 
 /**
  * `[go] auto = true`: the nearest directory at or above `dir` that pins a Go version
- * (`.go-version`, a `.tool-versions` with a go/golang entry, or a go.mod/go.work with a
- * `toolchain` line) gets `use go` as if it had an .envrc saying so. A real env file wins
+ * (see goPinIn) gets `use go` as if it had an .envrc saying so. A real env file wins
  * when it is as near or nearer (an `.envrc`, or a `.env` when load_dotenv is on): the
  * synthetic file stands in for an .envrc and follows the same nearest-file rule.
  */
@@ -32,7 +57,12 @@ export function autoGoEnvrc(dir: string, config: Config): { dir: string; content
   for (const d of ancestors(dir)) {
     if (isFile(join(d, '.envrc'))) return null;
     if (config.global.loadDotenv && isFile(join(d, '.env'))) return null;
-    if (pinsGo(d)) return { dir: d, content: AUTO_GO_CONTENT };
+    if (goPinIn(d) !== null) return { dir: d, content: AUTO_GO_CONTENT };
   }
   return null;
+}
+
+/** The file that pins Go in an auto directory (what ENVD_FILE names and what is watched). */
+export function goAutoMarker(dir: string): string {
+  return goPinIn(dir) ?? join(dir, 'go.mod');
 }

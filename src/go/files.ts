@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { parse as parseToml } from 'smol-toml';
 import { isFile } from '../util/fs.js';
 import { dirname, join } from 'node:path';
 
@@ -64,9 +65,45 @@ export function parseToolVersions(text: string): string[] | null {
   return null;
 }
 
+/** Thrown for a mise config that is not TOML, or whose go entry is not a version list. */
+export class MiseConfigError extends Error {}
+
+/**
+ * The versions a mise config asks for Go in `[tools]` (`go`, `golang` or `core:go`): a
+ * string, a list, or `{ version = ... }` tables, in mise's order of preference. Null when
+ * the file has no Go entry. mise's `prefix:1.22` reads as `1.22`.
+ */
+export function parseMiseTools(text: string): string[] | null {
+  let doc: unknown;
+  try {
+    doc = parseToml(text);
+  } catch (err) {
+    throw new MiseConfigError(`not valid TOML (${err instanceof Error ? err.message.split('\n')[0] ?? '' : String(err)})`);
+  }
+  const tools = (doc as { tools?: unknown }).tools;
+  if (typeof tools !== 'object' || tools === null) return null;
+  const key = ['go', 'golang', 'core:go'].find((k) => Object.prototype.hasOwnProperty.call(tools, k));
+  if (key === undefined) return null;
+  const entry = (tools as Record<string, unknown>)[key];
+  const one = (v: unknown): string => {
+    const text = typeof v === 'string' ? v : typeof v === 'object' && v !== null && typeof (v as { version?: unknown }).version === 'string' ? (v as { version: string }).version : null;
+    if (text === null) throw new MiseConfigError(`[tools] ${key} must be a version, a list of versions or { version = "..." }`);
+    return text.startsWith('prefix:') ? text.slice('prefix:'.length) : text;
+  };
+  const versions = (Array.isArray(entry) ? entry : [entry]).map(one).filter((v) => v.trim() !== '');
+  return versions.length > 0 ? versions : null;
+}
+
+/**
+ * Version files are a few lines; go.mod files reach some hundreds of KiB. Anything past this
+ * is not read (it pins nothing): `[go] auto` reads these files from any directory without an
+ * approval, so their size must not be able to stall or bloat the daemon.
+ */
+export const MAX_PIN_FILE_BYTES = 4 * 1024 * 1024;
 
 export function readText(p: string): string | null {
   try {
+    if (statSync(p).size > MAX_PIN_FILE_BYTES) return null;
     return readFileSync(p, 'utf8');
   } catch {
     return null;

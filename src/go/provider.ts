@@ -2,7 +2,7 @@ import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type { Config } from '../config/config.js';
 import type { EnvdPaths } from '../config/paths.js';
 import { discoverGoSdks, type DiscoveryInput, type GoEnv, sdkWatchDirs } from './discover.js';
-import { GoResolutionError, resolveGo } from './resolve.js';
+import { globalPinFiles, GoResolutionError, resolveGo } from './resolve.js';
 import type { CachedGoProvider, GoResolution, GoSdk } from './types.js';
 
 /**
@@ -12,6 +12,7 @@ import type { CachedGoProvider, GoResolution, GoSdk } from './types.js';
 export function createGoProvider(paths: EnvdPaths, config: Config, env: GoEnv): CachedGoProvider {
   const input: DiscoveryInput = { env: { ...env }, home: paths.home, sdkDirs: [...config.go.sdkDirs] };
   let cached: GoSdk[] | null = null;
+  const opts = { home: paths.home, globalPins: globalPinFiles(paths.home, env) };
 
   const list = (): GoSdk[] => {
     cached ??= discoverGoSdks(input);
@@ -28,13 +29,13 @@ export function createGoProvider(paths: EnvdPaths, config: Config, env: GoEnv): 
       const abs = isAbsolute(dir) ? dir : resolvePath(dir);
       const wasCached = cached !== null;
       try {
-        return resolveGo(abs, explicit, list(), { home: paths.home });
+        return resolveGo(abs, explicit, list(), opts);
       } catch (err) {
         // A watcher can miss an install (inotify limits, NFS): before telling someone a
         // version is missing, look once more.
         if (!(err instanceof GoResolutionError) || err.code !== 'GO_NOT_INSTALLED' || !wasCached) throw err;
         cached = null;
-        return resolveGo(abs, explicit, list(), { home: paths.home });
+        return resolveGo(abs, explicit, list(), opts);
       }
     },
   };

@@ -1,8 +1,9 @@
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { isFile } from '../util/fs.js';
 import { tildePath } from '../config/paths.js';
 import { EnvdError, type ErrorCode } from '../util/errors.js';
-import { ancestors, findUp, parseGoModLines, parseGoVersionFile, parseToolVersions, readText } from './files.js';
+import { GO_PIN_FILES, MISE_FILES } from './pin-files.js';
+import { ancestors, findUp, MiseConfigError, parseGoModLines, parseGoVersionFile, parseMiseTools, parseToolVersions, readText } from './files.js';
 import type { GoResolution, GoSdk } from './types.js';
 import {
   compareGoVersions,
@@ -119,6 +120,27 @@ export class GoResolutionError extends EnvdError {
 export interface ResolveOptions {
   /** For `~/` in messages. */
   home?: string;
+  /**
+   * User-wide pins, consulted when nothing in the directory's tree pins a version: mise's
+   * global config, goenv's `version` file, asdf's `~/.tool-versions` (see globalPinFiles).
+   */
+  globalPins?: readonly string[];
+}
+
+/** Where mise, goenv and asdf keep a user's global Go version, for this environment. */
+export function globalPinFiles(home: string, env: Readonly<Record<string, string | undefined>>): string[] {
+  const nonEmpty = (v: string | undefined): string | undefined => (v !== undefined && v !== '' ? v : undefined);
+  const miseDir = nonEmpty(env.MISE_CONFIG_DIR) ?? join(nonEmpty(env.XDG_CONFIG_HOME) ?? join(home, '.config'), 'mise');
+  return [
+    join(miseDir, 'config.toml'),
+    join(nonEmpty(env.GOENV_ROOT) ?? join(home, '.goenv'), 'version'),
+    join(home, '.tool-versions'),
+  ];
+}
+
+/** Version words no SDK directory can satisfy: the managers' `system`, `ref:`, `path:`, `sub-`. */
+function isPickable(word: string): boolean {
+  return word !== 'system' && !word.startsWith('ref:') && !word.startsWith('path:') && !word.startsWith('sub-');
 }
 
 interface Request {
@@ -127,15 +149,16 @@ interface Request {
   reason: string;
 }
 
-const VERSION_FILES = ['go.work', 'go.mod', '.go-version', '.tool-versions'] as const;
 
 /**
  * Decide which Go a directory gets.
  *
  * Precedence: the explicit version > `toolchain` line of the governing go.work/go.mod >
- * `.go-version` > `.tool-versions` (`golang` or `go`) > the governing file's `go` line (a
- * minimum) > the newest installed release. Each file is the nearest one walking up from
- * `dir`. As with the go command, a go.work above (workspace mode) governs instead of go.mod.
+ * `.go-version` > mise's `[tools] go` or `.tool-versions` (`golang` or `go`), whichever is
+ * in the nearer directory (mise's files first within one) > the governing file's `go` line
+ * (a minimum) > the user's global pin (mise, goenv, asdf) > the newest installed release.
+ * Each file is the nearest one walking up from `dir`. As with the go command, a go.work
+ * above (workspace mode) governs instead of go.mod.
  */
 export function resolveGo(dir: string, explicit: string | undefined, sdks: GoSdk[], opts: ResolveOptions = {}): GoResolution {
   const show = (p: string): string => (opts.home !== undefined ? tildePath(p, opts.home) : p);
@@ -187,33 +210,65 @@ export function resolveGo(dir: string, explicit: string | undefined, sdks: GoSdk
         }
       }
     }
-    if (request === null) {
-      for (const d of ancestors(dir)) {
-        const tv = join(d, '.tool-versions');
-        if (!isFile(tv)) continue;
-        const words = parseToolVersions(read(tv));
-        if (words === null) continue;
-        // asdf's `system`, `ref:` and `path:` versions are not SDKs envd can pick.
-        const usable = words.filter((x) => x !== 'system' && !x.startsWith('ref:') && !x.startsWith('path:'));
-        if (usable.length === 0) continue;
-        const wants: GoWant[] = [];
-        for (const word of usable) {
-          const w = parseWant(word);
-          if (w === null) throw invalid(tv, 'golang entry', word);
-          wants.push(w);
+    // A manager's pin file: mise's config, asdf's .tool-versions, goenv's global `version`.
+    const managerPin = (p: string): Request | null => {
+      const name = basename(p);
+      let words: string[] | null;
+      let what: string;
+      if (name.endsWith('.toml')) {
+        try {
+          words = parseMiseTools(read(p));
+        } catch (err) {
+          if (err instanceof MiseConfigError) throw new GoResolutionError('CONFIG_INVALID', `${show(p)}: ${err.message}`, consulted);
+          throw err;
         }
-        request = { wants, reason: `golang entry of ${show(tv)}` };
-        break;
+        what = '[tools] go entry';
+      } else if (name === '.tool-versions') {
+        words = parseToolVersions(read(p));
+        what = 'golang entry';
+      } else {
+        const word = parseGoVersionFile(read(p));
+        words = word === null ? null : [word];
+        what = 'version';
+      }
+      const usable = (words ?? []).filter(isPickable);
+      if (usable.length === 0) return null;
+      const wants: GoWant[] = [];
+      for (const word of usable) {
+        const w = parseWant(word);
+        if (w === null) throw invalid(p, what, word);
+        wants.push(w);
+      }
+      return { wants, reason: `${what} of ${show(p)}` };
+    };
+    if (request === null) {
+      // Nearest directory first; within one, mise's files before .tool-versions (as mise does).
+      search: for (const d of ancestors(dir)) {
+        for (const name of [...MISE_FILES, '.tool-versions']) {
+          const p = join(d, name);
+          if (!isFile(p)) continue;
+          request = managerPin(p);
+          if (request !== null) break search;
+        }
       }
     }
     if (request === null && goLine !== null && governing !== null) {
       request = { wants: [{ kind: 'minimum', v: goLine }], reason: `go line of ${show(governing)}` };
     }
     if (request === null) {
+      for (const p of opts.globalPins ?? []) {
+        // Watched even while missing: creating one changes the answer.
+        if (!consulted.includes(p)) consulted.push(p);
+        if (!isFile(p)) continue;
+        request = managerPin(p);
+        if (request !== null) break;
+      }
+    }
+    if (request === null) {
       request = { wants: [{ kind: 'newest' }], reason: 'no version file found (newest installed)' };
     }
     // Creating one of these where the .envrc lives changes the answer: watch them too.
-    for (const name of VERSION_FILES) {
+    for (const name of GO_PIN_FILES) {
       const p = join(dir, name);
       if (!consulted.includes(p)) consulted.push(p);
     }
