@@ -92,6 +92,27 @@ describe.skipIf(missing.length > 0 && !required)('Go 1.19 and 1.22 projects on o
     expect(sb.envd(['exec', canary, 'go', 'env', 'GOROOT'], { env: undefinedFor(sb.env, outside) }).stdout).toBe(`${GO122}\n`);
   });
 
+  it("migrating from mise and goenv: a mise.toml pin, and goenv's global version where nothing pins", () => {
+    const viaMise = sb.mkdir('work/via-mise');
+    sb.write('work/via-mise/mise.toml', '[tools]\ngo = "1.19"\n');
+    sb.write('work/via-mise/.envrc', 'use go\n');
+    expect(sb.envd(['allow', viaMise]).status).toBe(0);
+    const v = sb.envd(['exec', viaMise, 'go', 'version'], { env: undefinedFor(sb.env, outside), timeoutMs: 120_000 });
+    expect(v.status, v.stderr).toBe(0);
+    expect(v.stdout).toMatch(/^go version go1\.19\.\d+ /);
+
+    // Outside HOME, with no pin on the way up: goenv's global file decides (else the newest).
+    const plain = sb.mkdir('elsewhere/tool');
+    sb.write('elsewhere/tool/.envrc', 'use go\n');
+    expect(sb.envd(['allow', plain]).status).toBe(0);
+    const newest = sb.envd(['exec', plain, 'go', 'env', 'GOROOT'], { env: undefinedFor(sb.env, outside) });
+    expect(newest.stdout).not.toBe(`${GO119}\n`); // the newest installed (1.22 or later)
+    sb.write('home/.goenv/version', '1.19\n');
+    const pinned = sb.envd(['exec', plain, 'go', 'env', 'GOROOT'], { env: undefinedFor(sb.env, outside) });
+    expect(pinned.status, pinned.stderr).toBe(0);
+    expect(pinned.stdout).toBe(`${GO119}\n`);
+  });
+
   it('cd legacy → canary → out: builds and installs in each, switches, and reverts exactly', () => {
     // Enter legacy.
     const inLegacy = cd(legacy, outside);
