@@ -276,6 +276,21 @@ describe('files on disk', () => {
     expect(readFileSync(paths.keyFile, 'utf8')).toBe(key);
     expect(key).toMatch(/^envd-ed25519-seed-v1 [0-9a-f]{64}\n$/);
   });
+
+  it('the signature (made by OpenSSL) is the one tweetnacl makes from the same seed, and verifies there', () => {
+    const a = open();
+    const f = envrc('p/.envrc');
+    a.allow(f.path, f.hash);
+    const seed = Buffer.from(readFileSync(paths.keyFile, 'utf8').trim().split(' ')[1] ?? '', 'hex');
+    const text = readFileSync(paths.allowlistFile, 'utf8');
+    const doc = JSON.parse(text) as Record<string, unknown> & { signature: string };
+    const { signature, ...body } = doc;
+    // The signed bytes are the domain tag and the body as the file lays it out before the signature.
+    const message = Buffer.from('envd-allowlist-signature-v1\n' + JSON.stringify(body), 'utf8');
+    const pair = nacl.sign.keyPair.fromSeed(seed);
+    expect(Buffer.from(nacl.sign.detached(message, pair.secretKey)).toString('hex')).toBe(signature);
+    expect(nacl.sign.detached.verify(message, Buffer.from(signature, 'hex'), pair.publicKey)).toBe(true);
+  });
 });
 
 describe('a store that does not verify trusts nothing', () => {

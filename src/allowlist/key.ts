@@ -1,5 +1,5 @@
 import { closeSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import nacl from 'tweetnacl';
 import { errnoCode } from '../util/errors.js';
@@ -12,7 +12,8 @@ const KEY_TAG = 'envd-ed25519-seed-v1';
 
 export interface SigningKey {
   publicKey: Uint8Array;
-  secretKey: Uint8Array;
+  /** The same seed as a Node key: OpenSSL signs in ~60 µs where tweetnacl takes ~1 ms. */
+  privateKey: KeyObject;
   /** Lowercase hex of the public key, as written in the allowlist. */
   publicHex: string;
 }
@@ -24,7 +25,9 @@ export type KeyRead =
 
 export function keyFromSeed(seed: Uint8Array): SigningKey {
   const pair = nacl.sign.keyPair.fromSeed(seed);
-  return { publicKey: pair.publicKey, secretKey: pair.secretKey, publicHex: Buffer.from(pair.publicKey).toString('hex') };
+  const x = Buffer.from(pair.publicKey).toString('base64url');
+  const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: Buffer.from(seed).toString('base64url'), x }, format: 'jwk' });
+  return { publicKey: pair.publicKey, privateKey, publicHex: Buffer.from(pair.publicKey).toString('hex') };
 }
 
 export function parseKeyFile(text: string): SigningKey | null {
