@@ -12,6 +12,7 @@ import { defaultConfig, type Config } from '../src/config/config.js';
 import { openAllowlist } from '../src/allowlist/store.js';
 import { contentHash } from '../src/allowlist/hash.js';
 import { verifyWithPublicKey } from '../src/allowlist/format.js';
+import { keyFromSeed } from '../src/allowlist/key.js';
 import type { AllowlistStore, TrustVerdict } from '../src/allowlist/types.js';
 import { EnvdError } from '../src/util/errors.js';
 
@@ -290,6 +291,14 @@ describe('files on disk', () => {
     const pair = nacl.sign.keyPair.fromSeed(seed);
     expect(Buffer.from(nacl.sign.detached(message, pair.secretKey)).toString('hex')).toBe(signature);
     expect(nacl.sign.detached.verify(message, Buffer.from(signature, 'hex'), pair.publicKey)).toBe(true);
+    expect(doc.key).toBe(Buffer.from(pair.publicKey).toString('hex'));
+  });
+
+  it('derives the same public key from a seed as tweetnacl does (100 random seeds)', () => {
+    for (let i = 0; i < 100; i++) {
+      const seed = randomBytes(32);
+      expect(keyFromSeed(seed).publicHex).toBe(Buffer.from(nacl.sign.keyPair.fromSeed(seed).publicKey).toString('hex'));
+    }
   });
 });
 

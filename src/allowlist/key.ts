@@ -1,7 +1,7 @@
 import { closeSync, fsyncSync, linkSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
-import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
-import nacl from 'tweetnacl';
+import { createRequire } from 'node:module';
 import { errnoCode } from '../util/errors.js';
 
 /**
@@ -23,11 +23,27 @@ export type KeyRead =
   | { kind: 'missing' }
   | { kind: 'malformed' };
 
+/** PKCS#8 DER for an Ed25519 private key, up to the 32-byte seed (RFC 8410). */
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/**
+ * The key pair for a seed, derived by Node's Ed25519 (OpenSSL): every load of the allowlist
+ * needs the public key, and tweetnacl's derivation costs a cold CLI run ~10 ms plus ~10 ms
+ * to load it. Same RFC 8032 derivation; a test checks it against tweetnacl's.
+ */
 export function keyFromSeed(seed: Uint8Array): SigningKey {
-  const pair = nacl.sign.keyPair.fromSeed(seed);
-  const x = Buffer.from(pair.publicKey).toString('base64url');
-  const privateKey = createPrivateKey({ key: { kty: 'OKP', crv: 'Ed25519', d: Buffer.from(seed).toString('base64url'), x }, format: 'jwk' });
-  return { publicKey: pair.publicKey, privateKey, publicHex: Buffer.from(pair.publicKey).toString('hex') };
+  const privateKey = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' });
+  const x = createPublicKey(privateKey).export({ format: 'jwk' }).x ?? '';
+  const publicKey = new Uint8Array(Buffer.from(x, 'base64url'));
+  return { publicKey, privateKey, publicHex: Buffer.from(publicKey).toString('hex') };
+}
+
+/** A new seed from tweetnacl's key generation (its CSPRNG is the platform's, via Node). */
+function newSeed(): Uint8Array {
+  // Loaded here only (tweetnacl is CommonJS, so require loads it synchronously): a key is
+  // created once per user, never on a prompt's path.
+  const nacl = createRequire(import.meta.url)('tweetnacl') as typeof import('tweetnacl');
+  return nacl.sign.keyPair().secretKey.slice(0, 32);
 }
 
 export function parseKeyFile(text: string): SigningKey | null {
@@ -54,7 +70,7 @@ export function readKey(path: string): KeyRead {
  * link() fails if the name exists, so the key is never torn and never silently replaced.
  */
 export function createKey(path: string): SigningKey {
-  const seed = randomBytes(32);
+  const seed = Buffer.from(newSeed());
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', 0o600);
   try {
