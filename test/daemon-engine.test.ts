@@ -229,6 +229,8 @@ describe('degraded watching (RELIABILITY 21)', () => {
     startDaemon(sb, { ...knobs });
     const h = await hello(sb);
     expect(h.watcher).toBe(state === 'off' ? 'off' : 'degraded');
+    // Hooks in a project ask at every prompt while no event can announce an edit.
+    expect(readFileSync(sb.path('run', 'envd', 'generation'), 'utf8')).toMatch(/^\d+\+poll\n$/);
     const { dir, env } = await loadedProject(sb, 'p', 'watch_file v.txt\nexport FOO="$(cat v.txt 2>/dev/null)"\n');
     writeFileSync(join(dir, 'v.txt'), 'changed');
     const r = await exportAt(sb, dir, env, null);

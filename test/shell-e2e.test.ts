@@ -316,3 +316,46 @@ for (const shell of ['bash', 'zsh', 'fish'] as Shell[]) {
     });
   });
 }
+
+for (const shell of ['bash', 'zsh', 'fish'] as Shell[]) {
+  describe.runIf(tmuxOk && haveShell(shell))(`${shell}: file watching off (ENVD_NO_WATCH=1), RELIABILITY 21`, () => {
+    let sb: Sandbox;
+    let t: TmuxShell;
+    let base: EnvMap;
+    let A: string; let out: string;
+
+    beforeAll(async () => {
+      sb = new Sandbox();
+      out = sb.mkdir('out');
+      A = sb.mkdir('A');
+      sb.write('A/v.txt', 'one');
+      sb.write('A/.envrc', 'watch_file v.txt\nexport A_VAR="$(cat v.txt)"\n');
+      // First: any other envd command would start a daemon with watching on.
+      const start = sb.envd(['daemon', 'start'], { env: { ENVD_NO_WATCH: '1' } });
+      expect(start.status, start.stderr).toBe(0);
+      expect(sb.envd(['allow', A]).status).toBe(0);
+      const hookFile = sb.write(`hook.${shell}`, sb.envd(['hook', shell]).stdout);
+      t = await TmuxShell.start({ shell, sandbox: sb, hookFile, cwd: out });
+      base = await t.dump();
+    }, 60_000);
+
+    afterAll(() => {
+      t?.close();
+      sb?.cleanup();
+    });
+
+    it('an edit to a watched file is noticed at the next prompt, with no event to announce it', async () => {
+      expect(readGeneration(sb)).toMatch(/^\d+\+poll$/);
+      expectEnv(await t.run(`cd ${A}`), base, { ...loaded(A), A_VAR: 'one' });
+      await new Promise((r) => setTimeout(r, 300)); // the first load's bookkeeping settles
+      const gen = readGeneration(sb);
+      writeFileSync(join(A, 'v.txt'), 'two');
+      await new Promise((r) => setTimeout(r, 300));
+      // No event announces the edit (nothing watches): the generation has not moved ...
+      expect(readGeneration(sb)).toBe(gen);
+      // ... and the next prompt asks anyway, because the file says `+poll`.
+      expectEnv(await t.run(''), base, { ...loaded(A), A_VAR: 'two' });
+      expectEnv(await t.run(`cd ${out}`), base, none());
+    });
+  });
+}

@@ -2,17 +2,28 @@ import { readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../util/atomic.js';
 import { errorMessage } from '../util/errors.js';
 
+/** Appended to the number while edits may go unseen (file watching off or failing). */
+export const POLL_SUFFIX = '+poll';
+
 /**
  * The generation file: one decimal number that hooks read on every prompt with a builtin
  * redirection. Whenever something the daemon watches or trusts changes, the number goes
  * up, and hooks ask again. A new daemon starts above both the old file's number and the
  * clock in milliseconds, so even a runtime dir wiped by a reboot never repeats a number a
  * long-lived shell has already seen.
+ *
+ * While the watcher is off or failing, nothing would move the number when a file changes,
+ * so the file says `N+poll`. Answers still carry plain `N`: a hook inside a project then
+ * never sees the file equal to its last answer and asks at every prompt (direnv's
+ * behaviour), where the request's stat check notices edits. Outside projects hooks do not
+ * ask, whatever the file says.
  */
 export class Generation {
   private value: number;
+  private polling: boolean;
 
-  constructor(private readonly file: string, private readonly onError: (message: string) => void) {
+  constructor(private readonly file: string, private readonly onError: (message: string) => void, polling = false) {
+    this.polling = polling;
     let previous = 0;
     try {
       const n = Number.parseInt(readFileSync(file, 'utf8').trim(), 10);
@@ -28,6 +39,13 @@ export class Generation {
     return this.value;
   }
 
+  /** Hooks must ask at every prompt in a project (true) or only when the number moves. */
+  setPolling(on: boolean): void {
+    if (on === this.polling) return;
+    this.polling = on;
+    this.bump();
+  }
+
   /** Move to a new number and publish it before returning (callers answer after this). */
   bump(): number {
     this.value += 1;
@@ -37,7 +55,7 @@ export class Generation {
 
   private write(): void {
     try {
-      writeFileAtomic(this.file, `${this.value}\n`, 0o600);
+      writeFileAtomic(this.file, `${this.value}${this.polling ? POLL_SUFFIX : ''}\n`, 0o600);
     } catch (err) {
       this.onError(`cannot write the generation file ${this.file}: ${errorMessage(err)}`);
     }

@@ -205,7 +205,8 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
 
   try {
     writeFileAtomic(pidFile(paths), `${process.pid}\n`, 0o600);
-    const generation = new Generation(paths.generationFile, (m) => log.error(m));
+    // Watching off: hooks in a project ask at every prompt (see Generation).
+    const generation = new Generation(paths.generationFile, (m) => log.error(m), !knobs.watch);
     const { LocalService } = await import('../engine/service.js');
     const service = new LocalService({ paths, env });
     engine = service;
@@ -216,6 +217,7 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
       onChange: (changed) => core?.onWatchedChange(changed),
       markers: () => service.markers(),
       onUnwatched: (dirs) => core?.onUnwatched(dirs),
+      onDegraded: () => generation.setPolling(true),
       ...(knobs.watchIdleMs !== undefined ? { idleMs: knobs.watchIdleMs } : {}),
       ...(knobs.maxWatches !== undefined ? { maxDirs: knobs.maxWatches } : {}),
     });

@@ -30,6 +30,8 @@ export interface WatcherOptions {
    * its directories again (`touch`), while the request's own stat check covers the gap.
    */
   onUnwatched?: (dirs: string[]) => void;
+  /** The watcher started failing: edits may now go unseen until a request checks. */
+  onDegraded?: () => void;
 }
 
 interface DirInfo {
@@ -202,7 +204,10 @@ export class DependencyWatcher {
 
   /** Report a watcher failure: logged once per kind, state becomes degraded, nothing stops. */
   reportError(err: unknown): void {
-    this.degraded = true;
+    if (!this.degraded) {
+      this.degraded = true;
+      this.opts.onDegraded?.();
+    }
     const code = errnoCode(err) ?? 'ERROR';
     if (this.failures.has(code)) return;
     this.failures.add(code);
