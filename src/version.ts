@@ -14,5 +14,13 @@ export function envdVersion(): string {
   return cached;
 }
 
+/**
+ * The direnv release whose stdlib and CLI envd answers for. Mirrors `__envd_x_direnv_compat`
+ * in stdlib/50-extras.sh (a test keeps them equal): `direnv_version MIN` in an .envrc and
+ * `direnv version MIN` through the shim compare against it, since such scripts ask "is
+ * direnv new enough", not "is envd".
+ */
+export const DIRENV_COMPAT_VERSION = '2.34.0';
+
 /** The binary to put in hooks and to call back: bin/envd of this package. */
 export const ENVD_BIN_PATH = join(PACKAGE_ROOT, 'bin', 'envd');

@@ -1,5 +1,5 @@
 // direnv compatibility scenarios, run in real bash, zsh and fish through a `direnv` shim
-// (a script named direnv that execs bin/envd): each step is a `cd` followed by what
+// (a script named direnv that runs `bin/envd direnv "$@"`): each step is a `cd` followed by what
 // direnv's hook does, `eval "$(direnv export SHELL)"` (fish: `| source`), or a plain
 // command. Variables are written to files from inside the shell and compared byte for
 // byte, so quoting in every shell is part of what is tested.
@@ -9,7 +9,8 @@ import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { quoteBash, quoteFish } from '../src/env/quote.js';
 import { ENVD_BIN, linkTool, sandbox, write, type Sandbox } from './fixtures/stdlib/harness.js';
-import { haveShell, SHELLS, type Shell } from './helpers/sandbox.js';
+import { haveShell, ROOT, SHELLS, type Shell } from './helpers/sandbox.js';
+import { DIRENV_COMPAT_VERSION, envdVersion } from '../src/version.js';
 
 type Step =
   | { cd: string }
@@ -26,7 +27,7 @@ afterEach(() => {
 function box(opts: { daemon?: boolean } = {}): Sandbox {
   const sb = sandbox(opts);
   boxes.push(sb);
-  write(join(sb.root, 'bin', 'direnv'), `#!/bin/sh\nexec ${quoteBash(ENVD_BIN)} "$@"\n`, 0o755);
+  write(join(sb.root, 'bin', 'direnv'), `#!/bin/sh\nexec ${quoteBash(ENVD_BIN)} direnv "$@"\n`, 0o755);
   return sb;
 }
 
@@ -287,5 +288,24 @@ describe('through the daemon (bash)', () => {
     ]);
     expect(vals.in, log).toEqual({ FROM_URL: 'yes', CHILD: 'a b' });
     expect(vals.out).toEqual({ FROM_URL: undefined, CHILD: undefined });
+  });
+});
+
+describe('direnv version through the shim', () => {
+  it('stands in for the direnv release the stdlib answers for; envd version stays envd', () => {
+    const sb = box();
+    const shim = join(sb.root, 'bin', 'direnv');
+    const v = sb.run(shim, ['version']);
+    expect(v.status).toBe(0);
+    expect(v.stdout).toBe(`${DIRENV_COMPAT_VERSION}\n`);
+    // What nix-direnv and friends check: "is direnv at least X".
+    expect(sb.run(shim, ['version', '2.21.0']).status).toBe(0);
+    const newer = sb.run(shim, ['version', '9.0.0']);
+    expect(newer.status).toBe(1);
+    expect(newer.stderr).toBe(`envd: this needs direnv 9.0.0 or later; envd stands in for direnv ${DIRENV_COMPAT_VERSION}\n`);
+    expect(sb.envd(['version']).stdout).toBe(`${envdVersion()}\n`);
+    // The stdlib's direnv_version says the same release.
+    const stdlib = readFileSync(join(ROOT, 'stdlib', '50-extras.sh'), 'utf8');
+    expect(stdlib).toContain(`__envd_x_direnv_compat=${DIRENV_COMPAT_VERSION}\n`);
   });
 });

@@ -60,10 +60,17 @@ function help(): string {
     '  version [MIN]             print the version, or check it is at least MIN',
     '  doctor                    check the hook, daemon, runtime dir, allowlist, config, bash, Go',
     '  completion bash|zsh|fish  print shell completions',
+    '  direnv COMMAND [args]     the same command, standing in for direnv (the `direnv` shim)',
   ].join('\n');
 }
 
-async function main(argv: string[]): Promise<number> {
+async function main(args: string[]): Promise<number> {
+  let argv = args;
+  // The direnv shim runs `envd direnv "$@"`.
+  if (argv[0] === 'direnv') {
+    (await import('./persona.js')).actAsDirenv();
+    argv = argv.slice(1);
+  }
   const [verb, ...rest] = argv;
   if (verb === undefined || verb === 'help' || verb === '--help' || verb === '-h') {
     process.stdout.write(help() + '\n');
