@@ -101,6 +101,23 @@ describe.runIf(process.platform === 'linux')('DependencyWatcher (real chokidar, 
     await until(() => changed.includes(join(b, '.envrc')), 3000, 'the edit in b after waking');
   });
 
+  it('a missing dependency that is created as a directory is reported (nested pin files such as .config/mise.toml)', async () => {
+    const root = tree();
+    writeFileSync(join(root, '.envrc'), 'use go\n');
+    const { w, changed } = watcher(60_000);
+    w.sync([join(root, '.envrc'), join(root, '.config')], []);
+    await until(() => w.count === 2 && w.pending === 0, 5000, 'the watch ready');
+    await sleep(100);
+    mkdirSync(join(root, '.config'));
+    await until(() => changed.includes(join(root, '.config')), 3000, 'the new directory');
+    // Next evaluation watches one level deeper: the file inside it.
+    w.sync([join(root, '.envrc'), join(root, '.config/mise.toml')], []);
+    await until(() => w.count === 2 && w.pending === 0, 5000, 'the nested watch ready');
+    await sleep(100);
+    writeFileSync(join(root, '.config/mise.toml'), '[tools]\ngo = "1.22"\n');
+    await until(() => changed.includes(join(root, '.config/mise.toml')), 3000, 'the nested file');
+  });
+
   it("a project's dependencies outside cwd's path stay watched while requests use them", async () => {
     const root = tree();
     const p = join(root, 'p');

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseGoModLines, parseGoVersionFile, parseMiseTools, parseToolVersions } from '../src/go/files.js';
 import { globalPinFiles, GoResolutionError, resolveGo } from '../src/go/resolve.js';
@@ -192,6 +193,46 @@ describe('mise and global pins (migrating from mise, goenv, asdf)', () => {
     // .go-version still comes first, as for .tool-versions.
     put('.go-version', '1.19\n');
     expect(resolve(proj, undefined).sdk.version).toBe('1.19.8');
+  });
+
+  it("mise's other config files, in mise's own order: dotted over plain, .local over shared, top level over mise/, .mise/, .config/", () => {
+    // Weakest first; each one written must take over from all before it (checked against
+    // `mise current go` of mise 2026.9.15 with every file present).
+    const order: [string, string][] = [
+      ['.tool-versions', 'golang 1.19.8\n'],
+      ['.config/mise/config.toml', '1.21.0'],
+      ['.config/mise.toml', '1.21.13'],
+      ['.mise/config.toml', '1.22.5'],
+      ['mise/config.toml', '1.22.12'],
+      ['mise.toml', '1.19.8'],
+      ['.mise.toml', '1.21.0'],
+      ['.config/mise/config.local.toml', '1.21.13'],
+      ['.mise/config.local.toml', '1.22.5'],
+      ['mise/config.local.toml', '1.22.12'],
+      ['mise.local.toml', '1.19.8'],
+      ['.mise.local.toml', '1.21.0'],
+    ];
+    for (const [name, v] of order) {
+      put(name, name === '.tool-versions' ? v : `[tools]\ngo = "${v}"\n`);
+      const r = resolve(proj, undefined);
+      expect(r.reason).toMatch(new RegExp(`of ~/work/proj/${name.replace(/\./g, '\\.')}$`));
+      if (name !== '.tool-versions') expect(r.sdk.version).toBe(v);
+    }
+  });
+
+  it('a nested mise file that could appear is watched through its first missing directory', () => {
+    put('go.mod', 'module m\n\ngo 1.21\n');
+    let r = resolve(proj, undefined);
+    expect(r.consulted).toEqual(expect.arrayContaining([join(proj, '.config'), join(proj, 'mise'), join(proj, '.mise'), join(proj, 'mise.toml')]));
+    expect(r.consulted).not.toContain(join(proj, '.config/mise.toml'));
+    mkdirSync(join(proj, '.config'));
+    r = resolve(proj, undefined);
+    expect(r.consulted).toEqual(expect.arrayContaining([join(proj, '.config/mise.toml'), join(proj, '.config/mise')]));
+    expect(r.consulted).not.toContain(join(proj, '.config'));
+    put('.config/mise.toml', '[tools]\ngo = "1.22"\n');
+    r = resolve(proj, undefined);
+    expect(r.sdk.version).toBe('1.22.12');
+    expect(r.reason).toBe('[tools] go entry of ~/work/proj/.config/mise.toml');
   });
 
   it('the nearest directory wins: a .tool-versions here over a mise.toml above', () => {

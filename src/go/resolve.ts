@@ -1,5 +1,5 @@
 import { basename, join } from 'node:path';
-import { isFile } from '../util/fs.js';
+import { isDirectory, isFile } from '../util/fs.js';
 import { tildePath } from '../config/paths.js';
 import { EnvdError, type ErrorCode } from '../util/errors.js';
 import { GO_PIN_FILES, MISE_FILES } from './pin-files.js';
@@ -269,7 +269,7 @@ export function resolveGo(dir: string, explicit: string | undefined, sdks: GoSdk
     }
     // Creating one of these where the .envrc lives changes the answer: watch them too.
     for (const name of GO_PIN_FILES) {
-      const p = join(dir, name);
+      const p = pinWatchPath(dir, name);
       if (!consulted.includes(p)) consulted.push(p);
     }
   }
@@ -285,6 +285,22 @@ export function resolveGo(dir: string, explicit: string | undefined, sdks: GoSdk
     return { sdk, wanted: request.wants.map(describeWant).join(' or '), reason: request.reason, consulted, warnings };
   }
   throw new GoResolutionError('GO_NOT_INSTALLED', notInstalledMessage(request, sdks), consulted);
+}
+
+/**
+ * What to watch for a pin file that may appear at `dir/name`: the file, or, when `name` is
+ * nested (`.config/mise.toml`) and a directory on the way is missing, the first missing
+ * one. Its creation changes the answer (the next evaluation then watches one level deeper);
+ * a file in a directory that does not exist could not be watched at all.
+ */
+function pinWatchPath(dir: string, name: string): string {
+  const parts = name.split('/');
+  let p = dir;
+  for (const part of parts.slice(0, -1)) {
+    p = join(p, part);
+    if (!isDirectory(p)) return p;
+  }
+  return join(dir, name);
 }
 
 function notInstalledMessage(request: Request, sdks: GoSdk[]): string {
