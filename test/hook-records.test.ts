@@ -222,6 +222,13 @@ describe('outcome → records', () => {
     expect(r.some((x) => x.t === 'm' && x.text.includes('nothing applied'))).toBe(true);
   });
 
+  it('messages keep their colour only for a hook that asked for it (flag c)', () => {
+    const o = outcome({ kind: 'blocked', messages: ['envd: loading', '\u001b[31menvd: error x is blocked\u001b[0m'], change: { set: {}, unset: [] } });
+    const texts = (colour: boolean): string[] => outcomeRecords(o, 'bash', new Set(), colour).flatMap((r) => (r.t === 'm' ? [r.text] : []));
+    expect(texts(true)).toEqual(['envd: loading', '\u001b[31menvd: error x is blocked\u001b[0m']);
+    expect(texts(false)).toEqual(['envd: loading', 'envd: error x is blocked']);
+  });
+
   it('fish: PATH empty entries as fish will hold them, with a warning', () => {
     const r = outcomeRecords(outcome({ change: { set: { PATH: '/a::/b' }, unset: [] } }), 'fish', new Set());
     expect(r).toContainEqual({ t: 'x', name: 'PATH', value: '/a:.:/b' });

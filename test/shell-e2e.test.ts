@@ -168,6 +168,30 @@ for (const shell of ['bash', 'zsh', 'fish'] as Shell[]) {
       expect(count(t.screen(), 'is blocked')).toBe(before);
     });
 
+    it('on a terminal errors are red, as direnv shows them (log_error too); with NO_COLOR nothing is coloured', async () => {
+      const lineWith = (text: string): string => t.screen(true).split('\n').filter((l) => l.includes(text)).pop() ?? '';
+      const RED = '\u001b[31m';
+      const red = sb.mkdir(`red-${shell}`);
+      sb.write(`red-${shell}/.envrc`, 'log_error "careful: red-line"\nlog_status "plain-line"\nexport RED_VAR=1\n');
+      await t.run(`cd ${red}`);
+      expect(lineWith('red/.envrc is blocked'.replace('red', `red-${shell}`))).toContain(RED);
+      expect(sb.envd(['allow', red]).status).toBe(0);
+      const e = await t.run('');
+      expect(e.RED_VAR).toBe('1');
+      expect(lineWith('careful: red-line')).toContain(RED);
+      expect(lineWith('plain-line')).not.toContain(RED);
+      expect(lineWith('envd: loading')).not.toContain(RED);
+
+      await t.run(shell === 'fish' ? `set -gx NO_COLOR 1; cd ${out}` : `export NO_COLOR=1; cd ${out}`);
+      sb.write(`red-${shell}/.envrc`, 'log_error "careful: no-colour-line"\nexport RED_VAR=2\n');
+      await t.run(`cd ${red}`);
+      expect(lineWith(`red-${shell}/.envrc is blocked`)).not.toContain(RED);
+      expect(sb.envd(['allow', red]).status).toBe(0);
+      expect((await t.run('')).RED_VAR).toBe('2');
+      expect(lineWith('careful: no-colour-line')).not.toContain('\u001b[');
+      await t.run(shell === 'fish' ? `set -e NO_COLOR; cd ${out}` : `unset NO_COLOR; cd ${out}`);
+    });
+
     it('a slow file: the prompt is not held; the result is applied at a later prompt', async () => {
       const gen = readGeneration(sb);
       const started = Date.now();
@@ -307,8 +331,10 @@ for (const shell of ['bash', 'zsh', 'fish'] as Shell[]) {
       sb?.cleanup();
     });
 
-    it('blocked, then allowed at the next prompt, then left; no daemon was started', async () => {
+    it('blocked (in red: the CLI writes to a terminal), then allowed at the next prompt, then left; no daemon was started', async () => {
       expectEnv(await t.run(`cd ${A}`), base, refused(A));
+      const blockedLine = t.screen(true).split('\n').filter((l) => l.includes('is blocked')).pop() ?? '';
+      expect(blockedLine).toContain('\u001b[31m');
       expect(sb.envd(['allow', A]).status).toBe(0);
       expectEnv(await t.run(''), base, { ...loaded(A), A_VAR: 'a' });
       expectEnv(await t.run(`cd ${out}`), base, none());

@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { loadConfig, type Config, type LoadedConfig } from '../config/config.js';
+import { colourWanted } from '../util/colour.js';
 import { resolvePaths, tildePath, type EnvdPaths } from '../config/paths.js';
 import { envdVersion } from '../version.js';
 import { EnvdError, errorMessage } from '../util/errors.js';
@@ -292,10 +293,6 @@ export async function runChecks(env: Env, opts: { startDaemon: boolean }): Promi
   return results;
 }
 
-function useColour(env: Env): boolean {
-  return process.stdout.isTTY === true && (env.NO_COLOR === undefined || env.NO_COLOR === '') && env.TERM !== 'dumb';
-}
-
 export function formatResults(results: readonly CheckResult[], colour: boolean): string {
   const label: Record<CheckStatus, string> = { ok: 'ok', warn: 'warn', fail: 'FAIL' };
   const paint: Record<CheckStatus, string> = { ok: '32', warn: '33', fail: '31' };
@@ -318,6 +315,6 @@ export async function run(args: string[]): Promise<number> {
   const env: Env = { ...process.env };
   const results = await runChecks(env, { startDaemon });
   if (json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
-  else process.stdout.write(formatResults(results, useColour(env)));
+  else process.stdout.write(formatResults(results, colourWanted(process.stdout.isTTY === true, env)));
   return results.some((r) => r.status === 'fail') ? 1 : 0;
 }

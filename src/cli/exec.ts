@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
+import { colourWanted, shown } from '../util/colour.js';
 import { say, usage } from './command.js';
 import { processEnv } from './env.js';
 import { openService } from './service.js';
@@ -16,7 +17,8 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     await service.close();
   }
-  for (const m of outcome.messages) say(m);
+  const colour = colourWanted(process.stderr.isTTY === true, process.env);
+  for (const m of outcome.messages) say(shown(m, colour));
   if (outcome.kind === 'blocked' || outcome.kind === 'denied' || outcome.kind === 'failed') {
     say(`envd: not running ${cmd}: the environment of ${dir} is not available`);
     return 1;

@@ -7,6 +7,7 @@ import {
   type HookHeader, type HookParseEvent, type HookRecord, type HookRequest, type HookShell,
 } from '../protocol/hook-records.js';
 import { errorMessage } from '../util/errors.js';
+import { red, shown } from '../util/colour.js';
 
 export { startFifoTransport } from './fifo.js';
 
@@ -51,7 +52,7 @@ function clean(text: string): string {
  * is not UTF-8 are never touched. If one of envd's own state variables would be refused,
  * nothing is applied: a half-applied change without its state could not be undone.
  */
-export function outcomeRecords(outcome: ExportOutcome, shell: HookShell, opaque: ReadonlySet<string>): HookRecord[] {
+export function outcomeRecords(outcome: ExportOutcome, shell: HookShell, opaque: ReadonlySet<string>, colour = false): HookRecord[] {
   const warnings: string[] = [];
   const ops = checkedOps(shell, outcome.change, warnings, (name) => (opaque.has(name) ? 'its current value in this shell is not UTF-8 and would be altered' : null));
   const notes: string[] = [...outcome.messages, ...warnings].map(clean);
@@ -69,7 +70,7 @@ export function outcomeRecords(outcome: ExportOutcome, shell: HookShell, opaque:
     notes.push(`envd: nothing applied: envd's state variable ${stateRefused} could not be set`);
     changes.length = 0;
   }
-  const records: HookRecord[] = notes.map((text) => ({ t: 'm', text }));
+  const records: HookRecord[] = notes.map((text) => ({ t: 'm', text: shown(text, colour) }));
   records.push(...changes);
   if (outcome.kind === 'pending') records.push({ t: 'p' });
   return records;
@@ -182,15 +183,18 @@ export class HookSession {
       // Not ready: answer with what we have; the hook asks again when the generation moves.
     }
     let records: HookRecord[];
+    // Flag `c`: the hook's stderr is a terminal and NO_COLOR is unset.
+    const colour = req.header.flags.includes('c');
     if (req.header.cwd === null) {
       records = [{ t: 'm', text: 'envd: the current directory\'s path is not UTF-8; nothing changed' }];
     } else {
       try {
         // req.env is the parser's own prototype-free map, made for this request.
         const outcome = await this.backend.export({ cwd: req.header.cwd, env: req.env }, { budgetMs: waitMs });
-        records = outcomeRecords(outcome, req.header.shell, new Set(req.opaque));
+        records = outcomeRecords(outcome, req.header.shell, new Set(req.opaque), colour);
       } catch (err) {
-        records = [{ t: 'm', text: clean(`envd: ${errorMessage(err).replace(/^envd: /, '')}`) }];
+        const text = clean(`envd: ${errorMessage(err).replace(/^envd: /, '')}`);
+        records = [{ t: 'm', text: colour ? red(text) : text }];
       }
     }
     records.push({ t: 'k', markers: markers.filter((m) => m !== '' && !m.includes(':') && !m.includes('\0')) });

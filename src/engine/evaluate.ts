@@ -139,6 +139,8 @@ export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
     __ENVD_BIN: ENVD_BIN_PATH,
     __ENVD_GO_CACHE: req.config.go.cache,
     __ENVD_CACHE_DIR: req.paths.cacheDir,
+    // log_error writes red; whoever shows the output to a person drops colour if need be.
+    __ENVD_COLOR: '1',
   };
   if (req.config.global.logFormat !== null) extraEnv.DIRENV_LOG_FORMAT = req.config.global.logFormat;
 

@@ -20,6 +20,7 @@ import { readShellState, stateVars, STATE_NAMES, withoutState, type LoadStatus, 
 import type { Service, StatusInfo, TrustChange } from './service-types.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from './types.js';
 import { copyNameMap, newNameMap } from '../env/map.js';
+import { red } from '../util/colour.js';
 
 /** Variables that differ between terminals of one user and say nothing about a project. */
 const VOLATILE = new Set(['PWD', 'OLDPWD', 'SHLVL', '_', 'TERM_SESSION_ID', 'WINDOWID', 'TMUX_PANE', 'COLUMNS', 'LINES']);
@@ -493,6 +494,9 @@ export class LocalService implements Service {
     const status: LoadStatus = kind === 'failed' ? 'failed' : 'blocked';
     const target: Env = copyNameMap(base, stateVars({ dir: null, file: found.path, diff: null, status, watches: deps }));
     const out = [...messages];
+    // The last line says what went wrong: red on a terminal, as direnv shows its errors.
+    const last = out.pop();
+    if (last !== undefined) out.push(red(last));
     if (state.dir !== null) out.unshift(this.fmt('unloading'));
     return { kind, change: changeBetween(current, target, touched(state, null)), messages: out, file: found.path };
   }

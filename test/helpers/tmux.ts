@@ -162,10 +162,10 @@ export class TmuxShell {
     await this.waitFile(join(this.dumps, name), timeoutMs);
   }
 
-  /** Everything the pane shows, scrollback included. */
-  screen(): string {
+  /** Everything the pane shows, scrollback included; with `escapes`, colour codes too. */
+  screen(escapes = false): string {
     try {
-      return this.tmux(['capture-pane', '-p', '-J', '-S', '-', '-t', 't']);
+      return this.tmux(['capture-pane', '-p', '-J', ...(escapes ? ['-e'] : []), '-S', '-', '-t', 't']);
     } catch {
       return '';
     }
