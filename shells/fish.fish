@@ -103,7 +103,7 @@ function _envd_ask
     set -g _envd_n (math $_envd_n + 1)
     set -g _envd_id $_envd_n
     set -l _envd_fl ''
-    if test -t 2 -a -z "$NO_COLOR"
+    if test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb
         set _envd_fl c
     end
     # No read timeout in fish: nc's own idle timeout (-w, whole seconds) bounds the wait.

@@ -121,7 +121,7 @@ _envd_talk() {
   trap '' PIPE
   _envd_env
   _envd_id=$(( ++_envd_n ))
-  [[ -t 2 && -z ${NO_COLOR-} ]] && _envd_fl=c
+  [[ -t 2 && -z ${NO_COLOR-} && ${TERM-} != dumb ]] && _envd_fl=c
   _envd_head=(ENVD-HOOK 1 $_envd_id zsh "$_envd_fl" "$PWD")
   _envd_body=${(pj:\0:)_envd_kv}${_envd_kv:+$'\0'}$'\0'
   (( _envd_dl = EPOCHREALTIME + 0.1 ))
