@@ -25,8 +25,8 @@ export interface DaemonKnobs {
   watch: boolean;
   /** ENVD_TEST_VERSION (test only): the version hello reports, to exercise version skew. */
   version: string;
-  /** ENVD_TEST_WATCH_ERROR=CODE (test only): report a watcher failure with this errno at start. */
-  watchError: string | null;
+  /** ENVD_WATCH_RETRY_MS: while watching fails, try setting it up again this often (default 60 s). */
+  watchRetryMs: number | undefined;
   /** ENVD_DAEMON_IDLE_MS: close a JSON connection idle this long (default 30 s). */
   idleMs: number;
   /** ENVD_HOOK_IDLE_MS: close a hook stream idle this long (default 10 min). */
@@ -48,7 +48,7 @@ export function readKnobs(env: Env): DaemonKnobs {
   return {
     watch: env.ENVD_NO_WATCH !== '1',
     version: speakingVersion(env),
-    watchError: env.ENVD_TEST_WATCH_ERROR !== undefined && env.ENVD_TEST_WATCH_ERROR !== '' ? env.ENVD_TEST_WATCH_ERROR : null,
+    watchRetryMs: intKnob(env.ENVD_WATCH_RETRY_MS),
     idleMs: intKnob(env.ENVD_DAEMON_IDLE_MS) ?? 30_000,
     hookIdleMs: intKnob(env.ENVD_HOOK_IDLE_MS) ?? 600_000,
     watchIdleMs: intKnob(env.ENVD_WATCH_IDLE_MS),
@@ -218,6 +218,8 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
       markers: () => service.markers(),
       onUnwatched: (dirs) => core?.onUnwatched(dirs),
       onDegraded: () => generation.setPolling(true),
+      onRecovered: () => generation.setPolling(false),
+      ...(knobs.watchRetryMs !== undefined ? { retryMs: knobs.watchRetryMs } : {}),
       ...(knobs.watchIdleMs !== undefined ? { idleMs: knobs.watchIdleMs } : {}),
       ...(knobs.maxWatches !== undefined ? { maxDirs: knobs.maxWatches } : {}),
     });
@@ -237,9 +239,6 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
       log.warn({ err: errorMessage(err) }, 'FIFO transport failed to start; bash hooks fall back');
     }
     core.scheduleSync();
-    if (knobs.watchError !== null) {
-      w.reportError(Object.assign(new Error(`simulated watcher failure (ENVD_TEST_WATCH_ERROR=${knobs.watchError})`), { code: knobs.watchError }));
-    }
     resolveReady(core);
     log.info({ socket: paths.socketPath, version: knobs.version, generation: generation.current, watch: w.state }, 'daemon ready');
   } catch (err) {

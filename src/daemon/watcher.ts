@@ -32,6 +32,13 @@ export interface WatcherOptions {
   onUnwatched?: (dirs: string[]) => void;
   /** The watcher started failing: edits may now go unseen until a request checks. */
   onDegraded?: () => void;
+  /**
+   * Watching works again: every watch was set up afresh without an error. Edits made while
+   * it was degraded are caught by each request's own check, so shells should ask once.
+   */
+  onRecovered?: () => void;
+  /** While degraded, set every watch up afresh this often (default 60 s). */
+  retryMs?: number;
 }
 
 interface DirInfo {
@@ -64,6 +71,13 @@ export class DependencyWatcher {
   private sweeper: NodeJS.Timeout | null = null;
   private failures = new Set<string>();
   private degraded = false;
+  private retry: NodeJS.Timeout | null = null;
+  /** A re-arm attempt: its batch until that is ready, and whether an error came meanwhile. */
+  private rearming = false;
+  private rearmBatch: FSWatcher | null = null;
+  private rearmFailed = false;
+  private closed = false;
+  private readonly retryMs: number;
   private readonly debounceMs: number;
   private readonly maxDirs: number;
   private readonly idleMs: number;
@@ -72,6 +86,7 @@ export class DependencyWatcher {
     this.debounceMs = opts.debounceMs ?? 40;
     this.maxDirs = opts.maxDirs ?? 2048;
     this.idleMs = opts.idleMs ?? 60 * 60 * 1000;
+    this.retryMs = opts.retryMs ?? 60_000;
   }
 
   get state(): WatcherState {
@@ -192,10 +207,13 @@ export class DependencyWatcher {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     if (this.debounce !== null) clearTimeout(this.debounce);
     if (this.sweeper !== null) clearInterval(this.sweeper);
+    if (this.retry !== null) clearTimeout(this.retry);
     this.debounce = null;
     this.sweeper = null;
+    this.retry = null;
     const all = [...this.batches.keys()];
     this.batches.clear();
     this.owner.clear();
@@ -204,10 +222,12 @@ export class DependencyWatcher {
 
   /** Report a watcher failure: logged once per kind, state becomes degraded, nothing stops. */
   reportError(err: unknown): void {
+    if (this.rearming) this.rearmFailed = true;
     if (!this.degraded) {
       this.degraded = true;
       this.opts.onDegraded?.();
     }
+    this.scheduleRetry();
     const code = errnoCode(err) ?? 'ERROR';
     if (this.failures.has(code)) return;
     this.failures.add(code);
@@ -215,6 +235,63 @@ export class DependencyWatcher {
       ? ' (inotify watch limit: raise fs.inotify.max_user_watches)'
       : code === 'EMFILE' ? ' (too many open files: raise ulimit -n)' : '';
     this.opts.log.warn({ code }, `file watcher error${hint}: ${errorMessage(err)}; edits are still noticed at the next request`);
+  }
+
+  /**
+   * The limit that failed (inotify watches, open files) may have been raised, or other
+   * programs may have let go of watches: try again later, from scratch, so no half-made
+   * watch is trusted. Until an attempt has set every watch up without an error, the
+   * daemon stays degraded (hooks keep asking at every prompt).
+   */
+  private scheduleRetry(): void {
+    if (this.retry !== null || this.closed || !this.opts.enabled) return;
+    this.retry = setTimeout(() => {
+      this.retry = null;
+      void this.rearm();
+    }, this.retryMs);
+    this.retry.unref();
+  }
+
+  private async rearm(): Promise<void> {
+    if (this.closed || !this.degraded) return;
+    const all = [...this.batches.keys()];
+    this.batches.clear();
+    this.owner.clear();
+    this.watching.clear();
+    await Promise.allSettled(all.map((w) => w.close()));
+    if (this.closed) return;
+    this.rearming = true;
+    this.rearmFailed = false;
+    this.rearmBatch = null;
+    this.opts.log.info({ dirs: this.known.size }, 'file watcher: setting up every watch again');
+    // reconcile() adds every wanted directory as one batch (none are watched now); that
+    // batch's 'ready' decides.
+    this.reconcile(Date.now());
+    const fresh = [...this.batches.keys()][0];
+    if (fresh === undefined) {
+      // Nothing to watch, or the batch could not even be created (an error was reported).
+      this.rearming = false;
+      if (this.rearmFailed) this.scheduleRetry();
+      else this.recovered();
+      return;
+    }
+    this.rearmBatch = fresh;
+  }
+
+  private recovered(): void {
+    this.degraded = false;
+    this.failures.clear();
+    this.opts.log.info({ dirs: this.watching.size }, 'file watcher recovered; shells will ask once');
+    this.opts.onRecovered?.();
+  }
+
+  private rearmReady(w: FSWatcher): void {
+    if (w !== this.rearmBatch) return;
+    this.rearmBatch = null;
+    this.rearming = false;
+    if (this.closed) return;
+    if (this.rearmFailed) this.scheduleRetry();
+    else this.recovered();
   }
 
   private reconcile(now: number): void {
@@ -280,7 +357,10 @@ export class DependencyWatcher {
       w.on('all', (event, path) => this.onEvent(event, path));
       w.on('raw', (event, path, details) => this.onRaw(event, path, details));
       w.on('error', (err) => this.reportError(err));
-      w.once('ready', () => { batch.ready = true; });
+      w.once('ready', () => {
+        batch.ready = true;
+        this.rearmReady(w);
+      });
       w.add(dirs);
       return w;
     } catch (err) {
