@@ -72,9 +72,9 @@ export class DependencyWatcher {
   private failures = new Set<string>();
   private degraded = false;
   private retry: NodeJS.Timeout | null = null;
-  /** A re-arm attempt: its batch until that is ready, and whether an error came meanwhile. */
-  private rearming = false;
+  /** A re-arm attempt's batch, until it is ready. */
   private rearmBatch: FSWatcher | null = null;
+  /** An error was reported since the last re-arm attempt began. */
   private rearmFailed = false;
   private closed = false;
   private readonly retryMs: number;
@@ -214,15 +214,20 @@ export class DependencyWatcher {
     this.debounce = null;
     this.sweeper = null;
     this.retry = null;
+    await this.dropAllWatches();
+  }
+
+  private async dropAllWatches(): Promise<void> {
     const all = [...this.batches.keys()];
     this.batches.clear();
     this.owner.clear();
+    this.watching.clear();
     await Promise.allSettled(all.map((w) => w.close()));
   }
 
   /** Report a watcher failure: logged once per kind, state becomes degraded, nothing stops. */
   reportError(err: unknown): void {
-    if (this.rearming) this.rearmFailed = true;
+    this.rearmFailed = true;
     if (!this.degraded) {
       this.degraded = true;
       this.opts.onDegraded?.();
@@ -254,13 +259,8 @@ export class DependencyWatcher {
 
   private async rearm(): Promise<void> {
     if (this.closed || !this.degraded) return;
-    const all = [...this.batches.keys()];
-    this.batches.clear();
-    this.owner.clear();
-    this.watching.clear();
-    await Promise.allSettled(all.map((w) => w.close()));
+    await this.dropAllWatches();
     if (this.closed) return;
-    this.rearming = true;
     this.rearmFailed = false;
     this.rearmBatch = null;
     this.opts.log.info({ dirs: this.known.size }, 'file watcher: setting up every watch again');
@@ -270,7 +270,6 @@ export class DependencyWatcher {
     const fresh = [...this.batches.keys()][0];
     if (fresh === undefined) {
       // Nothing to watch, or the batch could not even be created (an error was reported).
-      this.rearming = false;
       if (this.rearmFailed) this.scheduleRetry();
       else this.recovered();
       return;
@@ -288,7 +287,6 @@ export class DependencyWatcher {
   private rearmReady(w: FSWatcher): void {
     if (w !== this.rearmBatch) return;
     this.rearmBatch = null;
-    this.rearming = false;
     if (this.closed) return;
     if (this.rearmFailed) this.scheduleRetry();
     else this.recovered();

@@ -12,7 +12,7 @@ import { contentHash, checkFileSafety } from '../allowlist/index.js';
 import { EnvdError } from '../util/errors.js';
 import { ENVD_BIN_PATH } from '../version.js';
 import { fingerprint, type Fingerprint } from './fingerprint.js';
-import { newNameMap } from '../env/map.js';
+import { newNameMap, ownValue } from '../env/map.js';
 
 /** Names bash itself sets or changes while evaluating: differences are not the user's doing. */
 const SHELL_NOISE = new Set(['PWD', 'OLDPWD', 'SHLVL', '_']);
@@ -179,7 +179,7 @@ export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
   for (const n of names) {
     const before = req.base[n];
     const raw = out.dump.get(n);
-    if (Object.prototype.hasOwnProperty.call(extraEnv, n)) {
+    if (ownValue(extraEnv, n) !== undefined) {
       if (before !== undefined) env[n] = before;
       continue;
     }

@@ -1,7 +1,7 @@
 import { decodeDiff, encodeDiff, type Env, type EnvDiff } from '../env/diff.js';
 import { decodeState, encodeState } from '../env/codec.js';
 import { isFingerprint, type Fingerprint } from './fingerprint.js';
-import { copyNameMap } from '../env/map.js';
+import { copyNameMap, ownValue } from '../env/map.js';
 
 export type LoadStatus = 'loaded' | 'blocked' | 'failed';
 
@@ -17,12 +17,8 @@ export interface ShellState {
 /** The shell-side state variables (envd's own and the direnv mirrors). */
 export const STATE_NAMES: readonly string[] = ['ENVD_DIR', 'ENVD_FILE', 'ENVD_DIFF', 'ENVD_WATCHES', 'DIRENV_DIR', 'DIRENV_FILE'];
 
-/** The last ENVD_WATCHES decoded: most requests in a row come from shells in one project. */
-let lastWatches: { text: string; status: LoadStatus | null; watches: Fingerprint[] } | null = null;
-
+/** ENVD_WATCHES: the load status and fingerprints (decodeState keeps recent texts decoded). */
 function decodeWatches(text: string | undefined): { status: LoadStatus | null; watches: Fingerprint[] } {
-  if (text === undefined) return { status: null, watches: [] };
-  if (lastWatches !== null && lastWatches.text === text) return lastWatches;
   const raw = decodeState(text);
   let status: LoadStatus | null = null;
   let watches: Fingerprint[] = [];
@@ -31,8 +27,7 @@ function decodeWatches(text: string | undefined): { status: LoadStatus | null; w
     if (s === 'loaded' || s === 'blocked' || s === 'failed') status = s;
     if (Array.isArray(w)) watches = w.filter(isFingerprint);
   }
-  lastWatches = { text, status, watches };
-  return lastWatches;
+  return { status, watches };
 }
 
 /**
@@ -40,8 +35,8 @@ function decodeWatches(text: string | undefined): { status: LoadStatus | null; w
  * sets, or the one the shell already had when the answer leaves it alone.
  */
 export function watchedPaths(env: Env, change: { set: Record<string, string>; unset: readonly string[] }): string[] {
-  const text = Object.prototype.hasOwnProperty.call(change.set, 'ENVD_WATCHES') ? change.set.ENVD_WATCHES
-    : change.unset.includes('ENVD_WATCHES') ? undefined : env.ENVD_WATCHES;
+  const text = ownValue(change.set, 'ENVD_WATCHES')
+    ?? (change.unset.includes('ENVD_WATCHES') ? undefined : env.ENVD_WATCHES);
   return decodeWatches(text).watches.map((w) => w.p);
 }
 

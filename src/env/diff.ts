@@ -51,7 +51,7 @@ export function revert(current: Env, d: EnvDiff): Env {
   const out: Env = copyNameMap(current);
   for (const [name, applied] of Object.entries(d.next)) {
     const before = ownValue(d.prev, name) ?? null;
-    const now = Object.prototype.hasOwnProperty.call(current, name) ? current[name] : undefined;
+    const now = ownValue(current, name);
     if ((now ?? null) === applied) {
       if (before === null) delete out[name]; else out[name] = before;
       continue;
@@ -75,8 +75,8 @@ export function diffBetween(base: Env, target: Env, include: (name: string) => b
   const names = new Set([...Object.keys(base), ...Object.keys(target)]);
   for (const name of [...names].sort()) {
     if (!include(name)) continue;
-    const a = Object.prototype.hasOwnProperty.call(base, name) ? base[name] ?? null : null;
-    const b = Object.prototype.hasOwnProperty.call(target, name) ? target[name] ?? null : null;
+    const a = ownValue(base, name) ?? null;
+    const b = ownValue(target, name) ?? null;
     if (a === b) continue;
     d.prev[name] = a;
     d.next[name] = b;
@@ -105,8 +105,8 @@ export function changeBetween(current: Env, target: Env, only?: Iterable<string>
   const c = emptyChange();
   const names = only !== undefined ? new Set(only) : new Set([...Object.keys(current), ...Object.keys(target)]);
   for (const name of [...names].sort()) {
-    const a = Object.prototype.hasOwnProperty.call(current, name) ? current[name] : undefined;
-    const b = Object.prototype.hasOwnProperty.call(target, name) ? target[name] : undefined;
+    const a = ownValue(current, name);
+    const b = ownValue(target, name);
     if (a === b) continue;
     if (b === undefined) c.unset.push(name); else c.set[name] = b;
   }
