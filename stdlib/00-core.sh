@@ -37,7 +37,9 @@ log_status() {
 }
 
 log_error() {
-  if [[ -n ${NO_COLOR:-} || -z ${__ENVD_COLOR:-} ]]; then
+  # Inside envd's evaluation the output is shown by envd, which drops the colour for
+  # NO_COLOR and non-terminals; anywhere else, plain.
+  if [[ -z ${__ENVD_COLOR:-} ]]; then
     printf 'envd: %s\n' "$*" >&2
   else
     printf '\033[31menvd: %s\033[0m\n' "$*" >&2

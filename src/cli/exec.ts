@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
-import { colourWanted, shown } from '../util/colour.js';
-import { say, usage } from './command.js';
+import { say, sayMessages, usage } from './command.js';
 import { processEnv } from './env.js';
 import { openService } from './service.js';
 
@@ -17,8 +16,7 @@ export async function run(args: string[]): Promise<number> {
   } finally {
     await service.close();
   }
-  const colour = colourWanted(process.stderr.isTTY === true, process.env);
-  for (const m of outcome.messages) say(shown(m, colour));
+  sayMessages(outcome.messages);
   if (outcome.kind === 'blocked' || outcome.kind === 'denied' || outcome.kind === 'failed') {
     say(`envd: not running ${cmd}: the environment of ${dir} is not available`);
     return 1;

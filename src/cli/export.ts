@@ -2,8 +2,7 @@ import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { markerNames } from '../engine/find.js';
 import type { ExportFormat } from '../engine/types.js';
-import { colourWanted, shown } from '../util/colour.js';
-import { say, usage } from './command.js';
+import { say, sayMessages, usage } from './command.js';
 import { logicalCwd, processEnv } from './env.js';
 
 /** Every file name that can make a directory a project, whatever the config says. */
@@ -54,8 +53,7 @@ export async function run(args: string[]): Promise<number> {
   const service = await openService();
   try {
     const outcome = await service.export({ cwd, env: processEnv() }, { budgetMs });
-    const colour = colourWanted(process.stderr.isTTY === true, process.env);
-    for (const m of outcome.messages) say(shown(m, colour));
+    sayMessages(outcome.messages);
     const { text, warnings } = renderChange(format as ExportFormat, outcome.change);
     for (const w of warnings) say(w);
     process.stdout.write(text);
