@@ -12,7 +12,6 @@ export interface FoundFile {
   kind: EnvFileKind;
 }
 
-
 /**
  * The env file for a working directory: the nearest directory, walking up, that has an
  * `.envrc` (or a `.env` when load_dotenv is on); in one directory `.envrc` wins.
@@ -31,7 +30,6 @@ export function findEnvFile(cwd: string, loadDotenv: boolean): FoundFile | null 
     dir = up;
   }
 }
-
 
 /** File names a prompt hook looks for when walking up (see the `k` hook record). */
 export function markerNames(loadDotenv: boolean, goAuto: boolean): string[] {

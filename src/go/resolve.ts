@@ -149,6 +149,8 @@ interface Request {
   reason: string;
 }
 
+/** A version manager's files in one directory, in the order mise reads them. */
+const MANAGER_FILES: readonly string[] = [...MISE_FILES, '.tool-versions'];
 
 /**
  * Decide which Go a directory gets.
@@ -244,7 +246,7 @@ export function resolveGo(dir: string, explicit: string | undefined, sdks: GoSdk
     if (request === null) {
       // Nearest directory first; within one, mise's files before .tool-versions (as mise does).
       search: for (const d of ancestors(dir)) {
-        for (const name of [...MISE_FILES, '.tool-versions']) {
+        for (const name of MANAGER_FILES) {
           const p = join(d, name);
           if (!isFile(p)) continue;
           request = managerPin(p);
