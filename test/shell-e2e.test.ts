@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox, haveShell, type Shell } from './helpers/sandbox.js';
-import { TmuxShell, haveTmux, type EnvMap } from './helpers/tmux.js';
+import { TmuxShell, haveTmux, type EnvMap, type TmuxShellOptions } from './helpers/tmux.js';
 
 /**
  * The prompt hooks in real interactive bash, zsh and fish (tmux), against a real daemon,
@@ -69,6 +69,15 @@ async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
 
 const tmuxOk = haveTmux();
 
+/** An interactive `shell` in `cwd` with envd's hook (as `envd hook` prints it), and its starting environment. */
+async function openShell(sb: Sandbox, shell: Shell, cwd: string, extra: Partial<TmuxShellOptions> = {}): Promise<{ t: TmuxShell; base: EnvMap }> {
+  const hook = sb.envd(['hook', shell]);
+  expect(hook.status).toBe(0);
+  const hookFile = sb.write(`hook.${shell}`, hook.stdout);
+  const t = await TmuxShell.start({ ...extra, shell, sandbox: sb, hookFile, cwd });
+  return { t, base: await t.dump() };
+}
+
 for (const shell of ['bash', 'zsh', 'fish'] as Shell[]) {
   describe.runIf(tmuxOk && haveShell(shell))(`${shell}: interactive, real daemon`, () => {
     let sb: Sandbox;
@@ -90,15 +99,11 @@ for (const shell of ['bash', 'zsh', 'fish'] as Shell[]) {
       sb.write('C/.envrc', 'export C_VAR=c\n');
       sb.write('S/.envrc', 'sleep 2\nexport S_VAR=s\n');
       for (const d of [A, B, S]) expect(sb.envd(['allow', d]).status).toBe(0);
-      const hook = sb.envd(['hook', shell]);
-      expect(hook.status).toBe(0);
-      const hookFile = sb.write(`hook.${shell}`, hook.stdout);
-      t = await TmuxShell.start({
-        shell, sandbox: sb, hookFile, cwd: out, sourceTwice: true,
+      ({ t, base } = await openShell(sb, shell, out, {
+        sourceTwice: true,
         // bash 5.1+: PROMPT_COMMAND as an array, with a command of the user's own.
         before: shell === 'bash' ? 'PROMPT_COMMAND=(__mine); __mine() { export MINE_RAN=yes; }' : '',
-      });
-      base = await t.dump();
+      }));
     }, 60_000);
 
     afterAll(() => {
@@ -321,9 +326,7 @@ for (const shell of ['bash', 'zsh', 'fish'] as Shell[]) {
       out = sb.mkdir('out');
       A = sb.mkdir('A');
       sb.write('A/.envrc', 'export A_VAR=a\n');
-      const hookFile = sb.write(`hook.${shell}`, sb.envd(['hook', shell]).stdout);
-      t = await TmuxShell.start({ shell, sandbox: sb, hookFile, cwd: out });
-      base = await t.dump();
+      ({ t, base } = await openShell(sb, shell, out));
     }, 60_000);
 
     afterAll(() => {
@@ -360,9 +363,7 @@ for (const shell of ['bash', 'zsh', 'fish'] as Shell[]) {
       const start = sb.envd(['daemon', 'start'], { env: { ENVD_NO_WATCH: '1' } });
       expect(start.status, start.stderr).toBe(0);
       expect(sb.envd(['allow', A]).status).toBe(0);
-      const hookFile = sb.write(`hook.${shell}`, sb.envd(['hook', shell]).stdout);
-      t = await TmuxShell.start({ shell, sandbox: sb, hookFile, cwd: out });
-      base = await t.dump();
+      ({ t, base } = await openShell(sb, shell, out));
     }, 60_000);
 
     afterAll(() => {
