@@ -1,8 +1,9 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { asUserArgv, chownTree, USER_PASS, type Account } from './users.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ENVD_BIN = join(ROOT, 'bin', 'envd');
@@ -44,6 +45,23 @@ export interface RunResult {
   stderr: string;
 }
 
+export interface SandboxOptions {
+  /** false: ENVD_NO_DAEMON=1. */
+  daemon?: boolean;
+  /**
+   * Run every command of this sandbox as this user (from a root test process), under
+   * umask 002; the sandbox's files are theirs.
+   */
+  user?: Account;
+  /**
+   * Set XDG_RUNTIME_DIR (default: yes, except in the user pass). Without it envd falls
+   * back to $TMPDIR/envd-UID, and TMPDIR is the sandbox's own `tmp` (shared with nobody).
+   */
+  xdgRuntime?: boolean;
+  /** LANG (and LC_ALL) for the sandbox's commands; default: the test process's. */
+  lang?: string;
+}
+
 /**
  * An isolated user: its own HOME, XDG dirs and runtime dir under one temp directory,
  * a PATH without the developer's tools beyond the system's, and no inherited envd state.
@@ -52,13 +70,18 @@ export class Sandbox {
   readonly root: string;
   readonly home: string;
   readonly env: Record<string, string>;
+  readonly user: Account | undefined;
 
-  constructor(opts: { daemon?: boolean } = {}) {
+  constructor(opts: SandboxOptions = {}) {
     // Short prefix: socket paths must stay under 108 bytes.
     this.root = realpathSync(mkdtempSync(join(tmpdir(), 'ev-')));
+    chmodSync(this.root, 0o755);
     this.home = join(this.root, 'home');
+    this.user = opts.user;
     const run = join(this.root, 'run');
+    const tmp = join(this.root, 'tmp');
     for (const d of [this.home, run]) mkdirSync(d, { recursive: true, mode: 0o700 });
+    mkdirSync(tmp, { mode: 0o700 });
     chmodSync(run, 0o700);
     const env: Record<string, string> = {};
     for (const k of ['PATH', 'LANG', 'LC_ALL', 'TERM', 'TMPDIR', 'NODE_OPTIONS']) {
@@ -67,16 +90,22 @@ export class Sandbox {
     }
     Object.assign(env, {
       HOME: this.home,
-      USER: process.env.USER ?? 'root',
+      USER: opts.user?.name ?? process.env.USER ?? 'root',
       XDG_CONFIG_HOME: join(this.home, '.config'),
       XDG_DATA_HOME: join(this.home, '.local', 'share'),
       XDG_STATE_HOME: join(this.home, '.local', 'state'),
       XDG_CACHE_HOME: join(this.home, '.cache'),
-      XDG_RUNTIME_DIR: run,
       ENVD_LOG_LEVEL: 'debug',
     });
+    if (opts.xdgRuntime ?? !USER_PASS) env.XDG_RUNTIME_DIR = run;
+    else env.TMPDIR = tmp;
+    if (opts.lang !== undefined) {
+      env.LANG = opts.lang;
+      delete env.LC_ALL;
+    }
     if (opts.daemon === false) env.ENVD_NO_DAEMON = '1';
     this.env = env;
+    if (opts.user !== undefined) chownTree(this.root, opts.user);
   }
 
   path(...parts: string[]): string {
@@ -89,13 +118,24 @@ export class Sandbox {
     mkdirSync(dirname(p), { recursive: true });
     writeFileSync(p, content);
     if (mode !== undefined) chmodSync(p, mode);
+    this.own(p);
     return p;
   }
 
   mkdir(rel: string): string {
     const p = join(this.root, rel);
     mkdirSync(p, { recursive: true });
+    this.own(p);
     return p;
+  }
+
+  /** With a sandbox user: give them what the test process made at p and its parents. */
+  private own(p: string): void {
+    if (this.user === undefined || !p.startsWith(this.root)) return;
+    for (let q = p; q.length >= this.root.length; q = dirname(q)) {
+      chownSync(q, this.user.uid, this.user.gid);
+      if (q === this.root) break;
+    }
   }
 
   /** Run the real envd binary synchronously. */
@@ -105,6 +145,7 @@ export class Sandbox {
 
   run(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {}): RunResult {
     const env = mergeEnv(this.env, opts.env);
+    if (this.user !== undefined) [cmd, args] = asUserArgv(this.user, cmd, args);
     const r: SpawnSyncReturns<string> = spawnSync(cmd, args, {
       cwd: opts.cwd ?? this.root,
       env,
@@ -127,8 +168,9 @@ export class Sandbox {
 
   /** Run the real envd binary asynchronously (for concurrency tests). */
   envdAsync(args: string[], opts: { cwd?: string; env?: Record<string, string | undefined> } = {}): Promise<RunResult> {
+    const [cmd, argv] = this.user !== undefined ? asUserArgv(this.user, ENVD_BIN, args) : [ENVD_BIN, args];
     return new Promise((resolvePromise, reject) => {
-      const child = spawn(ENVD_BIN, args, { cwd: opts.cwd ?? this.root, env: mergeEnv(this.env, opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(cmd, argv, { cwd: opts.cwd ?? this.root, env: mergeEnv(this.env, opts.env), stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
