@@ -29,11 +29,11 @@ function startDaemon(sb: Sandbox, env: Record<string, string> = {}): void {
 }
 
 function generation(sb: Sandbox): number {
-  return Number(readFileSync(sb.path('run', 'envd', 'generation'), 'utf8').trim());
+  return Number(readFileSync(join(sb.runtimeDir, 'generation'), 'utf8').trim());
 }
 
 async function client(sb: Sandbox): Promise<ProtocolClient> {
-  return ProtocolClient.connect(sb.path('run', 'envd', 'daemon.sock'), 2000);
+  return ProtocolClient.connect(join(sb.runtimeDir, 'daemon.sock'), 2000);
 }
 
 async function hello(sb: Sandbox): Promise<HelloInfo> {
@@ -230,7 +230,7 @@ describe('degraded watching (RELIABILITY 21)', () => {
     const h = await hello(sb);
     expect(h.watcher).toBe('off');
     // Hooks in a project ask at every prompt while no event can announce an edit.
-    expect(readFileSync(sb.path('run', 'envd', 'generation'), 'utf8')).toMatch(/^\d+\+poll\n$/);
+    expect(readFileSync(join(sb.runtimeDir, 'generation'), 'utf8')).toMatch(/^\d+\+poll\n$/);
     const { dir, env } = await loadedProject(sb, 'p', 'watch_file v.txt\nexport FOO="$(cat v.txt 2>/dev/null)"\n');
     writeFileSync(join(dir, 'v.txt'), 'changed');
     const r = await exportAt(sb, dir, env, null);
@@ -249,7 +249,7 @@ describe('degraded watching (RELIABILITY 21)', () => {
     const { dir, env } = await loadedProject(sb, 'p', 'watch_file v.txt\nexport FOO="$(cat v.txt 2>/dev/null)"\n');
     const h = await waitFor(() => hello(sb), (x) => x.watcher === 'degraded', 5000);
     expect(h.watcher).toBe('degraded');
-    const genFile = sb.path('run', 'envd', 'generation');
+    const genFile = join(sb.runtimeDir, 'generation');
     expect(readFileSync(genFile, 'utf8')).toMatch(/^\d+\+poll\n$/);
     writeFileSync(join(dir, 'v.txt'), 'changed');
     const r = await exportAt(sb, dir, env, null);

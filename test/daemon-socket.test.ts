@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
@@ -13,7 +14,7 @@ let pid: number;
 
 beforeAll(() => {
   sb = new Sandbox();
-  sock = sb.path('run', 'envd', 'daemon.sock');
+  sock = join(sb.runtimeDir, 'daemon.sock');
   const r = sb.envd(['daemon', 'start'], { env: { ENVD_DAEMON_IDLE_MS: '1000' } });
   if (r.status !== 0) throw new Error(r.stderr);
   const m = /pid (\d+)/.exec(r.stderr);

@@ -150,13 +150,17 @@ describe.runIf(process.platform === 'linux')('daemon: unwatching an idle project
     sb.write('p/.envrc', 'source_env lib/env.sh\n');
     expect(sb.envd(['allow'], { cwd: dir }).status).toBe(0);
 
-    const sock = sb.path('run', 'envd', 'daemon.sock');
+    const sock = join(sb.runtimeDir, 'daemon.sock');
     const ask = async <T>(body: Parameters<ProtocolClient['request']>[0]): Promise<T> => {
       const c = await ProtocolClient.connect(sock, 2000);
-      try { return (await c.request(body, 10_000)).result as T; } finally { c.close(); }
+      try {
+        const reply = await c.request(body, 10_000);
+        if (!('result' in reply)) throw new Error(`no result in ${JSON.stringify(reply)}`);
+        return reply.result as T;
+      } finally { c.close(); }
     };
     const hello = (): Promise<HelloInfo> => ask<HelloInfo>({ type: 'hello', client: { version: 't', protocol: 1, pid: process.pid } });
-    const gen = (): number => Number(readFileSync(sb.path('run', 'envd', 'generation'), 'utf8').trim());
+    const gen = (): number => Number(readFileSync(join(sb.runtimeDir, 'generation'), 'utf8').trim());
 
     let env: Record<string, string> = { ...sb.env, PWD: dir };
     const first = await ask<ExportOutcome>({ type: 'export', req: { cwd: dir, env }, budgetMs: null });

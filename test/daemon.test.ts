@@ -33,7 +33,7 @@ afterEach(() => {
 });
 
 function sockPath(sb: Sandbox): string {
-  return sb.path('run', 'envd', 'daemon.sock');
+  return join(sb.runtimeDir, 'daemon.sock');
 }
 
 function status(sb: Sandbox, env?: Record<string, string | undefined>): StatusJson {
@@ -92,7 +92,7 @@ describe('daemon verbs', () => {
     expect(typeof s.uptime).toBe('number');
     expect(typeof s.watched).toBe('number');
     expect(typeof s.cached).toBe('number');
-    expect(String(s.generation)).toBe(readFileSync(sb.path('run', 'envd', 'generation'), 'utf8').trim());
+    expect(String(s.generation)).toBe(readFileSync(join(sb.runtimeDir, 'generation'), 'utf8').trim());
 
     const text = sb.envd(['daemon', 'status']);
     expect(text.status).toBe(0);
@@ -130,7 +130,7 @@ describe('daemon verbs', () => {
 describe('runtime dir and socket path (RELIABILITY 9, 11)', () => {
   it('refuses a runtime dir that is not 0700', () => {
     const sb = sandbox();
-    const dir = sb.path('run', 'envd');
+    const dir = sb.runtimeDir;
     mkdirSync(dir);
     chmodSync(dir, 0o755);
     const r = sb.envd(['daemon', 'start']);
@@ -148,7 +148,7 @@ describe('runtime dir and socket path (RELIABILITY 9, 11)', () => {
     const sb = sandbox();
     const real = sb.path('elsewhere');
     mkdirSync(real, { mode: 0o700 });
-    symlinkSync(real, sb.path('run', 'envd'));
+    symlinkSync(real, sb.runtimeDir);
     const r = sb.envd(['daemon', 'start']);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/runtime dir .* is a symlink/);
@@ -157,7 +157,7 @@ describe('runtime dir and socket path (RELIABILITY 9, 11)', () => {
 
   it.runIf(process.getuid?.() === 0)('refuses a runtime dir owned by another user', () => {
     const sb = sandbox();
-    const dir = sb.path('run', 'envd');
+    const dir = sb.runtimeDir;
     mkdirSync(dir, { mode: 0o700 });
     chownSync(dir, 65534, 65534);
     const r = sb.envd(['daemon', 'start']);
@@ -171,9 +171,9 @@ describe('runtime dir and socket path (RELIABILITY 9, 11)', () => {
     const r = sb.run('sh', ['-c', `umask 002; exec "${ENVD_BIN}" daemon start`]);
     expect(r.status, r.stderr).toBe(0);
     const mode = (p: string): number => lstatSync(p).mode & 0o777;
-    expect(mode(sb.path('run', 'envd'))).toBe(0o700);
+    expect(mode(sb.runtimeDir)).toBe(0o700);
     expect(mode(sockPath(sb))).toBe(0o600);
-    expect(mode(sb.path('run', 'envd', 'generation')) & 0o077).toBe(0);
+    expect(mode(join(sb.runtimeDir, 'generation')) & 0o077).toBe(0);
     expect(mode(sb.path('home', '.local', 'state', 'envd', 'daemon.log')) & 0o077).toBe(0);
   });
 
@@ -322,7 +322,7 @@ describe('autostart and takeover (RELIABILITY 10, 12, 13, 14)', () => {
 
     const b = start(sb);
     const impostor = createServer();
-    const other = sb.path('run', 'envd', 'other.sock');
+    const other = join(sb.runtimeDir, 'other.sock');
     await new Promise<void>((r) => impostor.listen(other, r));
     try {
       renameSync(other, sockPath(sb));

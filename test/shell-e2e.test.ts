@@ -42,11 +42,11 @@ function count(haystack: string, needle: string): number {
 }
 
 function daemonPid(sb: Sandbox): number {
-  return Number(readFileSync(sb.path('run', 'envd', 'daemon.pid'), 'utf8').trim());
+  return Number(readFileSync(join(sb.runtimeDir, 'daemon.pid'), 'utf8').trim());
 }
 
 function readGeneration(sb: Sandbox): string {
-  try { return readFileSync(sb.path('run', 'envd', 'generation'), 'utf8').trim(); } catch { return ''; }
+  try { return readFileSync(join(sb.runtimeDir, 'generation'), 'utf8').trim(); } catch { return ''; }
 }
 
 /** The process's state letter from /proc (R, S, T stopped, Z zombie), or null when it is gone. */

@@ -112,6 +112,14 @@ export class Sandbox {
     return join(this.root, ...parts);
   }
 
+  /** envd's runtime dir for this sandbox's user: under XDG_RUNTIME_DIR, else $TMPDIR/envd-UID. */
+  get runtimeDir(): string {
+    const xdg = this.env.XDG_RUNTIME_DIR;
+    if (xdg !== undefined) return join(xdg, 'envd');
+    const uid = this.user?.uid ?? process.getuid?.() ?? 0;
+    return join(this.env.TMPDIR ?? tmpdir(), `envd-${uid}`);
+  }
+
   /** Write a file (parents created), returning its absolute path. */
   write(rel: string, content: string | Buffer, mode?: number): string {
     const p = rel.startsWith('/') ? rel : join(this.root, rel);
