@@ -2,12 +2,24 @@
 # load time. Talks to envd over a private socket ($__envd_fd) for anything that needs the
 # trust store, parsing or caches (see docs/architecture.md, "RPC on the private socket").
 
+# Whether this bash is an envd evaluation (the private socket is open), not a plain shell
+# that sourced `envd stdlib`.
+__envd_inside() {
+  [[ -n ${__envd_fd:-} ]]
+}
+
 # Ask envd. Fields of the reply land in the array __envd_reply; non-zero on error, with
-# the message logged.
+# the message logged. Outside an evaluation the request goes to __envd_outside_NAME
+# (stdlib/60-outside.sh), which answers by running the binary named by $direnv, as
+# direnv's own stdlib does everywhere.
 __envd_rpc() {
   local __envd_st __envd_cnt __envd_f __envd_i
   __envd_reply=()
-  if [[ -z ${__envd_fd:-} ]]; then
+  if ! __envd_inside; then
+    if declare -F "__envd_outside_$1" >/dev/null; then
+      "__envd_outside_$@"
+      return
+    fi
     log_error "$1: not available outside an envd evaluation"
     return 1
   fi

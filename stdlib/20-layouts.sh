@@ -91,7 +91,8 @@ layout_ruby() {
 # Usage: layout python [<python_exe> [<venv args>...]]
 #
 # Creates (once) and activates a virtual environment for the project. Its location is
-# $VIRTUAL_ENV when set, else `<layout dir>/python-<version>`; an old-style
+# $VIRTUAL_ENV when set, else `<layout dir>/python-<major.minor>` (python-3.11, as direnv
+# 2.33-2.35 name it, so a patch release of Python keeps the venv); an old-style
 # `<layout dir>/virtualenv` is reused when no interpreter is named.
 layout_python() {
   local python=${1:-} REPLY dir version tool reuse=
@@ -109,7 +110,7 @@ layout_python() {
     PATH_add "$VIRTUAL_ENV/bin"
     return 0
   fi
-  # One run of the interpreter tells its version and which venv tool it has.
+  # One run of the interpreter tells its version (major.minor) and which venv tool it has.
   read -r version tool < <(
     "$python" -c '
 import platform
@@ -118,7 +119,7 @@ try:
 except ImportError:
     from pkgutil import find_loader as found
 tool = "venv" if found("venv") else ("virtualenv" if found("virtualenv") else "-")
-print(platform.python_version() + " " + tool)
+print(".".join(platform.python_version_tuple()[:2]) + " " + tool)
 ' 2>/dev/null
   ) || true
   if [[ -z $version ]]; then

@@ -154,7 +154,8 @@ use_julia() {
     return 1
   fi
   load_prefix "$dir"
-  log_status "using Julia ${found:-$version} from $dir"
+  # direnv's line, word for word: scripts and people look for "Successfully loaded".
+  log_status "Successfully loaded $("$dir/bin/julia" --version), from prefix ($dir)"
 }
 
 # Usage: use nix [<nix-shell args>...]

@@ -160,9 +160,22 @@ direnv_apply_dump() {
     log_error "direnv_apply_dump: missing dump file"
     return 1
   fi
+  if ! __envd_inside; then
+    __envd_outside_apply_dump "$1"
+    return
+  fi
   # A dump kept in a file counts as loaded code: it is covered by the approval.
   __envd_rpc read_dump "$1" trusted || return 1
   __envd_x_apply_reply
+}
+
+# Take on the environment a command of this .envrc just dumped into FILE.
+__envd_x_load_generated() {
+  if ! __envd_inside; then
+    __envd_outside_apply_dump "$1"
+    return
+  fi
+  __envd_rpc read_dump "$1" generated && __envd_x_apply_reply
 }
 
 # Usage: direnv_load <command> [<args>...]
@@ -187,8 +200,7 @@ direnv_load() {
           false
         }
       } &&
-      __envd_rpc read_dump "$__out" generated &&
-      __envd_x_apply_reply
+      __envd_x_load_generated "$__out"
   } || __rc=$?
   rm -rf -- "$__tmp"
   if [[ -n $__had_path ]]; then
@@ -248,19 +260,46 @@ on_git_branch() {
 
 # Usage: require_allowed <file> [<file>...]
 #
-# Stops with an error unless each <file> is approved (`envd allow <file>`). Use it before
-# sourcing a file by other means than source_env, so that its content is pinned too.
+# The .envrc goes on only once each <file> (relative to the .envrc's directory) is
+# approved, as in direnv 2.37: the first `envd allow` approves the .envrc, which then
+# stops here, lists the files in DIRENV_REQUIRED and says so; the next `envd allow`
+# approves them. An edit to one of them needs approval again. Use it before sourcing a
+# file by other means than source_env (`source`, `.`), so that its content is pinned too.
 require_allowed() {
-  local f REPLY rc=0
+  local f n list
   if (($# == 0)); then
     log_error "require_allowed: name the file(s) that must be approved"
     return 1
   fi
   for f in "$@"; do
-    __envd_x_abs "$f"
-    watch_file "$REPLY"
-    # On refusal envd's message (naming the command that approves) is already shown.
-    __envd_rpc require_allowed "$REPLY" || rc=1
+    # Paths stay inside the project: no absolute paths, no way up.
+    if [[ $f == /* ]]; then
+      log_error "require_allowed: path must be relative: $f"
+      __envd_inside && exit 1
+      return 1
+    fi
+    if [[ $f == *..* ]]; then
+      log_error "require_allowed: path must not contain '..': $f"
+      __envd_inside && exit 1
+      return 1
+    fi
   done
-  return "$rc"
+  # The reply lists the files that are not approved, as given.
+  __envd_rpc require_allowed "$@" || return 1
+  n=${#__envd_reply[@]}
+  ((n == 0)) && return 0
+  list=${__envd_reply[0]}
+  for ((f = 1; f < n; f++)); do list+=" and ${__envd_reply[f]}"; done
+  ((n == 1)) && list+=" requires" || list+=" require"
+  if ! __envd_inside; then
+    # A plain shell: no .envrc to approve them with; each file is approved by name.
+    log_error "$list approval. Run 'envd allow FILE' for each to approve."
+    return 1
+  fi
+  local IFS=:
+  export DIRENV_REQUIRED="${__envd_reply[*]}"
+  log_error "$list approval. Run 'envd allow' to approve."
+  # The .envrc stops here and what it set so far applies, with DIRENV_REQUIRED, which the
+  # next `envd allow` reads.
+  exit 0
 }

@@ -250,22 +250,25 @@ describe.each(shells)('direnv shim in %s', (shell) => {
     expect(seen).toEqual(['1', undefined, '1', undefined, '1', undefined, '1', undefined]);
   });
 
-  it('require_allowed pins a file loaded by other means', () => {
+  it('require_allowed pins a file loaded by other means (direnv 2.37: a second allow approves it)', () => {
     const sb = box();
     const p = project(sb, 'p', 'require_allowed local.sh && . ./local.sh\n', false);
     write(join(p, 'local.sh'), 'export LOCAL=1\n');
     allow(sb, join(p, '.envrc'));
     const { vals, log } = runSteps(sb, shell, [
       { cd: p }, { save: 'a', names: ['LOCAL'] },
-      { run: "echo 'export LOCAL=2' > local.sh" },
+      { run: 'direnv allow' },
       { prompt: true }, { save: 'b', names: ['LOCAL'] },
-      { run: 'direnv allow local.sh' },
+      { run: "echo 'export LOCAL=2' > local.sh" },
       { prompt: true }, { save: 'c', names: ['LOCAL'] },
+      { run: 'direnv allow local.sh' },
+      { prompt: true }, { save: 'd', names: ['LOCAL'] },
     ]);
-    expect(vals.a?.LOCAL).toBe('1');
-    expect(vals.b?.LOCAL).toBeUndefined();
-    expect(log).toMatch(/blocked/);
-    expect(vals.c?.LOCAL).toBe('2');
+    expect(vals.a?.LOCAL).toBeUndefined();
+    expect(log).toMatch(/local\.sh requires approval/);
+    expect(vals.b?.LOCAL).toBe('1');
+    expect(vals.c?.LOCAL).toBeUndefined();
+    expect(vals.d?.LOCAL).toBe('2');
   });
 });
 

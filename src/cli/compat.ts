@@ -373,3 +373,21 @@ export async function runReload(args: string[]): Promise<number> {
   say(`envd: ${tildePath(file, resolvePaths(process.env).home)} reloads at the next prompt`);
   return 0;
 }
+
+// ---- check-required ------------------------------------------------------------------------
+
+/**
+ * `envd check-required FILE...`: prints, one per line, the FILEs (relative to the current
+ * directory) that are not approved with their present content. The stdlib's
+ * require_allowed uses it in a plain shell; inside an evaluation it asks envd directly.
+ */
+export async function runCheckRequired(args: string[]): Promise<number> {
+  if (args.length === 0) return usage('usage: envd check-required FILE...');
+  const paths = resolvePaths(process.env);
+  const { unapprovedFiles } = await import('../eval/rpc-extras.js');
+  let config;
+  try { config = loadConfig(paths).config; } catch { config = (await import('../config/config.js')).defaultConfig(); }
+  const missing = unapprovedFiles(args, process.cwd(), paths, config);
+  process.stdout.write(missing.map((m) => m + '\n').join(''));
+  return 0;
+}

@@ -111,6 +111,7 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'dotenv', desc: 'print a .env file as exports', args: [words('bash', 'zsh', 'fish', 'json', 'gha'), FILE] },
   { name: 'current', desc: 'exit 0 when PATH is watched and unchanged', args: [FILE] },
   { name: 'fetchurl', desc: 'fetch a URL into the cache (with an integrity pin)', args: [NONE, NONE] },
+  { name: 'check-required', desc: 'list the files that are not approved (require_allowed)', rest: FILE },
   { name: 'help', desc: 'list the commands' },
 ];
 

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { say, sayMessages, usage } from './command.js';
 import { processEnv } from './env.js';
@@ -8,6 +9,13 @@ import { openService } from './service.js';
 export async function run(args: string[]): Promise<number> {
   const [dir, cmd, ...rest] = args;
   if (dir === undefined || cmd === undefined) return usage("exec needs a directory and a command: 'envd exec DIR CMD [ARGS...]'");
+  // A mistyped DIR must not quietly run the command with some other directory's (or no)
+  // environment: CI scripts rely on the exit status.
+  const st = statSync(resolve(dir), { throwIfNoEntry: false });
+  if (st === undefined || !st.isDirectory()) {
+    say(`envd: exec: ${dir} ${st === undefined ? 'does not exist' : 'is not a directory'}; not running ${cmd}`);
+    return 1;
+  }
   const service = await openService();
   const env = processEnv();
   let outcome;

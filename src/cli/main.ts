@@ -37,6 +37,7 @@ const verbs: Record<string, () => Promise<CommandModule>> = {
   fetchurl: () => import('./compat.js').then((m) => ({ run: m.runFetchurl })),
   edit: () => import('./compat.js').then((m) => ({ run: m.runEdit })),
   reload: () => import('./compat.js').then((m) => ({ run: m.runReload })),
+  'check-required': () => import('./compat.js').then((m) => ({ run: m.runCheckRequired })),
 };
 
 function help(): string {

@@ -1,16 +1,46 @@
+import { existsSync, realpathSync } from 'node:fs';
+import { dirname, isAbsolute, join } from 'node:path';
 import { say } from './command.js';
 import { logicalCwd } from './env.js';
 import { openService } from './service.js';
 
-/** `envd allow [PATH]` (permit, grant): approve the env file's exact content. */
+/**
+ * `envd allow [PATH]` (permit, grant): approve the env file's exact content. When this
+ * shell has that file loaded and it stopped at require_allowed (DIRENV_REQUIRED, as in
+ * direnv 2.37), the files it requires are approved too, each with its present content.
+ */
 export async function runAllow(args: string[]): Promise<number> {
   const service = await openService();
   try {
-    const r = await service.allow(args[0] ?? '', logicalCwd());
+    const cwd = logicalCwd();
+    const r = await service.allow(args[0] ?? '', cwd);
     if (r.message !== '') say(r.message);
+    const required = (process.env.DIRENV_REQUIRED ?? '').split(':').filter((p) => p !== '');
+    if (required.length > 0 && loadedHere(r.file)) {
+      for (const rel of required) {
+        const abs = join(dirname(r.file), rel);
+        if (isAbsolute(rel) || rel.includes('..') || !existsSync(abs)) {
+          say(`envd: required file does not exist: ${rel}`);
+          return 1;
+        }
+        await service.allow(abs, cwd);
+        say(`envd: allowing ${rel}`);
+      }
+    }
     return 0;
   } finally {
     await service.close();
+  }
+}
+
+/** Whether this shell's loaded env file (ENVD_FILE, else DIRENV_FILE) is FILE (a real path). */
+function loadedHere(file: string): boolean {
+  const loaded = process.env.ENVD_FILE ?? process.env.DIRENV_FILE;
+  if (loaded === undefined || loaded === '') return false;
+  try {
+    return realpathSync(loaded) === file;
+  } catch {
+    return false;
   }
 }
 

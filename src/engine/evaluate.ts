@@ -14,8 +14,12 @@ import { ENVD_BIN_PATH } from '../version.js';
 import { fingerprint, type Fingerprint } from './fingerprint.js';
 import { newNameMap, ownValue } from '../env/map.js';
 
-/** Names bash itself sets or changes while evaluating: differences are not the user's doing. */
-const SHELL_NOISE = new Set(['PWD', 'OLDPWD', 'SHLVL', '_']);
+/**
+ * Names bash itself sets or changes while evaluating (differences are not the user's
+ * doing), and names direnv drops without a word (PS1, SHELLOPTS, its own settings): an
+ * .envrc that exports them loses them silently here too, with no "not exporting" line.
+ */
+const SHELL_NOISE = new Set(['PWD', 'OLDPWD', 'SHLVL', '_', 'PS1', 'SHELLOPTS', 'DIRENV_CONFIG', 'DIRENV_BASH', 'DIRENV_IN_ENVRC']);
 
 /** What an env file evaluated to. Cached by the service, keyed by everything it depends on. */
 export interface EvalResult {
@@ -80,8 +84,12 @@ export function extensionFiles(paths: EnvdPaths): { files: string[]; dirs: strin
   return { files, dirs };
 }
 
+/** The evaluation's output as lines; blank lines the file printed are kept (as direnv shows them). */
 function splitLines(text: string): string[] {
-  return text.split('\n').filter((l) => l.length > 0);
+  if (text === '') return [];
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines;
 }
 
 /** Run one evaluation of an approved file and check what it produced. */

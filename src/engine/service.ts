@@ -279,6 +279,16 @@ export class LocalService implements Service {
     return this.applyResult(current, base, state, found, result, messages);
   }
 
+  /** A recorded sourced file whose content changed (and is not approved itself), or null. */
+  private changedSourced(sourced: Record<string, string> | null): string | null {
+    for (const [p, h] of Object.entries(sourced ?? {})) {
+      let now: string | null = null;
+      try { now = contentHash(p, readFileSync(p)); } catch { now = null; }
+      if (now !== h && !this.isApproved(p, now)) return p;
+    }
+    return null;
+  }
+
   private isApproved(realPath: string, hash: string | null): boolean {
     if (hash === null) return false;
     const v = this.allowlist.check(realPath, hash);
@@ -562,8 +572,11 @@ export class LocalService implements Service {
       try {
         const t = this.readTarget(found);
         const v: TrustVerdict = found.kind === 'go-auto' ? { kind: 'whitelisted' } : this.allowlist.check(t.realFile, t.hash);
-        trust = v.kind === 'unknown' ? 'blocked' : v.kind;
-        trustDetail = v.kind === 'allowed' ? 'approved with this exact content'
+        // The same rule the export applies: a recorded sourced file that changed blocks it.
+        const stale = v.kind === 'allowed' && config.trust.sourcedFiles === 'strict' ? this.changedSourced(v.sourced) : null;
+        trust = v.kind === 'unknown' || stale !== null ? 'blocked' : v.kind;
+        trustDetail = stale !== null ? `${tildePath(stale, this.paths.home)} changed since the approval: run 'envd allow'`
+          : v.kind === 'allowed' ? 'approved with this exact content'
           : v.kind === 'whitelisted' ? (found.kind === 'go-auto' ? 'a Go version pin under [go] auto = true: it runs no code' : 'trusted by [whitelist] in the config')
             : v.kind === 'denied' ? "denied with 'envd deny'"
               : v.kind === 'store-error' ? v.message

@@ -113,10 +113,14 @@ export function changeBetween(current: Env, target: Env, only?: Iterable<string>
   return c;
 }
 
-/** direnv's summary line: `+NEW -GONE ~CHANGED`, sorted by name. */
+/**
+ * direnv's summary line: every `+NEW`, then every `-GONE`, then every `~CHANGED`, each
+ * group by name in byte order (direnv sorts the marked words as strings, and `+` < `-` <
+ * `~`), so scripts and eyes that read direnv's line read envd's the same way.
+ */
 export function summarize(d: EnvDiff, hidden: (name: string) => boolean): string {
   const parts: string[] = [];
-  for (const name of Object.keys(d.next).sort()) {
+  for (const name of Object.keys(d.next)) {
     if (hidden(name)) continue;
     const before = ownValue(d.prev, name) ?? null;
     const after = ownValue(d.next, name) ?? null;
@@ -124,5 +128,5 @@ export function summarize(d: EnvDiff, hidden: (name: string) => boolean): string
     else if (before !== null && after === null) parts.push(`-${name}`);
     else parts.push(`~${name}`);
   }
-  return parts.join(' ');
+  return parts.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).join(' ');
 }

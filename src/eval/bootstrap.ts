@@ -47,10 +47,19 @@ while IFS= read -r __envd_ext; do
 done <<<"$__envd_extensions"
 unset __envd_ext __envd_extensions
 
+# Errors in the .envrc read "./.envrc:4: nosuchcmd: command not found", as in direnv: the
+# function that evals the approved bytes is defined by sourcing stdlib/envrc/.envrc under
+# the name ./.envrc (see that file). Without it, plain eval (errors then say "environment").
+shopt -s gnu_errfmt
+__envd_here=$PWD __envd_oldpwd=${'$'}{OLDPWD-}
+if builtin cd -- "${'$'}{direnv%/bin/*}/stdlib/envrc" 2>/dev/null; then
+  . ./.envrc 2>/dev/null || true
+  builtin cd -- "$__envd_here" || { log_error "cannot return to $__envd_here"; exit 1; }
+  OLDPWD=$__envd_oldpwd
+fi
+unset __envd_here __envd_oldpwd
+declare -F __envd_main >/dev/null || __envd_main() { eval "$__envd_src"; }
 [[ $__envd_strict == 1 ]] && strict_env
-__envd_main() {
-  eval "$__envd_src"
-}
 __envd_main
 exit 0
 `;

@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { RpcContext, RpcHandler, RpcReply } from './rpc-types.js';
 import { applicablePairs, decodeDump, DumpFormatError, MAX_DUMP_BYTES } from './dump-codec.js';
@@ -6,6 +6,9 @@ import { fetchUrl, FetchError } from './fetchurl.js';
 import { decodeStrictUtf8 } from '../env/values.js';
 import { tildePath } from '../config/paths.js';
 import { EnvdError, errnoCode, errorMessage } from '../util/errors.js';
+import { checkFileSafety, contentHash, openAllowlist } from '../allowlist/index.js';
+import type { Config } from '../config/config.js';
+import type { EnvdPaths } from '../config/paths.js';
 
 /**
  * RPC handlers behind the rest of direnv's stdlib (stdlib/20-layouts.sh, 30-use.sh,
@@ -17,7 +20,7 @@ import { EnvdError, errnoCode, errorMessage } from '../util/errors.js';
  * | `fetchurl` | url, [integrity] | cached path, integrity |
  * | `fetchurl_source` | url, integrity | cached path, integrity, content (UTF-8 text) |
  * | `read_dump` | path, [`trusted` (default) or `generated`] | name, value, name, value... |
- * | `require_allowed` | path | none |
+ * | `require_allowed` | relative path... | the paths that are not approved |
  */
 
 const fail = (message: string): RpcReply => ({ ok: false, message });
@@ -58,6 +61,25 @@ function readDumpBytes(path: string, mode: string, ctx: RpcContext): Buffer {
   return ctx.readTrusted(path);
 }
 
+/**
+ * Of FILES (relative to DIR, as require_allowed names them), those that are not approved
+ * with their present content (`envd allow FILE`, or the `envd allow` that reads
+ * DIRENV_REQUIRED), in the order given. A missing or unreadable file is not approved.
+ */
+export function unapprovedFiles(files: string[], dir: string, paths: EnvdPaths, config: Config): string[] {
+  const allowlist = openAllowlist(paths, config);
+  return files.filter((rel) => {
+    try {
+      const real = realpathSync(join(dir, rel));
+      if (!checkFileSafety(real).ok) return true;
+      const v = allowlist.check(real, contentHash(real, readFileSync(real)));
+      return v.kind !== 'allowed' && v.kind !== 'whitelisted';
+    } catch {
+      return true;
+    }
+  });
+}
+
 export function extraRpcHandlers(): Record<string, RpcHandler> {
   return {
     fetchurl: (args, ctx) => fetchReply(args, ctx, false),
@@ -88,19 +110,13 @@ export function extraRpcHandlers(): Record<string, RpcHandler> {
     },
 
     require_allowed: (args, ctx) => {
-      const raw = args[0] ?? '';
-      if (raw === '') return fail('require_allowed: missing file');
-      const path = absolute(raw, ctx);
-      ctx.watch(path);
-      try {
-        ctx.readTrusted(path);
-        return { ok: true, fields: [] };
-      } catch (err) {
-        const shown = tildePath(path, ctx.paths.home);
-        if (err instanceof EnvdError && err.code === 'NOT_FOUND') return fail(`require_allowed: ${shown} does not exist`);
-        if (err instanceof EnvdError) return fail(`require_allowed: ${err.message}. Approve it with 'envd allow ${shown}'`);
-        throw err;
-      }
+      if (args.length === 0) return fail('require_allowed: missing file');
+      const missing = unapprovedFiles(args, ctx.dir, ctx.paths, ctx.config);
+      for (const rel of args) ctx.watch(join(ctx.dir, rel));
+      // While some are pending, the result also depends on the allowlist: the `envd allow`
+      // that approves them changes it, and the next prompt evaluates again.
+      if (missing.length > 0) ctx.watch(ctx.paths.allowlistFile);
+      return { ok: true, fields: missing };
     },
   };
 }
