@@ -1,4 +1,3 @@
-import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { RpcContext, RpcHandler, RpcReply } from './rpc-types.js';
 import { applicablePairs, decodeDump, DumpFormatError, MAX_DUMP_BYTES } from './dump-codec.js';
@@ -6,6 +5,7 @@ import { fetchUrl, FetchError } from './fetchurl.js';
 import { decodeStrictUtf8 } from '../env/values.js';
 import { tildePath } from '../config/paths.js';
 import { EnvdError, errnoCode, errorMessage } from '../util/errors.js';
+import { readRegularFile, SafeReadError } from '../util/safe-read.js';
 
 /**
  * RPC handlers behind the rest of direnv's stdlib (stdlib/20-layouts.sh, 30-use.sh,
@@ -49,9 +49,8 @@ function readDumpBytes(path: string, mode: string, ctx: RpcContext): Buffer {
   if (mode === 'generated') {
     // A dump that a command of the approved .envrc just wrote (direnv_load): data made by
     // trusted code during this evaluation, not a file anyone approved.
-    const st = statSync(path);
-    if (st.size > MAX_DUMP_BYTES) throw new DumpFormatError('the dump is over 32 MiB');
-    return readFileSync(path);
+    // Still read without blocking and under a cap: this runs in the daemon.
+    return readRegularFile(path, MAX_DUMP_BYTES).bytes;
   }
   // A dump kept as a file (direnv_apply_dump): its variables can change what runs later
   // (BASH_ENV, LD_PRELOAD...), so it is covered by the approval like a sourced file.
@@ -73,6 +72,7 @@ export function extraRpcHandlers(): Record<string, RpcHandler> {
       try {
         bytes = readDumpBytes(path, mode, ctx);
       } catch (err) {
+        if (err instanceof SafeReadError) return fail(err.reason === 'NOT_FOUND' ? `${shown} does not exist` : err.message);
         if (err instanceof EnvdError || err instanceof DumpFormatError) return fail(`${shown}: ${err.message}`);
         if (errnoCode(err) === 'ENOENT') return fail(`${shown} does not exist`);
         return fail(`cannot read ${shown}: ${errorMessage(err)}`);
