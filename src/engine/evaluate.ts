@@ -1,4 +1,4 @@
-import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
+import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { Config } from '../config/config.js';
 import type { EnvdPaths } from '../config/paths.js';
@@ -116,7 +116,7 @@ export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
       unsafe(`refusing ${tildePath(abs, home)}: it names one of envd's own descriptors, not a file (use source_env <(...) directly)`);
     }
     let bytes: Buffer;
-    let stat;
+    let stat: Stats;
     try {
       ({ bytes, stat } = readRegularFile(real, MAX_ENV_FILE_BYTES));
     } catch (err) {
