@@ -23,6 +23,15 @@ source_env() {
     log_status "referenced $REPLY does not exist"
     return 1
   fi
+  # `source_env <(cmd)`: one of this bash's own descriptors, opened by code that is already
+  # approved. envd cannot read it (the name means envd's own descriptor there), so bash
+  # reads it and runs it here. A FIFO *file* is not this: envd refuses it.
+  if [[ $__envd_path =~ ^/(dev|proc/self)/fd/[0-9]+$ ]]; then
+    local __envd_content=
+    IFS= read -r -d '' __envd_content <"$__envd_path" || true
+    eval "$__envd_content"
+    return
+  fi
   __envd_rpc source "$__envd_path" || return 1
   __envd_user_rel "$__envd_path"
   log_status "loading $REPLY"

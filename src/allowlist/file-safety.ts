@@ -1,27 +1,34 @@
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { userId } from '../config/paths.js';
 import { errnoCode, errorMessage } from '../util/errors.js';
+import { groupVerdict, myPrimaryGid } from './groups.js';
 
 export type FileSafety = { ok: true } | { ok: false; message: string };
 
 /**
- * Whether an env file may be evaluated at all, before its hash is even looked up:
- * it must be a regular file owned by the current user (or root) and not writable by group
- * or others. Anyone who can write the file could change what runs in your shell; the hash
- * check would then block it, but a file others can write is a standing invitation, so it is
- * refused outright, with the command that fixes it.
- *
- * Messages are one line without the `envd: ` prefix.
+ * How much the trust in a file depends on its content:
+ * - `content`: approved content (a record's hash, or a sourced file recorded with it). An edit
+ *   by anyone changes the hash and blocks the file, so permissions matter less.
+ * - `none`: trusted whatever it says (a `[whitelist]` entry, or a sourced file under
+ *   `[trust] sourced_files = "follow"`): whoever can write it decides what runs.
  */
-export function checkFileSafety(path: string): FileSafety {
-  let st;
-  try {
-    st = statSync(path);
-  } catch (err) {
-    const code = errnoCode(err);
-    const why = code === 'ENOENT' ? 'it does not exist' : code === 'EACCES' ? 'permission denied' : errorMessage(err);
-    return { ok: false, message: `refusing ${path}: cannot read it (${why})` };
-  }
+export type TrustBinding = 'content' | 'none';
+
+/**
+ * Whether an env file (or a file it pulls in) may be evaluated at all, judged from the
+ * fstat of the descriptor its bytes were read from (never a separate stat of the name,
+ * which could be swapped in between). Messages are one line without the `envd: ` prefix and
+ * name the command that fixes the problem.
+ *
+ * - It must be a regular file owned by you or root.
+ * - Nobody else may be able to write it: not world-writable; group-writable only when the
+ *   group is the owner's private group (the umask-002 default of desktops with user-private
+ *   groups, see groups.ts).
+ * - A group envd cannot judge (not in /etc/group: a directory service's) is accepted for
+ *   approved content when it is your own primary group, since an edit by anyone else
+ *   blocks the file anyway; where trust does not bind the content it is refused.
+ */
+export function judgeFile(path: string, st: Stats, binding: TrustBinding): FileSafety {
   if (!st.isFile()) {
     return { ok: false, message: `refusing ${path}: not a regular file; an env file must be a plain file` };
   }
@@ -34,11 +41,35 @@ export function checkFileSafety(path: string): FileSafety {
   }
   const group = (st.mode & 0o020) !== 0;
   const other = (st.mode & 0o002) !== 0;
-  if (group || other) {
-    const who = group && other ? 'group and others' : group ? 'its group' : 'others';
-    return { ok: false, message: `refusing ${path}: writable by ${who}; run: chmod go-w ${shellWord(path)}` };
+  if (other) {
+    return { ok: false, message: `refusing ${path}: writable by every user; run: chmod ${group ? 'go-w' : 'o-w'} ${shellWord(path)}` };
   }
-  return { ok: true };
+  if (!group) return { ok: true };
+  const g = groupVerdict(st.uid, st.gid);
+  if (g.kind === 'private') return { ok: true };
+  if (g.kind === 'unknown') {
+    if (binding === 'content' && st.uid === me && st.gid === myPrimaryGid()) return { ok: true };
+    return { ok: false, message: `refusing ${path}: writable by group ${g.group}, and envd cannot tell that only you are in it; run: chmod g-w ${shellWord(path)}` };
+  }
+  const who = g.others.length === 0 ? 'which is not your private group'
+    : `whose other members (${g.others.slice(0, 5).join(', ')}${g.others.length > 5 ? ', ...' : ''}) can change it`;
+  return { ok: false, message: `refusing ${path}: writable by group ${g.group}, ${who}; run: chmod g-w ${shellWord(path)}` };
+}
+
+/**
+ * The same judgement from a stat of the name, for callers that do not read the file
+ * (reports). Whoever reads the file judges the descriptor instead (judgeFile).
+ */
+export function checkFileSafety(path: string, binding: TrustBinding = 'content'): FileSafety {
+  let st;
+  try {
+    st = statSync(path);
+  } catch (err) {
+    const code = errnoCode(err);
+    const why = code === 'ENOENT' ? 'it does not exist' : code === 'EACCES' ? 'permission denied' : errorMessage(err);
+    return { ok: false, message: `refusing ${path}: cannot read it (${why})` };
+  }
+  return judgeFile(path, st, binding);
 }
 
 /** Quote a path for a command the user may paste, only when it needs it. */

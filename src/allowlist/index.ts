@@ -2,6 +2,7 @@
 export type { Allowlist, AllowlistStore, StoreStatus, TrustVerdict, WriteReport } from './types.js';
 export { openAllowlist, type OpenOptions } from './store.js';
 export { contentHash } from './hash.js';
-export { checkFileSafety, type FileSafety } from './file-safety.js';
+export { checkFileSafety, judgeFile, type FileSafety, type TrustBinding } from './file-safety.js';
+export { placeOf } from './place.js';
 export { Whitelist, isUnder } from './whitelist.js';
 export { verifyWithPublicKey, FORMAT_NAME, FORMAT_VERSION, type Decoded, type TrustRecord, type DenyEntry } from './format.js';

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, realpathSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Config } from '../config/config.js';
 import type { EnvdPaths } from '../config/paths.js';
@@ -7,6 +7,8 @@ import { EnvdError, errnoCode, errorMessage } from '../util/errors.js';
 import { ensurePrivateDir, moveAside, permissionProblem, removeDeadTemps, statOrNull } from './disk.js';
 import { emptyData, encode, type AllowlistData } from './format.js';
 import { contentHash, isContentHash } from './hash.js';
+import { placeOf } from './place.js';
+import { MAX_ENV_FILE_BYTES, readRegularFile, SafeReadError } from '../util/safe-read.js';
 import { createKey, type SigningKey } from './key.js';
 import { loadStore, storeFingerprint, type LoadState } from './load.js';
 import { DEFAULT_LOCK_OPTIONS, withLock, type LockOptions } from './lock.js';
@@ -221,12 +223,14 @@ function sameMap(a: Record<string, string>, b: Record<string, string>): boolean 
   return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }
 
-/** Whether the file at a record's path still has the approved content at that real path. */
+/** Whether the file at a record's place still has the approved content there. */
 function stillApproved(path: string, hash: string): boolean {
   try {
-    if (realpathSync(path) !== path) return false; // replaced by a symlink: a different file now
-    return contentHash(path, readFileSync(path)) === hash;
+    if (placeOf(path) !== path) return false; // its directory is now reached another way
+    return contentHash(path, readRegularFile(path, MAX_ENV_FILE_BYTES).bytes) === hash;
   } catch (err) {
+    // Not a regular file any more, or too large to have been approved: not that content.
+    if (err instanceof SafeReadError) return err.reason === 'UNREADABLE';
     const code = errnoCode(err);
     // Gone means gone; unreadable (EACCES, EIO) is not evidence of a change: keep it.
     return !(code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP');

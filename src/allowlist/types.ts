@@ -2,8 +2,10 @@ import type { Config } from '../config/config.js';
 
 /**
  * The trust store's contract, used by the engine (checks) and the CLI/daemon (changes).
- * A record approves one file's exact content at one real path:
- *   hash = lowercase hex sha256(realpath + "\n" + content)
+ * A record approves one file's exact content at one place (placeOf: the real path of the
+ * directory it is evaluated in, plus its own name; a symlinked file is not resolved):
+ *   hash = lowercase hex sha256(place + "\n" + content)
+ * Every `realPath` parameter below is such a place.
  */
 export type TrustVerdict =
   /** Approved. `sourced`: path -> hash of files the .envrc pulled in, null until the first

@@ -1,4 +1,5 @@
-import { realpathSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
+import { placeOf } from './place.js';
 import { dirname, isAbsolute, join, normalize } from 'node:path';
 import type { Config } from '../config/config.js';
 
@@ -12,25 +13,26 @@ import type { Config } from '../config/config.js';
  *   subdirectories') are trusted.
  *
  * Entries may start with `~` (the home directory). Relative entries cannot be matched
- * against anything meaningful and are ignored. Entries are resolved through symlinks when
- * they exist, because callers check real paths.
+ * against anything meaningful and are ignored. Callers check places (placeOf: real
+ * directory + the file's own name), so directories in entries are resolved through
+ * symlinks when they exist, and an exact entry naming a symlinked file is that name.
  */
 export class Whitelist {
   private readonly prefixes: string[];
   private readonly exact: Set<string>;
 
   constructor(config: Config['whitelist'], home: string) {
-    this.prefixes = expandAll(config.prefix, home);
-    this.exact = new Set(expandAll(config.exact, home));
+    this.prefixes = expandAll(config.prefix, home, 'dir');
+    this.exact = new Set(expandAll(config.exact, home, 'place'));
   }
 
   get empty(): boolean {
     return this.prefixes.length === 0 && this.exact.size === 0;
   }
 
-  /** `realPath`: the env file's real path. */
-  matches(realPath: string): boolean {
-    const p = normalize(realPath);
+  /** `place`: the env file's place (placeOf). */
+  matches(place: string): boolean {
+    const p = normalize(place);
     if (this.exact.has(p) || this.exact.has(dirname(p))) return true;
     return this.prefixes.some((prefix) => isUnder(p, prefix));
   }
@@ -42,17 +44,21 @@ export function isUnder(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir + '/');
 }
 
-function expandAll(entries: string[], home: string): string[] {
+function expandAll(entries: string[], home: string, as: 'dir' | 'place'): string[] {
   const out: string[] = [];
   for (const e of entries) {
-    const p = expandEntry(e, home);
+    const p = expandEntry(e, home, as);
     if (p !== null) out.push(p);
   }
   return out;
 }
 
-/** `~` and `~/x` expand to the home directory; the result is absolute and normalized, or null. */
-export function expandEntry(entry: string, home: string): string | null {
+/**
+ * `~` and `~/x` expand to the home directory; the result is absolute and normalized, or null.
+ * `dir`: a directory, resolved through symlinks. `place`: a directory (resolved) or a file,
+ * whose directory is resolved and whose own name is kept (as placeOf does).
+ */
+export function expandEntry(entry: string, home: string, as: 'dir' | 'place' = 'dir'): string | null {
   let p = entry.trim();
   if (p === '~') p = home;
   else if (p.startsWith('~/')) p = join(home, p.slice(2));
@@ -60,6 +66,7 @@ export function expandEntry(entry: string, home: string): string | null {
   p = normalize(p);
   if (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1);
   try {
+    if (as === 'place' && statSync(p, { throwIfNoEntry: false })?.isDirectory() !== true) return placeOf(p);
     return realpathSync(p);
   } catch {
     // Not there (yet): match it as written.

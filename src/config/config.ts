@@ -1,8 +1,8 @@
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import type { EnvdPaths } from './paths.js';
-import { errnoCode, errorMessage } from '../util/errors.js';
+import { errorMessage } from '../util/errors.js';
+import { MAX_CONFIG_FILE_BYTES, readRegularFile, SafeReadError } from '../util/safe-read.js';
 
 export type SourcedFilesPolicy = 'strict' | 'follow';
 export type GoCachePolicy = 'project' | 'version' | 'shared';
@@ -172,9 +172,12 @@ function applyTable(cfg: Config, doc: Table, r: Reader, file: string, warnings: 
 function readOne(cfg: Config, file: string, warnings: string[], files: string[]): void {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    // Read on every request that sees the file change: never blocking, never whole.
+    text = readRegularFile(file, MAX_CONFIG_FILE_BYTES).bytes.toString('utf8');
   } catch (err) {
-    if (errnoCode(err) !== 'ENOENT') warnings.push(`envd: cannot read ${file}: ${errorMessage(err)}; using defaults.`);
+    if (err instanceof SafeReadError && err.reason === 'NOT_FOUND') return;
+    const why = err instanceof SafeReadError ? err.message : `cannot read ${file}: ${errorMessage(err)}`;
+    warnings.push(`envd: ${why}; using defaults.`);
     return;
   }
   files.push(file);

@@ -1,5 +1,5 @@
-import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { Config } from '../config/config.js';
 import type { EnvdPaths } from '../config/paths.js';
 import { tildePath } from '../config/paths.js';
@@ -8,7 +8,8 @@ import { checkEnvrcName } from '../env/names.js';
 import { checkValue } from '../env/values.js';
 import type { RpcContext, RpcHandler } from '../eval/rpc-types.js';
 import { runEvaluation } from '../eval/runner.js';
-import { contentHash, checkFileSafety } from '../allowlist/index.js';
+import { contentHash, judgeFile, placeOf } from '../allowlist/index.js';
+import { MAX_ENV_FILE_BYTES, readRegularFile, SafeReadError } from '../util/safe-read.js';
 import { EnvdError } from '../util/errors.js';
 import { ENVD_BIN_PATH } from '../version.js';
 import { fingerprint, type Fingerprint } from './fingerprint.js';
@@ -41,6 +42,7 @@ export interface EvalResult {
 
 export interface EvalRequest {
   file: string;
+  /** The env file's place (placeOf): what its approval belongs to. */
   realFile: string;
   dir: string;
   /** The bytes to run (already read, hashed and approved). */
@@ -99,24 +101,42 @@ export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
   let violation: string | null = null;
   const home = req.paths.home;
 
+  const unsafe = (message: string): never => {
+    violation = message;
+    throw new EnvdError('FILE_UNSAFE', message);
+  };
+
+  // Sourced files are judged like the env file: by their place (a symlinked file is run
+  // from its own directory, see __envd_run_file), read once without blocking and under a
+  // size cap (this runs in the daemon: a FIFO or /dev/zero must not hold it), on the
+  // descriptor's owner and mode, and the bytes that were hashed are the bytes returned.
   const readTrusted = (path: string): Buffer => {
+    const abs = resolve(req.dir, path);
     let real: string;
     try {
-      real = realpathSync(path);
+      real = placeOf(abs);
     } catch {
-      throw new EnvdError('NOT_FOUND', `${tildePath(path, home)} does not exist`);
+      throw new EnvdError('NOT_FOUND', `${tildePath(abs, home)} does not exist`);
     }
-    watched.set(path, false);
-    const bytes = real === req.realFile ? req.fileContent : readFileSync(real);
-    if (real === req.realFile) return bytes;
-    const safety = checkFileSafety(real);
-    if (!safety.ok) {
-      violation = safety.message;
-      throw new EnvdError('FILE_UNSAFE', safety.message);
+    watched.set(abs, false);
+    if (real === req.realFile) return req.fileContent;
+    if (namesOwnDescriptor(real)) {
+      unsafe(`refusing ${tildePath(abs, home)}: it names one of envd's own descriptors, not a file (use source_env <(...) directly)`);
+    }
+    let bytes: Buffer;
+    let stat: Stats;
+    try {
+      ({ bytes, stat } = readRegularFile(real, MAX_ENV_FILE_BYTES));
+    } catch (err) {
+      if (err instanceof SafeReadError && err.reason === 'NOT_FOUND') throw new EnvdError('NOT_FOUND', `${tildePath(abs, home)} does not exist`);
+      return unsafe(err instanceof SafeReadError ? err.message : String(err));
     }
     const hash = contentHash(real, bytes);
+    const approvedItself = req.isApproved(real, hash);
+    const safety = judgeFile(abs, stat, req.trustAllSourced && !approvedItself ? 'none' : 'content');
+    if (!safety.ok) unsafe(safety.message);
     sourced[real] = hash;
-    if (req.trustAllSourced || req.isApproved(real, hash)) return bytes;
+    if (req.trustAllSourced || approvedItself) return bytes;
     if (req.sourcedApproved === null) return bytes; // first run after approval: recorded
     if (req.sourcedApproved[real] === hash) return bytes;
     const what = req.sourcedApproved[real] === undefined ? 'is new since' : 'changed since';
@@ -139,6 +159,9 @@ export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
   const ext = extensionFiles(req.paths);
   const extraEnv: Env = {
     DIRENV_IN_ENVRC: '1',
+    // The directory as found (a symlinked directory keeps its spelling), as direnv
+    // evaluates from the shell's own PWD: bash keeps an inherited PWD that names its cwd.
+    PWD: req.dir,
     DIRENV_DIR: '-' + req.dir,
     DIRENV_FILE: req.file,
     __ENVD_RC_PATH: req.file,
@@ -166,13 +189,21 @@ export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
   });
 
   const deps: Fingerprint[] = [{ ...fingerprint(req.realFile), p: req.realFile }];
+  // A symlinked env file: its target too, so a watcher on the target's directory sees edits.
+  try {
+    const target = realpathSync(req.realFile);
+    if (target !== req.realFile) deps.push(fingerprint(target));
+  } catch { /* gone meanwhile: the first fingerprint says so */ }
   for (const f of [...ext.files, ...ext.dirs]) deps.push(fingerprint(f));
   for (const [p, recursive] of watched) deps.push(fingerprint(p, recursive));
   const output = splitLines(out.output);
   const name = tildePath(req.file, home);
 
   if (violation !== null) {
-    return { kind: 'blocked', env: null, output, detail: violation, deps, sourced };
+    // The stdlib also printed the refusal it was sent; it is said once, as the last line.
+    const said = violation;
+    const rest = output.filter((l) => !l.includes(said));
+    return { kind: 'blocked', env: null, output: rest, detail: violation, deps, sourced };
   }
   if (out.status !== 'ok' || out.dump === null) {
     const why = out.status === 'timeout'
@@ -211,4 +242,23 @@ export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
     if (value !== undefined) env[n] = value;
   }
   return { kind: 'loaded', env, output, detail: '', deps, sourced };
+}
+
+/**
+ * Whether a path leads (through symlinks) into /proc or /dev/fd. There a name means a
+ * descriptor of the process that opens it, which would be the daemon's own (its log, its
+ * sockets), never the evaluation's: `source_env <(...)` is read by bash itself (10-files.sh).
+ */
+function namesOwnDescriptor(place: string): boolean {
+  let p = place;
+  for (let hops = 0; hops < 40; hops++) {
+    if (p.startsWith('/proc/') || p.startsWith('/dev/fd/') || /^\/dev\/std(?:in|out|err)$/.test(p)) return true;
+    try {
+      if (!lstatSync(p).isSymbolicLink()) return false;
+      p = placeOf(resolve(dirname(p), readlinkSync(p)));
+    } catch {
+      return false;
+    }
+  }
+  return false;
 }

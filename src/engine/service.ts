@@ -1,12 +1,13 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { loadConfig, type Config, type LoadedConfig } from '../config/config.js';
 import { resolvePaths, tildePath, type EnvdPaths } from '../config/paths.js';
 import { changeBetween, diffBetween, emptyChange, revert, summarize, type Env, type EnvDiff } from '../env/diff.js';
 import { MAX_VALUE_BYTES } from '../env/names.js';
 import type { RpcHandler } from '../eval/rpc-types.js';
-import { checkFileSafety, contentHash, openAllowlist, type AllowlistStore, type TrustVerdict } from '../allowlist/index.js';
+import { contentHash, judgeFile, openAllowlist, placeOf, type AllowlistStore, type TrustVerdict } from '../allowlist/index.js';
+import { MAX_ENV_FILE_BYTES, readRegularFile, SafeReadError } from '../util/safe-read.js';
 import { EnvdError, errorMessage } from '../util/errors.js';
 import { envdVersion } from '../version.js';
 import { coreRpcHandlers } from './core-rpc.js';
@@ -34,10 +35,14 @@ interface CacheEntry {
 
 interface Target {
   found: FoundFile;
+  /** The place the file is evaluated (placeOf): what its approval, deny and cached result
+   *  belong to. For a file that is not a symlink, its real path. */
   realFile: string;
   content: Buffer;
   hash: string;
   script: Buffer;
+  /** fstat of the descriptor the content was read from; null for `[go] auto`'s own content. */
+  stat: Stats | null;
 }
 
 export interface LocalServiceOptions {
@@ -224,15 +229,15 @@ export class LocalService implements Service {
     }
 
     let target: Target;
+    let verdict: TrustVerdict;
     try {
       target = this.readTarget(found);
+      verdict = this.verdictFor(target);
     } catch (err) {
       // Unreadable or unsafe: leave the previous directory, say why, and remember the file.
       return this.settle(current, base, state, found, 'failed', [fingerprint(found.path)], [...messages, this.fmt(errorMessage(err).replace(/^envd: /, ''))]);
     }
 
-    // A Go pin with no env file runs no user code: it only selects among installed SDKs.
-    const verdict: TrustVerdict = found.kind === 'go-auto' ? { kind: 'whitelisted' } : this.allowlist.check(target.realFile, target.hash);
     const trusted = verdict.kind === 'allowed' || verdict.kind === 'whitelisted';
 
     // Nothing changed since the shell's last answer: same file, same dependencies, same trust.
@@ -255,13 +260,10 @@ export class LocalService implements Service {
     // A recorded sourced file changed: blocked before anything runs.
     const sourcedApproved = verdict.kind === 'allowed' ? verdict.sourced : null;
     if (sourcedApproved !== null && config.trust.sourcedFiles === 'strict') {
-      for (const [p, h] of Object.entries(sourcedApproved)) {
-        let now: string | null = null;
-        try { now = contentHash(p, readFileSync(p)); } catch { now = null; }
-        if (now !== h && !this.isApproved(p, now)) {
-          const msg = `${tildePath(found.path, home)} is blocked: ${tildePath(p, home)} changed since the approval. Run 'envd allow' to approve its content`;
-          return this.settle(current, base, state, found, 'blocked', [fingerprint(target.realFile), fingerprint(p)], [...messages, this.fmt(msg)]);
-        }
+      const p = this.changedSourced(sourcedApproved);
+      if (p !== null) {
+        const msg = `${tildePath(found.path, home)} is blocked: ${tildePath(p, home)} changed since the approval. Run 'envd allow' to approve its content`;
+        return this.settle(current, base, state, found, 'blocked', [fingerprint(target.realFile), fingerprint(p)], [...messages, this.fmt(msg)]);
       }
     }
 
@@ -279,11 +281,20 @@ export class LocalService implements Service {
     return this.applyResult(current, base, state, found, result, messages);
   }
 
-  /** A recorded sourced file whose content changed (and is not approved itself), or null. */
+  /**
+   * A recorded sourced file whose content changed (and is not approved itself), or null.
+   * Gone is a state the approved file allows for (source_env_if_exists): it runs without
+   * it. Brought back with other content, it is blocked again.
+   */
   private changedSourced(sourced: Record<string, string> | null): string | null {
     for (const [p, h] of Object.entries(sourced ?? {})) {
       let now: string | null = null;
-      try { now = contentHash(p, readFileSync(p)); } catch { now = null; }
+      try {
+        now = contentHash(p, readRegularFile(p, MAX_ENV_FILE_BYTES).bytes);
+      } catch (err) {
+        if (err instanceof SafeReadError && err.reason === 'NOT_FOUND') continue;
+        now = null;
+      }
       if (now !== h && !this.isApproved(p, now)) return p;
     }
     return null;
@@ -338,27 +349,44 @@ export class LocalService implements Service {
     return found;
   }
 
+  /**
+   * Read the env file once (never blocking, never past the size cap: it may be anyone's
+   * file in a parent directory) and hash the bytes that will run. Throws EnvdError.
+   */
   private readTarget(found: FoundFile): Target {
+    const realFile = placeOf(found.path);
     if (found.kind === 'go-auto') {
-      const realFile = realpathSync(found.path);
       const content = Buffer.from(this.goAuto?.AUTO_GO_CONTENT ?? 'use go\n');
-      return { found, realFile, content, hash: contentHash(realFile, content), script: content };
+      return { found, realFile, content, hash: contentHash(realFile, content), script: content, stat: null };
     }
-    const realFile = realpathSync(found.path);
-    const safety = checkFileSafety(realFile);
-    if (!safety.ok) throw new EnvdError('FILE_UNSAFE', safety.message);
-    const content = readFileSync(realFile);
+    const { bytes: content, stat } = readRegularFile(realFile, MAX_ENV_FILE_BYTES);
     const hash = contentHash(realFile, content);
     if (content.includes(0)) throw new EnvdError('FILE_UNSAFE', `${tildePath(found.path, this.paths.home)} contains a NUL byte; it is not a shell script`);
     if (content.length > MAX_VALUE_BYTES - 1024) throw new EnvdError('FILE_UNSAFE', `${tildePath(found.path, this.paths.home)} is over ${MAX_VALUE_BYTES / 1024 - 1} KiB; split it with source_env`);
     // A .env file is loaded by the stdlib's dotenv, which is handed these same bytes.
     const script = found.kind === 'dotenv' ? Buffer.from(`dotenv ${shellSingleQuote(found.path)}\n`) : content;
-    return { found, realFile, content, hash, script };
+    return { found, realFile, content, hash, script, stat };
+  }
+
+  /**
+   * The allowlist's verdict on what was read, after the file's owner and mode are judged
+   * (on the descriptor the bytes came from). A whitelisted file is trusted whatever it
+   * says, so it is judged more strictly (see judgeFile). Throws EnvdError('FILE_UNSAFE').
+   */
+  private verdictFor(t: Target): TrustVerdict {
+    // A Go pin with no env file runs no user code: it only selects among installed SDKs.
+    if (t.found.kind === 'go-auto' || t.stat === null) return { kind: 'whitelisted' };
+    const verdict = this.allowlist.check(t.realFile, t.hash);
+    const safety = judgeFile(t.found.path, t.stat, verdict.kind === 'whitelisted' ? 'none' : 'content');
+    if (!safety.ok) throw new EnvdError('FILE_UNSAFE', safety.message);
+    return verdict;
   }
 
   private cacheKey(t: Target, base: Env): string {
     const h = createHash('sha256');
-    h.update(`${t.realFile}\0${t.hash}\0${t.found.kind}\0`);
+    // The directory as found too: the evaluation runs there (PATH_add bin gives that
+    // spelling of it), so a result belongs to it.
+    h.update(`${t.found.dir}\0${t.realFile}\0${t.hash}\0${t.found.kind}\0`);
     for (const k of Object.keys(base).sort()) {
       if (VOLATILE.has(k)) continue;
       h.update(`${k}\0${base[k] ?? ''}\0`);
@@ -541,17 +569,18 @@ export class LocalService implements Service {
 
   async allow(path: string, cwd: string): Promise<TrustChange> {
     const file = this.resolveTrustPath(path, cwd);
-    const real = realpathSync(file);
-    const safety = checkFileSafety(real);
+    const real = placeOf(file);
+    const { bytes, stat } = readRegularFile(real, MAX_ENV_FILE_BYTES);
+    const safety = judgeFile(file, stat, 'content');
     if (!safety.ok) throw new EnvdError('FILE_UNSAFE', safety.message);
-    const hash = contentHash(real, readFileSync(real));
+    const hash = contentHash(real, bytes);
     const report = this.allowlist.allow(real, hash);
     return { file: real, message: report.notices.map((n) => `envd: ${n}`).join('\n') };
   }
 
   async deny(path: string, cwd: string): Promise<TrustChange> {
     const file = this.resolveTrustPath(path, cwd);
-    const real = realpathSync(file);
+    const real = placeOf(file);
     const report = this.allowlist.deny(real);
     return { file: real, message: report.notices.map((n) => `envd: ${n}`).join('\n') };
   }
@@ -570,8 +599,7 @@ export class LocalService implements Service {
     let trustDetail = 'no .envrc here or above';
     if (found !== null) {
       try {
-        const t = this.readTarget(found);
-        const v: TrustVerdict = found.kind === 'go-auto' ? { kind: 'whitelisted' } : this.allowlist.check(t.realFile, t.hash);
+        const v = this.verdictFor(this.readTarget(found));
         // The same rule the export applies: a recorded sourced file that changed blocks it.
         const stale = v.kind === 'allowed' && config.trust.sourcedFiles === 'strict' ? this.changedSourced(v.sourced) : null;
         trust = v.kind === 'unknown' || stale !== null ? 'blocked' : v.kind;

@@ -1,4 +1,3 @@
-import { readFileSync, realpathSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import type { RpcContext, RpcHandler, RpcReply } from './rpc-types.js';
 import { applicablePairs, decodeDump, DumpFormatError, MAX_DUMP_BYTES } from './dump-codec.js';
@@ -6,9 +5,11 @@ import { fetchUrl, FetchError } from './fetchurl.js';
 import { decodeStrictUtf8 } from '../env/values.js';
 import { tildePath } from '../config/paths.js';
 import { EnvdError, errnoCode, errorMessage } from '../util/errors.js';
-import { checkFileSafety, contentHash, openAllowlist } from '../allowlist/index.js';
+import { contentHash, judgeFile, openAllowlist } from '../allowlist/index.js';
+import { placeOf } from '../allowlist/place.js';
 import type { Config } from '../config/config.js';
 import type { EnvdPaths } from '../config/paths.js';
+import { MAX_ENV_FILE_BYTES, readRegularFile, SafeReadError } from '../util/safe-read.js';
 
 /**
  * RPC handlers behind the rest of direnv's stdlib (stdlib/20-layouts.sh, 30-use.sh,
@@ -52,9 +53,8 @@ function readDumpBytes(path: string, mode: string, ctx: RpcContext): Buffer {
   if (mode === 'generated') {
     // A dump that a command of the approved .envrc just wrote (direnv_load): data made by
     // trusted code during this evaluation, not a file anyone approved.
-    const st = statSync(path);
-    if (st.size > MAX_DUMP_BYTES) throw new DumpFormatError('the dump is over 32 MiB');
-    return readFileSync(path);
+    // Still read without blocking and under a cap: this runs in the daemon.
+    return readRegularFile(path, MAX_DUMP_BYTES).bytes;
   }
   // A dump kept as a file (direnv_apply_dump): its variables can change what runs later
   // (BASH_ENV, LD_PRELOAD...), so it is covered by the approval like a sourced file.
@@ -70,9 +70,12 @@ export function unapprovedFiles(files: string[], dir: string, paths: EnvdPaths, 
   const allowlist = openAllowlist(paths, config);
   return files.filter((rel) => {
     try {
-      const real = realpathSync(join(dir, rel));
-      if (!checkFileSafety(real).ok) return true;
-      const v = allowlist.check(real, contentHash(real, readFileSync(real)));
+      // As `envd allow FILE` records it: the file's place, its bytes read safely.
+      const file = join(dir, rel);
+      const place = placeOf(file);
+      const { bytes, stat } = readRegularFile(place, MAX_ENV_FILE_BYTES);
+      if (!judgeFile(file, stat, 'content').ok) return true;
+      const v = allowlist.check(place, contentHash(place, bytes));
       return v.kind !== 'allowed' && v.kind !== 'whitelisted';
     } catch {
       return true;
@@ -95,6 +98,7 @@ export function extraRpcHandlers(): Record<string, RpcHandler> {
       try {
         bytes = readDumpBytes(path, mode, ctx);
       } catch (err) {
+        if (err instanceof SafeReadError) return fail(err.reason === 'NOT_FOUND' ? `${shown} does not exist` : err.message);
         if (err instanceof EnvdError || err instanceof DumpFormatError) return fail(`${shown}: ${err.message}`);
         if (errnoCode(err) === 'ENOENT') return fail(`${shown} does not exist`);
         return fail(`cannot read ${shown}: ${errorMessage(err)}`);

@@ -1,4 +1,5 @@
-import { accessSync, constants, existsSync, readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { MAX_PIN_FILE_BYTES, readRegularFile } from '../util/safe-read.js';
 import { isFile } from '../util/fs.js';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { GoSdk } from './types.js';
@@ -163,7 +164,8 @@ export function readGoroot(dir: string): { root: string; version: string } | nul
   for (const root of [dir, join(dir, 'go')]) {
     let text: string;
     try {
-      text = readFileSync(join(root, 'VERSION'), 'utf8');
+      // Never blocking, never whole: a VERSION that is a FIFO or huge is not an SDK's.
+      text = readRegularFile(join(root, 'VERSION'), MAX_PIN_FILE_BYTES).bytes.toString('utf8');
     } catch {
       continue;
     }

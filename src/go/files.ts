@@ -1,6 +1,6 @@
-import { readFileSync, statSync } from 'node:fs';
 import { parse as parseToml } from 'smol-toml';
 import { isFile } from '../util/fs.js';
+import { MAX_PIN_FILE_BYTES, readRegularFile } from '../util/safe-read.js';
 import { dirname, join } from 'node:path';
 
 // Readers for the files that say which Go a directory wants. They only read and parse;
@@ -95,16 +95,14 @@ export function parseMiseTools(text: string): string[] | null {
 }
 
 /**
- * Version files are a few lines; go.mod files reach some hundreds of KiB. Anything past this
- * is not read (it pins nothing): `[go] auto` reads these files from any directory without an
- * approval, so their size must not be able to stall or bloat the daemon.
+ * The text of a pin file, or null when it is missing or not something envd reads: not a
+ * regular file (a FIFO named go.mod in /tmp would block an ordinary read), or over
+ * MAX_PIN_FILE_BYTES. `[go] auto` reads these files from any directory without an
+ * approval, so they must not be able to stall or bloat the daemon (src/util/safe-read.ts).
  */
-export const MAX_PIN_FILE_BYTES = 4 * 1024 * 1024;
-
 export function readText(p: string): string | null {
   try {
-    if (statSync(p).size > MAX_PIN_FILE_BYTES) return null;
-    return readFileSync(p, 'utf8');
+    return readRegularFile(p, MAX_PIN_FILE_BYTES).bytes.toString('utf8');
   } catch {
     return null;
   }
