@@ -8,6 +8,7 @@ import { ClientError, type ProtocolClient } from '../protocol/client.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { budgetToWire, type HelloInfo } from '../protocol/messages.js';
 import { EnvdError, errorMessage } from '../util/errors.js';
+import { MAX_TIMER_MS } from '../util/timer.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -59,8 +60,8 @@ export async function getService(opts: GetServiceOptions = {}): Promise<Service>
 
 /** How long a request may take before the daemon counts as gone. */
 function exportTimeout(budgetMs: number, paths: EnvdPaths): number {
-  if (Number.isFinite(budgetMs)) return budgetMs + 5000;
-  return loadConfig(paths).config.global.evalTimeoutMs + 5000;
+  const ms = Number.isFinite(budgetMs) ? budgetMs : loadConfig(paths).config.global.evalTimeoutMs;
+  return Math.min(ms + 5000, MAX_TIMER_MS);
 }
 
 const TRUST_TIMEOUT_MS = 15_000;

@@ -8,6 +8,7 @@ import { STATE_VARS } from '../env/names.js';
 import { ClientError, ProtocolClient } from '../protocol/client.js';
 import { PROTOCOL_VERSION, type HelloInfo } from '../protocol/messages.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { MAX_TIMER_MS } from '../util/timer.js';
 import { EnvdError, errnoCode, errorMessage } from '../util/errors.js';
 import { ENVD_BIN_PATH, envdVersion } from '../version.js';
 import { breakIfStale, tryLock, type HeldLock } from './lock.js';
@@ -49,7 +50,7 @@ export function speakingVersion(env: Record<string, string | undefined> = proces
 
 export function clientTimeoutMs(env: Record<string, string | undefined>): number {
   const n = Number.parseInt(env.ENVD_CLIENT_TIMEOUT_MS ?? '', 10);
-  return Number.isSafeInteger(n) && n > 0 ? n : 1500;
+  return Number.isSafeInteger(n) && n > 0 ? Math.min(n, MAX_TIMER_MS) : 1500;
 }
 
 export async function probeDaemon(paths: EnvdPaths, timeoutMs: number, env: Record<string, string | undefined> = process.env): Promise<ProbeResult> {

@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { loadConfig } from '../config/config.js';
 import { resolvePaths, type EnvdPaths } from '../config/paths.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { MAX_TIMER_MS } from '../util/timer.js';
 import { errnoCode, errorMessage } from '../util/errors.js';
 import { speakingVersion } from './autostart.js';
 import { DaemonCore, type DaemonEngine } from './core.js';
@@ -38,10 +39,11 @@ export interface DaemonKnobs {
   lockToken: string;
 }
 
+/** A positive number of milliseconds, at most what a Node timer holds (2^31 - 1). */
 function intKnob(v: string | undefined): number | undefined {
   if (v === undefined || v === '') return undefined;
   const n = Number.parseInt(v, 10);
-  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+  return Number.isSafeInteger(n) && n > 0 ? Math.min(n, MAX_TIMER_MS) : undefined;
 }
 
 export function readKnobs(env: Env): DaemonKnobs {

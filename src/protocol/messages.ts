@@ -14,6 +14,7 @@ import type { StatusInfo, TrustChange } from '../engine/service-types.js';
 import type { ErrorCode } from '../util/errors.js';
 import { ProtocolError, isProtocolErrorCode, type WireError } from './errors.js';
 import { Fields, isObject, type Obj } from './validate.js';
+import { MAX_TIMER_MS } from '../util/timer.js';
 
 export const PROTOCOL_VERSION = 1;
 
@@ -258,6 +259,7 @@ export function budgetToWire(ms: number): number | null {
   return Number.isFinite(ms) ? Math.max(0, ms) : null;
 }
 
+/** Longer than a Node timer holds (about 24.8 days) is as good as "wait". */
 export function budgetFromWire(ms: number | null): number {
-  return ms === null ? Number.POSITIVE_INFINITY : ms;
+  return ms === null || ms > MAX_TIMER_MS ? Number.POSITIVE_INFINITY : ms;
 }
