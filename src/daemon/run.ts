@@ -136,10 +136,10 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
     serveConnection(socket, {
       log,
       idleMs: knobs.idleMs,
-      handle: async (frame) => {
+      handle: async (frame, session) => {
         const core = await ready;
         if (core === null) throw new Error('the daemon is stopping');
-        return core.handle(frame);
+        return core.handle(frame, session);
       },
       hook: (s) => {
         s.setTimeout(knobs.hookIdleMs);
@@ -227,11 +227,21 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
     });
     watcher = w;
     core = new DaemonCore({ engine, generation, watcher: w, log, paths, version: knobs.version, requestShutdown: (r) => stop(r) });
+    const foreignSeen = new Set<string>();
     const backend: HookBackend = {
       export: (req, opts) => (core ?? failNoCore()).export(req, opts),
       generation: () => generation.current,
       budgetMs: () => (core ?? failNoCore()).budgetMs(),
       markers: () => service.markers(),
+      foreign: (reqEnv) => {
+        const why = (core ?? failNoCore()).foreignEnv(reqEnv);
+        // Such a shell asks at many prompts: log each identity once.
+        if (why !== null && !foreignSeen.has(why) && foreignSeen.size < 100) {
+          foreignSeen.add(why);
+          log.info({ why }, 'hook request of another identity: told to use the CLI');
+        }
+        return why;
+      },
     };
     hook = (s) => serveHookStream(s, s, backend);
     try {
