@@ -7,6 +7,7 @@ import { changeBetween, diffBetween, emptyChange, revert, summarize, type Env, t
 import { MAX_VALUE_BYTES } from '../env/names.js';
 import type { RpcHandler } from '../eval/rpc-types.js';
 import { checkFileSafety, contentHash, openAllowlist, type AllowlistStore, type TrustVerdict } from '../allowlist/index.js';
+import { lockPathFor, withLockAsync } from '../allowlist/lock.js';
 import { EnvdError, errorMessage } from '../util/errors.js';
 import { envdVersion } from '../version.js';
 import { coreRpcHandlers } from './core-rpc.js';
@@ -424,11 +425,11 @@ export class LocalService implements Service {
   private deferWrite(write: () => void): void {
     const p = new Promise<void>((resolveWrite) => {
       setImmediate(() => {
-        try {
+        // The lock is waited for without blocking: a daemon serves every shell meanwhile.
+        this.underLock(() => {
           write();
           this.ownAllowlistWrite = stampOf(this.paths.allowlistFile);
-        } catch { /* reported by status */ }
-        resolveWrite();
+        }).catch(() => { /* reported by status */ }).finally(resolveWrite);
       });
     });
     this.pendingWrites.add(p);
@@ -535,19 +536,24 @@ export class LocalService implements Service {
     const safety = checkFileSafety(real);
     if (!safety.ok) throw new EnvdError('FILE_UNSAFE', safety.message);
     const hash = contentHash(real, readFileSync(real));
-    const report = this.allowlist.allow(real, hash);
+    const report = await this.underLock(() => this.allowlist.allow(real, hash));
     return { file: real, message: report.notices.map((n) => `envd: ${n}`).join('\n') };
   }
 
   async deny(path: string, cwd: string): Promise<TrustChange> {
     const file = this.resolveTrustPath(path, cwd);
     const real = realpathSync(file);
-    const report = this.allowlist.deny(real);
+    const report = await this.underLock(() => this.allowlist.deny(real));
     return { file: real, message: report.notices.map((n) => `envd: ${n}`).join('\n') };
   }
 
   async prune(): Promise<number> {
-    return this.allowlist.prune();
+    return this.underLock(() => this.allowlist.prune());
+  }
+
+  /** Run an allowlist write holding its lock, taken without blocking the event loop. */
+  private underLock<T>(fn: () => T): Promise<T> {
+    return withLockAsync(lockPathFor(this.paths.allowlistFile), fn);
   }
 
   async status(req: ExportRequest): Promise<StatusInfo> {
