@@ -155,6 +155,7 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
   let fifo: { close(): Promise<void> } | null = null;
   let watcher: DependencyWatcher | null = null;
   let engine: DaemonEngine | null = null;
+  let endEvaluations: (() => void) | null = null;
   const ownsSocket = (): boolean => {
     return socketIdentity(paths.socketPath) === identity;
   };
@@ -174,6 +175,9 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
     if (readPidFile(paths) === process.pid) {
       try { unlinkSync(pidFile(paths)); } catch { /* gone */ }
     }
+    // Evaluations end with the daemon (their watchers would also see our end of the
+    // lifeline close when we exit; this is at once, and for SIGTERM and stop alike).
+    endEvaluations?.();
     const closing = Promise.allSettled([fifo?.close(), watcher?.close(), engine?.close()]);
     await Promise.race([closing, sleep(1500)]);
     log.info('daemon exiting');
@@ -210,6 +214,7 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
     // Watching off: hooks in a project ask at every prompt (see Generation).
     const generation = new Generation(paths.generationFile, (m) => log.error(m), !knobs.watch);
     const { LocalService } = await import('../engine/service.js');
+    ({ endAllEvaluations: endEvaluations } = await import('../eval/runner.js'));
     const service = new LocalService({ paths, env });
     engine = service;
     let core: DaemonCore | null = null;
