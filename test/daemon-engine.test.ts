@@ -7,6 +7,7 @@ import { ProtocolClient } from '../src/protocol/client.js';
 import type { HelloInfo } from '../src/protocol/messages.js';
 import { ENVD_BIN, Sandbox, parseJsonExport } from './helpers/sandbox.js';
 import { canLimitInotify, setInotifyLimit, withInotifyLimit } from './helpers/userns.js';
+import { connectAs } from './helpers/daemon-client.js';
 
 const inotifyLimitable = canLimitInotify();
 
@@ -33,13 +34,13 @@ function generation(sb: Sandbox): number {
 }
 
 async function client(sb: Sandbox): Promise<ProtocolClient> {
-  return ProtocolClient.connect(join(sb.runtimeDir, 'daemon.sock'), 2000);
+  return connectAs(sb);
 }
 
 async function hello(sb: Sandbox): Promise<HelloInfo> {
   const c = await client(sb);
   try {
-    return (await c.request({ type: 'hello', client: { version: 't', protocol: 1, pid: process.pid } }, 2000)).result;
+    return (await c.request({ type: 'hello', client: { version: 't', protocol: 1, pid: process.pid, identity: null } }, 2000)).result;
   } finally {
     c.close();
   }

@@ -12,6 +12,7 @@ import { ProtocolClient } from '../src/protocol/client.js';
 import type { HelloInfo } from '../src/protocol/messages.js';
 import type { ExportOutcome } from '../src/engine/types.js';
 import { Sandbox } from './helpers/sandbox.js';
+import { connectAs } from './helpers/daemon-client.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -150,16 +151,15 @@ describe.runIf(process.platform === 'linux')('daemon: unwatching an idle project
     sb.write('p/.envrc', 'source_env lib/env.sh\n');
     expect(sb.envd(['allow'], { cwd: dir }).status).toBe(0);
 
-    const sock = join(sb.runtimeDir, 'daemon.sock');
     const ask = async <T>(body: Parameters<ProtocolClient['request']>[0]): Promise<T> => {
-      const c = await ProtocolClient.connect(sock, 2000);
+      const c = await connectAs(sb);
       try {
         const reply = await c.request(body, 10_000);
         if (!('result' in reply)) throw new Error(`no result in ${JSON.stringify(reply)}`);
         return reply.result as T;
       } finally { c.close(); }
     };
-    const hello = (): Promise<HelloInfo> => ask<HelloInfo>({ type: 'hello', client: { version: 't', protocol: 1, pid: process.pid } });
+    const hello = (): Promise<HelloInfo> => ask<HelloInfo>({ type: 'hello', client: { version: 't', protocol: 1, pid: process.pid, identity: null } });
     const gen = (): number => Number(readFileSync(join(sb.runtimeDir, 'generation'), 'utf8').trim());
 
     let env: Record<string, string> = { ...sb.env, PWD: dir };

@@ -301,7 +301,7 @@ describe('autostart and takeover (RELIABILITY 10, 12, 13, 14)', () => {
 
     // The same through an ordinary verb that autostarts.
     sb.envd(['daemon', 'stop']);
-    const old2 = start(sb, { ENVD_TEST_VERSION: '9.9.9-new' });
+    const old2 = start(sb, { ENVD_TEST_VERSION: '0.0.2-old' });
     // An ordinary verb that needs the daemon (outside a project `envd export` needs none).
     const q = sb.mkdir('q');
     sb.write('q/.envrc', 'export Q=1\n');
@@ -309,6 +309,18 @@ describe('autostart and takeover (RELIABILITY 10, 12, 13, 14)', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(await waitFor(() => !alive(old2), 3000)).toBe(true);
     expect(status(sb).version).toBe(VERSION);
+  });
+
+  it('keeps a newer daemon of the same protocol, and uses it (RELIABILITY 33)', () => {
+    const sb = sandbox();
+    const newer = start(sb, { ENVD_TEST_VERSION: '9.9.9-new' });
+    const q = sb.mkdir('q');
+    sb.write('q/.envrc', 'export Q=1\n');
+    const r = sb.envd(['allow'], { cwd: q });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('working without');
+    expect(status(sb)).toMatchObject({ pid: newer, version: '9.9.9-new' });
+    expect(alive(newer)).toBe(true);
   });
 
   it('exits when its socket is removed or replaced', async () => {

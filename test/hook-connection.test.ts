@@ -127,6 +127,21 @@ describe('serveHookStream (socket)', () => {
     }
   });
 
+  it('answers `v` (use the CLI) to a request from another identity, without evaluating', async () => {
+    const b = fakeBackend();
+    b.foreign = (env) => (env.HOME === '/home/other' ? 'HOME /home/other' : null);
+    const { server, path } = await listen(b);
+    try {
+      const { bytes } = await exchange(path, req('3', [['HOME', '/home/other']]), { halfClose: true });
+      expect(completeRecords(bytes, '3')).toEqual([{ t: 'w', ms: 150 }, { t: 'v', version: 1 }]);
+      expect(b.calls).toHaveLength(0);
+      const own = await exchange(path, req('4', [['HOME', '/home/me'], ['IN', 'y']]), { halfClose: true });
+      expect(completeRecords(own.bytes, '4')).toContainEqual({ t: 'x', name: 'A', value: 'y' });
+    } finally {
+      server.close();
+    }
+  });
+
   it('closes a connection that sends garbage, and only that one', async () => {
     const { server, path } = await listen(fakeBackend());
     try {

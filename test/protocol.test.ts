@@ -57,7 +57,8 @@ describe('requests', () => {
 
   it('round-trips every request type', () => {
     const bodies = [
-      { type: 'hello', client: { version: '1.2.3', protocol: PROTOCOL_VERSION, pid: 42 } },
+      { type: 'hello', client: { version: '1.2.3', protocol: PROTOCOL_VERSION, pid: 42, identity: null } },
+      { type: 'hello', client: { version: '1.2.3', protocol: PROTOCOL_VERSION, pid: 42, identity: { home: '/h', configDir: '/h/.config/envd', direnvConfigDir: '/h/.config/direnv', dataDir: '/h/.local/share/envd' } } },
       { type: 'ping' },
       { type: 'export', req: { cwd: '/p', env }, budgetMs: 200 },
       { type: 'export', req: { cwd: '/p', env }, budgetMs: null },
@@ -89,6 +90,9 @@ describe('requests', () => {
     ['a missing budget', '{"v":1,"id":1,"type":"export","req":{"cwd":"/","env":{}}}', 'BAD_REQUEST'],
     ['allow without cwd', '{"v":1,"id":1,"type":"allow","path":"."}', 'BAD_REQUEST'],
     ['hello without client', '{"v":1,"id":1,"type":"hello"}', 'BAD_REQUEST'],
+    ['an identity without its data dir', '{"v":1,"id":1,"type":"hello","client":{"version":"1","protocol":1,"pid":1,"identity":{"home":"/h","configDir":"/c","direnvConfigDir":"/d"}}}', 'BAD_REQUEST'],
+    ['a type named like an Object member', '{"v":1,"id":1,"type":"__proto__"}', 'UNKNOWN_TYPE'],
+    ['a type named constructor', '{"v":1,"id":1,"type":"constructor"}', 'UNKNOWN_TYPE'],
   ])('rejects %s', (_what, line, code) => {
     expect(protocolError(() => parseRequestLine(line)).code).toBe(code);
   });
@@ -114,7 +118,10 @@ describe('responses', () => {
       responseFrame(4, { type: 'prune', result: { removed: 3 } }),
       responseFrame(5, {
         type: 'hello',
-        result: { pid: 1, version: '0.1.0', protocol: 1, socket: '/s', startedAt: 1, uptimeMs: 2, generation: 3, watched: 4, watchPending: 0, cached: 5, watcher: 'degraded', engine: true },
+        result: {
+          pid: 1, version: '0.1.0', protocol: 1, socket: '/s', startedAt: 1, uptimeMs: 2, generation: 3, watched: 4, watchPending: 0, cached: 5, watcher: 'degraded', engine: true,
+          identity: { home: '/h', configDir: '/h/.config/envd', direnvConfigDir: '/d', dataDir: '/h/.local/share/envd' },
+        },
       }),
       responseFrame(6, {
         type: 'status',

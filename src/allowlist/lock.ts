@@ -1,8 +1,9 @@
-import { closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { pidAlive } from '../util/process.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { EnvdError, errnoCode } from '../util/errors.js';
+import { dirname } from 'node:path';
+import { EnvdError, errnoCode, errorMessage } from '../util/errors.js';
 
 /**
  * A cross-process lock: a lock file created with O_EXCL holding "pid host nonce time".
@@ -111,7 +112,57 @@ function markWaiting(marker: string): void {
   try { writeFileSync(marker, '', { mode: 0o600 }); } catch { /* only a courtesy */ }
 }
 
-export function acquireLock(path: string, opts: LockOptions = DEFAULT_LOCK_OPTIONS): HeldLock {
+/** The lock file of a file written under a lock. */
+export function lockPathFor(file: string): string {
+  return `${file}.lock`;
+}
+
+/**
+ * Create the lock file with our content, or null when it exists. A lock file that could not
+ * be written (ENOSPC, EFBIG, EIO) is removed at once: an empty lock names no holder, and
+ * would hold up every writer until it is old enough to break.
+ */
+function tryCreate(path: string, content: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'wx', 0o600);
+  } catch (err) {
+    if (errnoCode(err) === 'EEXIST') return false;
+    throw lockFileError(path, err);
+  }
+  try {
+    const written = writeSync(fd, content);
+    if (written !== Buffer.byteLength(content)) throw new Error(`only ${written} bytes of the lock could be written (disk full?)`);
+  } catch (err) {
+    closeSync(fd);
+    try { unlinkSync(path); } catch { /* nothing to remove */ }
+    throw lockFileError(path, err);
+  }
+  closeSync(fd);
+  return true;
+}
+
+function lockFileError(path: string, err: unknown): EnvdError {
+  const code = errnoCode(err);
+  const access = code === 'EACCES' || code === 'EPERM' || code === 'EROFS' || code === 'ENOTDIR';
+  const full = code === 'ENOSPC' || code === 'EFBIG' || code === 'EDQUOT';
+  return new EnvdError(access ? 'ALLOWLIST_PERMISSIONS' : 'INTERNAL', `cannot write the lock file ${path}: ${errorMessage(err)}${full ? '; free some disk space and try again' : ''}`);
+}
+
+/**
+ * Locks this process holds through withLockAsync, while the function given runs. A
+ * synchronous acquireLock of the same path inside it uses that lock instead of waiting for
+ * itself: JavaScript runs one synchronous section at a time, so within one process the
+ * sections cannot interleave anyway.
+ */
+const ambient = new Map<string, HeldLock>();
+
+/**
+ * The waiting, as steps: each yield is a pause in ms, the return is the lock. One algorithm
+ * for the synchronous caller (the one-shot CLI may block) and the asynchronous one (a daemon
+ * must not: its event loop serves every shell).
+ */
+function* acquireSteps(path: string, opts: LockOptions): Generator<number, HeldLock, void> {
   const token = randomBytes(8).toString('hex');
   const content = `${process.pid} ${hostWord()} ${token} ${Date.now()}\n`;
   const marker = `${path}.waiting`;
@@ -120,20 +171,9 @@ export function acquireLock(path: string, opts: LockOptions = DEFAULT_LOCK_OPTIO
   let delay = 2;
   for (;;) {
     const patient = Date.now() - start >= PATIENT_MS;
-    let fd: number | undefined;
-    if (patient || !someoneWaiting(marker, Date.now())) {
-      try {
-        fd = openSync(path, 'wx', 0o600);
-      } catch (err) {
-        if (errnoCode(err) !== 'EEXIST') throw err;
-      }
-    }
-    if (fd !== undefined) {
-      try {
-        writeSync(fd, content);
-      } finally {
-        closeSync(fd);
-      }
+    let created = false;
+    if (patient || !someoneWaiting(marker, Date.now())) created = tryCreate(path, content);
+    if (created) {
       if (patient) {
         try { unlinkSync(marker); } catch { /* another waiter's, or gone */ }
       }
@@ -154,9 +194,9 @@ export function acquireLock(path: string, opts: LockOptions = DEFAULT_LOCK_OPTIO
     }
     if (patient) markWaiting(marker);
     const text = readText(path);
-    if (text === null && fd === undefined && !patient) {
+    if (text === null && !patient) {
       // Free, but we stood back for a patient waiter.
-      sleepSync(delay + Math.random() * delay);
+      yield delay + Math.random() * delay;
       continue;
     }
     if (text !== null) {
@@ -174,8 +214,30 @@ export function acquireLock(path: string, opts: LockOptions = DEFAULT_LOCK_OPTIO
       const who = info !== null ? `process ${info.pid} on ${info.host}` : 'another process';
       throw new EnvdError('ALLOWLIST_LOCKED', `the allowlist is locked by ${who} (lock file ${path}); try again, and if no envd is running, remove the lock file`);
     }
-    sleepSync(delay + Math.random() * delay);
+    yield delay + Math.random() * delay;
     delay = Math.min(delay * 2, 20);
+  }
+}
+
+/** Take the lock, waiting synchronously (for the one-shot CLI; a daemon uses withLockAsync). */
+export function acquireLock(path: string, opts: LockOptions = DEFAULT_LOCK_OPTIONS): HeldLock {
+  const held = ambient.get(path);
+  if (held !== undefined) return { path, token: held.token, stillHeld: held.stillHeld, release: () => { /* the outer holder releases */ } };
+  const steps = acquireSteps(path, opts);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+    sleepSync(step.value);
+  }
+}
+
+/** Take the lock, waiting without blocking the event loop. */
+export async function acquireLockAsync(path: string, opts: LockOptions = DEFAULT_LOCK_OPTIONS): Promise<HeldLock> {
+  const steps = acquireSteps(path, opts);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+    await new Promise((r) => setTimeout(r, step.value));
   }
 }
 
@@ -184,6 +246,24 @@ export function withLock<T>(path: string, fn: (lock: HeldLock) => T, opts?: Lock
   try {
     return fn(lock);
   } finally {
+    lock.release();
+  }
+}
+
+/**
+ * Wait for the lock without blocking, then run `fn` (synchronous) holding it: the
+ * synchronous withLock calls inside `fn` (the allowlist store's writes) find it held.
+ */
+export async function withLockAsync<T>(path: string, fn: () => T, opts?: LockOptions): Promise<T> {
+  // No directory yet, so no lock anyone could hold: `fn` creates the directory (with the
+  // checks that go with it) and takes the lock itself.
+  if (!existsSync(dirname(path))) return fn();
+  const lock = await acquireLockAsync(path, opts);
+  ambient.set(path, lock);
+  try {
+    return fn();
+  } finally {
+    ambient.delete(path);
     lock.release();
   }
 }

@@ -11,7 +11,7 @@ import { placeOf } from './place.js';
 import { MAX_ENV_FILE_BYTES, readRegularFile, SafeReadError } from '../util/safe-read.js';
 import { createKey, type SigningKey } from './key.js';
 import { loadStore, storeFingerprint, type LoadState } from './load.js';
-import { DEFAULT_LOCK_OPTIONS, withLock, type LockOptions } from './lock.js';
+import { DEFAULT_LOCK_OPTIONS, lockPathFor, withLock, type LockOptions } from './lock.js';
 import type { AllowlistStore, StoreStatus, TrustVerdict, WriteReport } from './types.js';
 import { Whitelist } from './whitelist.js';
 
@@ -166,7 +166,7 @@ class FileAllowlist implements AllowlistStore {
     }
 
     for (let attempt = 0; attempt <= LOST_LOCK_RETRIES; attempt++) {
-      const result = withLock(`${allowlistFile}.lock`, (lock): WriteReport | 'lost' => {
+      const result = withLock(lockPathFor(allowlistFile), (lock): WriteReport | 'lost' => {
         const notices: string[] = [];
         removeDeadTemps(dataDir, basename(allowlistFile));
         removeDeadTemps(dataDir, basename(keyFile));

@@ -4,6 +4,8 @@
  * a Node process per file. Timed work never goes through here; shells do that.
  */
 import { connect, type Socket } from 'node:net';
+import { identityOf } from '../config/identity.js';
+import { resolvePaths } from '../config/paths.js';
 import { PROTOCOL_VERSION } from '../protocol/messages.js';
 
 type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
@@ -89,8 +91,14 @@ export class DaemonClient {
     });
   }
 
-  async pid(): Promise<number> {
-    const r = await this.request({ type: 'hello', client: { version: 'bench', protocol: PROTOCOL_VERSION, pid: process.pid } });
+  /**
+   * Say who we are (the daemon serves nothing else on a connection before a hello with its
+   * own identity); returns the daemon's pid.
+   */
+  async hello(env: Record<string, string>): Promise<number> {
+    const id = identityOf(resolvePaths(env));
+    const identity = { home: id.home, configDir: id.configDir, direnvConfigDir: id.direnvConfigDir, dataDir: id.dataDir };
+    const r = await this.request({ type: 'hello', client: { version: 'bench', protocol: PROTOCOL_VERSION, pid: process.pid, identity } });
     const result = r.result;
     if (!isRecord(result) || typeof result.pid !== 'number') throw new Error('daemon: hello without a pid');
     return result.pid;

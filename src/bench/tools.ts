@@ -168,6 +168,7 @@ export class EnvdTool extends Tool {
   async trust(box: Sandbox, dirs: string[]): Promise<void> {
     const client = await DaemonClient.open(this.socket(box));
     try {
+      await client.hello(box.env);
       for (const d of dirs) await client.allow(join(d, '.envrc'), d);
     } finally {
       client.close();
@@ -177,7 +178,7 @@ export class EnvdTool extends Tool {
   async daemonPid(box: Sandbox): Promise<number> {
     const client = await DaemonClient.open(this.socket(box));
     try {
-      return await client.pid();
+      return await client.hello(box.env);
     } finally {
       client.close();
     }

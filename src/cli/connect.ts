@@ -2,12 +2,13 @@ import { loadConfig } from '../config/config.js';
 import { resolvePaths, type EnvdPaths } from '../config/paths.js';
 import type { Service, StatusInfo, TrustChange } from '../engine/service-types.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from '../engine/types.js';
-import { DaemonFrozen, ensureDaemon, shouldWarnFrozen, type DaemonHandle } from '../daemon/autostart.js';
+import { DaemonFrozen, DaemonNotOurs, ensureDaemon, shouldWarnFrozen, shouldWarnNotOurs, type DaemonHandle } from '../daemon/autostart.js';
 import { checkRuntimeDir, checkSocketPath } from '../daemon/runtime-dir.js';
 import { ClientError, type ProtocolClient } from '../protocol/client.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { budgetToWire, type HelloInfo } from '../protocol/messages.js';
 import { EnvdError, errorMessage } from '../util/errors.js';
+import { MAX_TIMER_MS } from '../util/timer.js';
 
 type Env = Record<string, string | undefined>;
 
@@ -48,6 +49,9 @@ export async function getService(opts: GetServiceOptions = {}): Promise<Service>
   } catch (err) {
     if (err instanceof DaemonFrozen) {
       if (shouldWarnFrozen(paths)) warnOnce(err.message);
+    } else if (err instanceof DaemonNotOurs) {
+      // A hook in such a shell falls back to this command at many prompts: say it once.
+      if (shouldWarnNotOurs(paths, err)) warnOnce(err.message);
     } else {
       const msg = errorMessage(err);
       warnOnce(`${msg.startsWith('envd:') ? msg : `envd: ${msg}`} (working without the daemon)`);
@@ -59,8 +63,8 @@ export async function getService(opts: GetServiceOptions = {}): Promise<Service>
 
 /** How long a request may take before the daemon counts as gone. */
 function exportTimeout(budgetMs: number, paths: EnvdPaths): number {
-  if (Number.isFinite(budgetMs)) return budgetMs + 5000;
-  return loadConfig(paths).config.global.evalTimeoutMs + 5000;
+  const ms = Number.isFinite(budgetMs) ? budgetMs : loadConfig(paths).config.global.evalTimeoutMs;
+  return Math.min(ms + 5000, MAX_TIMER_MS);
 }
 
 const TRUST_TIMEOUT_MS = 15_000;
@@ -123,6 +127,12 @@ export class DaemonClientService implements Service {
     try {
       return await remote();
     } catch (err) {
+      if (err instanceof ProtocolError && err.code === 'IDENTITY_MISMATCH') {
+        // Not served by a daemon of another identity: the engine here, with our own config.
+        warnOnce(`envd: ${err.message}; working without the daemon`);
+        if (this.local === null) this.local = await localService(this.paths, this.env);
+        return local(this.local);
+      }
       if (err instanceof ProtocolError) {
         // The engine's own refusal travels as SERVICE_ERROR: report it exactly as the
         // in-process engine would have.

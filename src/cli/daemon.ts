@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolvePaths, type EnvdPaths } from '../config/paths.js';
-import { clientTimeoutMs, DaemonFrozen, ensureDaemon, probeDaemon, stopDaemon } from '../daemon/autostart.js';
+import { clientTimeoutMs, DaemonFrozen, DaemonNotOurs, ensureDaemon, probeDaemon, stopDaemon } from '../daemon/autostart.js';
 import { readPidFile } from '../daemon/pidfile.js';
 import { checkRuntimeDir, checkSocketPath } from '../daemon/runtime-dir.js';
 import type { HelloInfo } from '../protocol/messages.js';
@@ -23,7 +23,14 @@ function seconds(ms: number): string {
 
 async function start(paths: EnvdPaths): Promise<number> {
   checkDirs(paths, true);
-  const h = await ensureDaemon(paths, process.env);
+  let h;
+  try {
+    h = await ensureDaemon(paths, process.env);
+  } catch (err) {
+    // A newer installation's daemon runs: it is running, just not this version's.
+    if (err instanceof DaemonNotOurs && err.verdict === 'newer') { say(err.message); return 0; }
+    throw err;
+  }
   h.client.close();
   say(`envd: daemon running (pid ${h.hello.pid}, socket ${h.hello.socket})`);
   return 0;
@@ -50,6 +57,7 @@ function statusJson(paths: EnvdPaths, h: HelloInfo | null, extra: Record<string,
       cached: h.cached,
       watcher: h.watcher,
       generation: h.generation,
+      identity: h.identity,
     });
   }
   return JSON.stringify(base, null, 2) + '\n';
@@ -72,6 +80,7 @@ async function status(paths: EnvdPaths, json: boolean): Promise<number> {
         `daemon:     running (pid ${h.pid})`,
         `version:    ${h.version} (protocol ${h.protocol})`,
         `socket:     ${h.socket}`,
+        `serves:     ${h.identity === null ? '(not said)' : `HOME ${h.identity.home}, config ${h.identity.configDir}, data ${h.identity.dataDir}`}`,
         `uptime:     ${seconds(h.uptimeMs)}`,
         `watching:   ${h.watched} files (watcher ${h.watcher})`,
         `cached:     ${h.cached} environments`,

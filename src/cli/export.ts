@@ -4,6 +4,7 @@ import { markerNames } from '../engine/find.js';
 import type { ExportFormat } from '../engine/types.js';
 import { say, sayMessages, usage } from './command.js';
 import { logicalCwd, processEnv } from './env.js';
+import { MAX_TIMER_MS } from '../util/timer.js';
 
 /** Every file name that can make a directory a project, whatever the config says. */
 const ANY_MARKER = markerNames(true, true);
@@ -45,7 +46,8 @@ export async function run(args: string[]): Promise<number> {
   if (bi >= 0) {
     const n = Number(args[bi + 1]);
     if (!Number.isFinite(n) || n < 0) return usage('--budget takes milliseconds, e.g. --budget 200');
-    budgetMs = n;
+    // Past what a Node timer holds (about 24.8 days) means "wait".
+    budgetMs = n > MAX_TIMER_MS ? Infinity : n;
   }
   const cwd = logicalCwd();
   if (nothingCouldApply(cwd)) return 0;

@@ -3,9 +3,10 @@ import { EnvdError, errorMessage } from '../util/errors.js';
 
 /**
  * Verb table. Each verb loads its module only when used, so `envd hook bash` does not pay
- * for the daemon's or the evaluator's imports.
+ * for the daemon's or the evaluator's imports. A Map: the verb comes from the command line,
+ * and on a plain object `envd constructor` would find Object.prototype's functions.
  */
-const verbs: Record<string, () => Promise<CommandModule>> = {
+const verbs = new Map<string, () => Promise<CommandModule>>(Object.entries({
   export: () => import('./export.js'),
   allow: () => import('./trust.js').then((m) => ({ run: m.runAllow })),
   permit: () => import('./trust.js').then((m) => ({ run: m.runAllow })),
@@ -38,7 +39,7 @@ const verbs: Record<string, () => Promise<CommandModule>> = {
   edit: () => import('./compat.js').then((m) => ({ run: m.runEdit })),
   reload: () => import('./compat.js').then((m) => ({ run: m.runReload })),
   'check-required': () => import('./compat.js').then((m) => ({ run: m.runCheckRequired })),
-};
+} satisfies Record<string, () => Promise<CommandModule>>));
 
 function help(): string {
   return [
@@ -78,7 +79,7 @@ async function main(args: string[]): Promise<number> {
     return verb === undefined ? 2 : 0;
   }
   if (verb === '--version') return (await import('./version.js')).run([]);
-  const load = verbs[verb];
+  const load = verbs.get(verb);
   if (load === undefined) {
     process.stderr.write(`envd: unknown command '${verb}'. Run 'envd help' for the list.\n`);
     return 2;

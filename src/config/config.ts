@@ -3,6 +3,7 @@ import { parse as parseToml, TomlError } from 'smol-toml';
 import type { EnvdPaths } from './paths.js';
 import { errorMessage } from '../util/errors.js';
 import { MAX_CONFIG_FILE_BYTES, readRegularFile, SafeReadError } from '../util/safe-read.js';
+import { MAX_TIMER_MS } from '../util/timer.js';
 
 export type SourcedFilesPolicy = 'strict' | 'follow';
 export type GoCachePolicy = 'project' | 'version' | 'shared';
@@ -70,6 +71,11 @@ function lineOf(text: string, key: string): number {
   return i + 1;
 }
 
+/** Only the table's own keys: a key named like an Object.prototype member is not a setting. */
+function has(t: Table, key: string): boolean {
+  return Object.prototype.hasOwnProperty.call(t, key);
+}
+
 /** Durations: direnv writes "5s"; we also take numbers (seconds) and "200ms". */
 function parseDuration(v: unknown): number | undefined {
   if (typeof v === 'number' && Number.isFinite(v) && v >= 0) return Math.round(v * 1000);
@@ -92,25 +98,27 @@ class Reader {
   }
 
   bool(t: Table, key: string, full: string, set: (v: boolean) => void): void {
-    if (!(key in t)) return;
+    if (!has(t, key)) return;
     const v = t[key];
     if (typeof v === 'boolean') set(v); else this.bad(full, 'true or false');
   }
 
   duration(t: Table, key: string, full: string, set: (ms: number) => void): void {
-    if (!(key in t)) return;
+    if (!has(t, key)) return;
     const ms = parseDuration(t[key]);
-    if (ms === undefined) this.bad(full, 'a duration such as "5s" or "200ms"'); else set(ms);
+    if (ms === undefined) this.bad(full, 'a duration such as "5s" or "200ms"');
+    else if (ms > MAX_TIMER_MS) this.bad(full, 'at most 596h (24.8 days, the longest timer Node keeps)');
+    else set(ms);
   }
 
   str(t: Table, key: string, full: string, set: (v: string) => void): void {
-    if (!(key in t)) return;
+    if (!has(t, key)) return;
     const v = t[key];
     if (typeof v === 'string') set(v); else this.bad(full, 'a string');
   }
 
   strList(t: Table, key: string, full: string, set: (v: string[]) => void): void {
-    if (!(key in t)) return;
+    if (!has(t, key)) return;
     const v = t[key];
     if (Array.isArray(v) && v.every((x): x is string => typeof x === 'string')) set(v);
     else this.bad(full, 'a list of strings');

@@ -8,9 +8,12 @@ import { STATE_VARS } from '../env/names.js';
 import { ClientError, ProtocolClient } from '../protocol/client.js';
 import { PROTOCOL_VERSION, type HelloInfo } from '../protocol/messages.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { MAX_TIMER_MS } from '../util/timer.js';
 import { EnvdError, errnoCode, errorMessage } from '../util/errors.js';
 import { ENVD_BIN_PATH, envdVersion } from '../version.js';
 import { breakIfStale, tryLock, type HeldLock } from './lock.js';
+import { compareSpeakers } from './precedence.js';
+import { identityDifference, identityOf, sameIdentity } from '../config/identity.js';
 import { pidAlive } from '../util/process.js';
 import { readPidFile } from './pidfile.js';
 import { newNameMap } from '../env/map.js';
@@ -49,7 +52,7 @@ export function speakingVersion(env: Record<string, string | undefined> = proces
 
 export function clientTimeoutMs(env: Record<string, string | undefined>): number {
   const n = Number.parseInt(env.ENVD_CLIENT_TIMEOUT_MS ?? '', 10);
-  return Number.isSafeInteger(n) && n > 0 ? n : 1500;
+  return Number.isSafeInteger(n) && n > 0 ? Math.min(n, MAX_TIMER_MS) : 1500;
 }
 
 export async function probeDaemon(paths: EnvdPaths, timeoutMs: number, env: Record<string, string | undefined> = process.env): Promise<ProbeResult> {
@@ -64,7 +67,8 @@ export async function probeDaemon(paths: EnvdPaths, timeoutMs: number, env: Reco
     return { kind: 'frozen', message: errorMessage(err) };
   }
   try {
-    const r = await client.request({ type: 'hello', client: { version: speakingVersion(env), protocol: PROTOCOL_VERSION, pid: process.pid } }, timeoutMs);
+    const me = { version: speakingVersion(env), protocol: PROTOCOL_VERSION, pid: process.pid, identity: identityOf(paths) };
+    const r = await client.request({ type: 'hello', client: me }, timeoutMs);
     return { kind: 'ready', client, hello: r.result };
   } catch (err) {
     client.close();
@@ -74,15 +78,49 @@ export async function probeDaemon(paths: EnvdPaths, timeoutMs: number, env: Reco
   }
 }
 
-/** Same package version and protocol: anything else is replaced, never silently used. */
+/** Same package version and protocol (what `envd doctor` calls up to date). */
 export function isCompatible(hello: HelloInfo, env: Record<string, string | undefined> = process.env): boolean {
   return hello.protocol === PROTOCOL_VERSION && hello.version === speakingVersion(env);
+}
+
+/**
+ * What a client does with a daemon that answered hello:
+ * - `use`: same identity, and the same version or a newer one speaking our protocol;
+ * - `replace`: an older daemon (only the newer of two installations replaces the other,
+ *   so two installed versions never take turns killing each other's daemon);
+ * - `newer`: a newer daemon we cannot talk to: work in-process, leave it running;
+ * - `foreign`: another identity's daemon (HOME, config or data dir): work in-process.
+ */
+export type Verdict = 'use' | 'replace' | 'newer' | 'foreign';
+
+export function judgeDaemon(hello: HelloInfo, paths: EnvdPaths, env: Record<string, string | undefined> = process.env): Verdict {
+  const order = compareSpeakers({ version: speakingVersion(env), protocol: PROTOCOL_VERSION }, hello);
+  if (order > 0) return 'replace';
+  // A daemon that does not say whose it is predates identities (so it is older, above).
+  if (hello.identity === null) return 'newer';
+  if (!sameIdentity(hello.identity, identityOf(paths))) return 'foreign';
+  return order === 0 || hello.protocol === PROTOCOL_VERSION ? 'use' : 'newer';
 }
 
 export class DaemonFrozen extends EnvdError {
   constructor(message: string) {
     super('DAEMON_UNREACHABLE', message);
   }
+}
+
+/** A daemon answers but is not ours to use (`foreign` or `newer`); it keeps running. */
+export class DaemonNotOurs extends EnvdError {
+  constructor(readonly verdict: 'newer' | 'foreign', readonly pid: number, message: string) {
+    super('DAEMON_UNREACHABLE', message);
+  }
+}
+
+function notOurs(verdict: 'newer' | 'foreign', hello: HelloInfo, paths: EnvdPaths, env: Record<string, string | undefined>): DaemonNotOurs {
+  if (verdict === 'newer') {
+    return new DaemonNotOurs(verdict, hello.pid, `envd: the daemon (pid ${hello.pid}) runs envd ${hello.version} (protocol ${hello.protocol}), newer than this envd ${speakingVersion(env)} (protocol ${PROTOCOL_VERSION}); working without it. Put the newer envd first on PATH`);
+  }
+  const why = hello.identity === null ? 'another identity' : identityDifference(hello.identity, identityOf(paths));
+  return new DaemonNotOurs(verdict, hello.pid, `envd: the daemon (pid ${hello.pid}) serves another identity: this shell has ${why}; working without it (one daemon serves one HOME and config; 'envd daemon restart' from this shell makes it this one's)`);
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -173,7 +211,12 @@ export async function ensureDaemon(paths: EnvdPaths, env: Record<string, string 
     for (;;) {
       const p = await probeDaemon(paths, spawned !== null ? Math.max(helloTimeout, deadline - Date.now()) : helloTimeout, env);
       if (p.kind === 'ready') {
-        if (isCompatible(p.hello, env)) return { client: p.client, hello: p.hello };
+        const verdict = judgeDaemon(p.hello, paths, env);
+        if (verdict === 'use') return { client: p.client, hello: p.hello };
+        if (verdict !== 'replace') {
+          p.client.close();
+          throw notOurs(verdict, p.hello, paths, env);
+        }
         if (retired >= 2) {
           p.client.close();
           throw new EnvdError('DAEMON_UNREACHABLE', `envd: the daemon keeps answering as envd ${p.hello.version} (protocol ${p.hello.protocol}), not ${speakingVersion(env)} (protocol ${PROTOCOL_VERSION})`);
@@ -256,12 +299,20 @@ function looksLikeEnvdDaemon(pid: number): boolean {
  * warned about in the runtime dir.
  */
 export function shouldWarnFrozen(paths: EnvdPaths): boolean {
-  const marker = join(paths.runtimeDir, 'warned-frozen');
-  const pid = readPidFile(paths);
+  return firstTime(paths, 'warned-frozen', String(readPidFile(paths) ?? 'unknown'));
+}
+
+/** The same for a daemon that is not ours to use: once per daemon and reason. */
+export function shouldWarnNotOurs(paths: EnvdPaths, err: DaemonNotOurs): boolean {
+  return firstTime(paths, 'warned-other', `${err.pid} ${err.message}`);
+}
+
+function firstTime(paths: EnvdPaths, name: string, key: string): boolean {
+  const marker = join(paths.runtimeDir, name);
   let seen = '';
   try { seen = readFileSync(marker, 'utf8').trim(); } catch { /* first time */ }
-  const key = String(pid ?? 'unknown');
-  if (seen === key) return false;
-  try { writeFileAtomic(marker, key + '\n', 0o600); } catch { /* best effort */ }
+  const line = key.replace(/\n/g, ' ');
+  if (seen === line) return false;
+  try { writeFileAtomic(marker, line + '\n', 0o600); } catch { /* best effort */ }
   return true;
 }

@@ -6,9 +6,15 @@ import { isObject } from '../protocol/validate.js';
 import { errorMessage } from '../util/errors.js';
 import type { DaemonLogger } from './log.js';
 
+/** What a JSON connection has established so far. */
+export interface SessionState {
+  /** A hello carried the daemon's own identity (see DaemonCore.handle). */
+  identityOk: boolean;
+}
+
 export interface ConnectionOptions {
   log: DaemonLogger;
-  handle: (frame: RequestFrame) => Promise<ResponseBody>;
+  handle: (frame: RequestFrame, session: SessionState) => Promise<ResponseBody>;
   /** Hand a hook-records stream (first byte `E`) to the hook side. */
   hook: (socket: Socket) => void;
   /** A connection that has said nothing, or nothing more, for this long is closed. */
@@ -59,6 +65,7 @@ class JsonSession {
   private readonly decoder: LineDecoder;
   private queue: Promise<void> = Promise.resolve();
   private closing = false;
+  private readonly session: SessionState = { identityOk: false };
 
   constructor(private readonly socket: Socket, private readonly o: ConnectionOptions) {
     this.decoder = new LineDecoder(o.maxFrameBytes ?? MAX_FRAME_BYTES);
@@ -107,7 +114,7 @@ class JsonSession {
     if (this.closing || this.socket.destroyed) return;
     let body: ResponseBody;
     try {
-      body = await this.o.handle(frame);
+      body = await this.o.handle(frame, this.session);
     } catch (err) {
       if (err instanceof ProtocolError && err.code !== 'SERVICE_ERROR' && err.code !== 'INTERNAL') {
         // A request this daemon will not serve (version mismatch...): reply and close.

@@ -1,4 +1,5 @@
 import type { Config } from '../config/config.js';
+import { identityDifference, identityOf, identityOfEnv, sameIdentity, type Identity } from '../config/identity.js';
 import { QuietGc } from './memory.js';
 import type { EnvdPaths } from '../config/paths.js';
 import type { Service } from '../engine/service-types.js';
@@ -10,6 +11,7 @@ import {
 } from '../protocol/messages.js';
 import { EnvdError, errorMessage } from '../util/errors.js';
 import type { Generation } from './generation.js';
+import type { SessionState } from './connection.js';
 import type { DaemonLogger } from './log.js';
 import type { DependencyWatcher } from './watcher.js';
 import { watchedPaths } from '../engine/shell-state.js';
@@ -51,8 +53,11 @@ export class DaemonCore {
   private bumpedThisTick = false;
   private syncScheduled = false;
   private lastDepVersion = -1;
+  /** Whose config and allowlist this daemon uses; it serves no one else. */
+  readonly identity: Identity;
 
   constructor(private readonly o: CoreOptions) {
+    this.identity = identityOf(o.paths);
     o.engine.onChange(() => {
       this.bump();
       this.scheduleSync();
@@ -119,7 +124,18 @@ export class DaemonCore {
       cached: this.o.engine.cachedCount(),
       watcher: this.o.watcher.state,
       engine: true,
+      identity: this.identity,
     };
+  }
+
+  /**
+   * Why a hook request from this environment is not ours to serve, or null when it is.
+   * The hooks send their exported environment; HOME, XDG_CONFIG_HOME, XDG_DATA_HOME and
+   * DIRENV_CONFIG there decide whose config and allowlist apply.
+   */
+  foreignEnv(env: Readonly<Record<string, string>>): string | null {
+    const theirs = identityOfEnv(env);
+    return sameIdentity(this.identity, theirs) ? null : identityDifference(this.identity, theirs);
   }
 
   /** Export for both transports; the hook side passes the async budget from config. */
@@ -150,12 +166,20 @@ export class DaemonCore {
   }
 
   /** One JSON request. Throws ProtocolError; the connection decides whether to close. */
-  async handle(frame: RequestFrame): Promise<ResponseBody> {
+  async handle(frame: RequestFrame, session: SessionState): Promise<ResponseBody> {
     if (frame.v !== PROTOCOL_VERSION && !isVersionFree(frame.type)) {
       throw new ProtocolError(
         'VERSION_MISMATCH',
         `this daemon (pid ${process.pid}, envd ${this.o.version}) speaks protocol ${PROTOCOL_VERSION}, the request ${frame.v}; restart it with 'envd daemon restart'`,
       );
+    }
+    if (frame.type === 'hello') {
+      // Every client gets the hello (it says whose daemon this is); only one of this
+      // identity gets anything else on this connection.
+      const theirs = frame.client.identity;
+      session.identityOk = theirs !== null && sameIdentity(this.identity, theirs);
+    } else if (needsIdentity(frame.type) && !session.identityOk) {
+      throw new ProtocolError('IDENTITY_MISMATCH', `this daemon (pid ${process.pid}) serves HOME ${this.identity.home} (config ${this.identity.configDir}, data ${this.identity.dataDir}); it answers a connection only after a hello with that identity`);
     }
     try {
       return await this.dispatch(frame);
@@ -200,4 +224,9 @@ export class DaemonCore {
         return { type: 'shutdown', result: { pid: process.pid } };
     }
   }
+}
+
+/** Requests whose answer depends on whose config and allowlist are used. */
+function needsIdentity(type: RequestFrame['type']): boolean {
+  return type !== 'hello' && type !== 'ping' && type !== 'shutdown';
 }

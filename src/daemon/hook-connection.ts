@@ -19,6 +19,12 @@ export interface HookBackend {
   budgetMs(): number;
   /** File names the hooks look for when walking up (the engine's `markers()`). */
   markers?(): string[];
+  /**
+   * Why a request with this environment is not the daemon's to serve (another HOME, config
+   * or data dir), or null. Such a request is answered `v`: the hook asks `envd export`,
+   * which works in-process with that environment's own config and allowlist.
+   */
+  foreign?(env: Readonly<Record<string, string>>): string | null;
 }
 
 /** Sent when the backend cannot say: `.envrc` and `.env` are a superset of the defaults. */
@@ -181,6 +187,16 @@ export class HookSession {
       markers = this.backend.markers?.() ?? DEFAULT_MARKERS;
     } catch {
       // Not ready: answer with what we have; the hook asks again when the generation moves.
+    }
+    let foreign: string | null;
+    try {
+      foreign = this.backend.foreign?.(req.env) ?? null;
+    } catch (err) {
+      foreign = errorMessage(err);
+    }
+    if (foreign !== null) {
+      this.sink.answer(header.id, [{ t: 'v', version: HOOK_VERSION }]);
+      return;
     }
     let records: HookRecord[];
     // Flag `c`: the hook's stderr is a terminal and NO_COLOR is unset.

@@ -47,9 +47,14 @@ export function tryLock(path: string): HeldLock | null {
   }
   try {
     writeSync(fd, `${process.pid} ${token}\n`);
-  } finally {
+  } catch (err) {
+    // A full disk: an empty lock names no owner and would hold up every start until it
+    // is old enough to break. Take it away at once.
     closeSync(fd);
+    try { unlinkSync(path); } catch { /* nothing to remove */ }
+    throw err;
   }
+  closeSync(fd);
   let released = false;
   return {
     path,

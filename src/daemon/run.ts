@@ -4,6 +4,7 @@ import { basename } from 'node:path';
 import { loadConfig } from '../config/config.js';
 import { resolvePaths, type EnvdPaths } from '../config/paths.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { MAX_TIMER_MS } from '../util/timer.js';
 import { errnoCode, errorMessage } from '../util/errors.js';
 import { speakingVersion } from './autostart.js';
 import { DaemonCore, type DaemonEngine } from './core.js';
@@ -38,10 +39,11 @@ export interface DaemonKnobs {
   lockToken: string;
 }
 
+/** A positive number of milliseconds, at most what a Node timer holds (2^31 - 1). */
 function intKnob(v: string | undefined): number | undefined {
   if (v === undefined || v === '') return undefined;
   const n = Number.parseInt(v, 10);
-  return Number.isSafeInteger(n) && n > 0 ? n : undefined;
+  return Number.isSafeInteger(n) && n > 0 ? Math.min(n, MAX_TIMER_MS) : undefined;
 }
 
 export function readKnobs(env: Env): DaemonKnobs {
@@ -134,10 +136,10 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
     serveConnection(socket, {
       log,
       idleMs: knobs.idleMs,
-      handle: async (frame) => {
+      handle: async (frame, session) => {
         const core = await ready;
         if (core === null) throw new Error('the daemon is stopping');
-        return core.handle(frame);
+        return core.handle(frame, session);
       },
       hook: (s) => {
         s.setTimeout(knobs.hookIdleMs);
@@ -153,6 +155,7 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
   let fifo: { close(): Promise<void> } | null = null;
   let watcher: DependencyWatcher | null = null;
   let engine: DaemonEngine | null = null;
+  let endEvaluations: (() => void) | null = null;
   const ownsSocket = (): boolean => {
     return socketIdentity(paths.socketPath) === identity;
   };
@@ -172,6 +175,9 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
     if (readPidFile(paths) === process.pid) {
       try { unlinkSync(pidFile(paths)); } catch { /* gone */ }
     }
+    // Evaluations end with the daemon (their watchers would also see our end of the
+    // lifeline close when we exit; this is at once, and for SIGTERM and stop alike).
+    endEvaluations?.();
     const closing = Promise.allSettled([fifo?.close(), watcher?.close(), engine?.close()]);
     await Promise.race([closing, sleep(1500)]);
     log.info('daemon exiting');
@@ -208,6 +214,7 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
     // Watching off: hooks in a project ask at every prompt (see Generation).
     const generation = new Generation(paths.generationFile, (m) => log.error(m), !knobs.watch);
     const { LocalService } = await import('../engine/service.js');
+    ({ endAllEvaluations: endEvaluations } = await import('../eval/runner.js'));
     const service = new LocalService({ paths, env });
     engine = service;
     let core: DaemonCore | null = null;
@@ -225,11 +232,21 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
     });
     watcher = w;
     core = new DaemonCore({ engine, generation, watcher: w, log, paths, version: knobs.version, requestShutdown: (r) => stop(r) });
+    const foreignSeen = new Set<string>();
     const backend: HookBackend = {
       export: (req, opts) => (core ?? failNoCore()).export(req, opts),
       generation: () => generation.current,
       budgetMs: () => (core ?? failNoCore()).budgetMs(),
       markers: () => service.markers(),
+      foreign: (reqEnv) => {
+        const why = (core ?? failNoCore()).foreignEnv(reqEnv);
+        // Such a shell asks at many prompts: log each identity once.
+        if (why !== null && !foreignSeen.has(why) && foreignSeen.size < 100) {
+          foreignSeen.add(why);
+          log.info({ why }, 'hook request of another identity: told to use the CLI');
+        }
+        return why;
+      },
     };
     hook = (s) => serveHookStream(s, s, backend);
     try {

@@ -8,6 +8,7 @@ import { MAX_VALUE_BYTES } from '../env/names.js';
 import type { RpcHandler } from '../eval/rpc-types.js';
 import { contentHash, judgeFile, openAllowlist, placeOf, type AllowlistStore, type TrustVerdict } from '../allowlist/index.js';
 import { MAX_ENV_FILE_BYTES, readRegularFile, SafeReadError } from '../util/safe-read.js';
+import { lockPathFor, withLockAsync } from '../allowlist/lock.js';
 import { EnvdError, errorMessage } from '../util/errors.js';
 import { envdVersion } from '../version.js';
 import { coreRpcHandlers } from './core-rpc.js';
@@ -462,11 +463,11 @@ export class LocalService implements Service {
   private deferWrite(write: () => void): void {
     const p = new Promise<void>((resolveWrite) => {
       setImmediate(() => {
-        try {
+        // The lock is waited for without blocking: a daemon serves every shell meanwhile.
+        this.underLock(() => {
           write();
           this.ownAllowlistWrite = stampOf(this.paths.allowlistFile);
-        } catch { /* reported by status */ }
-        resolveWrite();
+        }).catch(() => { /* reported by status */ }).finally(resolveWrite);
       });
     });
     this.pendingWrites.add(p);
@@ -574,19 +575,24 @@ export class LocalService implements Service {
     const safety = judgeFile(file, stat, 'content');
     if (!safety.ok) throw new EnvdError('FILE_UNSAFE', safety.message);
     const hash = contentHash(real, bytes);
-    const report = this.allowlist.allow(real, hash);
+    const report = await this.underLock(() => this.allowlist.allow(real, hash));
     return { file: real, message: report.notices.map((n) => `envd: ${n}`).join('\n') };
   }
 
   async deny(path: string, cwd: string): Promise<TrustChange> {
     const file = this.resolveTrustPath(path, cwd);
     const real = placeOf(file);
-    const report = this.allowlist.deny(real);
+    const report = await this.underLock(() => this.allowlist.deny(real));
     return { file: real, message: report.notices.map((n) => `envd: ${n}`).join('\n') };
   }
 
   async prune(): Promise<number> {
-    return this.allowlist.prune();
+    return this.underLock(() => this.allowlist.prune());
+  }
+
+  /** Run an allowlist write holding its lock, taken without blocking the event loop. */
+  private underLock<T>(fn: () => T): Promise<T> {
+    return withLockAsync(lockPathFor(this.paths.allowlistFile), fn);
   }
 
   async status(req: ExportRequest): Promise<StatusInfo> {

@@ -18,13 +18,19 @@ export class RpcServer {
   private chain: Promise<void> = Promise.resolve();
   dump: DumpFields | null = null;
   error: string | null = null;
+  /**
+   * The handlers by name, as a Map: names come from the evaluated file (`__envd_rpc
+   * constructor`), and a plain object would hand out Object.prototype's functions.
+   */
+  private readonly handlers: ReadonlyMap<string, RpcHandler>;
 
   constructor(
     private readonly sock: Socket,
-    private readonly handlers: Record<string, RpcHandler>,
+    handlers: Readonly<Record<string, RpcHandler>>,
     private readonly ctx: RpcContext,
     private readonly onFatal: (why: string) => void,
   ) {
+    this.handlers = new Map(Object.entries(handlers));
     sock.on('data', (chunk: Buffer) => this.onData(chunk));
     sock.on('error', () => { /* bash went away; the exit status tells the story */ });
   }
@@ -40,7 +46,12 @@ export class RpcServer {
     for (;;) {
       const req = this.takeRequest();
       if (req === null) return;
-      this.chain = this.chain.then(() => this.handle(req));
+      // Whatever a handler does, the chain never rejects: a rejection nobody catches would
+      // stop the daemon.
+      this.chain = this.chain.then(() => this.handle(req)).catch((err: unknown) => {
+        this.error = `envd failed to answer a request of the evaluation: ${errorMessage(err)}`;
+        this.onFatal(this.error);
+      });
     }
   }
 
@@ -73,10 +84,10 @@ export class RpcServer {
       this.dump = fields.slice(1);
       return;
     }
-    const handler = this.handlers[name];
+    const handler = this.handlers.get(name);
     let reply: RpcReply;
     if (handler === undefined) {
-      reply = { ok: false, message: `envd does not know the request '${name}' (stdlib and envd versions differ?)` };
+      reply = { ok: false, message: `envd does not know the request '${name.slice(0, 64)}' (stdlib and envd versions differ?)` };
     } else {
       try {
         reply = await handler(fields.slice(1).map((f) => f.toString('utf8')), this.ctx);

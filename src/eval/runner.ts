@@ -45,6 +45,28 @@ export interface EvalOutput {
 }
 
 /**
+ * The lifeline: fd 4 of every evaluation is a socket whose other end only this process
+ * holds. A watcher forked first thing in the evaluation's process group (a double fork, so
+ * the file's own `wait` never waits for it) reads it: a line means "finished, stand down";
+ * end of file without one means this process died (kill -9 included) while the evaluation
+ * ran, and the watcher kills its whole group. So evaluations never outlive the daemon.
+ */
+const LIFELINE_WATCHER = `( { exec 0</dev/null 1>/dev/null 2>&1 3>&-; IFS= read -r -u 4 __envd_l || kill -s KILL 0; } & )
+exec 4<&-
+`;
+
+/** Process groups of evaluations still running, to end them when the daemon stops. */
+const running = new Set<number>();
+
+/** Kill every evaluation still running, with its whole process group (daemon shutdown). */
+export function endAllEvaluations(): void {
+  for (const pgid of running) {
+    try { process.kill(-pgid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+  running.clear();
+}
+
+/**
  * Run one evaluation: bash runs the stdlib, the user's extensions and the given bytes,
  * then sends its exported environment over the private socket. bash gets its own process
  * group so a timeout, or a background child still holding envd's pipes after bash has
@@ -52,20 +74,31 @@ export interface EvalOutput {
  */
 export function runEvaluation(input: EvalInput): Promise<EvalOutput> {
   return new Promise((resolve) => {
-    const script = `for __envd_lib in "$__ENVD_STDLIB_DIR"/*.sh; do . "$__envd_lib"; done; unset __envd_lib __ENVD_STDLIB_DIR\n${BOOTSTRAP}`;
+    const script = `${LIFELINE_WATCHER}for __envd_lib in "$__ENVD_STDLIB_DIR"/*.sh; do . "$__envd_lib"; done; unset __envd_lib __ENVD_STDLIB_DIR\n${BOOTSTRAP}`;
     const env = copyNameMap(input.env, input.extraEnv, { __ENVD_STDLIB_DIR: STDLIB_DIR, __ENVD_RC: input.script.toString('utf8') });
     let child;
     try {
       child = spawn(input.bashPath, ['--noprofile', '--norc', '-c', script], {
         cwd: input.dir,
         env,
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe'],
+        stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
         detached: true,
       });
     } catch (err) {
       resolve({ status: 'spawn-error', exitCode: null, dump: null, output: '', detail: String(err) });
       return;
     }
+
+    const pgid = child.pid;
+    if (pgid !== undefined) running.add(pgid);
+    const lifeline = child.stdio[4] as Socket | null;
+    lifeline?.on('error', () => { /* the watcher is gone: the group was killed */ });
+    // bash is done: the watcher may go (background children that let go of envd's pipes
+    // stay, as they do with direnv).
+    const standDown = (): void => {
+      if (pgid !== undefined) running.delete(pgid);
+      if (lifeline !== null && !lifeline.destroyed) lifeline.end('\n');
+    };
 
     let output = '';
     let dropped = 0;
@@ -96,6 +129,7 @@ export function runEvaluation(input: EvalInput): Promise<EvalOutput> {
       ? setTimeout(input.onSlow, input.warnAfterMs) : undefined;
 
     const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
+      standDown();
       if (settled) return;
       settled = true;
       clearTimeout(timer);
@@ -156,6 +190,7 @@ export function runEvaluation(input: EvalInput): Promise<EvalOutput> {
       closed.then(() => rpc?.settled()).then(done, done);
     };
     child.on('error', (err) => {
+      standDown();
       if (settled) return;
       settled = true;
       clearTimeout(timer);

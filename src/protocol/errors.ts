@@ -19,12 +19,17 @@ export type ProtocolErrorCode =
   | 'SERVICE_ERROR'
   /** The daemon is stopping and takes no more requests. */
   | 'SHUTTING_DOWN'
+  /**
+   * The client's identity (HOME, config and data dirs) is not the daemon's, or it sent
+   * no hello saying what it is: the daemon serves only its own identity.
+   */
+  | 'IDENTITY_MISMATCH'
   /** A bug: the daemon caught something it did not expect. */
   | 'INTERNAL';
 
 const CODES: ReadonlySet<string> = new Set<ProtocolErrorCode>([
   'BAD_FRAME', 'FRAME_TOO_LARGE', 'BAD_REQUEST', 'UNKNOWN_TYPE', 'VERSION_MISMATCH',
-  'SERVICE_ERROR', 'SHUTTING_DOWN', 'INTERNAL',
+  'SERVICE_ERROR', 'SHUTTING_DOWN', 'IDENTITY_MISMATCH', 'INTERNAL',
 ]);
 
 export function isProtocolErrorCode(v: unknown): v is ProtocolErrorCode {

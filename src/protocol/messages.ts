@@ -9,18 +9,32 @@
  * is only served when its `v` equals the daemon's; otherwise the reply is a
  * VERSION_MISMATCH error and the client replaces the daemon.
  */
+import type { Identity } from '../config/identity.js';
 import type { ExportOutcome, ExportRequest, OutcomeKind } from '../engine/types.js';
 import type { StatusInfo, TrustChange } from '../engine/service-types.js';
 import type { ErrorCode } from '../util/errors.js';
 import { ProtocolError, isProtocolErrorCode, type WireError } from './errors.js';
 import { Fields, isObject, type Obj } from './validate.js';
+import { MAX_TIMER_MS } from '../util/timer.js';
 
 export const PROTOCOL_VERSION = 1;
 
 // ---- requests -------------------------------------------------------------------------
 
+/**
+ * Who a client is. `identity` (absent from clients before it existed) is checked by the
+ * daemon: requests on a connection are served only after a hello whose identity is the
+ * daemon's own.
+ */
+export interface ClientInfo {
+  version: string;
+  protocol: number;
+  pid: number;
+  identity: Identity | null;
+}
+
 export type RequestBody =
-  | { type: 'hello'; client: { version: string; protocol: number; pid: number } }
+  | { type: 'hello'; client: ClientInfo }
   | { type: 'ping' }
   /** budgetMs: how long the daemon may wait for an evaluation before answering `pending`; null: wait. */
   | { type: 'export'; req: ExportRequest; budgetMs: number | null }
@@ -63,6 +77,8 @@ export interface HelloInfo {
   watcher: WatcherState;
   /** False when the engine could not be loaded: the daemon answers hello but no work. */
   engine: boolean;
+  /** Whose config and allowlist the daemon uses (null from daemons that do not say). */
+  identity: Identity | null;
 }
 
 export type ResponseBody =
@@ -118,7 +134,8 @@ export function parseRequest(o: Obj): RequestFrame {
   switch (type) {
     case 'hello': {
       const c = f.obj('client');
-      return { v, id, type, client: { version: c.str('version'), protocol: c.int('protocol', 0), pid: c.int('pid', 0) } };
+      const identity = c.has('identity') && c.raw('identity') !== null ? parseIdentity(c.obj('identity')) : null;
+      return { v, id, type, client: { version: c.str('version'), protocol: c.int('protocol', 0), pid: c.int('pid', 0), identity } };
     }
     case 'ping':
     case 'prune':
@@ -134,6 +151,10 @@ export function parseRequest(o: Obj): RequestFrame {
     default:
       throw new ProtocolError('UNKNOWN_TYPE', `request type '${type.slice(0, 64)}' is not served by this daemon`);
   }
+}
+
+function parseIdentity(f: Fields): Identity {
+  return { home: f.str('home'), configDir: f.str('configDir'), direnvConfigDir: f.str('direnvConfigDir'), dataDir: f.str('dataDir') };
 }
 
 export function parseRequestLine(line: string): RequestFrame {
@@ -200,6 +221,7 @@ function parseHello(f: Fields): HelloInfo {
     cached: opt('cached', () => f.int('cached', 0), 0),
     watcher: opt('watcher', () => f.oneOf('watcher', WATCHER_STATES), 'off'),
     engine: opt('engine', () => f.bool('engine'), true),
+    identity: f.has('identity') && f.raw('identity') !== null ? parseIdentity(f.obj('identity')) : null,
   };
 }
 
@@ -258,6 +280,7 @@ export function budgetToWire(ms: number): number | null {
   return Number.isFinite(ms) ? Math.max(0, ms) : null;
 }
 
+/** Longer than a Node timer holds (about 24.8 days) is as good as "wait". */
 export function budgetFromWire(ms: number | null): number {
-  return ms === null ? Number.POSITIVE_INFINITY : ms;
+  return ms === null || ms > MAX_TIMER_MS ? Number.POSITIVE_INFINITY : ms;
 }
