@@ -5,6 +5,8 @@ import { EnvdError, type ErrorCode } from '../util/errors.js';
 import { GO_PIN_FILES, MISE_FILES } from './pin-files.js';
 import { ancestors, findUp, MiseConfigError, parseGoModLines, parseGoVersionFile, parseMiseTools, parseToolVersions, readText } from './files.js';
 import type { GoResolution, GoSdk } from './types.js';
+import { parseGvmrc } from './gvm.js';
+import { MAX_PIN_FILE_BYTES, readRegularText, SafeReadError } from '../util/safe-read.js';
 import {
   compareGoVersions,
   downloadName,
@@ -149,6 +151,20 @@ interface Request {
   reason: string;
 }
 
+/** Version files a person writes, strongest first within one directory. */
+const VERSION_FILES: readonly string[] = ['.go-version', '.golang-version', '.gvmrc'];
+
+/** The nearest of `names` walking up from `dir` (in a directory, the first name found). */
+function findUpAny(dir: string, names: readonly string[]): string | null {
+  for (const d of ancestors(dir)) {
+    for (const n of names) {
+      const p = join(d, n);
+      if (isFile(p)) return p;
+    }
+  }
+  return null;
+}
+
 /** A version manager's files in one directory, in the order mise reads them. */
 const MANAGER_FILES: readonly string[] = [...MISE_FILES, '.tool-versions'];
 
@@ -176,6 +192,18 @@ export function resolveGo(dir: string, explicit: string | undefined, sdks: GoSdk
 
   let request: Request | null = null;
   let minimumNote: { v: GoVersion; file: string } | null = null;
+  let pkgsetNote: { name: string; file: string } | null = null;
+  // Files envd reads for the first time here go through safe-read (FIFOs, devices and
+  // huge files are refused before a byte is read).
+  const readSafe = (p: string): string => {
+    if (!consulted.includes(p)) consulted.push(p);
+    try {
+      return readRegularText(p, MAX_PIN_FILE_BYTES) ?? '';
+    } catch (err) {
+      if (err instanceof SafeReadError) throw new GoResolutionError('CONFIG_INVALID', err.message, consulted);
+      throw err;
+    }
+  };
 
   if (explicit !== undefined && explicit.trim() !== '') {
     const w = parseWant(explicit);
@@ -201,14 +229,23 @@ export function resolveGo(dir: string, explicit: string | undefined, sdks: GoSdk
       }
     }
     if (request === null) {
-      const gv = findUp(dir, '.go-version');
-      if (gv !== null) {
-        const word = parseGoVersionFile(read(gv));
-        // goenv writes `system` for "whatever go is on PATH": it pins nothing.
+      // A version file a person wrote: goenv's `.go-version`, `.golang-version`, gvm's
+      // `.gvmrc`. The nearest directory with one decides; within it, in that order.
+      const vf = findUpAny(dir, VERSION_FILES);
+      if (vf !== null) {
+        let word: string | null;
+        if (basename(vf) === '.gvmrc') {
+          const rc = parseGvmrc(readSafe(vf));
+          word = rc.use;
+          if (rc.pkgset !== null) pkgsetNote = { name: rc.pkgset, file: vf };
+        } else {
+          word = parseGoVersionFile(readSafe(vf));
+        }
+        // goenv and gvm say `system` for "whatever go is on PATH": it pins nothing.
         if (word !== null && word !== 'system') {
           const w = parseWant(word);
-          if (w === null) throw invalid(gv, 'version', word);
-          request = { wants: [w], reason: show(gv) };
+          if (w === null) throw invalid(vf, basename(vf) === '.gvmrc' ? 'gvm use' : 'version', word);
+          request = { wants: [w], reason: show(vf) };
         }
       }
     }
@@ -283,6 +320,9 @@ export function resolveGo(dir: string, explicit: string | undefined, sdks: GoSdk
     const chosen = parseGoVersion(sdk.version);
     if (minimumNote !== null && chosen !== null && !satisfiesMinimum(chosen, minimumNote.v)) {
       warnings.push(`go ${sdk.version} is older than the 'go ${formatGoVersion(minimumNote.v)}' line of ${show(minimumNote.file)} requires; with GOTOOLCHAIN=local, go commands in this module will refuse to run`);
+    }
+    if (pkgsetNote !== null && request.reason === show(pkgsetNote.file)) {
+      warnings.push(`gvm pkgset '${pkgsetNote.name}' in ${show(pkgsetNote.file)} is not applied; add 'layout go' to the .envrc for a per-project GOPATH`);
     }
     return { sdk, wanted: request.wants.map(describeWant).join(' or '), reason: request.reason, consulted, warnings };
   }
