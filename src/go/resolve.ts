@@ -9,7 +9,6 @@ import { parseGvmrc } from './gvm.js';
 import { MAX_PIN_FILE_BYTES, readRegularText, SafeReadError } from '../util/safe-read.js';
 import {
   compareGoVersions,
-  downloadName,
   formatGoVersion,
   type GoVersion,
   parseGoVersion,
@@ -112,10 +111,16 @@ export function matchWant(sdks: GoSdk[], w: GoWant): GoSdk | null {
 /** A resolution failure that still knows which files it read, so they can be watched. */
 export class GoResolutionError extends EnvdError {
   readonly consulted: string[];
-  constructor(code: ErrorCode, message: string, consulted: string[]) {
+  /** GO_NOT_INSTALLED: what was asked for, in order (what `envd go install` would fetch). */
+  readonly wants: GoWant[];
+  /** GO_NOT_INSTALLED: where the wants came from (`argument`, `~/p/.go-version`...). */
+  readonly reason: string;
+  constructor(code: ErrorCode, message: string, consulted: string[], request?: { wants: GoWant[]; reason: string }) {
     super(code, message);
     this.name = 'GoResolutionError';
     this.consulted = consulted;
+    this.wants = request?.wants ?? [];
+    this.reason = request?.reason ?? '';
   }
 }
 
@@ -326,7 +331,7 @@ export function resolveGo(dir: string, explicit: string | undefined, sdks: GoSdk
     }
     return { sdk, wanted: request.wants.map(describeWant).join(' or '), reason: request.reason, consulted, warnings };
   }
-  throw new GoResolutionError('GO_NOT_INSTALLED', notInstalledMessage(request, sdks), consulted);
+  throw new GoResolutionError('GO_NOT_INSTALLED', notInstalledMessage(request, sdks), consulted, request);
 }
 
 /**
@@ -352,13 +357,25 @@ function notInstalledMessage(request: Request, sdks: GoSdk[]): string {
     ? 'none found (add other locations to [go] sdk_dirs in envd.toml)'
     : sdks.map((s) => s.version).join(', ');
   const first = request.wants[0];
-  let how: string;
-  if (first === undefined || first.kind === 'newest') {
-    how = 'install Go from https://go.dev/dl/ or with your version manager';
-  } else {
-    const dl = downloadName(first.v);
-    const mgr = first.kind === 'line' ? `${first.v.major}.${first.v.minor}` : formatGoVersion(first.v);
-    how = `install it with: go install golang.org/dl/${dl}@latest && ${dl} download (or your version manager, e.g. mise install go@${mgr})`;
-  }
+  const how = `install it with: envd go install ${first === undefined ? 'latest' : installArgument(first)}`;
   return `Go ${wanted} is not installed (${from}); installed: ${installed}; ${how}`;
+}
+
+/**
+ * The `envd go install` argument that fetches something meeting `w`: an exact release
+ * names itself; a line, or a minimum, names its line (the newest release of it, which
+ * meets any minimum within the line); `latest` the newest release.
+ */
+export function installArgument(w: GoWant): string {
+  switch (w.kind) {
+    case 'exact':
+    case 'toolchain':
+      return formatGoVersion(w.v);
+    case 'line':
+      return `${w.v.major}.${w.v.minor}`;
+    case 'minimum':
+      return w.v.pre === null ? `${w.v.major}.${w.v.minor}` : formatGoVersion(w.v);
+    case 'newest':
+      return 'latest';
+  }
 }
