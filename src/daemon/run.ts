@@ -208,7 +208,7 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
     // Watching off: hooks in a project ask at every prompt (see Generation).
     const generation = new Generation(paths.generationFile, (m) => log.error(m), !knobs.watch);
     const { LocalService } = await import('../engine/service.js');
-    const service = new LocalService({ paths, env });
+    const service = new LocalService({ paths, env, background: true });
     engine = service;
     let core: DaemonCore | null = null;
     const w = new DependencyWatcher({

@@ -150,7 +150,7 @@ function isPickable(word: string): boolean {
   return word !== 'system' && !word.startsWith('ref:') && !word.startsWith('path:') && !word.startsWith('sub-');
 }
 
-interface Request {
+export interface Request {
   wants: GoWant[];
   /** `argument`, `toolchain line of ~/p/go.mod`, `~/p/.go-version`... */
   reason: string;
@@ -350,7 +350,8 @@ function pinWatchPath(dir: string, name: string): string {
   return join(dir, name);
 }
 
-function notInstalledMessage(request: Request, sdks: GoSdk[]): string {
+/** The one-line error for a request nothing installed meets (also used by `use asdf`). */
+export function notInstalledMessage(request: Request, sdks: readonly GoSdk[]): string {
   const wanted = request.wants.map(phraseWant).join(' or ');
   const from = request.reason === 'argument' ? 'asked for explicitly' : `from ${request.reason}`;
   const installed = sdks.length === 0
