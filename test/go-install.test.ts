@@ -214,3 +214,54 @@ describe('envd go uninstall', () => {
     expect(existsSync(sb.path('sys/usr/lib/go-1.19/bin/go'))).toBe(true);
   });
 });
+
+describe('[go] install = "auto" (the daemon installs a missing pinned Go in the background)', () => {
+  let daemonSb: Sandbox;
+  afterEach(() => {
+    daemonSb?.cleanup();
+  });
+
+  it('the prompt says it is installing and does not wait; a later prompt applies Go', async () => {
+    daemonSb = new Sandbox();
+    const s = daemonSb;
+    const denv = { ENVD_GO_SYSTEM_ROOTS: s.path('sys/usr/lib/go-*'), PATH: `${s.mkdir('empty')}:/usr/bin:/bin` };
+    s.write(join(s.home, '.config/envd/envd.toml'), `[go]\ninstall = "auto"\ndownload_url = "${server.base}"\n`);
+    const proj = s.mkdir('home/proj');
+    s.write(join(proj, '.go-version'), '1.22.5\n');
+    s.write(join(proj, '.envrc'), 'use go\nexport LOADED=1\n');
+    expect((await s.envdAsync(['allow', proj], { env: denv })).status).toBe(0);
+    // The download is held until the test lets it go: the first answer cannot have waited for it.
+    server.setArchive(a1225.filename, a1225.bytes, 'barrier', 2);
+    const first = await s.envdAsync(['export', 'json'], { cwd: proj, env: denv });
+    expect(first.status, first.stderr).toBe(0);
+    expect(first.stderr).toContain('envd: installing go1.22.5 in the background (from ~/proj/.go-version; [go] install = "auto"); Go applies at a prompt after it finishes');
+    const vars = JSON.parse(first.stdout) as Record<string, string | null>;
+    expect(vars.LOADED).toBe('1');
+    expect(vars.GOROOT).toBeUndefined();
+    // Only the envd daemon downloads; now let it finish (a second waiter opens the barrier).
+    await fetch(new URL(a1225.filename, server.base)).then((r) => r.arrayBuffer());
+    const root = join(s.home, '.local/share/envd/go/1.22.5');
+    let goroot: string | null | undefined;
+    for (let i = 0; i < 200 && goroot !== root; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const next = await s.envdAsync(['export', 'json'], { cwd: proj, env: denv });
+      goroot = next.stdout.trim() === '' ? undefined : (JSON.parse(next.stdout) as Record<string, string | null>).GOROOT;
+    }
+    expect(goroot).toBe(root);
+    expect(readdirSync(join(s.home, '.local/share/envd/go'))).toEqual(['1.22.5']);
+    const v = await s.envdAsync(['exec', proj, 'go', 'version'], { env: denv });
+    expect(v.stdout).toMatch(/^go version go1\.22\.5 /);
+  });
+
+  it('without the daemon nothing is installed automatically: the error names envd go install', async () => {
+    const proj = sb.mkdir('home/proj');
+    sb.write(join(proj, '.go-version'), '1.22.5\n');
+    sb.write(join(proj, '.envrc'), 'use go\n');
+    sb.write(join(sb.home, '.config/envd/envd.toml'), '[go]\ninstall = "auto"\n');
+    expect((await envd(['allow', proj])).status).toBe(0);
+    const r = await envd(['export', 'json'], { cwd: proj });
+    expect(r.stderr).toContain('install it with: envd go install 1.22.5');
+    expect(entries()).toEqual([]);
+    expect(server.requests).toEqual([]);
+  });
+});
