@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -178,6 +179,25 @@ describe('verification: nothing is unpacked from an archive that does not match 
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('refusing to install an archive that cannot be checked');
     expect(server.requests.filter((p) => p.endsWith('.tar.gz'))).toEqual([]);
+  });
+});
+
+describe('interrupted by the user', () => {
+  it('Ctrl-C (SIGINT) during the download: exit 130, nothing installed, nothing left behind', async () => {
+    // The server sends half the archive and then nothing more.
+    server.setArchive(a1225.filename, a1225.bytes, 'stall');
+    const child = spawn(ENVD_BIN, ['go', 'install', '1.22.5'], { env: { ...sb.env, ...env }, cwd: sb.root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // Wait until the download is under way: its temporary file exists beside the SDKs.
+    const started = (): boolean => entries().some((e) => e.startsWith('.download-'));
+    for (let i = 0; i < 300 && !started(); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(started()).toBe(true);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    expect(stderr).toBe('envd: go install: interrupted; nothing was installed\n');
+    expect(entries()).toEqual([]);
   });
 });
 

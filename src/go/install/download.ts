@@ -2,6 +2,9 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import { fetchFailure, GoInstallError } from './listing.js';
 
+/** How long a download may go without a byte before it is given up. */
+const IDLE_MS = 60_000;
+
 export interface DownloadProgress {
   /** Bytes so far and the expected total (0 when unknown). */
   update(done: number, total: number): void;
@@ -17,9 +20,36 @@ export async function downloadVerified(url: URL, dest: string, expect: { sha256:
   if (!/^[0-9a-f]{64}$/.test(expect.sha256)) {
     throw new GoInstallError(`the listing gives no SHA-256 for ${url.href}; refusing to install an archive that cannot be checked`);
   }
+  // A server that stops sending must not hold an install (or the daemon's auto install)
+  // forever: no byte for this long ends it.
+  const idle = new AbortController();
+  const arm = (): NodeJS.Timeout => setTimeout(() => idle.abort(new Error(`no data for ${IDLE_MS / 1000} s`)), IDLE_MS);
+  let idleTimer = arm();
+  const poke = (): void => {
+    clearTimeout(idleTimer);
+    idleTimer = arm();
+  };
+  const both = signal === undefined ? idle.signal : AbortSignal.any([signal, idle.signal]);
+  try {
+    await fetchInto(url, dest, expect, both, poke, progress);
+  } catch (err) {
+    if (idle.signal.aborted && !(signal?.aborted ?? false)) {
+      throw new GoInstallError(`the download of ${url.href} stalled (${errorText(idle.signal.reason)}); nothing was installed, try again`);
+    }
+    throw err;
+  } finally {
+    clearTimeout(idleTimer);
+  }
+}
+
+function errorText(v: unknown): string {
+  return v instanceof Error ? v.message : String(v);
+}
+
+async function fetchInto(url: URL, dest: string, expect: { sha256: string; size: number }, signal: AbortSignal, poke: () => void, progress?: DownloadProgress): Promise<void> {
   let res: Response;
   try {
-    res = await fetch(url, { redirect: 'follow', ...(signal !== undefined ? { signal } : {}) });
+    res = await fetch(url, { redirect: 'follow', signal });
   } catch (err) {
     throw new GoInstallError(`cannot download ${url.href}: ${fetchFailure(err)}`);
   }
@@ -36,6 +66,7 @@ export async function downloadVerified(url: URL, dest: string, expect: { sha256:
         await res.body.cancel().catch(() => undefined);
         throw new GoInstallError(`${url.href} is larger than the ${expect.size} bytes the listing gives; nothing was installed`);
       }
+      poke();
       hash.update(chunk);
       await out.write(chunk);
       progress?.update(done, total);
