@@ -2,7 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { tildePath } from '../config/paths.js';
 import { installGo, uninstallGo } from '../go/install/install.js';
 import { terminalProgress, type ProgressBar } from '../go/install/progress.js';
-import { GoResolutionError, parseWant, type GoWant } from '../go/resolve.js';
+import { describeWant, GoResolutionError, parseWant, type GoWant } from '../go/resolve.js';
 import { formatGoVersion, parseGoVersion } from '../go/version.js';
 import { isDirectory } from '../util/fs.js';
 import { EnvdError } from '../util/errors.js';
@@ -51,7 +51,7 @@ export async function runInstall(args: string[]): Promise<number> {
         throw err;
       }
       wants = err.wants;
-      say(`envd: ${where === process.cwd() ? 'this directory' : tildePath(where, home)} wants go ${err.wants.map((w) => w.kind === 'newest' ? 'latest' : formatGoVersion(w.v)).join(' or ')} (${err.reason})`);
+      say(`envd: ${where === process.cwd() ? 'this directory' : tildePath(where, home)} wants go ${err.wants.map(describeWant).join(' or ')} (${err.reason})`);
     }
   }
 
