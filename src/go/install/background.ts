@@ -58,7 +58,3 @@ export function autoInstall(wants: readonly GoWant[], from: string, ctx: AutoIns
   return `installing ${what} in the background (${from}; [go] install = "auto"); Go applies at a prompt after it finishes`;
 }
 
-/** Installs under way (for tests and a clean shutdown). */
-export function autoInstallsRunning(): Promise<void>[] {
-  return [...running.values()];
-}

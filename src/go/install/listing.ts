@@ -2,6 +2,7 @@ import { EnvdError } from '../../util/errors.js';
 import { matchWant, type GoWant } from '../resolve.js';
 import { formatGoVersion, parseGoVersion } from '../version.js';
 import type { GoPlatform } from './platform.js';
+import type { GoSdk } from '../types.js';
 
 // go.dev's download listing (https://go.dev/dl/?mode=json&include=all): every release with
 // its files, each with a SHA-256. The same JSON is what a mirror serves at its base URL.
@@ -166,7 +167,7 @@ export function archiveFor(release: GoRelease, platform: GoPlatform): GoFile | n
  */
 export function pickRelease(releases: GoRelease[], wants: readonly GoWant[], platform: GoPlatform): GoRelease | null {
   const byVersion = new Map<string, GoRelease>();
-  const pseudo = [];
+  const pseudo: GoSdk[] = [];
   for (const r of releases) {
     const v = parseGoVersion(r.version);
     if (v === null || archiveFor(r, platform) === null) continue;
