@@ -72,18 +72,26 @@ __envd_go_detect_version() {
 # Usage: use go [VERSION]
 #
 # Selects an installed Go SDK: VERSION when given (1.22, 1.22.5, go1.22.5, 1.21rc2,
-# latest), else the nearest go.work/go.mod `toolchain` line, .go-version, .tool-versions
-# (golang/go), or go.mod's `go` line as a minimum. Exports GOROOT, puts $GOROOT/bin first
-# on PATH, sets GOTOOLCHAIN=local (so `go` never switches to another toolchain behind
-# envd's back) and GOCACHE per [go] cache. When nothing installed fits, it exports nothing
-# and fails with one line saying what is wanted, what is installed and how to install it.
+# latest), else the nearest go.work/go.mod `toolchain` line, .go-version, .golang-version
+# or .gvmrc, a mise config or .tool-versions (golang/go), or go.mod's `go` line as a
+# minimum. Exports GOROOT, puts $GOROOT/bin first on PATH, sets GOTOOLCHAIN=local (so `go`
+# never switches to another toolchain behind envd's back) and GOCACHE per [go] cache. When
+# nothing installed fits, it exports nothing and fails with one line saying what is
+# wanted, what is installed and the `envd go install` command that installs it (with
+# [go] install = "auto", the daemon installs it in the background and says so).
 use_go() {
   if (($# > 1)); then
     log_error "use go: takes at most one version, got: $*"
     return 1
   fi
   __envd_rpc go "${1-}" "$PWD" || return 1
-  local goroot=${__envd_reply[0]-} version=${__envd_reply[1]-} layout='' REPLY
+  __envd_go_apply "${__envd_reply[0]-}" "${__envd_reply[1]-}"
+}
+
+# __envd_go_apply GOROOT VERSION: what `use go` exports once envd chose the SDK (also used
+# by `use asdf`).
+__envd_go_apply() {
+  local goroot=$1 version=$2 layout='' REPLY
   if [[ -z $goroot || -z $version ]]; then
     log_error "use go: envd returned no GOROOT"
     return 1

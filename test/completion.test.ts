@@ -99,7 +99,7 @@ describe('bash', () => {
     expect(complete('envd', 'ex')).toEqual(['exec', 'export']);
     expect(complete('envd', 'export', '')).toEqual(['bash', 'fish', 'gha', 'json', 'zsh']);
     expect(complete('envd', 'export', '-')).toEqual(['--budget']);
-    expect(complete('envd', 'go', '')).toEqual(['list', 'which']);
+    expect(complete('envd', 'go', '')).toEqual(['install', 'list', 'uninstall', 'which']);
     expect(complete('envd', 'go', 'which', '--')).toEqual(['--dir', '--json']);
     expect(complete('envd', 'daemon', '')).toEqual(['install', 'logs', 'restart', 'run', 'start', 'status', 'stop']);
     expect(complete('envd', 'daemon', 'status', '-')).toEqual(['--json']);

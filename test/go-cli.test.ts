@@ -109,7 +109,7 @@ describe('envd go which', () => {
     const r = sb.envd(['go', 'which', '--dir', sb.path('proj')], { env });
     expect(r.status).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toBe(`envd: Go 1.23.4 is not installed (from ${sb.path('proj')}/.go-version); installed: 1.22.12, 1.22.5, 1.21.13, 1.19.8; install it with: go install golang.org/dl/go1.23.4@latest && go1.23.4 download (or your version manager, e.g. mise install go@1.23.4)\n`);
+    expect(r.stderr).toBe(`envd: Go 1.23.4 is not installed (from ${sb.path('proj')}/.go-version); installed: 1.22.12, 1.22.5, 1.21.13, 1.19.8; install it with: envd go install 1.23.4\n`);
   });
 
   it('warns when the pin is older than go.mod requires', () => {

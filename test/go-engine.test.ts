@@ -62,7 +62,7 @@ describe.each([['one-shot', false], ['daemon', true]] as const)('%s', (_mode, da
       sb.write('proj/.envrc', 'export BEFORE=1\nuse go 1.30 || exit 1\n');
       allow();
       const r = sb.envd(['export', 'json'], { cwd: proj, env });
-      expect(r.stderr).toContain('Go 1.30.x is not installed (asked for explicitly); installed: 1.22.12, 1.21.13; install it with: go install golang.org/dl/go1.30.0@latest');
+      expect(r.stderr).toContain('Go 1.30.x is not installed (asked for explicitly); installed: 1.22.12, 1.21.13; install it with: envd go install 1.30');
       const vars = r.stdout.trim() === '' ? {} : parseJsonExport(r.stdout);
       expect(vars.GOROOT).toBeUndefined();
       expect(vars.BEFORE).toBeUndefined();

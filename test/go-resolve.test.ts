@@ -349,21 +349,21 @@ describe('errors', () => {
     expect(err.message).not.toContain('\n');
     expect(err.message).toBe(
       'Go 1.23.4 is not installed (from ~/work/proj/.go-version); installed: 1.22.12, 1.22.5, 1.21.13, 1.21.0, 1.19.8; '
-      + 'install it with: go install golang.org/dl/go1.23.4@latest && go1.23.4 download (or your version manager, e.g. mise install go@1.23.4)',
+      + 'install it with: envd go install 1.23.4',
     );
     expect(err.consulted).toContain(join(proj, '.go-version'));
   });
 
   it('names prefixes, minimums and explicit arguments sensibly', () => {
-    expect(failure(() => resolve(proj, '1.24')).message).toMatch(/^Go 1\.24\.x is not installed \(asked for explicitly\);.*golang\.org\/dl\/go1\.24\.0@latest && go1\.24\.0 download.*mise install go@1\.24\)$/);
+    expect(failure(() => resolve(proj, '1.24')).message).toMatch(/^Go 1\.24\.x is not installed \(asked for explicitly\);.*install it with: envd go install 1\.24$/);
     put('go.mod', 'module m\n\ngo 1.25\n');
-    expect(failure(() => resolve(proj, undefined)).message).toMatch(/^Go >= 1\.25 is not installed \(from go line of ~\/work\/proj\/go\.mod\);.*go1\.25\.0 download/);
+    expect(failure(() => resolve(proj, undefined)).message).toMatch(/^Go >= 1\.25 is not installed \(from go line of ~\/work\/proj\/go\.mod\);.*install it with: envd go install 1\.25$/);
   });
 
   it('says when nothing is installed at all', () => {
     const err = failure(() => resolve(proj, '1.22', []));
     expect(err.message).toContain('installed: none found');
-    expect(failure(() => resolve(proj, undefined, [])).message).toContain('https://go.dev/dl/');
+    expect(failure(() => resolve(proj, undefined, [])).message).toContain('install it with: envd go install latest');
   });
 
   it('a version that is not a version: USAGE for arguments, CONFIG_INVALID naming the file', () => {

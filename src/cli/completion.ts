@@ -67,13 +67,18 @@ export const COMMANDS: readonly CommandSpec[] = [
   { name: 'stdlib', desc: 'print the bash stdlib' },
   { name: 'version', desc: 'print the version, or check it is at least MIN', args: [NONE] },
   {
-    name: 'go', desc: 'Go SDKs found and which one a directory gets',
+    name: 'go', desc: 'Go SDKs: list, which one a directory gets, install',
     subcommands: [
       { name: 'list', desc: 'Go SDKs installed on this machine', options: [JSON_OPT] },
       {
         name: 'which', desc: 'the GOROOT a directory gets, and why', args: [NONE],
         options: [JSON_OPT, { name: '--dir', desc: 'directory to resolve for', value: DIR }],
       },
+      {
+        name: 'install', desc: 'download, verify and install a Go release', args: [NONE],
+        options: [{ name: '--dir', desc: 'install what this directory pins', value: DIR }],
+      },
+      { name: 'uninstall', desc: 'remove a Go that envd installed', args: [NONE] },
     ],
   },
   {

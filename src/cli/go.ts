@@ -1,7 +1,7 @@
 import { isDirectory } from '../util/fs.js';
 import { isAbsolute, resolve } from 'node:path';
-import { loadConfig } from '../config/config.js';
-import { resolvePaths, tildePath } from '../config/paths.js';
+import { loadConfig, type Config } from '../config/config.js';
+import { resolvePaths, tildePath, type EnvdPaths } from '../config/paths.js';
 import { createGoProvider } from '../go/provider.js';
 import { GoResolutionError } from '../go/resolve.js';
 import { EnvdError } from '../util/errors.js';
@@ -10,17 +10,23 @@ import { say, usage } from './command.js';
 const HELP = [
   'usage: envd go list [--json]',
   '       envd go which [VERSION] [--dir DIR] [--json]',
+  '       envd go install [VERSION] [--dir DIR]',
+  '       envd go uninstall VERSION',
   '',
-  '  list    Go SDKs installed on this machine (version, GOROOT, where envd found it), newest first',
-  '  which   the GOROOT `use go [VERSION]` picks in DIR (default: the current directory), and why',
+  '  list       Go SDKs installed on this machine (version, GOROOT, where envd found it), newest first',
+  '  which      the GOROOT `use go [VERSION]` picks in DIR (default: the current directory), and why',
+  '  install    download a Go release from go.dev (or [go] download_url), check its SHA-256 and install',
+  '             it under $XDG_DATA_HOME/envd/go; VERSION: 1.22.5, 1.22 (its newest release) or latest;',
+  '             without VERSION, what DIR pins. Prints the GOROOT',
+  '  uninstall  remove a Go that envd installed',
 ].join('\n');
 
 
-function setup(): { provider: ReturnType<typeof createGoProvider>; home: string } {
+export function setup(): { provider: ReturnType<typeof createGoProvider>; home: string; paths: EnvdPaths; config: Config } {
   const paths = resolvePaths(process.env);
   const loaded = loadConfig(paths);
   for (const w of loaded.warnings) say(w);
-  return { provider: createGoProvider(paths, loaded.config, process.env), home: paths.home };
+  return { provider: createGoProvider(paths, loaded.config, process.env), home: paths.home, paths, config: loaded.config };
 }
 
 function runList(args: string[]): number {
@@ -96,7 +102,7 @@ function runWhich(args: string[]): number {
   }
 }
 
-/** `envd go list [--json]`, `envd go which [VERSION] [--dir DIR] [--json]`. */
+/** `envd go list`, `which`, `install` and `uninstall` (the last two in go-install.ts). */
 export async function run(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   switch (sub) {
@@ -105,6 +111,11 @@ export async function run(args: string[]): Promise<number> {
       return runList(rest);
     case 'which':
       return runWhich(rest);
+    case 'install':
+      return (await import('./go-install.js')).runInstall(rest);
+    case 'uninstall':
+    case 'remove':
+      return (await import('./go-install.js')).runUninstall(rest);
     case undefined:
     case 'help':
     case '--help':
@@ -112,6 +123,6 @@ export async function run(args: string[]): Promise<number> {
       process.stdout.write(HELP + '\n');
       return sub === undefined ? 2 : 0;
     default:
-      return usage(`go: unknown subcommand '${sub}'. Try 'envd go list' or 'envd go which'.`);
+      return usage(`go: unknown subcommand '${sub}'. Try 'envd go list', 'envd go which' or 'envd go install'.`);
   }
 }

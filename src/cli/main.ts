@@ -57,7 +57,7 @@ function help(): string {
     '  edit [PATH]               open the .envrc in $EDITOR, approve it if it changed',
     '  reload                    evaluate the current .envrc again at the next prompt',
     '  stdlib                    print the bash stdlib',
-    '  go list|which             Go SDKs found and which one a directory gets',
+    '  go list|which|install|uninstall  Go SDKs: found, which one a directory gets, install',
     '  daemon start|stop|restart|status|run|logs',
     '  version [MIN]             print the version, or check it is at least MIN',
     '  doctor                    check the hook, daemon, runtime dir, allowlist, config, bash, Go',

@@ -7,6 +7,8 @@ import { MAX_TIMER_MS } from '../util/timer.js';
 
 export type SourcedFilesPolicy = 'strict' | 'follow';
 export type GoCachePolicy = 'project' | 'version' | 'shared';
+/** `[go] install`: `auto` lets the daemon install a missing pinned Go in the background. */
+export type GoInstallPolicy = 'off' | 'auto';
 
 export interface Config {
   global: {
@@ -26,7 +28,7 @@ export interface Config {
   };
   whitelist: { prefix: string[]; exact: string[] };
   trust: { sourcedFiles: SourcedFilesPolicy };
-  go: { sdkDirs: string[]; cache: GoCachePolicy; auto: boolean };
+  go: { sdkDirs: string[]; cache: GoCachePolicy; auto: boolean; install: GoInstallPolicy; downloadUrl: string | null };
 }
 
 export function defaultConfig(): Config {
@@ -45,7 +47,7 @@ export function defaultConfig(): Config {
     },
     whitelist: { prefix: [], exact: [] },
     trust: { sourcedFiles: 'strict' },
-    go: { sdkDirs: [], cache: 'project', auto: false },
+    go: { sdkDirs: [], cache: 'project', auto: false, install: 'off', downloadUrl: null },
   };
 }
 
@@ -173,6 +175,11 @@ function applyTable(cfg: Config, doc: Table, r: Reader, file: string, warnings: 
         else r.bad('go.cache', '"project", "version" or "shared"');
       });
       r.bool(go, 'auto', 'go.auto', (v) => { cfg.go.auto = v; });
+      r.str(go, 'install', 'go.install', (v) => {
+        if (v === 'off' || v === 'auto') cfg.go.install = v;
+        else r.bad('go.install', '"off" or "auto"');
+      });
+      r.str(go, 'download_url', 'go.download_url', (v) => { cfg.go.downloadUrl = v; });
     }
   }
 }

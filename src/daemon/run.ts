@@ -215,7 +215,7 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
     const generation = new Generation(paths.generationFile, (m) => log.error(m), !knobs.watch);
     const { LocalService } = await import('../engine/service.js');
     ({ endAllEvaluations: endEvaluations } = await import('../eval/runner.js'));
-    const service = new LocalService({ paths, env });
+    const service = new LocalService({ paths, env, background: true });
     engine = service;
     let core: DaemonCore | null = null;
     const w = new DependencyWatcher({

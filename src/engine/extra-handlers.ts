@@ -14,12 +14,14 @@ export interface ExtraHandlers {
  * stdlib). Loaded on the first evaluation only, so a prompt that evaluates nothing never
  * pays for them.
  */
-export async function extraHandlers(paths: EnvdPaths, config: Config, env: Record<string, string | undefined>): Promise<ExtraHandlers> {
-  const [{ createGoProvider }, { goRpcHandler }, { extraRpcHandlers }] = await Promise.all([
+export async function extraHandlers(paths: EnvdPaths, config: Config, env: Record<string, string | undefined>, opts: { background?: boolean } = {}): Promise<ExtraHandlers> {
+  const [{ createGoProvider }, { goRpcHandler }, { asdfRpcHandler }, { extraRpcHandlers }] = await Promise.all([
     import('../go/provider.js'),
     import('../go/rpc.js'),
+    import('../go/asdf.js'),
     import('../eval/rpc-extras.js'),
   ]);
   const go = createGoProvider(paths, config, env);
-  return { handlers: { ...extraRpcHandlers(), go: goRpcHandler(go) }, go };
+  const goOpts = { background: opts.background === true };
+  return { handlers: { ...extraRpcHandlers(), go: goRpcHandler(go, goOpts), asdf: asdfRpcHandler(go, goOpts) }, go };
 }

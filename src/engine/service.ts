@@ -51,6 +51,8 @@ export interface LocalServiceOptions {
   env?: Record<string, string | undefined>;
   /** Extra RPC handlers (Go, stdlib extras) by name. */
   handlers?: Record<string, RpcHandler>;
+  /** This process outlives requests (the daemon): work may go on in the background ([go] install = "auto"). */
+  background?: boolean;
 }
 
 /**
@@ -81,8 +83,10 @@ export class LocalService implements Service {
   private extraHandlersLoaded = false;
   /** src/go/auto.ts, loaded only when `[go] auto` is on (see prepare()). */
   private goAuto: typeof GoAuto | null = null;
+  private readonly background: boolean;
 
   constructor(opts: LocalServiceOptions = {}) {
+    this.background = opts.background === true;
     this.processEnv = opts.env ?? process.env;
     this.paths = opts.paths ?? resolvePaths(this.processEnv);
     this.loaded = loadConfig(this.paths);
@@ -137,7 +141,7 @@ export class LocalService implements Service {
     if (!this.extraHandlersLoaded) {
       this.extraHandlersLoaded = true;
       const { extraHandlers } = await import('./extra-handlers.js');
-      const extra = await extraHandlers(this.paths, this.config, this.processEnv);
+      const extra = await extraHandlers(this.paths, this.config, this.processEnv, { background: this.background });
       // The core's own handlers win over same-named extras.
       this.handlers = { ...extra.handlers, ...this.coreHandlers };
       this.goProvider = extra.go;

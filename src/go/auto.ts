@@ -2,6 +2,8 @@ import { join } from 'node:path';
 import { isFile } from '../util/fs.js';
 import type { Config } from '../config/config.js';
 import { MISE_FILES } from './pin-files.js';
+import { parseGvmrc } from './gvm.js';
+import { MAX_PIN_FILE_BYTES, readRegularText } from '../util/safe-read.js';
 import { ancestors, parseGoModLines, parseMiseTools, parseToolVersions, readText } from './files.js';
 
 /** The whole of a synthetic envrc: it runs no user code, it only picks among installed SDKs. */
@@ -24,6 +26,15 @@ function hasMiseGo(p: string): boolean {
   }
 }
 
+function hasGvmUse(p: string): boolean {
+  if (!isFile(p)) return false;
+  try {
+    return parseGvmrc(readRegularText(p, MAX_PIN_FILE_BYTES) ?? '').use !== null;
+  } catch {
+    return false; // not a regular file, or too large: it pins nothing envd will read
+  }
+}
+
 /**
  * The file in `dir` that pins a Go version, or null: `.go-version`, a mise config with a
  * `[tools] go` entry, a `.tool-versions` with a go/golang entry, or a go.mod/go.work with a
@@ -32,6 +43,10 @@ function hasMiseGo(p: string): boolean {
 export function goPinIn(dir: string): string | null {
   const gv = join(dir, '.go-version');
   if (isFile(gv)) return gv;
+  const golang = join(dir, '.golang-version');
+  if (isFile(golang)) return golang;
+  const gvmrc = join(dir, '.gvmrc');
+  if (hasGvmUse(gvmrc)) return gvmrc;
   for (const name of MISE_FILES) {
     const p = join(dir, name);
     if (hasMiseGo(p)) return p;

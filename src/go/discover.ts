@@ -79,6 +79,8 @@ export function sdkRoots(input: DiscoveryInput): SdkRoot[] {
   const add = (pattern: string, source: string, container = false): void => {
     roots.push({ pattern, source, container });
   };
+  // `envd go install`: $XDG_DATA_HOME/envd/go/1.22.5 (temporary entries start with a dot).
+  add(join(nonEmpty(env.XDG_DATA_HOME) ?? join(home, '.local', 'share'), 'envd', 'go', '*'), 'envd');
   // golang.org/dl: `go install golang.org/dl/go1.22.5@latest && go1.22.5 download`.
   add(join(home, 'sdk', 'go*'), 'sdk');
   add(join(nonEmpty(env.GVM_ROOT) ?? join(home, '.gvm'), 'gos', '*'), 'gvm');

@@ -16,4 +16,4 @@ export const MISE_FILES = [
 ] as const;
 
 /** Every file name that can pin a Go version in a directory. */
-export const GO_PIN_FILES: readonly string[] = ['go.work', 'go.mod', '.go-version', ...MISE_FILES, '.tool-versions'];
+export const GO_PIN_FILES: readonly string[] = ['go.work', 'go.mod', '.go-version', '.golang-version', '.gvmrc', ...MISE_FILES, '.tool-versions'];

@@ -5,9 +5,10 @@ import { EnvdError, type ErrorCode } from '../util/errors.js';
 import { GO_PIN_FILES, MISE_FILES } from './pin-files.js';
 import { ancestors, findUp, MiseConfigError, parseGoModLines, parseGoVersionFile, parseMiseTools, parseToolVersions, readText } from './files.js';
 import type { GoResolution, GoSdk } from './types.js';
+import { parseGvmrc } from './gvm.js';
+import { MAX_PIN_FILE_BYTES, readRegularText, SafeReadError } from '../util/safe-read.js';
 import {
   compareGoVersions,
-  downloadName,
   formatGoVersion,
   type GoVersion,
   parseGoVersion,
@@ -110,10 +111,16 @@ export function matchWant(sdks: GoSdk[], w: GoWant): GoSdk | null {
 /** A resolution failure that still knows which files it read, so they can be watched. */
 export class GoResolutionError extends EnvdError {
   readonly consulted: string[];
-  constructor(code: ErrorCode, message: string, consulted: string[]) {
+  /** GO_NOT_INSTALLED: what was asked for, in order (what `envd go install` would fetch). */
+  readonly wants: GoWant[];
+  /** GO_NOT_INSTALLED: where the wants came from (`argument`, `~/p/.go-version`...). */
+  readonly reason: string;
+  constructor(code: ErrorCode, message: string, consulted: string[], request?: { wants: GoWant[]; reason: string }) {
     super(code, message);
     this.name = 'GoResolutionError';
     this.consulted = consulted;
+    this.wants = request?.wants ?? [];
+    this.reason = request?.reason ?? '';
   }
 }
 
@@ -143,10 +150,24 @@ function isPickable(word: string): boolean {
   return word !== 'system' && !word.startsWith('ref:') && !word.startsWith('path:') && !word.startsWith('sub-');
 }
 
-interface Request {
+export interface Request {
   wants: GoWant[];
   /** `argument`, `toolchain line of ~/p/go.mod`, `~/p/.go-version`... */
   reason: string;
+}
+
+/** Version files a person writes, strongest first within one directory. */
+const VERSION_FILES: readonly string[] = ['.go-version', '.golang-version', '.gvmrc'];
+
+/** The nearest of `names` walking up from `dir` (in a directory, the first name found). */
+function findUpAny(dir: string, names: readonly string[]): string | null {
+  for (const d of ancestors(dir)) {
+    for (const n of names) {
+      const p = join(d, n);
+      if (isFile(p)) return p;
+    }
+  }
+  return null;
 }
 
 /** A version manager's files in one directory, in the order mise reads them. */
@@ -176,6 +197,18 @@ export function resolveGo(dir: string, explicit: string | undefined, sdks: GoSdk
 
   let request: Request | null = null;
   let minimumNote: { v: GoVersion; file: string } | null = null;
+  let pkgsetNote: { name: string; file: string } | null = null;
+  // Files envd reads for the first time here go through safe-read (FIFOs, devices and
+  // huge files are refused before a byte is read).
+  const readSafe = (p: string): string => {
+    if (!consulted.includes(p)) consulted.push(p);
+    try {
+      return readRegularText(p, MAX_PIN_FILE_BYTES) ?? '';
+    } catch (err) {
+      if (err instanceof SafeReadError) throw new GoResolutionError('CONFIG_INVALID', err.message, consulted);
+      throw err;
+    }
+  };
 
   if (explicit !== undefined && explicit.trim() !== '') {
     const w = parseWant(explicit);
@@ -201,14 +234,23 @@ export function resolveGo(dir: string, explicit: string | undefined, sdks: GoSdk
       }
     }
     if (request === null) {
-      const gv = findUp(dir, '.go-version');
-      if (gv !== null) {
-        const word = parseGoVersionFile(read(gv));
-        // goenv writes `system` for "whatever go is on PATH": it pins nothing.
+      // A version file a person wrote: goenv's `.go-version`, `.golang-version`, gvm's
+      // `.gvmrc`. The nearest directory with one decides; within it, in that order.
+      const vf = findUpAny(dir, VERSION_FILES);
+      if (vf !== null) {
+        let word: string | null;
+        if (basename(vf) === '.gvmrc') {
+          const rc = parseGvmrc(readSafe(vf));
+          word = rc.use;
+          if (rc.pkgset !== null) pkgsetNote = { name: rc.pkgset, file: vf };
+        } else {
+          word = parseGoVersionFile(readSafe(vf));
+        }
+        // goenv and gvm say `system` for "whatever go is on PATH": it pins nothing.
         if (word !== null && word !== 'system') {
           const w = parseWant(word);
-          if (w === null) throw invalid(gv, 'version', word);
-          request = { wants: [w], reason: show(gv) };
+          if (w === null) throw invalid(vf, basename(vf) === '.gvmrc' ? 'gvm use' : 'version', word);
+          request = { wants: [w], reason: show(vf) };
         }
       }
     }
@@ -284,9 +326,12 @@ export function resolveGo(dir: string, explicit: string | undefined, sdks: GoSdk
     if (minimumNote !== null && chosen !== null && !satisfiesMinimum(chosen, minimumNote.v)) {
       warnings.push(`go ${sdk.version} is older than the 'go ${formatGoVersion(minimumNote.v)}' line of ${show(minimumNote.file)} requires; with GOTOOLCHAIN=local, go commands in this module will refuse to run`);
     }
+    if (pkgsetNote !== null && request.reason === show(pkgsetNote.file)) {
+      warnings.push(`gvm pkgset '${pkgsetNote.name}' in ${show(pkgsetNote.file)} is not applied; add 'layout go' to the .envrc for a per-project GOPATH`);
+    }
     return { sdk, wanted: request.wants.map(describeWant).join(' or '), reason: request.reason, consulted, warnings };
   }
-  throw new GoResolutionError('GO_NOT_INSTALLED', notInstalledMessage(request, sdks), consulted);
+  throw new GoResolutionError('GO_NOT_INSTALLED', notInstalledMessage(request, sdks), consulted, request);
 }
 
 /**
@@ -305,20 +350,33 @@ function pinWatchPath(dir: string, name: string): string {
   return join(dir, name);
 }
 
-function notInstalledMessage(request: Request, sdks: GoSdk[]): string {
+/** The one-line error for a request nothing installed meets (also used by `use asdf`). */
+export function notInstalledMessage(request: Request, sdks: readonly GoSdk[]): string {
   const wanted = request.wants.map(phraseWant).join(' or ');
   const from = request.reason === 'argument' ? 'asked for explicitly' : `from ${request.reason}`;
   const installed = sdks.length === 0
     ? 'none found (add other locations to [go] sdk_dirs in envd.toml)'
     : sdks.map((s) => s.version).join(', ');
   const first = request.wants[0];
-  let how: string;
-  if (first === undefined || first.kind === 'newest') {
-    how = 'install Go from https://go.dev/dl/ or with your version manager';
-  } else {
-    const dl = downloadName(first.v);
-    const mgr = first.kind === 'line' ? `${first.v.major}.${first.v.minor}` : formatGoVersion(first.v);
-    how = `install it with: go install golang.org/dl/${dl}@latest && ${dl} download (or your version manager, e.g. mise install go@${mgr})`;
-  }
+  const how = `install it with: envd go install ${first === undefined ? 'latest' : installArgument(first)}`;
   return `Go ${wanted} is not installed (${from}); installed: ${installed}; ${how}`;
+}
+
+/**
+ * The `envd go install` argument that fetches something meeting `w`: an exact release
+ * names itself; a line, or a minimum, names its line (the newest release of it, which
+ * meets any minimum within the line); `latest` the newest release.
+ */
+export function installArgument(w: GoWant): string {
+  switch (w.kind) {
+    case 'exact':
+    case 'toolchain':
+      return formatGoVersion(w.v);
+    case 'line':
+      return `${w.v.major}.${w.v.minor}`;
+    case 'minimum':
+      return w.v.pre === null ? `${w.v.major}.${w.v.minor}` : formatGoVersion(w.v);
+    case 'newest':
+      return 'latest';
+  }
 }

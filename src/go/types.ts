@@ -4,7 +4,7 @@ export interface GoSdk {
   version: string;
   /** GOROOT. */
   root: string;
-  /** Where it came from: `debian`, `usr-local`, `homebrew`, `sdk`, `gvm`, `asdf`, `mise`, `goenv`, `toolchain-cache`, `path`, `config` (`system`: another system root). */
+  /** Where it came from: `envd` (envd go install), `debian`, `usr-local`, `homebrew`, `sdk`, `gvm`, `asdf`, `mise`, `goenv`, `toolchain-cache`, `path`, `config` (`system`: another system root). */
   source: string;
 }
 
