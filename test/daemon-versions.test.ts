@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Sandbox, parseJsonExport } from './helpers/sandbox.js';
+import { ROOT, Sandbox, parseJsonExport } from './helpers/sandbox.js';
 import { compareVersions } from '../src/daemon/precedence.js';
 
 // RELIABILITY 33: two installed versions never ping-pong the daemon. ENVD_TEST_VERSION
@@ -71,5 +71,39 @@ describe('two installed versions (RELIABILITY 33)', () => {
     expect(compareVersions('1.0.0', 'v1.0.0')).toBe(-compareVersions('v1.0.0', '1.0.0'));
     expect(compareVersions('1.0.0', 'v1.0.0')).not.toBe(0);
     expect(compareVersions('weird', '1.0.0')).toBe(-1);
+  });
+});
+
+describe('an upgrade in place (RELIABILITY 12)', () => {
+  it('a daemon whose package on disk changed version steps down, and the hook gets the new one at once', () => {
+    const sb = new Sandbox();
+    sandboxes.push(sb);
+    // An installation of its own: this build, copied, whose package.json the "upgrade" rewrites.
+    const pkg = sb.path('pkg');
+    for (const part of ['bin', 'dist', 'stdlib', 'shells', 'package.json']) cpSync(join(ROOT, part), join(pkg, part), { recursive: true });
+    symlinkSync(join(ROOT, 'node_modules'), join(pkg, 'node_modules'));
+    const bin = join(pkg, 'bin', 'envd');
+    const dir = sb.mkdir('p');
+    sb.write('p/.envrc', 'export FROM_P=1\n');
+    expect(sb.run(bin, ['allow', dir]).status).toBe(0);
+    expect(sb.run(bin, ['daemon', 'start']).status).toBe(0);
+    const before = pidFile(sb);
+    const manifest = JSON.parse(readFileSync(join(pkg, 'package.json'), 'utf8')) as Record<string, unknown>;
+    const upgraded = sb.write('package.upgraded.json', JSON.stringify({ ...manifest, version: '99.0.0' }));
+    const r = sb.shell('zsh', [
+      `eval "$(${bin} hook zsh)"`,
+      `cd ${dir} && _envd_hook; print -r -- "first=$FROM_P"`,
+      `cp ${upgraded} ${join(pkg, 'package.json')}`,
+      `cd / && _envd_hook; print -r -- "left=\${FROM_P-unset}"`,
+      `cd ${dir} && _envd_hook; print -r -- "again=$FROM_P"`,
+    ].join('\n'));
+    expect(r.stdout, r.stderr).toContain('first=1');
+    expect(r.stdout, r.stderr).toContain('left=unset');
+    expect(r.stdout, r.stderr).toContain('again=1');
+    // The old daemon is gone; the one serving now is the installed version.
+    expect(alive(before)).toBe(false);
+    const st = JSON.parse(sb.run(bin, ['daemon', 'status', '--json']).stdout) as { version: string; pid: number };
+    expect(st.version).toBe('99.0.0');
+    expect(st.pid).not.toBe(before);
   });
 });

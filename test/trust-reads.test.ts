@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { Sandbox } from './helpers/sandbox.js';
-import { ProtocolClient } from '../src/protocol/client.js';
+import { connectAs } from './helpers/daemon-client.js';
 import type { ExportOutcome } from '../src/engine/types.js';
 import { resolvePaths } from '../src/config/paths.js';
 import { readPidFile } from '../src/daemon/pidfile.js';
@@ -26,7 +26,7 @@ afterEach(() => sb.cleanup());
 
 /** One export over the socket, waiting for the evaluation (budget: none), as a hook asks. */
 async function ask(cwd: string): Promise<ExportOutcome> {
-  const c = await ProtocolClient.connect(resolvePaths(sb.env).socketPath, 5000);
+  const c = await connectAs(sb, 5000);
   try {
     const r = await c.request({ type: 'export', req: { cwd, env: { ...env, PWD: cwd } }, budgetMs: null }, ANSWER_MS);
     return r.result;

@@ -15,6 +15,7 @@ import type { SessionState } from './connection.js';
 import type { DaemonLogger } from './log.js';
 import type { DependencyWatcher } from './watcher.js';
 import { watchedPaths } from '../engine/shell-state.js';
+import { InstalledPackage } from './installed.js';
 
 /** What the daemon needs from the engine beyond `Service` (LocalService provides it). */
 export interface DaemonEngine extends Service {
@@ -55,6 +56,8 @@ export class DaemonCore {
   private lastDepVersion = -1;
   /** Whose config and allowlist this daemon uses; it serves no one else. */
   readonly identity: Identity;
+  private readonly installed = new InstalledPackage();
+  private steppingDown = false;
 
   constructor(private readonly o: CoreOptions) {
     this.identity = identityOf(o.paths);
@@ -134,8 +137,26 @@ export class DaemonCore {
    * DIRENV_CONFIG there decide whose config and allowlist apply.
    */
   foreignEnv(env: Readonly<Record<string, string>>): string | null {
+    const stale = this.superseded();
+    if (stale !== null) return stale;
     const theirs = identityOfEnv(env);
     return sameIdentity(this.identity, theirs) ? null : identityDifference(this.identity, theirs);
+  }
+
+  /**
+   * Why this daemon must not serve any more (its package on disk is now another version),
+   * or null. It then stops after the current answers: the hook that was told `v` asks the
+   * CLI, which starts the installed version.
+   */
+  superseded(): string | null {
+    const now = this.installed.replacedBy();
+    if (now === null) return null;
+    const why = `envd ${now} is installed now; this daemon (envd ${this.o.version}) steps down`;
+    if (!this.steppingDown) {
+      this.steppingDown = true;
+      setImmediate(() => this.o.requestShutdown(why));
+    }
+    return why;
   }
 
   /** Export for both transports; the hook side passes the async budget from config. */
@@ -173,6 +194,9 @@ export class DaemonCore {
         `this daemon (pid ${process.pid}, envd ${this.o.version}) speaks protocol ${PROTOCOL_VERSION}, the request ${frame.v}; restart it with 'envd daemon restart'`,
       );
     }
+    // A hello is still answered (its version tells the client to replace this daemon).
+    const stale = this.superseded();
+    if (stale !== null && needsIdentity(frame.type)) throw new ProtocolError('VERSION_MISMATCH', `${stale}; ask again`);
     if (frame.type === 'hello') {
       // Every client gets the hello (it says whose daemon this is); only one of this
       // identity gets anything else on this connection.

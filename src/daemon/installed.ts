@@ -1,0 +1,49 @@
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../version.js';
+
+/**
+ * The package this daemon was started from, as it is on disk now. An upgrade in place
+ * (`npm install -g`, `git pull && npm ci` in a linked clone) replaces the files but not
+ * the running daemon, whose code, stdlib and hook protocol are then older than what the
+ * shells load. The CLI notices at its hello; a hook would not, so the daemon checks for
+ * itself, at the cost of one stat per request, and steps down when its package changed.
+ */
+export class InstalledPackage {
+  private readonly file: string;
+  private stamp: string;
+  private readonly startVersion: string | null;
+  private now: string | null;
+
+  constructor(root: string = PACKAGE_ROOT) {
+    this.file = join(root, 'package.json');
+    this.stamp = this.stat();
+    this.startVersion = this.read();
+    this.now = this.startVersion;
+  }
+
+  /** The version installed now, when it is not the one this daemon started with; else null. */
+  replacedBy(): string | null {
+    const stamp = this.stat();
+    if (stamp !== this.stamp) {
+      this.stamp = stamp;
+      this.now = this.read();
+    }
+    // Mid-write (unreadable or half a file): not a verdict yet; the next request looks again.
+    return this.now !== null && this.now !== this.startVersion ? this.now : null;
+  }
+
+  private stat(): string {
+    const st = statSync(this.file, { throwIfNoEntry: false });
+    return st === undefined ? '' : `${st.ino}:${st.size}:${st.mtimeMs}`;
+  }
+
+  private read(): string | null {
+    try {
+      const pkg = JSON.parse(readFileSync(this.file, 'utf8')) as { version?: unknown };
+      return typeof pkg.version === 'string' ? pkg.version : null;
+    } catch {
+      return null;
+    }
+  }
+}
