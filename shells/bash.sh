@@ -112,6 +112,8 @@ _envd_rwarn() {
 : "${_envd_wait=200}"        # the daemon's budget in ms (from its `w` record)
 : "${_envd_tw=0.700}"        # how long to wait for an answer being worked on: budget + 0.5 s
 : "${_envd_warned=}"         # warned that the daemon does not answer
+: "${_envd_try=}"            # what `envd export` is running for (see _envd_check)
+: "${_envd_held=}"           # what it was interrupted for: not asked again until it changes
 : "${_envd_kline=.envrc:.env}"
 [[ -n ${_envd_markers+set} ]] || _envd_markers=(.envrc .env)
 # The FIFO transport needs bash 4.4 (mapfile -d, {fd} redirections); older ones use the CLI.
@@ -306,12 +308,15 @@ _envd_fallback() {
   if [[ $_envd_rok == 0 ]]; then _envd_rok=''; _envd_rdir || :; fi
   # In-process nothing would finish a slow evaluation later: wait.
   if [[ ${ENVD_NO_DAEMON-} == 1 || $_envd_rok == [0-] ]]; then _envd_b=(); fi
+  _envd_try=$_envd_key
   if [[ $_envd_rok == [0-] ]]; then
     _envd_rwarn
     _envd_o=$(ENVD_NO_DAEMON=1 "$_envd_bin" export bash) || _envd_st=$?
   else
     _envd_o=$("$_envd_bin" export bash "${_envd_b[@]}") || _envd_st=$?
   fi
+  # Killed by a signal (Ctrl-C): left noted, as when this function is aborted.
+  (( _envd_st > 128 )) || _envd_try=''
   if (( _envd_st <= 1 )) && [[ -n $_envd_o ]]; then
     trap -- '' INT
     builtin eval "$_envd_o"
@@ -332,9 +337,23 @@ _envd_unanswered() {
 
 # $1: the generation just read. Decide with builtins whether to ask; ask; apply.
 _envd_check() {
-  local _envd_f _envd_id='' _envd_rc=0 _envd_rg='' _envd_rk=''
+  local _envd_f _envd_id='' _envd_rc=0 _envd_rg='' _envd_rk='' _envd_key
   local -a _envd_rep=()
   _envd_find
+  # Ctrl-C during `envd export` (a slow .envrc without a daemon) aborts this function,
+  # and the next prompt would start the same wait again: the prompt would never come
+  # back. So what it ran for is noted before, and found still there after an interrupt:
+  # hold until the directory, the file or the generation changes.
+  _envd_key=$PWD$'\n'$_envd_f$'\n'$1
+  if [[ $_envd_try == "$_envd_key" ]]; then
+    _envd_try='' _envd_held=$_envd_key
+    builtin printf '%s\n' "envd: interrupted; environment unchanged here (cd in again to retry)" >&2
+  fi
+  if [[ $_envd_held == "$_envd_key" ]]; then
+    _envd_pwd=$PWD _envd_gen=$1 _envd_found=$_envd_f
+    return 0
+  fi
+  _envd_held=''
   # Without a daemon (ENVD_NO_DAEMON=1, or an unsafe runtime dir) there is no generation
   # to say that an approval or an edit happened: inside a project every prompt asks
   # `envd export`, as direnv does.

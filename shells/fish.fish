@@ -66,6 +66,8 @@ set -q _envd_found; or set -g _envd_found - # marker file found at the last chec
 set -q _envd_n; or set -g _envd_n 0 # request counter (ids)
 set -q _envd_wait; or set -g _envd_wait 200 # the daemon's budget in ms (from its `w` record)
 set -q _envd_warned; or set -g _envd_warned '' # warned that the daemon does not answer
+set -q _envd_try; or set -g _envd_try '' # what `envd export` is running for (see _envd_check)
+set -q _envd_held; or set -g _envd_held '' # what it was interrupted for: not asked again until it changes
 set -q _envd_kline; or set -g _envd_kline .envrc:.env
 set -q _envd_markers; or set -g _envd_markers .envrc .env
 set -q _envd_nc; or set -g _envd_nc '' # nc to use ('' not probed yet, '-' none)
@@ -161,7 +163,9 @@ end
 function _envd_rwarn
     test -z "$_envd_rwarned"; or return 0
     set -g _envd_rwarned 1
-    printf '%s\n' "envd: runtime dir "(string escape -- $_envd_run)" $_envd_rwhy; not using it: this shell works without the daemon (remove it, or set ENVD_RUNTIME_DIR to a private directory)" >&2
+    # string escape leaves C1 controls (U+0080..U+009F) as they are.
+    set -l _envd_q (string escape -- $_envd_run | string replace -ra '[\x{80}-\x{9f}]' '?')
+    printf '%s\n' "envd: runtime dir $_envd_q $_envd_rwhy; not using it: this shell works without the daemon (remove it, or set ENVD_RUNTIME_DIR to a private directory)" >&2
 end
 
 # ---- find -----------------------------------------------------------------------------
@@ -372,6 +376,7 @@ function _envd_fallback
     end
     set -l _envd_o
     set -l _envd_st 0
+    set -g _envd_try $_envd_key
     if contains -- "$_envd_rok" 0 -
         # In-process nothing would finish a slow evaluation later: wait.
         _envd_rwarn
@@ -382,6 +387,8 @@ function _envd_fallback
         set _envd_o ($_envd_bin export fish $_envd_b | string collect)
         set _envd_st $pipestatus[1]
     end
+    # Killed by a signal (Ctrl-C): left noted, as when this function is cancelled.
+    test "$_envd_st" -gt 128; or set -g _envd_try ''
     if test "$_envd_st" -le 1 -a -n "$_envd_o"
         printf '%s\n' $_envd_o | source
     end
@@ -403,6 +410,23 @@ end
 # $argv[1]: the generation just read. Decide with builtins whether to ask; ask; apply.
 function _envd_check
     _envd_find
+    # Ctrl-C during `envd export` (a slow .envrc without a daemon) cancels this function,
+    # and the next prompt would start the same wait again: the prompt would never come
+    # back. So what it ran for is noted before, and found still there after an interrupt:
+    # hold until the directory, the file or the generation changes.
+    set -g _envd_key "$PWD"\n"$_envd_f"\n"$argv[1]"
+    if test "$_envd_try" = "$_envd_key"
+        set -g _envd_try ''
+        set -g _envd_held $_envd_key
+        printf '%s\n' "envd: interrupted; environment unchanged here (cd in again to retry)" >&2
+    end
+    if test "$_envd_held" = "$_envd_key"
+        set -g _envd_pwd $PWD
+        set -g _envd_gen $argv[1]
+        set -g _envd_found $_envd_f
+        return 0
+    end
+    set -g _envd_held ''
     # Without a daemon (ENVD_NO_DAEMON=1, or an unsafe runtime dir) there is no generation
     # to say that an approval or an edit happened: inside a project every prompt asks
     # `envd export`, as direnv does.

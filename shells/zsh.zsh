@@ -43,6 +43,8 @@ typeset -g _envd_found=${_envd_found--}       # marker file found at the last ch
 typeset -g _envd_n=${_envd_n-0}               # request counter (ids)
 typeset -g _envd_wait=${_envd_wait-200}       # the daemon's budget in ms (from its `w` record)
 typeset -g _envd_warned=${_envd_warned-}      # warned that the daemon does not answer
+typeset -g _envd_try=${_envd_try-}            # what `envd export` is running for (see _envd_check)
+typeset -g _envd_held=${_envd_held-}          # what it was interrupted for: not asked again until it changes
 typeset -g _envd_skip=                        # the cd just now was not answered: skip this prompt
 typeset -g _envd_kline=${_envd_kline-.envrc:.env}
 (( ${+_envd_markers} )) || typeset -ga _envd_markers=(.envrc .env)
@@ -302,12 +304,15 @@ _envd_fallback() {
   if [[ $_envd_rok == 0 ]]; then _envd_rok=; _envd_rdir || :; fi
   # In-process nothing would finish a slow evaluation later: wait.
   [[ ${ENVD_NO_DAEMON-} == 1 || $_envd_rok == [0-] ]] && _envd_b=()
+  _envd_try=$_envd_key
   if [[ $_envd_rok == [0-] ]]; then
     _envd_rwarn
     _envd_o=$(ENVD_NO_DAEMON=1 "$_envd_bin" export zsh) || _envd_st=$?
   else
     _envd_o=$("$_envd_bin" export zsh "${_envd_b[@]}") || _envd_st=$?
   fi
+  # Killed by a signal (Ctrl-C): left noted, as when this function is aborted.
+  (( _envd_st > 128 )) || _envd_try=
   if (( _envd_st <= 1 )) && [[ -n $_envd_o ]]; then
     setopt local_traps
     trap '' INT
@@ -329,9 +334,23 @@ _envd_unanswered() {
 # $1: the generation just read. Decide with builtins whether to ask; ask; apply.
 _envd_check() {
   emulate -L zsh
-  local _envd_f _envd_id= _envd_rc=0 _envd_rg= _envd_rk=
+  local _envd_f _envd_id= _envd_rc=0 _envd_rg= _envd_rk= _envd_key
   local -a _envd_kv _envd_rep
   _envd_find
+  # Ctrl-C during `envd export` (a slow .envrc without a daemon) aborts this function,
+  # and the next prompt would start the same wait again: the prompt would never come
+  # back. So what it ran for is noted before, and found still there after an interrupt:
+  # hold until the directory, the file or the generation changes.
+  _envd_key=$PWD$'\n'$_envd_f$'\n'$1
+  if [[ $_envd_try == $_envd_key ]]; then
+    _envd_try= _envd_held=$_envd_key
+    print -r -- "envd: interrupted; environment unchanged here (cd in again to retry)" >&2
+  fi
+  if [[ $_envd_held == $_envd_key ]]; then
+    _envd_pwd=$PWD _envd_gen=$1 _envd_found=$_envd_f
+    return 0
+  fi
+  _envd_held=
   # Without a daemon (ENVD_NO_DAEMON=1, or an unsafe runtime dir) there is no generation
   # to say that an approval or an edit happened: inside a project every prompt asks
   # `envd export`, as direnv does.
