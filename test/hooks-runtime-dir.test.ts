@@ -227,9 +227,9 @@ async function plantAs(attacker: Account, sb: Sandbox, dir: string, script: stri
   return child;
 }
 
-describe.runIf(haveTmux())('a runtime dir of this user that is not private, or a symlink', () => {
+describe.runIf(haveTmux())('a runtime dir of this user that is not private, a symlink, or in a parent others can rename it in', () => {
   for (const shell of SHELLS) {
-    for (const kind of ['mode 0755', 'symlink'] as const) {
+    for (const kind of ['mode 0755', 'symlink', 'non-sticky parent writable by all'] as const) {
       it.runIf(haveShell(shell))(`${shell}, ${kind}: refused like another user's; the project loads in-process`, async () => {
         const s = scene(shell);
         cleanups.push(() => s.sb.cleanup());
@@ -238,8 +238,10 @@ describe.runIf(haveTmux())('a runtime dir of this user that is not private, or a
         // What is behind the name: a dir of ours with a listener that is not the daemon.
         const real = kind === 'symlink' ? s.sb.path('elsewhere') : runtime;
         mkdirSync(real);
-        chmodSync(real, kind === 'symlink' ? 0o700 : 0o755);
+        chmodSync(real, kind === 'mode 0755' ? 0o755 : 0o700);
         if (kind === 'symlink') symlinkSync(real, runtime);
+        // Others could rename a private dir away there and put theirs in its place.
+        if (kind === 'non-sticky parent writable by all') chmodSync(s.sb.path('tmp'), 0o777);
         const script = s.sb.write('listen.mjs', LISTENER);
         const log = s.sb.path('got');
         const listener = await plantListener(s.sb, real, null, script, log);
