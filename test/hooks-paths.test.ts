@@ -163,11 +163,15 @@ for (const shell of SHELLS) {
 describe.runIf(SHELLS.some((s) => haveShell(s)))('what the hooks print themselves', () => {
   for (const shell of SHELLS) {
     it.runIf(haveShell(shell))(`${shell}: the runtime-dir warning shows a name with control characters escaped`, () => {
-      const sb = new Sandbox({ xdgRuntime: false });
+      const sb = new Sandbox({ xdgRuntime: false, lang: USER_PASS ? 'C' : 'C.UTF-8' });
       try {
         const P = sb.mkdir('P');
         sb.write('P/.envrc', 'export P_VAR=p\n', 0o644);
-        const tmp = sb.path('t\x1b[31m\x07\nx\x01\u009b1m');
+        // A C1 control (CSI) too, except for fish under LANG=C: it decodes an environment
+        // variable's non-ASCII bytes as single-byte characters and cannot pass them on
+        // unchanged, so there TMPDIR itself would not name this directory.
+        const c1 = shell === 'fish' && USER_PASS ? '' : '\u009b1m';
+        const tmp = sb.path(`t\x1b[31m\x07\nx\x01${c1}`);
         mkdirSync(join(tmp, `envd-${process.getuid?.() ?? 0}`), { recursive: true, mode: 0o755 });
         const hookFile = sb.write(`hook.${shell}`, sb.envd(['hook', shell]).stdout);
         const script = shell === 'fish'

@@ -105,6 +105,13 @@ function asUserWrap(who: Account): string[] {
   return [cmd, ...args];
 }
 
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  while (cleanups.length > 0) {
+    try { cleanups.pop()?.(); } catch { /* best effort */ }
+  }
+});
+
 interface Scene {
   sb: Sandbox;
   A: string;
@@ -115,6 +122,7 @@ interface Scene {
 /** A sandbox without XDG_RUNTIME_DIR with one approved project (approved in-process: the runtime dir is not usable). */
 function scene(shell: Shell, user?: Account): Scene {
   const sb = new Sandbox({ xdgRuntime: false, lang: 'C', ...(user !== undefined ? { user } : {}) });
+  cleanups.push(() => sb.cleanup());
   const A = sb.mkdir('A');
   const out = sb.mkdir('out');
   sb.write('A/.envrc', 'export A_VAR=a\n', 0o644);
@@ -147,12 +155,6 @@ function expectLoadedSafely(r: { inside: EnvMap; outside: EnvMap; again: EnvMap;
   expect(countOf(r.screen, 'without the daemon'), r.screen).toBe(1);
 }
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  while (cleanups.length > 0) {
-    try { cleanups.pop()?.(); } catch { /* best effort */ }
-  }
-});
 
 describe.runIf(canSwitchUsers() && haveTmux())('a runtime dir another user made first (shared sticky TMPDIR)', () => {
   for (const shell of SHELLS) {
@@ -160,7 +162,6 @@ describe.runIf(canSwitchUsers() && haveTmux())('a runtime dir another user made 
       const victim = mustAccount(TEST_USER);
       const attacker = mustAccount(ATTACKER);
       const s = scene(shell, victim);
-      cleanups.push(() => s.sb.cleanup());
       // $TMPDIR as /tmp is: root's, 1777.
       const tmp = s.sb.path('tmp');
       chownSync(tmp, 0, 0);
@@ -193,7 +194,6 @@ describe.runIf(canSwitchUsers() && haveTmux())('a runtime dir another user made 
     const victim = mustAccount(TEST_USER);
     const attacker = mustAccount(ATTACKER);
     const s = scene('bash', victim);
-    cleanups.push(() => s.sb.cleanup());
     const tmp = s.sb.path('tmp');
     chownSync(tmp, 0, 0);
     chmodSync(tmp, 0o1777);
@@ -232,7 +232,6 @@ describe.runIf(haveTmux())('a runtime dir of this user that is not private, a sy
     for (const kind of ['mode 0755', 'symlink', 'non-sticky parent writable by all'] as const) {
       it.runIf(haveShell(shell))(`${shell}, ${kind}: refused like another user's; the project loads in-process`, async () => {
         const s = scene(shell);
-        cleanups.push(() => s.sb.cleanup());
         const uid = process.getuid?.() ?? 0;
         const runtime = s.sb.path('tmp', `envd-${uid}`);
         // What is behind the name: a dir of ours with a listener that is not the daemon.
@@ -261,7 +260,6 @@ describe.runIf(haveTmux())('a runtime dir of this user that is not private, a sy
 
   it('envd export (the CLI) with a 0755 runtime dir loads the project in-process with one warning', () => {
     const s = scene('bash');
-    cleanups.push(() => s.sb.cleanup());
     const runtime = s.sb.path('tmp', `envd-${process.getuid?.() ?? 0}`);
     mkdirSync(runtime);
     chmodSync(runtime, 0o755);
