@@ -268,6 +268,11 @@ describe.runIf(haveTmux())('a runtime dir of this user that is not private, a sy
     expect(parseJsonExport(r.stdout).A_VAR).toBe('a');
     expect(r.stderr.trim().split('\n').filter((l) => l.includes('runtime dir')), r.stderr).toHaveLength(1);
     expect(r.stderr).toContain('working without the daemon');
+    // What a hook without its own check would run: the same, as shell code.
+    const b = s.sb.envd(['export', 'bash'], { cwd: s.A });
+    expect(b.status, b.stderr).toBe(0);
+    expect(b.stdout).toMatch(/export A_VAR=/);
+    expect(b.stderr.trim().split('\n').filter((l) => l.includes('runtime dir')), b.stderr).toHaveLength(1);
     expect(readdirSync(runtime)).toEqual([]);
   });
 });
