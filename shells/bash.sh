@@ -7,6 +7,7 @@
 # looking for the marker files (.envrc...); the same file as last time and the same
 # generation: return. Otherwise one round trip to the daemon over this shell's FIFO
 # pair, builtins only; `envd export bash` when the daemon cannot be reached that way.
+# Nothing in the runtime dir is touched before the dir is found safe (see "runtime dir").
 # Answers are hook records (docs/architecture.md): every name is checked and values are
 # applied with `export "NAME=VALUE"`, never evaluated as code.
 #
@@ -34,6 +35,72 @@ _envd_paths() {
 }
 _envd_paths
 
+# ---- runtime dir ----------------------------------------------------------------------
+# The daemon's files are used only from a runtime dir that is this user's, 0700 and not a
+# symlink, in a parent where no other user can rename it away (sticky like /tmp, or
+# writable by its owner, this user or root, alone). Without XDG_RUNTIME_DIR it is
+# $TMPDIR/envd-UID, which another user may have made first, with a listener of theirs in
+# it: then this shell sends nothing there, reads nothing from it, creates nothing in it,
+# and works without the daemon (`envd export` in-process), with one warning.
+# Type, owner and symlink are builtin tests, made before every use. The modes need
+# stat(1): one process when the dir is first seen (again after it was gone, or before a
+# fallback while it is unsafe), never on an idle prompt. Between two looks nobody else can
+# change anything: only the owner changes a dir's mode, and the parent's check means only
+# this user or root can rename it.
+_envd_rok=''                 # '' not checked, 1 safe, 0 unsafe by its modes, - unsafe now
+_envd_rwhy=''                # what is wrong with it
+: "${_envd_rwarned=}"        # warned that it is unsafe (once per shell)
+
+# 0 when the runtime dir can be used now; 1 when it cannot (absent, or _envd_rok 0 or -).
+_envd_rdir() {
+  if [[ -L $_envd_run ]]; then _envd_rok=- _envd_rwhy='is a symlink'; return 1; fi
+  if [[ ! -e $_envd_run ]]; then _envd_rok=''; return 1; fi
+  if [[ ! -d $_envd_run ]]; then _envd_rok=- _envd_rwhy='is not a directory'; return 1; fi
+  if [[ ! -O $_envd_run ]]; then _envd_rok=- _envd_rwhy='is owned by another user'; return 1; fi
+  case $_envd_rok in
+    1) return 0 ;;
+    0) return 1 ;;
+  esac
+  _envd_rstat
+}
+
+# The modes of the runtime dir (not followed) and of its parent (followed), with one
+# stat(1) (GNU, else BSD). Sets _envd_rok to 1 or 0.
+_envd_rstat() {
+  local _envd_p=${_envd_run%/*} _envd_o=''
+  local -a _envd_a=()
+  [[ $_envd_run == */* ]] || _envd_p=.
+  _envd_p=${_envd_p:-/}/
+  _envd_o=$(command stat -c '%u %a' -- "$_envd_run" "$_envd_p" 2>/dev/null ||
+    command stat -f '%u %Mp%Lp' -- "$_envd_run" "$_envd_p" 2>/dev/null) || :
+  IFS=$' \t\n' builtin read -r -d '' -a _envd_a <<<"$_envd_o" || :
+  _envd_rok=0
+  if (( ${#_envd_a[@]} != 4 )) || [[ ${_envd_a[*]} == *[!0-9\ ]* ]]; then
+    _envd_rwhy='cannot be checked (stat failed)'
+  elif (( (8#${_envd_a[1]} & 8#777) != 8#700 )); then
+    _envd_rwhy="has mode ${_envd_a[1]}, not 700"
+  elif [[ ${_envd_a[2]} != 0 && ! -O $_envd_p ]]; then
+    _envd_rwhy='is in a directory owned by another user'
+  elif (( !(8#${_envd_a[3]} & 8#1000) && (8#${_envd_a[3]} & 8#2) )) ||
+    { (( !(8#${_envd_a[3]} & 8#1000) && (8#${_envd_a[3]} & 8#20) )) && [[ ! -G $_envd_p ]]; }; then
+    # Not sticky, and writable by others (or by a group that is not this user's own).
+    _envd_rwhy='is in a directory that other users can write to and that is not sticky'
+  else
+    _envd_rok=1 _envd_rwhy=''
+    return 0
+  fi
+  return 1
+}
+
+# The one warning; the path is shown quoted (no raw control characters from its name).
+_envd_rwarn() {
+  local _envd_q
+  [[ -z $_envd_rwarned ]] || return 0
+  _envd_rwarned=1
+  builtin printf -v _envd_q '%q' "$_envd_run"
+  builtin printf '%s\n' "envd: runtime dir $_envd_q $_envd_rwhy; not using it: this shell works without the daemon (remove it, or set ENVD_RUNTIME_DIR to a private directory)" >&2
+}
+
 # ---- state ----------------------------------------------------------------------------
 # What this shell saw last. Loading the hook again keeps it.
 : "${_envd_pwd=}"            # $PWD at the last check
@@ -45,6 +112,8 @@ _envd_paths
 : "${_envd_wait=200}"        # the daemon's budget in ms (from its `w` record)
 : "${_envd_tw=0.700}"        # how long to wait for an answer being worked on: budget + 0.5 s
 : "${_envd_warned=}"         # warned that the daemon does not answer
+: "${_envd_try=}"            # what `envd export` is running for (see _envd_check)
+: "${_envd_held=}"           # what it was interrupted for: not asked again until it changes
 : "${_envd_kline=.envrc:.env}"
 [[ -n ${_envd_markers+set} ]] || _envd_markers=(.envrc .env)
 # The FIFO transport needs bash 4.4 (mapfile -d, {fd} redirections); older ones use the CLI.
@@ -78,9 +147,11 @@ _envd_env() {
 }
 
 # _envd_line TIMEOUT: read `.res` lines until "d <our id>" (answers to older requests are
-# skipped); 1 when none comes in time.
+# skipped); 1 when none comes in time. A few stale lines are normal; a stream of them is
+# not, and must not keep the prompt waiting.
 _envd_line() {
-  while IFS= builtin read -r -t "$1" -u "$_envd_r" _envd_l; do
+  local _envd_k=0
+  while (( _envd_k++ < 256 )) && IFS= builtin read -r -t "$1" -u "$_envd_r" _envd_l; do
     if [[ $_envd_l == "d $_envd_id" ]]; then return 0; fi
   done
   return 1
@@ -126,15 +197,22 @@ _envd_talk() {
 # in time; 2: this transport is not available here; 3: the daemon wants the CLI.
 _envd_ask() {
   local _envd_pid='' _envd_q _envd_r _envd_rc=0 _envd_l=''
-  [[ -n $_envd_fifos && ${ENVD_NO_DAEMON-} != 1 && -p $_envd_run/hook.fifo && -r $_envd_run/hook.pid ]] || return 2
+  [[ -n $_envd_fifos && ${ENVD_NO_DAEMON-} != 1 ]] || return 2
+  _envd_rdir || return 2
+  [[ -p $_envd_run/hook.fifo && -f $_envd_run/hook.pid ]] || return 2
   IFS= builtin read -r _envd_pid < "$_envd_run/hook.pid" || :
   # A daemon that is gone cannot answer: `envd export` starts one (kill -0 is a builtin).
   [[ -n $_envd_pid && $_envd_pid != *[!0-9]* ]] || return 2
   builtin kill -0 "$_envd_pid" 2>/dev/null || return 2
-  if [[ -z $_envd_pair || ! -p $_envd_pair.req || ! -p $_envd_pair.res ]]; then
+  if [[ -z $_envd_pair || $_envd_pair != "$_envd_run/sh/"* ||
+    ! -p $_envd_pair.req || ! -p $_envd_pair.res || ! -f $_envd_pair.env ]]; then
     # Once per shell (and after the pair was removed): the only process this path starts.
+    # Owner-only whatever the umask, and new (noclobber: a file that is there already is
+    # not taken over). The .env file is made here too: bash's `1<>` would make it with
+    # the umask's mode.
     _envd_pair=$_envd_run/sh/$$-${EPOCHREALTIME//[!0-9]/}$RANDOM
-    command mkfifo -m 600 "$_envd_pair.req" "$_envd_pair.res" 2>/dev/null || { _envd_pair=''; return 2; }
+    command sh -c 'umask 077 && set -C && : >"$1.env" && exec mkfifo -m 600 -- "$1.req" "$1.res"' \
+      sh "$_envd_pair" 2>/dev/null || { _envd_pair=''; return 2; }
     _envd_regd=''
   fi
   exec {_envd_q}<>"$_envd_pair.req" || return 2
@@ -221,18 +299,32 @@ _envd_apply() {
 # ---- fallback -------------------------------------------------------------------------
 # `envd export bash` (a Node process: ~50 ms; it starts the daemon when none runs). Its
 # output is shell code whose every value is quoted by envd's proven quoter.
+# With an unsafe runtime dir, in-process (ENVD_NO_DAEMON=1 for that command: the CLI
+# then does not touch the dir, nor warn about it at every prompt; this shell warned once).
 _envd_fallback() {
   local _envd_o _envd_st=0 _envd_b=(--budget "$_envd_wait")
-  # In-process (ENVD_NO_DAEMON=1) nothing would finish a slow evaluation later: wait.
-  if [[ ${ENVD_NO_DAEMON-} == 1 ]]; then _envd_b=(); fi
-  _envd_o=$("$_envd_bin" export bash "${_envd_b[@]}") || _envd_st=$?
+  # Found unsafe by its modes: this path starts a process anyway, so look again (it may
+  # have been fixed).
+  if [[ $_envd_rok == 0 ]]; then _envd_rok=''; _envd_rdir || :; fi
+  # In-process nothing would finish a slow evaluation later: wait.
+  if [[ ${ENVD_NO_DAEMON-} == 1 || $_envd_rok == [0-] ]]; then _envd_b=(); fi
+  _envd_try=$_envd_key
+  if [[ $_envd_rok == [0-] ]]; then
+    _envd_rwarn
+    _envd_o=$(ENVD_NO_DAEMON=1 "$_envd_bin" export bash) || _envd_st=$?
+  else
+    _envd_o=$("$_envd_bin" export bash "${_envd_b[@]}") || _envd_st=$?
+  fi
+  # Killed by a signal (Ctrl-C): left noted, as when this function is aborted.
+  (( _envd_st > 128 )) || _envd_try=''
   if (( _envd_st <= 1 )) && [[ -n $_envd_o ]]; then
     trap -- '' INT
     builtin eval "$_envd_o"
     trap -- - INT
   fi
   _envd_rg=''
-  if [[ -r $_envd_genfile ]]; then IFS= builtin read -r _envd_rg < "$_envd_genfile" || :; fi
+  # The CLI may just have made the runtime dir (and started the daemon): check it first.
+  if _envd_rdir && [[ -r $_envd_genfile ]]; then IFS= builtin read -r _envd_rg < "$_envd_genfile" || :; fi
 }
 
 # ---- hook -----------------------------------------------------------------------------
@@ -245,12 +337,27 @@ _envd_unanswered() {
 
 # $1: the generation just read. Decide with builtins whether to ask; ask; apply.
 _envd_check() {
-  local _envd_f _envd_id='' _envd_rc=0 _envd_rg='' _envd_rk=''
+  local _envd_f _envd_id='' _envd_rc=0 _envd_rg='' _envd_rk='' _envd_key
   local -a _envd_rep=()
   _envd_find
-  # Without a daemon (ENVD_NO_DAEMON=1) there is no generation to say that an approval or
-  # an edit happened: inside a project every prompt asks `envd export`, as direnv does.
-  if [[ $_envd_f == "$_envd_found" && $1 == "$_envd_gen" && ${ENVD_NO_DAEMON-} != 1 ]] ||
+  # Ctrl-C during `envd export` (a slow .envrc without a daemon) aborts this function,
+  # and the next prompt would start the same wait again: the prompt would never come
+  # back. So what it ran for is noted before, and found still there after an interrupt:
+  # hold until the directory, the file or the generation changes.
+  _envd_key=$PWD$'\n'$_envd_f$'\n'$1
+  if [[ $_envd_try == "$_envd_key" ]]; then
+    _envd_try='' _envd_held=$_envd_key
+    builtin printf '%s\n' "envd: interrupted; environment unchanged here (cd in again to retry)" >&2
+  fi
+  if [[ $_envd_held == "$_envd_key" ]]; then
+    _envd_pwd=$PWD _envd_gen=$1 _envd_found=$_envd_f
+    return 0
+  fi
+  _envd_held=''
+  # Without a daemon (ENVD_NO_DAEMON=1, or an unsafe runtime dir) there is no generation
+  # to say that an approval or an edit happened: inside a project every prompt asks
+  # `envd export`, as direnv does.
+  if [[ $_envd_f == "$_envd_found" && $1 == "$_envd_gen" && ${ENVD_NO_DAEMON-} != 1 && $_envd_rok != [0-] ]] ||
     [[ -z $_envd_f && -z ${ENVD_DIR-} && -z ${ENVD_FILE-} ]]; then
     _envd_pwd=$PWD _envd_gen=$1 _envd_found=$_envd_f
     return 0
@@ -267,8 +374,10 @@ _envd_check() {
 # The prompt hook. Keeps $? for the prompt and for the rest of PROMPT_COMMAND.
 _envd_hook() {
   local _envd_s=$? _envd_g=''
-  if [[ -r $_envd_genfile ]]; then IFS= builtin read -r _envd_g < "$_envd_genfile" || :; fi
-  if [[ $PWD != "$_envd_pwd" || $_envd_g != "$_envd_gen" || ${ENVD_NO_DAEMON-} == 1 ]]; then
+  # The generation file only from a safe runtime dir (one of another user's could be a
+  # FIFO that never opens).
+  if _envd_rdir && [[ -r $_envd_genfile ]]; then IFS= builtin read -r _envd_g < "$_envd_genfile" || :; fi
+  if [[ $PWD != "$_envd_pwd" || $_envd_g != "$_envd_gen" || ${ENVD_NO_DAEMON-} == 1 || $_envd_rok == [0-] ]]; then
     # Called in a || list: errexit (set -e) is off inside, whatever the user set.
     _envd_check "$_envd_g" || :
   fi

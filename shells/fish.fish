@@ -7,6 +7,7 @@
 # generation: return. Otherwise one round trip to the daemon's Unix socket: fish has no
 # socket builtin and no read timeout, so `nc -U -w` (OpenBSD netcat); the Node CLI
 # `envd export fish` when that is not available.
+# Nothing in the runtime dir is touched before the dir is found safe (see "runtime dir").
 # Answers are hook records (docs/architecture.md): every name is checked and values are
 # applied with `set -gx NAME VALUE`, never evaluated as code.
 #
@@ -17,23 +18,40 @@
 set -g _envd_bin @ENVD_BIN@
 
 # ---- paths ----------------------------------------------------------------------------
+# A command substitution splits its output at newlines, and a file name may hold one. So
+# strings taken from paths come out of printf NUL-terminated and are split at the NUL:
+# _envd_head N STRING := the first N characters of STRING, exactly.
+function _envd_head
+    set -g _envd_h (printf '%.*s\0' $argv[1] $argv[2] | string split0)
+end
+
+# _envd_h := $argv[1] without one trailing slash.
+function _envd_noslash
+    set -g _envd_h $argv[1]
+    if string match -q -- '?*/' $argv[1]
+        _envd_head (math (string length -- $argv[1]) - 1) $argv[1]
+    end
+end
+
 # The runtime dir exactly as src/config/paths.ts computes it, once, when the hook is
 # loaded (a later change of XDG_RUNTIME_DIR in this shell is not followed).
 function _envd_paths
     if test -n "$ENVD_RUNTIME_DIR"
         set -g _envd_run $ENVD_RUNTIME_DIR
     else if test -n "$XDG_RUNTIME_DIR"
-        set -g _envd_run (string replace -r '/$' '' -- $XDG_RUNTIME_DIR)/envd
+        _envd_noslash $XDG_RUNTIME_DIR
+        set -g _envd_run $_envd_h/envd
     else
         set -l _envd_t /tmp
         for _envd_v in TMPDIR TMP TEMP
             if test -n "$$_envd_v"
-                set _envd_t $$_envd_v
+                set _envd_t "$$_envd_v"
                 break
             end
         end
         # fish has no $UID: one `id -u`, when the hook is loaded.
-        set -g _envd_run (string replace -r '/$' '' -- $_envd_t)/envd-(command id -u)
+        _envd_noslash $_envd_t
+        set -g _envd_run $_envd_h/envd-(command id -u)
     end
     set -g _envd_genfile $_envd_run/generation
     set -g _envd_sock $_envd_run/daemon.sock
@@ -48,29 +66,137 @@ set -q _envd_found; or set -g _envd_found - # marker file found at the last chec
 set -q _envd_n; or set -g _envd_n 0 # request counter (ids)
 set -q _envd_wait; or set -g _envd_wait 200 # the daemon's budget in ms (from its `w` record)
 set -q _envd_warned; or set -g _envd_warned '' # warned that the daemon does not answer
+set -q _envd_try; or set -g _envd_try '' # what `envd export` is running for (see _envd_check)
+set -q _envd_held; or set -g _envd_held '' # what it was interrupted for: not asked again until it changes
 set -q _envd_kline; or set -g _envd_kline .envrc:.env
 set -q _envd_markers; or set -g _envd_markers .envrc .env
 set -q _envd_nc; or set -g _envd_nc '' # nc to use ('' not probed yet, '-' none)
 set -g _envd_skip '' # the cd just now was not answered: skip this prompt
 
+# ---- runtime dir ----------------------------------------------------------------------
+# The daemon's files are used only from a runtime dir that is this user's, 0700 and not a
+# symlink, in a parent where no other user can rename it away (sticky like /tmp, or
+# writable by its owner, this user or root, alone). Without XDG_RUNTIME_DIR it is
+# $TMPDIR/envd-UID, which another user may have made first, with a listener of theirs in
+# it: then this shell sends nothing there, reads nothing from it, and works without the
+# daemon (`envd export` in-process), with one warning.
+# Type, owner and symlink are builtin tests, made before every use. The modes need
+# stat(1): one process when the dir is first seen (again after it was gone, or before a
+# fallback while it is unsafe), never on an idle prompt. Between two looks nobody else can
+# change anything: only the owner changes a dir's mode, and the parent's check means only
+# this user or root can rename it.
+set -g _envd_rok '' # '' not checked, 1 safe, 0 unsafe by its modes, - unsafe now
+set -g _envd_rwhy '' # what is wrong with it
+set -q _envd_rwarned; or set -g _envd_rwarned '' # warned that it is unsafe (once per shell)
+
+# 0 when the runtime dir can be used now; 1 when it cannot (absent, or _envd_rok 0 or -).
+function _envd_rdir
+    if test -L $_envd_run
+        set -g _envd_rok -
+        set -g _envd_rwhy 'is a symlink'
+        return 1
+    end
+    if not test -e $_envd_run
+        set -g _envd_rok ''
+        return 1
+    end
+    if not test -d $_envd_run
+        set -g _envd_rok -
+        set -g _envd_rwhy 'is not a directory'
+        return 1
+    end
+    if not test -O $_envd_run
+        set -g _envd_rok -
+        set -g _envd_rwhy 'is owned by another user'
+        return 1
+    end
+    switch $_envd_rok
+        case 1
+            return 0
+        case 0
+            return 1
+    end
+    _envd_rstat
+end
+
+# The modes of the runtime dir (not followed) and of its parent (followed), with one
+# stat(1) (GNU, else BSD). Sets _envd_rok to 1 or 0. Modes are compared digit by digit
+# (fish's math has no octal; fish globs have no [...], hence the regexes).
+function _envd_rstat
+    set -l _envd_p /
+    if string match -qr -- '[^/]/[^/]*\z' $_envd_run
+        set -l _envd_i (string match -rn -- '[^/]/[^/]*\z' $_envd_run | string split ' ')
+        _envd_head $_envd_i[1] $_envd_run
+        set _envd_p $_envd_h/
+    else if not string match -q -- '/*' $_envd_run
+        set _envd_p ./
+    end
+    set -l _envd_a (command stat -c '%u %a' -- $_envd_run $_envd_p 2>/dev/null
+        or command stat -f '%u %Mp%Lp' -- $_envd_run $_envd_p 2>/dev/null)
+    set _envd_a (string split ' ' -- $_envd_a)
+    set -g _envd_rok 0
+    # The parent's mode: sticky, group and other digits.
+    set -l _envd_m (string match -r -- '^[0-7]*?([0-7]?)[0-7]([0-7])([0-7])$' "$_envd_a[4]")
+    if test (count $_envd_a) -ne 4; or string match -qr -- '[^0-9]' $_envd_a; or test (count $_envd_m) -ne 4
+        set -g _envd_rwhy 'cannot be checked (stat failed)'
+    else if not string match -qr -- '^0*[0-7]?700$' $_envd_a[2]
+        set -g _envd_rwhy "has mode $_envd_a[2], not 700"
+    else if test "$_envd_a[3]" != 0; and not test -O $_envd_p
+        set -g _envd_rwhy 'is in a directory owned by another user'
+    else if not string match -qr -- '^[1357]$' "$_envd_m[2]"; and begin
+            string match -qr -- '^[2367]$' $_envd_m[4]
+            or begin
+                string match -qr -- '^[2367]$' $_envd_m[3]; and not test -G $_envd_p
+            end
+        end
+        # Not sticky, and writable by others (or by a group that is not this user's own).
+        set -g _envd_rwhy 'is in a directory that other users can write to and that is not sticky'
+    else
+        set -g _envd_rok 1
+        set -g _envd_rwhy ''
+        return 0
+    end
+    return 1
+end
+
+# The one warning; the path is shown escaped (no raw control characters from its name).
+function _envd_rwarn
+    test -z "$_envd_rwarned"; or return 0
+    set -g _envd_rwarned 1
+    # string escape leaves C1 controls (U+0080..U+009F) as they are.
+    set -l _envd_q (string escape -- $_envd_run | string replace -ra '[\x{80}-\x{9f}]' '?')
+    printf '%s\n' "envd: runtime dir $_envd_q $_envd_rwhy; not using it: this shell works without the daemon (remove it, or set ENVD_RUNTIME_DIR to a private directory)" >&2
+end
+
 # ---- find -----------------------------------------------------------------------------
 # _envd_f := the nearest marker file at or above $PWD ('' when there is none).
+# Every step up is one component shorter, so the walk ends on any path. Going up takes
+# the prefix before the last slash by its position (see _envd_head: a name with a newline
+# must stay one string).
 function _envd_find
     set -l _envd_d $PWD
     set -g _envd_f ''
     while true
-        set -l _envd_p (string replace -r '/$' '' -- $_envd_d)
+        set -l _envd_p $_envd_d
+        test "$_envd_d" = /; and set _envd_p ''
         for _envd_m in $_envd_markers
             if test -f "$_envd_p/$_envd_m"
                 set -g _envd_f "$_envd_p/$_envd_m"
                 return 0
             end
         end
-        if test "$_envd_d" = / -o -z "$_envd_p"
+        test -n "$_envd_p"; or return 0
+        # "start length" of the last slash with the character before it: start is the
+        # length of the parent. No such character: the parent is /.
+        set -l _envd_i (string match -rn -- '[^/]/[^/]*\z' $_envd_d | string split ' ')
+        if test -n "$_envd_i[1]"
+            _envd_head $_envd_i[1] $_envd_d
+            set _envd_d $_envd_h
+        else if string match -q -- '/*' $_envd_d
+            set _envd_d /
+        else
             return 0
         end
-        set _envd_d (string replace -r '/[^/]*$' '' -- $_envd_d)
-        test -n "$_envd_d"; or set _envd_d /
     end
 end
 
@@ -96,7 +222,9 @@ end
 # One round trip over the daemon's socket. 0: an answer, parsed (_envd_parse); 1: none in
 # time; 2: this transport is not available here; 3: the daemon wants the CLI.
 function _envd_ask
-    test "$ENVD_NO_DAEMON" != 1 -a -S $_envd_sock; or return 2
+    test "$ENVD_NO_DAEMON" != 1; or return 2
+    _envd_rdir; or return 2
+    test -S $_envd_sock; or return 2
     test -n "$_envd_nc"; or _envd_probe
     test "$_envd_nc" != -; or return 2
     _envd_env
@@ -119,8 +247,9 @@ function _envd_ask
         test "$_envd_st[2]" = 1; and return 2
         # Silent: stopped (SIGSTOP), or gone since it accepted. On Linux /proc tells which
         # (a killed daemon may linger unreaped, a zombie); gone means `envd export`.
-        if test -r $_envd_run/daemon.pid -a -d /proc
+        if test -f $_envd_run/daemon.pid -a -d /proc
             read -l _envd_pid <$_envd_run/daemon.pid
+            string match -qr -- '^[0-9]+$' "$_envd_pid"; or return 2
             test -r /proc/$_envd_pid/stat; or return 2
             read -l _envd_stat </proc/$_envd_pid/stat
             string match -q -- '*) Z*' $_envd_stat; and return 2
@@ -235,17 +364,37 @@ end
 # ---- fallback -------------------------------------------------------------------------
 # `envd export fish` (a Node process: ~50 ms; it starts the daemon when none runs). Its
 # output is fish code whose every value is quoted by envd's proven quoter.
+# With an unsafe runtime dir, in-process (ENVD_NO_DAEMON=1 for that command: the CLI
+# then does not touch the dir, nor warn about it at every prompt; this shell warned once).
 function _envd_fallback
     set -l _envd_b --budget $_envd_wait
-    # In-process (ENVD_NO_DAEMON=1) nothing would finish a slow evaluation later: wait.
-    test "$ENVD_NO_DAEMON" = 1; and set _envd_b
-    set -l _envd_o ($_envd_bin export fish $_envd_b | string collect)
-    set -l _envd_st $pipestatus[1]
+    # Found unsafe by its modes: this path starts a process anyway, so look again (it may
+    # have been fixed).
+    if test "$_envd_rok" = 0
+        set -g _envd_rok ''
+        _envd_rdir
+    end
+    set -l _envd_o
+    set -l _envd_st 0
+    set -g _envd_try $_envd_key
+    if contains -- "$_envd_rok" 0 -
+        # In-process nothing would finish a slow evaluation later: wait.
+        _envd_rwarn
+        set _envd_o (ENVD_NO_DAEMON=1 $_envd_bin export fish | string collect)
+        set _envd_st $pipestatus[1]
+    else
+        test "$ENVD_NO_DAEMON" = 1; and set _envd_b
+        set _envd_o ($_envd_bin export fish $_envd_b | string collect)
+        set _envd_st $pipestatus[1]
+    end
+    # Killed by a signal (Ctrl-C): left noted, as when this function is cancelled.
+    test "$_envd_st" -gt 128; or set -g _envd_try ''
     if test "$_envd_st" -le 1 -a -n "$_envd_o"
         printf '%s\n' $_envd_o | source
     end
     set -g _envd_rg ''
-    if test -r $_envd_genfile
+    # The CLI may just have made the runtime dir (and started the daemon): check it first.
+    if _envd_rdir; and test -r $_envd_genfile
         read -g _envd_rg <$_envd_genfile
     end
 end
@@ -261,9 +410,28 @@ end
 # $argv[1]: the generation just read. Decide with builtins whether to ask; ask; apply.
 function _envd_check
     _envd_find
-    # Without a daemon (ENVD_NO_DAEMON=1) there is no generation to say that an approval or
-    # an edit happened: inside a project every prompt asks `envd export`, as direnv does.
+    # Ctrl-C during `envd export` (a slow .envrc without a daemon) cancels this function,
+    # and the next prompt would start the same wait again: the prompt would never come
+    # back. So what it ran for is noted before, and found still there after an interrupt:
+    # hold until the directory, the file or the generation changes.
+    set -g _envd_key "$PWD"\n"$_envd_f"\n"$argv[1]"
+    if test "$_envd_try" = "$_envd_key"
+        set -g _envd_try ''
+        set -g _envd_held $_envd_key
+        printf '%s\n' "envd: interrupted; environment unchanged here (cd in again to retry)" >&2
+    end
+    if test "$_envd_held" = "$_envd_key"
+        set -g _envd_pwd $PWD
+        set -g _envd_gen $argv[1]
+        set -g _envd_found $_envd_f
+        return 0
+    end
+    set -g _envd_held ''
+    # Without a daemon (ENVD_NO_DAEMON=1, or an unsafe runtime dir) there is no generation
+    # to say that an approval or an edit happened: inside a project every prompt asks
+    # `envd export`, as direnv does.
     if test "$_envd_f" = "$_envd_found" -a "$argv[1]" = "$_envd_gen" -a "$ENVD_NO_DAEMON" != 1
+        and not contains -- "$_envd_rok" 0 -
         or test -z "$_envd_f" -a -z "$ENVD_DIR" -a -z "$ENVD_FILE"
         set -g _envd_pwd $PWD
         set -g _envd_gen $argv[1]
@@ -291,10 +459,13 @@ end
 function _envd_hook
     set -l _envd_s $status
     set -l _envd_g ''
-    if test -r $_envd_genfile
+    # The generation file only from a safe runtime dir (one of another user's could be a
+    # FIFO that never opens).
+    if _envd_rdir; and test -r $_envd_genfile
         read _envd_g <$_envd_genfile
     end
     if test "$PWD" != "$_envd_pwd" -o "$_envd_g" != "$_envd_gen" -o "$ENVD_NO_DAEMON" = 1
+        or contains -- "$_envd_rok" 0 -
         _envd_check $_envd_g
     end
     return $_envd_s

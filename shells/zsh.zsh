@@ -6,6 +6,7 @@
 # looking for the marker files (.envrc...); the same file as last time and the same
 # generation: return. Otherwise one round trip to the daemon's Unix socket with zsocket
 # (zsh/net/socket, no process); `envd export zsh` when the daemon cannot be reached.
+# Nothing in the runtime dir is touched before the dir is found safe (see "runtime dir").
 # Answers are hook records (docs/architecture.md): every name is checked and values are
 # applied with `export "NAME=VALUE"`, never evaluated as code.
 #
@@ -42,12 +43,86 @@ typeset -g _envd_found=${_envd_found--}       # marker file found at the last ch
 typeset -g _envd_n=${_envd_n-0}               # request counter (ids)
 typeset -g _envd_wait=${_envd_wait-200}       # the daemon's budget in ms (from its `w` record)
 typeset -g _envd_warned=${_envd_warned-}      # warned that the daemon does not answer
+typeset -g _envd_try=${_envd_try-}            # what `envd export` is running for (see _envd_check)
+typeset -g _envd_held=${_envd_held-}          # what it was interrupted for: not asked again until it changes
 typeset -g _envd_skip=                        # the cd just now was not answered: skip this prompt
 typeset -g _envd_kline=${_envd_kline-.envrc:.env}
 (( ${+_envd_markers} )) || typeset -ga _envd_markers=(.envrc .env)
-# zsocket, sysread and $EPOCHREALTIME: modules, loaded once (no process).
-typeset -g _envd_sockok=
+# zsocket, sysread and $EPOCHREALTIME: modules, loaded once (no process). zstat alone
+# from zsh/stat (the module's `stat` builtin would shadow the command).
+typeset -g _envd_sockok= _envd_zstat=
 zmodload zsh/net/socket zsh/system zsh/datetime zsh/parameter 2>/dev/null && _envd_sockok=1
+zmodload -F zsh/stat b:zstat 2>/dev/null && _envd_zstat=1
+
+# ---- runtime dir ----------------------------------------------------------------------
+# The daemon's files are used only from a runtime dir that is this user's, 0700 and not a
+# symlink, in a parent where no other user can rename it away (sticky like /tmp, or
+# writable by its owner, this user or root, alone). Without XDG_RUNTIME_DIR it is
+# $TMPDIR/envd-UID, which another user may have made first, with a listener of theirs in
+# it: then this shell sends nothing there, reads nothing from it, and works without the
+# daemon (`envd export` in-process), with one warning. zstat is a builtin, so the whole
+# check is made before every use (stat(1), once, only where zsh/stat is missing).
+typeset -g _envd_rok=                   # '' not checked, 1 safe, 0 unsafe by its modes, - unsafe now
+typeset -g _envd_rwhy=                  # what is wrong with it
+typeset -g _envd_rwarned=${_envd_rwarned-} # warned that it is unsafe (once per shell)
+
+# 0 when the runtime dir can be used now; 1 when it cannot (absent, or _envd_rok 0 or -).
+_envd_rdir() {
+  emulate -L zsh
+  if [[ -L $_envd_run ]]; then _envd_rok=- _envd_rwhy='is a symlink'; return 1; fi
+  if [[ ! -e $_envd_run ]]; then _envd_rok=; return 1; fi
+  if [[ ! -d $_envd_run ]]; then _envd_rok=- _envd_rwhy='is not a directory'; return 1; fi
+  if [[ ! -O $_envd_run ]]; then _envd_rok=- _envd_rwhy='is owned by another user'; return 1; fi
+  [[ -n $_envd_zstat ]] && _envd_rok=
+  case $_envd_rok in
+    (1) return 0 ;;
+    (0) return 1 ;;
+  esac
+  _envd_rstat
+}
+
+# The modes of the runtime dir (not followed) and of its parent (followed). Sets
+# _envd_rok to 1 or 0.
+_envd_rstat() {
+  emulate -L zsh
+  local _envd_p=${_envd_run%/*}
+  local -a _envd_a
+  local -A _envd_h
+  [[ $_envd_run == */* ]] || _envd_p=.
+  _envd_p=${_envd_p:-/}/
+  if [[ -n $_envd_zstat ]]; then
+    zstat -L -H _envd_h -- $_envd_run 2>/dev/null && _envd_a=($_envd_h[uid] $(( [#8] _envd_h[mode] & 8#7777 )))
+    zstat -H _envd_h -- $_envd_p 2>/dev/null && _envd_a+=($_envd_h[uid] $(( [#8] _envd_h[mode] & 8#7777 )))
+    _envd_a=(${_envd_a#8\#})
+  else
+    _envd_a=($(command stat -c '%u %a' -- $_envd_run $_envd_p 2>/dev/null ||
+      command stat -f '%u %Mp%Lp' -- $_envd_run $_envd_p 2>/dev/null))
+  fi
+  _envd_rok=0
+  if (( $#_envd_a != 4 )) || [[ $_envd_a == *[^0-9\ ]* ]]; then
+    _envd_rwhy='cannot be checked (stat failed)'
+  elif (( (8#$_envd_a[2] & 8#777) != 8#700 )); then
+    _envd_rwhy="has mode $_envd_a[2], not 700"
+  elif [[ $_envd_a[3] != 0 && ! -O $_envd_p ]]; then
+    _envd_rwhy='is in a directory owned by another user'
+  elif (( !(8#$_envd_a[4] & 8#1000) && (8#$_envd_a[4] & 8#2) )) ||
+    { (( !(8#$_envd_a[4] & 8#1000) && (8#$_envd_a[4] & 8#20) )) && [[ ! -G $_envd_p ]] }; then
+    # Not sticky, and writable by others (or by a group that is not this user's own).
+    _envd_rwhy='is in a directory that other users can write to and that is not sticky'
+  else
+    _envd_rok=1 _envd_rwhy=
+    return 0
+  fi
+  return 1
+}
+
+# The one warning; the path is shown quoted (no raw control characters from its name).
+_envd_rwarn() {
+  emulate -L zsh
+  [[ -z $_envd_rwarned ]] || return 0
+  _envd_rwarned=1
+  print -r -- "envd: runtime dir ${(q+)_envd_run} $_envd_rwhy; not using it: this shell works without the daemon (remove it, or set ENVD_RUNTIME_DIR to a private directory)" >&2
+}
 
 # ---- find -----------------------------------------------------------------------------
 # _envd_f := the nearest marker file at or above $PWD ('' when there is none).
@@ -151,7 +226,9 @@ _envd_talk() {
 _envd_ask() {
   emulate -L zsh
   local _envd_fd _envd_rc=0
-  [[ ${ENVD_NO_DAEMON-} != 1 && -n $_envd_sockok && -S $_envd_sock ]] || return 2
+  [[ ${ENVD_NO_DAEMON-} != 1 && -n $_envd_sockok ]] || return 2
+  _envd_rdir || return 2
+  [[ -S $_envd_sock ]] || return 2
   # Refused or missing: no daemon. `envd export` starts one.
   zsocket $_envd_sock 2>/dev/null || return 2
   _envd_fd=$REPLY
@@ -217,19 +294,33 @@ _envd_apply() {
 # ---- fallback -------------------------------------------------------------------------
 # `envd export zsh` (a Node process: ~50 ms; it starts the daemon when none runs). Its
 # output is shell code whose every value is quoted by envd's proven quoter.
+# With an unsafe runtime dir, in-process (ENVD_NO_DAEMON=1 for that command: the CLI
+# then does not touch the dir, nor warn about it at every prompt; this shell warned once).
 _envd_fallback() {
   local _envd_o _envd_st=0
   local -a _envd_b=(--budget "$_envd_wait")
-  # In-process (ENVD_NO_DAEMON=1) nothing would finish a slow evaluation later: wait.
-  [[ ${ENVD_NO_DAEMON-} == 1 ]] && _envd_b=()
-  _envd_o=$("$_envd_bin" export zsh "${_envd_b[@]}") || _envd_st=$?
+  # Found unsafe by its modes with stat(1): this path starts a process anyway, so look
+  # again (it may have been fixed).
+  if [[ $_envd_rok == 0 ]]; then _envd_rok=; _envd_rdir || :; fi
+  # In-process nothing would finish a slow evaluation later: wait.
+  [[ ${ENVD_NO_DAEMON-} == 1 || $_envd_rok == [0-] ]] && _envd_b=()
+  _envd_try=$_envd_key
+  if [[ $_envd_rok == [0-] ]]; then
+    _envd_rwarn
+    _envd_o=$(ENVD_NO_DAEMON=1 "$_envd_bin" export zsh) || _envd_st=$?
+  else
+    _envd_o=$("$_envd_bin" export zsh "${_envd_b[@]}") || _envd_st=$?
+  fi
+  # Killed by a signal (Ctrl-C): left noted, as when this function is aborted.
+  (( _envd_st > 128 )) || _envd_try=
   if (( _envd_st <= 1 )) && [[ -n $_envd_o ]]; then
     setopt local_traps
     trap '' INT
     eval "$_envd_o"
   fi
   _envd_rg=
-  if [[ -r $_envd_genfile ]]; then IFS= read -r _envd_rg < $_envd_genfile || :; fi
+  # The CLI may just have made the runtime dir (and started the daemon): check it first.
+  if _envd_rdir && [[ -r $_envd_genfile ]]; then IFS= read -r _envd_rg < $_envd_genfile || :; fi
 }
 
 # ---- hook -----------------------------------------------------------------------------
@@ -243,12 +334,27 @@ _envd_unanswered() {
 # $1: the generation just read. Decide with builtins whether to ask; ask; apply.
 _envd_check() {
   emulate -L zsh
-  local _envd_f _envd_id= _envd_rc=0 _envd_rg= _envd_rk=
+  local _envd_f _envd_id= _envd_rc=0 _envd_rg= _envd_rk= _envd_key
   local -a _envd_kv _envd_rep
   _envd_find
-  # Without a daemon (ENVD_NO_DAEMON=1) there is no generation to say that an approval or
-  # an edit happened: inside a project every prompt asks `envd export`, as direnv does.
-  if [[ $_envd_f == $_envd_found && $1 == $_envd_gen && ${ENVD_NO_DAEMON-} != 1 ]] ||
+  # Ctrl-C during `envd export` (a slow .envrc without a daemon) aborts this function,
+  # and the next prompt would start the same wait again: the prompt would never come
+  # back. So what it ran for is noted before, and found still there after an interrupt:
+  # hold until the directory, the file or the generation changes.
+  _envd_key=$PWD$'\n'$_envd_f$'\n'$1
+  if [[ $_envd_try == $_envd_key ]]; then
+    _envd_try= _envd_held=$_envd_key
+    print -r -- "envd: interrupted; environment unchanged here (cd in again to retry)" >&2
+  fi
+  if [[ $_envd_held == $_envd_key ]]; then
+    _envd_pwd=$PWD _envd_gen=$1 _envd_found=$_envd_f
+    return 0
+  fi
+  _envd_held=
+  # Without a daemon (ENVD_NO_DAEMON=1, or an unsafe runtime dir) there is no generation
+  # to say that an approval or an edit happened: inside a project every prompt asks
+  # `envd export`, as direnv does.
+  if [[ $_envd_f == $_envd_found && $1 == $_envd_gen && ${ENVD_NO_DAEMON-} != 1 && $_envd_rok != [0-] ]] ||
     [[ -z $_envd_f && -z ${ENVD_DIR-} && -z ${ENVD_FILE-} ]]; then
     _envd_pwd=$PWD _envd_gen=$1 _envd_found=$_envd_f
     return 0
@@ -267,8 +373,10 @@ _envd_check() {
 _envd_hook() {
   local _envd_s=$? _envd_g=
   if [[ -n $_envd_skip ]]; then _envd_skip=; return $_envd_s; fi
-  if [[ -r $_envd_genfile ]]; then IFS= read -r _envd_g < "$_envd_genfile" || :; fi
-  if [[ $PWD != "$_envd_pwd" || $_envd_g != "$_envd_gen" || ${ENVD_NO_DAEMON-} == 1 ]]; then
+  # The generation file only from a safe runtime dir (one of another user's could be a
+  # FIFO that never opens).
+  if _envd_rdir && [[ -r $_envd_genfile ]]; then IFS= read -r _envd_g < "$_envd_genfile" || :; fi
+  if [[ $PWD != "$_envd_pwd" || $_envd_g != "$_envd_gen" || ${ENVD_NO_DAEMON-} == 1 || $_envd_rok == [0-] ]]; then
     _envd_check "$_envd_g" || :
   fi
   return $_envd_s

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { connect, createServer, Socket, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -321,10 +321,12 @@ describe('startFifoTransport (bash)', () => {
     const c = new FifoClient(base);
     try {
       // Written in place: an older, longer content may follow the end line.
-      writeFileSync(`${base}.env`, 'declare -x IN="from \\"env\\" file"\ndeclare -x PATH="/bin"\n#envd 21\ndeclare -x IN="stale"\n');
+      // With an older hook's mode (its shell's umask): the daemon makes it private.
+      writeFileSync(`${base}.env`, 'declare -x IN="from \\"env\\" file"\ndeclare -x PATH="/bin"\n#envd 21\ndeclare -x IN="stale"\n', { mode: 0o664 });
       c.send(encodeRequest({ id: '21', shell: 'bash', flags: 'e', cwd: '/tmp' }, []));
       expect(await c.line()).toBe('d 21');
       expect(completeRecords(c.out(), '21')).toContainEqual({ t: 'x', name: 'A', value: 'from "env" file' });
+      expect(statSync(`${base}.env`).mode & 0o777).toBe(0o600);
     } finally {
       c.close();
     }

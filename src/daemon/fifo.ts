@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import {
-  chmodSync, closeSync, constants, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync,
+  chmodSync, closeSync, constants, fchmodSync, fstatSync, ftruncateSync, lstatSync, mkdirSync, openSync,
   readdirSync, readFileSync, readSync, unlinkSync, writeSync, type Stats,
 } from 'node:fs';
 import { Socket } from 'node:net';
@@ -20,11 +20,12 @@ import { userId } from '../config/paths.js';
  *   hook.pid   pid of the daemon serving them, written once it is; a hook checks it with
  *              `kill -0` (a builtin) and uses `envd export` (which starts a daemon) when
  *              that process is gone, instead of waiting for an answer that cannot come
- *   sh/        0700; per shell `<pid>-<token>.req` and `.res` (FIFOs the shell makes once),
- *              `.out` (a regular file this side makes) and `.env` (the shell's exported
- *              variables as `declare -px` writes them, for requests with flag `e`: one
- *              builtin instead of a loop over every variable); all removed once that pid
- *              is gone
+ *   sh/        0700; per shell `<pid>-<token>.req` and `.res` (FIFOs the shell makes once,
+ *              0600), `.out` (a regular file this side makes, 0600) and `.env` (made 0600
+ *              with the FIFOs; the shell's exported variables as `declare -px` writes
+ *              them, for requests with flag `e`: one builtin instead of a loop over every
+ *              variable); all removed once that pid is gone. Everything here is
+ *              owner-only whatever the umask.
  *
  * Requests on `.req` are hook records (protocol/hook-records.ts). For each one the daemon
  * writes the whole reply to `.out`, then `d ID\n` to `.res`. The reply goes through a
@@ -232,8 +233,10 @@ export function startFifoTransport(runtimeDir: string, backend: HookBackend, log
     const fd = openSync(`${base}.env`, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
     try {
       const st = fstatSync(fd);
-      // The shell writes it with its umask; sh/ (0700) is what keeps others out.
       if (!st.isFile() || st.uid !== userId()) throw new Error(`${base}.env is not a regular file of this user`);
+      // The hook makes it 0600; one from an older hook has the shell's umask (0664 under
+      // umask 002). sh/ (0700) keeps others out either way; this makes the file private too.
+      if ((st.mode & 0o077) !== 0) fchmodSync(fd, 0o600);
       if (st.size > MAX_HOOK_REQUEST_BYTES) throw new Error(`${base}.env is over ${MAX_HOOK_REQUEST_BYTES} bytes`);
       const buf = Buffer.alloc(st.size);
       let off = 0;

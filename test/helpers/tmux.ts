@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Sandbox, Shell } from './sandbox.js';
 
@@ -88,10 +88,9 @@ export class TmuxShell {
     const sb = o.sandbox;
     const id = `${process.pid}-${counter++}`;
     this.socket = sb.path(`tmux-${id}`);
-    this.dumps = sb.path(`dumps-${id}`);
-    mkdirSync(this.dumps, { recursive: true });
-    const rcDir = sb.path(`rc-${id}`);
-    mkdirSync(rcDir, { recursive: true });
+    // Through the sandbox: a shell run as the sandbox's user writes its dumps there.
+    this.dumps = sb.mkdir(`dumps-${id}`);
+    const rcDir = sb.mkdir(`rc-${id}`);
     this.rc = join(rcDir, o.shell === 'zsh' ? '.zshrc' : `rc.${o.shell}`);
     sb.write(this.rc, rcText(o, this.dumps));
     this.env = { ...sb.env, ...(o.env ?? {}), ZDOTDIR: rcDir };
