@@ -6,6 +6,10 @@
 # the message logged.
 __envd_rpc() {
   local __envd_st __envd_cnt __envd_f __envd_i
+  # Fields are bytes. In a UTF-8 locale bash's `read -d ''` takes a byte that starts an
+  # incomplete character together with the NUL after it (a value ending in Latin-1 `\xe9`
+  # would swallow the next field); in the C locale every byte is a character.
+  local LC_ALL=C
   __envd_reply=()
   if [[ -z ${__envd_fd:-} ]]; then
     log_error "$1: not available outside an envd evaluation"

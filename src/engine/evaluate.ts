@@ -1,4 +1,6 @@
 import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
+import { decodeBytes, hasRawBytes } from '../env/bytes.js';
+import { assertUtf8Path } from '../util/byte-paths.js';
 import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import type { EnvdPaths } from '../config/paths.js';
@@ -92,12 +94,17 @@ export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
   const home = req.paths.home;
 
   const readTrusted = (path: string): Buffer => {
-    let real: string;
+    // A path from the evaluation is bytes (rpc.ts); one that is not UTF-8 would name a
+    // look-alike for Node's fs, so it is refused, as is a real path that is not UTF-8.
+    assertUtf8Path('the file', path);
+    let realBytes: Buffer;
     try {
-      real = realpathSync(path);
+      realBytes = realpathSync(path, { encoding: 'buffer' });
     } catch {
       throw new EnvdError('NOT_FOUND', `${tildePath(path, home)} does not exist`);
     }
+    const real = decodeBytes(realBytes);
+    assertUtf8Path(`the real path of ${tildePath(path, home)},`, real);
     watched.set(path, false);
     const bytes = real === req.realFile ? req.fileContent : readFileSync(real);
     if (real === req.realFile) return bytes;
@@ -122,6 +129,9 @@ export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
     config: req.config,
     paths: req.paths,
     watch: (p) => {
+      // A watch on a look-alike name would watch another file: such a path is not watched
+      // (nothing it names could have been read either).
+      if (hasRawBytes(p)) return;
       if (p.endsWith('/') && p.length > 1) watched.set(p.slice(0, -1), true);
       else if (!watched.has(p)) watched.set(p, false);
     },

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { loadConfig, type Config, type LoadedConfig } from '../config/config.js';
 import { resolvePaths, tildePath, type EnvdPaths } from '../config/paths.js';
@@ -7,6 +7,7 @@ import { changeBetween, diffBetween, emptyChange, revert, summarize, type Env, t
 import { MAX_VALUE_BYTES } from '../env/names.js';
 import type { RpcHandler } from '../eval/rpc-types.js';
 import { checkFileSafety, contentHash, openAllowlist, type AllowlistStore, type TrustVerdict } from '../allowlist/index.js';
+import { assertUtf8Path, realpathUtf8 } from '../util/byte-paths.js';
 import { EnvdError, errorMessage } from '../util/errors.js';
 import { envdVersion } from '../version.js';
 import { coreRpcHandlers } from './core-rpc.js';
@@ -208,6 +209,9 @@ export class LocalService implements Service {
     const config = this.config;
     await this.prepare(config);
     const home = this.paths.home;
+    // Paths are bytes: a directory whose name is not UTF-8 is refused, never looked up
+    // under a look-alike name (RELIABILITY 30).
+    assertUtf8Path('the current directory', req.cwd);
     const current = req.env;
     const state = readShellState(current);
     const base = withoutState(state.diff !== null ? revert(current, state.diff) : current);
@@ -330,11 +334,11 @@ export class LocalService implements Service {
 
   private readTarget(found: FoundFile): Target {
     if (found.kind === 'go-auto') {
-      const realFile = realpathSync(found.path);
+      const realFile = realpathUtf8(found.path);
       const content = Buffer.from(this.goAuto?.AUTO_GO_CONTENT ?? 'use go\n');
       return { found, realFile, content, hash: contentHash(realFile, content), script: content };
     }
-    const realFile = realpathSync(found.path);
+    const realFile = realpathUtf8(found.path);
     const safety = checkFileSafety(realFile);
     if (!safety.ok) throw new EnvdError('FILE_UNSAFE', safety.message);
     const content = readFileSync(realFile);
@@ -512,6 +516,8 @@ export class LocalService implements Service {
 
   /** PATH (file or directory, relative to cwd) to the env file it means. */
   private resolveTrustPath(path: string, cwd: string): string {
+    assertUtf8Path('the current directory', cwd);
+    assertUtf8Path('the path', path);
     const p = path === '' ? cwd : isAbsolute(path) ? path : resolve(cwd, path);
     let st;
     try {
@@ -531,7 +537,7 @@ export class LocalService implements Service {
 
   async allow(path: string, cwd: string): Promise<TrustChange> {
     const file = this.resolveTrustPath(path, cwd);
-    const real = realpathSync(file);
+    const real = realpathUtf8(file);
     const safety = checkFileSafety(real);
     if (!safety.ok) throw new EnvdError('FILE_UNSAFE', safety.message);
     const hash = contentHash(real, readFileSync(real));
@@ -541,7 +547,7 @@ export class LocalService implements Service {
 
   async deny(path: string, cwd: string): Promise<TrustChange> {
     const file = this.resolveTrustPath(path, cwd);
-    const real = realpathSync(file);
+    const real = realpathUtf8(file);
     const report = this.allowlist.deny(real);
     return { file: real, message: report.notices.map((n) => `envd: ${n}`).join('\n') };
   }
@@ -554,6 +560,7 @@ export class LocalService implements Service {
     this.refreshConfig();
     const config = this.config;
     await this.prepare(config);
+    assertUtf8Path('the current directory', req.cwd);
     const state = readShellState(req.env);
     const found = this.findTarget(req.cwd, config);
     let trust = 'none';
