@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
 import { decodeBytes, hasRawBytes } from '../env/bytes.js';
-import { assertUtf8Path } from '../util/byte-paths.js';
+import { assertUtf8Path, assertUtf8RealPath } from '../util/byte-paths.js';
 import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import type { EnvdPaths } from '../config/paths.js';
@@ -99,12 +99,12 @@ export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
     assertUtf8Path('the file', path);
     let realBytes: Buffer;
     try {
-      realBytes = realpathSync(path, { encoding: 'buffer' });
+      realBytes = realpathSync.native(path, { encoding: 'buffer' });
     } catch {
       throw new EnvdError('NOT_FOUND', `${tildePath(path, home)} does not exist`);
     }
     const real = decodeBytes(realBytes);
-    assertUtf8Path(`the real path of ${tildePath(path, home)},`, real);
+    assertUtf8RealPath(path, real);
     watched.set(path, false);
     const bytes = real === req.realFile ? req.fileContent : readFileSync(real);
     if (real === req.realFile) return bytes;

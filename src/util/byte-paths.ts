@@ -11,9 +11,16 @@ import { printable } from './printable.js';
  * saying which path, rather than act on anything else.
  */
 
+const WHY = 'envd cannot act on a directory whose name is not UTF-8 (rename it to use envd there)';
+
 /** `what` names the path, e.g. `the current directory`; the path is shown escaped. */
 export function notUtf8Error(what: string, path: string): EnvdError {
-  return new EnvdError('PATH_NOT_UTF8', `${what} ${printable(path)} is not UTF-8; envd cannot act on a directory whose name is not UTF-8 (rename it to use envd there)`);
+  return new EnvdError('PATH_NOT_UTF8', `${what} ${printable(path)} is not UTF-8; ${WHY}`);
+}
+
+/** Throws when `real`, the real path of `path`, is not UTF-8. */
+export function assertUtf8RealPath(path: string, real: string): void {
+  if (hasRawBytes(real)) throw new EnvdError('PATH_NOT_UTF8', `${printable(path)} resolves to ${printable(real)}, which is not UTF-8; ${WHY}`);
 }
 
 /** Throws notUtf8Error unless `path` is text (a byte string without raw bytes). */
@@ -21,10 +28,14 @@ export function assertUtf8Path(what: string, path: string): void {
   if (hasRawBytes(path)) throw notUtf8Error(what, path);
 }
 
-/** realpathSync, but refused (never decoded to a look-alike) when the result is not UTF-8. */
+/**
+ * The real path, refused (never decoded to a look-alike) when it is not UTF-8. realpath(3)
+ * itself (`.native`): Node's JS realpathSync decodes symlink targets lossily even when
+ * asked for a Buffer.
+ */
 export function realpathUtf8(path: string): string {
   assertUtf8Path('the path', path);
-  const real = decodeBytes(realpathSync(path, { encoding: 'buffer' }));
-  assertUtf8Path(`the real path of ${printable(path)},`, real);
+  const real = decodeBytes(realpathSync.native(path, { encoding: 'buffer' }));
+  assertUtf8RealPath(path, real);
   return real;
 }
