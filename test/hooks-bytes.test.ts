@@ -80,7 +80,7 @@ for (const shell of ['bash', 'zsh', 'fish'] as const) {
         beforeAll(() => {
           sb = new Sandbox({ daemon: transport === 'daemon', lang });
           // A slow machine must not turn an answer into `pending` (applied at a later prompt).
-          sb.write('home/.config/envd/envd.toml', '[global]\nasync_budget = "10s"\n');
+          sb.write('home/.config/envd/envd.toml', '[global]\nasync_budget = "10s"\n', 0o644);
           proj = sb.mkdir('proj');
           out = sb.mkdir('out');
           sb.mkdir('work');
@@ -90,7 +90,7 @@ for (const shell of ['bash', 'zsh', 'fish'] as const) {
             Buffer.from('for n in ${!V_@}; do export "C_${n#V_}=${!n}"; done\nexport COPY="$LATIN"\nexport RAWLIT=\''),
             RAW_LITERAL,
             Buffer.from('\'\nPATH_add bin\n'),
-          ]));
+          ]), 0o644);
           expect(sb.envd(['allow', proj]).status).toBe(0);
           const h = sb.envd(['hook', shell]);
           expect(h.status).toBe(0);

@@ -49,9 +49,10 @@ describe('a directory whose name is not UTF-8, beside its look-alike', () => {
       let sb: Sandbox;
       beforeAll(() => {
         sb = new Sandbox({ daemon });
-        sb.write('home/.config/envd/envd.toml', '[global]\nasync_budget = "10s"\n');
+        sb.write('home/.config/envd/envd.toml', '[global]\nasync_budget = "10s"\n', 0o644);
+        // umask 022: group-writable files are another matter (file safety), not this test's.
         const mk = sb.shell('bash', [
-          `cd ${sb.root}`,
+          `umask 022; cd ${sb.root}`,
           `mkdir "$(printf '${LATIN}')" "$(printf '${LOOKALIKE}')" && ln -s "$(printf '${LATIN}')" link`,
           `echo 'export WHICH=latin1' > "$(printf '${LATIN}')/.envrc"`,
           `echo 'export WHICH=lookalike; touch "$HOME/lookalike-ran"' > "$(printf '${LOOKALIKE}')/.envrc"`,
@@ -132,8 +133,8 @@ describe('a directory deeper than PATH_MAX', () => {
   let deep: string;
   beforeAll(() => {
     sb = new Sandbox();
-    sb.write('home/.config/envd/envd.toml', '[global]\nasync_budget = "10s"\n');
-    sb.write('top/.envrc', 'export DEEP=1\n');
+    sb.write('home/.config/envd/envd.toml', '[global]\nasync_budget = "10s"\n', 0o644);
+    sb.write('top/.envrc', 'export DEEP=1\n', 0o644);
     expect(sb.envd(['allow', sb.path('top')]).status).toBe(0);
     // 50 levels of 90 characters: a 4.6 KB path, which no system call accepts whole.
     const mk = sb.shell('bash', `cd ${sb.path('top')} && for i in $(seq 50); do mkdir d${'x'.repeat(89)} && cd d${'x'.repeat(89)} || exit 1; done`);
@@ -173,7 +174,7 @@ describe('names with ESC and newline are shown escaped in every message', () => 
   const FISH_SHOWN = 'evil\\x1b[2J\\x1b]0;pwned\\x07\\x09x';
   beforeAll(() => {
     sb = new Sandbox();
-    const mk = sb.shell('bash', `cd ${sb.root} && d="$(printf '${NAME}')" && mkdir "$d" "$d/unsafe" && echo 'export EVIL=1' > "$d/.envrc" && echo 'export U=1' > "$d/unsafe/.envrc" && chmod 666 "$d/unsafe/.envrc" && f="$(printf '${FISH_NAME}')" && mkdir "$f" && echo 'export EVIL=1' > "$f/.envrc"`);
+    const mk = sb.shell('bash', `umask 022; cd ${sb.root} && d="$(printf '${NAME}')" && mkdir "$d" "$d/unsafe" && echo 'export EVIL=1' > "$d/.envrc" && echo 'export U=1' > "$d/unsafe/.envrc" && chmod 666 "$d/unsafe/.envrc" && f="$(printf '${FISH_NAME}')" && mkdir "$f" && echo 'export EVIL=1' > "$f/.envrc"`);
     expect(mk.status, mk.stderr).toBe(0);
     expect(sb.envd(['daemon', 'start']).status).toBe(0);
   }, 60_000);
