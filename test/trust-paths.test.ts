@@ -174,7 +174,7 @@ describe('names with ESC and newline are shown escaped in every message', () => 
   const FISH_SHOWN = 'evil\\x1b[2J\\x1b]0;pwned\\x07\\x09x';
   beforeAll(() => {
     sb = new Sandbox();
-    const mk = sb.shell('bash', `umask 022; cd ${sb.root} && d="$(printf '${NAME}')" && mkdir "$d" "$d/unsafe" && echo 'export EVIL=1' > "$d/.envrc" && echo 'export U=1' > "$d/unsafe/.envrc" && chmod 666 "$d/unsafe/.envrc" && f="$(printf '${FISH_NAME}')" && mkdir "$f" && echo 'export EVIL=1' > "$f/.envrc"`);
+    const mk = sb.shell('bash', `umask 022; cd ${sb.root} && d="$(printf '${NAME}')" && mkdir "$d" "$d/unsafe" && echo 'export EVIL=1; log_status "in $PWD"' > "$d/.envrc" && echo 'export U=1' > "$d/unsafe/.envrc" && chmod 666 "$d/unsafe/.envrc" && f="$(printf '${FISH_NAME}')" && mkdir "$f" && echo 'export EVIL=1' > "$f/.envrc"`);
     expect(mk.status, mk.stderr).toBe(0);
     expect(sb.envd(['daemon', 'start']).status).toBe(0);
   }, 60_000);
@@ -212,10 +212,12 @@ describe('names with ESC and newline are shown escaped in every message', () => 
     }
   }
 
-  it('envd allow then export: the loading line shows the path escaped', () => {
+  it('envd allow then export: the loading line and the file\'s own output show the path escaped', () => {
     expect(inDir(sb, NAME, envd('allow')).status).toBe(0);
     const r = inDir(sb, NAME, envd('export bash'), { ENVD_NO_DAEMON: '1' });
     expect(r.stderr).toContain(`envd: loading ${sb.root}/${SHOWN}/.envrc`);
+    // The file's own output names the directory too (the stdlib prints paths it is given).
+    expect(r.stderr).toContain(`envd: in ${sb.root}/${SHOWN}\n`);
     clean(r.stderr);
     // The shell code itself writes the path's control characters as escapes, too.
     clean(r.stdout);

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync, realpathSync } from 'node:fs';
 import { decodeBytes, hasRawBytes } from '../env/bytes.js';
 import { assertUtf8Path, assertUtf8RealPath } from '../util/byte-paths.js';
+import { printableOutput } from '../util/printable.js';
 import { join } from 'node:path';
 import type { Config } from '../config/config.js';
 import type { EnvdPaths } from '../config/paths.js';
@@ -82,8 +83,9 @@ export function extensionFiles(paths: EnvdPaths): { files: string[]; dirs: strin
   return { files, dirs };
 }
 
+/** The evaluation's output as lines to show: names it prints are escaped (printable.ts). */
 function splitLines(text: string): string[] {
-  return text.split('\n').filter((l) => l.length > 0);
+  return text.split('\n').filter((l) => l.length > 0).map(printableOutput);
 }
 
 /** Run one evaluation of an approved file and check what it produced. */

@@ -32,3 +32,22 @@ export function printable(text: string): string {
 function hex(n: number, width: number): string {
   return n.toString(16).padStart(width, '0');
 }
+
+// SGR sequences (colour, bold, reset): what log_error and scripts' log lines use.
+const SGR = /\u001b\[[0-9;:]*m/g;
+
+/**
+ * A line an evaluation printed, as envd shows it: the stdlib prints paths it was given
+ * (`envd: loading ~/x/.envrc`), so a name's control characters are escaped here too.
+ * Colour (SGR) sequences and tabs are kept; every other control character is escaped.
+ */
+export function printableOutput(line: string): string {
+  if (!NEEDS_ESCAPE.test(line)) return line;
+  let out = '';
+  let last = 0;
+  for (const m of line.matchAll(SGR)) {
+    out += printable(line.slice(last, m.index)).replace(/\\x09/g, '\t') + m[0];
+    last = (m.index ?? 0) + m[0].length;
+  }
+  return out + printable(line.slice(last)).replace(/\\x09/g, '\t');
+}
