@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { Sandbox, haveShell, type Shell } from './helpers/sandbox.js';
+import { ENVD_BIN, Sandbox, haveShell, type Shell } from './helpers/sandbox.js';
 
 /**
  * Values are bytes (RELIABILITY 18, 31): a value that is not UTF-8 round-trips exactly
@@ -148,3 +148,27 @@ for (const shell of ['bash', 'zsh', 'fish'] as const) {
     }
   }
 }
+
+describe('envd exec', () => {
+  let sb: Sandbox;
+  beforeAll(() => { sb = new Sandbox({ daemon: false }); });
+  afterAll(() => { sb?.cleanup(); });
+
+  it('gives the command values that are not UTF-8 exactly, PATH and SHLVL included', () => {
+    const proj = sb.mkdir('proj');
+    sb.write('proj/.envrc', 'export COPY="$LATIN"\nPATH_add bin\n', 0o644);
+    expect(sb.envd(['allow', proj]).status).toBe(0);
+    const out = sb.path('exec-out');
+    const r = sb.shell('bash', [
+      setVar('bash', 'LATIN', LATIN),
+      `${setVar('bash', '__odd', ODD_ENTRY).replace(/; export __odd$/, '')}; export PATH=$PATH:$__odd SHLVL=4`,
+      `${ENVD_BIN} exec ${proj} sh -c 'printf "%s\\0" "$COPY" "$PATH" "$SHLVL"' > ${out}`,
+    ].join('\n'));
+    expect(r.status, r.stderr).toBe(0);
+    const fields = readFileSync(out).toString('latin1').split('\0');
+    expect(fields[0]).toBe(LATIN.toString('latin1'));
+    expect(fields[1]?.startsWith(`${join(proj, 'bin')}:`)).toBe(true);
+    expect(fields[1]?.endsWith(`:${ODD_ENTRY.toString('latin1')}`)).toBe(true);
+    expect(fields[2]).toBe('4');
+  });
+});

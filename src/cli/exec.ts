@@ -14,8 +14,8 @@ import { openService } from './service.js';
  * Node writes a child's environment as UTF-8, so a value that is not UTF-8 (a byte string,
  * src/env/bytes.ts) cannot be given to spawn as it is. When there is one, bash starts
  * first, exports those values from `$'\xHH'`-quoted text with builtins and execs the
- * command: the command gets the exact bytes. (bash's exec puts back the SHLVL it was
- * started with, and PWD is set back too.)
+ * command: the command gets the exact bytes. (PWD and SHLVL, which bash changes, are set
+ * back too; a SHLVL that was unset arrives as 0.)
  */
 const EXEC_SCRIPT = 'eval "$__ENVD_EXEC"; unset __ENVD_EXEC; exec -- "$@"';
 
@@ -36,7 +36,9 @@ function spawnArgs(cmd: string, rest: string[], env: Env): { file: string; args:
   const plain: Env = newNameMap();
   for (const [n, v] of Object.entries(env)) if (!hasRawBytes(v) && !hasRawBytes(n)) plain[n] = v;
   const restore = [...raw, ...['PWD', 'SHLVL'].filter((n) => env[n] !== undefined && !raw.includes(n))];
-  plain.__ENVD_EXEC = restore.map((n) => `export ${n}=${quoteBash(env[n] ?? '')};`).join(' ');
+  // bash's `exec` lowers SHLVL by one on the way out: one more here gives back the value.
+  const valueOf = (n: string): string => (n === 'SHLVL' && /^[0-9]{1,9}$/.test(env[n] ?? '') ? String(Number(env[n]) + 1) : env[n] ?? '');
+  plain.__ENVD_EXEC = restore.map((n) => `export ${n}=${quoteBash(valueOf(n))};`).join(' ');
   return { file: bashOnPath(env), args: ['--noprofile', '--norc', '-c', EXEC_SCRIPT, 'envd-exec', cmd, ...rest], env: plain };
 }
 
