@@ -14,6 +14,10 @@ __envd_inside() {
 # direnv's own stdlib does everywhere.
 __envd_rpc() {
   local __envd_st __envd_cnt __envd_f __envd_i
+  # Fields are bytes. In a UTF-8 locale bash's `read -d ''` takes a byte that starts an
+  # incomplete character together with the NUL after it (a value ending in Latin-1 `\xe9`
+  # would swallow the next field); in the C locale every byte is a character.
+  local LC_ALL=C
   __envd_reply=()
   if ! __envd_inside; then
     if declare -F "__envd_outside_$1" >/dev/null; then
@@ -37,24 +41,42 @@ __envd_rpc() {
   return 0
 }
 
+# __envd_printable TEXT: sets REPLY to TEXT with control characters written as \xHH.
+# Messages name files and directories, whose names may hold ESC or a newline; raw, those
+# would reach the terminal (a cleared screen, a forged line of output). No fork.
+__envd_printable() {
+  REPLY=$1
+  [[ $REPLY == *[[:cntrl:]]* ]] || return 0
+  local __envd_o='' __envd_c __envd_i LC_ALL=C
+  for ((__envd_i = 0; __envd_i < ${#REPLY}; __envd_i++)); do
+    __envd_c=${REPLY:__envd_i:1}
+    if [[ $__envd_c == [[:cntrl:]] ]]; then printf -v __envd_c '\\x%02x' "'$__envd_c"; fi
+    __envd_o+=$__envd_c
+  done
+  REPLY=$__envd_o
+}
+
 # Messages go to stderr, prefixed like direnv's so people recognise them.
 log_status() {
+  local REPLY
+  __envd_printable "$*"
   if [[ -n ${DIRENV_LOG_FORMAT:-} ]]; then
-    local msg=$*
     # shellcheck disable=SC2059
-    printf "${DIRENV_LOG_FORMAT}\n" "$msg" >&2
+    printf "${DIRENV_LOG_FORMAT}\n" "$REPLY" >&2
   elif [[ $# -gt 0 ]]; then
-    printf 'envd: %s\n' "$*" >&2
+    printf 'envd: %s\n' "$REPLY" >&2
   fi
 }
 
 log_error() {
+  local REPLY
+  __envd_printable "$*"
   # Inside envd's evaluation the output is shown by envd, which drops the colour for
   # NO_COLOR and non-terminals; anywhere else, plain.
   if [[ -z ${__ENVD_COLOR:-} ]]; then
-    printf 'envd: %s\n' "$*" >&2
+    printf 'envd: %s\n' "$REPLY" >&2
   else
-    printf '\033[31menvd: %s\033[0m\n' "$*" >&2
+    printf '\033[31menvd: %s\033[0m\n' "$REPLY" >&2
   fi
 }
 

@@ -314,7 +314,7 @@ describe('bad input (RELIABILITY 16, 18, 19, 23, 24)', () => {
     expect(s.stderr).toContain('not exporting ENVD_DIR');
   });
 
-  it('18/19: a non-UTF-8 value and a value over 128 KiB are refused with a warning', () => {
+  it('18/19: a non-UTF-8 value is exact in shell code and refused by name in JSON; a value over 128 KiB is refused with a warning', () => {
     const proj = sb.mkdir('p');
     sb.write('p/.envrc', "export BAD=$'\\xff\\xfe'\nexport BIG=$(head -c 140000 /dev/zero | tr '\\0' x)\nexport FINE=1\n");
     allow(proj);
@@ -322,8 +322,10 @@ describe('bad input (RELIABILITY 16, 18, 19, 23, 24)', () => {
     expect(s.env.FINE).toBe('1');
     expect(s.env.BAD).toBeUndefined();
     expect(s.env.BIG).toBeUndefined();
-    expect(s.stderr).toContain('not exporting BAD: the value is not valid UTF-8');
+    expect(s.stderr).toContain('not exporting BAD: the value is not UTF-8, which JSON cannot carry');
     expect(s.stderr).toMatch(/not exporting BIG: the value is 140000 bytes; at most \d+ fit/);
+    const sh = sb.envd(['export', 'bash'], { cwd: proj, env: { ...env, PWD: proj } });
+    expect(sh.stdout).toContain("export BAD=$'\\xff\\xfe';");
   });
 
   it('24: a non-zero exit applies nothing, is said once and not re-run until it changes', () => {

@@ -5,6 +5,7 @@ import {
   HookRequestParser, MAX_HOOK_REQUEST_BYTES, parseDeclarePx, type HookParseEvent, type HookRecord, type HookRequest,
 } from '../src/protocol/hook-records.js';
 import { outcomeRecords } from '../src/daemon/hook-connection.js';
+import { encodeBytes } from '../src/env/bytes.js';
 import type { ExportOutcome } from '../src/engine/types.js';
 
 function parseAll(bytes: Buffer, cuts: number[] = []): HookParseEvent[] {
@@ -36,7 +37,6 @@ describe('hook request parser', () => {
     const [req] = requests(ev);
     expect(req?.header).toEqual({ version: 1, id: '7', shell: 'bash', flags: 'c', cwd: '/home/u/proj' });
     expect({ ...req?.env }).toEqual({ PATH: '/usr/bin:/bin', EMPTY: '', MULTI: 'line one\nline two\n', ENVD_DIR: '/home/u/proj' });
-    expect(req?.opaque).toEqual([]);
   });
 
   it('gives the same result however the bytes are split (every split point, and byte by byte)', () => {
@@ -103,16 +103,22 @@ describe('hook request parser', () => {
     expect(MAX_HOOK_REQUEST_BYTES).toBeGreaterThanOrEqual(2 * 1024 * 1024);
   });
 
-  it('keeps values that are not UTF-8 out of the environment and names them (refused, never mangled)', () => {
+  it('keeps values that are not UTF-8 exactly, as byte strings (never mangled)', () => {
     const latin1 = Buffer.from([0x63, 0x61, 0x66, 0xe9]); // "café" in Latin-1
     const [req] = requests(parseAll(encodeRequest({ id: '1', shell: 'fish', cwd: '/' }, [['OK', 'fine'], ['RAW', latin1], ['BOM', '\ufeffx']])));
-    expect({ ...req?.env }).toEqual({ OK: 'fine', BOM: '\ufeffx' });
-    expect(req?.opaque).toEqual(['RAW']);
+    expect({ ...req?.env }).toEqual({ OK: 'fine', RAW: 'caf\udce9', BOM: '\ufeffx' });
+    expect(encodeBytes(req?.env.RAW ?? '')).toEqual(latin1);
   });
 
-  it('a directory whose name is not UTF-8 is reported as such', () => {
+  it('a directory whose name is not UTF-8 keeps its bytes (the service refuses it, naming it)', () => {
     const [req] = requests(parseAll(encodeRequest({ id: '1', shell: 'bash', cwd: Buffer.from([0x2f, 0xff]) }, [])));
-    expect(req?.header.cwd).toBeNull();
+    expect(req?.header.cwd).toBe('/\udcff');
+  });
+
+  it('accepts a directory deeper than PATH_MAX (its env file above is still found)', () => {
+    const deep = '/d'.repeat(3000);
+    const [req] = requests(parseAll(encodeRequest({ id: '1', shell: 'zsh', cwd: deep }, [])));
+    expect(req?.header.cwd).toBe(deep);
   });
 
   it('skips names no shell could have exported', () => {
@@ -188,7 +194,7 @@ describe('outcome → records', () => {
   });
 
   it('exports, unsets and prints; `p` when still loading', () => {
-    const r = outcomeRecords(outcome({ kind: 'pending', messages: ['envd: loading'], change: { set: { B: '2', A: '1' }, unset: ['C'] } }), 'bash', new Set());
+    const r = outcomeRecords(outcome({ kind: 'pending', messages: ['envd: loading'], change: { set: { B: '2', A: '1' }, unset: ['C'] } }), 'bash');
     expect(r).toEqual([
       { t: 'm', text: 'envd: loading' },
       { t: 'x', name: 'A', value: '1' },
@@ -201,7 +207,7 @@ describe('outcome → records', () => {
   it('refuses what the shell would not hold exactly, with a warning, as `envd export` does', () => {
     const r = outcomeRecords(outcome({
       change: { set: { PWD: '/x', 'BAD-NAME': 'v', RANDOM: '1', OK: 'y', HUGE: 'x'.repeat(200 * 1024), SUR: 'a\ud800b' }, unset: ['SHLVL'] },
-    }), 'bash', new Set());
+    }), 'bash');
     expect(r.filter((x) => x.t === 'x')).toEqual([{ t: 'x', name: 'OK', value: 'y' }]);
     expect(r.filter((x) => x.t === 'u')).toEqual([]);
     const warnings = r.flatMap((x) => (x.t === 'm' ? [x.text] : []));
@@ -210,27 +216,30 @@ describe('outcome → records', () => {
     }
   });
 
-  it('never touches a variable whose value in the shell is not UTF-8', () => {
-    const r = outcomeRecords(outcome({ change: { set: { RAW: 'new', OK: '1' }, unset: ['RAW2'] } }), 'zsh', new Set(['RAW', 'RAW2']));
-    expect(r.filter((x) => x.t === 'x' || x.t === 'u')).toEqual([{ t: 'x', name: 'OK', value: '1' }]);
-    expect(r.filter((x) => x.t === 'm')).toHaveLength(2);
+  it('sets values that are not UTF-8 exactly, and the reply carries their bytes', () => {
+    const r = outcomeRecords(outcome({ change: { set: { RAW: 'caf\udce9', OK: '1' }, unset: ['RAW2'] } }), 'zsh');
+    expect(r.filter((x) => x.t === 'x' || x.t === 'u')).toEqual([{ t: 'x', name: 'OK', value: '1' }, { t: 'x', name: 'RAW', value: 'caf\udce9' }, { t: 'u', name: 'RAW2' }]);
+    const wire = encodeReply('1', r);
+    expect(wire.includes(Buffer.from([0x63, 0x61, 0x66, 0xe9, 0]))).toBe(true);
+    const back = decodeReply(wire, '1');
+    expect(back.status === 'complete' ? back.records : []).toEqual(r);
   });
 
   it('applies nothing when one of envd\'s own state variables cannot be set', () => {
-    const r = outcomeRecords(outcome({ change: { set: { A: '1', ENVD_DIFF: 'x'.repeat(200 * 1024) }, unset: [] } }), 'bash', new Set());
+    const r = outcomeRecords(outcome({ change: { set: { A: '1', ENVD_DIFF: 'x'.repeat(200 * 1024) }, unset: [] } }), 'bash');
     expect(r.filter((x) => x.t === 'x' || x.t === 'u')).toEqual([]);
     expect(r.some((x) => x.t === 'm' && x.text.includes('nothing applied'))).toBe(true);
   });
 
   it('messages keep their colour only for a hook that asked for it (flag c)', () => {
     const o = outcome({ kind: 'blocked', messages: ['envd: loading', '\u001b[31menvd: error x is blocked\u001b[0m'], change: { set: {}, unset: [] } });
-    const texts = (colour: boolean): string[] => outcomeRecords(o, 'bash', new Set(), colour).flatMap((r) => (r.t === 'm' ? [r.text] : []));
+    const texts = (colour: boolean): string[] => outcomeRecords(o, 'bash', colour).flatMap((r) => (r.t === 'm' ? [r.text] : []));
     expect(texts(true)).toEqual(['envd: loading', '\u001b[31menvd: error x is blocked\u001b[0m']);
     expect(texts(false)).toEqual(['envd: loading', 'envd: error x is blocked']);
   });
 
   it('fish: PATH empty entries as fish will hold them, with a warning', () => {
-    const r = outcomeRecords(outcome({ change: { set: { PATH: '/a::/b' }, unset: [] } }), 'fish', new Set());
+    const r = outcomeRecords(outcome({ change: { set: { PATH: '/a::/b' }, unset: [] } }), 'fish');
     expect(r).toContainEqual({ t: 'x', name: 'PATH', value: '/a:.:/b' });
   });
 });
@@ -254,17 +263,15 @@ describe("bash's environment file (`declare -px`)", () => {
       'declare -x STALE="from a longer old file"',
       '',
     ].join('\n');
-    const { env, opaque } = parseDeclarePx(file(text), '9');
+    const { env } = parseDeclarePx(file(text), '9');
     expect({ ...env }).toEqual({
       A: 'plain', B: 'q"uo$te`s\\ and $(x)', C: 'new\nline', D: "esc\u001b\u0001\u007f \\ ' end", E: 'é😀', F: '', INTV: '5', P: 'posix mode',
     });
-    expect(opaque).toEqual([]);
   });
 
-  it('names values that are not UTF-8 instead of altering them', () => {
-    const { env, opaque } = parseDeclarePx(file("declare -x H=$'\\377\\376 raw'\ndeclare -x OK=\"1\"\n#envd 1\n"), '1');
-    expect({ ...env }).toEqual({ OK: '1' });
-    expect(opaque).toEqual(['H']);
+  it('keeps values that are not UTF-8 exactly, as byte strings', () => {
+    const { env } = parseDeclarePx(file("declare -x H=$'\\377\\376 raw'\ndeclare -x OK=\"1\"\n#envd 1\n"), '1');
+    expect({ ...env }).toEqual({ H: '\udcff\udcfe raw', OK: '1' });
   });
 
   it('refuses a file that is cut off, from another request, or not declare output', () => {

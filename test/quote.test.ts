@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { isWellFormed, quoteBash, quoteFish, quoteZsh } from '../src/env/quote.js';
+import { encodeBytes, hasRawBytes } from '../src/env/bytes.js';
 import { haveShell, type Shell } from './helpers/sandbox.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'envd-quote-'));
@@ -36,11 +37,14 @@ const NASTY = [
 ];
 
 const controlChar = fc.integer({ min: 1, max: 0x1f }).map((c) => String.fromCharCode(c));
+/** A byte that is not UTF-8, as a byte string holds it (src/env/bytes.ts). */
+const rawByte = fc.integer({ min: 0x80, max: 0xff }).map((b) => String.fromCharCode(0xdc00 + b));
 const piece = fc.oneof(
   { weight: 4, arbitrary: fc.constantFrom(...NASTY) },
   { weight: 2, arbitrary: fc.string({ unit: 'binary', maxLength: 6 }) },
   { weight: 1, arbitrary: fc.string({ unit: 'grapheme', maxLength: 4 }) },
   { weight: 1, arbitrary: controlChar },
+  { weight: 1, arbitrary: rawByte },
   { weight: 1, arbitrary: fc.string({ maxLength: 6 }) },
 );
 /** Any string a variable could hold: no NUL (checked elsewhere: it is refused). */
@@ -101,7 +105,7 @@ function roundTrip(v: Variant, values: string[], quote: (s: string) => string): 
   const ended = out.length >= 4 && out.subarray(out.length - 4).equals(tail);
   const got = splitNul(ended ? out.subarray(0, out.length - 4) : out);
   const bad: number[] = [];
-  values.forEach((val, i) => { const g = got[i]; if (g === undefined || !g.equals(Buffer.from(val, 'utf8'))) bad.push(i); });
+  values.forEach((val, i) => { const g = got[i]; if (g === undefined || !g.equals(encodeBytes(val))) bad.push(i); });
   let error = '';
   if (!ended) error += `script did not finish (status ${r.status}). `;
   if (got.length !== values.length) error += `${got.length} words for ${values.length} values. `;
@@ -137,7 +141,9 @@ describe('quoters: pure checks', () => {
     fc.assert(fc.property(hostileValue, (v) => {
       for (const q of Object.values(QUOTERS)) {
         const w = q(v);
-        expect(w).not.toMatch(/[\x00-\x1f\x7f]/);
+        // C0, DEL, C1 and raw bytes are all written as escapes.
+        expect(w).not.toMatch(/[\x00-\x1f\x7f-\x9f]/);
+        expect(hasRawBytes(w)).toBe(false);
       }
     }), { numRuns: 2000 });
   });
@@ -153,6 +159,8 @@ describe('quoters: pure checks', () => {
     expect(quoteBash('a\nb')).toBe("'a'$'\\x0a''b'");
     expect(quoteFish("it's \\")).toBe("'it\\'s \\\\'");
     expect(quoteFish('a\x1bb')).toBe("'a'\\x1b'b'");
+    expect(quoteBash('caf\udce9\u0085')).toBe("'caf'$'\\xe9\\xc2\\x85'");
+    expect(quoteFish('caf\udce9')).toBe("'caf'\\xe9");
   });
 });
 

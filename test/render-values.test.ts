@@ -1,6 +1,7 @@
 /**
- * values.ts: which values can be applied (RELIABILITY 18, 19). Non-UTF-8 bytes, NUL and
- * oversized values are refused with a reason, never altered.
+ * values.ts: which values can be applied (RELIABILITY 18, 19, 31). Bytes that are not
+ * UTF-8 are kept exactly (as byte strings, src/env/bytes.ts); NUL and oversized values
+ * are refused with a reason, never altered.
  */
 import { spawnSync } from 'node:child_process';
 import fc from 'fast-check';
@@ -8,6 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { MAX_VALUE_BYTES } from '../src/env/names.js';
 import { renderChange } from '../src/env/render.js';
 import { checkValue, decodeStrictUtf8, entryBytes, maxValueBytes } from '../src/env/values.js';
+import { encodeBytes } from '../src/env/bytes.js';
 
 const INVALID_UTF8: Array<[string, number[]]> = [
   ['lone 0xff', [0x61, 0xff, 0x62]],
@@ -51,12 +53,19 @@ describe('checkValue', () => {
     expect(checkValue('A', Buffer.from('héllo'))).toEqual({ ok: true, value: 'héllo' });
   });
 
-  it('refuses invalid UTF-8 bytes with a reason', () => {
+  it('keeps bytes that are not UTF-8 exactly, as a byte string (bytes.ts)', () => {
     for (const [what, bytes] of INVALID_UTF8) {
       const v = checkValue('A', Buffer.from(bytes));
-      expect(v.ok, what).toBe(false);
-      if (!v.ok) expect(v.reason).toMatch(/not valid UTF-8/);
+      expect(v.ok, what).toBe(true);
+      if (v.ok) expect(encodeBytes(v.value).equals(Buffer.from(bytes)), what).toBe(true);
     }
+    expect(checkValue('A', 'caf\udce9')).toEqual({ ok: true, value: 'caf\udce9' });
+  });
+
+  it('counts an escaped byte as one byte against the limit', () => {
+    const max = maxValueBytes('A');
+    expect(checkValue('A', '\udce9'.repeat(max)).ok).toBe(true);
+    expect(checkValue('A', '\udce9'.repeat(max + 1)).ok).toBe(false);
   });
 
   it('refuses NUL, in strings and in bytes', () => {
@@ -67,7 +76,7 @@ describe('checkValue', () => {
   });
 
   it('refuses strings with unpaired surrogates (no UTF-8 form)', () => {
-    for (const s of ['\ud800', 'a\udc00', '\udbff\ud800']) expect(checkValue('A', s).ok).toBe(false);
+    for (const s of ['\ud800', 'a\udc00', '\udbff\ud800', '\udc7f', '\udd00']) expect(checkValue('A', s).ok).toBe(false);
     expect(checkValue('A', '\ud83d\udc4d').ok).toBe(true);
   });
 
@@ -103,6 +112,19 @@ describe('renderChange uses checkValue', () => {
       expect(r.warnings.map((w) => w.split(' ')[3])).toEqual(['BIG:', 'NUL:', 'SUR:']);
       expect(r.text).toContain('OK');
       expect(r.text).not.toMatch(/NUL|SUR|BIG/);
+    }
+  });
+});
+
+describe('renderChange with bytes that are not UTF-8', () => {
+  it('shell formats write them as hex escapes; json and gha refuse them by name', () => {
+    const change = { set: { RAW: 'caf\udce9', OK: '1' }, unset: [] };
+    expect(renderChange('bash', change).text).toBe("{ export OK='1'; export RAW='caf'$'\\xe9'; }");
+    expect(renderChange('fish', change).text).toBe("begin; set -gx -- OK '1'; set -gx -- RAW 'caf'\\xe9; end");
+    for (const f of ['json', 'gha'] as const) {
+      const r = renderChange(f, change);
+      expect(r.text).not.toContain('RAW');
+      expect(r.warnings).toEqual([expect.stringMatching(/^envd: not exporting RAW: the value is not UTF-8/)]);
     }
   });
 });

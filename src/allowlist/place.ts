@@ -1,5 +1,5 @@
-import { realpathSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { realpathUtf8 } from '../util/byte-paths.js';
 
 /**
  * The place an env file is evaluated, which is what an approval, a deny and a cached result
@@ -13,9 +13,10 @@ import { basename, dirname, join } from 'node:path';
  *
  * For a file that is not a symlink this is its real path, so approvals recorded by earlier
  * versions (which hashed the real path) still hold. Throws like realpathSync when the
- * directory does not exist.
+ * directory does not exist, and PATH_NOT_UTF8 when its real path is not UTF-8.
  */
 export function placeOf(path: string): string {
-  const dir = realpathSync(dirname(path));
+  // A real path that is not UTF-8 is refused, never decoded to a look-alike (byte-paths.ts).
+  const dir = realpathUtf8(dirname(path));
   return join(dir, basename(path));
 }

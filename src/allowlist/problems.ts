@@ -1,4 +1,5 @@
 import type { ErrorCode } from '../util/errors.js';
+import { printable } from '../util/printable.js';
 import { shellWord } from './file-safety.js';
 
 /**
@@ -20,17 +21,17 @@ export interface Problem {
 const ALLOW_RECOVERS = 'run `envd allow` in a project to move it aside and start a new allowlist';
 
 export function corrupt(file: string, reason: string): Problem {
-  return { recover: 'fresh', code: 'ALLOWLIST_CORRUPT', reason, message: `the allowlist ${file} cannot be trusted: ${reason}; nothing is trusted until you ${ALLOW_RECOVERS}` };
+  return { recover: 'fresh', code: 'ALLOWLIST_CORRUPT', reason, message: `the allowlist ${printable(file)} cannot be trusted: ${reason}; nothing is trusted until you ${ALLOW_RECOVERS}` };
 }
 
 export function wrongKey(file: string, keyFile: string): Problem {
   const reason = `it was signed with a different key than ${keyFile}`;
-  return { recover: 'fresh', code: 'ALLOWLIST_KEY', reason, message: `the allowlist ${file} cannot be trusted: ${reason} (the key was replaced, or the file came from elsewhere); nothing is trusted until you ${ALLOW_RECOVERS}` };
+  return { recover: 'fresh', code: 'ALLOWLIST_KEY', reason, message: `the allowlist ${printable(file)} cannot be trusted: ${reason} (the key was replaced, or the file came from elsewhere); nothing is trusted until you ${ALLOW_RECOVERS}` };
 }
 
 export function keyMissing(file: string, keyFile: string): Problem {
   const reason = `its signing key ${keyFile} is missing`;
-  return { recover: 'fresh', code: 'ALLOWLIST_KEY', reason, message: `the allowlist ${file} cannot be verified: ${reason}; nothing is trusted until you ${ALLOW_RECOVERS}` };
+  return { recover: 'fresh', code: 'ALLOWLIST_KEY', reason, message: `the allowlist ${printable(file)} cannot be verified: ${reason}; nothing is trusted until you ${ALLOW_RECOVERS}` };
 }
 
 export function keyMalformed(keyFile: string): Problem {
@@ -40,7 +41,7 @@ export function keyMalformed(keyFile: string): Problem {
 
 export function newer(file: string, version: number): Problem {
   const reason = `it was written by a newer envd (format version ${version})`;
-  return { recover: 'refuse', code: 'ALLOWLIST_CORRUPT', reason, message: `the allowlist ${file} cannot be read: ${reason}; upgrade envd (nothing is trusted meanwhile)` };
+  return { recover: 'refuse', code: 'ALLOWLIST_CORRUPT', reason, message: `the allowlist ${printable(file)} cannot be read: ${reason}; upgrade envd (nothing is trusted meanwhile)` };
 }
 
 export function permissions(message: string): Problem {
@@ -48,6 +49,6 @@ export function permissions(message: string): Problem {
 }
 
 export function unreadable(path: string, why: string): Problem {
-  const message = `cannot read ${path} (${why}); nothing is trusted until it is readable by you: check ls -l ${shellWord(path)}`;
+  const message = `cannot read ${printable(path)} (${why}); nothing is trusted until it is readable by you: check ls -l ${shellWord(path)}`;
   return { recover: 'refuse', code: 'ALLOWLIST_PERMISSIONS', reason: message, message };
 }

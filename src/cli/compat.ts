@@ -17,8 +17,9 @@ import type { ExportFormat } from '../engine/types.js';
 import { applicablePairs, decodeDump, DumpFormatError, dumpJson, encodeGzenv, isDumpIgnored, type DumpEnv } from '../eval/dump-codec.js';
 import { fetchUrl, FetchError } from '../eval/fetchurl.js';
 import { ENVD_BIN_PATH } from '../version.js';
-import { processEnv } from './env.js';
+import { logicalCwd, processEnv } from './env.js';
 import { errnoCode, errorMessage } from '../util/errors.js';
+import { printable } from '../util/printable.js';
 
 /**
  * direnv's internal and helper verbs, for the stdlib, for tools written against direnv
@@ -325,14 +326,16 @@ function editorCommand(): string {
  * $VISUAL/$EDITOR; if the editor changed it, approve the new content.
  */
 export async function runEdit(args: string[]): Promise<number> {
-  const cwd = process.cwd();
+  // The exact directory, refused when its name is not UTF-8 (process.cwd() would name a
+  // look-alike, and the editor and the approval would act on that one).
+  const cwd = logicalCwd();
   const file = targetFile(args[0], cwd) ?? join(cwd, '.envrc');
   const before = hashOf(file);
   const editor = editorCommand();
   // The editor variable may hold arguments ("code --wait"), as shells treat it.
   const r = spawnSync('sh', ['-c', `${editor} "$1"`, 'envd-edit', file], { stdio: 'inherit' });
   if (r.error !== undefined || r.status !== 0) {
-    say(`envd: edit: '${editor}' ${r.error !== undefined ? `could not start: ${r.error.message}` : `exited with status ${r.status ?? 'signal'}`}; nothing approved`);
+    say(`envd: edit: '${printable(editor)}' ${r.error !== undefined ? `could not start: ${r.error.message}` : `exited with status ${r.status ?? 'signal'}`}; nothing approved`);
     return 1;
   }
   const after = hashOf(file);
@@ -355,7 +358,7 @@ export async function runEdit(args: string[]): Promise<number> {
  * changed (its mtime), which every shell and the daemon's cache notice.
  */
 export async function runReload(args: string[]): Promise<number> {
-  const cwd = process.cwd();
+  const cwd = logicalCwd();
   const loaded = process.env.ENVD_FILE;
   const file = args[0] !== undefined ? targetFile(args[0], cwd)
     : loaded !== undefined && loaded !== '' ? loaded : targetFile(undefined, cwd);
@@ -367,7 +370,7 @@ export async function runReload(args: string[]): Promise<number> {
   try {
     utimesSync(file, now, now);
   } catch (err) {
-    say(`envd: reload: cannot mark ${file} as changed: ${errorMessage(err)}`);
+    say(`envd: reload: cannot mark ${tildePath(file, resolvePaths(process.env).home)} as changed: ${printable(errorMessage(err))}`);
     return 1;
   }
   say(`envd: ${tildePath(file, resolvePaths(process.env).home)} reloads at the next prompt`);

@@ -1,5 +1,6 @@
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { printable } from '../util/printable.js';
 
 /** Where envd keeps everything. Derived only from the environment, so tests isolate by env. */
 export interface EnvdPaths {
@@ -59,10 +60,13 @@ export function resolvePaths(env: Env = process.env): EnvdPaths {
   };
 }
 
-/** `~/p/.envrc` for messages, as direnv prints paths. */
+/**
+ * `~/p/.envrc` for messages, as direnv prints paths; control characters and bytes that
+ * are not UTF-8 escaped (util/printable.ts), since a name may hold any of them.
+ */
 export function tildePath(path: string, home: string): string {
   if (home !== '' && home !== '/' && (path === home || path.startsWith(home + '/'))) {
-    return '~' + path.slice(home.length);
+    return printable('~' + path.slice(home.length));
   }
-  return path;
+  return printable(path);
 }

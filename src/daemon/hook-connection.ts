@@ -8,6 +8,7 @@ import {
 } from '../protocol/hook-records.js';
 import { errorMessage } from '../util/errors.js';
 import { red, shown } from '../util/colour.js';
+import { printable } from '../util/printable.js';
 
 export { startFifoTransport } from './fifo.js';
 
@@ -54,13 +55,13 @@ function clean(text: string): string {
 /**
  * The records a hook applies for an outcome. Names and values are checked as `envd export`
  * checks them (render.ts: checkName, the shell's own special names, checkValue), so both
- * transports refuse the same things with the same warnings. Names whose value in the shell
- * is not UTF-8 are never touched. If one of envd's own state variables would be refused,
- * nothing is applied: a half-applied change without its state could not be undone.
+ * transports refuse the same things with the same warnings. If one of envd's own state
+ * variables would be refused, nothing is applied: a half-applied change without its state
+ * could not be undone.
  */
-export function outcomeRecords(outcome: ExportOutcome, shell: HookShell, opaque: ReadonlySet<string>, colour = false): HookRecord[] {
+export function outcomeRecords(outcome: ExportOutcome, shell: HookShell, colour = false): HookRecord[] {
   const warnings: string[] = [];
-  const ops = checkedOps(shell, outcome.change, warnings, (name) => (opaque.has(name) ? 'its current value in this shell is not UTF-8 and would be altered' : null));
+  const ops = checkedOps(shell, outcome.change, warnings);
   const notes: string[] = [...outcome.messages, ...warnings].map(clean);
   const changes: HookRecord[] = [];
   for (const op of ops) {
@@ -170,9 +171,7 @@ export class HookSession {
     if (req.header.flags.includes('e')) {
       try {
         if (this.envFile === undefined) throw new HookProtocolError('this transport has no environment file (flag e)');
-        const fromFile = parseDeclarePx(this.envFile(), header.id);
-        req.env = fromFile.env;
-        req.opaque = fromFile.opaque;
+        req.env = parseDeclarePx(this.envFile(), header.id).env;
       } catch (err) {
         this.abort(err);
         return;
@@ -201,17 +200,15 @@ export class HookSession {
     let records: HookRecord[];
     // Flag `c`: the hook's stderr is a terminal and NO_COLOR is unset.
     const colour = req.header.flags.includes('c');
-    if (req.header.cwd === null) {
-      records = [{ t: 'm', text: 'envd: the current directory\'s path is not UTF-8; nothing changed' }];
-    } else {
-      try {
-        // req.env is the parser's own prototype-free map, made for this request.
-        const outcome = await this.backend.export({ cwd: req.header.cwd, env: req.env }, { budgetMs: waitMs });
-        records = outcomeRecords(outcome, req.header.shell, new Set(req.opaque), colour);
-      } catch (err) {
-        const text = clean(`envd: ${errorMessage(err).replace(/^envd: /, '')}`);
-        records = [{ t: 'm', text: colour ? red(text) : text }];
-      }
+    try {
+      // req.env is the parser's own prototype-free map, made for this request. A cwd that
+      // is not UTF-8 is refused by the service with a message naming it.
+      const outcome = await this.backend.export({ cwd: req.header.cwd, env: req.env }, { budgetMs: waitMs });
+      records = outcomeRecords(outcome, req.header.shell, colour);
+    } catch (err) {
+      // Errors may quote a path (Node's own messages do): never raw control characters.
+      const text = clean(`envd: ${printable(errorMessage(err).replace(/^envd: /, ''))}`);
+      records = [{ t: 'm', text: colour ? red(text) : text }];
     }
     records.push({ t: 'k', markers: markers.filter((m) => m !== '' && !m.includes(':') && !m.includes('\0')) });
     records.push({ t: 'g', generation });

@@ -1,6 +1,7 @@
 import type { RpcHandler } from '../eval/rpc-types.js';
 import { checkEnvrcName } from '../env/names.js';
 import { copyNameMap } from '../env/map.js';
+import { decodeBytes } from '../env/bytes.js';
 
 /**
  * Parse a .env file's bytes: the dotenv package's rules (quotes, `export` prefix, multi-line
@@ -11,7 +12,8 @@ export async function parseDotenvBytes(content: Buffer, env: Record<string, stri
   // Loaded on use: most evaluations never read a .env file.
   const [{ parse: parseDotenv }, { expand: expandDotenv }] = await Promise.all([import('dotenv'), import('dotenv-expand')]);
   // dotenv does not strip a leading `export ` itself.
-  const text = content.toString('utf8').replace(/^([ \t]*)export[ \t]+/gm, '$1');
+  // Byte strings (bytes.ts): a value that is not UTF-8 comes out exactly as written.
+  const text = decodeBytes(content).replace(/^([ \t]*)export[ \t]+/gm, '$1');
   const parsed = parseDotenv(text);
   const processEnv: Record<string, string> = copyNameMap(env);
   const { parsed: expanded } = expandDotenv({ parsed: { ...parsed }, processEnv });
@@ -30,7 +32,8 @@ export function coreRpcHandlers(): Record<string, RpcHandler> {
       const path = args[0] ?? '';
       const bytes = ctx.readTrusted(path);
       if (bytes.includes(0)) return { ok: false, message: `${path} contains a NUL byte and cannot be sourced` };
-      return { ok: true, fields: [bytes.toString('utf8')] };
+      // The exact bytes that were hashed (rpc.ts writes byte strings back as bytes).
+      return { ok: true, fields: [decodeBytes(bytes)] };
     },
     dotenv: async (args, ctx) => {
       const path = args[0] ?? '';

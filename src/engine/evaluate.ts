@@ -1,5 +1,8 @@
 import { existsSync, lstatSync, readdirSync, readlinkSync, realpathSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { hasRawBytes } from '../env/bytes.js';
+import { assertUtf8Path } from '../util/byte-paths.js';
+import { printableOutput } from '../util/printable.js';
 import type { Config } from '../config/config.js';
 import type { EnvdPaths } from '../config/paths.js';
 import { tildePath } from '../config/paths.js';
@@ -86,12 +89,15 @@ export function extensionFiles(paths: EnvdPaths): { files: string[]; dirs: strin
   return { files, dirs };
 }
 
-/** The evaluation's output as lines; blank lines the file printed are kept (as direnv shows them). */
+/**
+ * The evaluation's output as lines to show: blank lines the file printed are kept (as
+ * direnv shows them); names it prints are escaped (printable.ts).
+ */
 function splitLines(text: string): string[] {
   if (text === '') return [];
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
-  return lines;
+  return lines.map(printableOutput);
 }
 
 /** Run one evaluation of an approved file and check what it produced. */
@@ -111,11 +117,16 @@ export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
   // size cap (this runs in the daemon: a FIFO or /dev/zero must not hold it), on the
   // descriptor's owner and mode, and the bytes that were hashed are the bytes returned.
   const readTrusted = (path: string): Buffer => {
+    // A path from the evaluation is bytes (rpc.ts); one that is not UTF-8 would name a
+    // look-alike for Node's fs, so it is refused, as is a real path that is not UTF-8
+    // (placeOf resolves with realpathUtf8).
+    assertUtf8Path('the file', path);
     const abs = resolve(req.dir, path);
     let real: string;
     try {
       real = placeOf(abs);
-    } catch {
+    } catch (err) {
+      if (err instanceof EnvdError) throw err;
       throw new EnvdError('NOT_FOUND', `${tildePath(abs, home)} does not exist`);
     }
     watched.set(abs, false);
@@ -150,6 +161,9 @@ export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
     config: req.config,
     paths: req.paths,
     watch: (p) => {
+      // A watch on a look-alike name would watch another file: such a path is not watched
+      // (nothing it names could have been read either).
+      if (hasRawBytes(p)) return;
       if (p.endsWith('/') && p.length > 1) watched.set(p.slice(0, -1), true);
       else if (!watched.has(p)) watched.set(p, false);
     },

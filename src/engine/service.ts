@@ -9,6 +9,7 @@ import type { RpcHandler } from '../eval/rpc-types.js';
 import { contentHash, judgeFile, openAllowlist, placeOf, type AllowlistStore, type TrustVerdict } from '../allowlist/index.js';
 import { MAX_ENV_FILE_BYTES, readRegularFile, SafeReadError } from '../util/safe-read.js';
 import { lockPathFor, withLockAsync } from '../allowlist/lock.js';
+import { assertUtf8Path, realpathUtf8 } from '../util/byte-paths.js';
 import { EnvdError, errorMessage } from '../util/errors.js';
 import { envdVersion } from '../version.js';
 import { coreRpcHandlers } from './core-rpc.js';
@@ -218,6 +219,9 @@ export class LocalService implements Service {
     const config = this.config;
     await this.prepare(config);
     const home = this.paths.home;
+    // Paths are bytes: a directory whose name is not UTF-8 is refused, never looked up
+    // under a look-alike name (RELIABILITY 30).
+    assertUtf8Path('the current directory', req.cwd);
     const current = req.env;
     const state = readShellState(current);
     const base = withoutState(state.diff !== null ? revert(current, state.diff) : current);
@@ -555,6 +559,8 @@ export class LocalService implements Service {
 
   /** PATH (file or directory, relative to cwd) to the env file it means. */
   private resolveTrustPath(path: string, cwd: string): string {
+    assertUtf8Path('the current directory', cwd);
+    assertUtf8Path('the path', path);
     const p = path === '' ? cwd : isAbsolute(path) ? path : resolve(cwd, path);
     let st;
     try {
@@ -603,6 +609,7 @@ export class LocalService implements Service {
     this.refreshConfig();
     const config = this.config;
     await this.prepare(config);
+    assertUtf8Path('the current directory', req.cwd);
     const state = readShellState(req.env);
     const found = this.findTarget(req.cwd, config);
     let trust = 'none';

@@ -1,38 +1,50 @@
+import { rawByteOf } from './bytes.js';
+
 /**
  * Quoting a value as ONE shell word that the real shell reads back byte for byte.
  *
- * The values are JS strings; "byte for byte" means the UTF-8 encoding of the string.
- * Two kinds of string have no such bytes in an environment, and every quoter throws a
- * RangeError for them rather than emit something the shell would read differently:
+ * The values are byte strings in the form of src/env/bytes.ts: UTF-8 text as itself, and
+ * each byte that is not part of valid UTF-8 as U+DC80–U+DCFF. Two kinds of string have no
+ * such bytes in an environment, and every quoter throws a RangeError for them rather than
+ * emit something the shell would read differently:
  *  - a NUL character: environment entries are C strings, so a NUL would cut the value
  *    short or be dropped. Callers refuse such values first (values.ts: checkValue), with
  *    a warning.
- *  - an unpaired UTF-16 surrogate: it has no UTF-8 encoding (Node would write U+FFFD).
+ *  - any other unpaired UTF-16 surrogate: it stands for no bytes.
  *
  * The word is built from segments that each shell concatenates into one word:
  *  - runs of ordinary characters, single-quoted;
- *  - every control character (C0 and DEL) written as a hex escape, so the rendered text
- *    is safe to print on a terminal (no raw ESC sequences) and survives zsh's
- *    CSH_JUNKIE_QUOTES (which forbids a raw newline inside quotes).
+ *  - every control character (C0 and DEL) and every byte that is not UTF-8 written as a
+ *    hex escape, so the rendered text is valid UTF-8 and safe to print on a terminal (no
+ *    raw ESC sequences), and survives zsh's CSH_JUNKIE_QUOTES (which forbids a raw
+ *    newline inside quotes).
  * Outside quotes there is only `\'` and `$'\xHH…'` (bash/zsh) or `\xHH` (fish): no `$`
  * expansion, backtick, glob, brace, tilde or history character, so no expansion can
- * apply. Non-ASCII characters are written as they are (their UTF-8 bytes), which the
- * shells pass through unchanged in a UTF-8 and in the C locale (tested both ways).
+ * apply. `\xHH` is a byte in all three shells whatever the locale (bash and zsh `$'…'`,
+ * fish outside quotes; tested under C and UTF-8). Non-ASCII characters are written as
+ * they are (their UTF-8 bytes), which the shells pass through unchanged in a UTF-8 and in
+ * the C locale (tested both ways).
  */
 
-/** C0 controls and DEL: the characters written as hex escapes. */
-const CONTROL = /[\x00-\x1f\x7f]/;
+/**
+ * C0 and C1 controls and DEL: the characters written as hex escapes, with escaped bytes.
+ * (C1: some terminals read U+009B as CSI, so it is not printed raw either.)
+ */
+const CONTROL = /^[\x00-\x1f\x7f-\x9f]$/;
 
 function isControl(ch: string): boolean {
-  return CONTROL.test(ch);
+  return CONTROL.test(ch) || rawByteOf(ch) !== null;
 }
 
-function hex2(ch: string): string {
-  return ch.charCodeAt(0).toString(16).padStart(2, '0');
+/** `\xHH` for each byte of a control character (its UTF-8 bytes) or an escaped byte. */
+function hexEscapes(ch: string): string {
+  const raw = rawByteOf(ch);
+  const bytes = raw !== null ? [raw] : [...Buffer.from(ch, 'utf8')];
+  return bytes.map((b) => '\\x' + b.toString(16).padStart(2, '0')).join('');
 }
 
-/** First unpaired surrogate's index, or -1. */
-function unpairedSurrogateAt(s: string): number {
+/** First unpaired surrogate's index (escaped bytes aside when `bytesOk`), or -1. */
+function unpairedSurrogateAt(s: string, bytesOk: boolean): number {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c >= 0xd800 && c <= 0xdbff) {
@@ -40,14 +52,14 @@ function unpairedSurrogateAt(s: string): number {
       if (d >= 0xdc00 && d <= 0xdfff) { i++; continue; }
       return i;
     }
-    if (c >= 0xdc00 && c <= 0xdfff) return i;
+    if (c >= 0xdc00 && c <= 0xdfff && !(bytesOk && c >= 0xdc80 && c <= 0xdcff)) return i;
   }
   return -1;
 }
 
 function assertQuotable(value: string): void {
   if (value.includes('\0')) throw new RangeError('a value containing NUL cannot be put in the environment');
-  if (unpairedSurrogateAt(value) !== -1) throw new RangeError('a value containing an unpaired surrogate has no UTF-8 encoding');
+  if (unpairedSurrogateAt(value, true) !== -1) throw new RangeError('a value containing an unpaired surrogate stands for no bytes');
 }
 
 /**
@@ -89,7 +101,7 @@ function quotePosixLike(value: string): string {
   let out = '';
   for (const seg of segments(value, (ch) => ch === "'")) {
     if (isControl(seg[0] ?? '')) {
-      out += "$'" + [...seg].map((ch) => '\\x' + hex2(ch)).join('') + "'";
+      out += "$'" + [...seg].map(hexEscapes).join('') + "'";
     } else if (seg[0] === "'") {
       out += "\\'".repeat(seg.length);
     } else {
@@ -99,26 +111,27 @@ function quotePosixLike(value: string): string {
   return out;
 }
 
-/** One bash word that reads back as exactly `value`. Throws RangeError for NUL or unpaired surrogates. */
+/** One bash word that reads back as exactly `value`'s bytes. Throws RangeError for NUL or a surrogate that is no byte. */
 export function quoteBash(value: string): string {
   return quotePosixLike(value);
 }
 
-/** One zsh word that reads back as exactly `value`. Throws RangeError for NUL or unpaired surrogates. */
+/** One zsh word that reads back as exactly `value`'s bytes. Throws RangeError for NUL or a surrogate that is no byte. */
 export function quoteZsh(value: string): string {
   return quotePosixLike(value);
 }
 
 /**
- * One fish word that reads back as exactly `value`. Throws RangeError for NUL or
- * unpaired surrogates.
+ * One fish word that reads back as exactly `value`'s bytes. Throws RangeError for NUL or
+ * a surrogate that is no byte.
  *
  * fish single quotes differ from POSIX ones: inside them `\\` is a backslash and `\'` a
  * quote (every other character, newline included, is literal). So:
  *  - ordinary run R -> `'` + R with `\` -> `\\` and `'` -> `\'` + `'`. Escaping every
  *    backslash means a trailing backslash cannot swallow the closing quote.
- *  - each control character -> `\xHH` outside quotes (fish reads `\x` with at most two
- *    hex digits; we always write two and the next character is `\`, `'` or the end).
+ *  - each control character or escaped byte -> `\xHH` outside quotes (fish reads `\x`
+ *    with at most two hex digits; we always write two and the next character is `\`, `'`
+ *    or the end). fish 3 makes `\x80`–`\xff` the raw byte in any locale.
  * `$`, `(`, `{`, `~`, `*`, `%` are literal inside fish single quotes. (shell-quote's
  * output is NOT safe here: it relies on POSIX rules where `\` is literal in quotes.)
  * Note this is the word; for PATH and CDPATH fish itself rewrites empty list entries,
@@ -130,7 +143,7 @@ export function quoteFish(value: string): string {
   let out = '';
   for (const seg of segments(value, () => false)) {
     if (isControl(seg[0] ?? '')) {
-      out += [...seg].map((ch) => '\\x' + hex2(ch)).join('');
+      out += [...seg].map(hexEscapes).join('');
     } else {
       out += "'" + seg.replace(/[\\']/g, (m) => '\\' + m) + "'";
     }
@@ -138,7 +151,7 @@ export function quoteFish(value: string): string {
   return out;
 }
 
-/** Exposed for values.ts and tests: whether a string has a UTF-8 encoding. */
+/** Whether a string has a UTF-8 encoding (no unpaired surrogate, escaped bytes included). */
 export function isWellFormed(value: string): boolean {
-  return unpairedSurrogateAt(value) === -1;
+  return unpairedSurrogateAt(value, false) === -1;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ExportFormat, ShellName } from '../engine/types.js';
 import type { Change } from './diff.js';
+import { hasRawBytes } from './bytes.js';
 import { checkName, type NameVerdict } from './names.js';
 import { quoteBash, quoteFish, quoteZsh } from './quote.js';
 import { checkValue } from './values.js';
@@ -157,6 +158,9 @@ export function checkedOps(format: ExportFormat, change: Change, warnings: strin
     if (op.kind === 'set') {
       const vv = checkValue(name, op.value);
       if (!vv.ok) { refuse(vv.reason); continue; }
+      // JSON strings are Unicode text, and GitHub Actions reads $GITHUB_ENV as UTF-8:
+      // bytes that are not UTF-8 would come out as U+FFFD there.
+      if ((format === 'json' || format === 'gha') && hasRawBytes(op.value)) { refuse(`the value is not UTF-8, which ${format === 'json' ? 'JSON' : 'GitHub Actions'} cannot carry`); continue; }
     }
     ops.push(op);
   }

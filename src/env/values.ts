@@ -1,20 +1,20 @@
+import { byteLength, decodeBytes, isByteString } from './bytes.js';
 import { MAX_VALUE_BYTES } from './names.js';
-import { isWellFormed } from './quote.js';
 
 /**
  * Whether a value can be put in a shell's environment exactly as it is. Anything that
  * cannot is refused (the caller warns and skips it), never altered:
  *
  *  - NUL: environment entries are C strings; a NUL would silently cut the value.
- *  - not UTF-8 (raw bytes from an evaluation, or a JS string with an unpaired
- *    surrogate): envd's values travel as JS strings and are written out as UTF-8, so
- *    such a value would come out changed (U+FFFD). RELIABILITY 18 allows exact or
- *    refused; we refuse.
+ *  - a JS string with an unpaired surrogate that is not an escaped byte (bytes.ts): it
+ *    stands for no bytes at all. Bytes that are not UTF-8 are fine: they travel as
+ *    escaped bytes and are written out exactly (RELIABILITY 18, 31).
  *  - too long: Linux refuses to start any program whose environment holds an entry
  *    `NAME=value` longer than MAX_ARG_STRLEN (32 pages, 128 KiB with 4 KiB pages,
  *    counting the terminating NUL). After such an export every command in the shell
  *    would fail with "Argument list too long", so the limit is on the whole entry:
  *    bytes(NAME) + 1 + bytes(value) + 1 <= MAX_VALUE_BYTES.
+ * The value returned is the string form (bytes.ts: decodeBytes) of the bytes.
  */
 export type ValueVerdict = { ok: true; value: string } | { ok: false; reason: string };
 
@@ -31,7 +31,7 @@ export function decodeStrictUtf8(buf: Buffer | Uint8Array): string | null {
 
 /** Bytes of `NAME=value\0`, the size Linux checks against MAX_ARG_STRLEN. */
 export function entryBytes(name: string, value: string): number {
-  return Buffer.byteLength(name, 'utf8') + 1 + Buffer.byteLength(value, 'utf8') + 1;
+  return Buffer.byteLength(name, 'utf8') + 1 + byteLength(value) + 1;
 }
 
 /** Longest value (in UTF-8 bytes) that can be exported under `name`. */
@@ -42,13 +42,11 @@ export function maxValueBytes(name: string): number {
 export function checkValue(name: string, value: string | Buffer): ValueVerdict {
   let text: string;
   if (typeof value === 'string') {
-    if (!isWellFormed(value)) return { ok: false, reason: 'the value is not valid Unicode text (an unpaired surrogate) and would be altered' };
+    if (!isByteString(value)) return { ok: false, reason: 'the value is not valid Unicode text (an unpaired surrogate) and would be altered' };
     text = value;
   } else {
     if (value.includes(0)) return { ok: false, reason: 'the value contains a NUL byte, which no environment variable can hold' };
-    const decoded = decodeStrictUtf8(value);
-    if (decoded === null) return { ok: false, reason: 'the value is not valid UTF-8 and would be altered' };
-    text = decoded;
+    text = decodeBytes(value);
   }
   if (text.includes('\0')) return { ok: false, reason: 'the value contains a NUL byte, which no environment variable can hold' };
   const size = entryBytes(name, text);

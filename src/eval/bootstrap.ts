@@ -5,11 +5,24 @@
  *   __ENVD_RC_PATH     the .envrc's path (for messages)
  *   __ENVD_EXTENSIONS  newline-separated user extension files (direnvrc, lib/*.sh)
  *   __ENVD_STRICT      1 when strict_env is configured
+ *   __ENVD_BYTES       1 when some variables (or __ENVD_RC) are not UTF-8: they are not in
+ *                      the environment (src/eval/env-bytes.ts) and are fetched exactly
+ *                      over the socket (`env-bytes`) and exported before anything else
  * The private socket arrives on fd 3; it moves to a high fd so the .envrc may use fd 3.
  */
 export const BOOTSTRAP = String.raw`
 exec {__envd_fd}<&3 3<&-
 exec 1>&2
+if [[ -n ${'$'}{__ENVD_BYTES-} ]]; then
+  unset __ENVD_BYTES
+  # Without them the file would run in another environment than the one approved for
+  # it (a PATH without its entries): fail rather than run.
+  __envd_rpc env-bytes || exit 1
+  for ((__envd_i = 0; __envd_i + 1 < ${'$'}{#__envd_reply[@]}; __envd_i += 2)); do
+    export "${'$'}{__envd_reply[__envd_i]}=${'$'}{__envd_reply[__envd_i + 1]}" 2>/dev/null || :
+  done
+  unset __envd_i __envd_reply
+fi
 __envd_src=$__ENVD_RC
 __envd_extensions=$__ENVD_EXTENSIONS
 __envd_strict=$__ENVD_STRICT

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { RpcContext, RpcHandler, RpcReply } from './rpc-types.js';
 import { errorMessage } from '../util/errors.js';
+import { decodeBytes, encodeBytes } from '../env/bytes.js';
 
 /** Largest request bash may send (the final dump included): keeps memory bounded. */
 export const MAX_RPC_BYTES = 32 * 1024 * 1024;
@@ -79,7 +80,7 @@ export class RpcServer {
   }
 
   private async handle(fields: Buffer[]): Promise<void> {
-    const name = fields[0]?.toString('utf8') ?? '';
+    const name = fields[0]?.toString('latin1') ?? '';
     if (name === 'dump') {
       this.dump = fields.slice(1);
       return;
@@ -90,7 +91,8 @@ export class RpcServer {
       reply = { ok: false, message: `envd does not know the request '${name.slice(0, 64)}' (stdlib and envd versions differ?)` };
     } else {
       try {
-        reply = await handler(fields.slice(1).map((f) => f.toString('utf8')), this.ctx);
+        // Arguments are bytes (paths, values): byte strings keep them exactly (bytes.ts).
+        reply = await handler(fields.slice(1).map(decodeBytes), this.ctx);
       } catch (err) {
         reply = { ok: false, message: errorMessage(err) };
       }
@@ -102,7 +104,7 @@ export class RpcServer {
     const fields: (string | Buffer)[] = reply.ok ? ['ok', String(reply.fields.length), ...reply.fields] : ['err', '1', reply.message.replace(/\0/g, '')];
     const parts: Buffer[] = [];
     for (const f of fields) {
-      parts.push(typeof f === 'string' ? Buffer.from(f) : f, Buffer.from([0]));
+      parts.push(typeof f === 'string' ? encodeBytes(f) : f, Buffer.from([0]));
     }
     if (!this.sock.destroyed) this.sock.write(Buffer.concat(parts));
   }

@@ -6,6 +6,8 @@ import { RpcServer } from './rpc.js';
 import { BOOTSTRAP } from './bootstrap.js';
 import { STDLIB_DIR } from './stdlib.js';
 import { copyNameMap } from '../env/map.js';
+import { decodeBytes } from '../env/bytes.js';
+import { envBytesHandler, splitRawEnv } from './env-bytes.js';
 
 /** Output of the user's file kept for display; the rest is counted and dropped. */
 const MAX_OUTPUT = 64 * 1024;
@@ -75,7 +77,9 @@ export function endAllEvaluations(): void {
 export function runEvaluation(input: EvalInput): Promise<EvalOutput> {
   return new Promise((resolve) => {
     const script = `${LIFELINE_WATCHER}for __envd_lib in "$__ENVD_STDLIB_DIR"/*.sh; do . "$__envd_lib"; done; unset __envd_lib __ENVD_STDLIB_DIR\n${BOOTSTRAP}`;
-    const env = copyNameMap(input.env, input.extraEnv, { __ENVD_STDLIB_DIR: STDLIB_DIR, __ENVD_RC: input.script.toString('utf8') });
+    // Values that are not UTF-8 (the .envrc's bytes too) go over the private socket.
+    const { env, bytes } = splitRawEnv(copyNameMap(input.env, input.extraEnv, { __ENVD_STDLIB_DIR: STDLIB_DIR, __ENVD_RC: decodeBytes(input.script) }));
+    const handlers = bytes === null ? input.handlers : copyNameMap(input.handlers, { 'env-bytes': envBytesHandler(bytes) });
     let child;
     try {
       child = spawn(input.bashPath, ['--noprofile', '--norc', '-c', script], {
@@ -118,7 +122,7 @@ export function runEvaluation(input: EvalInput): Promise<EvalOutput> {
       try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
     };
     const sock = child.stdio[3] as Socket | null;
-    const rpc = sock === null ? null : new RpcServer(sock, input.handlers, input.ctx, (why) => {
+    const rpc = sock === null ? null : new RpcServer(sock, handlers, input.ctx, (why) => {
       killedFor = 'protocol';
       protocolDetail = why;
       killGroup();

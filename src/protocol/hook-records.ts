@@ -1,5 +1,5 @@
+import { decodeBytes, encodeBytes } from '../env/bytes.js';
 import { isValidName } from '../env/names.js';
-import { decodeStrictUtf8 } from '../env/values.js';
 import { EnvdError } from '../util/errors.js';
 
 /**
@@ -24,7 +24,12 @@ export const HOOK_VERSION = 1;
 /** A whole request (header and environment). Linux's ARG_MAX for argv+envp is 2 MiB. */
 export const MAX_HOOK_REQUEST_BYTES = 4 * 1024 * 1024;
 const MAX_ID_BYTES = 64;
-const MAX_CWD_BYTES = 4096;
+/**
+ * A shell can stand in a directory deeper than PATH_MAX (4096): its $PWD is then longer.
+ * The env file above it is still found (each shorter parent is looked at), so such a
+ * request is served rather than refused as malformed.
+ */
+const MAX_CWD_BYTES = 64 * 1024;
 
 /** Request ids: the hooks use a counter; anything printable and short is accepted. */
 const ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
@@ -46,20 +51,20 @@ export interface HookHeader {
   shell: HookShell;
   /** `c`: the terminal wants colour. Unknown letters are ignored. */
   flags: string;
-  /** null when the directory's name is not UTF-8 (nothing can be loaded for it). */
-  cwd: string | null;
+  /**
+   * The directory's bytes as a string (src/env/bytes.ts). One whose name is not UTF-8 is
+   * refused by the service, which names it: Node's path APIs cannot reach it.
+   */
+  cwd: string;
 }
 
 export interface HookRequest {
   header: HookHeader;
-  /** The exported environment, names checked, values valid UTF-8. */
-  env: Record<string, string>;
   /**
-   * Names whose value is not UTF-8. They are left out of `env` (a JS string cannot hold
-   * those bytes) and the answer never sets or unsets them: refused with a warning rather
-   * than mangled (RELIABILITY 18).
+   * The exported environment, names checked, values as byte strings (src/env/bytes.ts):
+   * a value that is not UTF-8 is kept exactly (RELIABILITY 18, 31).
    */
-  opaque: string[];
+  env: Record<string, string>;
 }
 
 export type HookParseEvent =
@@ -91,7 +96,6 @@ export class HookRequestParser {
   private version = '';
   private header: HookHeader | null = null;
   private env: Record<string, string> = Object.create(null) as Record<string, string>;
-  private opaque = new Set<string>();
   private name: string | null = null;
 
   constructor(private readonly maxRequestBytes = MAX_HOOK_REQUEST_BYTES) {}
@@ -160,7 +164,7 @@ export class HookRequestParser {
           this.phase = 'done';
           return;
         }
-        this.header = { version: HOOK_VERSION, id, shell: 'bash', flags: '', cwd: null };
+        this.header = { version: HOOK_VERSION, id, shell: 'bash', flags: '', cwd: '' };
         this.phase = 'shell';
         return;
       }
@@ -177,14 +181,14 @@ export class HookRequestParser {
       case 'cwd': {
         if (f.length === 0 || f.length > MAX_CWD_BYTES || f[0] !== 0x2f) throw new HookProtocolError('the directory must be an absolute path');
         const h = this.requireHeader();
-        h.cwd = decodeStrictUtf8(f);
+        h.cwd = decodeBytes(f);
         this.phase = 'name';
         out.push({ type: 'header', header: { ...h } });
         return;
       }
       case 'name':
         if (f.length === 0) {
-          out.push({ type: 'request', request: { header: this.requireHeader(), env: this.env, opaque: [...this.opaque] } });
+          out.push({ type: 'request', request: { header: this.requireHeader(), env: this.env } });
           this.reset();
           return;
         }
@@ -197,14 +201,8 @@ export class HookRequestParser {
         this.phase = 'name';
         // A name no shell can carry cannot come from a hook's enumeration; skip it.
         if (!isValidName(name)) return;
-        const value = f.includes(0) ? null : decodeStrictUtf8(f);
-        if (value === null) {
-          this.opaque.add(name);
-          delete this.env[name];
-        } else {
-          this.opaque.delete(name);
-          this.env[name] = value;
-        }
+        // A field holds no NUL (it ends at one), so every value can be kept exactly.
+        this.env[name] = decodeBytes(f);
         return;
       }
       case 'done':
@@ -223,7 +221,6 @@ export class HookRequestParser {
     this.version = '';
     this.header = null;
     this.env = Object.create(null) as Record<string, string>;
-    this.opaque = new Set();
     this.name = null;
   }
 }
@@ -269,7 +266,8 @@ function encodeFields(fields: string[]): Buffer {
     // Every caller checks first (outcome → records); a NUL here would shift every field after it.
     if (f.includes('\0')) throw new HookProtocolError('a reply field contains NUL');
   }
-  return Buffer.from(fields.map((f) => f + '\0').join(''), 'utf8');
+  // Values are byte strings: their exact bytes go out (a hook applies them as they come).
+  return encodeBytes(fields.map((f) => f + '\0').join(''));
 }
 
 /** `ENVD-HOOK 1 ID` and the given records (no `z`): the part sent as soon as a header is read. */
@@ -317,7 +315,7 @@ export function decodeReply(buf: Buffer, id: string): DecodedReply {
   for (;;) {
     const nul = buf.indexOf(0, start);
     if (nul === -1) break;
-    fields.push(buf.subarray(start, nul).toString('utf8'));
+    fields.push(decodeBytes(buf.subarray(start, nul)));
     ends.push(nul + 1);
     start = nul + 1;
   }
@@ -354,7 +352,7 @@ export function decodeReply(buf: Buffer, id: string): DecodedReply {
 export function encodeRequest(h: { version?: number | string; id: string; shell: string; flags?: string; cwd: string | Buffer }, env: Array<[string, string | Buffer]>): Buffer {
   const parts: Buffer[] = [];
   const put = (f: string | Buffer): void => {
-    parts.push(typeof f === 'string' ? Buffer.from(f, 'utf8') : f, Buffer.alloc(1));
+    parts.push(typeof f === 'string' ? encodeBytes(f) : f, Buffer.alloc(1));
   };
   put(HOOK_MAGIC);
   put(String(h.version ?? HOOK_VERSION));
@@ -385,8 +383,8 @@ export function encodeRequest(h: { version?: number | string; id: string; shell:
  *   declare -aFLAGS NAME=(...)         arrays: bash does not export them
  *
  * and the file ends with `#envd ID` (the shell writes it in place, without truncating, so
- * a longer old content may follow). Values are bytes; what is not UTF-8 is named in
- * `opaque`, as for requests.
+ * a longer old content may follow). Values are bytes, kept exactly as byte strings
+ * (src/env/bytes.ts), as for requests.
  */
 const DECLARE_RE = /^(?:declare|export)(?: -([A-Za-z-]+))? ([A-Za-z_][A-Za-z0-9_]*)(=.*)?$/;
 
@@ -436,15 +434,14 @@ function unquoteAnsi(s: string, out: number[]): boolean {
   return true;
 }
 
-export function parseDeclarePx(buf: Buffer, id: string): { env: Record<string, string>; opaque: string[] } {
+export function parseDeclarePx(buf: Buffer, id: string): { env: Record<string, string> } {
   const env: Record<string, string> = Object.create(null) as Record<string, string>;
-  const opaque = new Set<string>();
   // latin1: one char per byte, so values are rebuilt byte for byte.
   const lines = buf.toString('latin1').split('\n');
   for (const line of lines) {
     if (line.startsWith('#envd ')) {
       if (line.slice(6) !== id) throw new HookProtocolError('the environment file is from another request');
-      return { env, opaque: [...opaque] };
+      return { env };
     }
     if (line === '') continue;
     const m = DECLARE_RE.exec(line);
@@ -459,14 +456,9 @@ export function parseDeclarePx(buf: Buffer, id: string): { env: Record<string, s
     else if (rhs.startsWith("=$'") && rhs.endsWith("'") && rhs.length >= 4) ok = unquoteAnsi(rhs.slice(3, -1), bytes);
     else ok = false;
     if (!ok) throw new HookProtocolError(`cannot read the value of ${name} in the environment file`);
-    const value = bytes.includes(0) ? null : decodeStrictUtf8(Buffer.from(bytes));
-    if (value === null) {
-      opaque.add(name);
-      delete env[name];
-    } else {
-      opaque.delete(name);
-      env[name] = value;
-    }
+    // `\0` (an octal escape of 0) cannot come from bash, whose values are C strings.
+    if (bytes.includes(0)) throw new HookProtocolError(`the value of ${name} in the environment file holds a NUL`);
+    env[name] = decodeBytes(Buffer.from(bytes));
   }
   throw new HookProtocolError('the environment file is cut off');
 }

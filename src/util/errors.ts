@@ -13,6 +13,8 @@ export type ErrorCode =
   | 'NOT_FOUND'
   | 'USAGE'
   | 'FILE_UNSAFE'
+  | 'PATH_NOT_UTF8'
+  | 'PATH_TOO_LONG'
   | 'EVAL_FAILED'
   | 'GO_NOT_INSTALLED'
   | 'INTERNAL';
