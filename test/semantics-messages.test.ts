@@ -13,7 +13,7 @@ const HAVE_DIRENV = which('direnv') !== null;
 /** stderr lines of `TOOL export bash` in DIR, colour and the tool's prefix taken off. */
 function messages(tool: 'envd' | 'direnv', dir: string, env: Record<string, string> = {}): string[] {
   const r = tool === 'envd' ? sb.envd(['export', 'bash'], { cwd: dir, env }) : sb.run('direnv', ['export', 'bash'], { cwd: dir, env });
-  // eslint-disable-next-line no-control-regex
+   
   const plain = r.stderr.replace(/\x1b\[[0-9;]*m/g, '');
   return plain.split('\n').slice(0, -1).map((l) => l.replace(/^(envd|direnv): /, ''));
 }

@@ -19,7 +19,7 @@ const LATIN = 'caf\\351'; // printf format of the directory whose name is not UT
 const LOOKALIKE = 'caf\\357\\277\\275'; // its look-alike: U+FFFD in UTF-8
 const SHELLS: Shell[] = ['bash', 'zsh', 'fish'];
 /** C0 controls except the newline that ends lines, and DEL: never raw in a message. */
-// eslint-disable-next-line no-control-regex
+ 
 const RAW_CONTROL = /[\x00-\x09\x0b-\x1f\x7f]/;
 
 /** `cd` into a directory named by a printf format, in bash, then run CMD. */

@@ -222,7 +222,7 @@ function* acquireSteps(path: string, opts: LockOptions): Generator<number, HeldL
 /** Take the lock, waiting synchronously (for the one-shot CLI; a daemon uses withLockAsync). */
 export function acquireLock(path: string, opts: LockOptions = DEFAULT_LOCK_OPTIONS): HeldLock {
   const held = ambient.get(path);
-  if (held !== undefined) return { path, token: held.token, stillHeld: held.stillHeld, release: () => { /* the outer holder releases */ } };
+  if (held !== undefined) return { path, token: held.token, stillHeld: () => held.stillHeld(), release: () => { /* the outer holder releases */ } };
   const steps = acquireSteps(path, opts);
   for (;;) {
     const step = steps.next();

@@ -58,7 +58,7 @@ class FileAllowlist implements AllowlistStore {
 
   allow(realPath: string, hash: string): WriteReport {
     checkPath(realPath);
-    if (!isContentHash(hash)) throw new EnvdError('INTERNAL', `allow: not a content hash: ${hash}`);
+    if (!isContentHash(hash)) throw new EnvdError('INTERNAL', `allow: not a content hash: ${String(hash)}`);
     return this.change('recover', (data) => {
       data.denied.delete(realPath);
       // A new approval starts with no sourced files: the next evaluation records them.

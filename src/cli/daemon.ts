@@ -113,7 +113,7 @@ function formatLogLine(line: string): string {
   const { time, level, msg, pid: _pid, ...rest } = o as Record<string, unknown>;
   const lv = typeof level === 'number' ? LEVEL_NAMES[level] ?? String(level) : String(level);
   const extra = Object.keys(rest).length > 0 ? ` ${JSON.stringify(rest)}` : '';
-  return `${String(time)} ${lv.padEnd(5)} ${String(msg ?? '')}${extra}`;
+  return `${String(time)} ${lv.padEnd(5)} ${typeof msg === 'string' ? msg : JSON.stringify(msg ?? '')}${extra}`;
 }
 
 function logs(paths: EnvdPaths, args: string[]): number {

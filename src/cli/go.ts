@@ -72,7 +72,7 @@ function runWhich(args: string[]): number {
   const cwd = process.cwd();
   const where = dir === undefined ? cwd : isAbsolute(dir) ? dir : resolve(cwd, dir);
   if (!isDirectory(where)) return usage(`go which: ${where} is not a directory`);
-  const { provider, home } = setup();
+  const { provider } = setup();
   try {
     const r = provider.resolve(where, version);
     if (json) {

@@ -198,7 +198,7 @@ function readOne(cfg: Config, file: string, warnings: string[], files: string[])
   files.push(file);
   let doc: Table;
   try {
-    doc = parseToml(text) as Table;
+    doc = parseToml(text);
   } catch (err) {
     const where = err instanceof TomlError ? `:${err.line}:${err.column}` : '';
     const first = errorMessage(err).split('\n')[0] ?? '';

@@ -9,7 +9,7 @@ import type { RpcHandler } from '../eval/rpc-types.js';
 import { contentHash, judgeFile, openAllowlist, placeOf, type AllowlistStore, type TrustVerdict } from '../allowlist/index.js';
 import { MAX_ENV_FILE_BYTES, readRegularFile, SafeReadError } from '../util/safe-read.js';
 import { lockPathFor, withLockAsync } from '../allowlist/lock.js';
-import { assertUtf8Path, realpathUtf8 } from '../util/byte-paths.js';
+import { assertUtf8Path } from '../util/byte-paths.js';
 import { EnvdError, errorMessage } from '../util/errors.js';
 import { envdVersion } from '../version.js';
 import { coreRpcHandlers } from './core-rpc.js';
@@ -200,7 +200,10 @@ export class LocalService implements Service {
       this.depVersion++;
       if (stillValid(entry.result.deps.slice(0, 1))) {
         // The env file itself is unchanged, so its approval holds: refresh the result.
-        this.startEval(key, entry.rerun);
+        // Nobody waits for this refresh: a failure must not become an unhandled
+        // rejection (which ends the daemon). It leaves no entry; the next request
+        // evaluates and reports.
+        this.startEval(key, entry.rerun).catch(() => undefined);
       }
     }
     this.notify();

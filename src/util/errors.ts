@@ -36,7 +36,7 @@ export function errorMessage(err: unknown): string {
 /** Node's system errors carry `code` (ENOENT, EACCES...). */
 export function errnoCode(err: unknown): string | undefined {
   if (typeof err === 'object' && err !== null && 'code' in err) {
-    const code = (err as { code: unknown }).code;
+    const code = err.code;
     return typeof code === 'string' ? code : undefined;
   }
   return undefined;

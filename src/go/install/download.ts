@@ -60,7 +60,7 @@ async function fetchInto(url: URL, dest: string, expect: { sha256: string; size:
   const out = await open(dest, 'wx', 0o600);
   let done = 0;
   try {
-    for await (const chunk of res.body) {
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
       done += chunk.length;
       if (expect.size > 0 && done > expect.size) {
         await res.body.cancel().catch(() => undefined);

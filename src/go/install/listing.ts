@@ -118,7 +118,7 @@ export async function fetchListing(base: URL, signal?: AbortSignal): Promise<GoR
   const chunks: Buffer[] = [];
   let total = 0;
   try {
-    for await (const chunk of res.body) {
+    for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
       total += chunk.length;
       if (total > MAX_LISTING_BYTES) {
         await res.body.cancel().catch(() => undefined);
