@@ -446,6 +446,12 @@ function _envd_check
         case 1
             _envd_unanswered
             return 0
+        case 3
+            # `v`: this daemon will not serve this shell (another HOME or config, another
+            # hook version). Its generation says nothing about this shell's files (its own
+            # `envd allow` does not move it), so inside a project the next prompt asks again.
+            _envd_fallback
+            set -g _envd_rg ''
         case '*'
             _envd_fallback
     end

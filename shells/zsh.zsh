@@ -363,6 +363,10 @@ _envd_check() {
   case $_envd_rc in
     (0) _envd_apply; _envd_warned= ;;
     (1) _envd_unanswered; return 0 ;;
+    # `v`: this daemon will not serve this shell (another HOME or config, another hook
+    # version). Its generation says nothing about this shell's files (its own `envd
+    # allow` does not move it), so inside a project the next prompt asks again.
+    (3) _envd_fallback; _envd_rg= ;;
     (*) _envd_fallback ;;
   esac
   _envd_pwd=$PWD _envd_gen=$_envd_rg _envd_found=$_envd_f

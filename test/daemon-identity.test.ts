@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Sandbox, haveShell, parseJsonExport, type Shell } from './helpers/sandbox.js';
+import { ENVD_BIN, Sandbox, haveShell, parseJsonExport, type Shell } from './helpers/sandbox.js';
 
 // RELIABILITY 32: a daemon serves only clients of its own identity (HOME, config and data
 // dirs). A daemon started with HOME=A whose config whitelists every path ("/") shares its
@@ -120,6 +120,20 @@ describe('one daemon, one identity (RELIABILITY 32)', () => {
       // The daemon's own identity, same hook file and runtime dir: served by the daemon.
       const own = sb.shell(shell, prompt(), { env: {} });
       expect(own.stdout).toContain('SECRET=from-hook-proj\n');
+      expect(currentPid()).toBe(daemonPid);
+    });
+
+    it.runIf(haveShell(shell))(`${shell}: in a shell of another HOME, its own envd allow applies at the next prompt, without a cd`, () => {
+      const B = identity(`${shell}-session`);
+      const dir = project(`${shell}-session-proj`, 'export SECRET=from-session\n');
+      const hook = sb.write(`hook-session.${shell}`, sb.envd(['hook', shell], { env: B }).stdout);
+      const show = shell === 'fish' ? 'echo "SECRET=$SECRET"' : 'echo "SECRET=${SECRET-}"';
+      // One shell session: blocked, `envd allow`, then the next prompt in the same directory.
+      const r = sb.shell(shell, [
+        `source ${hook}`, `cd ${dir}`, '_envd_hook', show,
+        `${ENVD_BIN} allow`, '_envd_hook', show,
+      ].join('\n'), { env: B });
+      expect(r.stdout, r.stderr).toContain('SECRET=\nSECRET=from-session\n');
       expect(currentPid()).toBe(daemonPid);
     });
   }

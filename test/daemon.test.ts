@@ -144,6 +144,22 @@ describe('runtime dir and socket path (RELIABILITY 9, 11)', () => {
     expect(existsSync(join(dir, 'daemon.sock'))).toBe(false);
   });
 
+  it('refuses a runtime dir in a parent that others can write and that is not sticky; accepts it once sticky', () => {
+    const sb = sandbox();
+    const shared = sb.path('shared');
+    mkdirSync(shared);
+    chmodSync(shared, 0o777);
+    const env = { ENVD_RUNTIME_DIR: join(shared, 'envd') };
+    const r = sb.envd(['daemon', 'start'], { env });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('which other users can write to and which is not sticky');
+    expect(existsSync(join(shared, 'envd', 'daemon.sock'))).toBe(false);
+    chmodSync(shared, 0o1777);
+    const ok = sb.envd(['daemon', 'start'], { env });
+    expect(ok.status, ok.stderr).toBe(0);
+    expect(sb.envd(['daemon', 'stop'], { env }).status).toBe(0);
+  });
+
   it('refuses a runtime dir that is a symlink, even to a private dir', () => {
     const sb = sandbox();
     const real = sb.path('elsewhere');

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ENVD_BIN, Sandbox, haveShell, type RunResult, type Shell } from './helpers/sandbox.js';
-import { ProtocolClient } from '../src/protocol/client.js';
+import { connectAs } from './helpers/daemon-client.js';
 import { ProtocolError } from '../src/protocol/errors.js';
 
 /**
@@ -29,11 +29,6 @@ function inDir(sb: Sandbox, fmt: string, cmd: string, env: Record<string, string
 
 function envd(args: string): string {
   return `${ENVD_BIN} ${args}`;
-}
-
-function socketPath(sb: Sandbox): string {
-  const xdg = sb.env.XDG_RUNTIME_DIR;
-  return xdg !== undefined ? join(xdg, 'envd', 'daemon.sock') : join(sb.env.TMPDIR ?? '/tmp', `envd-${process.getuid?.() ?? 0}`, 'daemon.sock');
 }
 
 function expectRefusal(r: RunResult): void {
@@ -93,9 +88,9 @@ describe('a directory whose name is not UTF-8, beside its look-alike', () => {
       it('a UTF-8 symlink to it: the real path is not UTF-8, so allow and export refuse', () => {
         const allow = sb.shell('bash', `cd ${sb.root}/link && ${envd('allow')}`);
         expect(allow.status).not.toBe(0);
-        expect(allow.stderr).toMatch(/link\/\.envrc resolves to .*caf\\xe9\/\.envrc, which is not UTF-8/);
+        expect(allow.stderr).toMatch(/link(\/\.envrc)? resolves to .*caf\\xe9(\/\.envrc)?, which is not UTF-8/);
         const exp = sb.shell('bash', `cd ${sb.root}/link && ${envd('export json')}`);
-        expect(exp.stderr).toMatch(/link\/\.envrc resolves to .*caf\\xe9\/\.envrc, which is not UTF-8/);
+        expect(exp.stderr).toMatch(/link(\/\.envrc)? resolves to .*caf\\xe9(\/\.envrc)?, which is not UTF-8/);
         expect(exp.stdout).not.toContain('WHICH');
         expect(lookalikeRan()).toBe(false);
       });
@@ -113,7 +108,7 @@ describe('a directory whose name is not UTF-8, beside its look-alike', () => {
       }
 
       it.runIf(daemon)('a JSON request for it (the CLI protocol) is refused by name', async () => {
-        const c = await ProtocolClient.connect(socketPath(sb), 5000);
+        const c = await connectAs(sb, 5000);
         try {
           const err = await c.request({ type: 'export', req: { cwd: `${sb.root}/caf\udce9`, env: {} }, budgetMs: null }, 10_000).then(() => null, (e: unknown) => e);
           expect(err).toBeInstanceOf(ProtocolError);

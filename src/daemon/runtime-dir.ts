@@ -1,4 +1,5 @@
-import { lstatSync, mkdirSync } from 'node:fs';
+import { lstatSync, mkdirSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { userId } from '../config/paths.js';
 import { EnvdError, errnoCode, errorMessage } from '../util/errors.js';
 
@@ -56,5 +57,29 @@ export function checkRuntimeDir(dir: string, opts: { create: boolean }): boolean
   if (mode !== 0o700) {
     throw unsafe(dir, `has mode 0${mode.toString(8)}, not 0700, so other users could reach the daemon`, `run: chmod 700 ${dir}`);
   }
+  checkParent(dir, uid);
   return true;
+}
+
+/**
+ * The same rule as the hooks' (shells/*, _envd_rstat): the directory is only as private
+ * as its parent lets it stay. Another user who can write a parent that is not sticky can
+ * rename the runtime dir away and put their own in its place between a check and a use.
+ * So the parent must be sticky (like /tmp), or owned by you or root and writable by
+ * nobody else (group-writable only by your own group).
+ */
+function checkParent(dir: string, uid: number): void {
+  const parent = dirname(dir);
+  let st;
+  try {
+    st = statSync(parent);
+  } catch (err) {
+    throw unsafe(dir, `is in ${parent}, which cannot be read (${errorMessage(err)})`, 'check the parent directory');
+  }
+  if (st.uid !== uid && st.uid !== 0) throw unsafe(dir, `is in ${parent}, owned by uid ${st.uid}, another user`, 'use a directory of your own');
+  const sticky = (st.mode & 0o1000) !== 0;
+  const othersWrite = (st.mode & 0o002) !== 0 || ((st.mode & 0o020) !== 0 && st.gid !== process.getegid?.());
+  if (!sticky && othersWrite) {
+    throw unsafe(dir, `is in ${parent}, which other users can write to and which is not sticky`, `run: chmod +t ${parent}`);
+  }
 }

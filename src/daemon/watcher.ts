@@ -96,13 +96,14 @@ export class DependencyWatcher {
 
   /**
    * Dependency paths (config and allowlist files aside) covered by a directory watch that
-   * is established, not just requested.
+   * is established, not just requested. A dependency in a pinned directory (envd's own
+   * Go SDKs live beside the allowlist) is watched whatever the shells do: not counted.
    */
   get count(): number {
     const live = this.liveDirs();
     let n = 0;
     for (const d of this.deps) {
-      if (this.pinnedDeps.has(d)) continue;
+      if (this.pinnedDeps.has(d) || this.known.get(dirname(d))?.pinned === true) continue;
       if (live.has(dirname(d)) || live.has(d)) n++;
     }
     return n;

@@ -97,8 +97,26 @@ function splitLines(text: string): string[] {
   if (text === '') return [];
   const lines = text.split('\n');
   if (lines[lines.length - 1] === '') lines.pop();
-  return lines.map(printableOutput);
+  // Escaping can make the runner's 64 KiB of kept output four times longer (\x00 for a
+  // NUL): what is shown is bounded again, after escaping, keeping the runner's last note.
+  const note = lines.length > 0 && /^\[\d+ more bytes of output not shown\]$/.test(lines[lines.length - 1] ?? '') ? lines.pop() : undefined;
+  const shown: string[] = [];
+  let size = 0;
+  for (const line of lines) {
+    const p = printableOutput(line);
+    if (size + p.length > MAX_SHOWN_OUTPUT) {
+      shown.push(`${p.slice(0, Math.max(0, MAX_SHOWN_OUTPUT - size))}[...]`);
+      break;
+    }
+    shown.push(p);
+    size += p.length + 1;
+  }
+  if (note !== undefined) shown.push(note);
+  return shown;
 }
+
+/** Characters of an evaluation's output shown, once escaped. */
+const MAX_SHOWN_OUTPUT = 64 * 1024;
 
 /** Run one evaluation of an approved file and check what it produced. */
 export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
