@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { say, usage } from './command.js';
 import { resolvePaths, tildePath } from '../config/paths.js';
@@ -14,12 +14,13 @@ import { quoteBash, quoteFish, quoteZsh } from '../env/quote.js';
 import { renderChange } from '../env/render.js';
 import type { Change } from '../env/diff.js';
 import type { ExportFormat } from '../engine/types.js';
-import { applicablePairs, decodeDump, DumpFormatError, dumpJson, encodeGzenv, isDumpIgnored, type DumpEnv } from '../eval/dump-codec.js';
+import { applicablePairs, decodeDump, DumpFormatError, dumpJson, encodeGzenv, isDumpIgnored, MAX_DUMP_BYTES, type DumpEnv } from '../eval/dump-codec.js';
 import { fetchUrl, FetchError } from '../eval/fetchurl.js';
 import { ENVD_BIN_PATH } from '../version.js';
 import { logicalCwd, processEnv } from './env.js';
-import { errnoCode, errorMessage } from '../util/errors.js';
+import { errorMessage } from '../util/errors.js';
 import { printable } from '../util/printable.js';
+import { MAX_ENV_FILE_BYTES, readRegularFile, SafeReadError } from '../util/safe-read.js';
 
 /**
  * direnv's internal and helper verbs, for the stdlib, for tools written against direnv
@@ -64,9 +65,10 @@ function renderPairs(shell: Shell, pairs: Iterable<[string, string]>): string {
 
 function readDumpArg(arg: string): string {
   // show_dump takes the dump itself (as direnv does) or, for convenience, a file holding it.
+  // Read like any file someone else may have put there: never blocking, never whole.
   try {
-    if (statSync(arg).isFile()) return readFileSync(arg, 'utf8');
-  } catch { /* not a file: the dump text */ }
+    return readRegularFile(arg, MAX_DUMP_BYTES).bytes.toString('utf8');
+  } catch { /* not a regular file: the dump text */ }
   return arg;
 }
 
@@ -101,11 +103,11 @@ export async function runDump(args: string[]): Promise<number> {
 
 function loadDumpFile(path: string): DumpEnv | number {
   try {
-    return decodeDump(readFileSync(path, 'utf8'));
+    return decodeDump(readRegularFile(path, MAX_DUMP_BYTES).bytes.toString('utf8'));
   } catch (err) {
-    if (err instanceof DumpFormatError) say(`envd: ${path} is not an environment dump: ${err.message}`);
-    else if (errnoCode(err) === 'ENOENT') say(`envd: ${path} does not exist`);
-    else say(`envd: cannot read ${path}: ${errorMessage(err)}`);
+    if (err instanceof DumpFormatError) say(`envd: ${printable(path)} is not an environment dump: ${err.message}`);
+    else if (err instanceof SafeReadError && err.reason === 'NOT_FOUND') say(`envd: ${printable(path)} does not exist`);
+    else say(`envd: ${printable(errorMessage(err))}`);
     return 1;
   }
 }
@@ -251,9 +253,9 @@ export async function runDotenv(args: string[]): Promise<number> {
   const file = resolve(rest[0] ?? '.env');
   let bytes: Buffer;
   try {
-    bytes = readFileSync(existsSync(file) && statSync(file).isDirectory() ? join(file, '.env') : file);
+    bytes = readRegularFile(existsSync(file) && statSync(file).isDirectory() ? join(file, '.env') : file, MAX_ENV_FILE_BYTES).bytes;
   } catch (err) {
-    say(errnoCode(err) === 'ENOENT' ? `envd: dotenv: ${file} does not exist` : `envd: dotenv: cannot read ${file}: ${errorMessage(err)}`);
+    say(err instanceof SafeReadError && err.reason === 'NOT_FOUND' ? `envd: dotenv: ${printable(file)} does not exist` : `envd: dotenv: ${printable(errorMessage(err))}`);
     return 1;
   }
   const change: Change = { set: {}, unset: [] };
@@ -307,7 +309,7 @@ function targetFile(arg: string | undefined, cwd: string): string | null {
 
 function hashOf(path: string): string | null {
   try {
-    return createHash('sha256').update(readFileSync(path)).digest('hex');
+    return createHash('sha256').update(readRegularFile(path, MAX_ENV_FILE_BYTES).bytes).digest('hex');
   } catch {
     return null;
   }

@@ -179,7 +179,7 @@ function since(ms: number): string {
 export async function checkDaemon(ctx: Context): Promise<CheckResult> {
   if (ctx.env.ENVD_NO_DAEMON === '1') return ok('daemon', 'not used: ENVD_NO_DAEMON=1 runs everything in-process');
   if (!ctx.runtimeDirOk) return fail('daemon', 'not checked: the runtime dir is unsafe (see above); fix it, then run envd doctor again');
-  const { clientTimeoutMs, ensureDaemon, isCompatible, probeDaemon, speakingVersion } = await import('../daemon/autostart.js');
+  const { clientTimeoutMs, ensureDaemon, judgeDaemon, probeDaemon, speakingVersion } = await import('../daemon/autostart.js');
   const { PROTOCOL_VERSION } = await import('../protocol/messages.js');
   const timeout = clientTimeoutMs(ctx.env);
   const p = await probeDaemon(ctx.paths, timeout, ctx.env);
@@ -209,9 +209,13 @@ export async function checkDaemon(ctx: Context): Promise<CheckResult> {
       return fail('daemon', `not running, and it could not be started: ${msg}`);
     }
   }
-  if (!isCompatible(hello, ctx.env)) {
-    return fail('daemon', `pid ${hello.pid} runs envd ${hello.version} (protocol ${hello.protocol}), this is envd ${speakingVersion(ctx.env)} (protocol ${PROTOCOL_VERSION}): run  envd daemon restart`);
-  }
+  // The rule every client follows (autostart.ts): an older daemon is replaced, a newer
+  // one of the same protocol is used, another identity's is left alone.
+  const verdict = judgeDaemon(hello, ctx.paths, ctx.env);
+  const theirs = `pid ${hello.pid} runs envd ${hello.version} (protocol ${hello.protocol}), this is envd ${speakingVersion(ctx.env)} (protocol ${PROTOCOL_VERSION})`;
+  if (verdict === 'replace') return fail('daemon', `${theirs}, older: run  envd daemon restart`);
+  if (verdict === 'newer') return warn('daemon', `${theirs}, newer, and this envd cannot talk to it: put the newer envd first on PATH`);
+  if (verdict === 'foreign') return warn('daemon', `pid ${hello.pid} serves another HOME or config than this shell's; this shell works without it ('envd daemon restart' from here makes it this shell's)`);
   if (!hello.engine) {
     return fail('daemon', `pid ${hello.pid} answers but could not load its engine; see  envd daemon logs, then  envd daemon restart`);
   }

@@ -78,11 +78,6 @@ export async function probeDaemon(paths: EnvdPaths, timeoutMs: number, env: Reco
   }
 }
 
-/** Same package version and protocol (what `envd doctor` calls up to date). */
-export function isCompatible(hello: HelloInfo, env: Record<string, string | undefined> = process.env): boolean {
-  return hello.protocol === PROTOCOL_VERSION && hello.version === speakingVersion(env);
-}
-
 /**
  * What a client does with a daemon that answered hello:
  * - `use`: same identity, and the same version or a newer one speaking our protocol;

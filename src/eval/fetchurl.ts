@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { get as httpGet, type IncomingMessage } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../util/atomic.js';
-import { errnoCode, errorMessage } from '../util/errors.js';
+import { errorMessage } from '../util/errors.js';
+import { readRegularFile, SafeReadError } from '../util/safe-read.js';
 
 /**
  * `fetchurl URL [INTEGRITY]`: download into a content-addressed cache and check the
@@ -108,12 +109,11 @@ async function readUrl(text: string): Promise<Buffer> {
   }
   if (url.protocol === 'file:') {
     try {
-      const path = fileURLToPath(url);
-      if (statSync(path).size > MAX_FETCH_BYTES) throw new FetchError(`${text}: larger than ${MAX_FETCH_BYTES / 1024 / 1024} MiB`);
-      return readFileSync(path);
+      // This runs in the daemon: a FIFO or a device must not hold it (safe-read.ts).
+      return readRegularFile(fileURLToPath(url), MAX_FETCH_BYTES).bytes;
     } catch (err) {
       if (err instanceof FetchError) throw err;
-      throw new FetchError(`${text}: ${errnoCode(err) === 'ENOENT' ? 'no such file' : errorMessage(err)}`);
+      throw new FetchError(`${text}: ${err instanceof SafeReadError && err.reason === 'NOT_FOUND' ? 'no such file' : errorMessage(err)}`);
     }
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
@@ -133,7 +133,7 @@ export interface Fetched {
 function readCached(path: string, want: Integrity): Buffer | null {
   let data: Buffer;
   try {
-    data = readFileSync(path);
+    data = readRegularFile(path, MAX_FETCH_BYTES).bytes;
   } catch {
     return null;
   }
