@@ -76,6 +76,21 @@ describe('envd go install VERSION', () => {
     expect(server.requests).toContain('/dl/?mode=json&include=all');
   });
 
+  it('on a terminal a progress bar is drawn (quiet otherwise, as the test above shows)', async () => {
+    // util-linux's script(1) gives envd a pseudo-terminal; asynchronous, so the server in
+    // this process keeps answering.
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn('script', ['-qec', `${ENVD_BIN} go install 1.22.5`, '/dev/null'], { cwd: sb.root, env: { ...sb.env, ...env, TERM: 'xterm' }, stdio: ['ignore', 'pipe', 'pipe'] });
+      let text = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => { text += d; });
+      child.on('error', reject);
+      child.on('close', () => resolve(text));
+    });
+    expect(out).toMatch(/envd: [^\n]*go1\.22\.5[^\n]*\[[= ]*\] \d+%/);
+    expect(out).toContain('installed go 1.22.5');
+    expect(entries()).toEqual(['1.22.5']);
+  });
+
   it('a prefix means its newest release; latest is the newest stable release, not a pre-release', async () => {
     const r = await envd(['go', 'install', '1.22']);
     expect(r.status, r.stderr).toBe(0);
