@@ -152,7 +152,10 @@ describe('a directory deeper than PATH_MAX', () => {
 
   it.runIf(haveShell('bash'))('the bash hook, through the daemon, loads the .envrc above it', () => {
     const hook = sb.write('hook-bash', sb.envd(['hook', 'bash']).stdout);
-    const r = sb.shell('bash', `source ${hook}\n${cdDeep()}\n_envd_hook\necho "DEEP=\${DEEP-}"`);
+    // A new shell waits 0.7 s for its first answer (it learns the daemon's budget from
+    // it); on a loaded machine the first evaluation can take longer, and the next prompt
+    // then gets it. What is tested here is the path, not that latency.
+    const r = sb.shell('bash', `source ${hook}\n${cdDeep()}\n_envd_hook\n[ -n "\${DEEP-}" ] || _envd_hook\necho "DEEP=\${DEEP-}"`);
     expect(r.stdout).toBe('DEEP=1\n');
     expect(r.stderr).toContain('envd: loading');
   });
