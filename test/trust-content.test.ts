@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Sandbox } from './helpers/sandbox.js';
+import { allowIn, Sandbox, sandboxEachTest } from './helpers/sandbox.js';
 import { step } from './helpers/steps.js';
 
 // RELIABILITY 1-4 and 7: an approval binds exact content at one place. Through the real
@@ -10,17 +10,9 @@ import { step } from './helpers/steps.js';
 
 let sb: Sandbox;
 let env: Record<string, string>;
+sandboxEachTest((s, e) => { sb = s; env = e; });
 
-beforeEach(() => {
-  sb = new Sandbox();
-  env = { ...sb.env, PATH: '/usr/local/bin:/usr/bin:/bin' };
-});
-afterEach(() => sb.cleanup());
-
-function allow(dir: string): void {
-  const r = sb.envd(['allow'], { cwd: dir });
-  expect(r.status, r.stderr).toBe(0);
-}
+const allow = (dir: string): void => allowIn(sb, dir);
 
 /** The stderr lines that carry envd's words (not the file's own output). */
 function envdLines(stderr: string): string[] {

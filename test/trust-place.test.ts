@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { mkdirSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { Sandbox } from './helpers/sandbox.js';
+import { Sandbox, sandboxEachTest } from './helpers/sandbox.js';
 import { step } from './helpers/steps.js';
 import { contentHash, openAllowlist } from '../src/allowlist/index.js';
 import { loadConfig } from '../src/config/config.js';
@@ -12,12 +12,7 @@ import { resolvePaths } from '../src/config/paths.js';
 
 let sb: Sandbox;
 let env: Record<string, string>;
-
-beforeEach(() => {
-  sb = new Sandbox();
-  env = { ...sb.env, PATH: '/usr/local/bin:/usr/bin:/bin' };
-});
-afterEach(() => sb.cleanup());
+sandboxEachTest((s, e) => { sb = s; env = e; });
 
 function envd(cwd: string, ...args: string[]): string {
   const r = sb.envd(args, { cwd, env: { PWD: cwd } });

@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { renameSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
-import { Sandbox } from './helpers/sandbox.js';
+import { allowIn, Sandbox, sandboxEachTest } from './helpers/sandbox.js';
 import { step } from './helpers/steps.js';
 
 // Files an approved .envrc pulls in (RELIABILITY 4, issue 12 item 13), through the real
@@ -9,17 +9,9 @@ import { step } from './helpers/steps.js';
 
 let sb: Sandbox;
 let env: Record<string, string>;
+sandboxEachTest((s, e) => { sb = s; env = e; });
 
-beforeEach(() => {
-  sb = new Sandbox();
-  env = { ...sb.env, PATH: '/usr/local/bin:/usr/bin:/bin' };
-});
-afterEach(() => sb.cleanup());
-
-function allow(dir: string): void {
-  const r = sb.envd(['allow'], { cwd: dir });
-  expect(r.status, r.stderr).toBe(0);
-}
+const allow = (dir: string): void => allowIn(sb, dir);
 
 function linesWith(text: string, needle: string): number {
   return text.split('\n').filter((l) => l.includes(needle)).length;

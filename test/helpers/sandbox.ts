@@ -3,6 +3,7 @@ import { chownSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync,
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, expect } from 'vitest';
 import { asUserArgv, chownTree, USER_PASS, type Account } from './users.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -152,18 +153,8 @@ export class Sandbox {
   }
 
   run(cmd: string, args: string[], opts: { cwd?: string; env?: Record<string, string | undefined>; input?: string; timeoutMs?: number } = {}): RunResult {
-    const env = mergeEnv(this.env, opts.env);
     if (this.user !== undefined) [cmd, args] = asUserArgv(this.user, cmd, args);
-    const r: SpawnSyncReturns<string> = spawnSync(cmd, args, {
-      cwd: opts.cwd ?? this.root,
-      env,
-      input: opts.input ?? '',
-      encoding: 'utf8',
-      timeout: opts.timeoutMs ?? 30_000,
-      maxBuffer: 64 * 1024 * 1024,
-    });
-    if (r.error !== undefined) throw r.error;
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+    return runSync(cmd, args, { cwd: opts.cwd ?? this.root, env: mergeEnv(this.env, opts.env), input: opts.input, timeoutMs: opts.timeoutMs });
   }
 
   /** Run a script in a real shell with no rc files. */
@@ -195,6 +186,39 @@ export class Sandbox {
     }
     rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+/** Run a command and wait for it: text output, a 30 s default limit, 64 MiB of output. */
+export function runSync(cmd: string, args: string[], opts: { cwd: string; env: Record<string, string>; input?: string | Buffer | undefined; timeoutMs?: number | undefined }): RunResult {
+  const r: SpawnSyncReturns<string> = spawnSync(cmd, args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    input: opts.input ?? '',
+    encoding: 'utf8',
+    timeout: opts.timeoutMs ?? 30_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.error !== undefined) throw r.error;
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * A fresh sandbox for every test of the file (and an environment whose PATH holds only
+ * the system's tools), removed after each; `set` receives them.
+ */
+export function sandboxEachTest(set: (sb: Sandbox, env: Record<string, string>) => void): void {
+  let current: Sandbox | null = null;
+  beforeEach(() => {
+    current = new Sandbox();
+    set(current, { ...current.env, PATH: '/usr/local/bin:/usr/bin:/bin' });
+  });
+  afterEach(() => { current?.cleanup(); current = null; });
+}
+
+/** `envd allow` in dir, which must succeed. */
+export function allowIn(sb: Sandbox, dir: string): void {
+  const r = sb.envd(['allow'], { cwd: dir });
+  expect(r.status, r.stderr).toBe(0);
 }
 
 function mergeEnv(base: Record<string, string>, extra?: Record<string, string | undefined>): Record<string, string> {

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chownSync, lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunResult } from './sandbox.js';
-import { which } from './sandbox.js';
+import { runSync, which } from './sandbox.js';
 
 // Users run envd as themselves, on desktops with umask 002, often without
 // XDG_RUNTIME_DIR, sometimes under LANG=C; and the attacker in the trust model is another
@@ -78,16 +78,7 @@ export function asUserArgv(who: Account, cmd: string, args: string[], umask = 0o
 /** Run a command as another user and wait for it. */
 export function runAs(who: Account, cmd: string, args: string[], opts: AsUserOptions): RunResult {
   const [c, a] = asUserArgv(who, cmd, args, opts.umask);
-  const r = spawnSync(c, a, {
-    cwd: opts.cwd ?? '/',
-    env: opts.env,
-    input: opts.input ?? '',
-    encoding: 'utf8',
-    timeout: opts.timeoutMs ?? 30_000,
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (r.error !== undefined) throw r.error;
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  return runSync(c, a, { cwd: opts.cwd ?? '/', env: opts.env, input: opts.input, timeoutMs: opts.timeoutMs });
 }
 
 /** Start a command as another user (a listener, a shell in tmux...). */
