@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { chmodSync, copyFileSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { chmodSync, readFileSync, symlinkSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { Sandbox } from './helpers/sandbox.js';
@@ -115,7 +115,7 @@ describe('load and leave', () => {
   });
 });
 
-describe('trust (RELIABILITY 1-8)', () => {
+describe('trust (RELIABILITY 1-8; 1-4 and 7 in trust-content.test.ts, with and without a daemon)', () => {
   it('blocks a new file with the exact approving command, then loads after allow', () => {
     const proj = sb.mkdir('p');
     sb.write('p/.envrc', 'export A=1\n');
@@ -128,69 +128,6 @@ describe('trust (RELIABILITY 1-8)', () => {
     expect(s2.stderr).toBe('');
     allow(proj);
     expect(step(sb, proj, s2.env).env.A).toBe('1');
-  });
-
-  it('1: a one-byte edit with size and mtime restored is blocked until re-allowed', () => {
-    const proj = sb.mkdir('p');
-    const rc = sb.write('p/.envrc', 'export A=1\n');
-    allow(proj);
-    const s1 = step(sb, proj, env);
-    expect(s1.env.A).toBe('1');
-    const st = statSync(rc);
-    writeFileSync(rc, 'export A=2\n');
-    utimesSync(rc, st.atime, st.mtime);
-    expect(statSync(rc).size).toBe(st.size);
-    const s2 = step(sb, proj, s1.env);
-    expect(s2.stderr).toContain("is blocked. Run 'envd allow'");
-    expect(s2.env.A).toBeUndefined();
-  });
-
-  it('2: a byte-for-byte copy in another directory is blocked there', () => {
-    const a = sb.mkdir('a');
-    const b = sb.mkdir('b');
-    sb.write('a/.envrc', 'export A=1\n');
-    allow(a);
-    copyFileSync(join(a, '.envrc'), join(b, '.envrc'));
-    expect(step(sb, a, env).env.A).toBe('1');
-    const s = step(sb, b, env);
-    expect(s.env.A).toBeUndefined();
-    expect(s.stderr).toContain('is blocked');
-  });
-
-  it('3: the bytes that were hashed are the bytes evaluated (a swap during the run never runs)', () => {
-    const proj = sb.mkdir('p');
-    const rc = sb.write('p/.envrc', 'export GOOD=1\n');
-    allow(proj);
-    // A user extension runs before the .envrc's bytes: it swaps the file on disk.
-    sb.write('home/.config/envd/envdrc', `printf 'export EVIL=1\\n' > ${JSON.stringify(rc)}\n`);
-    const s = step(sb, proj, env);
-    expect(s.env.GOOD).toBe('1');
-    expect(s.env.EVIL).toBeUndefined();
-    expect(readFileSync(rc, 'utf8')).toBe('export EVIL=1\n');
-  });
-
-  it('4: sourced and dotenv files are approved with the first run and block when edited', () => {
-    const proj = sb.mkdir('p');
-    sb.write('p/.envrc', 'source_env .envrc.local\ndotenv\n');
-    const local = sb.write('p/.envrc.local', 'export FROM_LOCAL=1\n');
-    const dot = sb.write('p/.env', 'FROM_DOTENV=yes\n');
-    allow(proj);
-    const s1 = step(sb, proj, env);
-    expect(s1.env.FROM_LOCAL).toBe('1');
-    expect(s1.env.FROM_DOTENV).toBe('yes');
-
-    writeFileSync(local, 'export FROM_LOCAL=evil\n');
-    const s2 = step(sb, proj, s1.env);
-    expect(s2.stderr).toMatch(/blocked: .*\.envrc\.local changed since the approval\. Run 'envd allow'/);
-    expect(s2.env.FROM_LOCAL).toBeUndefined();
-    allow(proj);
-    const s3 = step(sb, proj, s2.env);
-    expect(s3.env.FROM_LOCAL).toBe('evil');
-
-    writeFileSync(dot, 'FROM_DOTENV=changed\n');
-    const s4 = step(sb, proj, s3.env);
-    expect(s4.stderr).toMatch(/\.env changed since the approval/);
-    expect(s4.env.FROM_DOTENV).toBeUndefined();
   });
 
   it('4: a file sourced for the first time after the approval is blocked', () => {
@@ -250,18 +187,6 @@ describe('trust (RELIABILITY 1-8)', () => {
     const s = step(sb, proj, env);
     expect(s.env.A).toBeUndefined();
     expect(s.stderr).toMatch(/writable/);
-  });
-
-  it('7: a whitelist prefix covers whole path components only', () => {
-    const good = sb.mkdir('w/proj');
-    const evil = sb.mkdir('w/proj-evil');
-    sb.write('w/proj/.envrc', 'export W=1\n');
-    sb.write('w/proj-evil/.envrc', 'export W=evil\n');
-    sb.write('home/.config/envd/envd.toml', `[whitelist]\nprefix = [${JSON.stringify(good)}]\n`);
-    expect(step(sb, good, env).env.W).toBe('1');
-    const s = step(sb, evil, env);
-    expect(s.env.W).toBeUndefined();
-    expect(s.stderr).toContain('is blocked');
   });
 
   it('8: deny wins at the next prompt; allow again restores', () => {

@@ -206,10 +206,10 @@ export function runSync(cmd: string, args: string[], opts: { cwd: string; env: R
  * A fresh sandbox for every test of the file (and an environment whose PATH holds only
  * the system's tools), removed after each; `set` receives them.
  */
-export function sandboxEachTest(set: (sb: Sandbox, env: Record<string, string>) => void): void {
+export function sandboxEachTest(set: (sb: Sandbox, env: Record<string, string>) => void, opts: SandboxOptions = {}): void {
   let current: Sandbox | null = null;
   beforeEach(() => {
-    current = new Sandbox();
+    current = new Sandbox(opts);
     set(current, { ...current.env, PATH: '/usr/local/bin:/usr/bin:/bin' });
   });
   afterEach(() => { current?.cleanup(); current = null; });
