@@ -6,7 +6,9 @@ import { RpcServer } from './rpc.js';
 import { BOOTSTRAP } from './bootstrap.js';
 import { STDLIB_DIR } from './stdlib.js';
 import { copyNameMap } from '../env/map.js';
-import { decodeBytes } from '../env/bytes.js';
+import { decodeBytes, encodeBytes } from '../env/bytes.js';
+import { parseDeclarePx } from '../protocol/hook-records.js';
+import { errorMessage } from '../util/errors.js';
 import { envBytesHandler, splitRawEnv } from './env-bytes.js';
 
 /** Output of the user's file kept for display; the rest is counted and dropped. */
@@ -175,12 +177,11 @@ export function runEvaluation(input: EvalInput): Promise<EvalOutput> {
         }
         let dump: Map<string, Buffer> | null = null;
         if (status === 'ok' && rpc?.dump != null) {
-          dump = new Map();
-          const f = rpc.dump;
-          for (let i = 0; i + 1 < f.length; i += 2) {
-            const name = f[i];
-            const value = f[i + 1];
-            if (name !== undefined && value !== undefined) dump.set(name.toString('utf8'), value);
+          try {
+            dump = dumpMap(rpc.dumpKind, rpc.dump);
+          } catch (err) {
+            status = 'protocol';
+            detail = errorMessage(err);
           }
         }
         resolve({ status, exitCode: code, dump, output, detail });
@@ -203,6 +204,24 @@ export function runEvaluation(input: EvalInput): Promise<EvalOutput> {
     });
     child.on('exit', finish);
   });
+}
+
+/** The exported environment the EXIT trap sent, as name -> exact bytes. */
+function dumpMap(kind: 'dump' | 'dump-px', fields: Buffer[]): Map<string, Buffer> {
+  const dump = new Map<string, Buffer>();
+  if (kind === 'dump-px') {
+    const text = fields[0];
+    if (fields.length !== 1 || text === undefined) throw new Error('the evaluation sent a malformed environment dump');
+    const { env } = parseDeclarePx(text, 'dump');
+    for (const [name, value] of Object.entries(env)) dump.set(name, encodeBytes(value));
+    return dump;
+  }
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i];
+    const value = fields[i + 1];
+    if (name !== undefined && value !== undefined) dump.set(name.toString('utf8'), value);
+  }
+  return dump;
 }
 
 function streamClosed(s: NodeJS.ReadableStream | Socket | null): Promise<void> {
