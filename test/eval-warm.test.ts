@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Sandbox, parseJsonExport } from './helpers/sandbox.js';
+import { ENVD_BIN, Sandbox, parseJsonExport } from './helpers/sandbox.js';
 
 // The daemon's warm evaluator (src/eval/warm.ts): after the first evaluation, the next one
 // runs in a bash that read the stdlib beforehand. Every .envrc here says which kind ran
@@ -127,6 +127,25 @@ describe('the warm evaluator', () => {
       .filter((l) => !dynamic.test(l))
       .map((l) => l.split(dir).join('DIR'));
     expect(read(warm)).toEqual(read(cold));
+  }, 60_000);
+
+  it('values and a file that are not UTF-8 reach a warm evaluation exactly', async () => {
+    const { sb } = daemon();
+    const hex = 'export SAW_HEX=$(printf %s "$RAW_VALUE" | od -An -tx1 | tr -d " \\n") SAW_RC_HEX=$(printf %s "$IN_RC" | od -An -tx1 | tr -d " \\n")\n';
+    await enter(sb, project(sb, 'warmup', MODE));
+    const dir = sb.mkdir('raw');
+    // A Latin-1 byte in the file itself, and in a value it sets.
+    sb.write('raw/.envrc', Buffer.concat([Buffer.from(`${MODE}# caf`), Buffer.from([0xe9]), Buffer.from("\nIN_RC=$'\\xe9\\x01x'\n"), Buffer.from(hex)]), 0o644);
+    expect(sb.envd(['allow', dir]).status).toBe(0);
+    let seen: Record<string, string> = {};
+    for (let i = 0; i < 100 && seen.EVAL_MODE === undefined; i++) {
+      const r = sb.run('bash', ['-c', `RAW_VALUE=$'a\\xe9\\xff b' exec "$0" export json`, ENVD_BIN], { cwd: dir, env: { PWD: dir } });
+      expect(r.status, r.stderr).toBe(0);
+      seen = parseJsonExport(r.stdout) as Record<string, string>;
+    }
+    expect(seen.EVAL_MODE).toBe('warm');
+    expect(seen.SAW_HEX).toBe('61e9ff2062');
+    expect(seen.SAW_RC_HEX).toBe('e90178');
   }, 60_000);
 
   it('a user extension edited between evaluations is what the next one runs', async () => {
