@@ -110,6 +110,16 @@ function prepareWarm(bashPath: string): void {
   if (!(launched instanceof Error)) spare = { key, launched };
 }
 
+/**
+ * Starting a process from the daemon blocks its event loop for a moment: the next warm
+ * bash is started once the answer for this evaluation has gone out.
+ */
+const PREPARE_DELAY_MS = 10;
+
+function prepareSoon(bashPath: string): void {
+  setTimeout(() => prepareWarm(bashPath), PREPARE_DELAY_MS).unref();
+}
+
 function usable(l: Launched): boolean {
   return l.exit === null && l.error === null;
 }
@@ -192,7 +202,7 @@ export function runEvaluation(input: EvalInput): Promise<EvalOutput> {
   const warm = takeWarm(input.bashPath, input.dir, all);
   if (warm !== null) {
     const done = drive(warm.launched, input, input.handlers, warm.request);
-    done.then(() => prepareWarm(input.bashPath), () => undefined);
+    done.then(() => prepareSoon(input.bashPath), () => undefined);
     return done;
   }
   const script = `${LIFELINE_WATCHER}for __envd_lib in "$__ENVD_STDLIB_DIR"/*.sh; do . "$__envd_lib"; done; unset __envd_lib __ENVD_STDLIB_DIR\n${BOOTSTRAP}`;
@@ -204,7 +214,7 @@ export function runEvaluation(input: EvalInput): Promise<EvalOutput> {
     return Promise.resolve({ status: 'spawn-error', exitCode: null, dump: null, output: '', detail: String(launched) });
   }
   const done = drive(launched, input, handlers, null);
-  if (warmEnabled) done.then(() => prepareWarm(input.bashPath), () => undefined);
+  if (warmEnabled) done.then(() => prepareSoon(input.bashPath), () => undefined);
   return done;
 }
 

@@ -63,7 +63,8 @@ export function warmRequest(dir: string, env: Env): Buffer | null {
   }
   for (const [name, value] of Object.entries(env)) {
     if (name === 'PWD' || name === 'OLDPWD' || name === 'SHLVL') continue;
-    if (!IDENT.test(name) || STARTUP_NAMES.has(name) || value.includes('\0')) return null;
+    // __envd_w_*: WARM_RECEIVE's own variables, which exporting would clobber mid-loop.
+    if (!IDENT.test(name) || STARTUP_NAMES.has(name) || name.startsWith('__envd_w_') || value.includes('\0')) return null;
     parts.push(Buffer.from(name, 'latin1'), nul, encodeBytes(value), nul);
   }
   parts.push(nul);
