@@ -3,10 +3,10 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ENVD_BIN, Sandbox, parseJsonExport } from './helpers/sandbox.js';
 
-// The daemon's warm evaluator (src/eval/warm.ts): after the first evaluation, the next one
-// runs in a bash that read the stdlib beforehand. Every .envrc here says which kind ran
-// it: a cold bash was started with the request in its environment (__ENVD_RC is in its
-// /proc environ), a warm one was started with an empty one.
+// The warm evaluator (src/eval/warm.ts): a bash started with an empty environment reads
+// the stdlib, then its request; in the daemon it is started ahead of time. Every .envrc
+// here says which kind ran it: a cold bash (ENVD_WARM_EVAL=0) was started with the request
+// in its environment (__ENVD_RC is in its /proc environ), a warm one was not.
 const MODE = 'if grep -q __ENVD_RC= /proc/$$/environ; then export EVAL_MODE=cold; else export EVAL_MODE=warm; fi\n';
 
 const sandboxes: Sandbox[] = [];
@@ -47,11 +47,11 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
   return true;
 }
 
-function daemon(config?: string): { sb: Sandbox; pid: number } {
+function daemon(config?: string, env: Record<string, string> = {}): { sb: Sandbox; pid: number } {
   const sb = new Sandbox();
   sandboxes.push(sb);
   if (config !== undefined) sb.write('home/.config/envd/envd.toml', config);
-  const started = sb.envd(['daemon', 'start']);
+  const started = sb.envd(['daemon', 'start'], { env });
   expect(started.status, started.stderr).toBe(0);
   return { sb, pid: Number(/pid (\d+)/.exec(started.stderr)?.[1]) };
 }
@@ -89,8 +89,7 @@ describe('the warm evaluator', () => {
       'export SAW_SHELL_VAR=${FROM_SHELL-none}',
       '',
     ].join('\n'));
-    // The first evaluation of the daemon is cold and leaves a warm bash behind.
-    expect((await enter(sb, first)).EVAL_MODE).toBe('cold');
+    expect((await enter(sb, first)).EVAL_MODE).toBe('warm');
     const again = project(sb, 'again', `${MODE}LEAK_VAR=2\ntrap 'echo trapped' USR1\nset -e\nshopt -s nullglob\ncd /\n`);
     expect((await enter(sb, again)).EVAL_MODE).toBe('warm');
     const seen = await enter(sb, second, { FROM_SHELL: 'shell value', SHLVL: '4' });
@@ -109,16 +108,18 @@ describe('the warm evaluator', () => {
 
   it('a warm bash is in the state a cold one is in when the .envrc starts', async () => {
     const { sb } = daemon();
+    const { sb: coldSb } = daemon(undefined, { ENVD_WARM_EVAL: '0' });
     // Everything bash can say about itself, minus what differs from one process to the next.
     const state = [
       MODE,
       '{ declare -p; declare -F; shopt -p; set -o; trap -p; echo "$-"; umask; pwd -P; } > state',
       '',
     ].join('\n');
-    const cold = project(sb, 'cold', state);
-    const warm = project(sb, 'warm', state);
+    const cold = project(coldSb, 'p', state);
+    const warm = project(sb, 'p', state);
     const env = { FROM_SHELL: 'x', SHLVL: '4', LC_ALL: 'C.UTF-8', OLDPWD: '/tmp' };
-    expect((await enter(sb, cold, env)).EVAL_MODE).toBe('cold');
+    expect((await enter(coldSb, cold, env)).EVAL_MODE).toBe('cold');
+    await enter(sb, project(sb, 'warmup', MODE));
     expect((await enter(sb, warm, env)).EVAL_MODE).toBe('warm');
     // The script bash was given (the warm one also reads its request), and the line of
     // it that called the .envrc, differ by design.
@@ -126,7 +127,9 @@ describe('the warm evaluator', () => {
     const read = (dir: string): string[] => readFileSync(`${dir}/state`, 'utf8').split('\n')
       .filter((l) => !dynamic.test(l))
       .map((l) => l.split(dir).join('DIR'));
-    expect(read(warm)).toEqual(read(cold));
+    // Each sandbox has its own root: compare with it replaced.
+    const roots = (lines: string[], sbx: Sandbox): string[] => lines.map((l) => l.split(sbx.root).join('ROOT'));
+    expect(roots(read(warm), sb)).toEqual(roots(read(cold), coldSb));
   }, 60_000);
 
   it('values and a file that are not UTF-8 reach a warm evaluation exactly', async () => {

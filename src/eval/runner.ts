@@ -66,7 +66,7 @@ const running = new Set<number>();
 /** Kill every evaluation still running, with its whole process group (daemon shutdown). */
 export function endAllEvaluations(): void {
   // Stopping: no new warm bash (one finishing now would start the next).
-  warmEnabled = false;
+  keepSpare = false;
   spare = null;
   for (const pgid of running) {
     try { process.kill(-pgid, 'SIGKILL'); } catch { /* already gone */ }
@@ -74,17 +74,22 @@ export function endAllEvaluations(): void {
   running.clear();
 }
 
-/** Whether this process keeps a warm bash (the daemon does; the CLI runs cold). */
-let warmEnabled = false;
+/** Whether this process keeps a warm bash waiting (the daemon does; the CLI does not). */
+let keepSpare = false;
 /** The bash waiting for the next evaluation, and the key it was started for. */
 let spare: { key: string; launched: Launched } | null = null;
 
+/** `ENVD_WARM_EVAL=0`: every evaluation starts bash with its environment, the old way. */
+function warmOff(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env[WARM_SWITCH] === '0';
+}
+
 /**
- * Keep a warm bash from now on (warm.ts), unless `ENVD_WARM_EVAL=0` says otherwise. The
- * first evaluation runs cold and starts it.
+ * Keep a warm bash ready from now on (warm.ts), unless `ENVD_WARM_EVAL=0` says otherwise.
+ * The first evaluation starts one for itself and the next one is started when it is done.
  */
 export function enableWarmEvaluations(env: NodeJS.ProcessEnv = process.env): void {
-  warmEnabled = env[WARM_SWITCH] !== '0';
+  keepSpare = !warmOff(env);
 }
 
 function dropSpare(): void {
@@ -99,14 +104,19 @@ function dropSpare(): void {
   (child.stdio[3] as Socket | null)?.destroy();
 }
 
+/** A bash that sources the stdlib, then waits on stdin for its request. */
+function launchWarm(bashPath: string): Launched | Error {
+  const script = `${LIFELINE_WATCHER}for __envd_lib in "$__ENVD_STDLIB_DIR"/*.sh; do . "$__envd_lib"; done; unset __envd_lib __ENVD_STDLIB_DIR\n${WARM_RECEIVE}${BOOTSTRAP}`;
+  return launch(bashPath, script, { __ENVD_STDLIB_DIR: STDLIB_DIR }, '/', 'pipe');
+}
+
 /** Start the next warm bash, unless one for this bash and stdlib already waits. */
 function prepareWarm(bashPath: string): void {
-  if (!warmEnabled) return;
+  if (!keepSpare) return;
   const key = warmKey(bashPath);
   if (spare !== null && spare.key === key && usable(spare.launched)) return;
   dropSpare();
-  const script = `${LIFELINE_WATCHER}for __envd_lib in "$__ENVD_STDLIB_DIR"/*.sh; do . "$__envd_lib"; done; unset __envd_lib __ENVD_STDLIB_DIR\n${WARM_RECEIVE}${BOOTSTRAP}`;
-  const launched = launch(bashPath, script, { __ENVD_STDLIB_DIR: STDLIB_DIR }, '/', 'pipe');
+  const launched = launchWarm(bashPath);
   if (!(launched instanceof Error)) spare = { key, launched };
 }
 
@@ -117,25 +127,22 @@ function prepareWarm(bashPath: string): void {
 const PREPARE_DELAY_MS = 10;
 
 function prepareSoon(bashPath: string): void {
-  setTimeout(() => prepareWarm(bashPath), PREPARE_DELAY_MS).unref();
+  if (keepSpare) setTimeout(() => prepareWarm(bashPath), PREPARE_DELAY_MS).unref();
 }
 
 function usable(l: Launched): boolean {
   return l.exit === null && l.error === null;
 }
 
-/** The warm bash and its request for this evaluation, or null to run cold. */
-function takeWarm(bashPath: string, dir: string, env: Env): { launched: Launched; request: Buffer } | null {
-  if (!warmEnabled || spare === null) return null;
-  const request = warmRequest(dir, env);
-  if (request === null) return null;
+/** The waiting bash if it fits (same bash, same stdlib, alive), else a new one. */
+function takeWarm(bashPath: string): Launched | Error {
   const s = spare;
-  if (s.key !== warmKey(bashPath) || !usable(s.launched)) {
-    dropSpare();
-    return null;
+  if (s !== null && s.key === warmKey(bashPath) && usable(s.launched)) {
+    spare = null;
+    return s.launched;
   }
-  spare = null;
-  return { launched: s.launched, request };
+  dropSpare();
+  return launchWarm(bashPath);
 }
 
 /** One bash started for an evaluation, with what it printed and how it ended so far. */
@@ -199,9 +206,15 @@ function launch(bashPath: string, script: string, env: Env, cwd: string, stdin: 
  */
 export function runEvaluation(input: EvalInput): Promise<EvalOutput> {
   const all = copyNameMap(input.env, input.extraEnv, { __ENVD_RC: decodeBytes(input.script) });
-  const warm = takeWarm(input.bashPath, input.dir, all);
-  if (warm !== null) {
-    const done = drive(warm.launched, input, input.handlers, warm.request);
+  // The warm way whenever the request allows it (warm.ts); in the daemon the bash has
+  // usually read the stdlib already.
+  const request = warmOff() ? null : warmRequest(input.dir, all);
+  if (request !== null) {
+    const launched = takeWarm(input.bashPath);
+    if (launched instanceof Error) {
+      return Promise.resolve({ status: 'spawn-error', exitCode: null, dump: null, output: '', detail: String(launched) });
+    }
+    const done = drive(launched, input, input.handlers, request);
     done.then(() => prepareSoon(input.bashPath), () => undefined);
     return done;
   }
@@ -214,7 +227,7 @@ export function runEvaluation(input: EvalInput): Promise<EvalOutput> {
     return Promise.resolve({ status: 'spawn-error', exitCode: null, dump: null, output: '', detail: String(launched) });
   }
   const done = drive(launched, input, handlers, null);
-  if (warmEnabled) done.then(() => prepareSoon(input.bashPath), () => undefined);
+  done.then(() => prepareSoon(input.bashPath), () => undefined);
   return done;
 }
 

@@ -41,9 +41,12 @@ const STARTUP_NAMES = new Set([
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * The request for a warm bash, or null when this environment needs a bash of its own:
- * DIR, PWD, OLDPWD-is-set, OLDPWD, SHLVL, then NAME VALUE pairs, then an empty name; every
- * field NUL-terminated, values as their exact bytes.
+ * The request for a warm bash, or null when this environment needs a bash of its own. It
+ * is its length in bytes on a line, then bash code the warm bash reads at once and evals
+ * (`read` takes a pipe one byte at a time unless told how many: ~9000 system calls for a
+ * usual environment with NUL-separated fields, a dozen this way): assignments of
+ * single-quoted words, which keep every byte but `'` as it is, so values arrive exactly,
+ * not-UTF-8 ones included. Names are identifiers, checked here.
  */
 export function warmRequest(dir: string, env: Env): Buffer | null {
   // bash counts SHLVL up from a plain number; anything else it reads its own way.
@@ -53,45 +56,45 @@ export function warmRequest(dir: string, env: Env): Buffer | null {
     if (!/^[0-9]{1,3}$/.test(lvl) || Number(lvl) + 1 >= 1000) return null;
     shlvl = Number(lvl) + 1;
   }
-  const oldpwd = env.OLDPWD;
-  const head = [dir, env.PWD ?? '', oldpwd === undefined ? '0' : '1', oldpwd ?? '', String(shlvl)];
-  const parts: Buffer[] = [];
-  const nul = Buffer.from([0]);
-  for (const f of head) {
-    if (f.includes('\0')) return null;
-    parts.push(encodeBytes(f), nul);
-  }
+  const words: string[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (name === 'PWD' || name === 'OLDPWD' || name === 'SHLVL') continue;
     // __envd_w_*: WARM_RECEIVE's own variables, which exporting would clobber mid-loop.
-    if (!IDENT.test(name) || STARTUP_NAMES.has(name) || name.startsWith('__envd_w_') || value.includes('\0')) return null;
-    parts.push(Buffer.from(name, 'latin1'), nul, encodeBytes(value), nul);
+    if (!IDENT.test(name) || STARTUP_NAMES.has(name) || name.startsWith('__envd_w_')) return null;
+    words.push(name, quote(value));
   }
-  parts.push(nul);
-  return Buffer.concat(parts);
+  const head = [dir, env.PWD ?? '', env.OLDPWD ?? ''];
+  if ([...head, ...words].some((w) => w.includes('\0'))) return null;
+  const [qdir, qpwd, qold] = head.map(quote);
+  const text = `__envd_w_dir=${qdir} __envd_w_pwd=${qpwd} __envd_w_oldset=${env.OLDPWD === undefined ? 0 : 1} __envd_w_old=${qold} __envd_w_lvl=${shlvl}\n`
+    + `__envd_w_env=(${words.join(' ')})\n`;
+  // A byte string (src/env/bytes.ts): back to the exact bytes, after their count.
+  const bytes = encodeBytes(text);
+  return Buffer.concat([Buffer.from(`${bytes.length}\n`), bytes]);
+}
+
+/** A single-quoted bash word: every byte literal, `'` written as '\''. */
+function quote(s: string): string {
+  return `'${s.replace(/'/g, "'\\''")}'`;
 }
 
 /**
- * What a warm bash runs between the stdlib and the bootstrap: read the request (in the C
- * locale, so every byte is a character), let go of stdin, drop the three variables bash
+ * What a warm bash runs between the stdlib and the bootstrap: read and eval the request (in
+ * the C locale, so every byte is a character), let go of stdin, drop the three variables bash
  * exported at start (nothing else is in its environment), enter the directory and export
  * exactly the request's environment. `__envd_onload` lists stdlib functions that copy
  * settings from the environment at load time; they run again now that it is the right one.
- * Variables of its own are unset before any extension or user code runs.
+ * Variables of its own are unset before any extension or user code runs. An empty stdin
+ * (the daemon went away before using it) ends it.
  */
 export const WARM_RECEIVE = String.raw`
 LC_ALL=C
-IFS= read -r -d '' __envd_w_dir || exit 0
-IFS= read -r -d '' __envd_w_pwd || exit 1
-IFS= read -r -d '' __envd_w_oldset || exit 1
-IFS= read -r -d '' __envd_w_old || exit 1
-IFS= read -r -d '' __envd_w_lvl || exit 1
-__envd_w_env=()
-while IFS= read -r -d '' __envd_w_n && [[ -n $__envd_w_n ]]; do
-  IFS= read -r -d '' __envd_w_v || exit 1
-  __envd_w_env+=("$__envd_w_n" "$__envd_w_v")
-done
+IFS= read -r __envd_w_len || exit 0
+[[ -n $__envd_w_len && $__envd_w_len != *[!0-9]* ]] && IFS= read -r -N "$__envd_w_len" __envd_w_req || exit 1
 exec 0</dev/null
+eval "$__envd_w_req"
+unset __envd_w_len __envd_w_req
+[[ -n ${'$'}{__envd_w_dir-} ]] || exit 1
 unset LC_ALL PWD OLDPWD SHLVL
 builtin cd -- "$__envd_w_dir" || exit 1
 # As bash at start: an inherited PWD that names the directory is kept, else the real path.
@@ -103,7 +106,7 @@ export SHLVL="$__envd_w_lvl"
 for ((__envd_w_i = 0; __envd_w_i < ${'$'}{#__envd_w_env[@]}; __envd_w_i += 2)); do
   export "${'$'}{__envd_w_env[__envd_w_i]}=${'$'}{__envd_w_env[__envd_w_i + 1]}"
 done
-unset __envd_w_dir __envd_w_pwd __envd_w_oldset __envd_w_old __envd_w_lvl __envd_w_env __envd_w_n __envd_w_v __envd_w_i
+unset __envd_w_dir __envd_w_pwd __envd_w_oldset __envd_w_old __envd_w_lvl __envd_w_env __envd_w_i
 SECONDS=0
 for __envd_w_f in "${'$'}{__envd_onload[@]}"; do "$__envd_w_f"; done
 unset __envd_w_f
