@@ -6,8 +6,8 @@ import { ENVD_BIN, Sandbox, parseJsonExport } from './helpers/sandbox.js';
 // The warm evaluator (src/eval/warm.ts): a bash started with an empty environment reads
 // the stdlib, then its request; in the daemon it is started ahead of time. Every .envrc
 // here says which kind ran it: a cold bash (ENVD_WARM_EVAL=0) was started with the request
-// in its environment (__ENVD_RC is in its /proc environ), a warm one was not.
-const MODE = 'if grep -q __ENVD_RC= /proc/$$/environ; then export EVAL_MODE=cold; else export EVAL_MODE=warm; fi\n';
+// in its environment (DIRENV_IN_ENVRC is in its /proc environ), a warm one was not.
+const MODE = 'if grep -q DIRENV_IN_ENVRC= /proc/$$/environ; then export EVAL_MODE=cold; else export EVAL_MODE=warm; fi\n';
 
 const sandboxes: Sandbox[] = [];
 const marks: string[] = [];
@@ -149,6 +149,18 @@ describe('the warm evaluator', () => {
     expect(seen.EVAL_MODE).toBe('warm');
     expect(seen.SAW_HEX).toBe('61e9ff2062');
     expect(seen.SAW_RC_HEX).toBe('e90178');
+  }, 60_000);
+
+  it('in the daemon, the next evaluation runs in a bash started before it was asked for', async () => {
+    const { sb } = daemon();
+    await enter(sb, project(sb, 'first', MODE));
+    const dir = project(sb, 'second', `${MODE}export STARTED_TICKS=$(cut -d' ' -f22 /proc/$$/stat) TICKS=$(getconf CLK_TCK)\n`);
+    // The waiting bash is started shortly after the first evaluation ends.
+    await new Promise((r) => setTimeout(r, 500));
+    const asked = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    const seen = await enter(sb, dir);
+    expect(seen.EVAL_MODE).toBe('warm');
+    expect(Number(seen.STARTED_TICKS) / Number(seen.TICKS)).toBeLessThan(asked);
   }, 60_000);
 
   it('a user extension edited between evaluations is what the next one runs', async () => {
