@@ -5,9 +5,15 @@
 # nothing here runs `go` or parses versions; these functions only export what the RPC says.
 
 # The [go] cache setting and envd's cache directory, passed in by the engine. Copied when
-# the stdlib loads so nothing the .envrc does to the environment changes them.
-__envd_go_cache_mode=${__ENVD_GO_CACHE:-project}
-__envd_go_cache_root=${__ENVD_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-}/.cache}/envd}
+# the stdlib loads so nothing the .envrc does to the environment changes them; a warm
+# evaluator (src/eval/warm.ts) loads the stdlib before it has the evaluation's environment
+# and runs every function in __envd_onload again once it has.
+__envd_go_settings() {
+  __envd_go_cache_mode=${__ENVD_GO_CACHE:-project}
+  __envd_go_cache_root=${__ENVD_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME:-}/.cache}/envd}
+}
+__envd_go_settings
+__envd_onload+=(__envd_go_settings)
 # The version `use go` selected in this evaluation (layout go's per-version cache uses it).
 __envd_go_version=
 

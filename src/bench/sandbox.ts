@@ -45,6 +45,9 @@ export class Sandbox {
       XDG_CACHE_HOME: join(this.home, '.cache'),
       XDG_RUNTIME_DIR: this.run,
     };
+    // ENVD_WARM_EVAL=0 npm run bench: measure evaluations without the warm evaluator.
+    const warm = process.env.ENVD_WARM_EVAL;
+    if (warm !== undefined) this.env.ENVD_WARM_EVAL = warm;
   }
 
   /** A directory outside every project. */

@@ -214,7 +214,10 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
     // Watching off: hooks in a project ask at every prompt (see Generation).
     const generation = new Generation(paths.generationFile, (m) => log.error(m), !knobs.watch);
     const { LocalService } = await import('../engine/service.js');
-    ({ endAllEvaluations: endEvaluations } = await import('../eval/runner.js'));
+    const runner = await import('../eval/runner.js');
+    endEvaluations = runner.endAllEvaluations;
+    // The daemon keeps a bash that has read the stdlib ready for the next evaluation.
+    runner.enableWarmEvaluations();
     const service = new LocalService({ paths, env, background: true });
     engine = service;
     let core: DaemonCore | null = null;

@@ -36,18 +36,11 @@ __envd_dump() {
   __envd_status=$?
   trap - EXIT
   set +o errexit +o nounset
-  __envd_out=(dump)
-  for __envd_n in "${'$'}{!A@}" "${'$'}{!B@}" "${'$'}{!C@}" "${'$'}{!D@}" "${'$'}{!E@}" "${'$'}{!F@}" "${'$'}{!G@}" \
-    "${'$'}{!H@}" "${'$'}{!I@}" "${'$'}{!J@}" "${'$'}{!K@}" "${'$'}{!L@}" "${'$'}{!M@}" "${'$'}{!N@}" "${'$'}{!O@}" "${'$'}{!P@}" \
-    "${'$'}{!Q@}" "${'$'}{!R@}" "${'$'}{!S@}" "${'$'}{!T@}" "${'$'}{!U@}" "${'$'}{!V@}" "${'$'}{!W@}" "${'$'}{!X@}" "${'$'}{!Y@}" \
-    "${'$'}{!Z@}" "${'$'}{!a@}" "${'$'}{!b@}" "${'$'}{!c@}" "${'$'}{!d@}" "${'$'}{!e@}" "${'$'}{!f@}" "${'$'}{!g@}" "${'$'}{!h@}" \
-    "${'$'}{!i@}" "${'$'}{!j@}" "${'$'}{!k@}" "${'$'}{!l@}" "${'$'}{!m@}" "${'$'}{!n@}" "${'$'}{!o@}" "${'$'}{!p@}" "${'$'}{!q@}" \
-    "${'$'}{!r@}" "${'$'}{!s@}" "${'$'}{!t@}" "${'$'}{!u@}" "${'$'}{!v@}" "${'$'}{!w@}" "${'$'}{!x@}" "${'$'}{!y@}" "${'$'}{!z@}" \
-    "${'$'}{!_@}"; do
-    [[ ${'$'}{!__envd_n@a} == *x* ]] || continue
-    __envd_out+=("$__envd_n" "${'$'}{!__envd_n}")
-  done
-  printf '%s\0' "${'$'}{#__envd_out[@]}" "${'$'}{__envd_out[@]}" >&"$__envd_fd"
+  # One builtin writes every exported variable with its value (a loop over the names
+  # costs ~25 µs a variable); envd parses bash's quoting (parseDeclarePx). Arrays and
+  # variables exported without a value are in it too and are not part of a child's
+  # environment, so envd skips them, as a child would.
+  { builtin printf '%s\0' 2 dump-px; builtin declare -px; builtin printf '#envd dump\n\0'; } >&"$__envd_fd"
   exit "$__envd_status"
 }
 trap __envd_dump EXIT

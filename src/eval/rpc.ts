@@ -18,6 +18,7 @@ export class RpcServer {
   private total = 0;
   private chain: Promise<void> = Promise.resolve();
   dump: DumpFields | null = null;
+  dumpKind: 'dump' | 'dump-px' = 'dump';
   error: string | null = null;
   /**
    * The handlers by name, as a Map: names come from the evaluated file (`__envd_rpc
@@ -81,8 +82,10 @@ export class RpcServer {
 
   private async handle(fields: Buffer[]): Promise<void> {
     const name = fields[0]?.toString('latin1') ?? '';
-    if (name === 'dump') {
+    if (name === 'dump' || name === 'dump-px') {
+      // 'dump': NAME, VALUE, ...; 'dump-px': one field, bash's `declare -px` output.
       this.dump = fields.slice(1);
+      this.dumpKind = name;
       return;
     }
     const handler = this.handlers.get(name);

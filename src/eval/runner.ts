@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import type { Env } from '../env/diff.js';
 import type { RpcContext, RpcHandler } from './rpc-types.js';
@@ -6,8 +6,11 @@ import { RpcServer } from './rpc.js';
 import { BOOTSTRAP } from './bootstrap.js';
 import { STDLIB_DIR } from './stdlib.js';
 import { copyNameMap } from '../env/map.js';
-import { decodeBytes } from '../env/bytes.js';
+import { decodeBytes, encodeBytes } from '../env/bytes.js';
+import { parseDeclarePx } from '../protocol/hook-records.js';
+import { errorMessage } from '../util/errors.js';
 import { envBytesHandler, splitRawEnv } from './env-bytes.js';
+import { WARM_RECEIVE, WARM_SWITCH, warmKey, warmRequest } from './warm.js';
 
 /** Output of the user's file kept for display; the rest is counted and dropped. */
 const MAX_OUTPUT = 64 * 1024;
@@ -62,57 +65,184 @@ const running = new Set<number>();
 
 /** Kill every evaluation still running, with its whole process group (daemon shutdown). */
 export function endAllEvaluations(): void {
+  // Stopping: no new warm bash (one finishing now would start the next).
+  keepSpare = false;
+  spare = null;
   for (const pgid of running) {
     try { process.kill(-pgid, 'SIGKILL'); } catch { /* already gone */ }
   }
   running.clear();
 }
 
+/** Whether this process keeps a warm bash waiting (the daemon does; the CLI does not). */
+let keepSpare = false;
+/** The bash waiting for the next evaluation, and the key it was started for. */
+let spare: { key: string; launched: Launched } | null = null;
+
+/** `ENVD_WARM_EVAL=0`: every evaluation starts bash with its environment, the old way. */
+function warmOff(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env[WARM_SWITCH] === '0';
+}
+
+/**
+ * Keep a warm bash ready from now on (warm.ts), unless `ENVD_WARM_EVAL=0` says otherwise.
+ * The first evaluation starts one for itself and the next one is started when it is done.
+ */
+export function enableWarmEvaluations(env: NodeJS.ProcessEnv = process.env): void {
+  keepSpare = !warmOff(env);
+}
+
+function dropSpare(): void {
+  if (spare === null) return;
+  const { child, lifeline } = spare.launched;
+  spare = null;
+  if (child.pid !== undefined) {
+    running.delete(child.pid);
+    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+  }
+  lifeline?.destroy();
+  (child.stdio[3] as Socket | null)?.destroy();
+}
+
+/** A bash that sources the stdlib, then waits on stdin for its request. */
+function launchWarm(bashPath: string): Launched | Error {
+  const script = `${LIFELINE_WATCHER}for __envd_lib in "$__ENVD_STDLIB_DIR"/*.sh; do . "$__envd_lib"; done; unset __envd_lib __ENVD_STDLIB_DIR\n${WARM_RECEIVE}${BOOTSTRAP}`;
+  return launch(bashPath, script, { __ENVD_STDLIB_DIR: STDLIB_DIR }, '/', 'pipe');
+}
+
+/** Start the next warm bash, unless one for this bash and stdlib already waits. */
+function prepareWarm(bashPath: string): void {
+  if (!keepSpare) return;
+  const key = warmKey(bashPath);
+  if (spare !== null && spare.key === key && usable(spare.launched)) return;
+  dropSpare();
+  const launched = launchWarm(bashPath);
+  if (!(launched instanceof Error)) spare = { key, launched };
+}
+
+/**
+ * Starting a process from the daemon blocks its event loop for a moment: the next warm
+ * bash is started once the answer for this evaluation has gone out.
+ */
+const PREPARE_DELAY_MS = 10;
+
+function prepareSoon(bashPath: string): void {
+  if (keepSpare) setTimeout(() => prepareWarm(bashPath), PREPARE_DELAY_MS).unref();
+}
+
+function usable(l: Launched): boolean {
+  return l.exit === null && l.error === null;
+}
+
+/** The waiting bash if it fits (same bash, same stdlib, alive), else a new one. */
+function takeWarm(bashPath: string): Launched | Error {
+  const s = spare;
+  if (s !== null && s.key === warmKey(bashPath) && usable(s.launched)) {
+    spare = null;
+    return s.launched;
+  }
+  dropSpare();
+  return launchWarm(bashPath);
+}
+
+/** One bash started for an evaluation, with what it printed and how it ended so far. */
+interface Launched {
+  child: ChildProcess;
+  lifeline: Socket | null;
+  output: string;
+  dropped: number;
+  exit: { code: number | null; signal: NodeJS.Signals | null } | null;
+  error: Error | null;
+  onExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | null;
+  onError: ((err: Error) => void) | null;
+}
+
+/**
+ * Start bash in its own process group with envd's pipes: stdout and stderr (captured),
+ * fd 3 (RPC socket), fd 4 (lifeline); stdin a pipe for a warm bash's request, else none.
+ * Output and the end are recorded from the start, so nothing is lost while a warm bash
+ * waits for its request.
+ */
+function launch(bashPath: string, script: string, env: Env, cwd: string, stdin: 'ignore' | 'pipe'): Launched | Error {
+  let child: ChildProcess;
+  try {
+    child = spawn(bashPath, ['--noprofile', '--norc', '-c', script], {
+      cwd,
+      env,
+      stdio: [stdin, 'pipe', 'pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+  const l: Launched = { child, lifeline: child.stdio[4] as Socket | null, output: '', dropped: 0, exit: null, error: null, onExit: null, onError: null };
+  if (child.pid !== undefined) running.add(child.pid);
+  l.lifeline?.on('error', () => { /* the watcher is gone: the group was killed */ });
+  child.stdin?.on('error', () => { /* bash went away before reading its request */ });
+  const collect = (chunk: Buffer): void => {
+    const room = MAX_OUTPUT - l.output.length;
+    if (room > 0) l.output += chunk.subarray(0, room).toString('utf8');
+    l.dropped += Math.max(0, chunk.length - Math.max(room, 0));
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  child.on('exit', (code, signal) => {
+    l.exit = { code, signal };
+    l.onExit?.(code, signal);
+  });
+  child.on('error', (err) => {
+    l.error = err;
+    l.onError?.(err);
+  });
+  return l;
+}
+
 /**
  * Run one evaluation: bash runs the stdlib, the user's extensions and the given bytes,
  * then sends its exported environment over the private socket. bash gets its own process
  * group so a timeout, or a background child still holding envd's pipes after bash has
- * exited, is killed whole and leaves no orphans.
+ * exited, is killed whole and leaves no orphans. In the daemon a warm bash (warm.ts's
+ * rules, below) that has already read the stdlib takes the request when it can.
  */
 export function runEvaluation(input: EvalInput): Promise<EvalOutput> {
-  return new Promise((resolve) => {
-    const script = `${LIFELINE_WATCHER}for __envd_lib in "$__ENVD_STDLIB_DIR"/*.sh; do . "$__envd_lib"; done; unset __envd_lib __ENVD_STDLIB_DIR\n${BOOTSTRAP}`;
-    // Values that are not UTF-8 (the .envrc's bytes too) go over the private socket.
-    const { env, bytes } = splitRawEnv(copyNameMap(input.env, input.extraEnv, { __ENVD_STDLIB_DIR: STDLIB_DIR, __ENVD_RC: decodeBytes(input.script) }));
-    const handlers = bytes === null ? input.handlers : copyNameMap(input.handlers, { 'env-bytes': envBytesHandler(bytes) });
-    let child;
-    try {
-      child = spawn(input.bashPath, ['--noprofile', '--norc', '-c', script], {
-        cwd: input.dir,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
-        detached: true,
-      });
-    } catch (err) {
-      resolve({ status: 'spawn-error', exitCode: null, dump: null, output: '', detail: String(err) });
-      return;
+  const all = copyNameMap(input.env, input.extraEnv, { __ENVD_RC: decodeBytes(input.script) });
+  // The warm way whenever the request allows it (warm.ts); in the daemon the bash has
+  // usually read the stdlib already.
+  const request = warmOff() ? null : warmRequest(input.dir, all);
+  if (request !== null) {
+    const launched = takeWarm(input.bashPath);
+    if (launched instanceof Error) {
+      return Promise.resolve({ status: 'spawn-error', exitCode: null, dump: null, output: '', detail: String(launched) });
     }
+    const done = drive(launched, input, input.handlers, request);
+    done.then(() => prepareSoon(input.bashPath), () => undefined);
+    return done;
+  }
+  const script = `${LIFELINE_WATCHER}for __envd_lib in "$__ENVD_STDLIB_DIR"/*.sh; do . "$__envd_lib"; done; unset __envd_lib __ENVD_STDLIB_DIR\n${BOOTSTRAP}`;
+  // Values that are not UTF-8 (the .envrc's bytes too) go over the private socket.
+  const { env, bytes } = splitRawEnv(copyNameMap(all, { __ENVD_STDLIB_DIR: STDLIB_DIR }));
+  const handlers = bytes === null ? input.handlers : copyNameMap(input.handlers, { 'env-bytes': envBytesHandler(bytes) });
+  const launched = launch(input.bashPath, script, env, input.dir, 'ignore');
+  if (launched instanceof Error) {
+    return Promise.resolve({ status: 'spawn-error', exitCode: null, dump: null, output: '', detail: String(launched) });
+  }
+  const done = drive(launched, input, handlers, null);
+  done.then(() => prepareSoon(input.bashPath), () => undefined);
+  return done;
+}
 
+/** Serve one evaluation on a launched bash (a warm one gets its request written first). */
+function drive(l: Launched, input: EvalInput, handlers: Record<string, RpcHandler>, request: Buffer | null): Promise<EvalOutput> {
+  return new Promise((resolve) => {
+    const child = l.child;
     const pgid = child.pid;
-    if (pgid !== undefined) running.add(pgid);
-    const lifeline = child.stdio[4] as Socket | null;
-    lifeline?.on('error', () => { /* the watcher is gone: the group was killed */ });
+    const lifeline = l.lifeline;
     // bash is done: the watcher may go (background children that let go of envd's pipes
     // stay, as they do with direnv).
     const standDown = (): void => {
       if (pgid !== undefined) running.delete(pgid);
       if (lifeline !== null && !lifeline.destroyed) lifeline.end('\n');
     };
-
-    let output = '';
-    let dropped = 0;
-    const collect = (chunk: Buffer): void => {
-      const room = MAX_OUTPUT - output.length;
-      if (room > 0) output += chunk.subarray(0, room).toString('utf8');
-      dropped += Math.max(0, chunk.length - Math.max(room, 0));
-    };
-    child.stdout?.on('data', collect);
-    child.stderr?.on('data', collect);
 
     let settled = false;
     let killedFor: 'timeout' | 'protocol' | null = null;
@@ -154,7 +284,8 @@ export function runEvaluation(input: EvalInput): Promise<EvalOutput> {
       const done = (): void => {
         clearTimeout(linger);
         if (hard !== undefined) clearTimeout(hard);
-        if (dropped > 0) output += `\n[${dropped} more bytes of output not shown]\n`;
+        let output = l.output;
+        if (l.dropped > 0) output += `\n[${l.dropped} more bytes of output not shown]\n`;
         let status: EvalStatus;
         let detail: string;
         if (killedFor === 'timeout') {
@@ -175,12 +306,11 @@ export function runEvaluation(input: EvalInput): Promise<EvalOutput> {
         }
         let dump: Map<string, Buffer> | null = null;
         if (status === 'ok' && rpc?.dump != null) {
-          dump = new Map();
-          const f = rpc.dump;
-          for (let i = 0; i + 1 < f.length; i += 2) {
-            const name = f[i];
-            const value = f[i + 1];
-            if (name !== undefined && value !== undefined) dump.set(name.toString('utf8'), value);
+          try {
+            dump = dumpMap(rpc.dumpKind, rpc.dump);
+          } catch (err) {
+            status = 'protocol';
+            detail = errorMessage(err);
           }
         }
         resolve({ status, exitCode: code, dump, output, detail });
@@ -193,16 +323,38 @@ export function runEvaluation(input: EvalInput): Promise<EvalOutput> {
       ]);
       closed.then(() => rpc?.settled()).then(done, done);
     };
-    child.on('error', (err) => {
+    const failed = (err: Error): void => {
       standDown();
       if (settled) return;
       settled = true;
       clearTimeout(timer);
       if (warnTimer !== undefined) clearTimeout(warnTimer);
-      resolve({ status: 'spawn-error', exitCode: null, dump: null, output, detail: `cannot run ${input.bashPath}: ${err.message}` });
-    });
-    child.on('exit', finish);
+      resolve({ status: 'spawn-error', exitCode: null, dump: null, output: l.output, detail: `cannot run ${input.bashPath}: ${err.message}` });
+    };
+    if (l.error !== null) { failed(l.error); return; }
+    if (l.exit !== null) { finish(l.exit.code, l.exit.signal); return; }
+    l.onError = failed;
+    l.onExit = finish;
+    if (request !== null) child.stdin?.end(request);
   });
+}
+
+/** The exported environment the EXIT trap sent, as name -> exact bytes. */
+function dumpMap(kind: 'dump' | 'dump-px', fields: Buffer[]): Map<string, Buffer> {
+  const dump = new Map<string, Buffer>();
+  if (kind === 'dump-px') {
+    const text = fields[0];
+    if (fields.length !== 1 || text === undefined) throw new Error('the evaluation sent a malformed environment dump');
+    const { env } = parseDeclarePx(text, 'dump');
+    for (const [name, value] of Object.entries(env)) dump.set(name, encodeBytes(value));
+    return dump;
+  }
+  for (let i = 0; i + 1 < fields.length; i += 2) {
+    const name = fields[i];
+    const value = fields[i + 1];
+    if (name !== undefined && value !== undefined) dump.set(name.toString('utf8'), value);
+  }
+  return dump;
 }
 
 function streamClosed(s: NodeJS.ReadableStream | Socket | null): Promise<void> {

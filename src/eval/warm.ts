@@ -1,0 +1,132 @@
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeBytes } from '../env/bytes.js';
+import type { Env } from '../env/diff.js';
+import { STDLIB_DIR } from './stdlib.js';
+
+/**
+ * The warm evaluator's rules (runner.ts drives it). Starting bash and sourcing the stdlib
+ * (~40 KB) is most of an evaluation of a small .envrc. In the daemon, a bash is started
+ * ahead of time, exactly as a cold one (its own process group, envd's pipes on fd 1-4, the
+ * lifeline watcher), with an empty environment and `/` as cwd; it sources the stdlib and
+ * then waits on stdin. An evaluation writes its request there — directory and the full
+ * environment, as exact bytes — and that bash becomes the evaluation. Each bash serves
+ * one evaluation and exits, so nothing one .envrc does (variables, functions, traps,
+ * options, cwd) can reach the next; the next one is started when this one is done.
+ *
+ * What a warm bash cannot reproduce goes the cold way (`warmRequest` returns null): names
+ * bash reads when it starts or keeps for itself (BASH_ENV, SHELLOPTS, IFS, exported
+ * functions, names that are not identifiers, ...), a SHLVL bash would not simply count up,
+ * and NUL bytes (the cold spawn refuses them with its own error).
+ */
+
+/** `ENVD_WARM_EVAL=0` in the daemon's environment: every evaluation starts its own bash. */
+export const WARM_SWITCH = 'ENVD_WARM_EVAL';
+
+/**
+ * Variables bash takes from its environment at start in its own way (sources, parses,
+ * ignores, keeps read-only or dynamic), so an `export` later is not the same thing.
+ */
+const STARTUP_NAMES = new Set([
+  'BASH_ENV', 'ENV', 'SHELLOPTS', 'BASHOPTS', 'POSIXLY_CORRECT', 'IFS', 'PS4', 'EUID', 'UID', 'PPID',
+  'BASHPID', 'BASH', 'BASH_ARGV0', 'BASH_ARGC', 'BASH_ARGV', 'BASH_COMMAND', 'BASH_LINENO', 'BASH_SOURCE',
+  'BASH_SUBSHELL', 'BASH_VERSINFO', 'BASH_VERSION', 'BASH_COMPAT', 'BASH_XTRACEFD', 'BASH_LOADABLES_PATH',
+  'FUNCNAME', 'GROUPS', 'HISTCMD', 'DIRSTACK', 'PIPESTATUS', 'LINENO', 'RANDOM', 'SRANDOM', 'SECONDS',
+  'EPOCHSECONDS', 'EPOCHREALTIME', 'OPTIND', 'OPTERR', 'HOSTTYPE', 'MACHTYPE', 'OSTYPE', 'COMP_WORDBREAKS',
+  'GLOBIGNORE', 'TMOUT', 'CDPATH',
+  // Set from the request's own fields (see WARM_RECEIVE).
+  'PWD', 'OLDPWD', 'SHLVL',
+]);
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * The request for a warm bash, or null when this environment needs a bash of its own. It
+ * is its length in bytes on a line, then bash code the warm bash reads at once and evals
+ * (`read` takes a pipe one byte at a time unless told how many: ~9000 system calls for a
+ * usual environment with NUL-separated fields, a dozen this way): assignments of
+ * single-quoted words, which keep every byte but `'` as it is, so values arrive exactly,
+ * not-UTF-8 ones included. Names are identifiers, checked here.
+ */
+export function warmRequest(dir: string, env: Env): Buffer | null {
+  // bash counts SHLVL up from a plain number; anything else it reads its own way.
+  const lvl = env.SHLVL;
+  let shlvl = 1;
+  if (lvl !== undefined) {
+    if (!/^[0-9]{1,3}$/.test(lvl) || Number(lvl) + 1 >= 1000) return null;
+    shlvl = Number(lvl) + 1;
+  }
+  const words: string[] = [];
+  for (const [name, value] of Object.entries(env)) {
+    if (name === 'PWD' || name === 'OLDPWD' || name === 'SHLVL') continue;
+    // __envd_w_*: WARM_RECEIVE's own variables, which exporting would clobber mid-loop.
+    if (!IDENT.test(name) || STARTUP_NAMES.has(name) || name.startsWith('__envd_w_')) return null;
+    words.push(name, quote(value));
+  }
+  const head = [dir, env.PWD ?? '', env.OLDPWD ?? ''];
+  if ([...head, ...words].some((w) => w.includes('\0'))) return null;
+  const [qdir, qpwd, qold] = head.map(quote);
+  const text = `__envd_w_dir=${qdir} __envd_w_pwd=${qpwd} __envd_w_oldset=${env.OLDPWD === undefined ? 0 : 1} __envd_w_old=${qold} __envd_w_lvl=${shlvl}\n`
+    + `__envd_w_env=(${words.join(' ')})\n`;
+  // A byte string (src/env/bytes.ts): back to the exact bytes, after their count.
+  const bytes = encodeBytes(text);
+  return Buffer.concat([Buffer.from(`${bytes.length}\n`), bytes]);
+}
+
+/** A single-quoted bash word: every byte literal, `'` written as '\''. */
+function quote(s: string): string {
+  return `'${s.replace(/'/g, "'\\''")}'`;
+}
+
+/**
+ * What a warm bash runs between the stdlib and the bootstrap: read and eval the request (in
+ * the C locale, so every byte is a character), let go of stdin, drop the three variables bash
+ * exported at start (nothing else is in its environment), enter the directory and export
+ * exactly the request's environment. `__envd_onload` lists stdlib functions that copy
+ * settings from the environment at load time; they run again now that it is the right one.
+ * Variables of its own are unset before any extension or user code runs. An empty stdin
+ * (the daemon went away before using it) ends it.
+ */
+export const WARM_RECEIVE = String.raw`
+LC_ALL=C
+IFS= read -r __envd_w_len || exit 0
+[[ -n $__envd_w_len && $__envd_w_len != *[!0-9]* ]] && IFS= read -r -N "$__envd_w_len" __envd_w_req || exit 1
+exec 0</dev/null
+eval "$__envd_w_req"
+unset __envd_w_len __envd_w_req
+[[ -n ${'$'}{__envd_w_dir-} ]] || exit 1
+unset LC_ALL PWD OLDPWD SHLVL
+builtin cd -- "$__envd_w_dir" || exit 1
+# As bash at start: an inherited PWD that names the directory is kept, else the real path.
+if [[ $__envd_w_pwd == /* && $__envd_w_pwd -ef . ]]; then PWD=$__envd_w_pwd; else builtin cd -P . || exit 1; fi
+export PWD
+unset OLDPWD
+if [[ $__envd_w_oldset == 1 ]]; then export OLDPWD="$__envd_w_old"; else export OLDPWD; fi
+export SHLVL="$__envd_w_lvl"
+for ((__envd_w_i = 0; __envd_w_i < ${'$'}{#__envd_w_env[@]}; __envd_w_i += 2)); do
+  export "${'$'}{__envd_w_env[__envd_w_i]}=${'$'}{__envd_w_env[__envd_w_i + 1]}"
+done
+unset __envd_w_dir __envd_w_pwd __envd_w_oldset __envd_w_old __envd_w_lvl __envd_w_env __envd_w_i
+SECONDS=0
+for __envd_w_f in "${'$'}{__envd_onload[@]}"; do "$__envd_w_f"; done
+unset __envd_w_f
+`;
+
+/**
+ * Which warm bash fits: the bash and the stdlib it read (each file's name, inode, size and
+ * modification time; an upgrade in place or an edit changes one). Extensions are not in
+ * it: every evaluation sources them itself, after its environment is set, as a cold one
+ * does, so an edit is seen at the next evaluation without restarting anything.
+ */
+export function warmKey(bashPath: string): string {
+  const parts = [bashPath];
+  try {
+    for (const f of readdirSync(STDLIB_DIR).filter((n) => n.endsWith('.sh')).sort()) {
+      const st = statSync(join(STDLIB_DIR, f), { bigint: true });
+      parts.push(`${f}:${st.ino}:${st.size}:${st.mtimeNs}`);
+    }
+  } catch {
+    parts.push(`unreadable:${Date.now()}`);
+  }
+  return parts.join('\0');
+}
