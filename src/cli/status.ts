@@ -1,7 +1,7 @@
 import { dirname } from 'node:path';
 import { tildePath, resolvePaths } from '../config/paths.js';
 import { loadConfig } from '../config/config.js';
-import { readShellState } from '../engine/shell-state.js';
+import { readShellState, watchViews } from '../engine/shell-state.js';
 import type { StatusInfo } from '../engine/service-types.js';
 import { logicalCwd, processEnv } from './env.js';
 import { actingAsDirenv } from './persona.js';
@@ -32,7 +32,7 @@ export async function run(args: string[]): Promise<number> {
   if (actingAsDirenv()) {
     const d = await import('./status-direnv.js');
     const loaded = loadedFile === null ? null
-      : { path: loadedFile, trust: loadedInfo?.found === loadedFile ? loadedInfo.trust : 'none', watches: d.loadedWatches(state.watches) };
+      : { path: loadedFile, trust: loadedInfo?.found === loadedFile ? loadedInfo.trust : 'none', watches: d.loadedWatches(watchViews(state).map((w) => ({ p: w.path, m: w.mtimeMs, s: 0 }))) };
     const found = info.found === null ? null : { path: info.found, trust: info.trust, watches: d.foundWatches(info.found, paths) };
     if (json) process.stdout.write(d.direnvStatusJson(loaded, found, paths));
     else process.stdout.write(d.direnvStatusText(info, loaded, found, loadConfig(paths).config, paths));
