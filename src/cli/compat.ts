@@ -7,6 +7,7 @@ import { resolvePaths, tildePath } from '../config/paths.js';
 import { loadConfig } from '../config/config.js';
 import { findEnvFile } from '../engine/find.js';
 import { readShellState, watchViews } from '../engine/shell-state.js';
+import { recordDirOf } from '../engine/state-records.js';
 import { fingerprint } from '../engine/fingerprint.js';
 import { parseDotenvBytes } from '../engine/core-rpc.js';
 import { isValidName } from '../env/names.js';
@@ -188,7 +189,7 @@ export async function runWatchDir(args: string[]): Promise<number> {
 interface WatchEntry { path: string; recursive: boolean; exists: boolean; current: boolean }
 
 function watchEntries(): WatchEntry[] {
-  const state = readShellState(processEnv());
+  const state = readShellState(processEnv(), { recordDir: recordDirOf(resolvePaths(process.env)) });
   return watchViews(state).map((w) => ({ path: w.path, recursive: w.recursive, exists: fingerprint(w.path).m !== -1, current: w.current }));
 }
 
@@ -222,7 +223,7 @@ export async function runCurrent(args: string[]): Promise<number> {
   const arg = args[0];
   if (arg === undefined) return usage('usage: envd current PATH');
   const path = resolve(arg);
-  const state = readShellState(processEnv());
+  const state = readShellState(processEnv(), { recordDir: recordDirOf(resolvePaths(process.env)) });
   const w = watchViews(state).find((x) => x.path === path || x.path === arg);
   if (w === undefined) {
     say(`envd: ${path} is not watched by the loaded environment`);

@@ -2,6 +2,7 @@ import { dirname } from 'node:path';
 import { tildePath, resolvePaths } from '../config/paths.js';
 import { loadConfig } from '../config/config.js';
 import { readShellState, watchViews } from '../engine/shell-state.js';
+import { recordDirOf } from '../engine/state-records.js';
 import type { StatusInfo } from '../engine/service-types.js';
 import { logicalCwd, processEnv } from './env.js';
 import { actingAsDirenv } from './persona.js';
@@ -14,7 +15,7 @@ import { openService } from './service.js';
 export async function run(args: string[]): Promise<number> {
   const json = args.includes('--json') || args.includes('-json');
   const env = processEnv();
-  const state = readShellState(env);
+  const state = readShellState(env, { recordDir: recordDirOf(resolvePaths(process.env)) });
   const loadedFile = state.file ?? env.DIRENV_FILE ?? null;
   const service = await openService();
   let info: StatusInfo;

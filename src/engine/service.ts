@@ -19,6 +19,7 @@ import { goAutoMarker } from '../go/auto.js';
 import type * as GoAuto from '../go/auto.js';
 import type { CachedGoProvider } from '../go/types.js';
 import { stillValid, fingerprint, type Fingerprint } from './fingerprint.js';
+import { recordDirOf } from './state-records.js';
 import { readShellState, stateStillValid, stateVars, STATE_NAMES, withoutState, type LoadStatus, type ShellState } from './shell-state.js';
 import type { Service, StatusInfo, TrustChange } from './service-types.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from './types.js';
@@ -212,6 +213,14 @@ export class LocalService implements Service {
 
   // ---- export -------------------------------------------------------------------------
 
+  /**
+   * Where shell records beyond direnv's format are kept (shell-state.ts): in memory, and in
+   * the cache for the next process (a one-shot CLI, a restarted daemon, `envd current`).
+   */
+  private records(): { allowlistFile: string; recordDir: string } {
+    return { allowlistFile: this.paths.allowlistFile, recordDir: recordDirOf(this.paths) };
+  }
+
   /** Load what the current config needs before answering. */
   private async prepare(config: Config): Promise<void> {
     if (config.go.auto && this.goAuto === null) this.goAuto = await import('../go/auto.js');
@@ -226,7 +235,7 @@ export class LocalService implements Service {
     // under a look-alike name (RELIABILITY 30).
     assertUtf8Path('the current directory', req.cwd);
     const current = req.env;
-    const state = readShellState(current, this.paths.allowlistFile);
+    const state = readShellState(current, this.records());
     const base = withoutState(state.diff !== null ? revert(current, state.diff) : current);
     const cwd = req.cwd;
     const messages: string[] = [];
@@ -523,7 +532,7 @@ export class LocalService implements Service {
       if (v === null) delete env[n]; else env[n] = v;
     }
     const diff = diffBetween(base, env);
-    const target: Env = copyNameMap(env, stateVars({ dir: found.dir, file: found.path, diff, status: 'loaded', watches: r.deps, asOf: state.readAt }));
+    const target: Env = copyNameMap(env, stateVars({ dir: found.dir, file: found.path, diff, status: 'loaded', watches: r.deps, asOf: state.readAt, ...this.records() }));
     const change = changeBetween(current, target, touched(state, diff));
     if (change.unset.length === 0 && Object.keys(change.set).length === 0) {
       return { kind: 'noop', change, messages, file: found.path };
@@ -546,7 +555,7 @@ export class LocalService implements Service {
     // nor reported again until something it depends on changes. A blocked record also
     // watches the allowlist (as direnv's watches its allow file): an approval is a change.
     const watches = status === 'blocked' ? [...deps, fingerprint(this.paths.allowlistFile)] : deps;
-    const target: Env = copyNameMap(base, stateVars({ dir: found.dir, file: found.path, diff: null, status, watches, asOf: state.readAt }));
+    const target: Env = copyNameMap(base, stateVars({ dir: found.dir, file: found.path, diff: null, status, watches, asOf: state.readAt, ...this.records() }));
     const out = [...messages];
     // The last line says what went wrong: red on a terminal, as direnv shows its errors.
     const last = out.pop();
@@ -617,7 +626,7 @@ export class LocalService implements Service {
     const config = this.config;
     await this.prepare(config);
     assertUtf8Path('the current directory', req.cwd);
-    const state = readShellState(req.env, this.paths.allowlistFile);
+    const state = readShellState(req.env, this.records());
     const found = this.findTarget(req.cwd, config);
     let trust = 'none';
     let trustDetail = 'no .envrc here or above';

@@ -4,6 +4,7 @@ import { encodeGzenvValue } from '../eval/dump-codec.js';
 import { direnvWatchesValid, isDirenvWatch, isFingerprint, stillValid, toDirenvWatch, type DirenvWatch, type Fingerprint } from './fingerprint.js';
 import { copyNameMap, ownValue } from '../env/map.js';
 import { LEGACY_STATE_VARS, STATE_VARS } from '../env/names.js';
+import { loadRecord, saveRecord } from './state-records.js';
 
 export type LoadStatus = 'loaded' | 'blocked' | 'failed';
 
@@ -37,27 +38,44 @@ export const STATE_NAMES: readonly string[] = [...STATE_VARS, ...LEGACY_STATE_VA
  * every later request of every shell carrying that text. Keyed by the DIRENV_WATCHES text;
  * two records with one text (edits within one second, or a time set back) are told apart
  * by neither, so such a text counts as changed. A process without it (the in-process CLI,
- * a restarted daemon) checks direnv's whole seconds, which toDirenvWatch keeps safe.
+ * a restarted daemon) reads the record from disk if it has one (state-records.ts), else
+ * checks direnv's whole seconds, which toDirenvWatch keeps safe.
  */
 interface Known { status: LoadStatus; fps: Fingerprint[][] }
 const known = new Map<string, Known>();
 const KNOWN_MAX = 4096;
 
-function remember(text: string, status: LoadStatus, fps: Fingerprint[]): void {
-  if (text.length > 64 * 1024) return;
-  const k = known.get(text);
-  if (k !== undefined) {
-    known.delete(text);
-    if (!k.fps.some((f) => sameList(f, fps))) k.fps.push(fps);
-    k.status = status;
-    known.set(text, k);
-    return;
-  }
-  known.set(text, { status, fps: [fps] });
+/** Where records persist (`recordDir`: the CLI without a daemon; see state-records.ts). */
+export interface RecordOptions { allowlistFile?: string; recordDir?: string }
+
+function keep(text: string, k: Known): void {
+  known.delete(text);
+  known.set(text, k);
   if (known.size > KNOWN_MAX) {
     const oldest = known.keys().next().value;
     if (oldest !== undefined) known.delete(oldest);
   }
+}
+
+function lookup(text: string, recordDir: string | undefined): Known | undefined {
+  const k = known.get(text);
+  if (k !== undefined || recordDir === undefined) return k;
+  const rec = loadRecord(recordDir, text);
+  if (rec === null) return undefined;
+  keep(text, rec);
+  return rec;
+}
+
+function remember(text: string, status: LoadStatus, fps: Fingerprint[], recordDir: string | undefined): void {
+  if (text.length > 64 * 1024) return;
+  const k = lookup(text, recordDir);
+  if (k !== undefined && k.status === status && k.fps.some((f) => sameList(f, fps))) {
+    keep(text, k);
+    return;
+  }
+  const next: Known = k === undefined ? { status, fps: [fps] } : { status, fps: k.fps.some((f) => sameList(f, fps)) ? k.fps : [...k.fps, fps] };
+  keep(text, next);
+  if (recordDir !== undefined) saveRecord(recordDir, text, next);
 }
 
 function sameList(a: Fingerprint[], b: Fingerprint[]): boolean {
@@ -108,14 +126,14 @@ function readLegacy(env: Env): ShellState {
  * (as direnv's blocked record watches its allow file): that is how a blocked record is
  * told from a loaded or failed one without a variable of its own.
  */
-export function readShellState(env: Env, allowlistFile?: string): ShellState {
+export function readShellState(env: Env, opts: RecordOptions = {}): ShellState {
   if (env.ENVD_DIFF !== undefined || env.ENVD_WATCHES !== undefined) return readLegacy(env);
   const text = env.DIRENV_WATCHES;
   const coarse = decodeCoarse(text);
-  const k = text !== undefined ? known.get(text) : undefined;
+  const k = text !== undefined ? lookup(text, opts.recordDir) : undefined;
   let status: LoadStatus | null = null;
   if (k !== undefined) status = k.status;
-  else if (coarse.length > 0) status = allowlistFile !== undefined && coarse.some((w) => w.Path === allowlistFile) ? 'blocked' : 'loaded';
+  else if (coarse.length > 0) status = opts.allowlistFile !== undefined && coarse.some((w) => w.Path === opts.allowlistFile) ? 'blocked' : 'loaded';
   const dir = env.DIRENV_DIR;
   return {
     dir: dir !== undefined && dir !== '' ? dir.replace(/^-/, '') : null,
@@ -150,7 +168,7 @@ export function withoutState(env: Env): Env {
 /** A cached result answers many requests with the same dependencies: encode them once. */
 const encodedWatches = new WeakMap<Fingerprint[], string>();
 
-function encodeWatches(status: LoadStatus, watches: Fingerprint[], asOf: number): string {
+function encodeWatches(status: LoadStatus, watches: Fingerprint[], asOf: number, recordDir: string | undefined): string {
   let text = encodedWatches.get(watches);
   if (text === undefined) {
     const list = watches.map((w) => toDirenvWatch(w, asOf));
@@ -158,7 +176,7 @@ function encodeWatches(status: LoadStatus, watches: Fingerprint[], asOf: number)
     // A racy entry (see toDirenvWatch) is written differently once its second is over.
     if (list.every((w, i) => !w.Exists || w.Modtime === Math.floor((watches[i]?.m ?? 0) / 1000))) encodedWatches.set(watches, text);
   }
-  remember(text, status, watches);
+  remember(text, status, watches, recordDir);
   return text;
 }
 
@@ -168,10 +186,10 @@ function encodeWatches(status: LoadStatus, watches: Fingerprint[], asOf: number)
  * direnv's own revert unsets them). `asOf`: a time at or before the fingerprints were
  * last known current.
  */
-export function stateVars(s: { dir: string | null; file: string; diff: EnvDiff | null; status: LoadStatus; watches: Fingerprint[]; asOf: number }): Env {
+export function stateVars(s: { dir: string | null; file: string; diff: EnvDiff | null; status: LoadStatus; watches: Fingerprint[]; asOf: number; recordDir?: string }): Env {
   const vars: Env = {
     DIRENV_FILE: s.file,
-    DIRENV_WATCHES: encodeWatches(s.status, s.watches, s.asOf),
+    DIRENV_WATCHES: encodeWatches(s.status, s.watches, s.asOf, s.recordDir),
   };
   if (s.dir !== null) vars.DIRENV_DIR = '-' + s.dir;
   vars.DIRENV_DIFF = encodeDiff(s.diff ?? emptyDiff(), vars);
