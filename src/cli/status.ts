@@ -15,7 +15,8 @@ import { openService } from './service.js';
 export async function run(args: string[]): Promise<number> {
   const json = args.includes('--json') || args.includes('-json');
   const env = processEnv();
-  const state = readShellState(env, { recordDir: recordDirOf(resolvePaths(process.env)) });
+  const envdPaths = resolvePaths(process.env);
+  const state = readShellState(env, { allowlistFile: envdPaths.allowlistFile, recordDir: recordDirOf(envdPaths) });
   const loadedFile = state.file ?? env.DIRENV_FILE ?? null;
   const service = await openService();
   let info: StatusInfo;
@@ -45,8 +46,10 @@ export async function run(args: string[]): Promise<number> {
   }
   const t = (p: string | null): string => (p === null ? '(none)' : tildePath(p, paths.home));
   // The shell's state says whether its file was applied, and if not, why.
+  // A blocked or failed file is recorded with its directory too (as direnv does).
+  const applied = info.loadedDir !== null && state.status !== 'blocked' && state.status !== 'failed';
   const loadedLine = info.loadedFile === null ? '(none)'
-    : info.loadedDir !== null ? t(info.loadedFile)
+    : applied ? t(info.loadedFile)
       : `(nothing applied) ${t(info.loadedFile)} ${state.status === 'failed' ? 'failed' : state.status === 'blocked' ? 'is blocked' : 'was not applied'}`;
   const lines = [
     `found:    ${t(info.found)}${info.foundKind === 'dotenv' ? ' (.env)' : ''}`,
