@@ -191,14 +191,20 @@ for (const daemon of [true, false]) {
       // What the previous release exported after loading FOO=bar and PATH_add bin.
       const legacy = (v: unknown): string => `e1.${deflateRaw(JSON.stringify(v))}`;
       const env = {
-        FOO: 'bar', PATH: `${join(proj, 'bin')}:${sb.env.PATH ?? ''}`,
+        FOO: 'bar', EMPTY: '', PATH: `${join(proj, 'bin')}:${sb.env.PATH ?? ''}`,
         ENVD_DIR: proj, ENVD_FILE: join(proj, '.envrc'), DIRENV_DIR: `-${proj}`, DIRENV_FILE: join(proj, '.envrc'),
-        ENVD_DIFF: legacy({ p: { FOO: null, PATH: sb.env.PATH }, n: { FOO: 'bar', PATH: `${join(proj, 'bin')}:${sb.env.PATH ?? ''}` } }),
+        ENVD_DIFF: legacy({ p: { FOO: null, EMPTY: null, PATH: sb.env.PATH }, n: { FOO: 'bar', EMPTY: '', PATH: `${join(proj, 'bin')}:${sb.env.PATH ?? ''}` } }),
         ENVD_WATCHES: legacy({ s: 'loaded', w: [{ p: join(proj, '.envrc'), m: 1, s: 1 }] }),
       };
+      // Inside: answered again once, in direnv's names; nothing else changes.
+      const inside = parseJsonExport(sb.envd(['export', 'json'], { cwd: proj, env }).stdout);
+      expect(inside).toEqual({
+        ENVD_DIR: null, ENVD_FILE: null, ENVD_DIFF: null, ENVD_WATCHES: null,
+        DIRENV_DIFF: expect.any(String) as string, DIRENV_WATCHES: expect.any(String) as string,
+      });
       const left = parseJsonExport(sb.envd(['export', 'json'], { cwd: sb.root, env }).stdout);
       expect(left).toEqual({
-        FOO: null, PATH: sb.env.PATH,
+        FOO: null, EMPTY: null, PATH: sb.env.PATH,
         ENVD_DIR: null, ENVD_FILE: null, ENVD_DIFF: null, ENVD_WATCHES: null, DIRENV_DIR: null, DIRENV_FILE: null,
       });
     });

@@ -19,7 +19,8 @@ export interface ShellState {
   exact: Fingerprint[] | null;
   /** The record as direnv keeps it (whole-second mtimes). */
   coarse: DirenvWatch[];
-  /** The record was written by direnv itself (it watches its own allow file). */
+  /** The record was written by direnv itself (it watches its own allow file), or by envd's
+   *  earlier release (ENVD_*): answered once more, so direnv's names replace it. */
   foreign: boolean;
   /** When the record was read: fingerprints checked after this are current as of it. */
   readAt: number;
@@ -116,7 +117,7 @@ function readLegacy(env: Env): ShellState {
     status,
     exact,
     coarse: [],
-    foreign: false,
+    foreign: true,
     readAt: Date.now(),
   };
 }
