@@ -187,6 +187,26 @@ for (const daemon of [true, false]) {
       expect(runs()).toBe(2);
     });
 
+    it('a blocked file is said once: another file\'s approval does not repeat it', () => {
+      const dir = sb.mkdir('blocked-cli');
+      sb.write('blocked-cli/.envrc', 'export B=1\n');
+      const first = sb.envd(['export', 'json'], { cwd: dir });
+      expect(first.stderr).toContain('is blocked');
+      const carried: Record<string, string> = {};
+      for (const [k, v] of Object.entries(parseJsonExport(first.stdout))) if (v !== null) carried[k] = v;
+      expect(Object.keys(carried).sort()).toEqual(['DIRENV_DIFF', 'DIRENV_DIR', 'DIRENV_FILE', 'DIRENV_WATCHES']);
+      expect(sb.envd(['export', 'json'], { cwd: dir, env: carried }).stderr).toBe('');
+      const other = sb.mkdir('approved-elsewhere');
+      sb.write('approved-elsewhere/.envrc', 'export O=1\n');
+      expect(sb.envd(['allow', other]).status).toBe(0);
+      const again = sb.envd(['export', 'json'], { cwd: dir, env: carried });
+      expect(again.stderr).not.toContain('is blocked');
+      expect(parseJsonExport(again.stdout).B).toBeUndefined();
+      // Its own approval is a change: it loads.
+      expect(sb.envd(['allow', dir]).status).toBe(0);
+      expect(parseJsonExport(sb.envd(['export', 'json'], { cwd: dir, env: carried }).stdout).B).toBe('1');
+    });
+
     it('a shell from the previous release (ENVD_DIFF, ENVD_WATCHES) reverts once, and only direnv\'s names are written', () => {
       // What the previous release exported after loading FOO=bar and PATH_add bin.
       const legacy = (v: unknown): string => `e1.${deflateRaw(JSON.stringify(v))}`;

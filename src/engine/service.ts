@@ -20,7 +20,7 @@ import type * as GoAuto from '../go/auto.js';
 import type { CachedGoProvider } from '../go/types.js';
 import { stillValid, fingerprint, type Fingerprint } from './fingerprint.js';
 import { recordDirOf } from './state-records.js';
-import { readShellState, stateStillValid, stateVars, STATE_NAMES, withoutState, type LoadStatus, type ShellState } from './shell-state.js';
+import { readShellState, stateStillValid, stateVars, stillValidExcept, STATE_NAMES, withoutState, type LoadStatus, type ShellState } from './shell-state.js';
 import type { Service, StatusInfo, TrustChange } from './service-types.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from './types.js';
 import { copyNameMap, newNameMap } from '../env/map.js';
@@ -557,6 +557,8 @@ export class LocalService implements Service {
     const watches = status === 'blocked' ? [...deps, fingerprint(this.paths.allowlistFile)] : deps;
     const target: Env = copyNameMap(base, stateVars({ dir: found.dir, file: found.path, diff: null, status, watches, asOf: state.readAt, ...this.records() }));
     const out = [...messages];
+    // Still blocked, and only the allowlist moved (another file's approval): said already.
+    if (status === 'blocked' && state.status === 'blocked' && state.file === found.path && stillValidExcept(state, this.paths.allowlistFile)) out.pop();
     // The last line says what went wrong: red on a terminal, as direnv shows its errors.
     const last = out.pop();
     if (last !== undefined) out.push(red(last));

@@ -159,6 +159,13 @@ export function stateStillValid(s: ShellState): boolean {
   return s.coarse.length > 0 && direnvWatchesValid(s.coarse);
 }
 
+/** stateStillValid, leaving out one path (the allowlist, for a blocked record). */
+export function stillValidExcept(s: ShellState, path: string): boolean {
+  if (s.foreign) return false;
+  if (s.exact !== null) return stillValid(s.exact.filter((w) => w.p !== path));
+  return direnvWatchesValid(s.coarse.filter((w) => w.Path !== path));
+}
+
 /** The environment without the state variables. */
 export function withoutState(env: Env): Env {
   const out = copyNameMap(env);
