@@ -358,7 +358,7 @@ _envd_check() {
   # to say that an approval or an edit happened: inside a project every prompt asks
   # `envd export`, as direnv does.
   if [[ $_envd_f == "$_envd_found" && $1 == "$_envd_gen" && ${ENVD_NO_DAEMON-} != 1 && $_envd_rok != [0-] ]] ||
-    [[ -z $_envd_f && -z ${ENVD_DIR-} && -z ${ENVD_FILE-} ]]; then
+    [[ -z $_envd_f && -z ${DIRENV_DIR-} && -z ${DIRENV_FILE-} && -z ${ENVD_DIFF-} ]]; then
     _envd_pwd=$PWD _envd_gen=$1 _envd_found=$_envd_f
     return 0
   fi

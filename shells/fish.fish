@@ -432,7 +432,7 @@ function _envd_check
     # `envd export`, as direnv does.
     if test "$_envd_f" = "$_envd_found" -a "$argv[1]" = "$_envd_gen" -a "$ENVD_NO_DAEMON" != 1
         and not contains -- "$_envd_rok" 0 -
-        or test -z "$_envd_f" -a -z "$ENVD_DIR" -a -z "$ENVD_FILE"
+        or test -z "$_envd_f" -a -z "$DIRENV_DIR" -a -z "$DIRENV_FILE" -a -z "$ENVD_DIFF"
         set -g _envd_pwd $PWD
         set -g _envd_gen $argv[1]
         set -g _envd_found $_envd_f

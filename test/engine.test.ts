@@ -36,7 +36,7 @@ describe('load and leave', () => {
     expect(s1.env.WAS_EMPTY).toBe('now-set');
     expect(s1.env.GONE).toBeUndefined();
     expect(s1.env.PATH).toBe(`${proj}/bin:/usr/local/bin:/usr/bin:/bin`);
-    expect(s1.env.ENVD_DIR).toBe(proj);
+    expect(s1.env.DIRENV_FILE).toBe(join(proj, '.envrc'));
     expect(s1.env.DIRENV_DIR).toBe('-' + proj);
     expect(s1.stderr).toMatch(/envd: export \+A \+EMPTY -GONE ~PATH ~WAS_EMPTY/);
 
@@ -231,7 +231,7 @@ describe('bad input (RELIABILITY 16, 18, 19, 23, 24)', () => {
     const s = step(sb, proj, env);
     expect(s.change.PS1).toBeUndefined();
     expect(s.change.BASHOPTS).toBeUndefined();
-    expect(s.env.ENVD_DIR).toBe(proj);
+    expect(s.env.DIRENV_DIR).toBe('-' + proj);
     expect(s.env.DIRENV_FILE).toBe(join(proj, '.envrc'));
     expect(s.env.UID_OK).toBe('1');
     // PS1 goes silently, as in direnv; envd's own names are refused out loud.

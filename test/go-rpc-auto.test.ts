@@ -103,7 +103,7 @@ describe('[go] auto', () => {
     for (const d of ['a', 'b', 'c', 'd', 'm', 'n']) {
       expect(autoGoEnvrc(sb.path(d), config(true)), d).toEqual({ dir: sb.path(d), content: 'use go\n' });
     }
-    // The pinning file is what an auto directory's ENVD_FILE names.
+    // The pinning file is what an auto directory's DIRENV_FILE names.
     expect(goAutoMarker(sb.path('m'))).toBe(sb.path('m/mise.toml'));
     expect(goAutoMarker(sb.path('c'))).toBe(sb.path('c/go.mod'));
   });

@@ -226,7 +226,7 @@ describe('outcome → records', () => {
   });
 
   it('applies nothing when one of envd\'s own state variables cannot be set', () => {
-    const r = outcomeRecords(outcome({ change: { set: { A: '1', ENVD_DIFF: 'x'.repeat(200 * 1024) }, unset: [] } }), 'bash');
+    const r = outcomeRecords(outcome({ change: { set: { A: '1', DIRENV_DIFF: 'x'.repeat(200 * 1024) }, unset: [] } }), 'bash');
     expect(r.filter((x) => x.t === 'x' || x.t === 'u')).toEqual([]);
     expect(r.some((x) => x.t === 'm' && x.text.includes('nothing applied'))).toBe(true);
   });

@@ -27,15 +27,17 @@ function expectEnv(got: EnvMap, base: EnvMap, changes: Record<string, Want>): vo
   }
 }
 
-const STATE = ['ENVD_DIR', 'ENVD_FILE', 'ENVD_DIFF', 'ENVD_WATCHES', 'DIRENV_DIR', 'DIRENV_FILE'];
+/** direnv's state variables (envd's own), and the names envd's earlier releases used (never set now). */
+const STATE = ['DIRENV_DIR', 'DIRENV_FILE', 'DIRENV_DIFF', 'DIRENV_WATCHES', 'ENVD_DIR', 'ENVD_FILE', 'ENVD_DIFF', 'ENVD_WATCHES'];
 const none = (): Record<string, Want> => Object.fromEntries(STATE.map((n) => [n, null]));
 const loaded = (dir: string): Record<string, Want> => ({
-  ENVD_DIR: dir, ENVD_FILE: join(dir, '.envrc'), DIRENV_DIR: `-${dir}`, DIRENV_FILE: join(dir, '.envrc'), ENVD_DIFF: PRESENT, ENVD_WATCHES: PRESENT,
+  ...none(), DIRENV_DIR: `-${dir}`, DIRENV_FILE: join(dir, '.envrc'), DIRENV_DIFF: PRESENT, DIRENV_WATCHES: PRESENT,
 });
-/** Blocked/denied: nothing loaded, but the file is remembered so it is not asked about every prompt. */
-const refused = (dir: string): Record<string, Want> => ({
-  ...none(), ENVD_FILE: join(dir, '.envrc'), ENVD_WATCHES: PRESENT,
-});
+/**
+ * Blocked/denied: nothing applied, but the state is recorded as direnv records it (the
+ * directory, the file, an empty diff, the watches), so it is not asked about every prompt.
+ */
+const refused = (dir: string): Record<string, Want> => loaded(dir);
 
 function count(haystack: string, needle: string): number {
   return haystack.split(needle).length - 1;

@@ -6,8 +6,9 @@ import { say, usage } from './command.js';
 import { resolvePaths, tildePath } from '../config/paths.js';
 import { loadConfig } from '../config/config.js';
 import { findEnvFile } from '../engine/find.js';
-import { readShellState } from '../engine/shell-state.js';
-import { fingerprint, sameFingerprint } from '../engine/fingerprint.js';
+import { readShellState, watchViews } from '../engine/shell-state.js';
+import { recordDirOf } from '../engine/state-records.js';
+import { fingerprint } from '../engine/fingerprint.js';
 import { parseDotenvBytes } from '../engine/core-rpc.js';
 import { isValidName } from '../env/names.js';
 import { quoteBash, quoteFish, quoteZsh } from '../env/quote.js';
@@ -190,11 +191,8 @@ export async function runWatchDir(args: string[]): Promise<number> {
 interface WatchEntry { path: string; recursive: boolean; exists: boolean; current: boolean }
 
 function watchEntries(): WatchEntry[] {
-  const state = readShellState(processEnv());
-  return state.watches.map((w) => {
-    const now = fingerprint(w.p, w.d === 1);
-    return { path: w.p, recursive: w.d === 1, exists: now.m !== -1, current: sameFingerprint(w, now) };
-  });
+  const state = readShellState(processEnv(), { recordDir: recordDirOf(resolvePaths(process.env)) });
+  return watchViews(state).map((w) => ({ path: w.path, recursive: w.recursive, exists: fingerprint(w.path).m !== -1, current: w.current }));
 }
 
 /** `envd watch-print [--null]`: the files the loaded environment depends on, one per line. */
@@ -227,13 +225,13 @@ export async function runCurrent(args: string[]): Promise<number> {
   const arg = args[0];
   if (arg === undefined) return usage('usage: envd current PATH');
   const path = resolve(arg);
-  const state = readShellState(processEnv());
-  const w = state.watches.find((x) => x.p === path || x.p === arg);
+  const state = readShellState(processEnv(), { recordDir: recordDirOf(resolvePaths(process.env)) });
+  const w = watchViews(state).find((x) => x.path === path || x.path === arg);
   if (w === undefined) {
     say(`envd: ${path} is not watched by the loaded environment`);
     return 1;
   }
-  if (!sameFingerprint(w, fingerprint(w.p, w.d === 1))) {
+  if (!w.current) {
     say(`envd: ${path} changed since the environment was loaded`);
     return 1;
   }
@@ -361,7 +359,7 @@ export async function runEdit(args: string[]): Promise<number> {
  */
 export async function runReload(args: string[]): Promise<number> {
   const cwd = logicalCwd();
-  const loaded = process.env.ENVD_FILE;
+  const loaded = process.env.DIRENV_FILE ?? process.env.ENVD_FILE;
   const file = args[0] !== undefined ? targetFile(args[0], cwd)
     : loaded !== undefined && loaded !== '' ? loaded : targetFile(undefined, cwd);
   if (file === null || !existsSync(file)) {

@@ -135,8 +135,8 @@ export function checkHook(env: Env, paths: EnvdPaths): CheckResult {
   if (shell.from === 'the parent process' && hookPairOf(process.ppid, paths.runtimeDir)) {
     return ok('hook', `the ${shell.name} hook is loaded in this shell (pid ${process.ppid}) and talks to the daemon`);
   }
-  if (env.ENVD_DIR !== undefined || env.ENVD_FILE !== undefined) {
-    return ok('hook', `envd's state is in this ${shell.name === 'unknown' ? 'shell' : shell.name}'s environment (ENVD_FILE=${tildePath(env.ENVD_FILE ?? env.ENVD_DIR ?? '', home)})`);
+  if (env.DIRENV_DIR !== undefined || env.DIRENV_FILE !== undefined) {
+    return ok('hook', `a loaded environment's state is in this ${shell.name === 'unknown' ? 'shell' : shell.name}'s environment (DIRENV_FILE=${tildePath(env.DIRENV_FILE ?? (env.DIRENV_DIR ?? '').replace(/^-/, ''), home)})`);
   }
   if (shell.name !== 'bash' && shell.name !== 'zsh' && shell.name !== 'fish') {
     return warn('hook', `your shell (${shell.name}, from ${shell.from}) has no envd hook: envd hooks bash, zsh and fish; elsewhere use 'envd exec DIR CMD'`);

@@ -16,6 +16,8 @@ const ANY_MARKER = markerNames(true, true);
  */
 function nothingCouldApply(cwd: string): boolean {
   const env = process.env;
+  if (env.DIRENV_FILE !== undefined || env.DIRENV_DIFF !== undefined || env.DIRENV_DIR !== undefined) return false;
+  // A shell from before an upgrade still carries envd's old names: it has something to revert.
   if (env.ENVD_FILE !== undefined || env.ENVD_DIFF !== undefined || env.ENVD_DIR !== undefined) return false;
   let dir = cwd;
   for (;;) {

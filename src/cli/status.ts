@@ -1,7 +1,8 @@
 import { dirname } from 'node:path';
 import { tildePath, resolvePaths } from '../config/paths.js';
 import { loadConfig } from '../config/config.js';
-import { readShellState } from '../engine/shell-state.js';
+import { readShellState, watchViews } from '../engine/shell-state.js';
+import { recordDirOf } from '../engine/state-records.js';
 import type { StatusInfo } from '../engine/service-types.js';
 import { logicalCwd, processEnv } from './env.js';
 import { actingAsDirenv } from './persona.js';
@@ -14,7 +15,8 @@ import { openService } from './service.js';
 export async function run(args: string[]): Promise<number> {
   const json = args.includes('--json') || args.includes('-json');
   const env = processEnv();
-  const state = readShellState(env);
+  const envdPaths = resolvePaths(process.env);
+  const state = readShellState(env, { allowlistFile: envdPaths.allowlistFile, recordDir: recordDirOf(envdPaths) });
   const loadedFile = state.file ?? env.DIRENV_FILE ?? null;
   const service = await openService();
   let info: StatusInfo;
@@ -32,7 +34,7 @@ export async function run(args: string[]): Promise<number> {
   if (actingAsDirenv()) {
     const d = await import('./status-direnv.js');
     const loaded = loadedFile === null ? null
-      : { path: loadedFile, trust: loadedInfo?.found === loadedFile ? loadedInfo.trust : 'none', watches: d.loadedWatches(state.watches) };
+      : { path: loadedFile, trust: loadedInfo?.found === loadedFile ? loadedInfo.trust : 'none', watches: d.loadedWatches(watchViews(state).map((w) => ({ p: w.path, m: w.mtimeMs, s: 0 }))) };
     const found = info.found === null ? null : { path: info.found, trust: info.trust, watches: d.foundWatches(info.found, paths) };
     if (json) process.stdout.write(d.direnvStatusJson(loaded, found, paths));
     else process.stdout.write(d.direnvStatusText(info, loaded, found, loadConfig(paths).config, paths));
@@ -44,8 +46,10 @@ export async function run(args: string[]): Promise<number> {
   }
   const t = (p: string | null): string => (p === null ? '(none)' : tildePath(p, paths.home));
   // The shell's state says whether its file was applied, and if not, why.
+  // A blocked or failed file is recorded with its directory too (as direnv does).
+  const applied = info.loadedDir !== null && state.status !== 'blocked' && state.status !== 'failed';
   const loadedLine = info.loadedFile === null ? '(none)'
-    : info.loadedDir !== null ? t(info.loadedFile)
+    : applied ? t(info.loadedFile)
       : `(nothing applied) ${t(info.loadedFile)} ${state.status === 'failed' ? 'failed' : state.status === 'blocked' ? 'is blocked' : 'was not applied'}`;
   const lines = [
     `found:    ${t(info.found)}${info.foundKind === 'dotenv' ? ' (.env)' : ''}`,

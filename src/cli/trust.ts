@@ -33,9 +33,9 @@ export async function runAllow(args: string[]): Promise<number> {
   }
 }
 
-/** Whether this shell's loaded env file (ENVD_FILE, else DIRENV_FILE) is FILE (a real path). */
+/** Whether this shell's loaded env file (DIRENV_FILE, else an old release's ENVD_FILE) is FILE (a real path). */
 function loadedHere(file: string): boolean {
-  const loaded = process.env.ENVD_FILE ?? process.env.DIRENV_FILE;
+  const loaded = process.env.DIRENV_FILE ?? process.env.ENVD_FILE;
   if (loaded === undefined || loaded === '') return false;
   try {
     return realpathSync(loaded) === file;

@@ -83,7 +83,7 @@ export class DemoSandbox {
 export function sandboxEnv(userEnv: NodeJS.ProcessEnv, home: string, runtimeParent: string, daemon: boolean): Env {
   let env: Env = {};
   for (const [k, v] of Object.entries(userEnv)) if (v !== undefined) env[k] = v;
-  const diff = decodeDiff(env.ENVD_DIFF);
+  const diff = decodeDiff(env.ENVD_DIFF ?? env.DIRENV_DIFF);
   if (diff !== undefined) env = revert(env, diff);
   for (const k of Object.keys(env)) if (SESSION_VARS.test(k) || GO_VARS.includes(k)) delete env[k];
   // npm run sets these for its scripts; the demo user did not.

@@ -139,7 +139,7 @@ tour_check() {
 # applies it at a later prompt. Each call is one line, so one more prompt: silent when the
 # directory's environment is already loaded.
 tour_settle() {
-  if [[ \${ENVD_DIR-} != "$PWD" ]]; then
+  if [[ \${DIRENV_DIR-} != "-$PWD" ]]; then
     printf '   (not loaded yet: waiting for a later prompt)\n'
     sleep 0.5
   fi

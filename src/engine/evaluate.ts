@@ -23,7 +23,7 @@ import { newNameMap, ownValue } from '../env/map.js';
  * doing), and names direnv drops without a word (PS1, SHELLOPTS, its own settings): an
  * .envrc that exports them loses them silently here too, with no "not exporting" line.
  */
-const SHELL_NOISE = new Set(['PWD', 'OLDPWD', 'SHLVL', '_', 'PS1', 'SHELLOPTS', 'DIRENV_CONFIG', 'DIRENV_BASH', 'DIRENV_IN_ENVRC']);
+const SHELL_NOISE = new Set(['PWD', 'OLDPWD', 'SHLVL', '_', 'PS1', 'SHELLOPTS', 'DIRENV_CONFIG', 'DIRENV_BASH', 'DIRENV_IN_ENVRC', 'DIRENV_DIFF', 'DIRENV_WATCHES']);
 
 /** What an env file evaluated to. Cached by the service, keyed by everything it depends on. */
 export interface EvalResult {

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -74,4 +74,66 @@ export function isFingerprint(v: unknown): v is Fingerprint {
   return typeof o.p === 'string' && typeof o.m === 'number' && typeof o.s === 'number'
     && (o.c === undefined || typeof o.c === 'number') && (o.i === undefined || typeof o.i === 'number')
     && (o.h === undefined || typeof o.h === 'string') && (o.d === undefined || o.d === 1);
+}
+
+/**
+ * One entry of direnv's DIRENV_WATCHES (direnv's FileTime): the path, its mtime in whole
+ * seconds (0 when missing) and whether it exists. direnv reloads when one of them differs.
+ */
+export interface DirenvWatch {
+  Path: string;
+  Modtime: number;
+  Exists: boolean;
+}
+
+export function isDirenvWatch(v: unknown): v is DirenvWatch {
+  if (typeof v !== 'object' || v === null) return false;
+  const o = v as Record<string, unknown>;
+  return typeof o.Path === 'string' && typeof o.Modtime === 'number' && typeof o.Exists === 'boolean';
+}
+
+/** A symlink's own mtime in ms (direnv counts the latest along the link), else -1. */
+function linkMtimeMs(path: string): number {
+  try {
+    const link = lstatSync(path);
+    return link.isSymbolicLink() ? link.mtimeMs : -1;
+  } catch {
+    return -1;
+  }
+}
+
+/** What direnv itself records for PATH now (its getLatestStat, in whole seconds). */
+function direnvStat(path: string): { modtime: number; exists: boolean } {
+  try {
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st === undefined) return { modtime: 0, exists: false };
+    return { modtime: Math.floor(Math.max(st.mtimeMs, linkMtimeMs(path)) / 1000), exists: true };
+  } catch {
+    return { modtime: 0, exists: false };
+  }
+}
+
+/**
+ * A fingerprint in direnv's format. direnv keeps whole seconds, so an edit in the same
+ * second as the state was taken would look unchanged ("racily clean", as git calls it).
+ * When the file's second is not yet over at `asOfMs` (the moment the fingerprint was
+ * known to be current), the second before is recorded: the next check then sees a
+ * difference and evaluates once more, after which the second is over and the record exact.
+ */
+export function toDirenvWatch(fp: Fingerprint, asOfMs: number): DirenvWatch {
+  if (fp.m < 0) return { Path: fp.p, Modtime: 0, Exists: false };
+  const sec = Math.floor(Math.max(fp.m, linkMtimeMs(fp.p)) / 1000);
+  // The kernel's file clock may lag the wall clock by a tick: a margin keeps it safe.
+  const racy = sec >= Math.floor((asOfMs - 50) / 1000);
+  return { Path: fp.p, Modtime: racy ? sec - 1 : sec, Exists: true };
+}
+
+/** Whether every entry of a direnv watch list is as recorded (the check direnv makes). */
+export function direnvWatchesValid(list: readonly DirenvWatch[]): boolean {
+  for (const w of list) {
+    const now = direnvStat(w.Path);
+    if (now.exists !== w.Exists) return false;
+    if (now.exists && now.modtime !== w.Modtime) return false;
+  }
+  return true;
 }

@@ -16,7 +16,7 @@ export interface StatusInfo {
   /** allowed | whitelisted | denied | blocked | none | store-error */
   trust: string;
   trustDetail: string;
-  /** What the calling shell has loaded (from ENVD_DIR / ENVD_FILE). */
+  /** What the calling shell has loaded (from DIRENV_DIR / DIRENV_FILE). */
   loadedDir: string | null;
   loadedFile: string | null;
   /** Variables the loaded state changed. */

@@ -19,7 +19,8 @@ import { goAutoMarker } from '../go/auto.js';
 import type * as GoAuto from '../go/auto.js';
 import type { CachedGoProvider } from '../go/types.js';
 import { stillValid, fingerprint, type Fingerprint } from './fingerprint.js';
-import { readShellState, stateVars, STATE_NAMES, withoutState, type LoadStatus, type ShellState } from './shell-state.js';
+import { recordDirOf } from './state-records.js';
+import { readShellState, stateStillValid, stateVars, stillValidExcept, STATE_NAMES, withoutState, type LoadStatus, type ShellState } from './shell-state.js';
 import type { Service, StatusInfo, TrustChange } from './service-types.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from './types.js';
 import { copyNameMap, newNameMap } from '../env/map.js';
@@ -212,6 +213,14 @@ export class LocalService implements Service {
 
   // ---- export -------------------------------------------------------------------------
 
+  /**
+   * Where shell records beyond direnv's format are kept (shell-state.ts): in memory, and in
+   * the cache for the next process (a one-shot CLI, a restarted daemon, `envd current`).
+   */
+  private records(): { allowlistFile: string; recordDir: string } {
+    return { allowlistFile: this.paths.allowlistFile, recordDir: recordDirOf(this.paths) };
+  }
+
   /** Load what the current config needs before answering. */
   private async prepare(config: Config): Promise<void> {
     if (config.go.auto && this.goAuto === null) this.goAuto = await import('../go/auto.js');
@@ -226,7 +235,7 @@ export class LocalService implements Service {
     // under a look-alike name (RELIABILITY 30).
     assertUtf8Path('the current directory', req.cwd);
     const current = req.env;
-    const state = readShellState(current);
+    const state = readShellState(current, this.records());
     const base = withoutState(state.diff !== null ? revert(current, state.diff) : current);
     const cwd = req.cwd;
     const messages: string[] = [];
@@ -253,7 +262,7 @@ export class LocalService implements Service {
     const trusted = verdict.kind === 'allowed' || verdict.kind === 'whitelisted';
 
     // Nothing changed since the shell's last answer: same file, same dependencies, same trust.
-    if (state.file === found.path && state.watches.length > 0 && stillValid(state.watches)) {
+    if (state.file === found.path && stateStillValid(state)) {
       if ((state.status === 'loaded' || state.status === 'failed') && trusted) {
         return { kind: 'noop', change: emptyChange(), messages, file: found.path };
       }
@@ -523,7 +532,7 @@ export class LocalService implements Service {
       if (v === null) delete env[n]; else env[n] = v;
     }
     const diff = diffBetween(base, env);
-    const target: Env = copyNameMap(env, stateVars({ dir: found.dir, file: found.path, diff, status: 'loaded', watches: r.deps }));
+    const target: Env = copyNameMap(env, stateVars({ dir: found.dir, file: found.path, diff, status: 'loaded', watches: r.deps, asOf: state.readAt, ...this.records() }));
     const change = changeBetween(current, target, touched(state, diff));
     if (change.unset.length === 0 && Object.keys(change.set).length === 0) {
       return { kind: 'noop', change, messages, file: found.path };
@@ -542,8 +551,14 @@ export class LocalService implements Service {
    */
   private settle(current: Env, base: Env, state: ShellState, found: FoundFile, kind: 'blocked' | 'denied' | 'failed', deps: Fingerprint[], messages: string[]): ExportOutcome {
     const status: LoadStatus = kind === 'failed' ? 'failed' : 'blocked';
-    const target: Env = copyNameMap(base, stateVars({ dir: null, file: found.path, diff: null, status, watches: deps }));
+    // As direnv: the directory is recorded with an empty diff, so the file is neither run
+    // nor reported again until something it depends on changes. A blocked record also
+    // watches the allowlist (as direnv's watches its allow file): an approval is a change.
+    const watches = status === 'blocked' ? [...deps, fingerprint(this.paths.allowlistFile)] : deps;
+    const target: Env = copyNameMap(base, stateVars({ dir: found.dir, file: found.path, diff: null, status, watches, asOf: state.readAt, ...this.records() }));
     const out = [...messages];
+    // Still blocked, and only the allowlist moved (another file's approval): said already.
+    if (status === 'blocked' && state.status === 'blocked' && state.file === found.path && stillValidExcept(state, this.paths.allowlistFile)) out.pop();
     // The last line says what went wrong: red on a terminal, as direnv shows its errors.
     const last = out.pop();
     if (last !== undefined) out.push(red(last));
@@ -613,7 +628,7 @@ export class LocalService implements Service {
     const config = this.config;
     await this.prepare(config);
     assertUtf8Path('the current directory', req.cwd);
-    const state = readShellState(req.env);
+    const state = readShellState(req.env, this.records());
     const found = this.findTarget(req.cwd, config);
     let trust = 'none';
     let trustDetail = 'no .envrc here or above';

@@ -1,7 +1,10 @@
-import { decodeDiff, encodeDiff, type Env, type EnvDiff } from '../env/diff.js';
-import { decodeState, encodeState } from '../env/codec.js';
-import { isFingerprint, type Fingerprint } from './fingerprint.js';
+import { decodeDiff, emptyDiff, encodeDiff, type Env, type EnvDiff } from '../env/diff.js';
+import { decodeState } from '../env/codec.js';
+import { encodeGzenvValue } from '../eval/dump-codec.js';
+import { direnvWatchesValid, isDirenvWatch, isFingerprint, stillValid, toDirenvWatch, type DirenvWatch, type Fingerprint } from './fingerprint.js';
 import { copyNameMap, ownValue } from '../env/map.js';
+import { LEGACY_STATE_VARS, STATE_VARS } from '../env/names.js';
+import { loadRecord, saveRecord } from './state-records.js';
 
 export type LoadStatus = 'loaded' | 'blocked' | 'failed';
 
@@ -10,48 +13,160 @@ export interface ShellState {
   dir: string | null;
   file: string | null;
   diff: EnvDiff | null;
+  /** null: nothing recorded. 'blocked' when the record watches the allowlist (see stateVars). */
   status: LoadStatus | null;
-  watches: Fingerprint[];
-}
-
-/** The shell-side state variables (envd's own and the direnv mirrors). */
-export const STATE_NAMES: readonly string[] = ['ENVD_DIR', 'ENVD_FILE', 'ENVD_DIFF', 'ENVD_WATCHES', 'DIRENV_DIR', 'DIRENV_FILE'];
-
-/** ENVD_WATCHES: the load status and fingerprints (decodeState keeps recent texts decoded). */
-function decodeWatches(text: string | undefined): { status: LoadStatus | null; watches: Fingerprint[] } {
-  const raw = decodeState(text);
-  let status: LoadStatus | null = null;
-  let watches: Fingerprint[] = [];
-  if (typeof raw === 'object' && raw !== null) {
-    const { s, w } = raw as { s?: unknown; w?: unknown };
-    if (s === 'loaded' || s === 'blocked' || s === 'failed') status = s;
-    if (Array.isArray(w)) watches = w.filter(isFingerprint);
-  }
-  return { status, watches };
+  /** The full fingerprints, when this process wrote the record (or an old ENVD_WATCHES has them). */
+  exact: Fingerprint[] | null;
+  /** The record as direnv keeps it (whole-second mtimes). */
+  coarse: DirenvWatch[];
+  /** The record was written by direnv itself (it watches its own allow file), or by envd's
+   *  earlier release (ENVD_*): answered once more, so direnv's names replace it. */
+  foreign: boolean;
+  /** When the record was read: fingerprints checked after this are current as of it. */
+  readAt: number;
 }
 
 /**
- * The paths a shell's environment depends on after an answer: the ENVD_WATCHES the answer
- * sets, or the one the shell already had when the answer leaves it alone.
+ * The shell-side state variables: direnv's own, in direnv's formats, so direnv's hook,
+ * `direnv show_dump` and prompts read them, and a shell can switch between the two hooks.
+ * envd's earlier releases wrote ENVD_*: still read (and unset) so such a shell reverts once.
  */
-export function watchedPaths(env: Env, change: { set: Record<string, string>; unset: readonly string[] }): string[] {
-  const text = ownValue(change.set, 'ENVD_WATCHES')
-    ?? (change.unset.includes('ENVD_WATCHES') ? undefined : env.ENVD_WATCHES);
-  return decodeWatches(text).watches.map((w) => w.p);
+export const STATE_NAMES: readonly string[] = [...STATE_VARS, ...LEGACY_STATE_VARS];
+
+/**
+ * What direnv's format cannot hold (sub-second mtime, size, ctime, inode, tree signatures,
+ * the status) stays here, in the process that wrote the record: in the daemon, it serves
+ * every later request of every shell carrying that text. Keyed by the DIRENV_WATCHES text;
+ * two records with one text (edits within one second, or a time set back) are told apart
+ * by neither, so such a text counts as changed. A process without it (the in-process CLI,
+ * a restarted daemon) reads the record from disk if it has one (state-records.ts), else
+ * checks direnv's whole seconds, which toDirenvWatch keeps safe.
+ */
+interface Known { status: LoadStatus; fps: Fingerprint[][] }
+const known = new Map<string, Known>();
+const KNOWN_MAX = 4096;
+
+/** Where records persist (`recordDir`: the CLI without a daemon; see state-records.ts). */
+export interface RecordOptions { allowlistFile?: string; recordDir?: string }
+
+function keep(text: string, k: Known): void {
+  known.delete(text);
+  known.set(text, k);
+  if (known.size > KNOWN_MAX) {
+    const oldest = known.keys().next().value;
+    if (oldest !== undefined) known.delete(oldest);
+  }
 }
 
-export function readShellState(env: Env): ShellState {
-  const { status, watches } = decodeWatches(env.ENVD_WATCHES);
+function lookup(text: string, recordDir: string | undefined): Known | undefined {
+  const k = known.get(text);
+  if (k !== undefined || recordDir === undefined) return k;
+  const rec = loadRecord(recordDir, text);
+  if (rec === null) return undefined;
+  keep(text, rec);
+  return rec;
+}
+
+function remember(text: string, status: LoadStatus, fps: Fingerprint[], recordDir: string | undefined): void {
+  if (text.length > 64 * 1024) return;
+  const k = lookup(text, recordDir);
+  if (k !== undefined && k.status === status && k.fps.some((f) => sameList(f, fps))) {
+    keep(text, k);
+    return;
+  }
+  const next: Known = k === undefined ? { status, fps: [fps] } : { status, fps: k.fps.some((f) => sameList(f, fps)) ? k.fps : [...k.fps, fps] };
+  keep(text, next);
+  if (recordDir !== undefined) saveRecord(recordDir, text, next);
+}
+
+function sameList(a: Fingerprint[], b: Fingerprint[]): boolean {
+  return a.length === b.length && a.every((x, i) => JSON.stringify(x) === JSON.stringify(b[i]));
+}
+
+const DIRENV_ALLOW = /\/direnv\/allow\/[0-9a-f]{64}$/;
+
+function decodeCoarse(text: string | undefined): DirenvWatch[] {
+  const raw = decodeState(text);
+  return Array.isArray(raw) ? raw.filter(isDirenvWatch) : [];
+}
+
+/**
+ * The paths a shell's environment depends on after an answer: the DIRENV_WATCHES the
+ * answer sets, or the one the shell already had when the answer leaves it alone.
+ */
+export function watchedPaths(env: Env, change: { set: Record<string, string>; unset: readonly string[] }): string[] {
+  const text = ownValue(change.set, 'DIRENV_WATCHES')
+    ?? (change.unset.includes('DIRENV_WATCHES') ? undefined : env.DIRENV_WATCHES);
+  return decodeCoarse(text).map((w) => w.Path);
+}
+
+/** An old release's ENVD_WATCHES: `{s: status, w: fingerprints}`. */
+function readLegacy(env: Env): ShellState {
+  const raw = decodeState(env.ENVD_WATCHES);
+  let status: LoadStatus | null = null;
+  let exact: Fingerprint[] = [];
+  if (typeof raw === 'object' && raw !== null) {
+    const { s, w } = raw as { s?: unknown; w?: unknown };
+    if (s === 'loaded' || s === 'blocked' || s === 'failed') status = s;
+    if (Array.isArray(w)) exact = w.filter(isFingerprint);
+  }
   return {
     dir: env.ENVD_DIR ?? null,
     file: env.ENVD_FILE ?? null,
     diff: decodeDiff(env.ENVD_DIFF) ?? null,
     status,
-    watches,
+    exact,
+    coarse: [],
+    foreign: true,
+    readAt: Date.now(),
   };
 }
 
-/** The environment without envd's state variables. */
+/**
+ * The caller's state. `allowlistFile`: envd's allowlist, which a blocked record watches
+ * (as direnv's blocked record watches its allow file): that is how a blocked record is
+ * told from a loaded or failed one without a variable of its own.
+ */
+export function readShellState(env: Env, opts: RecordOptions = {}): ShellState {
+  if (env.ENVD_DIFF !== undefined || env.ENVD_WATCHES !== undefined) return readLegacy(env);
+  const text = env.DIRENV_WATCHES;
+  const coarse = decodeCoarse(text);
+  const k = text !== undefined ? lookup(text, opts.recordDir) : undefined;
+  let status: LoadStatus | null = null;
+  if (k !== undefined) status = k.status;
+  else if (coarse.length > 0) status = opts.allowlistFile !== undefined && coarse.some((w) => w.Path === opts.allowlistFile) ? 'blocked' : 'loaded';
+  const dir = env.DIRENV_DIR;
+  return {
+    dir: dir !== undefined && dir !== '' ? dir.replace(/^-/, '') : null,
+    file: env.DIRENV_FILE ?? null,
+    diff: decodeDiff(env.DIRENV_DIFF) ?? null,
+    status,
+    exact: k !== undefined && k.fps.length === 1 ? (k.fps[0] ?? null) : null,
+    coarse: k !== undefined && k.fps.length > 1 ? [] : coarse,
+    foreign: coarse.some((w) => DIRENV_ALLOW.test(w.Path)),
+    readAt: Date.now(),
+  };
+}
+
+/**
+ * Whether everything the shell's record depends on is as recorded. A record direnv wrote
+ * is never taken as envd's answer (direnv's approval is not envd's): it is evaluated
+ * again once, and envd's own record replaces it.
+ */
+export function stateStillValid(s: ShellState): boolean {
+  if (s.foreign) return false;
+  if (s.exact !== null) return s.exact.length > 0 && stillValid(s.exact);
+  return s.coarse.length > 0 && direnvWatchesValid(s.coarse);
+}
+
+/** stateStillValid, leaving out one path (the allowlist, for a blocked record). */
+export function stillValidExcept(s: ShellState, path: string): boolean {
+  if (s.foreign) return false;
+  if (s.exact !== null) return stillValid(s.exact.filter((w) => w.p !== path));
+  return direnvWatchesValid(s.coarse.filter((w) => w.Path !== path));
+}
+
+/** The environment without the state variables. */
 export function withoutState(env: Env): Env {
   const out = copyNameMap(env);
   for (const n of STATE_NAMES) delete out[n];
@@ -59,33 +174,40 @@ export function withoutState(env: Env): Env {
 }
 
 /** A cached result answers many requests with the same dependencies: encode them once. */
-const encodedWatches = new WeakMap<Fingerprint[], Map<LoadStatus, string>>();
+const encodedWatches = new WeakMap<Fingerprint[], string>();
 
-function encodeWatches(status: LoadStatus, watches: Fingerprint[]): string {
-  let byStatus = encodedWatches.get(watches);
-  if (byStatus === undefined) {
-    byStatus = new Map();
-    encodedWatches.set(watches, byStatus);
-  }
-  let text = byStatus.get(status);
+function encodeWatches(status: LoadStatus, watches: Fingerprint[], asOf: number, recordDir: string | undefined): string {
+  let text = encodedWatches.get(watches);
   if (text === undefined) {
-    text = encodeState({ s: status, w: watches });
-    byStatus.set(status, text);
+    const list = watches.map((w) => toDirenvWatch(w, asOf));
+    text = encodeGzenvValue(list);
+    // A racy entry (see toDirenvWatch) is written differently once its second is over.
+    if (list.every((w, i) => !w.Exists || w.Modtime === Math.floor((watches[i]?.m ?? 0) / 1000))) encodedWatches.set(watches, text);
   }
+  remember(text, status, watches, recordDir);
   return text;
 }
 
-/** The state variables for a new state (absent names are unset). */
-export function stateVars(s: { dir: string | null; file: string; diff: EnvDiff | null; status: LoadStatus; watches: Fingerprint[] }): Env {
+/**
+ * The state variables for a new state, as direnv sets them: DIRENV_DIR (`-` + directory),
+ * DIRENV_FILE, DIRENV_WATCHES and DIRENV_DIFF, whose `n` holds the other three too (so
+ * direnv's own revert unsets them). `asOf`: a time at or before the fingerprints were
+ * last known current.
+ */
+export function stateVars(s: { dir: string | null; file: string; diff: EnvDiff | null; status: LoadStatus; watches: Fingerprint[]; asOf: number; recordDir?: string }): Env {
   const vars: Env = {
-    ENVD_FILE: s.file,
-    ENVD_WATCHES: encodeWatches(s.status, s.watches),
+    DIRENV_FILE: s.file,
+    DIRENV_WATCHES: encodeWatches(s.status, s.watches, s.asOf, s.recordDir),
   };
-  if (s.diff !== null) vars.ENVD_DIFF = encodeDiff(s.diff);
-  if (s.dir !== null) {
-    vars.ENVD_DIR = s.dir;
-    vars.DIRENV_DIR = '-' + s.dir;
-    vars.DIRENV_FILE = s.file;
-  }
+  if (s.dir !== null) vars.DIRENV_DIR = '-' + s.dir;
+  vars.DIRENV_DIFF = encodeDiff(s.diff ?? emptyDiff(), vars);
   return vars;
+}
+
+/** One entry of the record, for the commands that list them (watch-list, current, status). */
+export interface WatchView { path: string; recursive: boolean; mtimeMs: number; current: boolean }
+
+export function watchViews(s: ShellState): WatchView[] {
+  if (s.exact !== null) return s.exact.map((w) => ({ path: w.p, recursive: w.d === 1, mtimeMs: w.m < 0 ? 0 : w.m, current: stillValid([w]) }));
+  return s.coarse.map((w) => ({ path: w.Path, recursive: false, mtimeMs: w.Modtime * 1000, current: direnvWatchesValid([w]) }));
 }

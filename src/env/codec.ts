@@ -1,32 +1,25 @@
-import { deflateRawSync, inflateRawSync } from 'node:zlib';
+import { inflateRawSync } from 'node:zlib';
+import { decodeGzenvValue } from '../eval/dump-codec.js';
 
 /**
- * Compact, shell-safe encoding for state the shell carries: base64url of deflated JSON,
- * behind a version prefix so an old or foreign value is recognised rather than misread.
- * The alphabet (A-Z a-z 0-9 - _ .) needs no quoting in any shell.
+ * Decoding the state a shell carries. envd writes direnv's own formats (DIRENV_DIFF and
+ * DIRENV_WATCHES: direnv's gzenv, see src/eval/dump-codec.ts). It still reads the format
+ * of envd's earlier releases (ENVD_DIFF, ENVD_WATCHES: `e1.` + base64url of raw-deflated
+ * JSON) so a shell started before an upgrade reverts once, correctly; it never writes it.
  */
-const PREFIX = 'e1.';
-
-export function encodeState(value: unknown): string {
-  // Level 1: this runs on every answer that changes something; the size gain of higher
-  // levels is a few bytes on such small texts.
-  return PREFIX + deflateRawSync(Buffer.from(JSON.stringify(value)), { level: 1 }).toString('base64url');
-}
+const LEGACY_PREFIX = 'e1.';
 
 /**
- * Recently decoded texts. The daemon decodes each asking shell's ENVD_DIFF and ENVD_WATCHES
- * on every request, and a shell sends the same texts until it changes project: inflating
- * and parsing them again was a tenth of the daemon's time in a burst of 50 shells.
+ * Recently decoded texts. The daemon decodes each asking shell's DIRENV_DIFF and
+ * DIRENV_WATCHES on every request, and a shell sends the same texts until it changes
+ * project: inflating and parsing them again was a tenth of the daemon's time in a burst
+ * of 50 shells.
  */
 const recent = new Map<string, unknown>();
 const RECENT_MAX = 256;
+const MAX_STATE_BYTES = 64 * 1024 * 1024;
 
-/**
- * undefined for anything that is not a value we wrote. The result may be shared with other
- * callers (see `recent`): read it, copy what you keep, never change it.
- */
-export function decodeState(text: string | undefined): unknown {
-  if (text === undefined || !text.startsWith(PREFIX)) return undefined;
+function cached(text: string, decode: (t: string) => unknown): unknown {
   if (recent.has(text)) {
     const hit = recent.get(text);
     // Most recently used last, so the oldest is the first to go.
@@ -36,7 +29,7 @@ export function decodeState(text: string | undefined): unknown {
   }
   let value: unknown;
   try {
-    value = JSON.parse(inflateRawSync(Buffer.from(text.slice(PREFIX.length), 'base64url'), { maxOutputLength: 64 * 1024 * 1024 }).toString('utf8')) as unknown;
+    value = decode(text);
   } catch {
     value = undefined;
   }
@@ -49,4 +42,17 @@ export function decodeState(text: string | undefined): unknown {
     }
   }
   return value;
+}
+
+/**
+ * A state text in either format: direnv's gzenv, or envd's earlier `e1.` one. undefined
+ * for anything else. The result may be shared with other callers (see `recent`): read
+ * it, copy what you keep, never change it.
+ */
+export function decodeState(text: string | undefined): unknown {
+  if (text === undefined || text === '') return undefined;
+  if (text.startsWith(LEGACY_PREFIX)) {
+    return cached(text, (t) => JSON.parse(inflateRawSync(Buffer.from(t.slice(LEGACY_PREFIX.length), 'base64url'), { maxOutputLength: MAX_STATE_BYTES }).toString('utf8')) as unknown);
+  }
+  return cached(text, (t) => decodeGzenvValue(t, MAX_STATE_BYTES));
 }

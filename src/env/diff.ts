@@ -1,4 +1,5 @@
-import { decodeState, encodeState } from './codec.js';
+import { decodeState } from './codec.js';
+import { encodeGzenvValue } from '../eval/dump-codec.js';
 import { copyNameMap, newNameMap, ownValue } from './map.js';
 
 /** Exported variables of a process: name -> value. */
@@ -16,8 +17,25 @@ export interface EnvDiff {
 
 export const emptyDiff = (): EnvDiff => ({ prev: newNameMap(), next: newNameMap() });
 
-export function encodeDiff(d: EnvDiff): string {
-  return encodeState({ p: d.prev, n: d.next });
+/**
+ * DIRENV_DIFF as direnv writes it: gzenv of `{"p": {...}, "n": {...}}`, where `p` holds the
+ * value before of each changed name that was set, `n` the value after of each that is set
+ * after (a name missing from `p` was unset; missing from `n`, envd unset it). direnv
+ * reverts with it (unset every name of `n`, then set `p`), so either tool can leave.
+ * `extraNext`: values set along with the diff (the state variables, as direnv records them).
+ */
+export function encodeDiff(d: EnvDiff, extraNext: Record<string, string> = {}): string {
+  const p: Record<string, string> = newNameMap();
+  const n: Record<string, string> = newNameMap();
+  const next: Record<string, string | null> = copyNameMap(d.next, extraNext);
+  // Sorted, as Go's encoder writes maps: the same diff is the same text.
+  for (const name of Object.keys(next).sort()) {
+    const before = ownValue(d.prev, name) ?? null;
+    const after = ownValue(next, name) ?? null;
+    if (before !== null) p[name] = before;
+    if (after !== null) n[name] = after;
+  }
+  return encodeGzenvValue({ p, n });
 }
 
 function isNullableStringRecord(v: unknown): v is Record<string, string | null> {
@@ -25,12 +43,21 @@ function isNullableStringRecord(v: unknown): v is Record<string, string | null> 
   return Object.values(v).every((x) => x === null || typeof x === 'string');
 }
 
+/** DIRENV_DIFF (direnv's or envd's), or ENVD_DIFF of envd's earlier releases (nulls for unset). */
 export function decodeDiff(text: string | undefined): EnvDiff | undefined {
   const raw = decodeState(text);
   if (typeof raw !== 'object' || raw === null) return undefined;
   const { p, n } = raw as { p?: unknown; n?: unknown };
-  if (!isNullableStringRecord(p) || !isNullableStringRecord(n)) return undefined;
-  return { prev: copyNameMap(p), next: copyNameMap(n) };
+  // Go writes a nil map as null.
+  const prev = p === null || p === undefined ? {} : p;
+  const next = n === null || n === undefined ? {} : n;
+  if (!isNullableStringRecord(prev) || !isNullableStringRecord(next)) return undefined;
+  const d = emptyDiff();
+  for (const name of new Set([...Object.keys(prev), ...Object.keys(next)])) {
+    d.prev[name] = ownValue(prev, name) ?? null;
+    d.next[name] = ownValue(next, name) ?? null;
+  }
+  return d;
 }
 
 /** List-valued variables where a user's own additions are kept on leave (as mise does for PATH). */

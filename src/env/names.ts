@@ -9,13 +9,16 @@ const SHELL_OWNED = new Set([
   'UID', 'EUID', 'PPID', 'BASHPID', 'BASH_ARGV0', 'RANDOM', 'SECONDS', 'LINENO', 'HISTCMD',
   'COLUMNS', 'LINES', 'IFS', 'OPTIND', 'OPTARG',
   // envd's and direnv's own evaluation-time variables are never part of a result.
-  'DIRENV_IN_ENVRC', 'DIRENV_DIFF', 'DIRENV_WATCHES', 'DIRENV_DUMP_FILE_PATH', 'DIRENV_CONFIG', 'DIRENV_BASH',
+  'DIRENV_IN_ENVRC', 'DIRENV_DUMP_FILE_PATH', 'DIRENV_CONFIG', 'DIRENV_BASH',
 ]);
 
-/** Variables the shell carries for envd (state of what is loaded and how to undo it). */
-export const STATE_VARS = ['ENVD_DIR', 'ENVD_FILE', 'ENVD_DIFF', 'ENVD_WATCHES'] as const;
-/** direnv's names, mirrored read-only for tools (prompts, editors) that look for them. */
-export const DIRENV_MIRROR_VARS = ['DIRENV_DIR', 'DIRENV_FILE'] as const;
+/**
+ * Variables the shell carries for envd (what is loaded and how to undo it): direnv's own,
+ * in direnv's formats (src/engine/shell-state.ts).
+ */
+export const STATE_VARS = ['DIRENV_DIR', 'DIRENV_FILE', 'DIRENV_DIFF', 'DIRENV_WATCHES'] as const;
+/** What envd's earlier releases carried instead: read once to revert, then unset. */
+export const LEGACY_STATE_VARS = ['ENVD_DIR', 'ENVD_FILE', 'ENVD_DIFF', 'ENVD_WATCHES'] as const;
 
 export type NameVerdict = { ok: true } | { ok: false; reason: string };
 
@@ -33,7 +36,7 @@ export function checkName(name: string): NameVerdict {
 export function checkEnvrcName(name: string): NameVerdict {
   const v = checkName(name);
   if (!v.ok) return v;
-  if (name.startsWith('ENVD_') || (DIRENV_MIRROR_VARS as readonly string[]).includes(name)) {
+  if (name.startsWith('ENVD_') || (STATE_VARS as readonly string[]).includes(name)) {
     return { ok: false, reason: "reserved for envd's own state" };
   }
   return { ok: true };

@@ -115,7 +115,7 @@ const FISH_DOT_FIXED = new Set(['PATH', 'CDPATH']);
 /**
  * The value the shell will actually hold after applying `value` to `name`. The same as
  * `value` except for fish's PATH/CDPATH empty entries (above). Whoever records what envd
- * set (ENVD_DIFF's `next`) should record this, or the next prompt will see the shell's
+ * set (DIRENV_DIFF's `n`) should record this, or the next prompt will see the shell's
  * value as a change made by hand.
  */
 export function valueAsApplied(format: ExportFormat, name: string, value: string): string {

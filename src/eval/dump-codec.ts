@@ -28,8 +28,39 @@ export function dumpJson(env: DumpEnv, indent?: number): string {
   return JSON.stringify(sorted, null, indent);
 }
 
+/** gzenv of JSON text: zlib, then URL-safe base64 with padding (Go's base64.URLEncoding). */
+function gzenvOfJson(json: string): string {
+  return deflateSync(Buffer.from(json, 'utf8')).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+}
+
 export function encodeGzenv(env: DumpEnv): string {
-  return deflateSync(Buffer.from(dumpJson(env), 'utf8')).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+  return gzenvOfJson(dumpJson(env));
+}
+
+/**
+ * Any JSON value in direnv's gzenv, as direnv writes DIRENV_DIFF and DIRENV_WATCHES.
+ * Object keys are written in the order given: callers sort them as Go's encoder does.
+ */
+export function encodeGzenvValue(value: unknown): string {
+  return gzenvOfJson(JSON.stringify(value));
+}
+
+/** The JSON value a gzenv text holds (no shape check: the caller checks). Throws DumpFormatError. */
+export function decodeGzenvValue(text: string, maxBytes = MAX_DUMP_BYTES): unknown {
+  const body = text.trim();
+  if (body === '') throw new DumpFormatError('the value is empty');
+  if (!/^[A-Za-z0-9_\-+/]+={0,2}$/.test(body)) throw new DumpFormatError('the value is not URL-safe base64');
+  let json: Buffer;
+  try {
+    json = inflateSync(Buffer.from(body.replace(/=+$/, ''), 'base64url'), { maxOutputLength: maxBytes });
+  } catch {
+    throw new DumpFormatError('the value does not decompress (not zlib data, or too large)');
+  }
+  try {
+    return JSON.parse(json.toString('utf8')) as unknown;
+  } catch {
+    throw new DumpFormatError('the value is not valid JSON');
+  }
 }
 
 function parseEnvJson(text: string): DumpEnv {

@@ -38,7 +38,7 @@ function hasGvmUse(p: string): boolean {
 /**
  * The file in `dir` that pins a Go version, or null: `.go-version`, a mise config with a
  * `[tools] go` entry, a `.tool-versions` with a go/golang entry, or a go.mod/go.work with a
- * `toolchain` line. Used to pick ENVD_FILE for an auto directory, too.
+ * `toolchain` line. Used to pick DIRENV_FILE for an auto directory, too.
  */
 export function goPinIn(dir: string): string | null {
   const gv = join(dir, '.go-version');
@@ -77,7 +77,7 @@ export function autoGoEnvrc(dir: string, config: Config): { dir: string; content
   return null;
 }
 
-/** The file that pins Go in an auto directory (what ENVD_FILE names and what is watched). */
+/** The file that pins Go in an auto directory (what DIRENV_FILE names and what is watched). */
 export function goAutoMarker(dir: string): string {
   return goPinIn(dir) ?? join(dir, 'go.mod');
 }
