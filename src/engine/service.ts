@@ -218,6 +218,10 @@ export class LocalService implements Service {
   }
 
   async export(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {
+    return this.withDeps(req.env, await this.answer(req, opts));
+  }
+
+  private async answer(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {
     this.refreshConfig();
     const config = this.config;
     await this.prepare(config);
@@ -280,17 +284,56 @@ export class LocalService implements Service {
     }
 
     const key = this.cacheKey(target, base);
-    let result = this.cachedResult(key);
+    // Entering (this shell had not loaded this file): the file runs, as direnv runs it on
+    // every entry, so `$(git branch)` or `$(date)` are fresh. A cached result only stands
+    // in when the fresh run takes longer than the budget.
+    const entering = state.file !== found.path || state.status !== 'loaded';
+    let result = entering ? null : this.cachedResult(key);
+    let stale = false;
     if (result === null) {
+      const last = entering ? this.cachedResult(key) : null;
       const run = this.makeRun(target, base, verdict, opts.budgetMs === Infinity);
-      const pending = this.startEval(key, run);
+      const pending = entering ? this.startFresh(key, run) : this.startEval(key, run);
       result = await withBudget(pending, opts.budgetMs);
-      if (result === null) {
+      if (result === null && last !== null) {
+        messages.push(this.fmt(`${tildePath(found.path, home)} is still running; the last result applies meanwhile, the fresh one at the next prompt after it finishes`));
+        result = last;
+        stale = true;
+      } else if (result === null) {
         messages.push(this.fmt(`loading ${tildePath(found.path, home)} (still running; applied at a prompt after it finishes)`));
         return { kind: 'pending', change: emptyChange(), messages, file: found.path };
       }
     }
-    return this.applyResult(current, base, state, found, result, messages);
+    return this.applyResult(current, base, state, found, result, messages, stale);
+  }
+
+  /**
+   * The files a hook compares with its stamp at every prompt (builtin `-nt`), so an edit
+   * made by the previous command is seen at the next prompt whatever the watcher is doing:
+   * those in the shell's new state, plus the allowlist and config files (allow, deny and
+   * config edits).
+   */
+  private withDeps(current: Env, o: ExportOutcome): ExportOutcome {
+    if (o.kind === 'pending' || o.kind === 'unloaded' || o.file === null) return o;
+    const after = copyNameMap(current);
+    for (const n of o.change.unset) delete after[n];
+    for (const [n, v] of Object.entries(o.change.set)) after[n] = v;
+    const st = readShellState(after);
+    const out = new Set<string>(st.file === o.file ? st.watches.map((w) => w.p) : [o.file]);
+    out.add(this.paths.allowlistFile);
+    for (const f of this.configFiles()) out.add(f);
+    return { ...o, deps: [...out] };
+  }
+
+  /**
+   * Start an evaluation that is not joined to one already running (which may have begun
+   * before what the caller wants fresh); its result replaces the cached one.
+   */
+  private startFresh(key: string, run: () => Promise<EvalResult>): Promise<EvalResult> {
+    const running = this.inflight.get(key);
+    if (running === undefined) return this.startEval(key, run);
+    const p = running.catch(() => undefined).then(() => this.startEval(key, run));
+    return p;
   }
 
   /**
@@ -510,7 +553,7 @@ export class LocalService implements Service {
     return p;
   }
 
-  private applyResult(current: Env, base: Env, state: ShellState, found: FoundFile, r: EvalResult, messages: string[]): ExportOutcome {
+  private applyResult(current: Env, base: Env, state: ShellState, found: FoundFile, r: EvalResult, messages: string[], stale = false): ExportOutcome {
     const home = this.paths.home;
     const loadingLine = this.fmt(`loading ${tildePath(found.path, home)}`);
     if (r.kind !== 'loaded' || r.delta === undefined) {
@@ -523,7 +566,10 @@ export class LocalService implements Service {
       if (v === null) delete env[n]; else env[n] = v;
     }
     const diff = diffBetween(base, env);
-    const target: Env = copyNameMap(env, stateVars({ dir: found.dir, file: found.path, diff, status: 'loaded', watches: r.deps }));
+    // A stand-in for a fresh run still going carries a fingerprint that matches nothing, so
+    // the shell's next request (at the generation bump the fresh result brings) is not a no-op.
+    const watches = stale ? [...r.deps, { p: found.path, m: -2, s: -1 }] : r.deps;
+    const target: Env = copyNameMap(env, stateVars({ dir: found.dir, file: found.path, diff, status: 'loaded', watches }));
     const change = changeBetween(current, target, touched(state, diff));
     if (change.unset.length === 0 && Object.keys(change.set).length === 0) {
       return { kind: 'noop', change, messages, file: found.path };
