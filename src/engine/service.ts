@@ -18,7 +18,7 @@ import { findEnvFile, markerNames, type FoundFile } from './find.js';
 import { goAutoMarker } from '../go/auto.js';
 import type * as GoAuto from '../go/auto.js';
 import type { CachedGoProvider } from '../go/types.js';
-import { stillValid, fingerprint, type Fingerprint } from './fingerprint.js';
+import { stillValid, fingerprint, treePaths, type Fingerprint } from './fingerprint.js';
 import { readShellState, stateVars, STATE_NAMES, withoutState, type LoadStatus, type ShellState } from './shell-state.js';
 import type { Service, StatusInfo, TrustChange } from './service-types.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from './types.js';
@@ -28,6 +28,8 @@ import { red } from '../util/colour.js';
 /** Variables that differ between terminals of one user and say nothing about a project. */
 const VOLATILE = new Set(['PWD', 'OLDPWD', 'SHLVL', '_', 'TERM_SESSION_ID', 'WINDOWID', 'TMUX_PANE', 'COLUMNS', 'LINES']);
 const MAX_CACHE = 512;
+/** watch_dir entries a hook checks at every prompt (each a stat). */
+const MAX_HOOK_TREE_PATHS = 256;
 
 interface CacheEntry {
   result: EvalResult;
@@ -320,6 +322,15 @@ export class LocalService implements Service {
     for (const [n, v] of Object.entries(o.change.set)) after[n] = v;
     const st = readShellState(after);
     const out = new Set<string>(st.file === o.file ? st.watches.map((w) => w.p) : [o.file]);
+    // A watch_dir tree: its entries too (bounded: past that, the watcher and the request's
+    // tree signature still notice; the hook stats each of these at every prompt).
+    let room = MAX_HOOK_TREE_PATHS;
+    for (const w of st.file === o.file ? st.watches : []) {
+      if (w.d !== 1 || room <= 0) continue;
+      const paths = treePaths(w.p, room);
+      room -= paths.length;
+      for (const p of paths) out.add(p);
+    }
     out.add(this.paths.allowlistFile);
     for (const f of this.configFiles()) out.add(f);
     return { ...o, deps: [...out] };
