@@ -181,6 +181,9 @@ _envd_talk() {
   # Flag e: the environment is in the .env file. The request is a few hundred bytes: it
   # fits in the pipe whatever the daemon is doing, so this write cannot block.
   if [[ -t 2 && -z ${NO_COLOR-} && ${TERM-} != dumb ]]; then _envd_fl=ce; fi
+  # Flag n: entering (another file than at the last check): the daemon runs the file
+  # rather than replaying a cached result, as direnv does on every entry.
+  if [[ $_envd_f != "$_envd_found" ]]; then _envd_fl+=n; fi
   builtin printf '%s\0' ENVD-HOOK 1 "$_envd_id" bash "$_envd_fl" "$PWD" '' >&"$_envd_q" || return 2
   # The answer is in .out once `d ID` arrives. A stopped daemon is told from a slow answer
   # by whether it has read the request: still unread after 0.1 s, nobody is reading it;

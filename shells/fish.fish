@@ -240,6 +240,9 @@ function _envd_ask
     if test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb
         set _envd_fl c
     end
+    # Flag n: entering (another file than at the last check): the daemon runs the file
+    # rather than replaying a cached result, as direnv does on every entry.
+    test "$_envd_f" != "$_envd_found"; and set _envd_fl {$_envd_fl}n
     # No read timeout in fish: nc's own idle timeout (-w, whole seconds) bounds the wait.
     # The daemon acknowledges a request at once and answers within its budget (`w`), so
     # only a stopped daemon stays silent that long. (`timeout 0.3 nc` would bound it more

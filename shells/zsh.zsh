@@ -203,6 +203,9 @@ _envd_talk() {
   _envd_env
   _envd_id=$(( ++_envd_n ))
   [[ -t 2 && -z ${NO_COLOR-} && ${TERM-} != dumb ]] && _envd_fl=c
+  # Flag n: entering (another file than at the last check): the daemon runs the file
+  # rather than replaying a cached result, as direnv does on every entry.
+  [[ $_envd_f != $_envd_found ]] && _envd_fl+=n
   _envd_head=(ENVD-HOOK 1 $_envd_id zsh "$_envd_fl" "$PWD")
   _envd_body=${(pj:\0:)_envd_kv}${_envd_kv:+$'\0'}$'\0'
   (( _envd_dl = EPOCHREALTIME + 0.1 ))

@@ -204,7 +204,7 @@ export class HookSession {
     try {
       // req.env is the parser's own prototype-free map, made for this request. A cwd that
       // is not UTF-8 is refused by the service with a message naming it.
-      const outcome = await this.backend.export({ cwd: req.header.cwd, env: req.env }, { budgetMs: waitMs });
+      const outcome = await this.backend.export({ cwd: req.header.cwd, env: req.env }, { budgetMs: waitMs, fresh: req.header.flags.includes('n') });
       records = outcomeRecords(outcome, req.header.shell, colour);
     } catch (err) {
       // Errors may quote a path (Node's own messages do): never raw control characters.

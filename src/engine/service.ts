@@ -289,7 +289,7 @@ export class LocalService implements Service {
     // Entering (this shell had not loaded this file): the file runs, as direnv runs it on
     // every entry, so `$(git branch)` or `$(date)` are fresh. A cached result only stands
     // in when the fresh run takes longer than the budget.
-    const entering = state.file !== found.path || state.status !== 'loaded';
+    const entering = opts.fresh === true && (state.file !== found.path || state.status !== 'loaded');
     let result = entering ? null : this.cachedResult(key);
     let stale = false;
     if (result === null) {

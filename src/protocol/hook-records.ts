@@ -49,7 +49,11 @@ export interface HookHeader {
   version: number;
   id: string;
   shell: HookShell;
-  /** `c`: the terminal wants colour. Unknown letters are ignored. */
+  /**
+   * `c`: the terminal wants colour; `e`: the environment is in the pair's `.env` file; `n`:
+   * entering (the file found differs from the last check): run it afresh. Unknown letters
+   * are ignored.
+   */
   flags: string;
   /**
    * The directory's bytes as a string (src/env/bytes.ts). One whose name is not UTF-8 is
