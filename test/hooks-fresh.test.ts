@@ -73,6 +73,27 @@ for (const shell of SHELLS) {
       expect(readFileSync(ctr, 'utf8')).toBe('3\n');
     });
 
+    it('past the budget, entering applies the last result at once (one line says so) and the fresh one at the next prompt', () => {
+      sb.write('home/.config/envd/envd.toml', '[global]\nasync_budget = "300ms"\n');
+      // A busy machine can take longer than that even with no delay: prompts until loaded.
+      const untilLoaded = shell === 'fish'
+        ? 'while test -z "$RUNS"; sleep 0.2; _envd_hook; end'
+        : 'while [[ -z ${RUNS-} ]]; do sleep 0.2; _envd_hook; done';
+      const delay = sb.write('delay', '0');
+      const dir = project('slow', `sleep "$(cat ${delay})"\n${COUNTING}`);
+      const ctr = sb.path('counter-slow');
+      const r = sb.shell(shell, [
+        `source ${hookFor(shell)}`,
+        `cd ${dir}`, '_envd_hook', untilLoaded, show(shell, 'first', 'RUNS'),
+        `echo 2 > ${delay}`,
+        `cd ${sb.root}`, '_envd_hook', `cd ${dir}`, '_envd_hook', show(shell, 'stand-in', 'RUNS'),
+        // A prompt once the fresh run is done (it bumps the generation).
+        'sleep 5', '_envd_hook', show(shell, 'fresh', 'RUNS'),
+      ].join('\n'), { env: { ENVD_TEST_CTR: ctr } });
+      expect(r.stdout, r.stderr).toBe('first=1\nstand-in=1\nfresh=2\n');
+      expect(r.stderr).toContain('the last result applies meanwhile');
+    });
+
     it.runIf(which('git') !== null)('the git branch is fresh after `git checkout -b; cd ..; cd -`', () => {
       const dir = project('g', 'export BRANCH=$(git rev-parse --abbrev-ref HEAD)\n');
       const git = (args: string[]): void => {
