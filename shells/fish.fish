@@ -435,10 +435,14 @@ function _envd_stale
 end
 
 # The stamp, rewritten before each request: whatever is written after it (the next
-# command's edits) is newer. A builtin redirection.
+# command's edits) is newer. A builtin redirection. Made owner-only whatever the umask,
+# once per shell (one process; never on an idle prompt).
 function _envd_touch
-    if test -d $_envd_run/sh -a ! -L $_envd_run/sh
+    test -d $_envd_run/sh -a ! -L $_envd_run/sh; or return 0
+    if test -f $_envd_stamp -a ! -L $_envd_stamp -a -O $_envd_stamp
         true >$_envd_stamp
+    else
+        command sh -c 'umask 077 && rm -f -- "$1" && : >"$1"' sh $_envd_stamp 2>/dev/null
     end
 end
 

@@ -356,9 +356,15 @@ _envd_stale() {
 }
 
 # The stamp, rewritten before each request: whatever is written after it (the next
-# command's edits) is newer. `>|` whatever no_clobber says; a builtin redirection.
+# command's edits) is newer. `>|` whatever no_clobber says; a builtin redirection. Made
+# owner-only whatever the umask, once per shell (one process; never on an idle prompt).
 _envd_touch() {
-  if [[ -d $_envd_run/sh && ! -L $_envd_run/sh ]]; then : 2>/dev/null >|$_envd_stamp || :; fi
+  [[ -d $_envd_run/sh && ! -L $_envd_run/sh ]] || return 0
+  if [[ -f $_envd_stamp && ! -L $_envd_stamp && -O $_envd_stamp ]]; then
+    : 2>/dev/null >|$_envd_stamp || :
+  else
+    command sh -c 'umask 077 && rm -f -- "$1" && : >"$1"' sh "$_envd_stamp" 2>/dev/null || :
+  fi
 }
 
 # $1: the generation just read; $2: 1 when a dependency is newer than the stamp. Decide
