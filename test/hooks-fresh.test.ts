@@ -124,6 +124,17 @@ for (const shell of SHELLS) {
       expect(r.stderr.split('is blocked').length - 1, r.stderr).toBe(21);
     });
 
+    it('a config edit applies at the next prompt', () => {
+      const dir = project('c', 'false\nexport X=1\n');
+      const config = sb.path('home', '.config', 'envd', 'envd.toml');
+      const r = sb.shell(shell, [
+        `source ${hookFor(shell)}`,
+        `cd ${dir}`, '_envd_hook', show(shell, 'lax', 'X'),
+        ...SETTLE, `echo 'strict_env = true' >> ${config}`, '_envd_hook', show(shell, 'strict', 'X'),
+      ].join('\n'));
+      expect(r.stdout, r.stderr).toBe('lax=1\nstrict=\n');
+    });
+
     it('10 watch_file changes are each applied at the next prompt, and envd reload at the next one', () => {
       const dir = project('w', `watch_file data.txt\nexport D="$(cat data.txt 2>/dev/null)"\n${COUNTING}`);
       const ctr = sb.path('counter-w');

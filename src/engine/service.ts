@@ -117,6 +117,14 @@ export class LocalService implements Service {
     return markerNames(c.global.loadDotenv, c.go.auto);
   }
 
+  /**
+   * The config files' fingerprints, in every shell's state: a config edit makes each
+   * shell's next request evaluate again (strict_env, eval_timeout...), not answer no-op.
+   */
+  private configPrints(): Fingerprint[] {
+    return this.configFiles().map((f) => fingerprint(f));
+  }
+
   /** A change to a config file takes effect at the next request. */
   private stampConfig(): string {
     return this.configFiles().map((f) => {
@@ -579,7 +587,7 @@ export class LocalService implements Service {
     const diff = diffBetween(base, env);
     // A stand-in for a fresh run still going carries a fingerprint that matches nothing, so
     // the shell's next request (at the generation bump the fresh result brings) is not a no-op.
-    const watches = stale ? [...r.deps, { p: found.path, m: -2, s: -1 }] : r.deps;
+    const watches = [...r.deps, ...this.configPrints(), ...(stale ? [{ p: found.path, m: -2, s: -1 }] : [])];
     const target: Env = copyNameMap(env, stateVars({ dir: found.dir, file: found.path, diff, status: 'loaded', watches }));
     const change = changeBetween(current, target, touched(state, diff));
     if (change.unset.length === 0 && Object.keys(change.set).length === 0) {
@@ -599,7 +607,7 @@ export class LocalService implements Service {
    */
   private settle(current: Env, base: Env, state: ShellState, found: FoundFile, kind: 'blocked' | 'denied' | 'failed', deps: Fingerprint[], messages: string[]): ExportOutcome {
     const status: LoadStatus = kind === 'failed' ? 'failed' : 'blocked';
-    const target: Env = copyNameMap(base, stateVars({ dir: null, file: found.path, diff: null, status, watches: deps }));
+    const target: Env = copyNameMap(base, stateVars({ dir: null, file: found.path, diff: null, status, watches: [...deps, ...this.configPrints()] }));
     const out = [...messages];
     // The last line says what went wrong: red on a terminal, as direnv shows its errors.
     const last = out.pop();
