@@ -32,6 +32,7 @@ _envd_paths() {
     _envd_run=${_envd_t%/}/envd-$UID
   fi
   _envd_genfile=$_envd_run/generation
+  _envd_stamp=$_envd_run/sh/$$-stamp.stamp
 }
 _envd_paths
 
@@ -114,8 +115,13 @@ _envd_rwarn() {
 : "${_envd_warned=}"         # warned that the daemon does not answer
 : "${_envd_try=}"            # what `envd export` is running for (see _envd_check)
 : "${_envd_held=}"           # what it was interrupted for: not asked again until it changes
-: "${_envd_kline=.envrc:.env}"
-[[ -n ${_envd_markers+set} ]] || _envd_markers=(.envrc .env)
+# The names to look for, from the config when the hook was printed (`k` records update them).
+_envd_kdef=@ENVD_MARKERS@
+: "${_envd_kline=$_envd_kdef}"
+[[ -n ${_envd_markers+set} ]] || IFS=: builtin read -r -a _envd_markers <<<"$_envd_kline"
+# The files the loaded state depends on (the daemon's `f` records): one newer than the
+# stamp, which this shell rewrites before each request, means ask at this prompt.
+[[ -n ${_envd_deps+set} ]] || _envd_deps=()
 # The FIFO transport needs bash 4.4 (mapfile -d, {fd} redirections); older ones use the CLI.
 _envd_fifos=''
 if (( BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 4) )); then _envd_fifos=1; fi
@@ -175,6 +181,9 @@ _envd_talk() {
   # Flag e: the environment is in the .env file. The request is a few hundred bytes: it
   # fits in the pipe whatever the daemon is doing, so this write cannot block.
   if [[ -t 2 && -z ${NO_COLOR-} && ${TERM-} != dumb ]]; then _envd_fl=ce; fi
+  # Flag n: entering (another file than at the last check): the daemon runs the file
+  # rather than replaying a cached result, as direnv does on every entry.
+  if [[ $_envd_f != "$_envd_found" ]]; then _envd_fl+=n; fi
   builtin printf '%s\0' ENVD-HOOK 1 "$_envd_id" bash "$_envd_fl" "$PWD" '' >&"$_envd_q" || return 2
   # The answer is in .out once `d ID` arrives. A stopped daemon is told from a slow answer
   # by whether it has read the request: still unread after 0.1 s, nobody is reading it;
@@ -245,7 +254,7 @@ _envd_parse() {
     case ${_envd_rep[_envd_i]} in
       x) (( _envd_i += 3 )) ;;
       p) (( _envd_i += 1 )) ;;
-      [umkgw]) (( _envd_i += 2 )) ;;
+      [umkgwf]) (( _envd_i += 2 )) ;;
       v) return 3 ;;
       z)
         (( _envd_i + 1 < _envd_c )) || return 4
@@ -274,6 +283,7 @@ _envd_apply() {
       m) builtin printf '%s\n' "$_envd_y" >&2; (( _envd_i += 2 )) ;;
       g) _envd_rg=$_envd_y; (( _envd_i += 2 )) ;;
       k) _envd_rk=$_envd_y; (( _envd_i += 2 )) ;;
+      f) _envd_rf+=("$_envd_y"); (( _envd_i += 2 )) ;;
       w)
         if [[ -n $_envd_y && $_envd_y != *[!0-9]* && $_envd_y != "$_envd_wait" ]]; then
           _envd_wait=$_envd_y
@@ -335,10 +345,36 @@ _envd_unanswered() {
   fi
 }
 
-# $1: the generation just read. Decide with builtins whether to ask; ask; apply.
+# 0 when a file the loaded state depends on may have changed since the stamp (an edit,
+# `envd allow`, `envd reload`...): builtin tests, a few stats, no process. "The stamp is
+# not newer", not "the file is newer": zsh and fish compare whole seconds, so a write in
+# the stamp's own second counts as a change (asked once more, once the second is over
+# the stamp moves past it). A file that does not exist (a watch_file target) is older.
+_envd_stale() {
+  local _envd_x
+  for _envd_x in "${_envd_deps[@]}"; do
+    if [[ ! $_envd_stamp -nt $_envd_x ]]; then return 0; fi
+  done
+  return 1
+}
+
+# The stamp, rewritten before each request: whatever is written after it (the next
+# command's edits) is newer. `>|` whatever noclobber says; a builtin redirection. Made
+# owner-only whatever the umask, once per shell (one process; never on an idle prompt).
+_envd_touch() {
+  [[ -d $_envd_run/sh && ! -L $_envd_run/sh ]] || return 0
+  if [[ -f $_envd_stamp && ! -L $_envd_stamp && -O $_envd_stamp ]]; then
+    : 2>/dev/null >|"$_envd_stamp" || :
+  else
+    command sh -c 'umask 077 && rm -f -- "$1" && : >"$1"' sh "$_envd_stamp" 2>/dev/null || :
+  fi
+}
+
+# $1: the generation just read; $2: 1 when a dependency is newer than the stamp. Decide
+# with builtins whether to ask; ask; apply.
 _envd_check() {
   local _envd_f _envd_id='' _envd_rc=0 _envd_rg='' _envd_rk='' _envd_key
-  local -a _envd_rep=()
+  local -a _envd_rep=() _envd_rf=()
   _envd_find
   # Ctrl-C during `envd export` (a slow .envrc without a daemon) aborts this function,
   # and the next prompt would start the same wait again: the prompt would never come
@@ -357,15 +393,19 @@ _envd_check() {
   # Without a daemon (ENVD_NO_DAEMON=1, or an unsafe runtime dir) there is no generation
   # to say that an approval or an edit happened: inside a project every prompt asks
   # `envd export`, as direnv does.
-  if [[ $_envd_f == "$_envd_found" && $1 == "$_envd_gen" && ${ENVD_NO_DAEMON-} != 1 && $_envd_rok != [0-] ]] ||
+  # Moving within the loaded project (same file) does not run it again, as direnv.
+  if [[ -z ${2-} && $_envd_f == "$_envd_found" && $1 == "$_envd_gen" && ${ENVD_NO_DAEMON-} != 1 && $_envd_rok != [0-] ]] ||
     [[ -z $_envd_f && -z ${DIRENV_DIR-} && -z ${DIRENV_FILE-} && -z ${ENVD_DIFF-} ]]; then
     _envd_pwd=$PWD _envd_gen=$1 _envd_found=$_envd_f
     return 0
   fi
+  _envd_deps=()
+  _envd_rdir && _envd_touch
   _envd_ask || _envd_rc=$?
   case $_envd_rc in
-    0) _envd_apply; _envd_warned='' ;;
-    1) _envd_unanswered; return 0 ;;
+    0) _envd_apply; _envd_warned=''; _envd_deps=("${_envd_rf[@]}") ;;
+    # Asked again at the next prompt (the stamp has moved past what was not seen yet).
+    1) _envd_unanswered; _envd_gen=-; return 0 ;;
     # `v`: this daemon will not serve this shell (another HOME or config, another hook
     # version). Its generation says nothing about this shell's files (its own `envd
     # allow` does not move it), so inside a project the next prompt asks again.
@@ -377,13 +417,16 @@ _envd_check() {
 
 # The prompt hook. Keeps $? for the prompt and for the rest of PROMPT_COMMAND.
 _envd_hook() {
-  local _envd_s=$? _envd_g=''
+  local _envd_s=$? _envd_g='' _envd_o=''
   # The generation file only from a safe runtime dir (one of another user's could be a
   # FIFO that never opens).
-  if _envd_rdir && [[ -r $_envd_genfile ]]; then IFS= builtin read -r _envd_g < "$_envd_genfile" || :; fi
-  if [[ $PWD != "$_envd_pwd" || $_envd_g != "$_envd_gen" || ${ENVD_NO_DAEMON-} == 1 || $_envd_rok == [0-] ]]; then
+  if _envd_rdir; then
+    if [[ -r $_envd_genfile ]]; then IFS= builtin read -r _envd_g < "$_envd_genfile" || :; fi
+    if (( ${#_envd_deps[@]} )) && _envd_stale; then _envd_o=1; fi
+  fi
+  if [[ -n $_envd_o || $PWD != "$_envd_pwd" || $_envd_g != "$_envd_gen" || ${ENVD_NO_DAEMON-} == 1 || $_envd_rok == [0-] ]]; then
     # Called in a || list: errexit (set -e) is off inside, whatever the user set.
-    _envd_check "$_envd_g" || :
+    _envd_check "$_envd_g" "$_envd_o" || :
   fi
   return "$_envd_s"
 }

@@ -55,6 +55,7 @@ function _envd_paths
     end
     set -g _envd_genfile $_envd_run/generation
     set -g _envd_sock $_envd_run/daemon.sock
+    set -g _envd_stamp $_envd_run/sh/$fish_pid-stamp.stamp
 end
 _envd_paths
 
@@ -68,8 +69,13 @@ set -q _envd_wait; or set -g _envd_wait 200 # the daemon's budget in ms (from it
 set -q _envd_warned; or set -g _envd_warned '' # warned that the daemon does not answer
 set -q _envd_try; or set -g _envd_try '' # what `envd export` is running for (see _envd_check)
 set -q _envd_held; or set -g _envd_held '' # what it was interrupted for: not asked again until it changes
-set -q _envd_kline; or set -g _envd_kline .envrc:.env
-set -q _envd_markers; or set -g _envd_markers .envrc .env
+# The names to look for, from the config when the hook was printed (`k` records update them).
+set -g _envd_kdef @ENVD_MARKERS@
+set -q _envd_kline; or set -g _envd_kline $_envd_kdef
+set -q _envd_markers; or set -g _envd_markers (string split -n : -- $_envd_kline)
+# The files the loaded state depends on (the daemon's `f` records): one that may have
+# changed since the stamp, which this shell rewrites before each request, means ask.
+set -q _envd_deps; or set -g _envd_deps
 set -q _envd_nc; or set -g _envd_nc '' # nc to use ('' not probed yet, '-' none)
 set -g _envd_skip '' # the cd just now was not answered: skip this prompt
 
@@ -234,6 +240,9 @@ function _envd_ask
     if test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb
         set _envd_fl c
     end
+    # Flag n: entering (another file than at the last check): the daemon runs the file
+    # rather than replaying a cached result, as direnv does on every entry.
+    test "$_envd_f" != "$_envd_found"; and set _envd_fl {$_envd_fl}n
     # No read timeout in fish: nc's own idle timeout (-w, whole seconds) bounds the wait.
     # The daemon acknowledges a request at once and answers within its budget (`w`), so
     # only a stopped daemon stays silent that long. (`timeout 0.3 nc` would bound it more
@@ -279,6 +288,7 @@ function _envd_parse
     set -g _envd_msg
     set -g _envd_rg ''
     set -g _envd_rk ''
+    set -g _envd_rf
     test (count $_envd_rep) -ge 5; or return 4
     test "$_envd_rep[1]" = ENVD-HOOK -a "$_envd_rep[2]" = 1 -a "$_envd_rep[3]" = "$_envd_id"; or return 1
     set -l _envd_s t
@@ -288,7 +298,7 @@ function _envd_parse
                 switch $_envd_f
                     case x
                         set _envd_s xn
-                    case u m k g w v z
+                    case u m k g w v z f
                         set _envd_s $_envd_f
                     case p
                     case '*'
@@ -308,6 +318,9 @@ function _envd_parse
                 set _envd_s t
             case k
                 set _envd_rk $_envd_f
+                set _envd_s t
+            case f
+                set -a _envd_rf $_envd_f
                 set _envd_s t
             case g
                 set _envd_rg $_envd_f
@@ -407,7 +420,34 @@ function _envd_unanswered
     end
 end
 
-# $argv[1]: the generation just read. Decide with builtins whether to ask; ask; apply.
+# 0 when a file the loaded state depends on may have changed since the stamp (an edit,
+# `envd allow`, `envd reload`...): builtin tests, a few stats, no process. "The stamp is
+# not newer", not "the file is newer": fish compares whole seconds, so a write in the
+# stamp's own second counts as a change (asked once more; once the second is over the
+# stamp moves past it). A file that does not exist (a watch_file target) is older.
+function _envd_stale
+    for _envd_x in $_envd_deps
+        if not test $_envd_stamp -nt $_envd_x
+            return 0
+        end
+    end
+    return 1
+end
+
+# The stamp, rewritten before each request: whatever is written after it (the next
+# command's edits) is newer. A builtin redirection. Made owner-only whatever the umask,
+# once per shell (one process; never on an idle prompt).
+function _envd_touch
+    test -d $_envd_run/sh -a ! -L $_envd_run/sh; or return 0
+    if test -f $_envd_stamp -a ! -L $_envd_stamp -a -O $_envd_stamp
+        true >$_envd_stamp
+    else
+        command sh -c 'umask 077 && rm -f -- "$1" && : >"$1"' sh $_envd_stamp 2>/dev/null
+    end
+end
+
+# $argv[1]: the generation just read; $argv[2]: 1 when a dependency may have changed.
+# Decide with builtins whether to ask; ask; apply.
 function _envd_check
     _envd_find
     # Ctrl-C during `envd export` (a slow .envrc without a daemon) cancels this function,
@@ -430,7 +470,8 @@ function _envd_check
     # Without a daemon (ENVD_NO_DAEMON=1, or an unsafe runtime dir) there is no generation
     # to say that an approval or an edit happened: inside a project every prompt asks
     # `envd export`, as direnv does.
-    if test "$_envd_f" = "$_envd_found" -a "$argv[1]" = "$_envd_gen" -a "$ENVD_NO_DAEMON" != 1
+    # Moving within the loaded project (same file) does not run it again, as direnv.
+    if test -z "$argv[2]" -a "$_envd_f" = "$_envd_found" -a "$argv[1]" = "$_envd_gen" -a "$ENVD_NO_DAEMON" != 1
         and not contains -- "$_envd_rok" 0 -
         or test -z "$_envd_f" -a -z "$DIRENV_DIR" -a -z "$DIRENV_FILE" -a -z "$ENVD_DIFF"
         set -g _envd_pwd $PWD
@@ -438,13 +479,18 @@ function _envd_check
         set -g _envd_found $_envd_f
         return 0
     end
+    set -g _envd_deps
+    _envd_rdir; and _envd_touch
     _envd_ask
     switch $status
         case 0
             _envd_apply
             set -g _envd_warned ''
+            set -g _envd_deps $_envd_rf
         case 1
             _envd_unanswered
+            # Asked again at the next prompt (the stamp has moved past what was not seen yet).
+            set -g _envd_gen -
             return 0
         case 3
             # `v`: this daemon will not serve this shell (another HOME or config, another
@@ -465,14 +511,16 @@ end
 function _envd_hook
     set -l _envd_s $status
     set -l _envd_g ''
+    set -l _envd_o ''
     # The generation file only from a safe runtime dir (one of another user's could be a
     # FIFO that never opens).
-    if _envd_rdir; and test -r $_envd_genfile
-        read _envd_g <$_envd_genfile
+    if _envd_rdir
+        test -r $_envd_genfile; and read _envd_g <$_envd_genfile
+        set -q _envd_deps[1]; and _envd_stale; and set _envd_o 1
     end
-    if test "$PWD" != "$_envd_pwd" -o "$_envd_g" != "$_envd_gen" -o "$ENVD_NO_DAEMON" = 1
+    if test -n "$_envd_o" -o "$PWD" != "$_envd_pwd" -o "$_envd_g" != "$_envd_gen" -o "$ENVD_NO_DAEMON" = 1
         or contains -- "$_envd_rok" 0 -
-        _envd_check $_envd_g
+        _envd_check $_envd_g $_envd_o
     end
     return $_envd_s
 end

@@ -32,6 +32,7 @@ _envd_paths() {
     typeset -g _envd_run=${_envd_t%/}/envd-$UID
   fi
   typeset -g _envd_genfile=$_envd_run/generation _envd_sock=$_envd_run/daemon.sock
+  typeset -g _envd_stamp=$_envd_run/sh/$$-stamp.stamp
 }
 _envd_paths
 
@@ -46,8 +47,13 @@ typeset -g _envd_warned=${_envd_warned-}      # warned that the daemon does not 
 typeset -g _envd_try=${_envd_try-}            # what `envd export` is running for (see _envd_check)
 typeset -g _envd_held=${_envd_held-}          # what it was interrupted for: not asked again until it changes
 typeset -g _envd_skip=                        # the cd just now was not answered: skip this prompt
-typeset -g _envd_kline=${_envd_kline-.envrc:.env}
-(( ${+_envd_markers} )) || typeset -ga _envd_markers=(.envrc .env)
+# The names to look for, from the config when the hook was printed (`k` records update them).
+typeset -g _envd_kdef=@ENVD_MARKERS@
+typeset -g _envd_kline=${_envd_kline-$_envd_kdef}
+(( ${+_envd_markers} )) || typeset -ga _envd_markers=(${(s.:.)_envd_kline})
+# The files the loaded state depends on (the daemon's `f` records): one newer than the
+# stamp, which this shell rewrites before each request, means ask at this prompt.
+(( ${+_envd_deps} )) || typeset -ga _envd_deps=()
 # zsocket, sysread and $EPOCHREALTIME: modules, loaded once (no process). zstat alone
 # from zsh/stat (the module's `stat` builtin would shadow the command).
 typeset -g _envd_sockok= _envd_zstat=
@@ -197,6 +203,9 @@ _envd_talk() {
   _envd_env
   _envd_id=$(( ++_envd_n ))
   [[ -t 2 && -z ${NO_COLOR-} && ${TERM-} != dumb ]] && _envd_fl=c
+  # Flag n: entering (another file than at the last check): the daemon runs the file
+  # rather than replaying a cached result, as direnv does on every entry.
+  [[ $_envd_f != $_envd_found ]] && _envd_fl+=n
   _envd_head=(ENVD-HOOK 1 $_envd_id zsh "$_envd_fl" "$PWD")
   _envd_body=${(pj:\0:)_envd_kv}${_envd_kv:+$'\0'}$'\0'
   (( _envd_dl = EPOCHREALTIME + 0.1 ))
@@ -250,7 +259,7 @@ _envd_parse() {
     case $_envd_rep[_envd_i] in
       (x) (( _envd_i += 3 )) ;;
       (p) (( _envd_i += 1 )) ;;
-      ([umkgw]) (( _envd_i += 2 )) ;;
+      ([umkgwf]) (( _envd_i += 2 )) ;;
       (v) return 3 ;;
       (z)
         (( _envd_i < _envd_c )) || return 4
@@ -280,6 +289,7 @@ _envd_apply() {
       (m) print -r -- "$_envd_y" >&2; (( _envd_i += 2 )) ;;
       (g) _envd_rg=$_envd_y; (( _envd_i += 2 )) ;;
       (k) _envd_rk=$_envd_y; (( _envd_i += 2 )) ;;
+      (f) _envd_rf+=("$_envd_y"); (( _envd_i += 2 )) ;;
       (w) (( _envd_i += 2 )) ;;
       (p) (( _envd_i += 1 )) ;;
       (*) break ;;
@@ -331,11 +341,38 @@ _envd_unanswered() {
   fi
 }
 
-# $1: the generation just read. Decide with builtins whether to ask; ask; apply.
+# 0 when a file the loaded state depends on may have changed since the stamp (an edit,
+# `envd allow`, `envd reload`...): builtin tests, a few stats, no process. "The stamp is
+# not newer", not "the file is newer": zsh and fish compare whole seconds, so a write in
+# the stamp's own second counts as a change (asked once more, once the second is over
+# the stamp moves past it). A file that does not exist (a watch_file target) is older.
+_envd_stale() {
+  emulate -L zsh
+  local _envd_x
+  for _envd_x in $_envd_deps; do
+    if [[ ! $_envd_stamp -nt $_envd_x ]]; then return 0; fi
+  done
+  return 1
+}
+
+# The stamp, rewritten before each request: whatever is written after it (the next
+# command's edits) is newer. `>|` whatever no_clobber says; a builtin redirection. Made
+# owner-only whatever the umask, once per shell (one process; never on an idle prompt).
+_envd_touch() {
+  [[ -d $_envd_run/sh && ! -L $_envd_run/sh ]] || return 0
+  if [[ -f $_envd_stamp && ! -L $_envd_stamp && -O $_envd_stamp ]]; then
+    : 2>/dev/null >|$_envd_stamp || :
+  else
+    command sh -c 'umask 077 && rm -f -- "$1" && : >"$1"' sh "$_envd_stamp" 2>/dev/null || :
+  fi
+}
+
+# $1: the generation just read; $2: 1 when a dependency is newer than the stamp. Decide
+# with builtins whether to ask; ask; apply.
 _envd_check() {
   emulate -L zsh
   local _envd_f _envd_id= _envd_rc=0 _envd_rg= _envd_rk= _envd_key
-  local -a _envd_kv _envd_rep
+  local -a _envd_kv _envd_rep _envd_rf
   _envd_find
   # Ctrl-C during `envd export` (a slow .envrc without a daemon) aborts this function,
   # and the next prompt would start the same wait again: the prompt would never come
@@ -354,15 +391,19 @@ _envd_check() {
   # Without a daemon (ENVD_NO_DAEMON=1, or an unsafe runtime dir) there is no generation
   # to say that an approval or an edit happened: inside a project every prompt asks
   # `envd export`, as direnv does.
-  if [[ $_envd_f == $_envd_found && $1 == $_envd_gen && ${ENVD_NO_DAEMON-} != 1 && $_envd_rok != [0-] ]] ||
+  # Moving within the loaded project (same file) does not run it again, as direnv.
+  if [[ -z ${2-} && $_envd_f == $_envd_found && $1 == $_envd_gen && ${ENVD_NO_DAEMON-} != 1 && $_envd_rok != [0-] ]] ||
     [[ -z $_envd_f && -z ${DIRENV_DIR-} && -z ${DIRENV_FILE-} && -z ${ENVD_DIFF-} ]]; then
     _envd_pwd=$PWD _envd_gen=$1 _envd_found=$_envd_f
     return 0
   fi
+  _envd_deps=()
+  _envd_rdir && _envd_touch
   _envd_ask || _envd_rc=$?
   case $_envd_rc in
-    (0) _envd_apply; _envd_warned= ;;
-    (1) _envd_unanswered; return 0 ;;
+    (0) _envd_apply; _envd_warned=; _envd_deps=("${_envd_rf[@]}") ;;
+    # Asked again at the next prompt (the stamp has moved past what was not seen yet).
+    (1) _envd_unanswered; _envd_gen=-; return 0 ;;
     # `v`: this daemon will not serve this shell (another HOME or config, another hook
     # version). Its generation says nothing about this shell's files (its own `envd
     # allow` does not move it), so inside a project the next prompt asks again.
@@ -375,13 +416,16 @@ _envd_check() {
 # The prompt hook (precmd). Keeps $? for the prompt. The idle path runs with the user's
 # options, so it quotes everything and uses no arrays.
 _envd_hook() {
-  local _envd_s=$? _envd_g=
+  local _envd_s=$? _envd_g= _envd_o=
   if [[ -n $_envd_skip ]]; then _envd_skip=; return $_envd_s; fi
   # The generation file only from a safe runtime dir (one of another user's could be a
   # FIFO that never opens).
-  if _envd_rdir && [[ -r $_envd_genfile ]]; then IFS= read -r _envd_g < "$_envd_genfile" || :; fi
-  if [[ $PWD != "$_envd_pwd" || $_envd_g != "$_envd_gen" || ${ENVD_NO_DAEMON-} == 1 || $_envd_rok == [0-] ]]; then
-    _envd_check "$_envd_g" || :
+  if _envd_rdir; then
+    if [[ -r $_envd_genfile ]]; then IFS= read -r _envd_g < "$_envd_genfile" || :; fi
+    if (( ${#_envd_deps} )) && _envd_stale; then _envd_o=1; fi
+  fi
+  if [[ -n $_envd_o || $PWD != "$_envd_pwd" || $_envd_g != "$_envd_gen" || ${ENVD_NO_DAEMON-} == 1 || $_envd_rok == [0-] ]]; then
+    _envd_check "$_envd_g" "$_envd_o" || :
   fi
   return $_envd_s
 }

@@ -41,7 +41,7 @@ import { userId } from '../config/paths.js';
 
 export type HookLog = ((msg: string) => void) | { warn(msg: string): void };
 
-const PAIR_RE = /^([0-9]{1,10})-([A-Za-z0-9]{1,40})\.(req|res|out|env)$/;
+const PAIR_RE = /^([0-9]{1,10})-([A-Za-z0-9]{1,40})\.(req|res|out|env|stamp)$/;
 /** More unread notifications than this on a `.res` and the shell is not reading it. */
 const MAX_RES_BACKLOG = 1024 * 1024;
 const MAX_PAIRS = 4096;

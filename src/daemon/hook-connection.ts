@@ -80,6 +80,7 @@ export function outcomeRecords(outcome: ExportOutcome, shell: HookShell, colour 
   const records: HookRecord[] = notes.map((text) => ({ t: 'm', text: shown(text, colour) }));
   records.push(...changes);
   if (outcome.kind === 'pending') records.push({ t: 'p' });
+  for (const path of outcome.deps ?? []) if (path.startsWith('/') && !path.includes('\0')) records.push({ t: 'f', path });
   return records;
 }
 
@@ -203,7 +204,7 @@ export class HookSession {
     try {
       // req.env is the parser's own prototype-free map, made for this request. A cwd that
       // is not UTF-8 is refused by the service with a message naming it.
-      const outcome = await this.backend.export({ cwd: req.header.cwd, env: req.env }, { budgetMs: waitMs });
+      const outcome = await this.backend.export({ cwd: req.header.cwd, env: req.env }, { budgetMs: waitMs, fresh: req.header.flags.includes('n') });
       records = outcomeRecords(outcome, req.header.shell, colour);
     } catch (err) {
       // Errors may quote a path (Node's own messages do): never raw control characters.

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { lstatSync, readdirSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 
 /**
@@ -22,26 +22,40 @@ export interface Fingerprint {
   d?: 1;
 }
 
-const MAX_TREE_ENTRIES = 2000;
+/** How much of a watch_dir tree is looked at (direnv walks it all; a bound keeps a huge tree cheap). */
+export const MAX_TREE_ENTRIES = 2000;
 
-function treeSignature(dir: string): string {
-  const h = createHash('sha256');
+/** Every entry of a tree, depth first in name order, at most `max`, each with its stat. */
+function walkTree(dir: string, max: number, visit: (p: string, st: Stats) => void): void {
   let count = 0;
   const walk = (d: string): void => {
     let names: string[];
     try { names = readdirSync(d).sort(); } catch { return; }
     for (const name of names) {
-      if (++count > MAX_TREE_ENTRIES) return;
+      if (++count > max) return;
       const p = join(d, name);
       try {
         const st = statSync(p);
-        h.update(`${p}\0${st.mtimeMs}\0${st.size}\0`);
+        visit(p, st);
         if (st.isDirectory()) walk(p);
       } catch { /* vanished meanwhile */ }
     }
   };
   walk(dir);
+}
+
+/** ctime and inode too: an edit inside the tree that keeps size and mtime still counts. */
+function treeSignature(dir: string): string {
+  const h = createHash('sha256');
+  walkTree(dir, MAX_TREE_ENTRIES, (p, st) => h.update(`${p}\0${st.mtimeMs}\0${st.size}\0${st.ctimeMs}\0${st.ino}\0`));
   return h.digest('hex');
+}
+
+/** The paths of a watch_dir tree (at most `max`), for the hooks' per-prompt check. */
+export function treePaths(dir: string, max: number): string[] {
+  const out: string[] = [];
+  walkTree(dir, max, (p) => out.push(p));
+  return out;
 }
 
 export function fingerprint(path: string, dirTree = false): Fingerprint {

@@ -18,7 +18,7 @@ import { findEnvFile, markerNames, type FoundFile } from './find.js';
 import { goAutoMarker } from '../go/auto.js';
 import type * as GoAuto from '../go/auto.js';
 import type { CachedGoProvider } from '../go/types.js';
-import { stillValid, fingerprint, type Fingerprint } from './fingerprint.js';
+import { stillValid, fingerprint, treePaths, type Fingerprint } from './fingerprint.js';
 import { recordDirOf } from './state-records.js';
 import { readShellState, stateStillValid, stateVars, stillValidExcept, STATE_NAMES, withoutState, type LoadStatus, type ShellState } from './shell-state.js';
 import type { Service, StatusInfo, TrustChange } from './service-types.js';
@@ -29,6 +29,8 @@ import { red } from '../util/colour.js';
 /** Variables that differ between terminals of one user and say nothing about a project. */
 const VOLATILE = new Set(['PWD', 'OLDPWD', 'SHLVL', '_', 'TERM_SESSION_ID', 'WINDOWID', 'TMUX_PANE', 'COLUMNS', 'LINES']);
 const MAX_CACHE = 512;
+/** watch_dir entries a hook checks at every prompt (each a stat). */
+const MAX_HOOK_TREE_PATHS = 256;
 
 interface CacheEntry {
   result: EvalResult;
@@ -114,6 +116,14 @@ export class LocalService implements Service {
   markers(): string[] {
     const c = this.config;
     return markerNames(c.global.loadDotenv, c.go.auto);
+  }
+
+  /**
+   * The config files' fingerprints, in every shell's state: a config edit makes each
+   * shell's next request evaluate again (strict_env, eval_timeout...), not answer no-op.
+   */
+  private configPrints(): Fingerprint[] {
+    return this.configFiles().map((f) => fingerprint(f));
   }
 
   /** A change to a config file takes effect at the next request. */
@@ -227,6 +237,10 @@ export class LocalService implements Service {
   }
 
   async export(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {
+    return this.withDeps(req.env, await this.answer(req, opts));
+  }
+
+  private async answer(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {
     this.refreshConfig();
     const config = this.config;
     await this.prepare(config);
@@ -289,17 +303,66 @@ export class LocalService implements Service {
     }
 
     const key = this.cacheKey(target, base);
-    let result = this.cachedResult(key);
+    // Entering (this shell had not loaded this file): the file runs, as direnv runs it on
+    // every entry, so `$(git branch)` or `$(date)` are fresh. A cached result only stands
+    // in when the fresh run takes longer than the budget.
+    const entering = opts.fresh === true && (state.file !== found.path || state.status !== 'loaded');
+    let result = entering ? null : this.cachedResult(key);
+    let stale = false;
     if (result === null) {
+      const last = entering ? this.cachedResult(key) : null;
       const run = this.makeRun(target, base, verdict, opts.budgetMs === Infinity);
-      const pending = this.startEval(key, run);
+      const pending = entering ? this.startFresh(key, run) : this.startEval(key, run);
       result = await withBudget(pending, opts.budgetMs);
-      if (result === null) {
+      if (result === null && last !== null) {
+        messages.push(this.fmt(`${tildePath(found.path, home)} is still running; the last result applies meanwhile, the fresh one at the next prompt after it finishes`));
+        result = last;
+        stale = true;
+      } else if (result === null) {
         messages.push(this.fmt(`loading ${tildePath(found.path, home)} (still running; applied at a prompt after it finishes)`));
         return { kind: 'pending', change: emptyChange(), messages, file: found.path };
       }
     }
-    return this.applyResult(current, base, state, found, result, messages);
+    return this.applyResult(current, base, state, found, result, messages, stale);
+  }
+
+  /**
+   * The files a hook compares with its stamp at every prompt (builtin `-nt`), so an edit
+   * made by the previous command is seen at the next prompt whatever the watcher is doing:
+   * those in the shell's new state, plus the allowlist and config files (allow, deny and
+   * config edits).
+   */
+  private withDeps(current: Env, o: ExportOutcome): ExportOutcome {
+    if (o.kind === 'pending' || o.kind === 'unloaded' || o.file === null) return o;
+    const after = copyNameMap(current);
+    for (const n of o.change.unset) delete after[n];
+    for (const [n, v] of Object.entries(o.change.set)) after[n] = v;
+    const st = readShellState(after);
+    const mine = st.file === o.file;
+    const out = new Set<string>(!mine ? [o.file] : st.exact !== null ? st.exact.map((w) => w.p) : st.coarse.map((w) => w.Path));
+    // A watch_dir tree: its entries too (bounded: past that, the watcher and the request's
+    // tree signature still notice; the hook stats each of these at every prompt).
+    let room = MAX_HOOK_TREE_PATHS;
+    for (const w of mine ? st.exact ?? [] : []) {
+      if (w.d !== 1 || room <= 0) continue;
+      const paths = treePaths(w.p, room);
+      room -= paths.length;
+      for (const p of paths) out.add(p);
+    }
+    out.add(this.paths.allowlistFile);
+    for (const f of this.configFiles()) out.add(f);
+    return { ...o, deps: [...out] };
+  }
+
+  /**
+   * Start an evaluation that is not joined to one already running (which may have begun
+   * before what the caller wants fresh); its result replaces the cached one.
+   */
+  private startFresh(key: string, run: () => Promise<EvalResult>): Promise<EvalResult> {
+    const running = this.inflight.get(key);
+    if (running === undefined) return this.startEval(key, run);
+    const p = running.catch(() => undefined).then(() => this.startEval(key, run));
+    return p;
   }
 
   /**
@@ -519,7 +582,7 @@ export class LocalService implements Service {
     return p;
   }
 
-  private applyResult(current: Env, base: Env, state: ShellState, found: FoundFile, r: EvalResult, messages: string[]): ExportOutcome {
+  private applyResult(current: Env, base: Env, state: ShellState, found: FoundFile, r: EvalResult, messages: string[], stale = false): ExportOutcome {
     const home = this.paths.home;
     const loadingLine = this.fmt(`loading ${tildePath(found.path, home)}`);
     if (r.kind !== 'loaded' || r.delta === undefined) {
@@ -532,7 +595,10 @@ export class LocalService implements Service {
       if (v === null) delete env[n]; else env[n] = v;
     }
     const diff = diffBetween(base, env);
-    const target: Env = copyNameMap(env, stateVars({ dir: found.dir, file: found.path, diff, status: 'loaded', watches: r.deps, asOf: state.readAt, ...this.records() }));
+    // A stand-in for a fresh run still going carries a fingerprint that matches nothing, so
+    // the shell's next request (at the generation bump the fresh result brings) is not a no-op.
+    const watches = [...r.deps, ...this.configPrints(), ...(stale ? [{ p: found.path, m: -2, s: -1 }] : [])];
+    const target: Env = copyNameMap(env, stateVars({ dir: found.dir, file: found.path, diff, status: 'loaded', watches, asOf: state.readAt, ...this.records() }));
     const change = changeBetween(current, target, touched(state, diff));
     if (change.unset.length === 0 && Object.keys(change.set).length === 0) {
       return { kind: 'noop', change, messages, file: found.path };
@@ -552,9 +618,11 @@ export class LocalService implements Service {
   private settle(current: Env, base: Env, state: ShellState, found: FoundFile, kind: 'blocked' | 'denied' | 'failed', deps: Fingerprint[], messages: string[]): ExportOutcome {
     const status: LoadStatus = kind === 'failed' ? 'failed' : 'blocked';
     // As direnv: the directory is recorded with an empty diff, so the file is neither run
-    // nor reported again until something it depends on changes. A blocked record also
-    // watches the allowlist (as direnv's watches its allow file): an approval is a change.
-    const watches = status === 'blocked' ? [...deps, fingerprint(this.paths.allowlistFile)] : deps;
+    // nor reported again until something it depends on changes (config edits included). A
+    // blocked record also watches the allowlist (as direnv's watches its allow file): an
+    // approval is a change.
+    const all = [...deps, ...this.configPrints()];
+    const watches = status === 'blocked' ? [...all, fingerprint(this.paths.allowlistFile)] : all;
     const target: Env = copyNameMap(base, stateVars({ dir: found.dir, file: found.path, diff: null, status, watches, asOf: state.readAt, ...this.records() }));
     const out = [...messages];
     // Still blocked, and only the allowlist moved (another file's approval): said already.

@@ -27,9 +27,20 @@ export interface ExportOutcome {
   messages: string[];
   /** The env file this answer is about (null outside any project). */
   file: string | null;
+  /**
+   * What the shell's state now depends on (the env file, sourced and watched files, the
+   * allowlist and config files): the hook re-asks at the next prompt when one is newer
+   * than its stamp. Absent: the hook keeps relying on the generation alone.
+   */
+  deps?: string[];
 }
 
 export interface ExportOptions {
   /** How long to wait for an evaluation before answering `pending` (Infinity: wait). */
   budgetMs: number;
+  /**
+   * The shell is entering this file's project (hook flag `n`): run it, as direnv does on
+   * every entry, rather than replay a cached result (which stands in only past the budget).
+   */
+  fresh?: boolean;
 }

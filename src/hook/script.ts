@@ -28,9 +28,18 @@ export function hookFile(shell: ShellName): string {
   return join(PACKAGE_ROOT, 'shells', HOOK_FILES[shell]);
 }
 
-export function hookScript(shell: ShellName, bin: string = ENVD_BIN_PATH): string {
+/**
+ * The file names the hook looks for from its first prompt (`.envrc:.env`, plus Go's pin
+ * files under `[go] auto`): a new shell finds a directory holding only a pin file without
+ * first having been told the names by an answer (`k` records still update them).
+ */
+export const MARKERS_PLACEHOLDER = '@ENVD_MARKERS@';
+export const DEFAULT_HOOK_MARKERS = ['.envrc', '.env'];
+
+export function hookScript(shell: ShellName, bin: string = ENVD_BIN_PATH, markers: readonly string[] = DEFAULT_HOOK_MARKERS): string {
   const text = readFileSync(hookFile(shell), 'utf8');
   const parts = text.split(BIN_PLACEHOLDER);
   if (parts.length !== 2) throw new Error(`${HOOK_FILES[shell]} must contain ${BIN_PLACEHOLDER} exactly once`);
-  return parts.join(QUOTE[shell](bin));
+  const names = markers.filter((m) => m !== '' && !m.includes(':') && !m.includes('/') && !m.includes('\0'));
+  return parts.join(QUOTE[shell](bin)).split(MARKERS_PLACEHOLDER).join(QUOTE[shell](names.join(':')));
 }

@@ -49,7 +49,11 @@ export interface HookHeader {
   version: number;
   id: string;
   shell: HookShell;
-  /** `c`: the terminal wants colour. Unknown letters are ignored. */
+  /**
+   * `c`: the terminal wants colour; `e`: the environment is in the pair's `.env` file; `n`:
+   * entering (the file found differs from the last check): run it afresh. Unknown letters
+   * are ignored.
+   */
   flags: string;
   /**
    * The directory's bytes as a string (src/env/bytes.ts). One whose name is not UTF-8 is
@@ -243,10 +247,12 @@ export type HookRecord =
   /** the daemon does not speak the request's hook version: fall back to the CLI */
   | { t: 'v'; version: number }
   /** the rest of the answer comes within MS milliseconds (the daemon's budget) */
-  | { t: 'w'; ms: number };
+  | { t: 'w'; ms: number }
+  /** a file the loaded state depends on: newer than the hook's stamp, ask at the next prompt */
+  | { t: 'f'; path: string };
 
 /** Fields each record type carries after its letter. */
-const ARITY: Record<string, number> = { x: 2, u: 1, m: 1, k: 1, g: 1, p: 0, v: 1, w: 1, z: 1 };
+const ARITY: Record<string, number> = { x: 2, u: 1, m: 1, k: 1, g: 1, p: 0, v: 1, w: 1, f: 1, z: 1 };
 
 function fieldsOf(r: HookRecord): string[] {
   switch (r.t) {
@@ -258,6 +264,7 @@ function fieldsOf(r: HookRecord): string[] {
     case 'p': return ['p'];
     case 'v': return ['v', String(r.version)];
     case 'w': return ['w', String(Math.max(0, Math.round(r.ms)))];
+    case 'f': return ['f', r.path];
   }
 }
 
@@ -300,6 +307,7 @@ function recordOf(t: string, a: string[]): HookRecord | null {
     case 'p': return { t };
     case 'v': return /^[0-9]+$/.test(a0) ? { t, version: Number(a0) } : null;
     case 'w': return /^[0-9]+$/.test(a0) ? { t, ms: Number(a0) } : null;
+    case 'f': return a0.startsWith('/') ? { t, path: a0 } : null;
     default: return null;
   }
 }
