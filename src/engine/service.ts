@@ -20,7 +20,7 @@ import type * as GoAuto from '../go/auto.js';
 import type { CachedGoProvider } from '../go/types.js';
 import { stillValid, fingerprint, treePaths, type Fingerprint } from './fingerprint.js';
 import { recordDirOf } from './state-records.js';
-import { readShellState, stateStillValid, stateVars, stillValidExcept, STATE_NAMES, withoutState, type LoadStatus, type ShellState } from './shell-state.js';
+import { readShellState, stateStillValid, stateVars, stillValidExcept, STATE_NAMES, watchedPaths, withoutState, type LoadStatus, type ShellState } from './shell-state.js';
 import type { Service, StatusInfo, TrustChange } from './service-types.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from './types.js';
 import { copyNameMap, newNameMap } from '../env/map.js';
@@ -339,11 +339,13 @@ export class LocalService implements Service {
     for (const [n, v] of Object.entries(o.change.set)) after[n] = v;
     const st = readShellState(after);
     const mine = st.file === o.file;
-    const out = new Set<string>(!mine ? [o.file] : st.exact !== null ? st.exact.map((w) => w.p) : st.coarse.map((w) => w.Path));
+    // The paths themselves come from DIRENV_WATCHES (whatever the record says about them:
+    // an ambiguous record has no exact list), and the env file always.
+    const out = new Set<string>([o.file, ...(mine ? watchedPaths(current, o.change) : [])]);
     // A watch_dir tree: its entries too (bounded: past that, the watcher and the request's
     // tree signature still notice; the hook stats each of these at every prompt).
     let room = MAX_HOOK_TREE_PATHS;
-    for (const w of mine ? st.exact ?? [] : []) {
+    for (const w of mine ? st.exact ?? st.candidates.at(-1) ?? [] : []) {
       if (w.d !== 1 || room <= 0) continue;
       const paths = treePaths(w.p, room);
       room -= paths.length;

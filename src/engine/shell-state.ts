@@ -19,6 +19,9 @@ export interface ShellState {
   exact: Fingerprint[] | null;
   /** The record as direnv keeps it (whole-second mtimes). */
   coarse: DirenvWatch[];
+  /** Every exact list recorded for this DIRENV_WATCHES text (several when edits within one
+   *  second gave the same whole-second text). */
+  candidates: Fingerprint[][];
   /** The record was written by direnv itself (it watches its own allow file), or by envd's
    *  earlier release (ENVD_*): answered once more, so direnv's names replace it. */
   foreign: boolean;
@@ -116,6 +119,7 @@ function readLegacy(env: Env): ShellState {
     diff: decodeDiff(env.ENVD_DIFF) ?? null,
     status,
     exact,
+    candidates: [exact],
     coarse: [],
     foreign: true,
     readAt: Date.now(),
@@ -142,6 +146,7 @@ export function readShellState(env: Env, opts: RecordOptions = {}): ShellState {
     diff: decodeDiff(env.DIRENV_DIFF) ?? null,
     status,
     exact: k !== undefined && k.fps.length === 1 ? (k.fps[0] ?? null) : null,
+    candidates: k?.fps ?? [],
     coarse: k !== undefined && k.fps.length > 1 ? [] : coarse,
     foreign: coarse.some((w) => DIRENV_ALLOW.test(w.Path)),
     readAt: Date.now(),
@@ -163,7 +168,9 @@ export function stateStillValid(s: ShellState): boolean {
 export function stillValidExcept(s: ShellState, path: string): boolean {
   if (s.foreign) return false;
   if (s.exact !== null) return stillValid(s.exact.filter((w) => w.p !== path));
-  return direnvWatchesValid(s.coarse.filter((w) => w.Path !== path));
+  // Ambiguous (several exact lists for one text): still valid if one of them is.
+  if (s.candidates.length > 0) return s.candidates.some((list) => stillValid(list.filter((w) => w.p !== path)));
+  return s.coarse.length > 0 && direnvWatchesValid(s.coarse.filter((w) => w.Path !== path));
 }
 
 /** The environment without the state variables. */
