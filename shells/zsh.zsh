@@ -66,8 +66,10 @@ zmodload -F zsh/stat b:zstat 2>/dev/null && _envd_zstat=1
 # writable by its owner, this user or root, alone). Without XDG_RUNTIME_DIR it is
 # $TMPDIR/envd-UID, which another user may have made first, with a listener of theirs in
 # it: then this shell sends nothing there, reads nothing from it, and works without the
-# daemon (`envd export` in-process), with one warning. zstat is a builtin, so the whole
-# check is made before every use (stat(1), once, only where zsh/stat is missing).
+# daemon (`envd export` in-process), with one warning. The owner and symlink tests run
+# before every use; the modes (zstat, a builtin; stat(1) where zsh/stat is missing) once,
+# and again after the directory disappeared: only its owner can change its mode, and the
+# parent's check keeps others from renaming it away (docs/security.md).
 typeset -g _envd_rok=                   # '' not checked, 1 safe, 0 unsafe by its modes, - unsafe now
 typeset -g _envd_rwhy=                  # what is wrong with it
 typeset -g _envd_rwarned=${_envd_rwarned-} # warned that it is unsafe (once per shell)
@@ -79,7 +81,6 @@ _envd_rdir() {
   if [[ ! -e $_envd_run ]]; then _envd_rok=; return 1; fi
   if [[ ! -d $_envd_run ]]; then _envd_rok=- _envd_rwhy='is not a directory'; return 1; fi
   if [[ ! -O $_envd_run ]]; then _envd_rok=- _envd_rwhy='is owned by another user'; return 1; fi
-  [[ -n $_envd_zstat ]] && _envd_rok=
   case $_envd_rok in
     (1) return 0 ;;
     (0) return 1 ;;
@@ -349,8 +350,10 @@ _envd_unanswered() {
 _envd_stale() {
   emulate -L zsh
   local _envd_x
+  # zsh's -nt is false when the second file does not exist (bash's is true): a file that
+  # is absent (an extension or config file that may appear) changes nothing until it does.
   for _envd_x in $_envd_deps; do
-    if [[ ! $_envd_stamp -nt $_envd_x ]]; then return 0; fi
+    if [[ -e $_envd_x && ! $_envd_stamp -nt $_envd_x ]]; then return 0; fi
   done
   return 1
 }
