@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
+import { availableParallelism } from 'node:os';
 import type { Env } from '../env/diff.js';
 import type { RpcContext, RpcHandler } from './rpc-types.js';
 import { RpcServer } from './rpc.js';
@@ -205,6 +206,32 @@ function launch(bashPath: string, script: string, env: Env, cwd: string, stdin: 
  * rules, below) that has already read the stdlib takes the request when it can.
  */
 export function runEvaluation(input: EvalInput): Promise<EvalOutput> {
+  return new Promise((resolve) => {
+    const go = (): void => {
+      started += 1;
+      startEvaluation(input).then(resolve, (err: unknown) => {
+        resolve({ status: 'spawn-error', exitCode: null, dump: null, output: '', detail: String(err) });
+      }).finally(() => {
+        started -= 1;
+        waiting.shift()?.();
+      });
+    };
+    if (started < MAX_RUNNING) go(); else waiting.push(go);
+  });
+}
+
+/**
+ * Evaluations running at once, at most a few per core: 50 shells entering their projects
+ * at the same moment must not start 50 bash processes together, which would hold the
+ * daemon's event loop past every hook's wait. The others queue (their eval_timeout starts
+ * when they start); a request past its budget is answered meanwhile (pending, or the last
+ * result for the same content).
+ */
+const MAX_RUNNING = Math.max(4, 2 * availableParallelism());
+let started = 0;
+const waiting: (() => void)[] = [];
+
+function startEvaluation(input: EvalInput): Promise<EvalOutput> {
   const all = copyNameMap(input.env, input.extraEnv, { __ENVD_RC: decodeBytes(input.script) });
   // The warm way whenever the request allows it (warm.ts); in the daemon the bash has
   // usually read the stdlib already.
