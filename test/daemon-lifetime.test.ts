@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Sandbox, parseJsonExport } from './helpers/sandbox.js';
+import { killQuietly, processesWith, until } from './helpers/processes.js';
 
 // RELIABILITY 36: evaluations never outlive the daemon. An approved .envrc that starts a
 // background `sleep` and then sleeps itself is running (answer `pending`) when the daemon
@@ -13,39 +13,8 @@ const marks: string[] = [];
 afterEach(() => {
   for (const sb of sandboxes.splice(0)) sb.cleanup();
   // Whatever a failing test left behind does not outlive it either.
-  for (const m of marks.splice(0)) for (const pid of processesWith(m)) killQuietly(pid);
+  for (const m of marks.splice(0)) for (const pid of processesWith('ENVD_LIFETIME_MARK', m)) killQuietly(pid);
 });
-
-function killQuietly(pid: number): void {
-  try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-}
-
-/** Live processes whose environment holds ENVD_LIFETIME_MARK=mark (zombies do not count). */
-function processesWith(mark: string): number[] {
-  const needle = Buffer.from(`\0ENVD_LIFETIME_MARK=${mark}\0`);
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') continue;
-      const env = Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${name}/environ`), Buffer.from([0])]);
-      if (env.includes(needle)) out.push(Number(name));
-    } catch {
-      // Gone meanwhile, or not ours to read.
-    }
-  }
-  return out;
-}
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
-}
 
 /** A daemon evaluating a long .envrc: returns the sandbox, the daemon's pid and the mark. */
 async function evaluating(): Promise<{ sb: Sandbox; pid: number; mark: string }> {
@@ -63,7 +32,7 @@ async function evaluating(): Promise<{ sb: Sandbox; pid: number; mark: string }>
   expect(r.status, r.stderr).toBe(0);
   expect(parseJsonExport(r.stdout).ENVD_LIFETIME_MARK).toBeUndefined();
   // The two sleeps (bash's own /proc environ is the one it started with).
-  expect(await until(() => processesWith(mark).length >= 2, 10_000)).toBe(true);
+  expect(await until(() => processesWith('ENVD_LIFETIME_MARK', mark).length >= 2, 10_000)).toBe(true);
   return { sb, pid, mark };
 }
 
@@ -71,19 +40,19 @@ describe('evaluations end with the daemon (RELIABILITY 36)', () => {
   it('envd daemon stop', async () => {
     const { sb, mark } = await evaluating();
     expect(sb.envd(['daemon', 'stop']).status).toBe(0);
-    expect(await until(() => processesWith(mark).length === 0, 5000)).toBe(true);
+    expect(await until(() => processesWith('ENVD_LIFETIME_MARK', mark).length === 0, 5000)).toBe(true);
   }, 30_000);
 
   it('SIGTERM', async () => {
     const { pid, mark } = await evaluating();
     process.kill(pid, 'SIGTERM');
-    expect(await until(() => processesWith(mark).length === 0, 5000)).toBe(true);
+    expect(await until(() => processesWith('ENVD_LIFETIME_MARK', mark).length === 0, 5000)).toBe(true);
   }, 30_000);
 
   it('kill -9', async () => {
     const { pid, mark } = await evaluating();
     process.kill(pid, 'SIGKILL');
-    expect(await until(() => processesWith(mark).length === 0, 5000)).toBe(true);
+    expect(await until(() => processesWith('ENVD_LIFETIME_MARK', mark).length === 0, 5000)).toBe(true);
   }, 30_000);
 
   it('an evaluation that finished leaves nothing of envd behind, and the daemon stays', async () => {
@@ -97,6 +66,6 @@ describe('evaluations end with the daemon (RELIABILITY 36)', () => {
     expect(sb.envd(['allow', dir]).status).toBe(0);
     const r = sb.envd(['export', 'json'], { cwd: dir });
     expect(parseJsonExport(r.stdout).DONE, r.stderr).toBe('1');
-    expect(await until(() => processesWith(mark).length === 0, 5000)).toBe(true);
+    expect(await until(() => processesWith('ENVD_LIFETIME_MARK', mark).length === 0, 5000)).toBe(true);
   }, 30_000);
 });

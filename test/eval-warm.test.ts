@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ENVD_BIN, Sandbox, parseJsonExport } from './helpers/sandbox.js';
+import { killQuietly, processesWith, until } from './helpers/processes.js';
 
 // The warm evaluator (src/eval/warm.ts): a bash started with an empty environment reads
 // the stdlib, then its request; in the daemon it is started ahead of time. Every .envrc
@@ -13,39 +14,8 @@ const sandboxes: Sandbox[] = [];
 const marks: string[] = [];
 afterEach(() => {
   for (const sb of sandboxes.splice(0)) sb.cleanup();
-  for (const m of marks.splice(0)) for (const pid of processesWith(m)) killQuietly(pid);
+  for (const m of marks.splice(0)) for (const pid of processesWith('ENVD_WARM_MARK', m)) killQuietly(pid);
 });
-
-function killQuietly(pid: number): void {
-  try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-}
-
-/** Live processes whose environment holds ENVD_WARM_MARK=mark (zombies do not count). */
-function processesWith(mark: string): number[] {
-  const needle = Buffer.from(`\0ENVD_WARM_MARK=${mark}\0`);
-  const out: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z') continue;
-      const env = Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${name}/environ`), Buffer.from([0])]);
-      if (env.includes(needle)) out.push(Number(name));
-    } catch {
-      // Gone meanwhile, or not ours to read.
-    }
-  }
-  return out;
-}
-
-async function until(cond: () => boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) return false;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return true;
-}
 
 function daemon(config?: string, env: Record<string, string> = {}): { sb: Sandbox; pid: number } {
   const sb = new Sandbox();
@@ -183,9 +153,9 @@ describe('the warm evaluator', () => {
     const dir = project(sb, 'hang', `${MODE}export ENVD_WARM_MARK=${mark}\necho "$EVAL_MODE" > mode\nsleep 1000 &\nsleep 1000\n`);
     const r = sb.envd(['export', 'json', '--budget', '100'], { cwd: dir, env: { PWD: dir } });
     expect(r.status, r.stderr).toBe(0);
-    expect(await until(() => processesWith(mark).length >= 2, 10_000)).toBe(true);
+    expect(await until(() => processesWith('ENVD_WARM_MARK', mark).length >= 2, 10_000)).toBe(true);
     expect(readFileSync(`${dir}/mode`, 'utf8')).toBe('warm\n');
-    expect(await until(() => processesWith(mark).length === 0, 10_000)).toBe(true);
+    expect(await until(() => processesWith('ENVD_WARM_MARK', mark).length === 0, 10_000)).toBe(true);
   }, 60_000);
 
   it('a warm evaluation ends when the daemon is killed with SIGKILL', async () => {
@@ -196,9 +166,9 @@ describe('the warm evaluator', () => {
     const dir = project(sb, 'long', `${MODE}export ENVD_WARM_MARK=${mark}\necho "$EVAL_MODE" > mode\nsleep 1000 &\nsleep 1000\n`);
     const r = sb.envd(['export', 'json', '--budget', '100'], { cwd: dir, env: { PWD: dir } });
     expect(r.status, r.stderr).toBe(0);
-    expect(await until(() => processesWith(mark).length >= 2, 10_000)).toBe(true);
+    expect(await until(() => processesWith('ENVD_WARM_MARK', mark).length >= 2, 10_000)).toBe(true);
     expect(readFileSync(`${dir}/mode`, 'utf8')).toBe('warm\n');
     process.kill(pid, 'SIGKILL');
-    expect(await until(() => processesWith(mark).length === 0, 5000)).toBe(true);
+    expect(await until(() => processesWith('ENVD_WARM_MARK', mark).length === 0, 5000)).toBe(true);
   }, 60_000);
 });
