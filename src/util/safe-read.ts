@@ -81,10 +81,11 @@ export function readRegularFile(path: string | Buffer, maxBytes: number): SafeRe
         `refusing ${shown}: ${sizeText(stat.size)}, over envd's ${sizeText(maxBytes)} limit for this kind of file`);
     }
     // Read to EOF but never past the cap (+1 byte to tell "exactly the cap" from "more").
+    // The first read is sized by fstat, so a small file does not get a 64 KiB buffer.
     const chunks: Buffer[] = [];
     let total = 0;
     for (;;) {
-      const want = Math.min(64 * 1024, maxBytes + 1 - total);
+      const want = Math.min(total === 0 ? stat.size + 1 : 64 * 1024, maxBytes + 1 - total);
       if (want <= 0) {
         throw new SafeReadError('TOO_LARGE', shown, `refusing ${shown}: grew past envd's ${sizeText(maxBytes)} limit while being read`);
       }
@@ -99,7 +100,9 @@ export function readRegularFile(path: string | Buffer, maxBytes: number): SafeRe
       chunks.push(n === want ? buf : buf.subarray(0, n));
       total += n;
     }
-    return { bytes: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total), stat };
+    // A copy of exactly the bytes read: a slice would keep its whole read buffer alive for
+    // as long as the bytes are kept (cached results keep an .envrc's bytes).
+    return { bytes: Buffer.concat(chunks, total), stat };
   } finally {
     closeSync(fd);
   }
