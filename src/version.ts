@@ -5,12 +5,19 @@ import { fileURLToPath } from 'node:url';
 /** The package root (holds stdlib/ and shells/), from dist/ or src/. */
 export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 
+/** The version in a package's package.json; null when it cannot be read (mid-write, gone). */
+export function readPackageVersion(root: string = PACKAGE_ROOT): string | null {
+  try {
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version?: unknown };
+    return typeof pkg.version === 'string' ? pkg.version : null;
+  } catch {
+    return null;
+  }
+}
+
 let cached: string | undefined;
 export function envdVersion(): string {
-  if (cached === undefined) {
-    const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: unknown };
-    cached = typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-  }
+  cached ??= readPackageVersion() ?? '0.0.0';
   return cached;
 }
 

@@ -145,29 +145,28 @@ describe('the warm evaluator', () => {
     expect(seen.THING).toBe('two');
   }, 60_000);
 
-  it('kills the whole process group of a warm evaluation at eval_timeout', async () => {
-    const { sb } = daemon('[global]\neval_timeout = "1s"\n');
+  /** A warm evaluation that hangs (a sleep in the background too), running now: its marker. */
+  async function hangingWarm(sb: Sandbox, name: string): Promise<string> {
     const mark = randomBytes(8).toString('hex');
     marks.push(mark);
     await enter(sb, project(sb, 'warmup', MODE));
-    const dir = project(sb, 'hang', `${MODE}export ENVD_WARM_MARK=${mark}\necho "$EVAL_MODE" > mode\nsleep 1000 &\nsleep 1000\n`);
+    const dir = project(sb, name, `${MODE}export ENVD_WARM_MARK=${mark}\necho "$EVAL_MODE" > mode\nsleep 1000 &\nsleep 1000\n`);
     const r = sb.envd(['export', 'json', '--budget', '100'], { cwd: dir, env: { PWD: dir } });
     expect(r.status, r.stderr).toBe(0);
     expect(await until(() => processesWith('ENVD_WARM_MARK', mark).length >= 2, 10_000)).toBe(true);
     expect(readFileSync(`${dir}/mode`, 'utf8')).toBe('warm\n');
+    return mark;
+  }
+
+  it('kills the whole process group of a warm evaluation at eval_timeout', async () => {
+    const { sb } = daemon('[global]\neval_timeout = "1s"\n');
+    const mark = await hangingWarm(sb, 'hang');
     expect(await until(() => processesWith('ENVD_WARM_MARK', mark).length === 0, 10_000)).toBe(true);
   }, 60_000);
 
   it('a warm evaluation ends when the daemon is killed with SIGKILL', async () => {
     const { sb, pid } = daemon();
-    const mark = randomBytes(8).toString('hex');
-    marks.push(mark);
-    await enter(sb, project(sb, 'warmup', MODE));
-    const dir = project(sb, 'long', `${MODE}export ENVD_WARM_MARK=${mark}\necho "$EVAL_MODE" > mode\nsleep 1000 &\nsleep 1000\n`);
-    const r = sb.envd(['export', 'json', '--budget', '100'], { cwd: dir, env: { PWD: dir } });
-    expect(r.status, r.stderr).toBe(0);
-    expect(await until(() => processesWith('ENVD_WARM_MARK', mark).length >= 2, 10_000)).toBe(true);
-    expect(readFileSync(`${dir}/mode`, 'utf8')).toBe('warm\n');
+    const mark = await hangingWarm(sb, 'long');
     process.kill(pid, 'SIGKILL');
     expect(await until(() => processesWith('ENVD_WARM_MARK', mark).length === 0, 5000)).toBe(true);
   }, 60_000);

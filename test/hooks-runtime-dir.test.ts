@@ -160,26 +160,13 @@ describe.runIf(canSwitchUsers() && haveTmux())('a runtime dir another user made 
   for (const shell of SHELLS) {
     it.runIf(haveShell(shell))(`${shell}: sends nothing there, creates nothing there, applies nothing from there; the project loads`, async () => {
       const victim = mustAccount(TEST_USER);
-      const attacker = mustAccount(ATTACKER);
       const s = scene(shell, victim);
-      // $TMPDIR as /tmp is: root's, 1777.
-      const tmp = s.sb.path('tmp');
-      chownSync(tmp, 0, 0);
-      chmodSync(tmp, 0o1777);
-      const evil = join(tmp, `envd-${victim.uid}`);
-      mkdirSync(evil);
-      chmodSync(evil, 0o777);
-      const logDir = s.sb.mkdir('evil');
-      chmodSync(logDir, 0o777);
-      const script = s.sb.write('evil-listen.mjs', LISTENER);
-      // A live process of the victim's, as `ps` shows it to anyone: bash's `kill -0` passes.
-      const victimProc = spawnAs(victim, 'sleep', ['600'], { env: { PATH: '/usr/bin:/bin' } });
-      cleanups.push(() => victimProc.kill('SIGKILL'));
-      writeFileSync(join(evil, 'hook.pid'), `${String(victimProc.pid)}\n`);
-      const log = join(logDir, 'got');
-      const listener = await plantAs(attacker, s.sb, evil, script, log);
-      cleanups.push(() => listener.kill('SIGKILL'));
-      const before = tree(evil);
+      const { evil, log, before } = await occupied(s, victim, (dir) => {
+        // A live process of the victim's, as `ps` shows it to anyone: bash's `kill -0` passes.
+        const victimProc = spawnAs(victim, 'sleep', ['600'], { env: { PATH: '/usr/bin:/bin' } });
+        cleanups.push(() => victimProc.kill('SIGKILL'));
+        writeFileSync(join(dir, 'hook.pid'), `${String(victimProc.pid)}\n`);
+      });
 
       const t = await TmuxShell.start({ shell, sandbox: s.sb, hookFile: s.hookFile, cwd: s.out, wrap: asUserWrap(victim) });
       cleanups.push(() => t.close());
@@ -192,21 +179,8 @@ describe.runIf(canSwitchUsers() && haveTmux())('a runtime dir another user made 
 
   it('envd export (the CLI) refuses it too and loads the project in-process with one warning', async () => {
     const victim = mustAccount(TEST_USER);
-    const attacker = mustAccount(ATTACKER);
     const s = scene('bash', victim);
-    const tmp = s.sb.path('tmp');
-    chownSync(tmp, 0, 0);
-    chmodSync(tmp, 0o1777);
-    const evil = join(tmp, `envd-${victim.uid}`);
-    mkdirSync(evil);
-    chmodSync(evil, 0o777);
-    const logDir = s.sb.mkdir('evil');
-    chmodSync(logDir, 0o777);
-    const script = s.sb.write('evil-listen.mjs', LISTENER);
-    const log = join(logDir, 'got');
-    const listener = await plantAs(attacker, s.sb, evil, script, log);
-    cleanups.push(() => listener.kill('SIGKILL'));
-    const before = tree(evil);
+    const { evil, log, before } = await occupied(s, victim);
     const r = s.sb.envd(['export', 'json'], { cwd: s.A });
     expect(r.status, r.stderr).toBe(0);
     expect(parseJsonExport(r.stdout).A_VAR).toBe('a');
@@ -216,6 +190,29 @@ describe.runIf(canSwitchUsers() && haveTmux())('a runtime dir another user made 
     expect(tree(evil)).toEqual(before);
   }, 60_000);
 });
+
+/**
+ * The attack: $TMPDIR as /tmp is (root's, 1777), in which the attacker made the victim's
+ * `envd-UID` first (0777) with their listener in it. `prepare` adds to the dir before the
+ * listener starts. Returns the dir, the listener's log and the dir's listing before.
+ */
+async function occupied(s: Scene, victim: Account, prepare?: (dir: string) => void): Promise<{ evil: string; log: string; before: string[] }> {
+  const attacker = mustAccount(ATTACKER);
+  const tmp = s.sb.path('tmp');
+  chownSync(tmp, 0, 0);
+  chmodSync(tmp, 0o1777);
+  const evil = join(tmp, `envd-${victim.uid}`);
+  mkdirSync(evil);
+  chmodSync(evil, 0o777);
+  const logDir = s.sb.mkdir('evil');
+  chmodSync(logDir, 0o777);
+  const script = s.sb.write('evil-listen.mjs', LISTENER);
+  prepare?.(evil);
+  const log = join(logDir, 'got');
+  const listener = await plantAs(attacker, s.sb, evil, script, log);
+  cleanups.push(() => listener.kill('SIGKILL'));
+  return { evil, log, before: tree(evil) };
+}
 
 /** Make the attacker's dir theirs, with a FIFO, sh/ and their listener in it. */
 async function plantAs(attacker: Account, sb: Sandbox, dir: string, script: string, log: string): Promise<ChildProcess> {

@@ -48,6 +48,7 @@ export interface ReplySink {
   fail(err: unknown): void;
 }
 
+/** A record field cannot hold NUL (it ends fields): a message never carries one. */
 function clean(text: string): string {
   return text.includes('\0') ? text.replace(/\0/g, '') : text;
 }
@@ -208,7 +209,7 @@ export class HookSession {
       records = outcomeRecords(outcome, req.header.shell, colour);
     } catch (err) {
       // Errors may quote a path (Node's own messages do): never raw control characters.
-      const text = clean(`envd: ${printable(errorMessage(err).replace(/^envd: /, ''))}`);
+      const text = `envd: ${printable(errorMessage(err).replace(/^envd: /, ''))}`;
       records = [{ t: 'm', text: colour ? red(text) : text }];
     }
     records.push({ t: 'k', markers: markers.filter((m) => m !== '' && !m.includes(':') && !m.includes('\0')) });

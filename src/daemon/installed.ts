@@ -1,6 +1,6 @@
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../version.js';
+import { PACKAGE_ROOT, readPackageVersion } from '../version.js';
 
 /**
  * The package this daemon was started from, as it is on disk now. An upgrade in place
@@ -11,11 +11,13 @@ import { PACKAGE_ROOT } from '../version.js';
  */
 export class InstalledPackage {
   private readonly file: string;
+  private readonly root: string;
   private stamp: string;
   private readonly startVersion: string | null;
   private now: string | null;
 
   constructor(root: string = PACKAGE_ROOT) {
+    this.root = root;
     this.file = join(root, 'package.json');
     this.stamp = this.stat();
     this.startVersion = this.read();
@@ -39,11 +41,6 @@ export class InstalledPackage {
   }
 
   private read(): string | null {
-    try {
-      const pkg = JSON.parse(readFileSync(this.file, 'utf8')) as { version?: unknown };
-      return typeof pkg.version === 'string' ? pkg.version : null;
-    } catch {
-      return null;
-    }
+    return readPackageVersion(this.root);
   }
 }
