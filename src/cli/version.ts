@@ -1,20 +1,7 @@
 import { DIRENV_COMPAT_VERSION, envdVersion } from '../version.js';
 import { actingAsDirenv } from './persona.js';
 import { say } from './command.js';
-
-function parts(v: string): number[] {
-  return v.replace(/^v/, '').split('.').map((x) => Number.parseInt(x, 10) || 0);
-}
-
-export function compareVersions(a: string, b: string): number {
-  const pa = parts(a);
-  const pb = parts(b);
-  for (let i = 0; i < Math.max(pa.length, pb.length); i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d < 0 ? -1 : 1;
-  }
-  return 0;
-}
+import { compareSemver } from '../util/semver.js';
 
 /**
  * `envd version` prints it; `envd version MIN` exits 1 when older than MIN (as direnv does).
@@ -29,7 +16,7 @@ export async function run(args: string[]): Promise<number> {
     process.stdout.write(v + '\n');
     return 0;
   }
-  if (compareVersions(v, min) < 0) {
+  if (compareSemver(v, min) < 0) {
     say(asDirenv
       ? `envd: this needs direnv ${min} or later; envd stands in for direnv ${v}`
       : `envd: version ${v} is older than the required ${min}; update envd.`);
