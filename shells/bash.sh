@@ -219,9 +219,11 @@ _envd_ask() {
     # Owner-only whatever the umask, and new (noclobber: a file that is there already is
     # not taken over). The .env file is made here too: bash's `1<>` would make it with
     # the umask's mode.
+    # The stamp is made in the same process when it is missing (_envd_touch leaves it here).
     _envd_pair=$_envd_run/sh/$$-${EPOCHREALTIME//[!0-9]/}$RANDOM
-    command sh -c 'umask 077 && set -C && : >"$1.env" && exec mkfifo -m 600 -- "$1.req" "$1.res"' \
-      sh "$_envd_pair" 2>/dev/null || { _envd_pair=''; return 2; }
+    command sh -c 'umask 077 && set -C && : >"$1.env" && mkfifo -m 600 -- "$1.req" "$1.res" &&
+      { [ -f "$2" ] || { rm -f -- "$2"; : >"$2"; }; }' \
+      sh "$_envd_pair" "$_envd_stamp" 2>/dev/null || { _envd_pair=''; return 2; }
     _envd_regd=''
   fi
   exec {_envd_q}<>"$_envd_pair.req" || return 2
@@ -365,6 +367,9 @@ _envd_touch() {
   [[ -d $_envd_run/sh && ! -L $_envd_run/sh ]] || return 0
   if [[ -f $_envd_stamp && ! -L $_envd_stamp && -O $_envd_stamp ]]; then
     : 2>/dev/null >|"$_envd_stamp" || :
+  elif [[ -z $_envd_pair || ! -p $_envd_pair.req ]]; then
+    # A new pair is about to be made: that one process makes the stamp too.
+    :
   else
     command sh -c 'umask 077 && rm -f -- "$1" && : >"$1"' sh "$_envd_stamp" 2>/dev/null || :
   fi
