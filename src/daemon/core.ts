@@ -11,7 +11,7 @@ import {
 } from '../protocol/messages.js';
 import { EnvdError, errorMessage } from '../util/errors.js';
 import type { Generation } from './generation.js';
-import type { SessionState } from './connection.js';
+import type { Backend, SessionState } from './backend.js';
 import type { DaemonLogger } from './log.js';
 import type { DependencyWatcher } from './watcher.js';
 import { watchedPaths } from '../engine/shell-state.js';
@@ -48,7 +48,7 @@ export interface CoreOptions {
  * Serves requests, from JSON-lines connections and from hook streams alike, and keeps the
  * generation number and the watch set in step with what the engine did.
  */
-export class DaemonCore {
+export class DaemonCore implements Backend {
   private readonly gc = new QuietGc();
   readonly startedAt = Date.now();
   private bumpedThisTick = false;
@@ -58,6 +58,8 @@ export class DaemonCore {
   readonly identity: Identity;
   private readonly installed = new InstalledPackage();
   private steppingDown = false;
+  /** Identities of foreign hook requests already logged (such a shell asks at many prompts). */
+  private readonly foreignSeen = new Set<string>();
 
   constructor(private readonly o: CoreOptions) {
     this.identity = identityOf(o.paths);
@@ -141,6 +143,20 @@ export class DaemonCore {
     if (stale !== null) return stale;
     const theirs = identityOfEnv(env);
     return sameIdentity(this.identity, theirs) ? null : identityDifference(this.identity, theirs);
+  }
+
+  /** Backend.foreign: foreignEnv, logged once per identity. */
+  foreign(env: Readonly<Record<string, string>>): string | null {
+    const why = this.foreignEnv(env);
+    if (why !== null && !this.foreignSeen.has(why) && this.foreignSeen.size < 100) {
+      this.foreignSeen.add(why);
+      this.o.log.info({ why }, 'hook request of another identity: told to use the CLI');
+    }
+    return why;
+  }
+
+  markers(): string[] {
+    return this.o.engine.markers();
   }
 
   /**

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { DAEMON_NODE_FLAGS } from './memory.js';
+import { DAEMON_NODE_FLAGS } from '../daemon/memory.js';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
