@@ -1,3 +1,5 @@
+import type { Config } from '../config/config.js';
+import type { Service } from '../engine/service-types.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from '../engine/types.js';
 import type { RequestFrame, ResponseBody } from '../protocol/messages.js';
 
@@ -30,6 +32,24 @@ export interface Backend {
    * which works in-process with that environment's own config and allowlist.
    */
   foreign(env: Readonly<Record<string, string>>): string | null;
+}
+
+/**
+ * The engine as the daemon sees it: the one seam between src/daemon and src/engine
+ * (serving.ts loads LocalService, which provides it).
+ */
+export interface DaemonEngine extends Service {
+  dependencies(): string[];
+  onChange(cb: () => void): void;
+  /** False when nothing any answer depends on changed (e.g. envd's own bookkeeping write). */
+  invalidate(paths: string[]): boolean;
+  /** Changes whenever dependencies() may return a different set. */
+  dependencyVersion(): number;
+  configFiles(): string[];
+  cachedCount(): number;
+  /** File names the hooks look for when walking up (`.envrc`, `.env`, Go pins). */
+  markers(): string[];
+  readonly config: Config;
 }
 
 /**

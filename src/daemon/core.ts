@@ -1,8 +1,6 @@
-import type { Config } from '../config/config.js';
 import { identityDifference, identityOf, identityOfEnv, sameIdentity, type Identity } from '../config/identity.js';
 import { QuietGc } from './memory.js';
 import type { EnvdPaths } from '../config/paths.js';
-import type { Service } from '../engine/service-types.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from '../engine/types.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { Dispatcher } from '../protocol/dispatch.js';
@@ -13,26 +11,11 @@ import {
 import { METHODS } from '../protocol/methods.js';
 import { EnvdError, errorMessage } from '../util/errors.js';
 import type { Generation } from './generation.js';
-import type { Backend, SessionState } from './backend.js';
+import type { Backend, DaemonEngine, SessionState } from './backend.js';
 import type { DaemonLogger } from './log.js';
 import type { DependencyWatcher } from './watcher.js';
 import { watchedPaths } from '../engine/shell-state.js';
 import { InstalledPackage } from './installed.js';
-
-/** What the daemon needs from the engine beyond `Service` (LocalService provides it). */
-export interface DaemonEngine extends Service {
-  dependencies(): string[];
-  onChange(cb: () => void): void;
-  /** False when nothing any answer depends on changed (e.g. envd's own bookkeeping write). */
-  invalidate(paths: string[]): boolean;
-  /** Changes whenever dependencies() may return a different set. */
-  dependencyVersion(): number;
-  configFiles(): string[];
-  cachedCount(): number;
-  /** File names the hooks look for when walking up (`.envrc`, `.env`, Go pins). */
-  markers(): string[];
-  readonly config: Config;
-}
 
 export interface CoreOptions {
   engine: DaemonEngine;

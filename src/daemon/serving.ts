@@ -1,5 +1,5 @@
 import type { EnvdPaths } from '../config/paths.js';
-import type { DaemonEngine } from './core.js';
+import type { DaemonEngine } from './backend.js';
 import { DaemonCore } from './core.js';
 import type { Component } from './components.js';
 import { Generation } from './generation.js';

@@ -38,7 +38,8 @@ export interface HookRequest {
   header: HookHeader;
   /**
    * The exported environment, names checked, values as byte strings (src/env/bytes.ts):
-   * a value that is not UTF-8 is kept exactly (RELIABILITY 18, 31).
+   * a value that is not UTF-8 is kept exactly, never mangled (test/hooks-bytes.test.ts:
+   * "random byte strings (not UTF-8 too) round-trip exactly").
    */
   env: Record<string, string>;
 }
