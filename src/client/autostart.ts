@@ -123,7 +123,7 @@ async function waitForExit(pid: number, ms: number): Promise<boolean> {
 }
 
 /** Ask a daemon to go away, then make sure it did (SIGTERM, then SIGKILL). */
-export async function retireDaemon(client: ProtocolClient, pid: number, timeoutMs = 3000): Promise<void> {
+async function retireDaemon(client: ProtocolClient, pid: number, timeoutMs = 3000): Promise<void> {
   try {
     await client.request({ type: 'shutdown' }, timeoutMs);
   } catch {
@@ -143,7 +143,7 @@ export async function retireDaemon(client: ProtocolClient, pid: number, timeoutM
  * The environment a daemon starts with: the starting shell's, without envd's own changes
  * (a daemon must not carry one project's PATH into every evaluation) and state variables.
  */
-export function daemonEnvironment(env: Record<string, string | undefined>, token: string): Record<string, string> {
+function daemonEnvironment(env: Record<string, string | undefined>, token: string): Record<string, string> {
   const clean: Env = newNameMap();
   for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v;
   const diff = decodeDiff(clean.ENVD_DIFF ?? clean.DIRENV_DIFF);

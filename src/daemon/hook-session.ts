@@ -13,7 +13,7 @@ import type { HookBackend } from './backend.js';
 /** Sent when the backend cannot say: `.envrc` and `.env` are a superset of the defaults. */
 const DEFAULT_MARKERS = ['.envrc', '.env'];
 /** However the budget is configured, a prompt is never told to wait longer than this. */
-export const MAX_HOOK_WAIT_MS = 10_000;
+const MAX_HOOK_WAIT_MS = 10_000;
 const FALLBACK_WAIT_MS = 200;
 
 /** Where a session's answers go: a socket, or a bash FIFO pair (fifo.ts). */

@@ -43,7 +43,7 @@ function intKnob(v: string | undefined): number | undefined {
   return Number.isSafeInteger(n) && n > 0 ? Math.min(n, MAX_TIMER_MS) : undefined;
 }
 
-export function readKnobs(env: Env): DaemonKnobs {
+function readKnobs(env: Env): DaemonKnobs {
   return {
     watch: env.ENVD_NO_WATCH !== '1',
     version: speakingVersion(env),

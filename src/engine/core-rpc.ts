@@ -26,7 +26,7 @@ export async function parseDotenvBytes(content: Buffer, env: Record<string, stri
 }
 
 /** The RPC requests of the core stdlib (stdlib/00-core.sh, stdlib/10-files.sh). */
-export const CORE_RPC: readonly RpcMethod[] = [
+const CORE_RPC: readonly RpcMethod[] = [
   {
     name: 'source', args: 'path', reply: 'the file\'s content (the exact bytes that were approved)',
     handle: (args, ctx) => {

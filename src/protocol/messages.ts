@@ -26,11 +26,6 @@ export type RequestFrame = RequestBody & { v: number; id: number };
 export type ResponseBody = ReplyBody | { type: 'error'; error: WireError };
 export type ResponseFrame = ResponseBody & { v: number; id: number | null };
 
-/** Requests every protocol version understands the same way. */
-export function isVersionFree(type: string): boolean {
-  return methodNamed(type)?.versionFree === true;
-}
-
 // ---- parsing from unknown ---------------------------------------------------------------
 
 function parseJsonObject(line: string, what: string): Obj {
