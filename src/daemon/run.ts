@@ -141,7 +141,15 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
   });
   let fifo: FifoTransport | null = null;
   const parts = new Components([
-    { name: 'socket', start: () => socket.accept(), stop: () => socket.close() },
+    {
+      name: 'socket',
+      start: () => socket.accept(),
+      // Also when the daemon stops before it was ready: requests still waiting are told so.
+      stop: () => {
+        gate.close();
+        socket.close();
+      },
+    },
     new SocketGuard(paths.runtimeDir, paths.socketPath, () => socket.owns(), (r) => stop(r), log),
     pidFileComponent(paths),
     engine,
