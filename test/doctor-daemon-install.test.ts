@@ -147,5 +147,5 @@ it('bad arguments: exit 2 and the usage', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('envd daemon install [--print] [--force] [--remove] [--platform linux|darwin]');
   }
-  expect(existsSync(join(ROOT, 'dist/daemon/install.js'))).toBe(true);
+  expect(existsSync(join(ROOT, 'dist/client/install.js'))).toBe(true);
 });

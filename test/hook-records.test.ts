@@ -4,7 +4,7 @@ import {
   decodeReply, encodeReply, encodeReplyHead, encodeReplyTail, encodeRequest, HookProtocolError,
   HookRequestParser, MAX_HOOK_REQUEST_BYTES, parseDeclarePx, type HookParseEvent, type HookRecord, type HookRequest,
 } from '../src/protocol/hook-records.js';
-import { outcomeRecords } from '../src/daemon/hook-connection.js';
+import { outcomeRecords } from '../src/daemon/hook-session.js';
 import { encodeBytes } from '../src/env/bytes.js';
 import type { ExportOutcome } from '../src/engine/types.js';
 

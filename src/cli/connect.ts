@@ -2,7 +2,7 @@ import { loadConfig } from '../config/config.js';
 import { resolvePaths, type EnvdPaths } from '../config/paths.js';
 import type { Service, StatusInfo, TrustChange } from '../engine/service-types.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from '../engine/types.js';
-import { DaemonFrozen, DaemonNotOurs, ensureDaemon, shouldWarnFrozen, shouldWarnNotOurs, type DaemonHandle } from '../daemon/autostart.js';
+import { DaemonFrozen, DaemonNotOurs, ensureDaemon, shouldWarnFrozen, shouldWarnNotOurs, type DaemonHandle } from '../client/autostart.js';
 import { checkRuntimeDir, checkSocketPath } from '../daemon/runtime-dir.js';
 import { ClientError, type ProtocolClient } from '../protocol/client.js';
 import { ProtocolError } from '../protocol/errors.js';

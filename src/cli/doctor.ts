@@ -179,7 +179,7 @@ function since(ms: number): string {
 export async function checkDaemon(ctx: Context): Promise<CheckResult> {
   if (ctx.env.ENVD_NO_DAEMON === '1') return ok('daemon', 'not used: ENVD_NO_DAEMON=1 runs everything in-process');
   if (!ctx.runtimeDirOk) return fail('daemon', 'not checked: the runtime dir is unsafe (see above); fix it, then run envd doctor again');
-  const { clientTimeoutMs, ensureDaemon, judgeDaemon, probeDaemon, speakingVersion } = await import('../daemon/autostart.js');
+  const { clientTimeoutMs, ensureDaemon, judgeDaemon, probeDaemon, speakingVersion } = await import('../client/autostart.js');
   const { PROTOCOL_VERSION } = await import('../protocol/messages.js');
   const timeout = clientTimeoutMs(ctx.env);
   const p = await probeDaemon(ctx.paths, timeout, ctx.env);

@@ -135,7 +135,7 @@ export type Op = { name: string; kind: 'set'; value: string } | { name: string; 
 /**
  * The change's operations in name order, checked; refusals become warnings. One set of
  * checks for every way an answer reaches a shell (export text here, hook records in
- * src/daemon/hook-connection.ts); `refuseAlso` adds a caller's own reason to refuse a name.
+ * src/daemon/hook-session.ts); `refuseAlso` adds a caller's own reason to refuse a name.
  */
 export function checkedOps(format: ExportFormat, change: Change, warnings: string[], refuseAlso?: (name: string) => string | null): Op[] {
   // A name both set and unset is a caller bug; the set wins (it is the target state).

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { DAEMON_NODE_FLAGS } from './memory.js';
+import { DAEMON_NODE_FLAGS } from '../daemon/memory.js';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -38,7 +38,7 @@ export interface UnitInputs {
 /** The variables a unit carries over: where envd's files live, so the daemon and the shells agree. */
 const CARRIED = ['XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME', 'XDG_CACHE_HOME', 'ENVD_RUNTIME_DIR', 'ENVD_LOG_LEVEL', 'DIRENV_CONFIG'] as const;
 
-export function unitInputs(env: Env): UnitInputs {
+function unitInputs(env: Env): UnitInputs {
   const carried: Record<string, string> = {};
   for (const k of CARRIED) {
     const v = env[k];
@@ -57,7 +57,7 @@ function systemdExecWord(s: string): string {
   return systemdQuote(s).replace(/\$/g, '$$$$');
 }
 
-export function systemdUnit(u: UnitInputs): string {
+function systemdUnit(u: UnitInputs): string {
   const envLines = [['PATH', u.path] as const, ...Object.entries(u.env)]
     .map(([k, v]) => `Environment=${systemdQuote(`${k}=${v}`)}`);
   return [
@@ -86,7 +86,7 @@ function xmlEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-export function launchdPlist(u: UnitInputs, logFile: string): string {
+function launchdPlist(u: UnitInputs, logFile: string): string {
   const str = (s: string): string => `<string>${xmlEscape(s)}</string>`;
   const env = [['PATH', u.path] as const, ...Object.entries(u.env)]
     .map(([k, v]) => `      <key>${xmlEscape(k)}</key>\n      ${str(v)}`).join('\n');
@@ -137,7 +137,7 @@ function nonEmpty(v: string | undefined): string | undefined {
   return v !== undefined && v !== '' ? v : undefined;
 }
 
-export function unitTarget(platform: UnitPlatform, env: Env): UnitTarget {
+function unitTarget(platform: UnitPlatform, env: Env): UnitTarget {
   const home = nonEmpty(env.HOME) ?? homedir();
   const u = unitInputs(env);
   if (platform === 'linux') {
