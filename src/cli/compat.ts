@@ -17,7 +17,6 @@ import type { Change } from '../env/diff.js';
 import type { ExportFormat } from '../engine/types.js';
 import { applicablePairs, decodeDump, DumpFormatError, dumpJson, encodeGzenv, isDumpIgnored, MAX_DUMP_BYTES, type DumpEnv } from '../eval/dump-codec.js';
 import { fetchUrl, FetchError } from '../eval/fetchurl.js';
-import { ENVD_BIN_PATH } from '../version.js';
 import { logicalCwd, processEnv } from './env.js';
 import { errorMessage } from '../util/errors.js';
 import { printable } from '../util/printable.js';
@@ -348,8 +347,9 @@ export async function runEdit(args: string[]): Promise<number> {
     say(`envd: ${shown} is unchanged; its approval is as it was`);
     return 0;
   }
-  const allow = spawnSync(ENVD_BIN_PATH, ['allow', file], { stdio: 'inherit' });
-  return allow.status ?? 1;
+  // Approved here, by the trust module itself (as `envd allow FILE` would).
+  const [{ openTrust }, { allowWithRequired }] = await Promise.all([import('../engine/trust.js'), import('./trust.js')]);
+  return allowWithRequired(openTrust(), file, cwd);
 }
 
 /**

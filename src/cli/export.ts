@@ -1,6 +1,7 @@
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { markerNames } from '../engine/find.js';
+import { ALL_STATE_VARS } from '../env/names.js';
 import type { ExportFormat } from '../engine/types.js';
 import { say, sayMessages, usage } from './command.js';
 import { logicalCwd, processEnv } from './env.js';
@@ -15,10 +16,8 @@ const ANY_MARKER = markerNames(true, true);
  * command's start-up), since a hook without a daemon may call it after every `cd`.
  */
 function nothingCouldApply(cwd: string): boolean {
-  const env = process.env;
-  if (env.DIRENV_FILE !== undefined || env.DIRENV_DIFF !== undefined || env.DIRENV_DIR !== undefined) return false;
-  // A shell from before an upgrade still carries envd's old names: it has something to revert.
-  if (env.ENVD_FILE !== undefined || env.ENVD_DIFF !== undefined || env.ENVD_DIR !== undefined) return false;
+  // A state of this release or an earlier one (ENVD_*): something to revert.
+  if (ALL_STATE_VARS.some((n) => process.env[n] !== undefined)) return false;
   let dir = cwd;
   for (;;) {
     for (const name of ANY_MARKER) {

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { decodeDiff, revert } from '../env/diff.js';
 import { ENVD_BIN_PATH } from '../version.js';
+import type { Env } from '../env/diff.js';
 
-type Env = Record<string, string>;
 
 /** Variables that describe the user's envd/direnv session; the sandbox starts without them. */
 const SESSION_VARS = /^(ENVD_|DIRENV_|__ENVD)/;
