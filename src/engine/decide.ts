@@ -52,8 +52,6 @@ export type Decision =
   | { action: 'evaluate'; reason: 'entering' | 'not-cached' }
   | { action: 'use-cache'; reason: 'cached' };
 
-export type Reason = Decision['reason'];
-
 /**
  * The one place that decides what a request does. direnv's order: no file, leave; a file
  * that cannot be read or is not trusted, refuse; nothing changed since the shell's last

@@ -1,7 +1,6 @@
 import { statSync } from 'node:fs';
-import { join } from 'node:path';
 import { openAllowlist, type TrustVerdict } from '../allowlist/index.js';
-import { loadConfig, type Config, type LoadedConfig } from '../config/config.js';
+import { configFilePaths, loadConfig, type Config, type LoadedConfig } from '../config/config.js';
 import { resolvePaths, tildePath, type EnvdPaths } from '../config/paths.js';
 import { emptyChange, revert } from '../env/diff.js';
 import type { Env, ProcessEnv } from '../env/diff.js';
@@ -84,7 +83,7 @@ export class LocalService implements Service {
   }
 
   configFiles(): string[] {
-    return [join(this.paths.direnvConfigDir, 'direnv.toml'), join(this.paths.direnvConfigDir, 'config.toml'), this.paths.configFile];
+    return configFilePaths(this.paths);
   }
 
   markers(): string[] {

@@ -125,10 +125,6 @@ export interface Change {
 
 export const emptyChange = (): Change => ({ set: newNameMap(), unset: [] });
 
-export function isEmptyChange(c: Change): boolean {
-  return c.unset.length === 0 && Object.keys(c.set).length === 0;
-}
-
 /**
  * What the shell must do to go from `current` to `target` (only names that differ). With
  * `only`, just those names are compared: a caller that knows which names can differ saves

@@ -17,7 +17,7 @@ import { checkValue } from './values.js';
  *
  * Shell output is one compound command — `{ …; }` for bash and zsh, `begin; …; end` for
  * fish — so that an answer cut off at any byte is a syntax error as a whole and applies
- * nothing (RELIABILITY 17): the shells parse a compound command completely before running
+ * nothing (test/render.test.ts, "cut off at any byte"): the shells parse a compound command completely before running
  * any of it, and no strict prefix of the text contains the closing `}` / `end`.
  * Statements come in name order; an empty change renders as the empty string (as
  * direnv prints nothing when nothing changes).
