@@ -32,10 +32,11 @@ export const PER_TERMINAL: ReadonlySet<string> = new Set([...SHELL_MOVES, ...TER
 
 /**
  * Variables the shell carries for envd (what is loaded and how to undo it): direnv's own,
- * in direnv's formats (src/engine/shell-state.ts).
+ * in direnv's formats, so direnv's hook, `direnv show_dump` and prompts read them, and a
+ * shell can switch between the two hooks (src/engine/shell-state.ts).
  */
 export const STATE_VARS = ['DIRENV_DIR', 'DIRENV_FILE', 'DIRENV_DIFF', 'DIRENV_WATCHES'] as const;
-/** What envd's earlier releases carried instead: read once to revert, then unset. */
+/** What envd's earlier releases carried instead: still read (and unset), so such a shell reverts once. */
 export const LEGACY_STATE_VARS = ['ENVD_DIR', 'ENVD_FILE', 'ENVD_DIFF', 'ENVD_WATCHES'] as const;
 /** Every state variable of any release: what a request's base environment is without. */
 export const ALL_STATE_VARS: readonly string[] = [...STATE_VARS, ...LEGACY_STATE_VARS];
