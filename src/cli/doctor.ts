@@ -7,6 +7,7 @@ import { resolvePaths, tildePath, type EnvdPaths } from '../config/paths.js';
 import { envdVersion } from '../version.js';
 import { EnvdError, errorMessage } from '../util/errors.js';
 import { usage } from './command.js';
+import type { ProcessEnv } from '../env/diff.js';
 
 /**
  * `envd doctor [--json] [--no-start]`: one line per check, `ok` or what to do about it.
@@ -22,10 +23,9 @@ export interface CheckResult {
   message: string;
 }
 
-type Env = Record<string, string | undefined>;
 
 interface Context {
-  env: Env;
+  env: ProcessEnv;
   paths: EnvdPaths;
   loaded: LoadedConfig;
   startDaemon: boolean;
@@ -59,7 +59,7 @@ export function checkNode(version: string = process.versions.node): CheckResult 
 type HookShell = 'bash' | 'zsh' | 'fish';
 
 /** The shell that ran us: our parent process when it is a shell, else $SHELL. */
-function currentShell(env: Env): { name: string; from: string } {
+function currentShell(env: ProcessEnv): { name: string; from: string } {
   try {
     const comm = readFileSync(`/proc/${process.ppid}/comm`, 'utf8').trim().replace(/^-/, '');
     if (comm === 'bash' || comm === 'zsh' || comm === 'fish') return { name: comm, from: 'the parent process' };
@@ -78,7 +78,7 @@ export function hookLine(shell: HookShell): string {
   return shell === 'fish' ? 'envd hook fish | source' : `eval "$(envd hook ${shell})"`;
 }
 
-function rcFiles(shell: HookShell, env: Env, home: string): string[] {
+function rcFiles(shell: HookShell, env: ProcessEnv, home: string): string[] {
   if (shell === 'bash') return ['.bashrc', '.bash_profile', '.bash_login', '.profile'].map((f) => join(home, f));
   if (shell === 'zsh') {
     const zdot = env.ZDOTDIR !== undefined && env.ZDOTDIR !== '' ? env.ZDOTDIR : home;
@@ -94,7 +94,7 @@ function rcFiles(shell: HookShell, env: Env, home: string): string[] {
 }
 
 /** The first rc file that loads envd's (or direnv's) hook for this shell. */
-function rcWithHook(shell: HookShell, env: Env, home: string): { file: string; direnv: boolean } | null {
+function rcWithHook(shell: HookShell, env: ProcessEnv, home: string): { file: string; direnv: boolean } | null {
   const envdRe = new RegExp(`envd["']?\\s+hook\\s+["']?${shell}\\b`);
   const direnvRe = new RegExp(`direnv["']?\\s+hook\\s+["']?${shell}\\b`);
   for (const file of rcFiles(shell, env, home)) {
@@ -123,7 +123,7 @@ function hookPairOf(pid: number, runtimeDir: string): boolean {
  * the environment (only a hook or `eval "$(envd export ...)"` puts them there), and last
  * the line in the shell's rc file.
  */
-export function checkHook(env: Env, paths: EnvdPaths): CheckResult {
+export function checkHook(env: ProcessEnv, paths: EnvdPaths): CheckResult {
   const home = paths.home;
   const shell = currentShell(env);
   // ENVD_HOOK=SHELL or SHELL:PID. With a pid, only the shell with that pid has the hook
@@ -246,7 +246,7 @@ export function checkConfig(loaded: LoadedConfig, home: string): CheckResult[] {
 /** bash 4.4 brought what the stdlib relies on (`${var@Q}`, `local -`, empty arrays under `set -u`). */
 const BASH_MIN: readonly [number, number] = [4, 4];
 
-export function checkBash(config: Config, env: Env): CheckResult {
+export function checkBash(config: Config, env: ProcessEnv): CheckResult {
   const bash = config.global.bashPath ?? 'bash';
   const r = spawnSync(bash, ['--noprofile', '--norc', '-c', 'printf "%s\\n%s\\n" "${BASH_VERSINFO[0]}.${BASH_VERSINFO[1]}.${BASH_VERSINFO[2]}" "$BASH"'], {
     encoding: 'utf8',
@@ -269,7 +269,7 @@ export function checkBash(config: Config, env: Env): CheckResult {
 
 // ---- Go --------------------------------------------------------------------------------
 
-export async function checkGo(paths: EnvdPaths, config: Config, env: Env): Promise<CheckResult> {
+export async function checkGo(paths: EnvdPaths, config: Config, env: ProcessEnv): Promise<CheckResult> {
   const { createGoProvider } = await import('../go/provider.js');
   const sdks = createGoProvider(paths, config, env).list();
   if (sdks.length === 0) {
@@ -282,7 +282,7 @@ export async function checkGo(paths: EnvdPaths, config: Config, env: Env): Promi
 
 // ---- driver ----------------------------------------------------------------------------
 
-export async function runChecks(env: Env, opts: { startDaemon: boolean }): Promise<CheckResult[]> {
+export async function runChecks(env: ProcessEnv, opts: { startDaemon: boolean }): Promise<CheckResult[]> {
   const paths = resolvePaths(env);
   const loaded = loadConfig(paths);
   const results: CheckResult[] = [checkNode(), checkHook(env, paths)];
@@ -316,7 +316,7 @@ export async function run(args: string[]): Promise<number> {
     else if (a === '--no-start') startDaemon = false;
     else return usage(`doctor: unknown argument '${a}'. Usage: envd doctor [--json] [--no-start]`);
   }
-  const env: Env = { ...process.env };
+  const env: ProcessEnv = { ...process.env };
   const results = await runChecks(env, { startDaemon });
   if (json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
   else process.stdout.write(formatResults(results, colourWanted(process.stdout.isTTY === true, env)));

@@ -4,7 +4,7 @@ import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EnvdPaths } from '../config/paths.js';
 import { decodeDiff, revert, type Env } from '../env/diff.js';
-import { LEGACY_STATE_VARS, STATE_VARS } from '../env/names.js';
+import { ALL_STATE_VARS } from '../env/names.js';
 import { ClientError, ProtocolClient } from '../protocol/client.js';
 import { PROTOCOL_VERSION, type HelloInfo } from '../protocol/messages.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -148,7 +148,7 @@ function daemonEnvironment(env: Record<string, string | undefined>, token: strin
   for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v;
   const diff = decodeDiff(clean.ENVD_DIFF ?? clean.DIRENV_DIFF);
   const base = diff === undefined ? clean : revert(clean, diff);
-  for (const k of [...STATE_VARS, ...LEGACY_STATE_VARS, 'ENVD_NO_DAEMON']) delete base[k];
+  for (const k of [...ALL_STATE_VARS, 'ENVD_NO_DAEMON']) delete base[k];
   base.ENVD_START_LOCK_TOKEN = token;
   return base;
 }

@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { errorMessage } from '../util/errors.js';
 import { ENVD_BIN_PATH, PACKAGE_ROOT } from '../version.js';
+import type { ProcessEnv } from '../env/diff.js';
 
 /**
  * `envd daemon install [--print] [--force] [--remove] [--platform linux|darwin]`: a systemd
@@ -16,7 +17,6 @@ import { ENVD_BIN_PATH, PACKAGE_ROOT } from '../version.js';
  * is the user's call (and `systemctl --user` may not be reachable from where envd runs).
  */
 
-type Env = Record<string, string | undefined>;
 export type UnitPlatform = 'linux' | 'darwin';
 
 export const SYSTEMD_UNIT_NAME = 'envd.service';
@@ -38,7 +38,7 @@ export interface UnitInputs {
 /** The variables a unit carries over: where envd's files live, so the daemon and the shells agree. */
 const CARRIED = ['XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME', 'XDG_CACHE_HOME', 'ENVD_RUNTIME_DIR', 'ENVD_LOG_LEVEL', 'DIRENV_CONFIG'] as const;
 
-function unitInputs(env: Env): UnitInputs {
+function unitInputs(env: ProcessEnv): UnitInputs {
   const carried: Record<string, string> = {};
   for (const k of CARRIED) {
     const v = env[k];
@@ -137,7 +137,7 @@ function nonEmpty(v: string | undefined): string | undefined {
   return v !== undefined && v !== '' ? v : undefined;
 }
 
-function unitTarget(platform: UnitPlatform, env: Env): UnitTarget {
+function unitTarget(platform: UnitPlatform, env: ProcessEnv): UnitTarget {
   const home = nonEmpty(env.HOME) ?? homedir();
   const u = unitInputs(env);
   if (platform === 'linux') {
@@ -176,7 +176,7 @@ function isOurs(file: string): boolean {
 }
 
 /** Entry point for `envd daemon install ARGS...`; returns the exit status. */
-export async function installDaemonUnit(args: string[], env: Env = process.env): Promise<number> {
+export async function installDaemonUnit(args: string[], env: ProcessEnv = process.env): Promise<number> {
   let print = false;
   let force = false;
   let remove = false;

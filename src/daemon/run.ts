@@ -14,8 +14,8 @@ import { pidFileComponent } from './pidfile.js';
 import { checkRuntimeDir, checkSocketPath } from './runtime-dir.js';
 import { CoreComponent, EngineComponent } from './serving.js';
 import { SocketGuard, SocketTransport } from './socket.js';
+import type { ProcessEnv } from '../env/diff.js';
 
-type Env = Record<string, string | undefined>;
 
 /** Knobs read from the environment (the test-only ones are marked and documented in docs/protocol.md). */
 export interface DaemonKnobs {
@@ -43,7 +43,7 @@ function intKnob(v: string | undefined): number | undefined {
   return Number.isSafeInteger(n) && n > 0 ? Math.min(n, MAX_TIMER_MS) : undefined;
 }
 
-function readKnobs(env: Env): DaemonKnobs {
+function readKnobs(env: ProcessEnv): DaemonKnobs {
   return {
     watch: env.ENVD_NO_WATCH !== '1',
     version: speakingVersion(env),
@@ -76,7 +76,7 @@ async function takeStartLock(paths: EnvdPaths, token: string): Promise<HeldLock 
  * or until a signal. Resolves with the exit status (when it returns at all: the normal
  * end is process.exit from shutdown).
  */
-export async function runDaemon(env: Env = process.env): Promise<number> {
+export async function runDaemon(env: ProcessEnv = process.env): Promise<number> {
   // Everything the daemon creates is owner-only, whatever umask the first shell had.
   process.umask(0o077);
   const knobs = readKnobs(env);
@@ -127,7 +127,7 @@ export async function runDaemon(env: Env = process.env): Promise<number> {
  * guard that notices a replaced socket, the pid file, the engine, the core with its
  * watcher, bash's FIFO transport, and last the gate opening: the daemon is ready.
  */
-async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: DaemonKnobs, env: Env, log: DaemonLogger): Promise<number> {
+async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: DaemonKnobs, env: ProcessEnv, log: DaemonLogger): Promise<number> {
   const gate = new BackendGate();
   const socket = new SocketTransport({
     server, socketPath: paths.socketPath, identity, backend: gate, hooksReady: () => gate.isOpen,

@@ -5,8 +5,8 @@ import type { Component } from './components.js';
 import { Generation } from './generation.js';
 import type { DaemonLogger } from './log.js';
 import { DependencyWatcher } from './watcher.js';
+import type { ProcessEnv } from '../env/diff.js';
 
-type Env = Record<string, string | undefined>;
 
 /**
  * The engine (LocalService) and the evaluation runner, loaded on start (importing this
@@ -18,7 +18,7 @@ export class EngineComponent implements Component {
   private service: DaemonEngine | null = null;
   private endEvaluations: (() => void) | null = null;
 
-  constructor(private readonly paths: EnvdPaths, private readonly env: Env) {}
+  constructor(private readonly paths: EnvdPaths, private readonly env: ProcessEnv) {}
 
   get engine(): DaemonEngine {
     if (this.service === null) throw new Error('the engine is not loaded');
