@@ -3,7 +3,7 @@ export type ShellName = 'bash' | 'zsh' | 'fish';
 export type ExportFormat = ShellName | 'json' | 'gha';
 
 // The wire owns these (src/protocol/wire-types.ts); the engine answers in them.
-export type { ExportOutcome, ExportRequest, OutcomeKind } from '../protocol/wire-types.js';
+export type { ExportOutcome, ExportRequest } from '../protocol/wire-types.js';
 
 export interface ExportOptions {
   /** How long to wait for an evaluation before answering `pending` (Infinity: wait). */
