@@ -31,3 +31,10 @@ export const DIRENV_COMPAT_VERSION = '2.34.0';
 
 /** The binary to put in hooks and to call back: bin/envd of this package. */
 export const ENVD_BIN_PATH = join(PACKAGE_ROOT, 'bin', 'envd');
+
+/**
+ * The CLI's Node entry point. bin/envd is a shell front door (it answers a few verbs
+ * itself), so whatever runs envd under Node directly (the daemon's start, a service unit)
+ * names this file.
+ */
+export const ENVD_NODE_ENTRY = join(PACKAGE_ROOT, 'dist', 'cli', 'main.js');

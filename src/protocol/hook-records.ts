@@ -249,10 +249,14 @@ export type HookRecord =
   /** the rest of the answer comes within MS milliseconds (the daemon's budget) */
   | { t: 'w'; ms: number }
   /** a file the loaded state depends on: newer than the hook's stamp, ask at the next prompt */
-  | { t: 'f'; path: string };
+  | { t: 'f'; path: string }
+  /** bin/envd's front door (flag `t`, src/daemon/cli-answer.ts): text for stdout */
+  | { t: 'o'; text: string }
+  /** bin/envd's front door: the exit status */
+  | { t: 's'; status: number };
 
 /** Fields each record type carries after its letter. */
-const ARITY: Record<string, number> = { x: 2, u: 1, m: 1, k: 1, g: 1, p: 0, v: 1, w: 1, f: 1, z: 1 };
+const ARITY: Record<string, number> = { x: 2, u: 1, m: 1, k: 1, g: 1, p: 0, v: 1, w: 1, f: 1, o: 1, s: 1, z: 1 };
 
 function fieldsOf(r: HookRecord): string[] {
   switch (r.t) {
@@ -265,6 +269,8 @@ function fieldsOf(r: HookRecord): string[] {
     case 'v': return ['v', String(r.version)];
     case 'w': return ['w', String(Math.max(0, Math.round(r.ms)))];
     case 'f': return ['f', r.path];
+    case 'o': return ['o', r.text];
+    case 's': return ['s', String(r.status)];
   }
 }
 
@@ -308,6 +314,8 @@ function recordOf(t: string, a: string[]): HookRecord | null {
     case 'v': return /^[0-9]+$/.test(a0) ? { t, version: Number(a0) } : null;
     case 'w': return /^[0-9]+$/.test(a0) ? { t, ms: Number(a0) } : null;
     case 'f': return a0.startsWith('/') ? { t, path: a0 } : null;
+    case 'o': return { t, text: a0 };
+    case 's': return /^[0-9]+$/.test(a0) ? { t, status: Number(a0) } : null;
     default: return null;
   }
 }
