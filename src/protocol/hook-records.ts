@@ -253,10 +253,12 @@ export type HookRecord =
   /** bin/envd's front door (flag `t`, src/daemon/cli-answer.ts): text for stdout */
   | { t: 'o'; text: string }
   /** bin/envd's front door: the exit status */
-  | { t: 's'; status: number };
+  | { t: 's'; status: number }
+  /** bin/envd's front door: the version the daemon speaks (another one than the front door's: the CLI decides) */
+  | { t: 'V'; version: string };
 
 /** Fields each record type carries after its letter. */
-const ARITY: Record<string, number> = { x: 2, u: 1, m: 1, k: 1, g: 1, p: 0, v: 1, w: 1, f: 1, o: 1, s: 1, z: 1 };
+const ARITY: Record<string, number> = { x: 2, u: 1, m: 1, k: 1, g: 1, p: 0, v: 1, w: 1, f: 1, o: 1, s: 1, V: 1, z: 1 };
 
 function fieldsOf(r: HookRecord): string[] {
   switch (r.t) {
@@ -271,6 +273,7 @@ function fieldsOf(r: HookRecord): string[] {
     case 'f': return ['f', r.path];
     case 'o': return ['o', r.text];
     case 's': return ['s', String(r.status)];
+    case 'V': return ['V', r.version];
   }
 }
 
@@ -316,6 +319,7 @@ function recordOf(t: string, a: string[]): HookRecord | null {
     case 'f': return a0.startsWith('/') ? { t, path: a0 } : null;
     case 'o': return { t, text: a0 };
     case 's': return /^[0-9]+$/.test(a0) ? { t, status: Number(a0) } : null;
+    case 'V': return { t, version: a0 };
     default: return null;
   }
 }
