@@ -41,3 +41,10 @@ export function speakingVersion(env: Record<string, string | undefined> = proces
   const v = env.ENVD_TEST_VERSION;
   return v !== undefined && v !== '' ? v : envdVersion();
 }
+
+/**
+ * The CLI's Node entry point. bin/envd is a shell front door (it answers a few verbs
+ * itself), so whatever runs envd under Node directly (the daemon's start, a service unit)
+ * names this file.
+ */
+export const ENVD_NODE_ENTRY = join(PACKAGE_ROOT, 'dist', 'cli', 'main.js');

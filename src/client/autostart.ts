@@ -10,7 +10,7 @@ import { PROTOCOL_VERSION, type HelloInfo } from '../protocol/messages.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { MAX_TIMER_MS } from '../util/timer.js';
 import { EnvdError, errnoCode, errorMessage } from '../util/errors.js';
-import { ENVD_BIN_PATH, speakingVersion } from '../version.js';
+import { ENVD_NODE_ENTRY, speakingVersion } from '../version.js';
 import { breakIfStale, tryLock, type HeldLock } from '../daemon/lock.js';
 import { compareSpeakers } from '../daemon/precedence.js';
 import { identityDifference, identityOf, sameIdentity } from '../config/identity.js';
@@ -158,7 +158,7 @@ function spawnDaemon(paths: EnvdPaths, env: Record<string, string | undefined>, 
   const out = openSync(paths.logFile, 'a', 0o600);
   let exited = false;
   try {
-    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ENVD_BIN_PATH, 'daemon', 'run'], {
+    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ENVD_NODE_ENTRY, 'daemon', 'run'], {
       detached: true,
       stdio: ['ignore', out, out],
       env: daemonEnvironment(env, lock.token),

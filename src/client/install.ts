@@ -4,7 +4,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { errorMessage } from '../util/errors.js';
-import { ENVD_BIN_PATH, PACKAGE_ROOT } from '../version.js';
+import { ENVD_NODE_ENTRY, PACKAGE_ROOT } from '../version.js';
 import type { ProcessEnv } from '../env/diff.js';
 
 /**
@@ -27,7 +27,7 @@ const MARKER = 'Written by envd daemon install';
 export interface UnitInputs {
   /** Absolute path of the node binary. */
   node: string;
-  /** Absolute path of bin/envd. */
+  /** Absolute path of the CLI's Node entry (bin/envd is a shell front door). */
   envd: string;
   /** PATH the daemon runs with: services start with a bare PATH, and evaluations need bash. */
   path: string;
@@ -44,7 +44,7 @@ function unitInputs(env: ProcessEnv): UnitInputs {
     const v = env[k];
     if (v !== undefined && v !== '') carried[k] = v;
   }
-  return { node: process.execPath, envd: ENVD_BIN_PATH, path: env.PATH ?? '/usr/local/bin:/usr/bin:/bin', env: carried };
+  return { node: process.execPath, envd: ENVD_NODE_ENTRY, path: env.PATH ?? '/usr/local/bin:/usr/bin:/bin', env: carried };
 }
 
 /** systemd's quoting for an Environment= assignment: double quotes, `\` escapes, `%` (specifiers) doubled. */

@@ -9,6 +9,7 @@ import { errorMessage } from '../util/errors.js';
 import { red, shown } from '../util/colour.js';
 import { printable } from '../util/printable.js';
 import type { HookBackend } from './backend.js';
+import { cliErrorRecords, cliRecords, isCliRequest } from './cli-answer.js';
 
 /** Sent when the backend cannot say: `.envrc` and `.env` are a superset of the defaults. */
 const DEFAULT_MARKERS = ['.envrc', '.env'];
@@ -184,15 +185,18 @@ export class HookSession {
     let records: HookRecord[];
     // Flag `c`: the hook's stderr is a terminal and NO_COLOR is unset.
     const colour = req.header.flags.includes('c');
+    // bin/envd's front door: the CLI's answer, waited for (cli-answer.ts).
+    const cli = isCliRequest(req.header);
     try {
       // req.env is the parser's own prototype-free map, made for this request. A cwd that
       // is not UTF-8 is refused by the service with a message naming it.
-      const outcome = await this.backend.export({ cwd: req.header.cwd, env: req.env }, { budgetMs: waitMs, fresh: req.header.flags.includes('n') });
-      records = outcomeRecords(outcome, req.header.shell, colour);
+      const outcome = await this.backend.export({ cwd: req.header.cwd, env: req.env },
+        cli ? { budgetMs: Infinity } : { budgetMs: waitMs, fresh: req.header.flags.includes('n') });
+      records = cli ? cliRecords(outcome, req.header, colour) : outcomeRecords(outcome, req.header.shell, colour);
     } catch (err) {
       // Errors may quote a path (Node's own messages do): never raw control characters.
       const text = `envd: ${printable(errorMessage(err).replace(/^envd: /, ''))}`;
-      records = [{ t: 'm', text: colour ? red(text) : text }];
+      records = cli ? cliErrorRecords(text) : [{ t: 'm', text: colour ? red(text) : text }];
     }
     records.push({ t: 'k', markers: markers.filter((m) => m !== '' && !m.includes(':') && !m.includes('\0')) });
     records.push({ t: 'g', generation });

@@ -22,7 +22,13 @@ export type HookRecord =
   /** the rest of the answer comes within MS milliseconds (the daemon's budget) */
   | { t: 'w'; ms: number }
   /** a file the loaded state depends on: newer than the hook's stamp, ask at the next prompt */
-  | { t: 'f'; path: string };
+  | { t: 'f'; path: string }
+  /** bin/envd's front door (flag `t`, src/daemon/cli-answer.ts): text for stdout */
+  | { t: 'o'; text: string }
+  /** bin/envd's front door: the exit status */
+  | { t: 's'; status: number }
+  /** bin/envd's front door: the version the daemon speaks (another one than the front door's: the CLI decides) */
+  | { t: 'V'; version: string };
 
 type RecordLetter = HookRecord['t'];
 
@@ -51,6 +57,9 @@ const RECORDS: { readonly [T in RecordLetter]: RecordSpec<Extract<HookRecord, { 
   v: { fields: ['version'], encode: (r) => [String(r.version)], decode: ([v = '']) => (UINT.test(v) ? { t: 'v', version: Number(v) } : null) },
   w: { fields: ['ms'], encode: (r) => [String(Math.max(0, Math.round(r.ms)))], decode: ([ms = '']) => (UINT.test(ms) ? { t: 'w', ms: Number(ms) } : null) },
   f: { fields: ['path'], encode: (r) => [r.path], decode: ([path = '']) => (path.startsWith('/') ? { t: 'f', path } : null) },
+  o: { fields: ['text'], encode: (r) => [r.text], decode: ([text = '']) => ({ t: 'o', text }) },
+  s: { fields: ['status'], encode: (r) => [String(r.status)], decode: ([s = '']) => (UINT.test(s) ? { t: 's', status: Number(s) } : null) },
+  V: { fields: ['version'], encode: (r) => [r.version], decode: ([version = '']) => ({ t: 'V', version }) },
 };
 
 /** `z ID` closes a reply; it is not a record a hook applies. */
