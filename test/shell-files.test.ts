@@ -3,7 +3,8 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, haveTool } from './helpers/sandbox.js';
-import { allShells } from '../src/shells/index.js';
+import { allShells, SHELLS, SHELL_NAMES } from '../src/shells/index.js';
+import { loadShell } from '../src/shells/files.js';
 
 /**
  * Every shell file envd ships, checked by its own shell's tools: the stdlib and the bash
@@ -41,4 +42,13 @@ describe('shell files pass their shell\'s check', () => {
       expect(r.status).toBe(0);
     });
   }
+});
+
+describe('the shell registry', () => {
+  it('has one module per name, and loading one alone gives the same module', async () => {
+    for (const name of SHELL_NAMES) {
+      expect(SHELLS[name].name).toBe(name);
+      expect(await loadShell(name)).toBe(SHELLS[name]);
+    }
+  });
 });

@@ -4,7 +4,11 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { Sandbox, haveShell, type Shell } from './helpers/sandbox.js';
-import { hookFile, hookScript, BIN_PLACEHOLDER } from '../src/shells/files.js';
+import { hookFile as hookFileOf, hookScript as hookScriptOf, BIN_PLACEHOLDER } from '../src/shells/files.js';
+import { SHELLS } from '../src/shells/index.js';
+
+const hookFile = (shell: Shell): string => hookFileOf(SHELLS[shell]);
+const hookScript = (shell: Shell, bin?: string): string => hookScriptOf(SHELLS[shell], bin);
 import { encodeReply, encodeReplyHead, encodeReplyTail, parseDeclarePx, type HookRecord } from '../src/protocol/hook-records.js';
 
 /**

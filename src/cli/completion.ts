@@ -12,7 +12,7 @@ export async function run(args: string[]): Promise<number> {
     const choices = SHELL_NAMES.map((s) => `'envd completion ${s}'`);
     return usage(`completion needs one shell: ${choices.slice(0, -1).join(', ')} or ${choices[choices.length - 1] ?? ''}`);
   }
-  const { completionScript } = await import('../shells/files.js');
-  process.stdout.write(completionScript(shell));
+  const { completionScript, loadShell } = await import('../shells/files.js');
+  process.stdout.write(completionScript(await loadShell(shell)));
   return 0;
 }

@@ -1,6 +1,5 @@
-import { DEFAULT_HOOK_MARKERS, hookScript } from '../shells/files.js';
+import { DEFAULT_HOOK_MARKERS, hookScript, loadShell } from '../shells/files.js';
 import { isShellName, SHELL_NAMES } from '../shells/names.js';
-import { SHELLS } from '../shells/index.js';
 import { usage } from './command.js';
 import { loadConfig } from '../config/config.js';
 import { resolvePaths } from '../config/paths.js';
@@ -20,8 +19,8 @@ function hookMarkers(): string[] {
 export async function run(args: string[]): Promise<number> {
   const shell = args[0];
   if (shell === undefined || !isShellName(shell) || args.length > 1) {
-    return usage(`hook needs one of: ${SHELL_NAMES.join(', ')} (e.g. ${SHELLS.bash.hookLine} in ~/.bashrc, ${SHELLS.fish.hookLine} in config.fish)`);
+    return usage(`hook needs one of: ${SHELL_NAMES.join(', ')} (e.g. eval "$(envd hook bash)" in ~/.bashrc, envd hook fish | source in config.fish)`);
   }
-  process.stdout.write(hookScript(shell, undefined, hookMarkers()));
+  process.stdout.write(hookScript(await loadShell(shell), undefined, hookMarkers()));
   return 0;
 }

@@ -44,12 +44,3 @@ export interface VerbSpec extends ArgsSpec {
   /** The verb's entry point, loaded only when the verb runs (importing the spec loads nothing). */
   load: () => Promise<CommandRun>;
 }
-
-export const words = (...w: readonly string[]): ArgKind => ({ kind: 'words', words: w });
-export const optionalWords = (...w: readonly string[]): ArgKind => ({ kind: 'words', words: w, optional: true });
-export const FILE: ArgKind = { kind: 'file' };
-export const OPTIONAL_FILE: ArgKind = { kind: 'file', label: '[FILE]' };
-export const PATH: ArgKind = { kind: 'file', label: '[PATH]' };
-export const DIR: ArgKind = { kind: 'dir' };
-export const NONE: ArgKind = { kind: 'none' };
-export const JSON_OPT: OptionSpec = { name: '--json', desc: 'machine-readable output' };

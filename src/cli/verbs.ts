@@ -1,11 +1,22 @@
 import { EXPORT_FORMATS, SHELL_NAMES } from '../shells/names.js';
-import { DIR, FILE, JSON_OPT, NONE, OPTIONAL_FILE, PATH, optionalWords, words, type VerbSpec } from './verb-spec.js';
+import type { ArgKind, OptionSpec, VerbSpec } from './verb-spec.js';
 
 /**
  * Every verb of `envd`, in the order help and completion list them. Each loads its module
  * only when it runs, so `envd hook bash` does not pay for the daemon's or the evaluator's
  * imports.
  */
+// Argument kinds used below (the shapes are in verb-spec.ts, which holds types only: it costs
+// no module load when the CLI starts).
+const words = (...w: readonly string[]): ArgKind => ({ kind: 'words', words: w });
+const optionalWords = (...w: readonly string[]): ArgKind => ({ kind: 'words', words: w, optional: true });
+const FILE: ArgKind = { kind: 'file' };
+const OPTIONAL_FILE: ArgKind = { kind: 'file', label: '[FILE]' };
+const PATH: ArgKind = { kind: 'file', label: '[PATH]' };
+const DIR: ArgKind = { kind: 'dir' };
+const NONE: ArgKind = { kind: 'none' };
+const JSON_OPT: OptionSpec = { name: '--json', desc: 'machine-readable output' };
+
 const SHELLS = words(...SHELL_NAMES);
 const FORMATS = words(...EXPORT_FORMATS);
 

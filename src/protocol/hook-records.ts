@@ -4,7 +4,7 @@ import { isValidName } from '../env/names.js';
 import { EnvdError } from '../util/errors.js';
 
 /**
- * Hook records: the wire format between the prompt hooks (shells/*) and the daemon.
+ * Hook records: the wire format between the prompt hooks (shells/NAME/hook.*) and the daemon.
  * Every field is NUL-terminated (no variable name or value can hold a NUL), so a shell
  * reads it with builtins alone: bash `mapfile -d ''`, zsh `${(0)…}`, fish `string split0`.
  *
