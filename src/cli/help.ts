@@ -1,8 +1,10 @@
 import { SHELL_NAMES } from '../shells/names.js';
 import type { ArgKind, ArgsSpec, VerbSpec } from './verb-spec.js';
-import { VERBS } from './verbs.js';
 
-/** `envd help`: the verbs of src/cli/verbs.ts, one line each, direnv's own verbs apart. */
+/**
+ * `envd help`: the verbs of src/cli/verbs.ts, one line each, direnv's own verbs apart. The
+ * specs are passed in, so this module and verbs.ts do not import each other.
+ */
 
 function argWord(a: ArgKind): string {
   if (a.kind === 'words') return a.optional === true ? `[${a.words.join('|')}]` : a.words.join('|');
@@ -29,22 +31,22 @@ function shellList(): string {
   return `${SHELL_NAMES.slice(0, -1).join(', ')} and ${SHELL_NAMES[SHELL_NAMES.length - 1] ?? ''}`;
 }
 
-export function helpText(): string {
+export function helpText(verbs: readonly VerbSpec[]): string {
   return [
     `envd: directory-scoped environments for ${shellList()}`,
     '',
     'usage: envd <command> [args]',
     '',
-    ...VERBS.filter((v) => v.direnvCompat !== true).map(line),
+    ...verbs.filter((v) => v.direnvCompat !== true).map(line),
     `  ${'direnv COMMAND [args]'.padEnd(34)}the same command, standing in for direnv (the \`direnv\` shim)`,
     '',
     "direnv's verbs (the stdlib, editors and scripts call them):",
     '',
-    ...VERBS.filter((v) => v.direnvCompat === true).map(line),
+    ...verbs.filter((v) => v.direnvCompat === true).map(line),
   ].join('\n');
 }
 
-export async function run(_args: string[]): Promise<number> {
-  process.stdout.write(helpText() + '\n');
+export function printHelp(verbs: readonly VerbSpec[]): number {
+  process.stdout.write(helpText(verbs) + '\n');
   return 0;
 }

@@ -1,7 +1,7 @@
 import { EnvdError, errorMessage } from '../util/errors.js';
 import { printable } from '../util/printable.js';
 import { hasRawBytes } from '../env/bytes.js';
-import { verbIndex } from './verbs.js';
+import { VERBS, verbIndex } from './verbs.js';
 
 async function main(args: string[]): Promise<number> {
   let argv = args;
@@ -20,9 +20,8 @@ async function main(args: string[]): Promise<number> {
   }
   const [verb, ...rest] = argv;
   if (verb === undefined || verb === '--help' || verb === '-h') {
-    const { helpText } = await import('./help.js');
-    process.stdout.write(helpText() + '\n');
-    return verb === undefined ? 2 : 0;
+    const code = (await import('./help.js')).printHelp(VERBS);
+    return verb === undefined ? 2 : code;
   }
   if (verb === '--version') return (await import('./version.js')).run([]);
   // Every verb, its aliases, help and completion come from one spec each (verbs.ts).

@@ -160,7 +160,7 @@ export const VERBS: readonly VerbSpec[] = [
   },
   {
     name: 'help', summary: 'list the commands',
-    load: () => import('./help.js').then((m) => m.run),
+    load: () => import('./help.js').then((m) => async () => m.printHelp(VERBS)),
   },
 ];
 
