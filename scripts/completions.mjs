@@ -1,6 +1,6 @@
 // `npm run completions`: writes the verb table (src/cli/verbs.ts) into each shell's
 // completion file, between its generated-section markers. Run it after changing a verb;
-// test/completion-files.test.ts fails until the files are current.
+// test/cli-verbs.test.ts fails until the files are current.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { completionTable } from '../dist/cli/completion-table.js';

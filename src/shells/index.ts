@@ -8,7 +8,8 @@ export { EXPORT_FORMATS, SHELL_NAMES, isExportFormat, isShellName, type ExportFo
 export type { Shell } from './types.js';
 
 /**
- * The registry: one module per name in SHELL_NAMES (the type checker holds them to it).
+ * The registry: one module per name in SHELL_NAMES (the type checker holds them to it;
+ * files.ts's LOADERS load one alone, for `envd hook` and `envd completion`).
  * Importing it reads no file and starts nothing.
  */
 export const SHELLS: Readonly<Record<ShellName, Shell>> = { bash, zsh, fish };

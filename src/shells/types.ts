@@ -46,7 +46,7 @@ export interface CompletionLeaf {
  *    shell (`quote`);
  *  - the completion file is printed as it is: its verb table sits between the
  *    GENERATED_BEGIN and GENERATED_END lines, written from the verb specs by
- *    `npm run completions` and checked by test/completion-files.test.ts.
+ *    `npm run completions` and checked by test/cli-verbs.test.ts.
  */
 export interface Shell {
   readonly name: ShellName;
