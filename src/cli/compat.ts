@@ -11,7 +11,8 @@ import { recordDirOf } from '../engine/state-records.js';
 import { fingerprint } from '../engine/fingerprint.js';
 import { parseDotenvBytes } from '../engine/core-rpc.js';
 import { isValidName } from '../env/names.js';
-import { quoteBash, quoteFish, quoteZsh } from '../env/quote.js';
+import { quoteBash } from '../env/quote.js';
+import { SHELLS, isExportFormat, isShellName, type ShellName } from '../shells/index.js';
 import { renderChange } from '../env/render.js';
 import type { Change } from '../env/diff.js';
 import type { ExportFormat } from '../engine/types.js';
@@ -29,20 +30,14 @@ import { MAX_ENV_FILE_BYTES, readRegularFile, SafeReadError } from '../util/safe
  * Output that a shell evaluates goes to stdout; everything else to stderr.
  */
 
-type Shell = 'bash' | 'zsh' | 'fish';
-const SHELLS: readonly string[] = ['bash', 'zsh', 'fish'];
-const DOTENV_FORMATS: readonly ExportFormat[] = ['bash', 'zsh', 'fish', 'json', 'gha'];
+type Shell = ShellName;
 
 function isShell(s: string | undefined): s is Shell {
-  return s !== undefined && SHELLS.includes(s);
-}
-
-function quoteFor(shell: Shell, value: string): string {
-  return shell === 'fish' ? quoteFish(value) : shell === 'zsh' ? quoteZsh(value) : quoteBash(value);
+  return s !== undefined && isShellName(s);
 }
 
 function exportLine(shell: Shell, name: string, value: string): string {
-  return shell === 'fish' ? `set -gx ${name} ${quoteFish(value)};` : `export ${name}=${quoteFor(shell, value)};`;
+  return SHELLS[shell].exportStatement(name, value);
 }
 
 
@@ -243,8 +238,8 @@ export async function runCurrent(args: string[]): Promise<number> {
 export async function runDotenv(args: string[]): Promise<number> {
   let format: ExportFormat = 'bash';
   let rest = args;
-  if (rest[0] !== undefined && (DOTENV_FORMATS as readonly string[]).includes(rest[0])) {
-    format = rest[0] as ExportFormat;
+  if (rest[0] !== undefined && isExportFormat(rest[0])) {
+    format = rest[0];
     rest = rest.slice(1);
   }
   const file = resolve(rest[0] ?? '.env');

@@ -8,6 +8,7 @@ import { envdVersion } from '../version.js';
 import { EnvdError, errorMessage } from '../util/errors.js';
 import { usage } from './command.js';
 import type { ProcessEnv } from '../env/diff.js';
+import { SHELLS, SHELL_NAMES, isShellName, type ShellName } from '../shells/index.js';
 
 /**
  * `envd doctor [--json] [--no-start]`: one line per check, `ok` or what to do about it.
@@ -56,48 +57,31 @@ export function checkNode(version: string = process.versions.node): CheckResult 
 
 // ---- hook ------------------------------------------------------------------------------
 
-type HookShell = 'bash' | 'zsh' | 'fish';
-
 /** The shell that ran us: our parent process when it is a shell, else $SHELL. */
 function currentShell(env: ProcessEnv): { name: string; from: string } {
   try {
     const comm = readFileSync(`/proc/${process.ppid}/comm`, 'utf8').trim().replace(/^-/, '');
-    if (comm === 'bash' || comm === 'zsh' || comm === 'fish') return { name: comm, from: 'the parent process' };
+    if (isShellName(comm)) return { name: comm, from: 'the parent process' };
   } catch { /* not Linux, or no /proc */ }
   if (process.platform !== 'linux') {
     const r = spawnSync('ps', ['-o', 'comm=', '-p', String(process.ppid)], { encoding: 'utf8', timeout: 2000 });
     const comm = basename((r.stdout ?? '').trim()).replace(/^-/, '');
-    if (comm === 'bash' || comm === 'zsh' || comm === 'fish') return { name: comm, from: 'the parent process' };
+    if (isShellName(comm)) return { name: comm, from: 'the parent process' };
   }
   const sh = env.SHELL;
   return { name: sh !== undefined && sh !== '' ? basename(sh) : 'unknown', from: '$SHELL' };
 }
 
-/** The line a user adds, per shell, and the files it usually goes in. */
-export function hookLine(shell: HookShell): string {
-  return shell === 'fish' ? 'envd hook fish | source' : `eval "$(envd hook ${shell})"`;
-}
-
-function rcFiles(shell: HookShell, env: ProcessEnv, home: string): string[] {
-  if (shell === 'bash') return ['.bashrc', '.bash_profile', '.bash_login', '.profile'].map((f) => join(home, f));
-  if (shell === 'zsh') {
-    const zdot = env.ZDOTDIR !== undefined && env.ZDOTDIR !== '' ? env.ZDOTDIR : home;
-    return ['.zshrc', '.zprofile', '.zshenv'].map((f) => join(zdot, f));
-  }
-  const config = env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME !== '' ? env.XDG_CONFIG_HOME : join(home, '.config');
-  const fishDir = join(config, 'fish');
-  const files = [join(fishDir, 'config.fish')];
-  try {
-    for (const f of readdirSync(join(fishDir, 'conf.d'))) if (f.endsWith('.fish')) files.push(join(fishDir, 'conf.d', f));
-  } catch { /* no conf.d */ }
-  return files;
+/** The line a user adds (src/shells/NAME.ts knows it, and the files it usually goes in). */
+export function hookLine(shell: ShellName): string {
+  return SHELLS[shell].hookLine;
 }
 
 /** The first rc file that loads envd's (or direnv's) hook for this shell. */
-function rcWithHook(shell: HookShell, env: ProcessEnv, home: string): { file: string; direnv: boolean } | null {
+function rcWithHook(shell: ShellName, env: ProcessEnv, home: string): { file: string; direnv: boolean } | null {
   const envdRe = new RegExp(`envd["']?\\s+hook\\s+["']?${shell}\\b`);
   const direnvRe = new RegExp(`direnv["']?\\s+hook\\s+["']?${shell}\\b`);
-  for (const file of rcFiles(shell, env, home)) {
+  for (const file of SHELLS[shell].rcFiles(env, home)) {
     let text: string;
     try { text = readFileSync(file, 'utf8'); } catch { continue; }
     const live = text.split('\n').filter((l) => !/^\s*#/.test(l)).join('\n');
@@ -128,8 +112,8 @@ export function checkHook(env: ProcessEnv, paths: EnvdPaths): CheckResult {
   const shell = currentShell(env);
   // ENVD_HOOK=SHELL or SHELL:PID. With a pid, only the shell with that pid has the hook
   // (a child shell inherits the variable without running the hook).
-  const marker = /^(bash|zsh|fish)(?::(\d+))?$/.exec(env.ENVD_HOOK ?? '');
-  if (marker !== null && (marker[2] === undefined || Number(marker[2]) === process.ppid)) {
+  const marker = /^([a-z]+)(?::(\d+))?$/.exec(env.ENVD_HOOK ?? '');
+  if (marker !== null && isShellName(marker[1] ?? '') && (marker[2] === undefined || Number(marker[2]) === process.ppid)) {
     return ok('hook', `the ${marker[1] ?? ''} hook is loaded in this shell`);
   }
   if (shell.from === 'the parent process' && hookPairOf(process.ppid, paths.runtimeDir)) {
@@ -138,12 +122,12 @@ export function checkHook(env: ProcessEnv, paths: EnvdPaths): CheckResult {
   if (env.DIRENV_DIR !== undefined || env.DIRENV_FILE !== undefined) {
     return ok('hook', `a loaded environment's state is in this ${shell.name === 'unknown' ? 'shell' : shell.name}'s environment (DIRENV_FILE=${tildePath(env.DIRENV_FILE ?? (env.DIRENV_DIR ?? '').replace(/^-/, ''), home)})`);
   }
-  if (shell.name !== 'bash' && shell.name !== 'zsh' && shell.name !== 'fish') {
-    return warn('hook', `your shell (${shell.name}, from ${shell.from}) has no envd hook: envd hooks bash, zsh and fish; elsewhere use 'envd exec DIR CMD'`);
+  if (!isShellName(shell.name)) {
+    return warn('hook', `your shell (${shell.name}, from ${shell.from}) has no envd hook: envd hooks ${SHELL_NAMES.slice(0, -1).join(', ')} and ${SHELL_NAMES[SHELL_NAMES.length - 1] ?? ''}; elsewhere use 'envd exec DIR CMD'`);
   }
   const found = rcWithHook(shell.name, env, home);
   if (found === null) {
-    const where = shell.name === 'bash' ? '~/.bashrc' : shell.name === 'zsh' ? '~/.zshrc' : '~/.config/fish/config.fish';
+    const where = SHELLS[shell.name].rcHint;
     return fail('hook', `not installed for ${shell.name}: add  ${hookLine(shell.name)}  to the end of ${where}, then open a new shell`);
   }
   if (found.direnv) {

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { markerNames } from '../engine/find.js';
 import { ALL_STATE_VARS } from '../env/names.js';
-import type { ExportFormat } from '../engine/types.js';
+import { EXPORT_FORMATS, isExportFormat } from '../shells/names.js';
 import { say, sayMessages, usage } from './command.js';
 import { logicalCwd, processEnv } from './env.js';
 import { MAX_TIMER_MS } from '../util/timer.js';
@@ -29,8 +29,6 @@ function nothingCouldApply(cwd: string): boolean {
   }
 }
 
-const FORMATS: readonly ExportFormat[] = ['bash', 'zsh', 'fish', 'json', 'gha'];
-
 /**
  * `envd export FORMAT [--budget MS]`: what the shell must change here, as shell code (or
  * JSON for editors, or GitHub Actions' env file format). Messages go to stderr only.
@@ -39,8 +37,8 @@ const FORMATS: readonly ExportFormat[] = ['bash', 'zsh', 'fish', 'json', 'gha'];
  */
 export async function run(args: string[]): Promise<number> {
   const format = args[0];
-  if (format === undefined || !(FORMATS as readonly string[]).includes(format)) {
-    return usage(`export needs one of: ${FORMATS.join(', ')} (e.g. 'envd export bash')`);
+  if (format === undefined || !isExportFormat(format)) {
+    return usage(`export needs one of: ${EXPORT_FORMATS.join(', ')} (e.g. 'envd export bash')`);
   }
   let budgetMs = Infinity;
   const bi = args.indexOf('--budget');
@@ -57,7 +55,7 @@ export async function run(args: string[]): Promise<number> {
   try {
     const outcome = await service.export({ cwd, env: processEnv() }, { budgetMs });
     sayMessages(outcome.messages);
-    const { text, warnings } = renderChange(format as ExportFormat, outcome.change);
+    const { text, warnings } = renderChange(format, outcome.change);
     for (const w of warnings) say(w);
     process.stdout.write(text);
     return outcome.kind === 'failed' || outcome.kind === 'blocked' || outcome.kind === 'denied' ? 1 : 0;

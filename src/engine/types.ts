@@ -1,6 +1,5 @@
 
-export type ShellName = 'bash' | 'zsh' | 'fish';
-export type ExportFormat = ShellName | 'json' | 'gha';
+export type { ExportFormat, ShellName } from '../shells/names.js';
 
 // The wire owns these (src/protocol/wire-types.ts); the engine answers in them.
 export type { ExportOutcome, ExportRequest } from '../protocol/wire-types.js';

@@ -1,3 +1,4 @@
+import type { ShellName } from '../shells/names.js';
 import { EnvdError } from '../util/errors.js';
 
 /** The constants and the error of the hook-records format (see hook-records.ts). */
@@ -15,4 +16,5 @@ export class HookProtocolError extends EnvdError {
   }
 }
 
-export type HookShell = 'bash' | 'zsh' | 'fish';
+/** The shells that speak hook records (every shell envd has a hook for). */
+export type HookShell = ShellName;

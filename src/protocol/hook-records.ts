@@ -1,6 +1,6 @@
 
 /**
- * Hook records: the wire format between the prompt hooks (shells/*) and the daemon.
+ * Hook records: the wire format between the prompt hooks (shells/NAME/hook.*) and the daemon.
  * Every field is NUL-terminated (no variable name or value can hold a NUL), so a shell
  * reads it with builtins alone: bash `mapfile -d ''`, zsh `${(0)…}`, fish `string split0`.
  *

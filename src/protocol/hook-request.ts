@@ -1,3 +1,4 @@
+import { isShellName } from '../shells/names.js';
 import { decodeBytes, encodeBytes } from '../env/bytes.js';
 import { isValidName } from '../env/names.js';
 import { HOOK_MAGIC, HOOK_VERSION, HookProtocolError, MAX_HOOK_REQUEST_BYTES, type HookShell } from './hook-format.js';
@@ -14,7 +15,6 @@ const MAX_CWD_BYTES = 64 * 1024;
 
 /** Request ids: the hooks use a counter; anything printable and short is accepted. */
 const ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
-const SHELL_RE = /^(bash|zsh|fish)$/;
 const FLAGS_RE = /^[A-Za-z]{0,16}$/;
 
 export interface HookHeader {
@@ -145,11 +145,13 @@ export class HookRequestParser {
         this.phase = 'shell';
         return;
       }
-      case 'shell':
-        if (!SHELL_RE.test(ascii(f))) throw new HookProtocolError('bad shell field');
-        this.requireHeader().shell = ascii(f) as HookShell;
+      case 'shell': {
+        const shell = ascii(f);
+        if (!isShellName(shell)) throw new HookProtocolError('bad shell field');
+        this.requireHeader().shell = shell;
         this.phase = 'flags';
         return;
+      }
       case 'flags':
         if (!FLAGS_RE.test(ascii(f))) throw new HookProtocolError('bad flags field');
         this.requireHeader().flags = ascii(f);
