@@ -309,11 +309,13 @@ export class LocalService implements Service {
     const entering = opts.fresh === true && (state.file !== found.path || state.status !== 'loaded');
     let result = entering ? null : this.cachedResult(key);
     let stale = false;
+    let evaluated = false;
     if (result === null) {
       const last = entering ? this.cachedResult(key) : null;
       const run = this.makeRun(target, base, verdict, opts.budgetMs === Infinity);
       const pending = entering ? this.startFresh(key, run) : this.startEval(key, run);
       result = await withBudget(pending, opts.budgetMs);
+      evaluated = result !== null;
       if (result === null && last !== null) {
         messages.push(this.fmt(`${tildePath(found.path, home)} is still running; the last result applies meanwhile, the fresh one at the next prompt after it finishes`));
         result = last;
@@ -323,7 +325,8 @@ export class LocalService implements Service {
         return { kind: 'pending', change: emptyChange(), messages, file: found.path };
       }
     }
-    return this.applyResult(current, base, state, found, result, messages, stale);
+    const outcome = this.applyResult(current, base, state, found, result, messages, stale);
+    return evaluated ? { ...outcome, evaluated } : outcome;
   }
 
   /**
