@@ -137,20 +137,25 @@ function prepareWarm(bashPath: string): void {
   const launched = launchWarm(bashPath);
   if (launched instanceof Error) return;
   spares.push({ key, launched });
-  if (spares.length < SPARES) prepareSoon(bashPath, REFILL_DELAY_MS);
+  if (spares.length < SPARES) prepareSoon(bashPath);
 }
 
 /**
- * The next warm bash is started once the answer for this evaluation has gone out (the
- * answer is written in the same turn of the event loop as the evaluation ends); a second
- * one, when missing, a little later.
+ * When to start the next warm bash. Starting a process holds the daemon's event loop while
+ * Node forks (a few milliseconds; far more on a machine that is very busy), so not on the
+ * answer's path nor on that of an evaluation running: a little after the answer, and later
+ * again while an evaluation runs (the one waiting meanwhile serves the next entry). The
+ * second one, when missing, a little after the first.
  */
-const REFILL_DELAY_MS = 20;
+const PREPARE_DELAY_MS = 10;
+const MAX_POSTPONE = 5;
 
-function prepareSoon(bashPath: string, delayMs = 0): void {
+function prepareSoon(bashPath: string, postponed = 0): void {
   if (!keepSpare) return;
-  if (delayMs === 0) setImmediate(() => prepareWarm(bashPath)).unref();
-  else setTimeout(() => prepareWarm(bashPath), delayMs).unref();
+  setTimeout(() => {
+    if (started > 0 && postponed < MAX_POSTPONE && spares.length > 0) prepareSoon(bashPath, postponed + 1);
+    else prepareWarm(bashPath);
+  }, PREPARE_DELAY_MS).unref();
 }
 
 function usable(l: Launched): boolean {
