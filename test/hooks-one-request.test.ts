@@ -45,7 +45,10 @@ for (const shell of SHELLS) {
       const ctr = sb.path('ctr/n');
       const r = sb.shell(shell, [
         `source ${hookFor(shell)}`,
-        // Entering twice: the first entry (the daemon's first evaluation) and a re-entry.
+        // A first visit, not counted: the first evaluation after an approval also records
+        // what it sourced (a write to the allowlist), and the daemon starts its waiting bashes.
+        `cd ${dir}`, '_envd_hook', `cd ${sb.root}`, '_envd_hook', 'sleep 0.5', '_envd_hook',
+        show(shell, 'n0', '_envd_n'),
         `cd ${dir}`, '_envd_hook', show(shell, 'in1', 'RUNS'), show(shell, 'n1', '_envd_n'),
         '_envd_hook', '_envd_hook', show(shell, 'n2', '_envd_n'),
         `cd ${sb.root}`, '_envd_hook', show(shell, 'n3', '_envd_n'),
@@ -53,12 +56,12 @@ for (const shell of SHELLS) {
         '_envd_hook', '_envd_hook', show(shell, 'n5', '_envd_n'),
       ].join('\n'), { env: { ENVD_TEST_CTR: ctr } });
       const seen = Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split('=') as [string, string]));
-      expect(seen.in1, r.stdout + r.stderr).toBe('1');
-      expect(seen.in2, r.stdout + r.stderr).toBe('2');
-      const n1 = Number(seen.n1);
-      // One request per cd: the entry, the leave, the re-entry; none at the prompts after.
-      expect([seen.n2, seen.n3, seen.n4, seen.n5].map(Number), r.stderr).toEqual([n1, n1 + 1, n1 + 2, n1 + 2]);
-      expect(readFileSync(ctr, 'utf8')).toBe('2\n');
+      expect(seen.in1, r.stdout + r.stderr).toBe('2');
+      expect(seen.in2, r.stdout + r.stderr).toBe('3');
+      const n0 = Number(seen.n0);
+      // One request per cd (the entry, the leave, the re-entry); none at the prompts after.
+      expect([seen.n1, seen.n2, seen.n3, seen.n4, seen.n5].map(Number), r.stderr).toEqual([n0 + 1, n0 + 1, n0 + 2, n0 + 3, n0 + 3]);
+      expect(readFileSync(ctr, 'utf8')).toBe('3\n');
     });
   });
 }
