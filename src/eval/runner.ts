@@ -141,11 +141,10 @@ function prepareWarm(bashPath: string): void {
 }
 
 /**
- * When to start the next warm bash. Starting a process holds the daemon's event loop while
- * Node forks (a few milliseconds; far more on a machine that is very busy), so not on the
- * answer's path nor on that of an evaluation running: a little after the answer, and later
- * again while an evaluation runs (the one waiting meanwhile serves the next entry). The
- * second one, when missing, a little after the first.
+ * Filling up after an evaluation, when taking a bash did not already start the next one
+ * (see startEvaluation). Starting a process holds the daemon's event loop while Node forks
+ * (a few milliseconds; far more on a machine that is very busy), so not on the answer's
+ * path: a little after it, and later again while an evaluation runs (one waits meanwhile).
  */
 const PREPARE_DELAY_MS = 10;
 const MAX_POSTPONE = 5;
@@ -270,6 +269,10 @@ function startEvaluation(input: EvalInput): Promise<EvalOutput> {
       return Promise.resolve({ status: 'spawn-error', exitCode: null, dump: null, output: '', detail: String(launched) });
     }
     const done = drive(launched, input, input.handlers, request);
+    // The request is written: while that bash evaluates, this event loop has nothing to
+    // do, so the next one starts now (Node forks on this core while bash runs on another)
+    // rather than after the answer, where it would hold the shell's next request.
+    if (started <= 1) prepareWarm(input.bashPath);
     done.then(() => prepareSoon(input.bashPath), () => undefined);
     return done;
   }
