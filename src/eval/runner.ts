@@ -161,8 +161,8 @@ function usable(l: Launched): boolean {
   return l.exit === null && l.error === null;
 }
 
-/** The oldest waiting bash that fits (same bash, same stdlib, alive), else a new one. */
-function takeWarm(bashPath: string): Launched | Error {
+/** The oldest waiting bash that fits (same bash, same stdlib, alive), else null. */
+function takeSpare(bashPath: string): Launched | null {
   const key = warmKey(bashPath);
   while (spares.length > 0) {
     const s = spares.shift();
@@ -170,7 +170,7 @@ function takeWarm(bashPath: string): Launched | Error {
     if (s.key === key && usable(s.launched)) return s.launched;
     dropLaunched(s.launched);
   }
-  return launchWarm(bashPath);
+  return null;
 }
 
 /** One bash started for an evaluation, with what it printed and how it ended so far. */
@@ -264,15 +264,17 @@ function startEvaluation(input: EvalInput): Promise<EvalOutput> {
   // usually read the stdlib already.
   const request = warmOff() ? null : warmRequest(input.dir, all);
   if (request !== null) {
-    const launched = takeWarm(input.bashPath);
+    const spare = takeSpare(input.bashPath);
+    const launched = spare ?? launchWarm(input.bashPath);
     if (launched instanceof Error) {
       return Promise.resolve({ status: 'spawn-error', exitCode: null, dump: null, output: '', detail: String(launched) });
     }
     const done = drive(launched, input, input.handlers, request);
-    // The request is written: while that bash evaluates, this event loop has nothing to
+    // A waiting bash has the request: while it evaluates, this event loop has nothing to
     // do, so the next one starts now (Node forks on this core while bash runs on another)
-    // rather than after the answer, where it would hold the shell's next request.
-    if (started <= 1) prepareWarm(input.bashPath);
+    // rather than after the answer, where it would hold the shell's next request. Not
+    // when this bash is starting itself: two starting at once would slow this one down.
+    if (spare !== null && started <= 1) prepareWarm(input.bashPath);
     done.then(() => prepareSoon(input.bashPath), () => undefined);
     return done;
   }
