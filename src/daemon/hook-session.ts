@@ -148,6 +148,16 @@ export class HookSession {
     return Math.max(0, Math.min(b, MAX_HOOK_WAIT_MS));
   }
 
+  /** The generation now if it moved by exactly one since `before`, else `before`. */
+  private generationAfter(before: number): number {
+    try {
+      const now = this.backend.generation();
+      return now === before + 1 ? now : before;
+    } catch {
+      return before;
+    }
+  }
+
   private async serve(header: HookHeader, body: Promise<HookRequest | null>): Promise<void> {
     const waitMs = this.waitMs();
     this.sink.ack(header.id, waitMs);
@@ -192,6 +202,11 @@ export class HookSession {
       // is not UTF-8 is refused by the service with a message naming it.
       const outcome = await this.backend.export({ cwd: req.header.cwd, env: req.env },
         cli ? { budgetMs: Infinity } : { budgetMs: waitMs, fresh: req.header.flags.includes('n') });
+      // The evaluation this answer carries moved the generation when it finished: the
+      // number after it, so the shell does not ask again at once for what it already has
+      // (zsh and fish ask after a cd and again at the prompt). Moved by more, something
+      // else happened meanwhile: the number from before, and the shell asks again.
+      if (outcome.evaluated === true) generation = this.generationAfter(generation);
       records = cli ? cliRecords(outcome, req.header, colour) : outcomeRecords(outcome, req.header.shell, colour);
     } catch (err) {
       // Errors may quote a path (Node's own messages do): never raw control characters.

@@ -257,7 +257,11 @@ export class LocalService implements Service {
     const run = this.makeRun(target, c.base, verdict.kind === 'whitelisted', opts.budgetMs === Infinity);
     const pending = entering ? this.cache.startFresh(keyOf(target), run) : this.cache.start(keyOf(target), run);
     const result = await withBudget(pending, opts.budgetMs);
-    if (result !== null) return applyResult(c, found, result, messages);
+    if (result !== null) {
+      // hook-session.ts: the generation this answer may carry is the one after the bump.
+      const outcome = applyResult(c, found, result, messages);
+      return { ...outcome, evaluated: true };
+    }
     if (last !== null) {
       messages.push(fmt(`${shown} is still running; the last result applies meanwhile, the fresh one at the next prompt after it finishes`));
       return applyResult(c, found, last, messages, true);

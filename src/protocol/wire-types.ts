@@ -38,6 +38,11 @@ export interface ExportOutcome {
    * than its stamp. Absent: the hook keeps relying on the generation alone.
    */
   deps?: string[];
+  /**
+   * The answer carries the result of an evaluation that finished while this request waited
+   * (its end moved the daemon's generation by one): the shell has nothing more to ask for.
+   */
+  evaluated?: boolean;
 }
 
 /** What `envd allow|deny` did, for the CLI to report. */
