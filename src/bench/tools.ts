@@ -133,7 +133,7 @@ export class EnvdTool extends Tool {
     const built = existsSync(join(ROOT, 'dist', 'cli', 'main.js'));
     let version: string | null = null;
     if (built) {
-      version = firstLine([process.execPath, bin, 'version']);
+      version = firstLine([bin, 'version']);
       const rev = firstLine(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD']);
       if (version !== null && rev !== null) version = `${version.replace(/^envd\s+/, '')} (${rev})`;
     }

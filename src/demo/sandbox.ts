@@ -58,7 +58,7 @@ export class DemoSandbox {
 
   /** Run the real envd binary as the sandbox's user. */
   envd(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): RunResult {
-    const r = spawnSync(process.execPath, [this.envdBin, ...args], {
+    const r = spawnSync(this.envdBin, args, {
       cwd: opts.cwd ?? this.home,
       env: this.env,
       encoding: 'utf8',
