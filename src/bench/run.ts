@@ -7,7 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { emitScript } from './emit.js';
 import type { Shell, Step } from './plan.js';
-import { quoteBash } from '../env/quote.js';
+import { quoteBash, quoteFish } from '../env/quote.js';
 
 export interface ShellRun {
   /** Samples in microseconds, by label, in the order taken. */
@@ -37,9 +37,6 @@ export interface RunOptions {
   onLine?: (line: string) => void;
 }
 
-function fishQ(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
 
 export function shellArgv(shell: Shell, rcFile: string, scriptFile: string): string[] {
   switch (shell) {
@@ -48,7 +45,7 @@ export function shellArgv(shell: Shell, rcFile: string, scriptFile: string): str
     case 'zsh':
       return ['zsh', '-f', '-i', '-c', `source ${quoteBash(rcFile)}; source ${quoteBash(scriptFile)}`];
     case 'fish':
-      return ['fish', '--no-config', '-i', '-c', `source ${fishQ(rcFile)}; source ${fishQ(scriptFile)}`];
+      return ['fish', '--no-config', '-i', '-c', `source ${quoteFish(rcFile)}; source ${quoteFish(scriptFile)}`];
   }
 }
 
