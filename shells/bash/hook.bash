@@ -154,10 +154,19 @@ _envd_env() {
 
 # _envd_line TIMEOUT: read `.res` lines until "d <our id>" (answers to older requests are
 # skipped); 1 when none comes in time. A few stale lines are normal; a stream of them is
-# not, and must not keep the prompt waiting.
+# not, and must not keep the prompt waiting. bash reads a pipe a byte at a time, and a
+# timeout between two bytes leaves what was read in the variable: it is kept in _envd_lp
+# and the line goes on at the next read (dropped, "d 1" would come as "1" and be missed).
 _envd_line() {
-  local _envd_k=0
-  while (( _envd_k++ < 256 )) && IFS= builtin read -r -t "$1" -u "$_envd_r" _envd_l; do
+  local _envd_k=0 _envd_rc
+  while (( _envd_k++ < 256 )); do
+    _envd_rc=0
+    IFS= builtin read -r -t "$1" -u "$_envd_r" _envd_l || _envd_rc=$?
+    if (( _envd_rc != 0 )); then
+      (( _envd_rc > 128 )) && _envd_lp+=$_envd_l
+      return 1
+    fi
+    _envd_l=$_envd_lp$_envd_l _envd_lp=''
     if [[ $_envd_l == "d $_envd_id" ]]; then return 0; fi
   done
   return 1
@@ -167,7 +176,7 @@ _envd_line() {
 # answer in _envd_rep; 1: none in time (or not a valid one); 2: cannot ask; 3: the daemon
 # wants the CLI.
 _envd_talk() {
-  local _envd_l='' _envd_fl=e _envd_pr=0
+  local _envd_l='' _envd_lp='' _envd_fl=e _envd_pr=0
   # Our last request is still unread: the daemon is stopped (SIGSTOP) or stuck. Waiting
   # again would cost another timeout, and writing again could fill the pipe.
   if builtin read -t 0 -u "$_envd_q"; then return 1; fi
