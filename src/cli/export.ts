@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { markerNames } from '../engine/find.js';
 import type { ExportFormat } from '../engine/types.js';
 import { say, sayMessages, usage } from './command.js';
+import { encodeBytes } from '../env/bytes.js';
 import { logicalCwd, processEnv } from './env.js';
 import { MAX_TIMER_MS } from '../util/timer.js';
 
@@ -30,7 +31,7 @@ function nothingCouldApply(cwd: string): boolean {
   }
 }
 
-const FORMATS: readonly ExportFormat[] = ['bash', 'zsh', 'fish', 'json', 'gha'];
+const FORMATS: readonly ExportFormat[] = ['bash', 'zsh', 'fish', 'json', 'gha', 'elvish', 'tcsh', 'nushell'];
 
 /**
  * `envd export FORMAT [--budget MS]`: what the shell must change here, as shell code (or
@@ -60,7 +61,8 @@ export async function run(args: string[]): Promise<number> {
     sayMessages(outcome.messages);
     const { text, warnings } = renderChange(format as ExportFormat, outcome.change);
     for (const w of warnings) say(w);
-    process.stdout.write(text);
+    // tcsh's text holds bytes that are not UTF-8 as they are (render-more.ts).
+    process.stdout.write(format === 'tcsh' ? encodeBytes(text) : text);
     return outcome.kind === 'failed' || outcome.kind === 'blocked' || outcome.kind === 'denied' ? 1 : 0;
   } finally {
     await service.close();

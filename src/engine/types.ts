@@ -1,7 +1,8 @@
+import type { MoreShell } from '../env/render-more.js';
 import type { Change, Env } from '../env/diff.js';
 
 export type ShellName = 'bash' | 'zsh' | 'fish';
-export type ExportFormat = ShellName | 'json' | 'gha';
+export type ExportFormat = ShellName | 'json' | 'gha' | MoreShell;
 
 /** One question from a shell (through the daemon or the one-shot CLI): "I am here, with this env". */
 export interface ExportRequest {

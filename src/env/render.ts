@@ -4,6 +4,7 @@ import type { Change } from './diff.js';
 import { hasRawBytes } from './bytes.js';
 import { checkName, type NameVerdict } from './names.js';
 import { quoteBash, quoteFish, quoteZsh } from './quote.js';
+import { isMoreShell, moreNameVerdict, renderMore } from './render-more.js';
 import { checkValue } from './values.js';
 
 /**
@@ -151,7 +152,7 @@ export function checkedOps(format: ExportFormat, change: Change, warnings: strin
     const refuse = (reason: string): void => { warnings.push(`envd: ${verb} ${showName(name)}: ${reason}`); };
     const nv = checkName(name);
     if (!nv.ok) { refuse(nv.reason); continue; }
-    const sv = format === 'json' ? { ok: true as const } : format === 'gha' ? ghaNameVerdict(name) : shellNameVerdict(format, name);
+    const sv = format === 'json' ? { ok: true as const } : format === 'gha' ? ghaNameVerdict(name) : isMoreShell(format) ? moreNameVerdict(format, name) : shellNameVerdict(format, name);
     if (!sv.ok) { refuse(sv.reason); continue; }
     const also = refuseAlso?.(name) ?? null;
     if (also !== null) { refuse(also); continue; }
@@ -160,7 +161,7 @@ export function checkedOps(format: ExportFormat, change: Change, warnings: strin
       if (!vv.ok) { refuse(vv.reason); continue; }
       // JSON strings are Unicode text, and GitHub Actions reads $GITHUB_ENV as UTF-8:
       // bytes that are not UTF-8 would come out as U+FFFD there.
-      if ((format === 'json' || format === 'gha') && hasRawBytes(op.value)) { refuse(`the value is not UTF-8, which ${format === 'json' ? 'JSON' : 'GitHub Actions'} cannot carry`); continue; }
+      if ((format === 'json' || format === 'gha' || format === 'nushell') && hasRawBytes(op.value)) { refuse(`the value is not UTF-8, which ${format === 'json' ? 'JSON' : format === 'gha' ? 'GitHub Actions' : 'nushell'} cannot carry`); continue; }
     }
     ops.push(op);
   }
@@ -239,5 +240,8 @@ export function renderChange(format: ExportFormat, change: Change, opts: RenderO
     case 'fish': return { text: renderFish(ops, warnings), warnings };
     case 'json': return { text: renderJson(ops), warnings };
     case 'gha': return { text: renderGha(ops, warnings, opts.delimiter ?? defaultDelimiter), warnings };
+    case 'elvish':
+    case 'tcsh':
+    case 'nushell': return { text: renderMore(format, ops), warnings };
   }
 }
