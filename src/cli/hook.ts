@@ -1,4 +1,6 @@
 import { DEFAULT_HOOK_MARKERS, hookScript, HOOK_FILES, isHookShell } from '../hook/script.js';
+import { isMoreShell, MORE_SHELLS } from '../env/render-more.js';
+import { moreHookScript } from '../hook/more-scripts.js';
 import { usage } from './command.js';
 import { loadConfig } from '../config/config.js';
 import { resolvePaths } from '../config/paths.js';
@@ -14,11 +16,15 @@ function hookMarkers(): string[] {
   }
 }
 
-/** `envd hook bash|zsh|fish`: the prompt hook to eval (bash, zsh) or source (fish). */
+/** `envd hook SHELL`: the prompt hook to eval (bash, zsh, elvish, tcsh), source (fish) or save and source (nushell). */
 export async function run(args: string[]): Promise<number> {
   const shell = args[0];
+  if (shell !== undefined && isMoreShell(shell) && args.length === 1) {
+    process.stdout.write(moreHookScript(shell, undefined, hookMarkers()));
+    return 0;
+  }
   if (shell === undefined || !isHookShell(shell) || args.length > 1) {
-    return usage(`hook needs one of: ${Object.keys(HOOK_FILES).join(', ')} (e.g. eval "$(envd hook bash)" in ~/.bashrc, envd hook fish | source in config.fish)`);
+    return usage(`hook needs one of: ${[...Object.keys(HOOK_FILES), ...MORE_SHELLS].join(', ')} (e.g. eval "$(envd hook bash)" in ~/.bashrc, envd hook fish | source in config.fish)`);
   }
   process.stdout.write(hookScript(shell, undefined, hookMarkers()));
   return 0;

@@ -90,10 +90,9 @@ export function quoteElvish(value: string): string {
 /**
  * One tcsh word holding exactly `value`'s characters (bytes as U+DC80–U+DCFF, written raw
  * by the caller). Inside tcsh single quotes every character is literal except `!`
- * (history: `\!`), a newline (only as `\` + newline) and a backslash before either of
- * those. So runs of other characters go in single quotes, `\!` and `\` + newline inside
- * them, and every `\` and `'` outside quotes as `\\` and `\'` (a backslash is never
- * inside quotes, so none can pair with a following `!` or newline).
+ * (history: written `\!`) and a newline (written `\` + newline). So runs of other
+ * characters go in single quotes, `\!` and `\` + newline inside them, and every `\` and
+ * `'` outside quotes as `\\` and `\'`: no backslash of the value is next to one of ours.
  */
 export function quoteTcsh(value: string): string {
   assertQuotable(value);

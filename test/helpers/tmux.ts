@@ -2,6 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Sandbox, Shell } from './sandbox.js';
+import type { MoreShell } from './more-shells.js';
 
 /**
  * A real interactive shell in a tmux pane (its own tmux server, its socket in the sandbox), with
@@ -12,7 +13,7 @@ import type { Sandbox, Shell } from './sandbox.js';
 export type EnvMap = Record<string, string>;
 
 export interface TmuxShellOptions {
-  shell: Shell;
+  shell: Shell | MoreShell;
   sandbox: Sandbox;
   /** The rendered hook (output of `envd hook SHELL`). */
   hookFile: string;
@@ -74,6 +75,46 @@ function rcText(o: TmuxShellOptions, dumps: string): string {
         `source '${hook}'`,
         twice ? `source '${hook}'` : '',
       ].join('\n') + '\n';
+    case 'elvish':
+      // elvish has no $?: __st writes 0 (no test reads an elvish status).
+      return [
+        `var DUMPS = '${dumps}'`,
+        "set edit:prompt = { put '> ' }",
+        'set edit:rprompt = { }',
+        'fn __d {|n| env -0 > $DUMPS/$n.tmp; mv -f $DUMPS/$n.tmp $DUMPS/$n }',
+        'fn __st {|n| print 0 > $DUMPS/$n.tmp; mv -f $DUMPS/$n.tmp $DUMPS/$n }',
+        "fn __m {|n| print '' > $DUMPS/$n }",
+        o.before ?? '',
+        `eval (slurp < '${hook}')`,
+        twice ? `eval (slurp < '${hook}')` : '',
+      ].join('\n') + '\n';
+    case 'tcsh':
+      // `envd hook tcsh` is one line to eval; sourcing the saved line is the same.
+      return [
+        `set DUMPS = '${dumps}'`,
+        "set prompt = '> '",
+        "alias __d 'env -0 > $DUMPS/\\!:1.tmp && mv -f $DUMPS/\\!:1.tmp $DUMPS/\\!:1'",
+        "alias __st 'echo $status > $DUMPS/\\!:1.tmp && mv -f $DUMPS/\\!:1.tmp $DUMPS/\\!:1'",
+        "alias __m 'echo -n > $DUMPS/\\!:1'",
+        o.before ?? '',
+        `source '${hook}'`,
+        twice ? `source '${hook}'` : '',
+      ].join('\n') + '\n';
+    case 'nushell':
+      // Prompts as closures: a string would be exported and show up in every dump.
+      return [
+        `const DUMPS = '${dumps}'`,
+        '$env.config.show_banner = false',
+        "$env.PROMPT_COMMAND = {|| '> ' }",
+        "$env.PROMPT_COMMAND_RIGHT = {|| '' }",
+        "$env.PROMPT_INDICATOR = {|| '' }",
+        'def __d [n] { ^env -0 | save -f $"($DUMPS)/($n).tmp"; ^mv -f $"($DUMPS)/($n).tmp" $"($DUMPS)/($n)" }',
+        'def __st [n] { $env.LAST_EXIT_CODE | into string | save -f $"($DUMPS)/($n).tmp"; ^mv -f $"($DUMPS)/($n).tmp" $"($DUMPS)/($n)" }',
+        "def __m [n] { '' | save -f $\"($DUMPS)/($n)\" }",
+        o.before ?? '',
+        `source '${hook}'`,
+        twice ? `source '${hook}'` : '',
+      ].join('\n') + '\n';
   }
 }
 
@@ -102,6 +143,10 @@ export class TmuxShell {
       case 'bash': return ['bash', '--noprofile', '--rcfile', this.rc, '-i'];
       case 'zsh': return ['zsh', '-d', '-i'];
       case 'fish': return ['fish', '--no-config', '-i', '-C', `source '${this.rc}'`];
+      case 'elvish': return ['elvish', '-rc', this.rc];
+      // tcsh takes no rc file argument: the rc is sourced as the first command line.
+      case 'tcsh': return ['tcsh', '-f', '-i'];
+      case 'nushell': return ['nu', '--config', this.rc, '--env-config', '/dev/null'];
     }
   }
 
@@ -109,6 +154,7 @@ export class TmuxShell {
     const t = new TmuxShell(o);
     const argv = [...(o.wrap ?? []), ...t.shellArgv()];
     t.tmux(['-f', '/dev/null', 'new-session', '-d', '-s', 't', '-x', '200', '-y', '50', '-c', o.cwd, '--', ...argv]);
+    if (o.shell === 'tcsh') t.type(`source '${t.rc}'`);
     await t.dump();
     return t;
   }
