@@ -12,7 +12,8 @@ import { TmuxShell, haveTmux, type EnvMap } from './helpers/tmux.js';
  * hooks' files through each shell's own parser, and strace on idle prompts.
  */
 
-const VOLATILE = new Set(['PWD', 'OLDPWD', '_', 'SHLVL']);
+/** Names a shell changes by itself between prompts (nushell exports its last command's duration). */
+const VOLATILE = new Set(['PWD', 'OLDPWD', '_', 'SHLVL', 'CMD_DURATION_MS']);
 const STATE = ['DIRENV_DIR', 'DIRENV_FILE', 'DIRENV_DIFF', 'DIRENV_WATCHES'];
 
 /** `got` equals `base` except for `changes` (null: unset); names the shell moves itself aside. */

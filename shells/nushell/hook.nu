@@ -44,7 +44,7 @@ def _envd_rundir []: nothing -> string {
 # project every prompt asks, as direnv does.
 def _envd_readgen [run: string]: nothing -> string {
   let gf = $run + '/generation'
-  if ($run | path type) != 'dir' or ($gf | path type) != 'file' { return '' }
+  if ($run | path type | default '') != 'dir' or ($gf | path type | default '') != 'file' { return '' }
   let g = (try { open --raw $gf | decode utf-8 | str trim } catch { '' })
   if ($g | str contains '+') { '-' } else { $g }
 }
@@ -57,8 +57,8 @@ def _envd_find [markers: list<string>] {
   loop {
     for m in $markers {
       let f = if $d == '/' { '/' + $m } else { $d + '/' + $m }
-      let t = ($f | path type)
-      if $t == 'file' or ($t == 'symlink' and (($f | path expand | path type) == 'file')) { return $f }
+      let t = ($f | path type | default '')
+      if $t == 'file' or ($t == 'symlink' and (($f | path expand | path type | default '') == 'file')) { return $f }
     }
     if $d == '/' or not ($d | str starts-with '/') { return '' }
     $d = ($d | path dirname)
