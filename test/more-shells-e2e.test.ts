@@ -97,6 +97,12 @@ for (const shell of MORE_SHELLS) {
       expect(t.screen().split('envd: loading').length - 1).toBe(1);
     });
 
+    it.runIf(shell === 'nushell')('nushell: PATH is a list again after loading, as nushell keeps it', async () => {
+      const e = await t.run('$env.PATH_KIND = ($env.PATH | describe)');
+      expect(e.PATH_KIND).toBe('list<string>');
+      expect((await t.run('hide-env PATH_KIND')).PATH_KIND).toBeUndefined();
+    });
+
     it('subdirectory: unchanged, and nothing asked again', async () => {
       const e = await t.run('cd sub/deeper');
       expect(e.A_VAR).toBe('a');

@@ -79,6 +79,9 @@ def --env _envd_export [] {
     let gone = ($c | columns | where {|k| ($c | get $k) == null })
     hide-env -i ...$gone
     load-env ($c | reject ...$gone)
+    # nushell keeps PATH as a list (and joins it again for every program it runs):
+    # back to a list, as the user's own config expects it.
+    if ($c | get -o PATH) != null { $env.PATH = ($env.PATH | split row (char esep)) }
   } else {
     print -e 'envd: the answer could not be read; environment unchanged'
   }

@@ -1,0 +1,120 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { moreHookFile, moreHookScript } from '../src/hook/more-scripts.js';
+import { Sandbox } from './helpers/sandbox.js';
+import { haveMoreShell, MORE_SHELLS } from './helpers/more-shells.js';
+import { TmuxShell, haveTmux } from './helpers/tmux.js';
+
+/**
+ * The elvish, tcsh and nushell hook files through each shell's own parser, and strace
+ * on a real interactive shell: no process is started on an idle prompt or a cd within
+ * the project.
+ */
+
+describe.runIf(haveMoreShell('elvish'))('elvish: the hook compiles', () => {
+  it('elvish -compileonly finds nothing wrong but the editor module, which exists only interactively', () => {
+    const sb = new Sandbox();
+    try {
+      const file = sb.write('hook.elv', moreHookScript('elvish', '/usr/bin/envd'));
+      const r = spawnSync('elvish', ['-norc', '-compileonly', file], { encoding: 'utf8' });
+      // Every complaint is about $edit:before-readline (the registration line).
+      const problems = r.stderr.split('\n').filter((l) => /^\S.*:$|^\s+\S/.test(l) && !/edit:before-readline|^Multiple compilation errors/.test(l) && !/^\s+\d+:\d+:/.test(l));
+      expect(problems, r.stderr).toEqual([]);
+      // And a broken file is caught, so the check above can fail.
+      const bad = sb.write('bad.elv', readFileSync(file, 'utf8').replace('fn _envd_find {', 'fn _envd_find { {'));
+      expect(spawnSync('elvish', ['-norc', '-compileonly', bad], { encoding: 'utf8' }).stderr).toMatch(/parse error/i);
+    } finally {
+      sb.cleanup();
+    }
+  });
+});
+
+describe.runIf(haveMoreShell('tcsh'))('tcsh: the hook parses', () => {
+  it('tcsh -n accepts it, and every block is closed (tcsh -n does not check that)', () => {
+    const file = moreHookFile('tcsh');
+    const r = spawnSync('tcsh', ['-f', '-n', file], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toBe('');
+    const lines = readFileSync(file, 'utf8').split('\n').map((l) => l.trim()).filter((l) => !l.startsWith('#'));
+    const opened = lines.filter((l) => /^(if \(.*\) then|else if \(.*\) then)$/.test(l) && !l.startsWith('else')).length;
+    expect(lines.filter((l) => l === 'endif').length).toBe(opened);
+    expect(lines.filter((l) => /^(while|foreach) /.test(l)).length).toBe(lines.filter((l) => l === 'end').length);
+    // The loader line is one tcsh line.
+    expect(moreHookScript('tcsh', "/opt/it's here/envd").trim().split('\n')).toHaveLength(1);
+  });
+});
+
+describe.runIf(haveMoreShell('nushell'))('nushell: the hook parses', () => {
+  it('nu-check accepts it, and rejects a broken copy', () => {
+    const sb = new Sandbox();
+    try {
+      const file = sb.write('hook.nu', moreHookScript('nushell', '/usr/bin/envd'));
+      const ok = spawnSync('nu', ['-n', '-c', `nu-check --debug '${file}'`], { encoding: 'utf8' });
+      expect(ok.stdout.trim(), ok.stderr).toBe('true');
+      const bad = sb.write('bad.nu', readFileSync(file, 'utf8').replace('def --env _envd_hook [] {', 'def --env _envd_hook [] { ('));
+      const no = spawnSync('nu', ['-n', '-c', `nu-check '${bad}'`], { encoding: 'utf8' });
+      expect(no.stdout.trim()).not.toBe('true');
+    } finally {
+      sb.cleanup();
+    }
+  });
+});
+
+const haveStrace = spawnSync('sh', ['-c', 'command -v strace']).status === 0
+  && spawnSync('strace', ['-f', '-qq', '-e', 'trace=execve', '-o', '/dev/null', 'true']).status === 0;
+if (!haveStrace) process.stderr.write('[envd tests] SKIPPED: strace is not usable here; the no-fork prompt tests are skipped (apt-get install -y strace)\n');
+
+const PROCESS_CALL = /\b(clone3?|v?fork|execve(at)?)\(/;
+
+function processCalls(trace: string): string[] {
+  if (!existsSync(trace)) return [];
+  return readFileSync(trace, 'utf8').split('\n').filter((l) => PROCESS_CALL.test(l) && !l.includes('CLONE_THREAD'));
+}
+
+async function settle(): Promise<void> {
+  await new Promise((r) => setTimeout(r, 300));
+}
+
+for (const shell of MORE_SHELLS) {
+  describe.runIf(haveStrace && haveTmux() && haveMoreShell(shell))(`${shell}: the prompt path starts no process`, () => {
+    let sb: Sandbox;
+    let t: TmuxShell;
+    let trace: string;
+    let A: string;
+
+    beforeAll(async () => {
+      sb = new Sandbox();
+      const out = sb.mkdir('out');
+      A = sb.mkdir('A');
+      sb.mkdir('A/sub/deeper');
+      sb.write('A/.envrc', 'export A_VAR=a\n');
+      expect(sb.envd(['allow', A]).status).toBe(0);
+      const hookFile = sb.write(`hook.${shell}`, sb.envd(['hook', shell]).stdout);
+      trace = sb.path('trace.txt');
+      t = await TmuxShell.start({ shell, sandbox: sb, hookFile, cwd: out, wrap: ['strace', '-f', '-qq', '-e', 'trace=process', '-o', trace] });
+      expect((await t.run(`cd ${A}`)).A_VAR).toBe('a');
+    }, 60_000);
+
+    afterAll(() => {
+      t?.close();
+      sb?.cleanup();
+    });
+
+    it('idle prompts and cd within the project: no clone, fork or exec', async () => {
+      await t.mark('m0');
+      await settle();
+      const before = processCalls(trace).length;
+      // One line at a time (nushell's line editor drops lines typed while it is busy);
+      // the marks are builtin redirections in each shell.
+      const steps = ['', '', '', 'cd sub/deeper', '', 'cd ..', `cd ${A}`, ''];
+      for (const [i, line] of steps.entries()) {
+        t.type(line);
+        await t.mark(`s${i}`);
+      }
+      await settle();
+      const calls = processCalls(trace).slice(before);
+      expect(calls, calls.join('\n')).toEqual([]);
+    });
+  });
+}
