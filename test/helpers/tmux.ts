@@ -171,10 +171,19 @@ export class TmuxShell {
     this.tmux(['send-keys', '-t', 't', 'Enter']);
   }
 
-  private async waitFile(path: string, timeoutMs: number): Promise<Buffer> {
+  /**
+   * `retype`: nushell's line editor can drop a line typed while a prompt hook runs; the
+   * line (a dump or a mark, which can run twice) is typed again every 3 s until it ran.
+   */
+  private async waitFile(path: string, timeoutMs: number, retype?: string): Promise<Buffer> {
     const end = Date.now() + timeoutMs;
+    let again = Date.now() + 3000;
     while (!existsSync(path)) {
       if (Date.now() > end) throw new Error(`timed out waiting for ${path}; screen:\n${this.screen()}`);
+      if (retype !== undefined && this.o.shell === 'nushell' && Date.now() > again) {
+        this.type(retype);
+        again = Date.now() + 3000;
+      }
       await new Promise((r) => setTimeout(r, 20));
     }
     return readFileSync(path);
@@ -184,7 +193,7 @@ export class TmuxShell {
   async dump(timeoutMs = 20_000): Promise<EnvMap> {
     const k = this.n++;
     this.type(`__d ${k}`);
-    return parseEnv0(await this.waitFile(join(this.dumps, String(k)), timeoutMs));
+    return parseEnv0(await this.waitFile(join(this.dumps, String(k)), timeoutMs, `__d ${k}`));
   }
 
   /** Type `line`; once its prompt has run the hook, the exported environment. */
@@ -204,7 +213,7 @@ export class TmuxShell {
   /** Type `__m NAME` (a builtin redirection: starts no process) and wait until it ran. */
   async mark(name: string, timeoutMs = 20_000): Promise<void> {
     this.type(`__m ${name}`);
-    await this.waitFile(join(this.dumps, name), timeoutMs);
+    await this.waitFile(join(this.dumps, name), timeoutMs, `__m ${name}`);
   }
 
   /** Everything the pane shows, scrollback included; with `escapes`, colour codes too. */
