@@ -97,7 +97,7 @@ describe('bash', () => {
 
   it('verbs, subcommands, options and arguments', () => {
     expect(complete('envd', 'ex')).toEqual(['exec', 'export']);
-    expect(complete('envd', 'export', '')).toEqual(['bash', 'fish', 'gha', 'json', 'zsh']);
+    expect(complete('envd', 'export', '')).toEqual(['bash', 'elvish', 'fish', 'gha', 'json', 'nushell', 'tcsh', 'zsh']);
     expect(complete('envd', 'export', '-')).toEqual(['--budget']);
     expect(complete('envd', 'go', '')).toEqual(['install', 'list', 'uninstall', 'which']);
     expect(complete('envd', 'go', 'which', '--')).toEqual(['--dir', '--json']);
@@ -163,7 +163,7 @@ zpty -d z
 
   it.skipIf(!have)('offers verbs, arguments and options on Tab', () => {
     expect(complete('envd ex')).toEqual(['exec', 'export']);
-    expect(complete('envd export ')).toEqual(['bash', 'fish', 'gha', 'json', 'zsh']);
+    expect(complete('envd export ')).toEqual(['bash', 'elvish', 'fish', 'gha', 'json', 'nushell', 'tcsh', 'zsh']);
     expect(complete('envd go which --')).toEqual(['--dir', '--json']);
     expect(complete('envd daemon ')).toEqual(['install', 'logs', 'restart', 'run', 'start', 'status', 'stop']);
   });
@@ -193,7 +193,7 @@ describe('fish', () => {
 
   it.skipIf(!have)('verbs with descriptions, arguments, options, files and directories', () => {
     expect(complete('envd ex')).toEqual(['exec', 'export']);
-    expect(complete('envd export ')).toEqual(['bash', 'fish', 'gha', 'json', 'zsh']);
+    expect(complete('envd export ')).toEqual(['bash', 'elvish', 'fish', 'gha', 'json', 'nushell', 'tcsh', 'zsh']);
     expect(complete('envd go which --')).toEqual(['--dir', '--json']);
     expect(complete('envd go which --dir ')).toEqual(['subdir/']);
     expect(complete('envd daemon install --platform ')).toEqual(['darwin', 'linux']);

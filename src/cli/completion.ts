@@ -51,12 +51,12 @@ const allow: CommandSpec = { name: 'allow', desc: 'approve an .envrc\'s current 
 const deny: CommandSpec = { name: 'deny', desc: 'block an .envrc (wins over approvals)', args: [FILE] };
 
 export const COMMANDS: readonly CommandSpec[] = [
-  { name: 'hook', desc: 'print the prompt hook for a shell', args: [words(...SHELLS)] },
+  { name: 'hook', desc: 'print the prompt hook for a shell', args: [words(...SHELLS, 'elvish', 'tcsh', 'nushell')] },
   allow, alias(allow, 'permit'), alias(allow, 'grant'),
   deny, alias(deny, 'block'), alias(deny, 'revoke'), alias(deny, 'disallow'),
   {
     name: 'export', desc: 'print what changes in this directory',
-    args: [words('bash', 'zsh', 'fish', 'json', 'gha')],
+    args: [words('bash', 'zsh', 'fish', 'elvish', 'tcsh', 'nushell', 'json', 'gha')],
     options: [{ name: '--budget', desc: 'milliseconds to wait for a slow .envrc', value: NONE }],
   },
   { name: 'exec', desc: 'run a command with a directory\'s environment', args: [DIR, { kind: 'command' }], rest: FILE },

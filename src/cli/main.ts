@@ -45,14 +45,15 @@ const verbs = new Map<string, () => Promise<CommandModule>>(Object.entries({
 
 function help(): string {
   return [
-    'envd: directory-scoped environments for bash, zsh and fish',
+    'envd: directory-scoped environments for bash, zsh, fish, elvish, tcsh and nushell',
     '',
     'usage: envd <command> [args]',
     '',
-    '  hook bash|zsh|fish        print the prompt hook (eval "$(envd hook bash)")',
+    '  hook SHELL                print the prompt hook (eval "$(envd hook bash)"; also zsh,',
+    '                            fish, elvish, tcsh, nushell)',
     '  allow [PATH]              approve an .envrc (aliases: permit, grant)',
     '  deny [PATH]               block an .envrc (aliases: block, revoke, disallow)',
-    '  export bash|zsh|fish|json print what changes in this directory',
+    '  export SHELL|json|gha     print what changes in this directory',
     '  exec DIR CMD [ARGS...]    run a command with DIR\'s environment',
     '  status [--json]           what is loaded and why',
     '  prune                     drop approvals of files that are gone or changed',

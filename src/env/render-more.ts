@@ -127,7 +127,9 @@ export function renderMore(shell: MoreShell, ops: readonly MoreOp[]): string {
     case 'tcsh':
       // tcsh runs a sourced file line by line: the hook sources it only when
       // `envd export` exited normally (0, or 1 for a refused file), i.e. wrote it whole.
-      return ops.map((op) => (op.kind === 'set' ? `setenv ${op.name} ${quoteTcsh(op.value)}\n` : `unsetenv ${op.name}\n`)).join('');
+      // Each statement ends in `;` too, so direnv's own tcsh hook line (eval of a backquote,
+      // which joins the lines) also works with envd; values with a newline need the file.
+      return ops.map((op) => (op.kind === 'set' ? `setenv ${op.name} ${quoteTcsh(op.value)};\n` : `unsetenv ${op.name};\n`)).join('');
     case 'nushell': {
       const obj = Object.create(null) as Record<string, string | null>;
       for (const op of ops) obj[op.name] = op.kind === 'set' ? op.value : null;
