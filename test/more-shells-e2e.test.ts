@@ -91,6 +91,14 @@ for (const shell of MORE_SHELLS) {
       for (const n of STATE) expect(base[n]).toBeUndefined();
     });
 
+    it.runIf(shell !== 'tcsh')('the hook loaded twice is registered once', async () => {
+      const count = shell === 'elvish'
+        ? 'set-env HOOKS (to-string (count $edit:before-readline))'
+        : '$env.HOOKS = ($env.config.hooks.pre_prompt | length | into string)';
+      expect((await t.run(count)).HOOKS).toBe('1');
+      expect((await t.run(shell === 'elvish' ? 'unset-env HOOKS' : 'hide-env HOOKS')).HOOKS).toBeUndefined();
+    });
+
     it('enter: the project is loaded, once (the hook was loaded twice and runs once)', async () => {
       const e = await t.run(`cd ${A}`);
       expectEnv(e, base, { A_VAR: 'a', PRE: 'changed', PATH: `${join(A, 'bin')}:${base.PATH ?? ''}`, DIRENV_DIR: `-${A}`, DIRENV_FILE: join(A, '.envrc') });

@@ -116,5 +116,12 @@ fn _envd_hook {
 
 # ---- register -------------------------------------------------------------------------
 # First in before-readline (later hooks see the new environment), once: loading the hook
-# again replaces the earlier one.
-set edit:before-readline = [$_envd_hook~ (each {|h| if (not (str:contains $h[def] _envd_hook_marker)) { put $h } } $edit:before-readline)]
+# again replaces the earlier one. The editor exists only in an interactive shell: through
+# eval, so that this file also compiles, and can be `use`d, without one (elvish -c).
+try {
+  eval &ns=(ns [&hook~=$_envd_hook~]) '
+    use str
+    fn ours {|h| try { str:contains $h[def] _envd_hook_marker } catch { put $false } }
+    set edit:before-readline = [$hook~ (each {|h| if (not (ours $h)) { put $h } } $edit:before-readline)]
+  '
+} catch { }
