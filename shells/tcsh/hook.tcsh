@@ -1,15 +1,16 @@
 # envd prompt hook for tcsh (6.18 or later).
 # Load it from ~/.tcshrc with:   eval `envd hook tcsh`
 # `envd hook tcsh` prints one line that sets _envd_bin, _envd_kline and _envd_self and
-# sources this file from envd's package; tcsh has no functions, so the prompt hook is the
-# `precmd` alias sourcing this same file again with _envd_mode set. A precmd alias of your
-# own is replaced, as by direnv's hook: set yours after this line, as
+# sources this file from envd's package. tcsh has no functions: the prompt hook is the
+# `precmd` alias, whose one `if` decides with builtins whether anything may have changed
+# and only then sources this same file again (argument _envd_check) for the rest. A
+# precmd alias of your own is replaced, as by direnv's hook: set yours after this line, as
 #   alias precmd "`alias precmd`; your commands"
 #
 # Every prompt: builtins only unless something changed. tcsh cannot read a file without a
 # process, so the daemon's generation is seen through the generation file's mtime and
 # inode (`-M`, `-I`): the daemon replaces the file (a new inode) whenever the number
-# moves. The same directory and the same mtime.inode: return. After a cd: walk up looking
+# moves. The same directory, mtime and inode: nothing more runs. After a cd: walk up looking
 # for the marker files (.envrc...) with `-f`; the same file as last time and the same
 # generation: return. Otherwise `envd export tcsh` (a Node process, ~50-100 ms; it starts
 # the daemon when none runs and waits for a slow file only as long as the daemon's
@@ -18,9 +19,8 @@
 #
 # The same sections are in the bash, zsh and fish hooks. Everything here is named _envd_*.
 
-if ( $?_envd_mode ) then
-  unset _envd_mode
-  goto _envd_check
+if ( $#argv == 1 ) then
+  if ( "$argv[1]" == _envd_check ) goto _envd_check
 endif
 
 # ---- settings and paths ---------------------------------------------------------------
@@ -62,36 +62,38 @@ set _envd_wait = 200
 # ---- state ----------------------------------------------------------------------------
 # What this shell saw last. Loading the hook again keeps it.
 if ( ! $?_envd_pwd ) set _envd_pwd = ''
-if ( ! $?_envd_gen ) set _envd_gen = ''
+if ( ! $?_envd_m ) set _envd_m = ''   # mtime of the generation file at the last check
+if ( ! $?_envd_i ) set _envd_i = ''   # its inode
 if ( ! $?_envd_found ) set _envd_found = '-'
 
 # ---- register -------------------------------------------------------------------------
-alias precmd 'set _envd_mode = 1; source "$_envd_self"'
+# Without a generation file (no daemon) every prompt goes on to the check: inside a
+# project it asks, as direnv does; outside it finds nothing, with builtins.
+alias precmd 'if ( "$cwd" != "$_envd_pwd" || $?ENVD_NO_DAEMON || ! -f "$_envd_genfile" || -M "$_envd_genfile" != "$_envd_m" || -I "$_envd_genfile" != "$_envd_i" ) source "$_envd_self" _envd_check'
 goto _envd_end
 
 # ---- hook -----------------------------------------------------------------------------
 _envd_check:
-# _envd_g := the generation as mtime.inode of its file, '' when there is none to read:
-# only from a runtime dir that is this user's directory (not a symlink) and a generation
-# file that is a regular file.
-set _envd_g = ''
+# _envd_gm, _envd_gi := the generation file's mtime and inode, '' when there is none to
+# read: only from a runtime dir that is this user's directory (not a symlink) and a
+# generation file that is a regular file.
+set _envd_gm = ''
+set _envd_gi = ''
 if ( -d "$_envd_run" && ! -l "$_envd_run" && -o "$_envd_run" && -f "$_envd_genfile" ) then
   @ _envd_gm = ( -M "$_envd_genfile" )
   @ _envd_gi = ( -I "$_envd_genfile" )
-  set _envd_g = "$_envd_gm.$_envd_gi"
 endif
-if ( "$cwd" == "$_envd_pwd" && "$_envd_g" == "$_envd_gen" && "$_envd_g" != '' && ! $?ENVD_NO_DAEMON ) goto _envd_end
 
 # ---- find -----------------------------------------------------------------------------
 # _envd_f := the nearest marker file at or above $cwd ('' when there is none).
 set _envd_d = "$cwd"
 set _envd_f = ''
 while ( 1 )
-  foreach _envd_m ( $_envd_markers )
+  foreach _envd_k ( $_envd_markers )
     if ( "$_envd_d" == '/' ) then
-      set _envd_c = "/$_envd_m"
+      set _envd_c = "/$_envd_k"
     else
-      set _envd_c = "$_envd_d/$_envd_m"
+      set _envd_c = "$_envd_d/$_envd_k"
     endif
     if ( "$_envd_f" == '' && -f "$_envd_c" ) set _envd_f = "$_envd_c"
   end
@@ -105,7 +107,7 @@ end
 # inside a project every prompt asks.
 set _envd_ask = 1
 if ( "$_envd_f" == '' && ! $?DIRENV_DIR && ! $?DIRENV_FILE && ! $?ENVD_DIFF ) set _envd_ask = 0
-if ( "$_envd_f" == "$_envd_found" && "$_envd_g" == "$_envd_gen" && "$_envd_g" != '' && ! $?ENVD_NO_DAEMON ) set _envd_ask = 0
+if ( "$_envd_f" == "$_envd_found" && "$_envd_gm" == "$_envd_m" && "$_envd_gi" == "$_envd_i" && "$_envd_gm" != '' && ! $?ENVD_NO_DAEMON ) set _envd_ask = 0
 if ( $_envd_ask ) then
   # ---- ask and apply ------------------------------------------------------------------
   # The answer goes to a file of this shell's: in the runtime dir's sh/ (0700; the daemon
@@ -121,15 +123,16 @@ if ( $_envd_ask ) then
   "$_envd_bin" export tcsh --budget "$_envd_wait" >! "$_envd_out"
   # 0, or 1 for a refused file (whose state is still recorded): the file is whole.
   if ( $status <= 1 ) source "$_envd_out"
-  set _envd_g = ''
+  set _envd_gm = ''
+  set _envd_gi = ''
   if ( -d "$_envd_run" && ! -l "$_envd_run" && -o "$_envd_run" && -f "$_envd_genfile" ) then
     @ _envd_gm = ( -M "$_envd_genfile" )
     @ _envd_gi = ( -I "$_envd_genfile" )
-    set _envd_g = "$_envd_gm.$_envd_gi"
   endif
 endif
 set _envd_pwd = "$cwd"
-set _envd_gen = "$_envd_g"
+set _envd_m = "$_envd_gm"
+set _envd_i = "$_envd_gi"
 set _envd_found = "$_envd_f"
 
 _envd_end:

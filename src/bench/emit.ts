@@ -6,6 +6,7 @@
  * checks included, is not counted.
  */
 import type { Shell, Step } from './plan.js';
+import { emitMore } from './emit-more.js';
 
 const LABEL = /^[A-Za-z0-9_.:-]+$/;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -203,5 +204,10 @@ function emitFish(steps: Step[]): string {
 }
 
 export function emitScript(shell: Shell, steps: Step[]): string {
-  return shell === 'fish' ? emitFish(steps) : emitPosix(shell, steps);
+  switch (shell) {
+    case 'fish': return emitFish(steps);
+    case 'bash':
+    case 'zsh': return emitPosix(shell, steps);
+    default: return emitMore(shell, steps);
+  }
 }

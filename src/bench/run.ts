@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { emitScript } from './emit.js';
 import type { Shell, Step } from './plan.js';
+import { moreShellArgv } from './more-shells.js';
 
 export interface ShellRun {
   /** Samples in microseconds, by label, in the order taken. */
@@ -52,6 +53,8 @@ export function shellArgv(shell: Shell, rcFile: string, scriptFile: string): str
       return ['zsh', '-f', '-i', '-c', `source ${q(rcFile)}; source ${q(scriptFile)}`];
     case 'fish':
       return ['fish', '--no-config', '-i', '-c', `source ${fishQ(rcFile)}; source ${fishQ(scriptFile)}`];
+    default:
+      return moreShellArgv(shell, rcFile, scriptFile);
   }
 }
 
