@@ -116,3 +116,25 @@ for (const shell of MORE_SHELLS) {
     });
   });
 }
+
+describe('the envd binary path reaches each hook exactly', () => {
+  const bin = "/tmp/it's a \"dir\" $HOME `x` \\n {y} (z)/envd";
+  for (const shell of MORE_SHELLS) {
+    it.runIf(haveMoreShell(shell))(`${shell}`, () => {
+      const sb = new Sandbox();
+      try {
+        const file = sb.write(`hook.${shell}`, moreHookScript(shell, bin));
+        const argv = shell === 'elvish'
+          ? ['elvish', '-norc', '-c', `eval &on-end={|ns| print $ns[_envd_bin] } (slurp < '${file}')`]
+          : shell === 'tcsh'
+            ? ['tcsh', '-f', '-c', `source '${file}'; printf '%s' "$_envd_bin"`]
+            : ['nu', '-n', '-c', `source '${file}'; print -n $env._envd.bin`];
+        const r = spawnSync(argv[0] ?? '', argv.slice(1), { encoding: 'utf8', env: sb.env });
+        expect(r.stderr).toBe('');
+        expect(r.stdout).toBe(bin);
+      } finally {
+        sb.cleanup();
+      }
+    });
+  }
+});
