@@ -181,3 +181,33 @@ for (const shell of MORE_SHELLS) {
     });
   });
 }
+
+for (const shell of MORE_SHELLS) {
+  describe.runIf(tmuxOk && haveMoreShell(shell))(`${shell}: without a daemon (ENVD_NO_DAEMON=1)`, () => {
+    it('enter loads, leave restores, a blocked file says how to approve it', async () => {
+      const sb = new Sandbox({ daemon: false });
+      let t: TmuxShell | undefined;
+      try {
+        const out = sb.mkdir('out');
+        const A = sb.mkdir('A');
+        const C = sb.mkdir('C');
+        sb.write('A/.envrc', 'export A_VAR=a\n');
+        sb.write('C/.envrc', 'export C_VAR=c\n');
+        expect(sb.envd(['allow', A]).status).toBe(0);
+        const hook = sb.envd(['hook', shell]);
+        t = await TmuxShell.start({ shell, sandbox: sb, hookFile: sb.write(`hook.${shell}`, hook.stdout), cwd: out });
+        const base = await t.dump();
+        expect((await t.run(`cd ${A}`)).A_VAR).toBe('a');
+        // Every prompt inside the project asks (no generation to say nothing changed).
+        expect((await t.run('')).A_VAR).toBe('a');
+        expectEnv(await t.run(`cd ${out}`), base, {});
+        expect((await t.run(`cd ${C}`)).C_VAR).toBeUndefined();
+        expect(t.screen()).toContain(`${join(C, '.envrc')} is blocked. Run 'envd allow'`);
+        expect(existsSync(join(sb.runtimeDir, 'daemon.pid'))).toBe(false);
+      } finally {
+        t?.close();
+        sb.cleanup();
+      }
+    }, 60_000);
+  });
+}
