@@ -7,10 +7,11 @@
 # number are what this shell saw last, return at once. Reading the number is `open --raw`
 # (a builtin): no process is started on an idle prompt. After a cd: walk up looking for
 # the marker files (.envrc...) with `path type`; the same file as last time and the same
-# generation: return. Otherwise `envd export nushell` (a Node process, ~50-100 ms; it
-# starts the daemon when none runs and waits for a slow file only as long as the daemon's
-# budget): a JSON object, NAME to value or null, applied with load-env and hide-env. No
-# answer text is ever evaluated as code.
+# generation: return. Otherwise one round trip to the daemon's socket through `nc -U`
+# (one process of a few ms; nushell has no socket builtin), or, when that cannot be done,
+# `envd export nushell` (Node, ~50-100 ms or more; it starts the daemon when none runs and
+# waits for a slow file only as long as the daemon's budget), a JSON object. Either way
+# values are applied with load-env and hide-env: no answer text is evaluated as code.
 #
 # The same sections are in the bash, zsh and fish hooks. The state is one record,
 # $env._envd: nushell does not export a record to other programs.
@@ -87,6 +88,80 @@ def --env _envd_export [] {
   }
 }
 
+# One round trip over the daemon's socket (hook records, docs/architecture.md). nushell
+# has no socket builtin: `nc -U` (OpenBSD netcat), one process of a few ms instead of
+# Node; its idle timeout (-w) bounds the wait for a stopped daemon. 'ok': a whole answer,
+# applied; 'none': no answer in time; 'cli': use `envd export` (no daemon or no nc, or
+# the daemon asks for it with `v`). Nothing is applied before `z ID` has been read.
+def --env _envd_ask [f: string]: nothing -> string {
+  let s = $env._envd
+  if ($env.ENVD_NO_DAEMON? | default '') == '1' { return 'cli' }
+  let sock = $s.run + '/daemon.sock'
+  if ($s.run | path type | default '') != 'dir' or ($sock | path type | default '') != 'socket' { return 'cli' }
+  if $s.nc == '' {
+    # Once per shell: an nc that has -U (a Unix socket) and -N (half-close).
+    let c = (which nc | get -o 0.path | default '-')
+    let ok = $c != '-' and ((do { ^$c -h } | complete | get stderr) | str contains '-U')
+    $env._envd = ($env._envd | merge {nc: (if $ok { $c } else { '-' })})
+  }
+  let nc = $env._envd.nc
+  if $nc == '-' { return 'cli' }
+  let id = ($env._envd.n + 1 | into string)
+  $env._envd = ($env._envd | merge {n: ($env._envd.n + 1)})
+  mut fl = ''
+  if (is-terminal --stderr) and ($env.NO_COLOR? | default '') == '' and ($env.TERM? | default '') != 'dumb' { $fl = 'c' }
+  # n: entering (another file than at the last check): run the file afresh, as direnv.
+  if $f != $s.found { $fl = $fl + 'n' }
+  # The environment as programs get it: strings, and PATH joined again.
+  let kv = ($env | transpose k v | each {|r|
+    let d = ($r.v | describe)
+    if $d == 'string' { [$r.k $r.v] } else if $r.k == 'PATH' and ($d | str starts-with 'list') { [$r.k ($r.v | str join (char esep))] } else { [] }
+  } | flatten)
+  let nul = (char nul)
+  let req = ([ENVD-HOOK 1 $id nushell $fl $env.PWD] | append $kv | append '' | str join $nul) + $nul
+  let t = (($s.wait + 1499) // 1000 | into string)
+  let r = (do { $req | ^$nc -w $t -U -N $sock } | complete)
+  if ($r.stdout | describe) != 'string' or $r.stdout == '' { return (if $r.exit_code == 1 { 'cli' } else { 'none' }) }
+  let rep = ($r.stdout | split row $nul)
+  let n = ($rep | length)
+  if $n < 5 or ($rep | get 0) != 'ENVD-HOOK' or ($rep | get 1) != '1' or ($rep | get 2) != $id { return 'none' }
+  mut i = 3
+  mut sets = {}
+  mut gone = []
+  mut msgs = []
+  mut gen = ''
+  mut wait = $s.wait
+  mut end = 'none'
+  while $i < $n {
+    let k = ($rep | get $i)
+    let a = ($rep | get -o ($i + 1) | default '')
+    if $k == 'x' {
+      if $i + 2 >= $n { break }
+      $sets = ($sets | merge {($a): ($rep | get ($i + 2))})
+      $i += 3
+    } else if $k == 'u' { $gone = ($gone | append $a); $i += 2
+    } else if $k == 'm' { $msgs = ($msgs | append $a); $i += 2
+    } else if $k == 'g' { $gen = $a; $i += 2
+    } else if $k == 'w' { if $a =~ '^[0-9]{1,6}$' { $wait = ($a | into int) }; $i += 2
+    } else if $k in ['k' 'f'] { $i += 2
+    } else if $k == 'p' { $i += 1
+    } else if $k == 'v' { $end = 'cli'; break
+    } else if $k == 'z' { if $a == $id and $i + 1 < $n { $end = 'ok' }; break
+    } else { break }
+  }
+  if $end != 'ok' { return $end }
+  # Whole and valid: now apply. Names are checked again here; values are only ever data.
+  let name = '^[A-Za-z_][A-Za-z0-9_]*$'
+  let gone = ($gone | where {|g| $g =~ $name and $g !~ '(?i)^_envd$' })
+  let sets = ($sets | transpose k v | where {|r| $r.k =~ $name and $r.k !~ '(?i)^_envd$' } | reduce -f {} {|r, acc| $acc | merge {($r.k): $r.v} })
+  for m in $msgs { print -e $m }
+  hide-env -i ...$gone
+  load-env $sets
+  if ($sets | get -o PATH) != null { $env.PATH = ($env.PATH | split row (char esep)) }
+  $env._envd = ($env._envd | merge {wait: $wait, rgen: $gen})
+  'ok'
+}
+
 # ---- hook -----------------------------------------------------------------------------
 def --env _envd_hook [] {
   let s = $env._envd
@@ -99,8 +174,22 @@ def --env _envd_hook [] {
   # Moving within the loaded project (same file, same generation) does not run it again,
   # as direnv; without a generation (no daemon) inside a project every prompt asks.
   if not $nothing and not ($f == $s.found and $g == $s.gen and $known) {
-    _envd_export
-    $env._envd = ($env._envd | merge {pwd: $env.PWD, gen: (_envd_readgen $s.run), found: $f})
+    let r = (_envd_ask $f)
+    if $r == 'none' {
+      if not $env._envd.warned {
+        print -e 'envd: the daemon did not answer in time; environment unchanged (trying again at the next prompt)'
+        $env._envd = ($env._envd | merge {warned: true})
+      }
+      # Asked again at the next prompt.
+      $env._envd = ($env._envd | merge {pwd: $env.PWD, gen: '-', found: $f})
+      return
+    }
+    if $r == 'cli' { _envd_export }
+    # The answer's own generation (what it reflects; a later change moves the file past
+    # it), unless the file says the daemon cannot watch (then '-': ask every prompt).
+    let fg = (_envd_readgen $s.run)
+    let g2 = if $r == 'ok' and $env._envd.rgen != '' and $fg != '-' { $env._envd.rgen } else { $fg }
+    $env._envd = ($env._envd | merge {pwd: $env.PWD, gen: $g2, found: $f, warned: false})
   } else {
     $env._envd = ($env._envd | merge {pwd: $env.PWD, gen: $g, found: $f})
   }
@@ -117,6 +206,10 @@ $env._envd = {
   pwd: ''
   gen: ''
   found: '-'
+  nc: ''       # nc to use ('' not probed yet, '-' none)
+  n: 0         # request counter (ids)
+  rgen: ''     # generation of the last answer
+  warned: false
 }
 # First in pre_prompt (later hooks see the new environment), once: sourcing the file again
 # replaces the earlier one.

@@ -33,7 +33,7 @@ const MAX_CWD_BYTES = 64 * 1024;
 
 /** Request ids: the hooks use a counter; anything printable and short is accepted. */
 const ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
-const SHELL_RE = /^(bash|zsh|fish)$/;
+const SHELL_RE = /^(bash|zsh|fish|elvish|nushell)$/;
 const FLAGS_RE = /^[A-Za-z]{0,16}$/;
 
 export class HookProtocolError extends EnvdError {
@@ -43,7 +43,7 @@ export class HookProtocolError extends EnvdError {
   }
 }
 
-export type HookShell = 'bash' | 'zsh' | 'fish';
+export type HookShell = 'bash' | 'zsh' | 'fish' | 'elvish' | 'nushell';
 
 export interface HookHeader {
   version: number;
