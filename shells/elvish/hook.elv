@@ -6,16 +6,20 @@
 # generation number are what this shell saw last, return at once. Reading the number is
 # a builtin redirection (slurp <): no process is started on an idle prompt. After a cd:
 # walk up looking for the marker files (.envrc...) with path: builtins; the same file as
-# last time and the same generation: return. Otherwise `envd export elvish` (a Node
-# process, ~50-100 ms; it starts the daemon when none runs, and waits for a slow file
-# only as long as the daemon's budget). Its output is elvish code of one `if $true { }`
-# block: `set-env "NAME" "VALUE"` with every value a double-quoted string (no
-# interpolation in elvish), so a cut-off answer is a parse error and applies nothing.
+# last time and the same generation: return. Otherwise one round trip to the daemon's
+# socket (`env -0 | nc -U`: two processes of a few ms), or when that cannot be done
+# `envd export elvish` (Node, ~50-100 ms or more; it starts the daemon when none runs,
+# and waits for a slow file only as long as the daemon's budget), whose output is elvish
+# code of one `if $true { }` block: `set-env "NAME" "VALUE"` with every value a
+# double-quoted string (no interpolation in elvish), so a cut-off answer is a parse error
+# and applies nothing.
 #
 # The same sections are in the bash, zsh and fish hooks. Everything here is named
 # _envd_*: the state lives in this code's own variables, never in the environment.
 
+use math
 use path
+use re
 use str
 
 # ---- settings -------------------------------------------------------------------------
@@ -51,6 +55,10 @@ var _envd_genfile = $_envd_run/generation
 var _envd_pwd = ''           # $pwd at the last check
 var _envd_gen = ''           # generation seen after the last answer ('-': ask again)
 var _envd_found = '-'        # marker file found at the last check ('' none, '-' unknown)
+var _envd_nc = ''            # nc to use ('' not probed yet, '-' none)
+var _envd_n = 0              # request counter (ids)
+var _envd_rgen = ''          # generation of the last answer
+var _envd_warned = $false    # warned that the daemon does not answer
 
 # The generation number, or '' when there is none to read. Only from a runtime dir that is
 # a directory (not a symlink) and a generation file that is a regular file: a FIFO put
@@ -82,11 +90,77 @@ fn _envd_find {
 }
 
 # ---- ask ------------------------------------------------------------------------------
+# One round trip over the daemon's socket (hook records, docs/architecture.md). elvish 0.19
+# has no socket builtin and no way to list the environment: `env -0` and `nc -U` (OpenBSD
+# netcat), two processes of a few ms instead of Node. Outputs ok (a whole answer,
+# applied), none (a reply that is not one: nothing applied), or cli (use `envd export`: no
+# daemon, no nc, no reply, or the daemon asks for it with `v`). Nothing is applied before
+# `z ID` has been read; values are only ever data (set-env).
+fn _envd_ask {|f|
+  if (or (==s (_envd_env ENVD_NO_DAEMON) 1) (not (path:is-dir $_envd_run))) { put cli; return }
+  if (==s $_envd_nc '') {
+    # Once per shell: an nc that has -U (a Unix socket) and -N (half-close).
+    set _envd_nc = -
+    var c = (try { search-external nc } catch { put '' })
+    if (and (!=s $c '') (str:contains (try { $c -h 2>&1 } catch { } | slurp) -U)) { set _envd_nc = $c }
+  }
+  if (==s $_envd_nc -) { put cli; return }
+  set _envd_n = (+ $_envd_n 1)
+  var id = (to-string $_envd_n)
+  var fl = ''
+  if (and (==s (_envd_env NO_COLOR) '') (!=s (_envd_env TERM) dumb)) { set fl = c }
+  # n: entering (another file than at the last check): run the file afresh, as direnv.
+  if (!=s $f $_envd_found) { set fl = $fl'n' }
+  var kv = [(try { e:env -0 } catch { } | slurp | str:split "\x00" (one) | each {|e|
+    var i = (str:index $e =)
+    if (> $i 0) { put $e[0..$i] $e[(+ $i 1)..] }
+  })]
+  var t = (to-string (exact-num (math:ceil (/ (+ $_envd_wait 500) 1000))))
+  var req = (str:join "\x00" [ENVD-HOOK 1 $id elvish $fl $pwd $@kv ''])"\x00"
+  var out = (try { print $req | (external $_envd_nc) -w $t -U -N $_envd_run/daemon.sock 2>/dev/null } catch { } | slurp)
+  if (==s $out '') { put cli; return }
+  var rep = [(str:split "\x00" $out)]
+  var n = (count $rep)
+  if (or (< $n 5) (!=s $rep[0] ENVD-HOOK) (!=s $rep[1] 1) (!=s $rep[2] $id)) { put none; return }
+  var i = 3
+  var sets = [&]
+  var gone = []
+  var msgs = []
+  var gen = ''
+  var end = none
+  while (< $i $n) {
+    var k = $rep[$i]
+    var a = (if (< (+ $i 1) $n) { put $rep[(+ $i 1)] } else { put '' })
+    if (==s $k x) {
+      if (>= (+ $i 2) $n) { break }
+      set sets[$a] = $rep[(+ $i 2)]
+      set i = (+ $i 3)
+    } elif (==s $k u) { set gone = [$@gone $a]; set i = (+ $i 2)
+    } elif (==s $k m) { set msgs = [$@msgs $a]; set i = (+ $i 2)
+    } elif (==s $k g) { set gen = $a; set i = (+ $i 2)
+    } elif (==s $k w) { if (re:match '^[0-9]{1,6}$' $a) { set _envd_wait = $a }; set i = (+ $i 2)
+    } elif (or (==s $k k) (==s $k f)) { set i = (+ $i 2)
+    } elif (==s $k p) { set i = (+ $i 1)
+    } elif (==s $k v) { set end = cli; break
+    } elif (==s $k z) { if (and (==s $a $id) (< (+ $i 1) $n)) { set end = ok }; break
+    } else { break }
+  }
+  if (!=s $end ok) { put $end; return }
+  var name = '^[A-Za-z_][A-Za-z0-9_]*$'
+  for m $msgs { echo $m >&2 }
+  for g $gone { if (re:match $name $g) { unset-env $g } }
+  for k [(keys $sets)] { if (re:match $name $k) { set-env $k $sets[$k] } }
+  set _envd_rgen = $gen
+  put ok
+}
+
 # `envd export elvish`; its messages go to the terminal (stderr). Exit 1 (a blocked file)
 # still carries the state to record: the output is applied whatever the status, and a
 # cut-off one does not parse.
 fn _envd_export {
-  var o = (try { $_envd_bin export elvish --budget $_envd_wait } catch { } | slurp)
+  # Without a daemon nothing would finish a slow file later: then it waits.
+  var b = (if (==s (_envd_env ENVD_NO_DAEMON) 1) { put [] } else { put [--budget $_envd_wait] })
+  var o = (try { $_envd_bin export elvish $@b } catch { } | slurp)
   if (!=s $o '') {
     try { eval $o } catch e { echo 'envd: the answer could not be applied: '(to-string $e[reason]) >&2 }
   }
@@ -102,8 +176,27 @@ fn _envd_check {|g|
     set _envd_pwd _envd_gen _envd_found = $pwd $g $f
     return
   }
-  _envd_export
-  set _envd_pwd _envd_gen _envd_found = $pwd (_envd_readgen) $f
+  var r = (_envd_ask $f)
+  if (==s $r none) {
+    if (not $_envd_warned) {
+      set _envd_warned = $true
+      echo 'envd: the daemon did not answer in time; environment unchanged (trying again at the next prompt)' >&2
+    }
+    # Asked again at the next prompt.
+    set _envd_pwd _envd_gen _envd_found = $pwd - $f
+    return
+  }
+  # The generation kept: the answer's own (what it reflects), or for `envd export` the one
+  # read before asking; a slow file that finishes later moves the file past either, so the
+  # next prompt asks again. '-' from the file (the daemon cannot watch): every prompt asks.
+  var g2 = $g
+  if (==s $r cli) {
+    _envd_export
+  } elif (and (!=s $_envd_rgen '') (!=s (_envd_readgen) -)) {
+    set g2 = $_envd_rgen
+  }
+  set _envd_warned = $false
+  set _envd_pwd _envd_gen _envd_found = $pwd $g2 $f
 }
 
 fn _envd_hook {

@@ -72,7 +72,9 @@ def _envd_find [markers: list<string>] {
 # not a whole JSON object (cut off) applies nothing.
 def --env _envd_export [] {
   let s = $env._envd
-  let r = (do { ^$s.bin export nushell --budget ($s.wait | into string) } | complete)
+  # Without a daemon nothing would finish a slow file later: then it waits.
+  let b = if ($env.ENVD_NO_DAEMON? | default '') == '1' { [] } else { [--budget ($s.wait | into string)] }
+  let r = (do { ^$s.bin export nushell ...$b } | complete)
   if $r.stderr != '' { print -e -n $r.stderr }
   if ($r.stdout | str trim) == '' { return }
   let c = (try { $r.stdout | from json } catch { null })
@@ -184,11 +186,11 @@ def --env _envd_hook [] {
       $env._envd = ($env._envd | merge {pwd: $env.PWD, gen: '-', found: $f})
       return
     }
+    # The generation kept: the answer's own (what it reflects), or for `envd export` the
+    # one read before asking; a slow file that finishes later moves the file past either,
+    # so the next prompt asks again. '-' from the file (cannot watch): every prompt asks.
     if $r == 'cli' { _envd_export }
-    # The answer's own generation (what it reflects; a later change moves the file past
-    # it), unless the file says the daemon cannot watch (then '-': ask every prompt).
-    let fg = (_envd_readgen $s.run)
-    let g2 = if $r == 'ok' and $env._envd.rgen != '' and $fg != '-' { $env._envd.rgen } else { $fg }
+    let g2 = if $r == 'ok' and $env._envd.rgen != '' and (_envd_readgen $s.run) != '-' { $env._envd.rgen } else { $g }
     $env._envd = ($env._envd | merge {pwd: $env.PWD, gen: $g2, found: $f, warned: false})
   } else {
     $env._envd = ($env._envd | merge {pwd: $env.PWD, gen: $g, found: $f})

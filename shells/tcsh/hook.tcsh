@@ -120,15 +120,18 @@ if ( $_envd_ask ) then
   else
     set _envd_out = "$_envd_tmp"
   endif
-  "$_envd_bin" export tcsh --budget "$_envd_wait" >! "$_envd_out"
-  # 0, or 1 for a refused file (whose state is still recorded): the file is whole.
-  if ( $status <= 1 ) source "$_envd_out"
-  set _envd_gm = ''
-  set _envd_gi = ''
-  if ( -d "$_envd_run" && ! -l "$_envd_run" && -o "$_envd_run" && -f "$_envd_genfile" ) then
-    @ _envd_gm = ( -M "$_envd_genfile" )
-    @ _envd_gi = ( -I "$_envd_genfile" )
+  # Without a daemon nothing would finish a slow file later: then it waits.
+  if ( $?ENVD_NO_DAEMON ) then
+    "$_envd_bin" export tcsh >! "$_envd_out"
+    set _envd_st = $status
+  else
+    "$_envd_bin" export tcsh --budget "$_envd_wait" >! "$_envd_out"
+    set _envd_st = $status
   endif
+  # 0, or 1 for a refused file (whose state is still recorded): the file is whole.
+  if ( $_envd_st <= 1 ) source "$_envd_out"
+  # The generation kept is the one read BEFORE asking: a slow file that finishes while
+  # `envd export` exits moves it past that, so the next prompt asks again.
 endif
 set _envd_pwd = "$cwd"
 set _envd_m = "$_envd_gm"
