@@ -31,3 +31,20 @@ export const DIRENV_COMPAT_VERSION = '2.34.0';
 
 /** The binary to put in hooks and to call back: bin/envd of this package. */
 export const ENVD_BIN_PATH = join(PACKAGE_ROOT, 'bin', 'envd');
+
+/**
+ * The version this side speaks as. ENVD_TEST_VERSION (a test knob, documented in
+ * docs/protocol.md) makes a client and the daemons it starts claim another version, to
+ * exercise version skew with one build.
+ */
+export function speakingVersion(env: Record<string, string | undefined> = process.env): string {
+  const v = env.ENVD_TEST_VERSION;
+  return v !== undefined && v !== '' ? v : envdVersion();
+}
+
+/**
+ * The CLI's Node entry point. bin/envd is a shell front door (it answers a few verbs
+ * itself), so whatever runs envd under Node directly (the daemon's start, a service unit)
+ * names this file.
+ */
+export const ENVD_NODE_ENTRY = join(PACKAGE_ROOT, 'dist', 'cli', 'main.js');

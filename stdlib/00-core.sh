@@ -21,7 +21,7 @@ __envd_rpc() {
   __envd_reply=()
   if ! __envd_inside; then
     if declare -F "__envd_outside_$1" >/dev/null; then
-      "__envd_outside_$@"
+      "__envd_outside_$1" "${@:2}"
       return
     fi
     log_error "$1: not available outside an envd evaluation"
@@ -90,6 +90,7 @@ has() {
 __envd_expand() {
   local path=$1 base=${2:-$PWD}
   [[ $path == "~" ]] && path=$HOME
+  # shellcheck disable=SC2088 # a literal `~/` is what is looked for, to expand it here
   [[ $path == "~/"* ]] && path=$HOME/${path#"~/"}
   [[ $base == /* ]] || base=$PWD/$base
   [[ $path == /* ]] || path=$base/$path
@@ -143,6 +144,7 @@ join_args() {
   printf '\n'
 }
 
+# shellcheck disable=SC2120 # the command to run is optional
 strict_env() {
   set -o errexit -o nounset -o pipefail
   if [[ $# -gt 0 ]]; then

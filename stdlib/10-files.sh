@@ -35,6 +35,7 @@ source_env() {
   __envd_rpc source "$__envd_path" || return 1
   __envd_user_rel "$__envd_path"
   log_status "loading $REPLY"
+  # shellcheck disable=SC2154 # __envd_rpc (00-core.sh) fills __envd_reply
   __envd_run_file "$__envd_path" "${__envd_reply[0]}"
 }
 

@@ -190,7 +190,7 @@ describe('watching and background evaluation', () => {
     ['mv tmp .envrc', (d: string) => { writeFileSync(join(d, 'tmp'), 'export A=2\n'); renameSync(join(d, 'tmp'), join(d, '.envrc')); }],
     ['sed -i', (d: string) => { execSync(`sed -i 's/A=1/A=3/' ${join(d, '.envrc')}`); }],
     ['vim-style save', (d: string) => { execSync(`cd ${d} && cp .envrc .envrc~ && printf 'export A=4\\n' > .envrc.swp && mv .envrc.swp .envrc && rm .envrc~`); }],
-  ])('notices %s and keeps the new content blocked until approved (RELIABILITY 22)', async (_name, edit) => {
+  ])('notices %s and keeps the new content blocked until approved', async (_name, edit) => {
     const sb = sandbox();
     startDaemon(sb);
     const { dir, env } = await loadedProject(sb, 'p', 'export A=1\n');
@@ -224,7 +224,7 @@ describe('watching and background evaluation', () => {
   });
 });
 
-describe('degraded watching (RELIABILITY 21)', () => {
+describe('degraded watching', () => {
   it('with the watcher off, an edit is still noticed at the next request', async () => {
     const sb = sandbox();
     startDaemon(sb, { ENVD_NO_WATCH: '1' });
@@ -273,7 +273,7 @@ describe('degraded watching (RELIABILITY 21)', () => {
   });
 });
 
-describe('restart (RELIABILITY 27)', () => {
+describe('restart', () => {
   it('gives shells already inside a project a no-op, without duplicated PATH entries, and still reverts', async () => {
     const sb = sandbox();
     startDaemon(sb);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ENVD_BIN, Sandbox, haveShell, parseJsonExport, type Shell } from './helpers/sandbox.js';
 
-// RELIABILITY 32: a daemon serves only clients of its own identity (HOME, config and data
+// A daemon serves only clients of its own identity (HOME, config and data
 // dirs). A daemon started with HOME=A whose config whitelists every path ("/") shares its
 // runtime dir with shells of HOME=B: B's unapproved files stay blocked, B's `allow` lands
 // in B's allowlist, whether B asks through the CLI or through a real shell hook.
@@ -54,7 +54,7 @@ function currentPid(): number | null {
   return (JSON.parse(r.stdout) as { pid?: number | null }).pid ?? null;
 }
 
-describe('one daemon, one identity (RELIABILITY 32)', () => {
+describe('one daemon, one identity', () => {
   it('the CLI of another HOME: its unapproved file stays blocked; its allow lands in its own allowlist', () => {
     const B = identity('userB');
     const dir = project('p', 'export SECRET=from-p\n');

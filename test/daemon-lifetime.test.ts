@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Sandbox, parseJsonExport } from './helpers/sandbox.js';
 import { killQuietly, processesWith, until } from './helpers/processes.js';
 
-// RELIABILITY 36: evaluations never outlive the daemon. An approved .envrc that starts a
+// Evaluations never outlive the daemon. An approved .envrc that starts a
 // background `sleep` and then sleeps itself is running (answer `pending`) when the daemon
 // is stopped, sent SIGTERM, or killed with SIGKILL: within a few seconds no process of
 // that evaluation is left (found through /proc by a variable only that .envrc exports).
@@ -36,7 +36,7 @@ async function evaluating(): Promise<{ sb: Sandbox; pid: number; mark: string }>
   return { sb, pid, mark };
 }
 
-describe('evaluations end with the daemon (RELIABILITY 36)', () => {
+describe('evaluations end with the daemon', () => {
   it('envd daemon stop', async () => {
     const { sb, mark } = await evaluating();
     expect(sb.envd(['daemon', 'stop']).status).toBe(0);

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ENVD_BIN, Sandbox, haveShell, parseJsonExport } from './helpers/sandbox.js';
 
-// RELIABILITY 35: nothing blocks the daemon's event loop. A lock held by a live process is
+// Nothing blocks the daemon's event loop. A lock held by a live process is
 // waited for without stopping the answers to every other shell; an empty lock (a full disk
 // at the wrong moment) is recovered, and a lock that cannot be written is never left behind.
 
@@ -37,7 +37,7 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
   }
 }
 
-describe('lock waits (RELIABILITY 35)', () => {
+describe('lock waits', () => {
   it('a lock held by a live process: the daemon waits for it and keeps answering other shells', async () => {
     const p = project('p', 'export FROM_P=1\n');
     const q = project('q', 'export FROM_Q=1\n');

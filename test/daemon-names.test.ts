@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Sandbox, parseJsonExport } from './helpers/sandbox.js';
 
-// RELIABILITY 37: names from files, the wire or the command line never reach a
+// Names from files, the wire or the command line never reach a
 // plain-object lookup (`constructor`, `__proto__`, `toString`, `hasOwnProperty` are found on
 // every object): an unknown RPC or verb is an error reply or a usage error, and the daemon
 // goes on. And a duration longer than a Node timer holds is refused at config load, not
@@ -44,7 +44,7 @@ function ask(lines: object[]): Promise<Record<string, unknown>[]> {
   });
 }
 
-describe('names from outside (RELIABILITY 37)', () => {
+describe('names from outside', () => {
   it('an .envrc calling __envd_rpc with Object.prototype names gets errors; the daemon stays and answers', () => {
     const dir = sb.mkdir('p');
     const calls = OBJECT_NAMES.map((n) => `__envd_rpc ${n} x || echo "refused ${n}"`).join('\n');

@@ -5,7 +5,7 @@ import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from './helpers/sandbox.js';
 
-// RELIABILITY 25: random bytes, oversized frames, half frames and 1,000 idle connections
+// Random bytes, oversized frames, half frames and 1,000 idle connections
 // on the socket close those connections only. One real daemon serves the whole file.
 
 let sb: Sandbox;

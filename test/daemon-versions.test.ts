@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, Sandbox, parseJsonExport } from './helpers/sandbox.js';
 import { compareVersions } from '../src/daemon/precedence.js';
 
-// RELIABILITY 33: two installed versions never ping-pong the daemon. ENVD_TEST_VERSION
+// Two installed versions never ping-pong the daemon. ENVD_TEST_VERSION
 // (docs/protocol.md) makes a client, and the daemons it starts, claim a version, so two
 // "installations" are one build with two versions.
 
@@ -27,7 +27,7 @@ function alive(pid: number): boolean {
   }
 }
 
-describe('two installed versions (RELIABILITY 33)', () => {
+describe('two installed versions', () => {
   it('six alternating calls replace the daemon at most once, and every call is answered', () => {
     const sb = new Sandbox();
     sandboxes.push(sb);
@@ -74,7 +74,7 @@ describe('two installed versions (RELIABILITY 33)', () => {
   });
 });
 
-describe('an upgrade in place (RELIABILITY 12)', () => {
+describe('an upgrade in place', () => {
   it('a daemon whose package on disk changed version steps down, and the hook gets the new one at once', () => {
     const sb = new Sandbox();
     sandboxes.push(sb);

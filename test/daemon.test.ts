@@ -127,7 +127,7 @@ describe('daemon verbs', () => {
   });
 });
 
-describe('runtime dir and socket path (RELIABILITY 9, 11)', () => {
+describe('runtime dir and socket path', () => {
   it('refuses a runtime dir that is not 0700', () => {
     const sb = sandbox();
     const dir = sb.runtimeDir;
@@ -216,7 +216,7 @@ describe('runtime dir and socket path (RELIABILITY 9, 11)', () => {
   });
 });
 
-describe('autostart and takeover (RELIABILITY 10, 12, 13, 14)', () => {
+describe('autostart and takeover', () => {
   it('50 concurrent cold starts make exactly one daemon, and all of them get answers', async () => {
     const sb = sandbox();
     const results = await Promise.all(Array.from({ length: 50 }, () => sb.envdAsync(['daemon', 'start'])));
@@ -327,7 +327,7 @@ describe('autostart and takeover (RELIABILITY 10, 12, 13, 14)', () => {
     expect(status(sb).version).toBe(VERSION);
   });
 
-  it('keeps a newer daemon of the same protocol, and uses it (RELIABILITY 33)', () => {
+  it('keeps a newer daemon of the same protocol, and uses it', () => {
     const sb = sandbox();
     const newer = start(sb, { ENVD_TEST_VERSION: '9.9.9-new' });
     const q = sb.mkdir('q');

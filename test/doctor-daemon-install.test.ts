@@ -3,7 +3,10 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ENVD_BIN, ROOT, Sandbox } from './helpers/sandbox.js';
+import { ROOT, Sandbox } from './helpers/sandbox.js';
+
+// bin/envd is a shell front door: what runs under Node directly is the CLI's entry.
+const ENVD_NODE_ENTRY = join(ROOT, 'dist', 'cli', 'main.js');
 
 // `envd daemon install`: the systemd user unit / launchd agent, written into the sandbox's
 // HOME. The unit's command line is run for real (without systemd) to show it starts a daemon
@@ -35,7 +38,7 @@ describe('systemd user unit', () => {
     expect(r.status).toBe(0);
     const unit = r.stdout;
     const exec = /^ExecStart=(.*)$/m.exec(unit)?.[1] ?? '';
-    expect(systemdWords(exec)).toEqual([process.execPath, ...DAEMON_NODE_FLAGS, ENVD_BIN, 'daemon', 'run']);
+    expect(systemdWords(exec)).toEqual([process.execPath, ...DAEMON_NODE_FLAGS, ENVD_NODE_ENTRY, 'daemon', 'run']);
     expect(unit).toMatch(/^Restart=on-failure$/m);
     expect(unit).toMatch(/^WantedBy=default\.target$/m);
     const envs = [...unit.matchAll(/^Environment=(.*)$/gm)].map((m) => systemdWords(m[1] ?? '')[0] ?? '');
@@ -118,7 +121,7 @@ describe('launchd agent', () => {
     expect(p).toMatch(/^<\?xml version="1\.0" encoding="UTF-8"\?>\n<!DOCTYPE plist/);
     expect(p).toContain('<key>Label</key>\n    <string>dev.envd.daemon</string>');
     const args = /<key>ProgramArguments<\/key>\s*<array>([\s\S]*?)<\/array>/.exec(p)?.[1] ?? '';
-    expect([...args.matchAll(/<string>([^<]*)<\/string>/g)].map((m) => m[1])).toEqual([process.execPath, ...DAEMON_NODE_FLAGS, ENVD_BIN, 'daemon', 'run']);
+    expect([...args.matchAll(/<string>([^<]*)<\/string>/g)].map((m) => m[1])).toEqual([process.execPath, ...DAEMON_NODE_FLAGS, ENVD_NODE_ENTRY, 'daemon', 'run']);
     expect(p).toMatch(/<key>RunAtLoad<\/key>\s*<true\/>/);
     expect(p).toMatch(/<key>KeepAlive<\/key>\s*<dict>\s*<key>SuccessfulExit<\/key>\s*<false\/>/);
     // Balanced: every opened tag is closed.
@@ -147,5 +150,5 @@ it('bad arguments: exit 2 and the usage', () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toContain('envd daemon install [--print] [--force] [--remove] [--platform linux|darwin]');
   }
-  expect(existsSync(join(ROOT, 'dist/daemon/install.js'))).toBe(true);
+  expect(existsSync(join(ROOT, 'dist/client/install.js'))).toBe(true);
 });

@@ -192,7 +192,7 @@ describe('a broken sandbox', () => {
   });
 
   it('a daemon of another version: names both versions, says envd daemon restart', async () => {
-    const child = spawn(process.execPath, [ENVD_BIN, 'daemon', 'run'], {
+    const child = spawn(ENVD_BIN, ['daemon', 'run'], {
       env: { ...sb.env, ENVD_TEST_VERSION: '0.0.1' },
       stdio: 'ignore',
       detached: true,

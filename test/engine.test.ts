@@ -115,7 +115,7 @@ describe('load and leave', () => {
   });
 });
 
-describe('trust (RELIABILITY 1-8; 1-4 and 7 in trust-content.test.ts, with and without a daemon)', () => {
+describe('trust', () => {
   it('blocks a new file with the exact approving command, then loads after allow', () => {
     const proj = sb.mkdir('p');
     sb.write('p/.envrc', 'export A=1\n');
@@ -223,7 +223,7 @@ describe('trust (RELIABILITY 1-8; 1-4 and 7 in trust-content.test.ts, with and w
   });
 });
 
-describe('bad input (RELIABILITY 16, 18, 19, 23, 24)', () => {
+describe('bad input', () => {
   it('16: shell-owned and invalid names are never emitted; a warning says so', () => {
     const proj = sb.mkdir('p');
     sb.write('p/.envrc', 'export PS1=x SHELLOPTS2=ok\nexport UID_OK=1\nexport BASHOPTS=x 2>/dev/null\nexport ENVD_DIR=/evil\nexport DIRENV_FILE=/evil\n');

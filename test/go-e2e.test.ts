@@ -2,6 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseJsonExport, ROOT, Sandbox } from './helpers/sandbox.js';
+import type { Env } from '../src/env/diff.js';
 
 // The scenario envd exists for, with real SDKs: two projects pinned to Go 1.19 and Go 1.22
 // on one host, switching on cd, building and installing inside each, and leaving restores
@@ -17,7 +18,6 @@ if (missing.length > 0 && !required) {
   process.stderr.write(`[envd tests] SKIPPED: real-Go end-to-end tests need ${missing.join(' and ')} (apt-get install golang-1.19-go, and golang-1.22-go from bookworm-backports)\n`);
 }
 
-type Env = Record<string, string>;
 
 function apply(env: Env, change: Record<string, string | null>): Env {
   const out = { ...env };

@@ -5,7 +5,9 @@ import { readFile } from 'node:fs/promises';
 import { connect, createServer, Socket, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { serveHookStream, startFifoTransport, type HookBackend } from '../src/daemon/hook-connection.js';
+import type { HookBackend } from '../src/daemon/backend.js';
+import { startFifoTransport } from '../src/daemon/fifo.js';
+import { serveHookStream } from '../src/daemon/hook-connection.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from '../src/engine/types.js';
 import { decodeReply, encodeRequest, type HookRecord } from '../src/protocol/hook-records.js';
 

@@ -4,7 +4,7 @@ import {
   decodeReply, encodeReply, encodeReplyHead, encodeReplyTail, encodeRequest, HookProtocolError,
   HookRequestParser, MAX_HOOK_REQUEST_BYTES, parseDeclarePx, type HookParseEvent, type HookRecord, type HookRequest,
 } from '../src/protocol/hook-records.js';
-import { outcomeRecords } from '../src/daemon/hook-connection.js';
+import { outcomeRecords } from '../src/daemon/hook-session.js';
 import { encodeBytes } from '../src/env/bytes.js';
 import type { ExportOutcome } from '../src/engine/types.js';
 
@@ -81,7 +81,7 @@ describe('hook request parser', () => {
     bad({ id: '', shell: 'bash', cwd: '/' });
     bad({ id: 'a b', shell: 'bash', cwd: '/' });
     bad({ id: 'x'.repeat(65), shell: 'bash', cwd: '/' });
-    bad({ id: '1', shell: 'tcsh', cwd: '/' });
+    bad({ id: '1', shell: 'powershell', cwd: '/' });
     bad({ id: '1', shell: 'bash', flags: 'c!', cwd: '/' });
     bad({ id: '1', shell: 'bash', cwd: 'relative/dir' });
     bad({ id: '1', shell: 'bash', cwd: '' });

@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { ENVD_BIN, Sandbox, haveShell, type Shell } from './helpers/sandbox.js';
 
 /**
- * Values are bytes (RELIABILITY 18, 31): a value that is not UTF-8 round-trips exactly
+ * Values are bytes: a value that is not UTF-8 round-trips exactly
  * through the real bash, zsh and fish hooks (daemon transports) and through the CLI
  * (`envd export SHELL`, every hook's fallback), under LANG=C and a UTF-8 locale. The
  * values are made in the shell from octal or hex escapes (Node cannot put such bytes in

@@ -7,7 +7,7 @@ import { TmuxShell, haveTmux } from './helpers/tmux.js';
 import { USER_PASS } from './helpers/users.js';
 
 /**
- * RELIABILITY 38 and 39, hook side: every hook terminates on every path (names with
+ * Every hook terminates on every path (names with
  * newlines, control characters, bytes that are not UTF-8, paths near and past 4 KiB),
  * Ctrl-C during a hook gets the prompt back, and what a hook prints itself carries no raw
  * control characters from a name. Real interactive shells in tmux with a real daemon; a

@@ -7,7 +7,7 @@ import { TmuxShell, haveTmux, type EnvMap } from './helpers/tmux.js';
 import { ATTACKER, TEST_USER, asUserArgv, canSwitchUsers, mustAccount, spawnAs, type Account } from './helpers/users.js';
 
 /**
- * RELIABILITY 9 and 28: the hooks check the runtime dir before they use it, as the CLI
+ * The hooks check the runtime dir before they use it, as the CLI
  * does. Without XDG_RUNTIME_DIR it is $TMPDIR/envd-UID, and in a shared TMPDIR someone
  * else can make it first, with a listener of theirs on daemon.sock and the FIFO files
  * bash uses. No shell may send its environment there, read an answer from there, or

@@ -1,5 +1,5 @@
 /**
- * `envd export elvish|tcsh|nushell` (src/env/render-more.ts) through the real shells:
+ * `envd export elvish|tcsh|nushell` (src/shells/elvish.ts, tcsh.ts, nushell.ts) through the real shells:
  * whatever the value, the shell holds and exports exactly those bytes, and unset names
  * are gone. Names are checked as for every other shell.
  */
@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeBytes, encodeBytes } from '../src/env/bytes.js';
 import { renderChange } from '../src/env/render.js';
-import { quoteTcsh } from '../src/env/render-more.js';
+import { quoteTcsh } from '../src/env/quote-more.js';
 import { haveMoreShell, MORE_SHELLS, type MoreShell } from './helpers/more-shells.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ev-more-'));

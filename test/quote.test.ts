@@ -1,5 +1,5 @@
 /**
- * The quoters against the real shells (RELIABILITY 15): thousands of hostile values, each
+ * The quoters against the real shells: thousands of hostile values, each
  * quoted as one word, read back by bash, zsh and fish with `printf '%s\0' WORD…` and
  * compared byte for byte. `printf` receives exactly the words the shell made, so a word
  * that splits, vanishes, expands or loses a byte shows up as a count or byte mismatch.

@@ -1,5 +1,5 @@
 /**
- * Special names per shell (RELIABILITY 15/16). Asks each installed shell for the names it
+ * Special names per shell. Asks each installed shell for the names it
  * knows itself (bash `compgen -v`, zsh's special parameters with its modules loaded, fish
  * `set -n`), renders a hostile value for every one of them that envd would export, and
  * checks that the real shell then exports exactly that value, silently. A shell version

@@ -1,5 +1,5 @@
 /**
- * values.ts: which values can be applied (RELIABILITY 18, 19, 31). Bytes that are not
+ * values.ts: which values can be applied. Bytes that are not
  * UTF-8 are kept exactly (as byte strings, src/env/bytes.ts); NUL and oversized values
  * are refused with a reason, never altered.
  */

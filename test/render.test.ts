@@ -2,8 +2,8 @@
  * renderChange against the real shells: the rendered text is eval'd the way a hook does
  * (`eval "$(…)"` in bash/zsh, `source` in fish), then a child `env -0` prints the
  * exported environment, which is compared byte for byte with what was intended.
- * Covers RELIABILITY 15 (random values through `export`/`set -gx`), 16 (refused names),
- * 17 (a cut-off answer changes nothing), 19 (oversized values) and the json/gha formats.
+ * Covers random values through `export`/`set -gx`, refused names, a cut-off answer
+ * changing nothing, oversized values, and the json/gha formats.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { allowIn, Sandbox, sandboxEachTest } from './helpers/sandbox.js';
 import { step } from './helpers/steps.js';
 
-// RELIABILITY 1-4 and 7: an approval binds exact content at one place. Through the real
+// An approval binds exact content at one place. Through the real
 // binary, with a real daemon (the CLI asks it) and without one (in-process), as root and,
 // in the user pass, as a normal user under umask 002.
 

@@ -6,8 +6,8 @@ import { connectAs } from './helpers/daemon-client.js';
 import { ProtocolError } from '../src/protocol/errors.js';
 
 /**
- * Paths are bytes (RELIABILITY 30) and messages never print raw control characters taken
- * from names (RELIABILITY 39).
+ * Paths are bytes and messages never print raw control characters taken
+ * from names.
  *
  * `caf\xe9` (Latin-1) and `caf\xef\xbf\xbd` (UTF-8 for U+FFFD, what Node's lossy decoding
  * turns the first into) are two different directories with different .envrc files, the
@@ -166,7 +166,7 @@ describe('names with ESC and newline are shown escaped in every message', () => 
   const NAME = 'evil\\033[2J\\033]0;pwned\\007\\nenvd: fake line';
   const SHOWN = 'evil\\x1b[2J\\x1b]0;pwned\\x07\\x0aenvd: fake line';
   // fish's hook does not find an .envrc below a directory whose name has a newline (its
-  // walk up splits command output at newlines: the hooks' path handling, RELIABILITY 38);
+  // walk up splits command output at newlines: a limit of the hooks' path handling);
   // fish is checked with ESC and other controls.
   const FISH_NAME = 'evil\\033[2J\\033]0;pwned\\007\\tx';
   const FISH_SHOWN = 'evil\\x1b[2J\\x1b]0;pwned\\x07\\x09x';

@@ -6,7 +6,7 @@ import { Sandbox } from './helpers/sandbox.js';
 import { step } from './helpers/steps.js';
 import { ATTACKER, TEST_USER, canSwitchUsers, isRoot, mustAccount } from './helpers/users.js';
 
-// RELIABILITY 6: who may write an env file. Run where users run: as a normal user whose
+// Who may write an env file. Run where users run: as a normal user whose
 // files are made under umask 002 with a group of their own (Ubuntu's and Fedora's desktop
 // default), through the real binary and a real daemon. As root the sandbox acts as
 // TEST_USER (and root makes the shared group and the foreign owner); in the user pass

@@ -7,7 +7,7 @@ import { contentHash, openAllowlist } from '../src/allowlist/index.js';
 import { loadConfig } from '../src/config/config.js';
 import { resolvePaths } from '../src/config/paths.js';
 
-// RELIABILITY 29: an approval is for the place where the file is evaluated. Through the
+// An approval is for the place where the file is evaluated. Through the
 // real binary and a real daemon (the CLI asks it), as root and as a normal user.
 
 let sb: Sandbox;

@@ -6,7 +6,7 @@ import type { ExportOutcome } from '../src/engine/types.js';
 import { resolvePaths } from '../src/config/paths.js';
 import { readPidFile } from '../src/daemon/pidfile.js';
 
-// RELIABILITY 34: untrusted files are never read blocking or whole. Each test talks to a
+// Untrusted files are never read blocking or whole. Each test talks to a
 // real daemon over its socket, as a hook does, and then checks that the daemon still
 // answers another shell: a daemon frozen on a FIFO fails the test by its timeout (the
 // client waits 20 s; nothing here is timed beyond that).

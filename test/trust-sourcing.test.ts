@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { allowIn, Sandbox, sandboxEachTest } from './helpers/sandbox.js';
 import { step } from './helpers/steps.js';
 
-// Files an approved .envrc pulls in (RELIABILITY 4, issue 12 item 13), through the real
+// Files an approved .envrc pulls in, through the real
 // binary and a real daemon.
 
 let sb: Sandbox;

@@ -17,8 +17,10 @@
 # $env._envd: nushell does not export a record to other programs.
 
 # ---- settings -------------------------------------------------------------------------
-const _envd_bin = @ENVD_BIN@
-const _envd_kline = @ENVD_MARKERS@
+# Each placeholder sits in a list so that the file as shipped parses too (a bare word
+# there is a string): the suite checks it with nu-check before substitution.
+const _envd_bin = [@ENVD_BIN@].0
+const _envd_kline = [@ENVD_MARKERS@].0
 
 # ---- paths ----------------------------------------------------------------------------
 def _envd_noslash [p: string]: nothing -> string {

@@ -1,5 +1,5 @@
 # envd prompt hook for tcsh (6.18 or later).
-# Load it from ~/.tcshrc with:   eval `envd hook tcsh`
+# Load it from ~/.tcshrc with:   eval "`envd hook tcsh`"
 # `envd hook tcsh` prints one line that sets _envd_bin, _envd_kline and _envd_self and
 # sources this file from envd's package. tcsh has no functions: the prompt hook is the
 # `precmd` alias, whose one `if` decides with builtins whether anything may have changed
@@ -9,8 +9,9 @@
 #
 # Every prompt: builtins only unless something changed. tcsh cannot read a file without a
 # process, so the daemon's generation is seen through the generation file's mtime and
-# inode (`-M`, `-I`): the daemon replaces the file (a new inode) whenever the number
-# moves. The same directory, mtime and inode: nothing more runs. After a cd: walk up looking
+# inode (`-M`, `-I`): whenever the number moves the daemon changes one of them (it
+# overwrites the file in a later second than its last write, else renames a new file into
+# place: src/daemon/generation.ts). The same directory, mtime and inode: nothing more runs. After a cd: walk up looking
 # for the marker files (.envrc...) with `-f`; the same file as last time and the same
 # generation: return. Otherwise `envd export tcsh` (a Node process, ~50-100 ms; it starts
 # the daemon when none runs and waits for a slow file only as long as the daemon's

@@ -7,14 +7,10 @@
  */
 import type { Shell, Step } from './plan.js';
 import { emitMore } from './emit-more.js';
+import { quoteBash } from '../env/quote.js';
 
 const LABEL = /^[A-Za-z0-9_.:-]+$/;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/** bash and zsh: one single-quoted word. */
-function qsh(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /** fish: one single-quoted word (only \ and ' are special inside). */
 function qfish(s: string): string {
@@ -38,7 +34,7 @@ function checkPattern(text: string): string {
 
 /** The bash and zsh dialects differ only in the prompt, the clock and the module load. */
 function emitPosix(shell: 'bash' | 'zsh', steps: Step[]): string {
-  const q = qsh;
+  const q = quoteBash;
   let loop = 0;
   const lines: string[] = [];
   if (shell === 'bash') {

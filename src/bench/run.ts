@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { emitScript } from './emit.js';
 import type { Shell, Step } from './plan.js';
 import { moreShellArgv } from './more-shells.js';
+import { quoteBash } from '../env/quote.js';
 
 export interface ShellRun {
   /** Samples in microseconds, by label, in the order taken. */
@@ -37,10 +38,6 @@ export interface RunOptions {
   onLine?: (line: string) => void;
 }
 
-function q(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 function fishQ(s: string): string {
   return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
@@ -48,9 +45,9 @@ function fishQ(s: string): string {
 export function shellArgv(shell: Shell, rcFile: string, scriptFile: string): string[] {
   switch (shell) {
     case 'bash':
-      return ['bash', '--noprofile', '--norc', '-i', '-c', `source ${q(rcFile)}; source ${q(scriptFile)}`];
+      return ['bash', '--noprofile', '--norc', '-i', '-c', `source ${quoteBash(rcFile)}; source ${quoteBash(scriptFile)}`];
     case 'zsh':
-      return ['zsh', '-f', '-i', '-c', `source ${q(rcFile)}; source ${q(scriptFile)}`];
+      return ['zsh', '-f', '-i', '-c', `source ${quoteBash(rcFile)}; source ${quoteBash(scriptFile)}`];
     case 'fish':
       return ['fish', '--no-config', '-i', '-c', `source ${fishQ(rcFile)}; source ${fishQ(scriptFile)}`];
     default:

@@ -12,6 +12,7 @@ import { DaemonClient } from './daemon-client.js';
 import { isMoreShell, moreRcFile } from './more-shells.js';
 import type { Shell } from './plan.js';
 import { Sandbox } from './sandbox.js';
+import { quoteBash } from '../env/quote.js';
 
 export type ToolName = 'envd' | 'direnv' | 'mise';
 export const TOOLS: readonly ToolName[] = ['envd', 'direnv', 'mise'];
@@ -38,10 +39,6 @@ export interface ToolInfo {
   missing: string | null;
 }
 
-function sh(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
 function fishQ(s: string): string {
   return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }
@@ -51,7 +48,7 @@ function tomlString(s: string): string {
 }
 
 function which(cmd: string): string | null {
-  const r = spawnSync('sh', ['-c', `command -v ${sh(cmd)}`], { encoding: 'utf8' });
+  const r = spawnSync('sh', ['-c', `command -v ${quoteBash(cmd)}`], { encoding: 'utf8' });
   const out = r.stdout.trim();
   return r.status === 0 && out !== '' ? out : null;
 }
@@ -77,12 +74,12 @@ function envrc(spec: ProjectSpec, goLine: (go: NonNullable<ProjectSpec['go']>) =
   if (spec.sleep !== undefined) lines.push(`sleep ${spec.sleep}`);
   for (const s of spec.sourced ?? []) lines.push(`source_env ./${s.file}`);
   if (spec.go !== undefined) lines.push(...goLine(spec.go));
-  for (const [k, v] of Object.entries(spec.vars)) lines.push(`export ${k}=${sh(v)}`);
+  for (const [k, v] of Object.entries(spec.vars)) lines.push(`export ${k}=${quoteBash(v)}`);
   return lines.join('\n') + '\n';
 }
 
 function writeSourced(box: Sandbox, dir: string, spec: ProjectSpec): void {
-  for (const s of spec.sourced ?? []) box.write(join(dir, s.file), `export ${s.name}=${sh(s.value)}\n`);
+  for (const s of spec.sourced ?? []) box.write(join(dir, s.file), `export ${s.name}=${quoteBash(s.value)}\n`);
 }
 
 export abstract class Tool {
@@ -138,7 +135,7 @@ export class EnvdTool extends Tool {
     const built = existsSync(join(ROOT, 'dist', 'cli', 'main.js'));
     let version: string | null = null;
     if (built) {
-      version = firstLine([process.execPath, bin, 'version']);
+      version = firstLine([bin, 'version']);
       const rev = firstLine(['git', '-C', ROOT, 'rev-parse', '--short', 'HEAD']);
       if (version !== null && rev !== null) version = `${version.replace(/^envd\s+/, '')} (${rev})`;
     }
@@ -146,7 +143,7 @@ export class EnvdTool extends Tool {
   }
 
   hookLine(shell: Shell): string {
-    return shell === 'fish' ? `${fishQ(this.bin)} hook fish | source` : `eval "$(${sh(this.bin)} hook ${shell})"`;
+    return shell === 'fish' ? `${fishQ(this.bin)} hook fish | source` : `eval "$(${quoteBash(this.bin)} hook ${shell})"`;
   }
 
   socket(box: Sandbox): string {
@@ -207,7 +204,7 @@ export class DirenvTool extends Tool {
 
   writeProject(box: Sandbox, dir: string, spec: ProjectSpec): void {
     writeSourced(box, dir, spec);
-    box.write(join(dir, '.envrc'), envrc(spec, (go) => [`export GOROOT=${sh(go.root)}`, 'PATH_add "$GOROOT/bin"']));
+    box.write(join(dir, '.envrc'), envrc(spec, (go) => [`export GOROOT=${quoteBash(go.root)}`, 'PATH_add "$GOROOT/bin"']));
   }
 
   async trust(box: Sandbox, dirs: string[]): Promise<void> {

@@ -3,10 +3,6 @@ import { colourWanted, shown } from '../util/colour.js';
 /** A verb's entry point: arguments after the verb, returns the process exit status. */
 export type CommandRun = (args: string[]) => Promise<number>;
 
-export interface CommandModule {
-  run: CommandRun;
-}
-
 /** Write a line to stderr (messages never go to stdout, which carries shell code or data). */
 export function say(line: string): void {
   process.stderr.write(line.endsWith('\n') ? line : line + '\n');

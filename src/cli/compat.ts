@@ -11,13 +11,13 @@ import { recordDirOf } from '../engine/state-records.js';
 import { fingerprint } from '../engine/fingerprint.js';
 import { parseDotenvBytes } from '../engine/core-rpc.js';
 import { isValidName } from '../env/names.js';
-import { quoteBash, quoteFish, quoteZsh } from '../env/quote.js';
-import { renderChange } from '../env/render.js';
+import { quoteBash } from '../env/quote.js';
+import { SHELLS, SHELL_NAMES, isExportFormat, isShellName, type ShellName } from '../shells/index.js';
+import { renderChange, renderedOutput } from '../env/render.js';
 import type { Change } from '../env/diff.js';
 import type { ExportFormat } from '../engine/types.js';
 import { applicablePairs, decodeDump, DumpFormatError, dumpJson, encodeGzenv, isDumpIgnored, MAX_DUMP_BYTES, type DumpEnv } from '../eval/dump-codec.js';
 import { fetchUrl, FetchError } from '../eval/fetchurl.js';
-import { ENVD_BIN_PATH } from '../version.js';
 import { logicalCwd, processEnv } from './env.js';
 import { errorMessage } from '../util/errors.js';
 import { printable } from '../util/printable.js';
@@ -30,20 +30,14 @@ import { MAX_ENV_FILE_BYTES, readRegularFile, SafeReadError } from '../util/safe
  * Output that a shell evaluates goes to stdout; everything else to stderr.
  */
 
-type Shell = 'bash' | 'zsh' | 'fish';
-const SHELLS: readonly string[] = ['bash', 'zsh', 'fish'];
-const DOTENV_FORMATS: readonly ExportFormat[] = ['bash', 'zsh', 'fish', 'json', 'gha'];
+type Shell = ShellName;
 
 function isShell(s: string | undefined): s is Shell {
-  return s !== undefined && SHELLS.includes(s);
-}
-
-function quoteFor(shell: Shell, value: string): string {
-  return shell === 'fish' ? quoteFish(value) : shell === 'zsh' ? quoteZsh(value) : quoteBash(value);
+  return s !== undefined && isShellName(s);
 }
 
 function exportLine(shell: Shell, name: string, value: string): string {
-  return shell === 'fish' ? `set -gx ${name} ${quoteFish(value)};` : `export ${name}=${quoteFor(shell, value)};`;
+  return SHELLS[shell].exportStatement(name, value);
 }
 
 
@@ -76,18 +70,18 @@ function readDumpArg(arg: string): string {
 // ---- dump, apply_dump, show_dump -------------------------------------------------------
 
 /**
- * `envd dump [json|gzenv|bash|zsh|fish] [FILE]`: this process's environment, for a parent
+ * `envd dump [json|gzenv|SHELL] [FILE]`: this process's environment, for a parent
  * to take on (direnv_load). Written to FILE, else to $DIRENV_DUMP_FILE_PATH, else stdout.
  */
 export async function runDump(args: string[]): Promise<number> {
   const [format = 'gzenv', file] = args;
   const env = processEnv();
   delete env.DIRENV_DUMP_FILE_PATH;
-  let text: string;
+  let text: string | Buffer;
   if (format === 'gzenv' || format === '') text = encodeGzenv(env);
   else if (format === 'json') text = dumpJson(env, 2) + '\n';
-  else if (isShell(format)) text = renderPairs(format, Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  else return usage(`dump: unknown format '${format}' (json, gzenv, bash, zsh or fish)`);
+  else if (isShell(format)) text = renderedOutput(format, renderPairs(format, Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+  else return usage(`dump: unknown format '${format}' (json, gzenv or ${SHELL_NAMES.join(', ')})`);
   const target = file !== undefined && file !== '' ? file : process.env.DIRENV_DUMP_FILE_PATH;
   if (target !== undefined && target !== '') {
     try {
@@ -134,7 +128,7 @@ export async function runApplyDump(args: string[]): Promise<number> {
   for (const [name, value] of want) if (current[name] !== value) change.set[name] = value;
   const { text, warnings } = renderChange(shell, change);
   for (const w of warnings) say(w);
-  process.stdout.write(text === '' ? '' : text + '\n');
+  process.stdout.write(text === '' ? '' : renderedOutput(shell, text + '\n'));
   return 0;
 }
 
@@ -244,8 +238,8 @@ export async function runCurrent(args: string[]): Promise<number> {
 export async function runDotenv(args: string[]): Promise<number> {
   let format: ExportFormat = 'bash';
   let rest = args;
-  if (rest[0] !== undefined && (DOTENV_FORMATS as readonly string[]).includes(rest[0])) {
-    format = rest[0] as ExportFormat;
+  if (rest[0] !== undefined && isExportFormat(rest[0])) {
+    format = rest[0];
     rest = rest.slice(1);
   }
   const file = resolve(rest[0] ?? '.env');
@@ -348,8 +342,9 @@ export async function runEdit(args: string[]): Promise<number> {
     say(`envd: ${shown} is unchanged; its approval is as it was`);
     return 0;
   }
-  const allow = spawnSync(ENVD_BIN_PATH, ['allow', file], { stdio: 'inherit' });
-  return allow.status ?? 1;
+  // Approved here, by the trust module itself (as `envd allow FILE` would).
+  const [{ openTrust }, { allowWithRequired }] = await Promise.all([import('../engine/trust.js'), import('./trust.js')]);
+  return allowWithRequired(openTrust(), file, cwd);
 }
 
 /**

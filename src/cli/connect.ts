@@ -2,19 +2,19 @@ import { loadConfig } from '../config/config.js';
 import { resolvePaths, type EnvdPaths } from '../config/paths.js';
 import type { Service, StatusInfo, TrustChange } from '../engine/service-types.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from '../engine/types.js';
-import { DaemonFrozen, DaemonNotOurs, ensureDaemon, shouldWarnFrozen, shouldWarnNotOurs, type DaemonHandle } from '../daemon/autostart.js';
+import { DaemonFrozen, DaemonNotOurs, ensureDaemon, shouldWarnFrozen, shouldWarnNotOurs, type DaemonHandle } from '../client/autostart.js';
 import { checkRuntimeDir, checkSocketPath } from '../daemon/runtime-dir.js';
 import { ClientError, type ProtocolClient } from '../protocol/client.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { budgetToWire, type HelloInfo } from '../protocol/messages.js';
 import { EnvdError, errorMessage } from '../util/errors.js';
 import { MAX_TIMER_MS } from '../util/timer.js';
+import type { ProcessEnv } from '../env/diff.js';
 
-type Env = Record<string, string | undefined>;
 
 export interface GetServiceOptions {
   paths?: EnvdPaths;
-  env?: Env;
+  env?: ProcessEnv;
   /** Start a daemon when none answers (default true). */
   autostart?: boolean;
 }
@@ -27,7 +27,7 @@ function warnOnce(line: string): void {
   process.stderr.write(line.endsWith('\n') ? line : line + '\n');
 }
 
-async function localService(paths: EnvdPaths, env: Env): Promise<Service> {
+async function localService(paths: EnvdPaths, env: ProcessEnv): Promise<Service> {
   const { LocalService } = await import('../engine/service.js');
   return new LocalService({ paths, env });
 }
@@ -80,7 +80,7 @@ export class DaemonClientService implements Service {
     private readonly client: ProtocolClient,
     readonly hello: HelloInfo,
     private readonly paths: EnvdPaths,
-    private readonly env: Env,
+    private readonly env: ProcessEnv,
   ) {}
 
   export(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {

@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolvePaths, type EnvdPaths } from '../config/paths.js';
-import { clientTimeoutMs, DaemonFrozen, DaemonNotOurs, ensureDaemon, probeDaemon, stopDaemon } from '../daemon/autostart.js';
+import { clientTimeoutMs, DaemonFrozen, DaemonNotOurs, ensureDaemon, probeDaemon, stopDaemon } from '../client/autostart.js';
 import { readPidFile } from '../daemon/pidfile.js';
 import { checkRuntimeDir, checkSocketPath } from '../daemon/runtime-dir.js';
 import type { HelloInfo } from '../protocol/messages.js';
@@ -136,7 +136,7 @@ function logs(paths: EnvdPaths, args: string[]): number {
 
 /** `daemon install`: a systemd/launchd unit, when that module is present (it has its own owner). */
 async function install(args: string[]): Promise<number> {
-  const specifier = '../daemon/install.js';
+  const specifier = '../client/install.js';
   let mod: unknown;
   try {
     mod = await import(specifier);

@@ -7,6 +7,8 @@ import { resolvePaths, tildePath, type EnvdPaths } from '../config/paths.js';
 import { envdVersion } from '../version.js';
 import { EnvdError, errorMessage } from '../util/errors.js';
 import { usage } from './command.js';
+import type { ProcessEnv } from '../env/diff.js';
+import { SHELLS, SHELL_NAMES, isShellName, type ShellName } from '../shells/index.js';
 
 /**
  * `envd doctor [--json] [--no-start]`: one line per check, `ok` or what to do about it.
@@ -22,10 +24,9 @@ export interface CheckResult {
   message: string;
 }
 
-type Env = Record<string, string | undefined>;
 
 interface Context {
-  env: Env;
+  env: ProcessEnv;
   paths: EnvdPaths;
   loaded: LoadedConfig;
   startDaemon: boolean;
@@ -56,48 +57,31 @@ export function checkNode(version: string = process.versions.node): CheckResult 
 
 // ---- hook ------------------------------------------------------------------------------
 
-type HookShell = 'bash' | 'zsh' | 'fish';
-
 /** The shell that ran us: our parent process when it is a shell, else $SHELL. */
-function currentShell(env: Env): { name: string; from: string } {
+function currentShell(env: ProcessEnv): { name: string; from: string } {
   try {
     const comm = readFileSync(`/proc/${process.ppid}/comm`, 'utf8').trim().replace(/^-/, '');
-    if (comm === 'bash' || comm === 'zsh' || comm === 'fish') return { name: comm, from: 'the parent process' };
+    if (isShellName(comm)) return { name: comm, from: 'the parent process' };
   } catch { /* not Linux, or no /proc */ }
   if (process.platform !== 'linux') {
     const r = spawnSync('ps', ['-o', 'comm=', '-p', String(process.ppid)], { encoding: 'utf8', timeout: 2000 });
     const comm = basename((r.stdout ?? '').trim()).replace(/^-/, '');
-    if (comm === 'bash' || comm === 'zsh' || comm === 'fish') return { name: comm, from: 'the parent process' };
+    if (isShellName(comm)) return { name: comm, from: 'the parent process' };
   }
   const sh = env.SHELL;
   return { name: sh !== undefined && sh !== '' ? basename(sh) : 'unknown', from: '$SHELL' };
 }
 
-/** The line a user adds, per shell, and the files it usually goes in. */
-export function hookLine(shell: HookShell): string {
-  return shell === 'fish' ? 'envd hook fish | source' : `eval "$(envd hook ${shell})"`;
-}
-
-function rcFiles(shell: HookShell, env: Env, home: string): string[] {
-  if (shell === 'bash') return ['.bashrc', '.bash_profile', '.bash_login', '.profile'].map((f) => join(home, f));
-  if (shell === 'zsh') {
-    const zdot = env.ZDOTDIR !== undefined && env.ZDOTDIR !== '' ? env.ZDOTDIR : home;
-    return ['.zshrc', '.zprofile', '.zshenv'].map((f) => join(zdot, f));
-  }
-  const config = env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME !== '' ? env.XDG_CONFIG_HOME : join(home, '.config');
-  const fishDir = join(config, 'fish');
-  const files = [join(fishDir, 'config.fish')];
-  try {
-    for (const f of readdirSync(join(fishDir, 'conf.d'))) if (f.endsWith('.fish')) files.push(join(fishDir, 'conf.d', f));
-  } catch { /* no conf.d */ }
-  return files;
+/** The line a user adds (src/shells/NAME.ts knows it, and the files it usually goes in). */
+export function hookLine(shell: ShellName): string {
+  return SHELLS[shell].hookLine;
 }
 
 /** The first rc file that loads envd's (or direnv's) hook for this shell. */
-function rcWithHook(shell: HookShell, env: Env, home: string): { file: string; direnv: boolean } | null {
+function rcWithHook(shell: ShellName, env: ProcessEnv, home: string): { file: string; direnv: boolean } | null {
   const envdRe = new RegExp(`envd["']?\\s+hook\\s+["']?${shell}\\b`);
   const direnvRe = new RegExp(`direnv["']?\\s+hook\\s+["']?${shell}\\b`);
-  for (const file of rcFiles(shell, env, home)) {
+  for (const file of SHELLS[shell].rcFiles(env, home)) {
     let text: string;
     try { text = readFileSync(file, 'utf8'); } catch { continue; }
     const live = text.split('\n').filter((l) => !/^\s*#/.test(l)).join('\n');
@@ -123,13 +107,13 @@ function hookPairOf(pid: number, runtimeDir: string): boolean {
  * the environment (only a hook or `eval "$(envd export ...)"` puts them there), and last
  * the line in the shell's rc file.
  */
-export function checkHook(env: Env, paths: EnvdPaths): CheckResult {
+export function checkHook(env: ProcessEnv, paths: EnvdPaths): CheckResult {
   const home = paths.home;
   const shell = currentShell(env);
   // ENVD_HOOK=SHELL or SHELL:PID. With a pid, only the shell with that pid has the hook
   // (a child shell inherits the variable without running the hook).
-  const marker = /^(bash|zsh|fish)(?::(\d+))?$/.exec(env.ENVD_HOOK ?? '');
-  if (marker !== null && (marker[2] === undefined || Number(marker[2]) === process.ppid)) {
+  const marker = /^([a-z]+)(?::(\d+))?$/.exec(env.ENVD_HOOK ?? '');
+  if (marker !== null && isShellName(marker[1] ?? '') && (marker[2] === undefined || Number(marker[2]) === process.ppid)) {
     return ok('hook', `the ${marker[1] ?? ''} hook is loaded in this shell`);
   }
   if (shell.from === 'the parent process' && hookPairOf(process.ppid, paths.runtimeDir)) {
@@ -138,12 +122,12 @@ export function checkHook(env: Env, paths: EnvdPaths): CheckResult {
   if (env.DIRENV_DIR !== undefined || env.DIRENV_FILE !== undefined) {
     return ok('hook', `a loaded environment's state is in this ${shell.name === 'unknown' ? 'shell' : shell.name}'s environment (DIRENV_FILE=${tildePath(env.DIRENV_FILE ?? (env.DIRENV_DIR ?? '').replace(/^-/, ''), home)})`);
   }
-  if (shell.name !== 'bash' && shell.name !== 'zsh' && shell.name !== 'fish') {
-    return warn('hook', `your shell (${shell.name}, from ${shell.from}) has no envd hook: envd hooks bash, zsh and fish; elsewhere use 'envd exec DIR CMD'`);
+  if (!isShellName(shell.name)) {
+    return warn('hook', `your shell (${shell.name}, from ${shell.from}) has no envd hook: envd hooks ${SHELL_NAMES.slice(0, -1).join(', ')} and ${SHELL_NAMES[SHELL_NAMES.length - 1] ?? ''}; elsewhere use 'envd exec DIR CMD'`);
   }
   const found = rcWithHook(shell.name, env, home);
   if (found === null) {
-    const where = shell.name === 'bash' ? '~/.bashrc' : shell.name === 'zsh' ? '~/.zshrc' : '~/.config/fish/config.fish';
+    const where = SHELLS[shell.name].rcHint;
     return fail('hook', `not installed for ${shell.name}: add  ${hookLine(shell.name)}  to the end of ${where}, then open a new shell`);
   }
   if (found.direnv) {
@@ -179,7 +163,7 @@ function since(ms: number): string {
 export async function checkDaemon(ctx: Context): Promise<CheckResult> {
   if (ctx.env.ENVD_NO_DAEMON === '1') return ok('daemon', 'not used: ENVD_NO_DAEMON=1 runs everything in-process');
   if (!ctx.runtimeDirOk) return fail('daemon', 'not checked: the runtime dir is unsafe (see above); fix it, then run envd doctor again');
-  const { clientTimeoutMs, ensureDaemon, judgeDaemon, probeDaemon, speakingVersion } = await import('../daemon/autostart.js');
+  const { clientTimeoutMs, ensureDaemon, judgeDaemon, probeDaemon, speakingVersion } = await import('../client/autostart.js');
   const { PROTOCOL_VERSION } = await import('../protocol/messages.js');
   const timeout = clientTimeoutMs(ctx.env);
   const p = await probeDaemon(ctx.paths, timeout, ctx.env);
@@ -246,7 +230,7 @@ export function checkConfig(loaded: LoadedConfig, home: string): CheckResult[] {
 /** bash 4.4 brought what the stdlib relies on (`${var@Q}`, `local -`, empty arrays under `set -u`). */
 const BASH_MIN: readonly [number, number] = [4, 4];
 
-export function checkBash(config: Config, env: Env): CheckResult {
+export function checkBash(config: Config, env: ProcessEnv): CheckResult {
   const bash = config.global.bashPath ?? 'bash';
   const r = spawnSync(bash, ['--noprofile', '--norc', '-c', 'printf "%s\\n%s\\n" "${BASH_VERSINFO[0]}.${BASH_VERSINFO[1]}.${BASH_VERSINFO[2]}" "$BASH"'], {
     encoding: 'utf8',
@@ -269,7 +253,7 @@ export function checkBash(config: Config, env: Env): CheckResult {
 
 // ---- Go --------------------------------------------------------------------------------
 
-export async function checkGo(paths: EnvdPaths, config: Config, env: Env): Promise<CheckResult> {
+export async function checkGo(paths: EnvdPaths, config: Config, env: ProcessEnv): Promise<CheckResult> {
   const { createGoProvider } = await import('../go/provider.js');
   const sdks = createGoProvider(paths, config, env).list();
   if (sdks.length === 0) {
@@ -282,7 +266,7 @@ export async function checkGo(paths: EnvdPaths, config: Config, env: Env): Promi
 
 // ---- driver ----------------------------------------------------------------------------
 
-export async function runChecks(env: Env, opts: { startDaemon: boolean }): Promise<CheckResult[]> {
+export async function runChecks(env: ProcessEnv, opts: { startDaemon: boolean }): Promise<CheckResult[]> {
   const paths = resolvePaths(env);
   const loaded = loadConfig(paths);
   const results: CheckResult[] = [checkNode(), checkHook(env, paths)];
@@ -316,7 +300,7 @@ export async function run(args: string[]): Promise<number> {
     else if (a === '--no-start') startDaemon = false;
     else return usage(`doctor: unknown argument '${a}'. Usage: envd doctor [--json] [--no-start]`);
   }
-  const env: Env = { ...process.env };
+  const env: ProcessEnv = { ...process.env };
   const results = await runChecks(env, { startDaemon });
   if (json) process.stdout.write(JSON.stringify(results, null, 2) + '\n');
   else process.stdout.write(formatResults(results, colourWanted(process.stdout.isTTY === true, env)));

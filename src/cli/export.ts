@@ -1,9 +1,9 @@
 import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { markerNames } from '../engine/find.js';
-import type { ExportFormat } from '../engine/types.js';
+import { ALL_STATE_VARS } from '../env/names.js';
+import { EXPORT_FORMATS, isExportFormat } from '../shells/names.js';
 import { say, sayMessages, usage } from './command.js';
-import { encodeBytes } from '../env/bytes.js';
 import { logicalCwd, processEnv } from './env.js';
 import { MAX_TIMER_MS } from '../util/timer.js';
 
@@ -16,10 +16,8 @@ const ANY_MARKER = markerNames(true, true);
  * command's start-up), since a hook without a daemon may call it after every `cd`.
  */
 function nothingCouldApply(cwd: string): boolean {
-  const env = process.env;
-  if (env.DIRENV_FILE !== undefined || env.DIRENV_DIFF !== undefined || env.DIRENV_DIR !== undefined) return false;
-  // A shell from before an upgrade still carries envd's old names: it has something to revert.
-  if (env.ENVD_FILE !== undefined || env.ENVD_DIFF !== undefined || env.ENVD_DIR !== undefined) return false;
+  // A state of this release or an earlier one (ENVD_*): something to revert.
+  if (ALL_STATE_VARS.some((n) => process.env[n] !== undefined)) return false;
   let dir = cwd;
   for (;;) {
     for (const name of ANY_MARKER) {
@@ -31,8 +29,6 @@ function nothingCouldApply(cwd: string): boolean {
   }
 }
 
-const FORMATS: readonly ExportFormat[] = ['bash', 'zsh', 'fish', 'json', 'gha', 'elvish', 'tcsh', 'nushell'];
-
 /**
  * `envd export FORMAT [--budget MS]`: what the shell must change here, as shell code (or
  * JSON for editors, or GitHub Actions' env file format). Messages go to stderr only.
@@ -41,8 +37,8 @@ const FORMATS: readonly ExportFormat[] = ['bash', 'zsh', 'fish', 'json', 'gha', 
  */
 export async function run(args: string[]): Promise<number> {
   const format = args[0];
-  if (format === undefined || !(FORMATS as readonly string[]).includes(format)) {
-    return usage(`export needs one of: ${FORMATS.join(', ')} (e.g. 'envd export bash')`);
+  if (format === undefined || !isExportFormat(format)) {
+    return usage(`export needs one of: ${EXPORT_FORMATS.join(', ')} (e.g. 'envd export bash')`);
   }
   let budgetMs = Infinity;
   const bi = args.indexOf('--budget');
@@ -54,15 +50,14 @@ export async function run(args: string[]): Promise<number> {
   }
   const cwd = logicalCwd();
   if (nothingCouldApply(cwd)) return 0;
-  const [{ renderChange }, { openService }] = await Promise.all([import('../env/render.js'), import('./service.js')]);
+  const [{ renderChange, renderedOutput }, { openService }] = await Promise.all([import('../env/render.js'), import('./service.js')]);
   const service = await openService();
   try {
     const outcome = await service.export({ cwd, env: processEnv() }, { budgetMs });
     sayMessages(outcome.messages);
-    const { text, warnings } = renderChange(format as ExportFormat, outcome.change);
+    const { text, warnings } = renderChange(format, outcome.change);
     for (const w of warnings) say(w);
-    // tcsh's text holds bytes that are not UTF-8 as they are (render-more.ts).
-    process.stdout.write(format === 'tcsh' ? encodeBytes(text) : text);
+    process.stdout.write(renderedOutput(format, text));
     return outcome.kind === 'failed' || outcome.kind === 'blocked' || outcome.kind === 'denied' ? 1 : 0;
   } finally {
     await service.close();

@@ -1,6 +1,5 @@
-import { DEFAULT_HOOK_MARKERS, hookScript, HOOK_FILES, isHookShell } from '../hook/script.js';
-import { isMoreShell, MORE_SHELLS } from '../env/render-more.js';
-import { moreHookScript } from '../hook/more-scripts.js';
+import { DEFAULT_HOOK_MARKERS, hookScript, loadShell } from '../shells/files.js';
+import { isShellName, SHELL_NAMES } from '../shells/names.js';
 import { usage } from './command.js';
 import { loadConfig } from '../config/config.js';
 import { resolvePaths } from '../config/paths.js';
@@ -16,16 +15,12 @@ function hookMarkers(): string[] {
   }
 }
 
-/** `envd hook SHELL`: the prompt hook to eval (bash, zsh, elvish, tcsh), source (fish) or save and source (nushell). */
+/** `envd hook SHELL`: the prompt hook to eval (bash, zsh) or source (fish). */
 export async function run(args: string[]): Promise<number> {
   const shell = args[0];
-  if (shell !== undefined && isMoreShell(shell) && args.length === 1) {
-    process.stdout.write(moreHookScript(shell, undefined, hookMarkers()));
-    return 0;
+  if (shell === undefined || !isShellName(shell) || args.length > 1) {
+    return usage(`hook needs one of: ${SHELL_NAMES.join(', ')} (e.g. eval "$(envd hook bash)" in ~/.bashrc, envd hook fish | source in config.fish)`);
   }
-  if (shell === undefined || !isHookShell(shell) || args.length > 1) {
-    return usage(`hook needs one of: ${[...Object.keys(HOOK_FILES), ...MORE_SHELLS].join(', ')} (e.g. eval "$(envd hook bash)" in ~/.bashrc, envd hook fish | source in config.fish)`);
-  }
-  process.stdout.write(hookScript(shell, undefined, hookMarkers()));
+  process.stdout.write(hookScript(await loadShell(shell), undefined, hookMarkers()));
   return 0;
 }

@@ -3,6 +3,7 @@ import { dirname, isAbsolute, join } from 'node:path';
 import { say } from './command.js';
 import { logicalCwd } from './env.js';
 import { openService } from './service.js';
+import type { TrustChange } from '../engine/service-types.js';
 
 /**
  * `envd allow [PATH]` (permit, grant): approve the env file's exact content. When this
@@ -12,25 +13,29 @@ import { openService } from './service.js';
 export async function runAllow(args: string[]): Promise<number> {
   const service = await openService();
   try {
-    const cwd = logicalCwd();
-    const r = await service.allow(args[0] ?? '', cwd);
-    if (r.message !== '') say(r.message);
-    const required = (process.env.DIRENV_REQUIRED ?? '').split(':').filter((p) => p !== '');
-    if (required.length > 0 && loadedHere(r.file)) {
-      for (const rel of required) {
-        const abs = join(dirname(r.file), rel);
-        if (isAbsolute(rel) || rel.includes('..') || !existsSync(abs)) {
-          say(`envd: required file does not exist: ${rel}`);
-          return 1;
-        }
-        await service.allow(abs, cwd);
-        say(`envd: allowing ${rel}`);
-      }
-    }
-    return 0;
+    return await allowWithRequired(service, args[0] ?? '', logicalCwd());
   } finally {
     await service.close();
   }
+}
+
+/** `envd allow`'s work with any trust backend: the daemon, the engine, or the trust module itself (`envd edit`). */
+export async function allowWithRequired(trust: { allow(path: string, cwd: string): Promise<TrustChange> }, path: string, cwd: string): Promise<number> {
+  const r = await trust.allow(path, cwd);
+  if (r.message !== '') say(r.message);
+  const required = (process.env.DIRENV_REQUIRED ?? '').split(':').filter((p) => p !== '');
+  if (required.length > 0 && loadedHere(r.file)) {
+    for (const rel of required) {
+      const abs = join(dirname(r.file), rel);
+      if (isAbsolute(rel) || rel.includes('..') || !existsSync(abs)) {
+        say(`envd: required file does not exist: ${rel}`);
+        return 1;
+      }
+      await trust.allow(abs, cwd);
+      say(`envd: allowing ${rel}`);
+    }
+  }
+  return 0;
 }
 
 /** Whether this shell's loaded env file (DIRENV_FILE, else an old release's ENVD_FILE) is FILE (a real path). */

@@ -216,12 +216,11 @@ export function loadConfig(paths: EnvdPaths): LoadedConfig {
   const config = defaultConfig();
   const warnings: string[] = [];
   const files: string[] = [];
-  readOne(config, join(paths.direnvConfigDir, 'direnv.toml'), warnings, files);
-  readOne(config, join(paths.direnvConfigDir, 'config.toml'), warnings, files);
-  readOne(config, paths.configFile, warnings, files);
+  for (const f of configFilePaths(paths)) readOne(config, f, warnings, files);
   return { config, warnings, files };
 }
 
-export function configFilesToWatch(paths: EnvdPaths): string[] {
+/** The config files, in the order they are read (later ones win), present or not. */
+export function configFilePaths(paths: EnvdPaths): string[] {
   return [join(paths.direnvConfigDir, 'direnv.toml'), join(paths.direnvConfigDir, 'config.toml'), paths.configFile];
 }

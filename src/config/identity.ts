@@ -1,6 +1,7 @@
 import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { resolvePaths, type EnvdPaths } from './paths.js';
+import type { ProcessEnv } from '../env/diff.js';
 
 /**
  * Whose settings and approvals a request is about. The runtime dir (and so the socket) is
@@ -18,7 +19,6 @@ export interface Identity {
   dataDir: string;
 }
 
-type Env = Record<string, string | undefined>;
 
 /** Normalised: `/home/u/` and `/home/u` are one identity. */
 export function identityOf(paths: EnvdPaths): Identity {
@@ -35,7 +35,7 @@ export function identityOf(paths: EnvdPaths): Identity {
  * directory, as it would be for a CLI started in that environment — never the daemon's
  * own HOME, which `os.homedir()` would return here.
  */
-export function identityOfEnv(env: Env): Identity {
+export function identityOfEnv(env: ProcessEnv): Identity {
   const home = env.HOME !== undefined && env.HOME !== '' ? env.HOME : accountHome();
   return identityOf(resolvePaths({ ...env, HOME: home }));
 }

@@ -1,6 +1,7 @@
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { printable } from '../util/printable.js';
+import type { ProcessEnv } from '../env/diff.js';
 
 /** Where envd keeps everything. Derived only from the environment, so tests isolate by env. */
 export interface EnvdPaths {
@@ -20,7 +21,6 @@ export interface EnvdPaths {
   lockFile: string;       // autostart lock
 }
 
-type Env = Record<string, string | undefined>;
 
 function nonEmpty(v: string | undefined): string | undefined {
   return v !== undefined && v !== '' ? v : undefined;
@@ -30,7 +30,7 @@ export function userId(): number {
   return typeof process.getuid === 'function' ? process.getuid() : 0;
 }
 
-export function resolvePaths(env: Env = process.env): EnvdPaths {
+export function resolvePaths(env: ProcessEnv = process.env): EnvdPaths {
   const home = nonEmpty(env.HOME) ?? homedir();
   const configHome = nonEmpty(env.XDG_CONFIG_HOME) ?? join(home, '.config');
   const dataHome = nonEmpty(env.XDG_DATA_HOME) ?? join(home, '.local', 'share');

@@ -4,17 +4,13 @@ import { LineDecoder, MAX_FRAME_BYTES, encodeFrame } from '../protocol/framing.j
 import { errorFrame, frameId, parseRequest, responseFrame, type RequestFrame, type ResponseBody } from '../protocol/messages.js';
 import { isObject } from '../protocol/validate.js';
 import { errorMessage } from '../util/errors.js';
+import type { Backend, SessionState } from './backend.js';
 import type { DaemonLogger } from './log.js';
-
-/** What a JSON connection has established so far. */
-export interface SessionState {
-  /** A hello carried the daemon's own identity (see DaemonCore.handle). */
-  identityOk: boolean;
-}
 
 export interface ConnectionOptions {
   log: DaemonLogger;
-  handle: (frame: RequestFrame, session: SessionState) => Promise<ResponseBody>;
+  /** Who answers the JSON requests. */
+  backend: Pick<Backend, 'handle'>;
   /** Hand a hook-records stream (first byte `E`) to the hook side. */
   hook: (socket: Socket) => void;
   /** A connection that has said nothing, or nothing more, for this long is closed. */
@@ -114,7 +110,7 @@ class JsonSession {
     if (this.closing || this.socket.destroyed) return;
     let body: ResponseBody;
     try {
-      body = await this.o.handle(frame, this.session);
+      body = await this.o.backend.handle(frame, this.session);
     } catch (err) {
       if (err instanceof ProtocolError && err.code !== 'SERVICE_ERROR' && err.code !== 'INTERNAL') {
         // A request this daemon will not serve (version mismatch...): reply and close.

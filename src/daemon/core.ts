@@ -1,36 +1,21 @@
-import type { Config } from '../config/config.js';
 import { identityDifference, identityOf, identityOfEnv, sameIdentity, type Identity } from '../config/identity.js';
 import { QuietGc } from './memory.js';
 import type { EnvdPaths } from '../config/paths.js';
-import type { Service } from '../engine/service-types.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from '../engine/types.js';
 import { ProtocolError } from '../protocol/errors.js';
+import { Dispatcher } from '../protocol/dispatch.js';
 import {
-  PROTOCOL_VERSION, budgetFromWire, isVersionFree,
+  PROTOCOL_VERSION, budgetFromWire,
   type HelloInfo, type RequestFrame, type ResponseBody,
 } from '../protocol/messages.js';
+import { METHODS } from '../protocol/methods.js';
 import { EnvdError, errorMessage } from '../util/errors.js';
 import type { Generation } from './generation.js';
-import type { SessionState } from './connection.js';
+import type { Backend, DaemonEngine, SessionState } from './backend.js';
 import type { DaemonLogger } from './log.js';
 import type { DependencyWatcher } from './watcher.js';
 import { watchedPaths } from '../engine/shell-state.js';
 import { InstalledPackage } from './installed.js';
-
-/** What the daemon needs from the engine beyond `Service` (LocalService provides it). */
-export interface DaemonEngine extends Service {
-  dependencies(): string[];
-  onChange(cb: () => void): void;
-  /** False when nothing any answer depends on changed (e.g. envd's own bookkeeping write). */
-  invalidate(paths: string[]): boolean;
-  /** Changes whenever dependencies() may return a different set. */
-  dependencyVersion(): number;
-  configFiles(): string[];
-  cachedCount(): number;
-  /** File names the hooks look for when walking up (`.envrc`, `.env`, Go pins). */
-  markers(): string[];
-  readonly config: Config;
-}
 
 export interface CoreOptions {
   engine: DaemonEngine;
@@ -48,7 +33,7 @@ export interface CoreOptions {
  * Serves requests, from JSON-lines connections and from hook streams alike, and keeps the
  * generation number and the watch set in step with what the engine did.
  */
-export class DaemonCore {
+export class DaemonCore implements Backend {
   private readonly gc = new QuietGc();
   readonly startedAt = Date.now();
   private bumpedThisTick = false;
@@ -58,6 +43,8 @@ export class DaemonCore {
   readonly identity: Identity;
   private readonly installed = new InstalledPackage();
   private steppingDown = false;
+  /** Identities of foreign hook requests already logged (such a shell asks at many prompts). */
+  private readonly foreignSeen = new Set<string>();
 
   constructor(private readonly o: CoreOptions) {
     this.identity = identityOf(o.paths);
@@ -143,6 +130,20 @@ export class DaemonCore {
     return sameIdentity(this.identity, theirs) ? null : identityDifference(this.identity, theirs);
   }
 
+  /** Backend.foreign: foreignEnv, logged once per identity. */
+  foreign(env: Readonly<Record<string, string>>): string | null {
+    const why = this.foreignEnv(env);
+    if (why !== null && !this.foreignSeen.has(why) && this.foreignSeen.size < 100) {
+      this.foreignSeen.add(why);
+      this.o.log.info({ why }, 'hook request of another identity: told to use the CLI');
+    }
+    return why;
+  }
+
+  markers(): string[] {
+    return this.o.engine.markers();
+  }
+
   /**
    * Why this daemon must not serve any more (its package on disk is now another version),
    * or null. It then stops after the current answers: the hook that was told `v` asks the
@@ -188,7 +189,8 @@ export class DaemonCore {
 
   /** One JSON request. Throws ProtocolError; the connection decides whether to close. */
   async handle(frame: RequestFrame, session: SessionState): Promise<ResponseBody> {
-    if (frame.v !== PROTOCOL_VERSION && !isVersionFree(frame.type)) {
+    const method = METHODS[frame.type];
+    if (frame.v !== PROTOCOL_VERSION && !method.versionFree) {
       throw new ProtocolError(
         'VERSION_MISMATCH',
         `this daemon (pid ${process.pid}, envd ${this.o.version}) speaks protocol ${PROTOCOL_VERSION}, the request ${frame.v}; restart it with 'envd daemon restart'`,
@@ -196,61 +198,52 @@ export class DaemonCore {
     }
     // A hello is still answered (its version tells the client to replace this daemon).
     const stale = this.superseded();
-    if (stale !== null && needsIdentity(frame.type)) throw new ProtocolError('VERSION_MISMATCH', `${stale}; ask again`);
+    if (stale !== null && method.needsIdentity) throw new ProtocolError('VERSION_MISMATCH', `${stale}; ask again`);
     if (frame.type === 'hello') {
       // Every client gets the hello (it says whose daemon this is); only one of this
       // identity gets anything else on this connection.
       const theirs = frame.client.identity;
       session.identityOk = theirs !== null && sameIdentity(this.identity, theirs);
-    } else if (needsIdentity(frame.type) && !session.identityOk) {
+    } else if (method.needsIdentity && !session.identityOk) {
       throw new ProtocolError('IDENTITY_MISMATCH', `this daemon (pid ${process.pid}) serves HOME ${this.identity.home} (config ${this.identity.configDir}, data ${this.identity.dataDir}); it answers a connection only after a hello with that identity`);
     }
-    try {
-      return await this.dispatch(frame);
-    } catch (err) {
-      if (err instanceof ProtocolError) throw err;
-      if (err instanceof EnvdError) throw new ProtocolError('SERVICE_ERROR', err.message, err.code);
-      this.o.log.error({ err: errorMessage(err), type: frame.type }, 'request failed');
-      throw new ProtocolError('INTERNAL', `internal error: ${errorMessage(err)}`);
-    }
+    return this.dispatcher.dispatch(frame, session);
   }
 
-  private async dispatch(frame: RequestFrame): Promise<ResponseBody> {
-    const e = this.o.engine;
-    switch (frame.type) {
-      case 'hello':
-        return { type: 'hello', result: this.hello() };
-      case 'ping':
-        return { type: 'pong' };
-      case 'export':
-        return { type: 'export', result: await this.export(frame.req, { budgetMs: budgetFromWire(frame.budgetMs) }) };
-      case 'allow': {
-        const result = await e.allow(frame.path, frame.cwd);
-        this.bump();
-        return { type: 'allow', result };
-      }
-      case 'deny': {
-        const result = await e.deny(frame.path, frame.cwd);
-        this.bump();
-        return { type: 'deny', result };
-      }
-      case 'prune': {
-        const removed = await e.prune();
-        if (removed > 0) this.bump();
-        return { type: 'prune', result: { removed } };
-      }
-      case 'status': {
-        const result = await e.status(frame.req);
-        return { type: 'status', result: { ...result, daemon: { running: true, pid: process.pid, version: this.o.version } } };
-      }
-      case 'shutdown':
-        setImmediate(() => this.o.requestShutdown('shutdown requested by a client'));
-        return { type: 'shutdown', result: { pid: process.pid } };
-    }
+  /** What a handler threw, as the error reply says it. */
+  private failure(err: unknown, frame: RequestFrame): ProtocolError {
+    if (err instanceof EnvdError) return new ProtocolError('SERVICE_ERROR', err.message, err.code);
+    this.o.log.error({ err: errorMessage(err), type: frame.type }, 'request failed');
+    return new ProtocolError('INTERNAL', `internal error: ${errorMessage(err)}`);
   }
-}
 
-/** Requests whose answer depends on whose config and allowlist are used. */
-function needsIdentity(type: RequestFrame['type']): boolean {
-  return type !== 'hello' && type !== 'ping' && type !== 'shutdown';
+  /** The daemon's handler of each request declared in src/protocol/methods.ts. */
+  private readonly dispatcher = new Dispatcher<SessionState>({
+    hello: () => this.hello(),
+    ping: () => undefined,
+    export: (r) => this.export(r.req, { budgetMs: budgetFromWire(r.budgetMs) }),
+    allow: async (r) => {
+      const result = await this.o.engine.allow(r.path, r.cwd);
+      this.bump();
+      return result;
+    },
+    deny: async (r) => {
+      const result = await this.o.engine.deny(r.path, r.cwd);
+      this.bump();
+      return result;
+    },
+    prune: async () => {
+      const removed = await this.o.engine.prune();
+      if (removed > 0) this.bump();
+      return { removed };
+    },
+    status: async (r) => {
+      const result = await this.o.engine.status(r.req);
+      return { ...result, daemon: { running: true, pid: process.pid, version: this.o.version } };
+    },
+    shutdown: () => {
+      setImmediate(() => this.o.requestShutdown('shutdown requested by a client'));
+      return { pid: process.pid };
+    },
+  }, (err, frame) => this.failure(err, frame));
 }

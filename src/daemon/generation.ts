@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../util/atomic.js';
+import { closeSync, constants, fstatSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { replaceFile } from '../util/atomic.js';
 import { errorMessage } from '../util/errors.js';
 
 /** Appended to the number while edits may go unseen (file watching off or failing). */
@@ -21,6 +21,10 @@ export const POLL_SUFFIX = '+poll';
 export class Generation {
   private value: number;
   private polling: boolean;
+  /** Bytes of the file as this process last wrote it (0: not written yet, or unknown). */
+  private written = 0;
+  /** The whole second of the file's mtime after the last write (-1: unknown). */
+  private writtenSec = -1;
 
   constructor(private readonly file: string, private readonly onError: (message: string) => void, polling = false) {
     this.polling = polling;
@@ -54,10 +58,44 @@ export class Generation {
   }
 
   private write(): void {
+    const text = Buffer.from(`${this.value}${this.polling ? POLL_SUFFIX : ''}\n`);
     try {
-      writeFileAtomic(this.file, `${this.value}${this.polling ? POLL_SUFFIX : ''}\n`, 0o600);
+      // Same length as the last write: overwrite in place. It is written on the answer's
+      // path at every evaluation, and a rename over the old file makes ext4 flush the new
+      // one (milliseconds). A reader sees the old bytes or the new ones; even one that saw
+      // a mix would see the old number or one it never had, and ask again either way.
+      if (text.length === this.written && this.overwrite(text)) return;
+      // Renamed into place, not fsynced: after a crash a new daemon starts above the clock.
+      replaceFile(this.file, text, 0o600);
+      this.written = text.length;
+      this.writtenSec = Math.floor(statSync(this.file).mtimeMs / 1000);
     } catch (err) {
+      this.written = 0;
+      this.writtenSec = -1;
       this.onError(`cannot write the generation file ${this.file}: ${errorMessage(err)}`);
+    }
+  }
+
+  private overwrite(text: Buffer): boolean {
+    let fd: number;
+    try {
+      fd = openSync(this.file, constants.O_WRONLY | constants.O_NOFOLLOW);
+    } catch {
+      return false;
+    }
+    try {
+      if (writeSync(fd, text, 0, text.length, 0) !== text.length) return false;
+      // tcsh cannot read the file without a process: its hook sees a new number as a new
+      // mtime second (-M) or a new inode (-I). An overwrite in the same second as the last
+      // write shows neither, so that one is renamed into place after all (a new inode).
+      const sec = Math.floor(fstatSync(fd).mtimeMs / 1000);
+      if (sec === this.writtenSec) return false;
+      this.writtenSec = sec;
+      return true;
+    } catch {
+      return false;
+    } finally {
+      closeSync(fd);
     }
   }
 }

@@ -3,14 +3,14 @@ import { connect, type Server } from 'node:net';
 import { errnoCode } from '../util/errors.js';
 
 /** What answering at a socket path says about it. */
-export type SocketState = 'live' | 'refused' | 'absent' | { errno: string };
+type SocketState = 'live' | 'refused' | 'absent' | { errno: string };
 
 /**
  * Connect and hang up. `live`: something accepted (even a frozen daemon: the kernel
  * accepts into the backlog), so the socket is never removed. `refused`: a socket file
  * with nobody behind it, the only case in which it may be removed.
  */
-export function probeSocket(path: string, timeoutMs = 1000): Promise<SocketState> {
+function probeSocket(path: string, timeoutMs = 1000): Promise<SocketState> {
   return new Promise((resolve) => {
     const s = connect({ path });
     const timer = setTimeout(() => { s.destroy(); resolve('live'); }, timeoutMs);

@@ -1,24 +1,21 @@
-import { unlinkSync, watch, type FSWatcher } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
-import { basename } from 'node:path';
+import { createServer, type Server } from 'node:net';
 import { loadConfig } from '../config/config.js';
 import { resolvePaths, type EnvdPaths } from '../config/paths.js';
-import { writeFileAtomic } from '../util/atomic.js';
 import { MAX_TIMER_MS } from '../util/timer.js';
 import { errnoCode, errorMessage } from '../util/errors.js';
-import { speakingVersion } from './autostart.js';
-import { DaemonCore, type DaemonEngine } from './core.js';
-import { serveConnection } from './connection.js';
-import { Generation } from './generation.js';
-import { serveHookStream, startFifoTransport, type HookBackend } from './hook-connection.js';
-import { AlreadyRunning, listenTakingOver, socketIdentity, type Listening } from './listen.js';
+import { speakingVersion } from '../version.js';
+import { BackendGate } from './backend.js';
+import { Components } from './components.js';
+import { FifoTransport } from './fifo.js';
+import { AlreadyRunning, listenTakingOver, type Listening } from './listen.js';
 import { lockHasToken, tryLock, breakIfStale, type HeldLock } from './lock.js';
 import { openDaemonLog, pickLevel, type DaemonLogger } from './log.js';
-import { pidFile, readPidFile } from './pidfile.js';
+import { pidFileComponent } from './pidfile.js';
 import { checkRuntimeDir, checkSocketPath } from './runtime-dir.js';
-import { DependencyWatcher } from './watcher.js';
+import { CoreComponent, EngineComponent } from './serving.js';
+import { SocketGuard, SocketTransport } from './socket.js';
+import type { ProcessEnv } from '../env/diff.js';
 
-type Env = Record<string, string | undefined>;
 
 /** Knobs read from the environment (the test-only ones are marked and documented in docs/protocol.md). */
 export interface DaemonKnobs {
@@ -46,7 +43,7 @@ function intKnob(v: string | undefined): number | undefined {
   return Number.isSafeInteger(n) && n > 0 ? Math.min(n, MAX_TIMER_MS) : undefined;
 }
 
-export function readKnobs(env: Env): DaemonKnobs {
+function readKnobs(env: ProcessEnv): DaemonKnobs {
   return {
     watch: env.ENVD_NO_WATCH !== '1',
     version: speakingVersion(env),
@@ -79,7 +76,7 @@ async function takeStartLock(paths: EnvdPaths, token: string): Promise<HeldLock 
  * or until a signal. Resolves with the exit status (when it returns at all: the normal
  * end is process.exit from shutdown).
  */
-export async function runDaemon(env: Env = process.env): Promise<number> {
+export async function runDaemon(env: ProcessEnv = process.env): Promise<number> {
   // Everything the daemon creates is owner-only, whatever umask the first shell had.
   process.umask(0o077);
   const knobs = readKnobs(env);
@@ -124,62 +121,75 @@ export async function runDaemon(env: Env = process.env): Promise<number> {
   return serve(server, listening.identity, paths, knobs, env, log);
 }
 
-async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: DaemonKnobs, env: Env, log: DaemonLogger): Promise<number> {
-  // Connections that arrive while the engine loads wait for it.
-  let resolveReady: (core: DaemonCore | null) => void = () => {};
-  const ready = new Promise<DaemonCore | null>((r) => { resolveReady = r; });
-  let hook: ((socket: Socket) => void) | null = null;
-  const sockets = new Set<Socket>();
-  server.on('connection', (socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    serveConnection(socket, {
-      log,
-      idleMs: knobs.idleMs,
-      handle: async (frame, session) => {
-        const core = await ready;
-        if (core === null) throw new Error('the daemon is stopping');
-        return core.handle(frame, session);
-      },
-      hook: (s) => {
-        s.setTimeout(knobs.hookIdleMs);
-        if (hook === null) { s.destroy(); return; }
-        hook(s);
-      },
-    });
+/**
+ * The daemon's parts, in the order they start (they stop in reverse): the socket takes
+ * connections at once (requests wait behind the gate while the engine loads), then the
+ * guard that notices a replaced socket, the pid file, the engine, the core with its
+ * watcher, bash's FIFO transport, and last the gate opening: the daemon is ready.
+ */
+async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: DaemonKnobs, env: ProcessEnv, log: DaemonLogger): Promise<number> {
+  const gate = new BackendGate();
+  const socket = new SocketTransport({
+    server, socketPath: paths.socketPath, identity, backend: gate, hooksReady: () => gate.isOpen,
+    log, idleMs: knobs.idleMs, hookIdleMs: knobs.hookIdleMs,
   });
-  server.on('error', (err) => log.error({ err: errorMessage(err) }, 'server error'));
+  const engine = new EngineComponent(paths, env);
+  const core = new CoreComponent({
+    engine, paths, log, watch: knobs.watch, version: knobs.version,
+    watchRetryMs: knobs.watchRetryMs, watchIdleMs: knobs.watchIdleMs, maxWatches: knobs.maxWatches,
+    requestShutdown: (r) => stop(r),
+  });
+  let fifo: FifoTransport | null = null;
+  const parts = new Components([
+    {
+      name: 'socket',
+      start: () => socket.accept(),
+      // Also when the daemon stops before it was ready: requests still waiting are told so.
+      stop: () => {
+        gate.close();
+        socket.close();
+      },
+    },
+    new SocketGuard(paths.runtimeDir, paths.socketPath, () => socket.owns(), (r) => stop(r), log),
+    pidFileComponent(paths),
+    engine,
+    core,
+    {
+      name: 'fifo transport',
+      start: () => {
+        const t = new FifoTransport(paths.runtimeDir, core.core, log);
+        try {
+          t.start();
+          fifo = t;
+        } catch (err) {
+          t.stop();
+          // bash hooks then fall back to `envd export bash`; zsh and fish use the socket.
+          log.warn({ err: errorMessage(err) }, 'FIFO transport failed to start; bash hooks fall back');
+        }
+      },
+      stop: () => fifo?.stop(),
+    },
+    {
+      name: 'ready',
+      start: () => {
+        gate.open(core.core);
+        const h = core.core.hello();
+        log.info({ socket: paths.socketPath, version: knobs.version, generation: h.generation, watch: h.watcher }, 'daemon ready');
+      },
+      // First to stop: no new request is taken, the socket stops listening, connections close.
+      stop: () => {
+        gate.close();
+        socket.close();
+      },
+    },
+  ], log);
 
-  let stopping = false;
-  let dirWatch: FSWatcher | null = null;
-  let fifo: { close(): Promise<void> } | null = null;
-  let watcher: DependencyWatcher | null = null;
-  let engine: DaemonEngine | null = null;
-  let endEvaluations: (() => void) | null = null;
-  const ownsSocket = (): boolean => {
-    return socketIdentity(paths.socketPath) === identity;
-  };
+  let exiting = false;
   const shutdown = async (reason: string, code = 0): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
+    if (exiting) return;
+    exiting = true;
     log.info({ reason }, 'daemon stopping');
-    resolveReady(null);
-    dirWatch?.close();
-    // Closing a listening Unix socket server unlinks its path (libuv does), so close it only
-    // while the path is still ours: a replaced socket belongs to the daemon that replaced us.
-    if (ownsSocket()) {
-      server.close();
-      try { unlinkSync(paths.socketPath); } catch { /* gone */ }
-    }
-    for (const s of sockets) s.destroy();
-    if (readPidFile(paths) === process.pid) {
-      try { unlinkSync(pidFile(paths)); } catch { /* gone */ }
-    }
-    // Evaluations end with the daemon (their watchers would also see our end of the
-    // lifeline close when we exit; this is at once, and for SIGTERM and stop alike).
-    endEvaluations?.();
-    const closing = Promise.allSettled([fifo?.close(), watcher?.close(), engine?.close()]);
-    await Promise.race([closing, sleep(1500)]);
+    await parts.stop();
     log.info('daemon exiting');
     log.flush();
     process.exit(code);
@@ -196,71 +206,8 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
     stop('unhandled rejection', 1);
   });
 
-  // A daemon whose socket was replaced (another daemon took over) or removed exits: no
-  // polling, the runtime dir's inotify events say when to look.
-  const sockName = basename(paths.socketPath);
   try {
-    dirWatch = watch(paths.runtimeDir, { persistent: false }, (_event, name) => {
-      if (stopping || (name !== null && name !== sockName)) return;
-      if (!ownsSocket()) stop('the socket was removed or replaced');
-    });
-    dirWatch.on('error', () => { if (!ownsSocket()) stop('the runtime dir went away'); });
-  } catch (err) {
-    log.warn({ err: errorMessage(err) }, 'cannot watch the runtime dir; a replaced socket will not be noticed');
-  }
-
-  try {
-    writeFileAtomic(pidFile(paths), `${process.pid}\n`, 0o600);
-    // Watching off: hooks in a project ask at every prompt (see Generation).
-    const generation = new Generation(paths.generationFile, (m) => log.error(m), !knobs.watch);
-    const { LocalService } = await import('../engine/service.js');
-    const runner = await import('../eval/runner.js');
-    endEvaluations = runner.endAllEvaluations;
-    // The daemon keeps a bash that has read the stdlib ready for the next evaluation.
-    runner.enableWarmEvaluations();
-    const service = new LocalService({ paths, env, background: true });
-    engine = service;
-    let core: DaemonCore | null = null;
-    const w = new DependencyWatcher({
-      log,
-      enabled: knobs.watch,
-      onChange: (changed) => core?.onWatchedChange(changed),
-      markers: () => service.markers(),
-      onUnwatched: (dirs) => core?.onUnwatched(dirs),
-      onDegraded: () => generation.setPolling(true),
-      onRecovered: () => generation.setPolling(false),
-      ...(knobs.watchRetryMs !== undefined ? { retryMs: knobs.watchRetryMs } : {}),
-      ...(knobs.watchIdleMs !== undefined ? { idleMs: knobs.watchIdleMs } : {}),
-      ...(knobs.maxWatches !== undefined ? { maxDirs: knobs.maxWatches } : {}),
-    });
-    watcher = w;
-    core = new DaemonCore({ engine, generation, watcher: w, log, paths, version: knobs.version, requestShutdown: (r) => stop(r) });
-    const foreignSeen = new Set<string>();
-    const backend: HookBackend = {
-      export: (req, opts) => (core ?? failNoCore()).export(req, opts),
-      generation: () => generation.current,
-      budgetMs: () => (core ?? failNoCore()).budgetMs(),
-      markers: () => service.markers(),
-      foreign: (reqEnv) => {
-        const why = (core ?? failNoCore()).foreignEnv(reqEnv);
-        // Such a shell asks at many prompts: log each identity once.
-        if (why !== null && !foreignSeen.has(why) && foreignSeen.size < 100) {
-          foreignSeen.add(why);
-          log.info({ why }, 'hook request of another identity: told to use the CLI');
-        }
-        return why;
-      },
-    };
-    hook = (s) => serveHookStream(s, s, backend);
-    try {
-      fifo = startFifoTransport(paths.runtimeDir, backend, log);
-    } catch (err) {
-      // bash hooks then fall back to `envd export bash`; zsh and fish use the socket.
-      log.warn({ err: errorMessage(err) }, 'FIFO transport failed to start; bash hooks fall back');
-    }
-    core.scheduleSync();
-    resolveReady(core);
-    log.info({ socket: paths.socketPath, version: knobs.version, generation: generation.current, watch: w.state }, 'daemon ready');
+    await parts.start();
   } catch (err) {
     log.fatal({ err: errorMessage(err), code: errnoCode(err) }, 'daemon failed to start');
     process.stderr.write(`envd: the daemon failed to start: ${errorMessage(err)}\n`);
@@ -268,8 +215,4 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
     return 1;
   }
   return new Promise<number>(() => { /* runs until shutdown exits the process */ });
-}
-
-function failNoCore(): never {
-  throw new Error('the daemon is not ready');
 }

@@ -62,7 +62,7 @@ export function checkRuntimeDir(dir: string, opts: { create: boolean }): boolean
 }
 
 /**
- * The same rule as the hooks' (shells/*, _envd_rstat): the directory is only as private
+ * The same rule as the hooks' (shells/NAME/hook.*, _envd_rstat): the directory is only as private
  * as its parent lets it stay. Another user who can write a parent that is not sticky can
  * rename the runtime dir away and put their own in its place between a check and a use.
  * So the parent must be sticky (like /tmp), or owned by you or root and writable by

@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { decodeDiff, revert } from '../env/diff.js';
 import { ENVD_BIN_PATH } from '../version.js';
+import type { Env } from '../env/diff.js';
 
-type Env = Record<string, string>;
 
 /** Variables that describe the user's envd/direnv session; the sandbox starts without them. */
 const SESSION_VARS = /^(ENVD_|DIRENV_|__ENVD)/;
@@ -58,7 +58,7 @@ export class DemoSandbox {
 
   /** Run the real envd binary as the sandbox's user. */
   envd(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): RunResult {
-    const r = spawnSync(process.execPath, [this.envdBin, ...args], {
+    const r = spawnSync(this.envdBin, args, {
       cwd: opts.cwd ?? this.home,
       env: this.env,
       encoding: 'utf8',

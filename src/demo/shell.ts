@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { GREETING, GREETING_VAR, SLOW_SECONDS, SLOW_VAR, type DemoProjects } from './projects.js';
 import type { DemoSandbox } from './sandbox.js';
 import type { SdkChoice } from './sdks.js';
+import { quoteBash } from '../env/quote.js';
 
 /** How the demo shell loads envd: the user's real hook line, or a stand-in while it is missing. */
 export type HookMode = 'hook' | 'fallback';
@@ -13,11 +14,6 @@ export interface ShellPlan {
   projects: DemoProjects;
   hook: HookMode;
   daemon: boolean;
-}
-
-/** Single-quote for bash. */
-function q(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 function tilde(path: string, home: string): string {
@@ -187,7 +183,7 @@ tour_blocked() {
 
 tour_approved() {
   __tour_var ${GREETING_VAR}
-  tour_check 'after envd allow it loaded at the next prompt' test "\${${GREETING_VAR}:-}" = ${q(GREETING)}
+  tour_check 'after envd allow it loaded at the next prompt' test "\${${GREETING_VAR}:-}" = ${quoteBash(GREETING)}
   tour_check 'its bin/ is on PATH (PATH_add bin)' __tour_has demo-hello
 }
 
@@ -233,29 +229,29 @@ export function tourScript(plan: ShellPlan): string {
   const settle = Array.from({ length: 10 }, () => 'tour_settle');
   return [
     'tour_begin',
-    `tour_title ${q(`${t(projects.legacy)}: 'use go ${sdks.legacy.minor}' in its .envrc`)}`,
+    `tour_title ${quoteBash(`${t(projects.legacy)}: 'use go ${sdks.legacy.minor}' in its .envrc`)}`,
     `tour_run cd ${t(projects.legacy)}`,
     ...settle,
     `tour_go ${sdks.legacy.version}`,
-    `tour_title ${q(`${t(projects.canary)}: 'use go' reads go.mod (toolchain go${sdks.canary.version})`)}`,
+    `tour_title ${quoteBash(`${t(projects.canary)}: 'use go' reads go.mod (toolchain go${sdks.canary.version})`)}`,
     `tour_run cd ${t(projects.canary)}`,
     ...settle,
     `tour_go ${sdks.canary.version}`,
-    `tour_title ${q('leave: back to ~')}`,
+    `tour_title ${quoteBash('leave: back to ~')}`,
     'tour_run cd ~',
     'tour_restored',
-    `tour_title ${q(`${t(projects.blocked)}: a new .envrc is blocked until approved`)}`,
+    `tour_title ${quoteBash(`${t(projects.blocked)}: a new .envrc is blocked until approved`)}`,
     `tour_run cd ${t(projects.blocked)}`,
     'tour_blocked',
     'tour_run envd allow',
     ...settle,
     'tour_approved',
-    `tour_title ${q(`${t(projects.slow)}: an .envrc that takes ${SLOW_SECONDS} s`)}`,
+    `tour_title ${quoteBash(`${t(projects.slow)}: an .envrc that takes ${SLOW_SECONDS} s`)}`,
     `tour_run cd ${t(projects.slow)}`,
     'tour_slow',
     ...settle,
     'tour_slow_done',
-    `tour_title ${q('leave again')}`,
+    `tour_title ${quoteBash('leave again')}`,
     'tour_run cd ~',
     'tour_restored',
     'tour_end',

@@ -1,4 +1,4 @@
-import type { RpcHandler } from '../eval/rpc-types.js';
+import { rpcTable, type RpcHandler, type RpcMethod } from '../eval/rpc-types.js';
 import { checkEnvrcName } from '../env/names.js';
 import { copyNameMap } from '../env/map.js';
 import { decodeBytes } from '../env/bytes.js';
@@ -25,17 +25,21 @@ export async function parseDotenvBytes(content: Buffer, env: Record<string, stri
   return out;
 }
 
-/** The RPC handlers of the core stdlib (stdlib/00-core.sh, stdlib/10-files.sh). */
-export function coreRpcHandlers(): Record<string, RpcHandler> {
-  return {
-    source: (args, ctx) => {
+/** The RPC requests of the core stdlib (stdlib/00-core.sh, stdlib/10-files.sh). */
+const CORE_RPC: readonly RpcMethod[] = [
+  {
+    name: 'source', args: 'path', reply: 'the file\'s content (the exact bytes that were approved)',
+    handle: (args, ctx) => {
       const path = args[0] ?? '';
       const bytes = ctx.readTrusted(path);
       if (bytes.includes(0)) return { ok: false, message: `${path} contains a NUL byte and cannot be sourced` };
       // The exact bytes that were hashed (rpc.ts writes byte strings back as bytes).
       return { ok: true, fields: [decodeBytes(bytes)] };
     },
-    dotenv: async (args, ctx) => {
+  },
+  {
+    name: 'dotenv', args: 'path', reply: 'name, value, name, value...',
+    handle: async (args, ctx) => {
       const path = args[0] ?? '';
       const bytes = ctx.readTrusted(path);
       const fields: string[] = [];
@@ -46,13 +50,24 @@ export function coreRpcHandlers(): Record<string, RpcHandler> {
       }
       return { ok: true, fields };
     },
-    watch: (args, ctx) => {
+  },
+  {
+    name: 'watch', args: 'path...', reply: '(none)',
+    handle: (args, ctx) => {
       for (const p of args) ctx.watch(p);
       return { ok: true, fields: [] };
     },
-    'watch-dir': (args, ctx) => {
+  },
+  {
+    name: 'watch-dir', args: 'dir...', reply: '(none)',
+    handle: (args, ctx) => {
       for (const p of args) ctx.watch(p.endsWith('/') ? p : p + '/');
       return { ok: true, fields: [] };
     },
-  };
+  },
+];
+
+/** The core handlers by name (what LocalService serves before the extras load). */
+export function coreRpcHandlers(): Record<string, RpcHandler> {
+  return rpcTable(CORE_RPC);
 }

@@ -7,7 +7,7 @@ import type { Config } from '../config/config.js';
 import type { EnvdPaths } from '../config/paths.js';
 import { tildePath } from '../config/paths.js';
 import type { Env } from '../env/diff.js';
-import { checkEnvrcName } from '../env/names.js';
+import { checkEnvrcName, DROPPED_SILENTLY } from '../env/names.js';
 import { checkValue } from '../env/values.js';
 import type { RpcContext, RpcHandler } from '../eval/rpc-types.js';
 import { runEvaluation } from '../eval/runner.js';
@@ -17,13 +17,6 @@ import { EnvdError } from '../util/errors.js';
 import { ENVD_BIN_PATH } from '../version.js';
 import { fingerprint, type Fingerprint } from './fingerprint.js';
 import { newNameMap, ownValue } from '../env/map.js';
-
-/**
- * Names bash itself sets or changes while evaluating (differences are not the user's
- * doing), and names direnv drops without a word (PS1, SHELLOPTS, its own settings): an
- * .envrc that exports them loses them silently here too, with no "not exporting" line.
- */
-const SHELL_NOISE = new Set(['PWD', 'OLDPWD', 'SHLVL', '_', 'PS1', 'SHELLOPTS', 'DIRENV_CONFIG', 'DIRENV_BASH', 'DIRENV_IN_ENVRC', 'DIRENV_DIFF', 'DIRENV_WATCHES']);
 
 /** What an env file evaluated to. Cached by the service, keyed by everything it depends on. */
 export interface EvalResult {
@@ -267,7 +260,7 @@ export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
       value = v.value;
     }
     if (!verdict.ok) {
-      if (value !== before && !SHELL_NOISE.has(n)) output.push(`envd: not exporting ${n}: ${verdict.reason}`);
+      if (value !== before && !DROPPED_SILENTLY.has(n)) output.push(`envd: not exporting ${n}: ${verdict.reason}`);
       if (before !== undefined) env[n] = before;
       continue;
     }

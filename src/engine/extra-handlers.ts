@@ -1,6 +1,6 @@
 import type { Config } from '../config/config.js';
 import type { EnvdPaths } from '../config/paths.js';
-import type { RpcHandler } from '../eval/rpc-types.js';
+import { rpcTable, type RpcHandler } from '../eval/rpc-types.js';
 import type { CachedGoProvider } from '../go/types.js';
 
 export interface ExtraHandlers {
@@ -15,7 +15,7 @@ export interface ExtraHandlers {
  * pays for them.
  */
 export async function extraHandlers(paths: EnvdPaths, config: Config, env: Record<string, string | undefined>, opts: { background?: boolean } = {}): Promise<ExtraHandlers> {
-  const [{ createGoProvider }, { goRpcHandler }, { asdfRpcHandler }, { extraRpcHandlers }] = await Promise.all([
+  const [{ createGoProvider }, { goRpcHandler }, { asdfRpcHandler }, { EXTRA_RPC }] = await Promise.all([
     import('../go/provider.js'),
     import('../go/rpc.js'),
     import('../go/asdf.js'),
@@ -23,5 +23,10 @@ export async function extraHandlers(paths: EnvdPaths, config: Config, env: Recor
   ]);
   const go = createGoProvider(paths, config, env);
   const goOpts = { background: opts.background === true };
-  return { handlers: { ...extraRpcHandlers(), go: goRpcHandler(go, goOpts), asdf: asdfRpcHandler(go, goOpts) }, go };
+  const handlers = rpcTable([
+    ...EXTRA_RPC,
+    { name: 'go', args: 'version-or-empty, dir', reply: 'GOROOT, version, consulted files...', handle: goRpcHandler(go, goOpts) },
+    { name: 'asdf', args: 'dir', reply: 'pairs: goroot/goversion, goerror, path, notice', handle: asdfRpcHandler(go, goOpts) },
+  ]);
+  return { handlers, go };
 }

@@ -1,30 +1,8 @@
+import type { StatusInfo, TrustChange } from '../protocol/wire-types.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from './types.js';
 
-/** What `envd allow|deny` did, for the CLI to report. */
-export interface TrustChange {
-  /** The real path of the env file whose approval changed. */
-  file: string;
-  message: string;
-}
-
-/** `envd status`: what is loaded, what was found, whether it is allowed and why not. */
-export interface StatusInfo {
-  cwd: string;
-  /** The env file that applies here (null: none). */
-  found: string | null;
-  foundKind: 'envrc' | 'dotenv' | 'go-auto' | null;
-  /** allowed | whitelisted | denied | blocked | none | store-error */
-  trust: string;
-  trustDetail: string;
-  /** What the calling shell has loaded (from DIRENV_DIR / DIRENV_FILE). */
-  loadedDir: string | null;
-  loadedFile: string | null;
-  /** Variables the loaded state changed. */
-  changed: string[];
-  daemon: { running: boolean; pid: number | null; version: string | null };
-  configFiles: string[];
-  configWarnings: string[];
-}
+// The wire owns these (src/protocol/wire-types.ts): the daemon sends them as they are.
+export type { StatusInfo, TrustChange } from '../protocol/wire-types.js';
 
 /**
  * One interface, two implementations: `LocalService` (src/engine/service.ts) runs the

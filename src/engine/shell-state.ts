@@ -3,7 +3,7 @@ import { decodeState } from '../env/codec.js';
 import { encodeGzenvValue } from '../eval/dump-codec.js';
 import { direnvWatchesValid, isDirenvWatch, isFingerprint, stillValid, toDirenvWatch, type DirenvWatch, type Fingerprint } from './fingerprint.js';
 import { copyNameMap, ownValue } from '../env/map.js';
-import { LEGACY_STATE_VARS, STATE_VARS } from '../env/names.js';
+import { ALL_STATE_VARS } from '../env/names.js';
 import { loadRecord, saveRecord } from './state-records.js';
 
 export type LoadStatus = 'loaded' | 'blocked' | 'failed';
@@ -28,13 +28,6 @@ export interface ShellState {
   /** When the record was read: fingerprints checked after this are current as of it. */
   readAt: number;
 }
-
-/**
- * The shell-side state variables: direnv's own, in direnv's formats, so direnv's hook,
- * `direnv show_dump` and prompts read them, and a shell can switch between the two hooks.
- * envd's earlier releases wrote ENVD_*: still read (and unset) so such a shell reverts once.
- */
-export const STATE_NAMES: readonly string[] = [...STATE_VARS, ...LEGACY_STATE_VARS];
 
 /**
  * What direnv's format cannot hold (sub-second mtime, size, ctime, inode, tree signatures,
@@ -176,7 +169,7 @@ export function stillValidExcept(s: ShellState, path: string): boolean {
 /** The environment without the state variables. */
 export function withoutState(env: Env): Env {
   const out = copyNameMap(env);
-  for (const n of STATE_NAMES) delete out[n];
+  for (const n of ALL_STATE_VARS) delete out[n];
   return out;
 }
 

@@ -3,7 +3,9 @@ import { isUtf8 } from 'node:buffer';
 /**
  * Byte strings as JS strings, reversibly ("surrogateescape").
  *
- * Environment values and file names are bytes, not always UTF-8 (RELIABILITY 18, 30, 31).
+ * Environment values and file names are bytes, not always UTF-8: such a value round-trips
+ * exactly (test/hooks-bytes.test.ts) and such a path is acted on exactly or refused
+ * (test/trust-paths.test.ts).
  * envd keeps them in JS strings so that every map, diff, JSON state and cache key works
  * unchanged; a byte that is not part of a valid UTF-8 sequence (always 0x80–0xFF) becomes
  * the lone low surrogate U+DC80–U+DCFF. Valid UTF-8 never decodes to a lone surrogate, so

@@ -2,8 +2,14 @@ import { decodeState } from './codec.js';
 import { encodeGzenvValue } from '../eval/dump-codec.js';
 import { copyNameMap, newNameMap, ownValue } from './map.js';
 
-/** Exported variables of a process: name -> value. */
+/**
+ * The two shapes of an environment. `Env`: a shell's exported variables as envd reads,
+ * diffs and answers them, every name with a value. `ProcessEnv`: a process's own
+ * environment as Node hands it over (`process.env`, an options bag), where a name may be
+ * present with no value.
+ */
 export type Env = Record<string, string>;
+export type ProcessEnv = Readonly<Record<string, string | undefined>>;
 
 /**
  * What envd changed when it loaded a directory: each variable's value before (null: was
@@ -118,10 +124,6 @@ export interface Change {
 }
 
 export const emptyChange = (): Change => ({ set: newNameMap(), unset: [] });
-
-export function isEmptyChange(c: Change): boolean {
-  return c.unset.length === 0 && Object.keys(c.set).length === 0;
-}
 
 /**
  * What the shell must do to go from `current` to `target` (only names that differ). With

@@ -8,7 +8,8 @@ import { MAX_VALUE_BYTES } from './names.js';
  *  - NUL: environment entries are C strings; a NUL would silently cut the value.
  *  - a JS string with an unpaired surrogate that is not an escaped byte (bytes.ts): it
  *    stands for no bytes at all. Bytes that are not UTF-8 are fine: they travel as
- *    escaped bytes and are written out exactly (RELIABILITY 18, 31).
+ *    escaped bytes and are written out exactly (test/render-values.test.ts,
+ *    test/hooks-bytes.test.ts).
  *  - too long: Linux refuses to start any program whose environment holds an entry
  *    `NAME=value` longer than MAX_ARG_STRLEN (32 pages, 128 KiB with 4 KiB pages,
  *    counting the terminating NUL). After such an export every command in the shell

@@ -45,12 +45,15 @@ __envd_dump() {
 }
 trap __envd_dump EXIT
 
-__envd_ext=
-while IFS= read -r __envd_ext; do
+# One name a line, split with expansions (read would take a here-string, a pipe, a byte at a time).
+__envd_extensions+=$'\n'
+while [[ -n $__envd_extensions ]]; do
+  __envd_ext=${'$'}{__envd_extensions%%$'\n'*}
+  __envd_extensions=${'$'}{__envd_extensions#*$'\n'}
   [[ -n $__envd_ext && -f $__envd_ext ]] || continue
   # shellcheck disable=SC1090
   . "$__envd_ext"
-done <<<"$__envd_extensions"
+done
 unset __envd_ext __envd_extensions
 
 # Errors in the .envrc read "./.envrc:4: nosuchcmd: command not found", as in direnv: the

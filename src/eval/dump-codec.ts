@@ -1,5 +1,5 @@
 import { deflateSync, inflateSync } from 'node:zlib';
-import { isValidName } from '../env/names.js';
+import { EVAL_TIME_VARS, isValidName, STATE_VARS } from '../env/names.js';
 import { newNameMap } from '../env/map.js';
 
 /**
@@ -124,8 +124,7 @@ export function isDumpIgnored(name: string): boolean {
   const exact = new Set([
     'PWD', 'OLDPWD', 'SHLVL', '_', 'SHELL', 'SHELLOPTS', 'BASHOPTS', 'PS1', 'PS2', 'PS3', 'PS4',
     'COLUMNS', 'LINES', 'IFS', 'OPTIND', 'OPTARG', 'COMP_WORDBREAKS',
-    'DIRENV_DIR', 'DIRENV_FILE', 'DIRENV_DIFF', 'DIRENV_WATCHES', 'DIRENV_IN_ENVRC',
-    'DIRENV_DUMP_FILE_PATH', 'DIRENV_CONFIG', 'DIRENV_BASH',
+    ...STATE_VARS, ...EVAL_TIME_VARS,
   ]);
   return exact.has(name) || name.startsWith('ENVD_') || name.startsWith('__envd') || name.startsWith('__ENVD_')
     || name.startsWith('BASH_FUNC_') || name.startsWith('__fish');

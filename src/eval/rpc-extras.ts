@@ -1,5 +1,5 @@
 import { isAbsolute, join } from 'node:path';
-import type { RpcContext, RpcHandler, RpcReply } from './rpc-types.js';
+import type { RpcContext, RpcMethod, RpcReply } from './rpc-types.js';
 import { applicablePairs, decodeDump, DumpFormatError, MAX_DUMP_BYTES } from './dump-codec.js';
 import { fetchUrl, FetchError } from './fetchurl.js';
 import { decodeStrictUtf8 } from '../env/values.js';
@@ -12,16 +12,9 @@ import type { EnvdPaths } from '../config/paths.js';
 import { MAX_ENV_FILE_BYTES, readRegularFile, SafeReadError } from '../util/safe-read.js';
 
 /**
- * RPC handlers behind the rest of direnv's stdlib (stdlib/20-layouts.sh, 30-use.sh,
- * 50-extras.sh). Each answers one request from the evaluation's bash over the private
- * socket; see docs/architecture.md for the framing.
- *
- * | name | args | reply fields |
- * | --- | --- | --- |
- * | `fetchurl` | url, [integrity] | cached path, integrity |
- * | `fetchurl_source` | url, integrity | cached path, integrity, content (UTF-8 text) |
- * | `read_dump` | path, [`trusted` (default) or `generated`] | name, value, name, value... |
- * | `require_allowed` | relative path... | the paths that are not approved |
+ * RPC requests behind the rest of direnv's stdlib (stdlib/20-layouts.sh, 30-use.sh,
+ * 50-extras.sh), declared at the end of this file. Each answers one request from the
+ * evaluation's bash over the private socket; see docs/architecture.md for the framing.
  */
 
 const fail = (message: string): RpcReply => ({ ok: false, message });
@@ -83,44 +76,44 @@ export function unapprovedFiles(files: string[], dir: string, paths: EnvdPaths, 
   });
 }
 
-export function extraRpcHandlers(): Record<string, RpcHandler> {
-  return {
-    fetchurl: (args, ctx) => fetchReply(args, ctx, false),
-    fetchurl_source: (args, ctx) => fetchReply(args, ctx, true),
-
-    read_dump: (args, ctx) => {
-      const [raw = '', mode = 'trusted'] = args;
-      if (raw === '') return fail('missing dump file');
-      if (mode !== 'trusted' && mode !== 'generated') return fail(`read_dump: unknown mode '${mode}'`);
-      const path = absolute(raw, ctx);
-      const shown = tildePath(path, ctx.paths.home);
-      let bytes: Buffer;
-      try {
-        bytes = readDumpBytes(path, mode, ctx);
-      } catch (err) {
-        if (err instanceof SafeReadError) return fail(err.reason === 'NOT_FOUND' ? `${shown} does not exist` : err.message);
-        if (err instanceof EnvdError || err instanceof DumpFormatError) return fail(`${shown}: ${err.message}`);
-        if (errnoCode(err) === 'ENOENT') return fail(`${shown} does not exist`);
-        return fail(`cannot read ${shown}: ${errorMessage(err)}`);
-      }
-      try {
-        const fields: string[] = [];
-        for (const [name, value] of applicablePairs(decodeDump(bytes.toString('utf8')))) fields.push(name, value);
-        return { ok: true, fields };
-      } catch (err) {
-        if (err instanceof DumpFormatError) return fail(`${shown} is not an environment dump: ${err.message}`);
-        throw err;
-      }
-    },
-
-    require_allowed: (args, ctx) => {
-      if (args.length === 0) return fail('require_allowed: missing file');
-      const missing = unapprovedFiles(args, ctx.dir, ctx.paths, ctx.config);
-      for (const rel of args) ctx.watch(join(ctx.dir, rel));
-      // While some are pending, the result also depends on the allowlist: the `envd allow`
-      // that approves them changes it, and the next prompt evaluates again.
-      if (missing.length > 0) ctx.watch(ctx.paths.allowlistFile);
-      return { ok: true, fields: missing };
-    },
-  };
+function readDump(args: string[], ctx: RpcContext): RpcReply {
+  const [raw = '', mode = 'trusted'] = args;
+  if (raw === '') return fail('missing dump file');
+  if (mode !== 'trusted' && mode !== 'generated') return fail(`read_dump: unknown mode '${mode}'`);
+  const path = absolute(raw, ctx);
+  const shown = tildePath(path, ctx.paths.home);
+  let bytes: Buffer;
+  try {
+    bytes = readDumpBytes(path, mode, ctx);
+  } catch (err) {
+    if (err instanceof SafeReadError) return fail(err.reason === 'NOT_FOUND' ? `${shown} does not exist` : err.message);
+    if (err instanceof EnvdError || err instanceof DumpFormatError) return fail(`${shown}: ${err.message}`);
+    if (errnoCode(err) === 'ENOENT') return fail(`${shown} does not exist`);
+    return fail(`cannot read ${shown}: ${errorMessage(err)}`);
+  }
+  try {
+    const fields: string[] = [];
+    for (const [name, value] of applicablePairs(decodeDump(bytes.toString('utf8')))) fields.push(name, value);
+    return { ok: true, fields };
+  } catch (err) {
+    if (err instanceof DumpFormatError) return fail(`${shown} is not an environment dump: ${err.message}`);
+    throw err;
+  }
 }
+
+function requireAllowed(args: string[], ctx: RpcContext): RpcReply {
+  if (args.length === 0) return fail('require_allowed: missing file');
+  const missing = unapprovedFiles(args, ctx.dir, ctx.paths, ctx.config);
+  for (const rel of args) ctx.watch(join(ctx.dir, rel));
+  // While some are pending, the result also depends on the allowlist: the `envd allow`
+  // that approves them changes it, and the next prompt evaluates again.
+  if (missing.length > 0) ctx.watch(ctx.paths.allowlistFile);
+  return { ok: true, fields: missing };
+}
+
+export const EXTRA_RPC: readonly RpcMethod[] = [
+  { name: 'fetchurl', args: 'url, [integrity]', reply: 'cached path, integrity', handle: (args, ctx) => fetchReply(args, ctx, false) },
+  { name: 'fetchurl_source', args: 'url, integrity', reply: 'cached path, integrity, content (UTF-8 text)', handle: (args, ctx) => fetchReply(args, ctx, true) },
+  { name: 'read_dump', args: 'path, [`trusted` (default) or `generated`]', reply: 'name, value, name, value...', handle: readDump },
+  { name: 'require_allowed', args: 'relative path...', reply: 'the paths that are not approved', handle: requireAllowed },
+];

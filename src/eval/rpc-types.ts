@@ -29,3 +29,24 @@ export interface RpcContext {
 }
 
 export type RpcHandler = (args: string[], ctx: RpcContext) => RpcReply | Promise<RpcReply>;
+
+/**
+ * One request of the evaluation RPC, declared once: the name the stdlib sends, what its
+ * arguments and reply fields are, and the handler. A handler's throw is an `err` reply
+ * with the message (rpc.ts); a name nobody declared is answered `err` as well.
+ */
+export interface RpcMethod {
+  readonly name: string;
+  /** The arguments as the stdlib passes them (`[x]`: optional; `...`: any number more). */
+  readonly args: string;
+  /** The fields of an `ok` reply. */
+  readonly reply: string;
+  readonly handle: RpcHandler;
+}
+
+/** Declarations → the handler table RpcServer serves (a later declaration of a name wins). */
+export function rpcTable(methods: readonly RpcMethod[]): Record<string, RpcHandler> {
+  const table: Record<string, RpcHandler> = {};
+  for (const m of methods) table[m.name] = m.handle;
+  return table;
+}

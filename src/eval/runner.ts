@@ -68,17 +68,24 @@ const running = new Set<number>();
 export function endAllEvaluations(): void {
   // Stopping: no new warm bash (one finishing now would start the next).
   keepSpare = false;
-  spare = null;
+  dropSpares();
   for (const pgid of running) {
     try { process.kill(-pgid, 'SIGKILL'); } catch { /* already gone */ }
   }
   running.clear();
 }
 
-/** Whether this process keeps a warm bash waiting (the daemon does; the CLI does not). */
+/** Whether this process keeps warm bashes waiting (the daemon does; the CLI does not). */
 let keepSpare = false;
-/** The bash waiting for the next evaluation, and the key it was started for. */
-let spare: { key: string; launched: Launched } | null = null;
+/** Bashes waiting for the next evaluations, oldest first, with the key each was started for. */
+let spares: { key: string; launched: Launched }[] = [];
+
+/**
+ * How many wait. Two, so that the one an evaluation takes was started a whole evaluation
+ * earlier: a bash needs a few milliseconds to start and read the stdlib, and a person
+ * leaving and entering projects (`cd ..; cd -`) asks for the next one within ten.
+ */
+const SPARES = 2;
 
 /** `ENVD_WARM_EVAL=0`: every evaluation starts bash with its environment, the old way. */
 function warmOff(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -86,17 +93,15 @@ function warmOff(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 /**
- * Keep a warm bash ready from now on (warm.ts), unless `ENVD_WARM_EVAL=0` says otherwise.
- * The first evaluation starts one for itself and the next one is started when it is done.
+ * Keep warm bashes ready from now on (warm.ts), unless `ENVD_WARM_EVAL=0` says otherwise.
+ * The first evaluation starts one for itself and the others are started when it is done.
  */
 export function enableWarmEvaluations(env: NodeJS.ProcessEnv = process.env): void {
   keepSpare = !warmOff(env);
 }
 
-function dropSpare(): void {
-  if (spare === null) return;
-  const { child, lifeline } = spare.launched;
-  spare = null;
+function dropLaunched(l: Launched): void {
+  const { child, lifeline } = l;
   if (child.pid !== undefined) {
     running.delete(child.pid);
     try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
@@ -105,45 +110,67 @@ function dropSpare(): void {
   (child.stdio[3] as Socket | null)?.destroy();
 }
 
+function dropSpares(): void {
+  const all = spares;
+  spares = [];
+  for (const s of all) dropLaunched(s.launched);
+}
+
 /** A bash that sources the stdlib, then waits on stdin for its request. */
 function launchWarm(bashPath: string): Launched | Error {
   const script = `${LIFELINE_WATCHER}for __envd_lib in "$__ENVD_STDLIB_DIR"/*.sh; do . "$__envd_lib"; done; unset __envd_lib __ENVD_STDLIB_DIR\n${WARM_RECEIVE}${BOOTSTRAP}`;
   return launch(bashPath, script, { __ENVD_STDLIB_DIR: STDLIB_DIR }, '/', 'pipe');
 }
 
-/** Start the next warm bash, unless one for this bash and stdlib already waits. */
+/**
+ * Start one more warm bash when fewer than SPARES fit (this bash, this stdlib, alive);
+ * those that no longer fit go. One per call: starting a process holds the daemon's event
+ * loop for a moment (Node forks itself), and two in a row would hold it twice as long.
+ */
 function prepareWarm(bashPath: string): void {
   if (!keepSpare) return;
   const key = warmKey(bashPath);
-  if (spare !== null && spare.key === key && usable(spare.launched)) return;
-  dropSpare();
+  const keep = spares.filter((s) => s.key === key && usable(s.launched));
+  for (const s of spares) if (!keep.includes(s)) dropLaunched(s.launched);
+  spares = keep;
+  if (spares.length >= SPARES) return;
   const launched = launchWarm(bashPath);
-  if (!(launched instanceof Error)) spare = { key, launched };
+  if (launched instanceof Error) return;
+  spares.push({ key, launched });
+  if (spares.length < SPARES) prepareSoon(bashPath);
 }
 
 /**
- * Starting a process from the daemon blocks its event loop for a moment: the next warm
- * bash is started once the answer for this evaluation has gone out.
+ * Filling up after an evaluation, when taking a bash did not already start the next one
+ * (see startEvaluation). Starting a process holds the daemon's event loop while Node forks
+ * (a few milliseconds; far more on a machine that is very busy), so not on the answer's
+ * path: a little after it, and later again while an evaluation runs (one waits meanwhile).
  */
 const PREPARE_DELAY_MS = 10;
+const MAX_POSTPONE = 5;
 
-function prepareSoon(bashPath: string): void {
-  if (keepSpare) setTimeout(() => prepareWarm(bashPath), PREPARE_DELAY_MS).unref();
+function prepareSoon(bashPath: string, postponed = 0): void {
+  if (!keepSpare) return;
+  setTimeout(() => {
+    if (started > 0 && postponed < MAX_POSTPONE && spares.length > 0) prepareSoon(bashPath, postponed + 1);
+    else prepareWarm(bashPath);
+  }, PREPARE_DELAY_MS).unref();
 }
 
 function usable(l: Launched): boolean {
   return l.exit === null && l.error === null;
 }
 
-/** The waiting bash if it fits (same bash, same stdlib, alive), else a new one. */
-function takeWarm(bashPath: string): Launched | Error {
-  const s = spare;
-  if (s !== null && s.key === warmKey(bashPath) && usable(s.launched)) {
-    spare = null;
-    return s.launched;
+/** The oldest waiting bash that fits (same bash, same stdlib, alive), else null. */
+function takeSpare(bashPath: string): Launched | null {
+  const key = warmKey(bashPath);
+  while (spares.length > 0) {
+    const s = spares.shift();
+    if (s === undefined) break;
+    if (s.key === key && usable(s.launched)) return s.launched;
+    dropLaunched(s.launched);
   }
-  dropSpare();
-  return launchWarm(bashPath);
+  return null;
 }
 
 /** One bash started for an evaluation, with what it printed and how it ended so far. */
@@ -237,11 +264,17 @@ function startEvaluation(input: EvalInput): Promise<EvalOutput> {
   // usually read the stdlib already.
   const request = warmOff() ? null : warmRequest(input.dir, all);
   if (request !== null) {
-    const launched = takeWarm(input.bashPath);
+    const spare = takeSpare(input.bashPath);
+    const launched = spare ?? launchWarm(input.bashPath);
     if (launched instanceof Error) {
       return Promise.resolve({ status: 'spawn-error', exitCode: null, dump: null, output: '', detail: String(launched) });
     }
     const done = drive(launched, input, input.handlers, request);
+    // A waiting bash has the request: while it evaluates, this event loop has nothing to
+    // do, so the next one starts now (Node forks on this core while bash runs on another)
+    // rather than after the answer, where it would hold the shell's next request. Not
+    // when this bash is starting itself: two starting at once would slow this one down.
+    if (spare !== null && started <= 1) prepareWarm(input.bashPath);
     done.then(() => prepareSoon(input.bashPath), () => undefined);
     return done;
   }

@@ -8,13 +8,13 @@ import { ancestors } from './files.js';
 import { GoResolutionError, notInstalledMessage, parseWant, type GoWant } from './resolve.js';
 import { notInstalledReply, type GoRpcOptions } from './rpc.js';
 import type { GoProvider, GoResolution } from './types.js';
+import type { ProcessEnv } from '../env/diff.js';
 
 // `use asdf` for people coming from asdf-direnv: the tools of `.tool-versions`, found as
 // asdf finds them, without running asdf or its plugins. Go goes through envd's own
 // discovery (asdf's installs included) and gets what `use go` gives; every other tool
 // listed gets the `bin` directory of its asdf install on PATH (asdf's default bin path).
 
-type Env = Readonly<Record<string, string | undefined>>;
 
 function nonEmpty(v: string | undefined): string | undefined {
   return v !== undefined && v !== '' ? v : undefined;
@@ -41,7 +41,7 @@ interface ToolPin {
  * (asdf's `ASDF_DEFAULT_TOOL_VERSIONS_FILENAME`) walking up that lists it, then the one
  * in the home directory. Returns the tools in the order they were first seen.
  */
-export function asdfToolPins(dir: string, home: string, env: Env, consulted: string[]): Map<string, ToolPin> {
+export function asdfToolPins(dir: string, home: string, env: ProcessEnv, consulted: string[]): Map<string, ToolPin> {
   const name = nonEmpty(env.ASDF_DEFAULT_TOOL_VERSIONS_FILENAME) ?? '.tool-versions';
   const files: string[] = [];
   for (const d of ancestors(dir)) files.push(join(d, name));

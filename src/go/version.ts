@@ -41,10 +41,6 @@ export function formatGoVersion(v: GoVersion): string {
   return s;
 }
 
-export function isPrerelease(v: GoVersion): boolean {
-  return v.pre !== null;
-}
-
 const PRE_RANK: Record<GoPreKind, number> = { alpha: 0, beta: 1, rc: 2 };
 
 /**

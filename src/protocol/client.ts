@@ -2,10 +2,8 @@ import { connect, type Socket } from 'node:net';
 import { errnoCode } from '../util/errors.js';
 import { ProtocolError } from './errors.js';
 import { LineDecoder, encodeFrame } from './framing.js';
-import {
-  parseResponseLine, requestFrame,
-  type RequestBody, type RequestType, type ResponseBody, type ResponseFor, type ResponseFrame,
-} from './messages.js';
+import { parseResponseLine, requestFrame, type RequestBody, type ResponseBody, type ResponseFrame } from './messages.js';
+import { METHODS, type ReplyOf, type RequestType } from './methods.js';
 
 /** Why a round trip to the daemon did not produce an answer. */
 export type ClientErrorCode =
@@ -27,9 +25,7 @@ export class ClientError extends Error {
   }
 }
 
-type Reply<T extends RequestType> = Extract<ResponseBody, { type: ResponseFor<T> }>;
-
-function isReplyTo<T extends RequestType>(r: ResponseBody, expect: string): r is Reply<T> {
+function isReplyTo<T extends RequestType>(r: ResponseBody, expect: string): r is ReplyOf<T> {
   return r.type === expect;
 }
 
@@ -84,10 +80,11 @@ export class ProtocolClient {
    * Send one request and wait for its reply. An `error` reply rejects with ProtocolError;
    * a reply of another type than expected rejects with ProtocolError('BAD_FRAME').
    */
-  request<T extends RequestType>(body: Extract<RequestBody, { type: T }>, timeoutMs: number): Promise<Reply<T>> {
+  request<T extends RequestType>(body: Extract<RequestBody, { type: T }>, timeoutMs: number): Promise<ReplyOf<T>> {
     if (this.dead !== null) return Promise.reject(this.dead);
     const id = this.nextId++;
-    const expect: string = body.type === 'ping' ? 'pong' : body.type;
+    // The reply's type, as the declaration of the request says (methods.ts).
+    const expect: string = METHODS[body.type].reply;
     const frame = encodeFrame(requestFrame(id, body));
     return new Promise<ResponseFrame>((resolve, reject) => {
       const timer = setTimeout(() => {

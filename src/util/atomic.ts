@@ -33,3 +33,29 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
     // Directory fsync is best effort (not supported on every filesystem).
   }
 }
+
+/**
+ * Replace a file's content in one step for readers (temp file beside it, then rename),
+ * without fsync: for files in the runtime dir that no crash needs to find intact (a new
+ * daemon rewrites them), where two fsyncs would cost milliseconds on every write.
+ */
+export function replaceFile(path: string, data: string | Uint8Array, mode = 0o600): void {
+  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const fd = openSync(tmp, 'wx', mode);
+  try {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+  } catch (err) {
+    closeSync(fd);
+    try { unlinkSync(tmp); } catch { /* already gone */ }
+    throw err;
+  }
+  closeSync(fd);
+  try {
+    renameSync(tmp, path);
+  } catch (err) {
+    try { unlinkSync(tmp); } catch { /* already gone */ }
+    throw err;
+  }
+}

@@ -4,7 +4,7 @@ import { EnvdError } from './errors.js';
 import { printable } from './printable.js';
 
 /**
- * Paths whose bytes are not UTF-8 (RELIABILITY 30). Node's path APIs take strings and
+ * Paths whose bytes are not UTF-8. Node's path APIs take strings and
  * encode them as UTF-8, so a name held as a byte string (src/env/bytes.ts) would reach a
  * different file, a look-alike; Node's own decoders (process.cwd(), realpath) map such
  * bytes to U+FFFD, which names a different directory too. envd refuses to act on them,

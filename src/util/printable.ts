@@ -1,8 +1,8 @@
 import { rawByteOf } from '../env/bytes.js';
 
 /**
- * Text taken from file and directory names, made safe to show in a message (RELIABILITY
- * 39). A directory may be named with ESC sequences, newlines or bytes that are not UTF-8;
+ * Text taken from file and directory names, made safe to show in a message. A directory
+ * may be named with ESC sequences, newlines or bytes that are not UTF-8;
  * printed raw, such a name could clear the screen, fake a line of envd's output or move
  * the cursor. Every message that contains a path shows it through this:
  *

@@ -30,11 +30,16 @@ export function mustWhich(cmd: string): string {
  * missing shell is a failure, not a skip.
  */
 export function haveShell(shell: Shell): boolean {
-  const ok = which(shell) !== null;
+  return haveTool(shell);
+}
+
+/** The same for another tool the shell tests use (shellcheck, fish_indent), by Debian package. */
+export function haveTool(cmd: string, pkg: string = cmd): boolean {
+  const ok = which(cmd) !== null;
   if (!ok && process.env.ENVD_REQUIRE_SHELLS === '1') {
-    throw new Error(`${shell} is required (ENVD_REQUIRE_SHELLS=1) but not installed: apt-get install -y ${shell}`);
+    throw new Error(`${cmd} is required (ENVD_REQUIRE_SHELLS=1) but not installed: apt-get install -y ${pkg}`);
   }
-  if (!ok) process.stderr.write(`[envd tests] SKIPPED: ${shell} is not installed; its tests are skipped (apt-get install -y ${shell})\n`);
+  if (!ok) process.stderr.write(`[envd tests] SKIPPED: ${cmd} is not installed; its tests are skipped (apt-get install -y ${pkg})\n`);
   return ok;
 }
 

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Sandbox, Shell } from './sandbox.js';
 import type { MoreShell } from './more-shells.js';
@@ -28,6 +28,39 @@ export interface TmuxShellOptions {
 }
 
 let counter = 0;
+
+/** The shells started and not closed yet: closed when the test process exits. */
+const LIVE = new Set<TmuxShell>();
+process.on('exit', () => { for (const t of [...LIVE]) t.close(); });
+
+/** The pids of the processes in these sessions (field 6 of /proc/PID/stat). */
+function sessionMembers(sids: ReadonlySet<number>): number[] {
+  const pids: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      // After the command name's closing paren: state ppid pgrp session ...
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (fields[0] !== 'Z' && sids.has(Number(fields[3]))) pids.push(Number(d));
+    } catch { /* exited meanwhile */ }
+  }
+  return pids;
+}
+
+/** SIGKILL every process of these sessions until none is left (a tracer first frees its tracees). */
+function killSessions(leaders: readonly number[]): void {
+  if (leaders.length === 0) return;
+  const sids = new Set(leaders);
+  for (let round = 0; round < 50; round++) {
+    const pids = sessionMembers(sids);
+    if (pids.length === 0) return;
+    for (const pid of pids) {
+      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    }
+    spawnSync('sleep', ['0.02']);
+  }
+}
 
 export function haveTmux(): boolean {
   const ok = spawnSync('sh', ['-c', 'command -v tmux']).status === 0;
@@ -154,8 +187,16 @@ export class TmuxShell {
     const t = new TmuxShell(o);
     const argv = [...(o.wrap ?? []), ...t.shellArgv()];
     t.tmux(['-f', '/dev/null', 'new-session', '-d', '-s', 't', '-x', '200', '-y', '50', '-c', o.cwd, '--', ...argv]);
-    if (o.shell === 'tcsh') t.type(`source '${t.rc}'`);
-    await t.dump();
+    LIVE.add(t);
+    // A shell that never reaches its first prompt is the caller's to close only once it
+    // has it: closed here, so a failed start leaves nothing running.
+    try {
+      if (o.shell === 'tcsh') t.type(`source '${t.rc}'`);
+      await t.dump();
+    } catch (err) {
+      t.close();
+      throw err;
+    }
     return t;
   }
 
@@ -225,7 +266,20 @@ export class TmuxShell {
     }
   }
 
+  /**
+   * Stop the tmux server AND everything that ran in its pane. kill-server alone hangs up
+   * the pane, which is not enough: strace survives a hangup and keeps its tracee (nu,
+   * elvish) alive, and nu then spins on the closed terminal (10% CPU each, for hours).
+   * Each pane is its own session (tmux calls setsid), so its processes are found by
+   * session id, taken before the server goes, and killed after it.
+   */
   close(): void {
+    LIVE.delete(this);
+    let leaders: number[] = [];
+    try {
+      leaders = this.tmux(['list-panes', '-a', '-F', '#{pane_pid}']).split('\n').map(Number).filter((n) => Number.isInteger(n) && n > 1);
+    } catch { /* the server is gone */ }
     try { this.tmux(['kill-server']); } catch { /* gone */ }
+    killSessions(leaders);
   }
 }

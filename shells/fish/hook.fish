@@ -11,8 +11,8 @@
 # Answers are hook records (docs/architecture.md): every name is checked and values are
 # applied with `set -gx NAME VALUE`, never evaluated as code.
 #
-# The same sections and function names are in bash.sh and zsh.zsh. Everything here is
-# named _envd_*.
+# The same sections and function names are in ../bash/hook.bash and ../zsh/hook.zsh.
+# Everything here is named _envd_*.
 
 # ---- settings -------------------------------------------------------------------------
 set -g _envd_bin @ENVD_BIN@

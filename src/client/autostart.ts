@@ -1,21 +1,21 @@
 import { spawn } from 'node:child_process';
-import { DAEMON_NODE_FLAGS } from './memory.js';
+import { DAEMON_NODE_FLAGS } from '../daemon/memory.js';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EnvdPaths } from '../config/paths.js';
 import { decodeDiff, revert, type Env } from '../env/diff.js';
-import { LEGACY_STATE_VARS, STATE_VARS } from '../env/names.js';
+import { ALL_STATE_VARS } from '../env/names.js';
 import { ClientError, ProtocolClient } from '../protocol/client.js';
 import { PROTOCOL_VERSION, type HelloInfo } from '../protocol/messages.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { MAX_TIMER_MS } from '../util/timer.js';
 import { EnvdError, errnoCode, errorMessage } from '../util/errors.js';
-import { ENVD_BIN_PATH, envdVersion } from '../version.js';
-import { breakIfStale, tryLock, type HeldLock } from './lock.js';
-import { compareSpeakers } from './precedence.js';
+import { ENVD_NODE_ENTRY, speakingVersion } from '../version.js';
+import { breakIfStale, tryLock, type HeldLock } from '../daemon/lock.js';
+import { compareSpeakers } from '../daemon/precedence.js';
 import { identityDifference, identityOf, sameIdentity } from '../config/identity.js';
 import { pidAlive } from '../util/process.js';
-import { readPidFile } from './pidfile.js';
+import { readPidFile } from '../daemon/pidfile.js';
 import { newNameMap } from '../env/map.js';
 
 /**
@@ -40,15 +40,7 @@ export type ProbeResult =
   /** Answered with something that is not a hello. */
   | { kind: 'broken'; message: string };
 
-/**
- * The version this side speaks as. ENVD_TEST_VERSION (a test knob, documented in
- * docs/protocol.md) makes a client and the daemons it starts claim another version, to
- * exercise version skew with one build.
- */
-export function speakingVersion(env: Record<string, string | undefined> = process.env): string {
-  const v = env.ENVD_TEST_VERSION;
-  return v !== undefined && v !== '' ? v : envdVersion();
-}
+export { speakingVersion };
 
 export function clientTimeoutMs(env: Record<string, string | undefined>): number {
   const n = Number.parseInt(env.ENVD_CLIENT_TIMEOUT_MS ?? '', 10);
@@ -131,7 +123,7 @@ async function waitForExit(pid: number, ms: number): Promise<boolean> {
 }
 
 /** Ask a daemon to go away, then make sure it did (SIGTERM, then SIGKILL). */
-export async function retireDaemon(client: ProtocolClient, pid: number, timeoutMs = 3000): Promise<void> {
+async function retireDaemon(client: ProtocolClient, pid: number, timeoutMs = 3000): Promise<void> {
   try {
     await client.request({ type: 'shutdown' }, timeoutMs);
   } catch {
@@ -151,12 +143,12 @@ export async function retireDaemon(client: ProtocolClient, pid: number, timeoutM
  * The environment a daemon starts with: the starting shell's, without envd's own changes
  * (a daemon must not carry one project's PATH into every evaluation) and state variables.
  */
-export function daemonEnvironment(env: Record<string, string | undefined>, token: string): Record<string, string> {
+function daemonEnvironment(env: Record<string, string | undefined>, token: string): Record<string, string> {
   const clean: Env = newNameMap();
   for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v;
   const diff = decodeDiff(clean.ENVD_DIFF ?? clean.DIRENV_DIFF);
   const base = diff === undefined ? clean : revert(clean, diff);
-  for (const k of [...STATE_VARS, ...LEGACY_STATE_VARS, 'ENVD_NO_DAEMON']) delete base[k];
+  for (const k of [...ALL_STATE_VARS, 'ENVD_NO_DAEMON']) delete base[k];
   base.ENVD_START_LOCK_TOKEN = token;
   return base;
 }
@@ -166,7 +158,7 @@ function spawnDaemon(paths: EnvdPaths, env: Record<string, string | undefined>, 
   const out = openSync(paths.logFile, 'a', 0o600);
   let exited = false;
   try {
-    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ENVD_BIN_PATH, 'daemon', 'run'], {
+    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ENVD_NODE_ENTRY, 'daemon', 'run'], {
       detached: true,
       stdio: ['ignore', out, out],
       env: daemonEnvironment(env, lock.token),

@@ -1,10 +1,11 @@
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
-import { DAEMON_NODE_FLAGS } from './memory.js';
+import { DAEMON_NODE_FLAGS } from '../daemon/memory.js';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../util/atomic.js';
 import { errorMessage } from '../util/errors.js';
-import { ENVD_BIN_PATH, PACKAGE_ROOT } from '../version.js';
+import { ENVD_NODE_ENTRY, PACKAGE_ROOT } from '../version.js';
+import type { ProcessEnv } from '../env/diff.js';
 
 /**
  * `envd daemon install [--print] [--force] [--remove] [--platform linux|darwin]`: a systemd
@@ -16,7 +17,6 @@ import { ENVD_BIN_PATH, PACKAGE_ROOT } from '../version.js';
  * is the user's call (and `systemctl --user` may not be reachable from where envd runs).
  */
 
-type Env = Record<string, string | undefined>;
 export type UnitPlatform = 'linux' | 'darwin';
 
 export const SYSTEMD_UNIT_NAME = 'envd.service';
@@ -27,7 +27,7 @@ const MARKER = 'Written by envd daemon install';
 export interface UnitInputs {
   /** Absolute path of the node binary. */
   node: string;
-  /** Absolute path of bin/envd. */
+  /** Absolute path of the CLI's Node entry (bin/envd is a shell front door). */
   envd: string;
   /** PATH the daemon runs with: services start with a bare PATH, and evaluations need bash. */
   path: string;
@@ -38,13 +38,13 @@ export interface UnitInputs {
 /** The variables a unit carries over: where envd's files live, so the daemon and the shells agree. */
 const CARRIED = ['XDG_CONFIG_HOME', 'XDG_DATA_HOME', 'XDG_STATE_HOME', 'XDG_CACHE_HOME', 'ENVD_RUNTIME_DIR', 'ENVD_LOG_LEVEL', 'DIRENV_CONFIG'] as const;
 
-export function unitInputs(env: Env): UnitInputs {
+function unitInputs(env: ProcessEnv): UnitInputs {
   const carried: Record<string, string> = {};
   for (const k of CARRIED) {
     const v = env[k];
     if (v !== undefined && v !== '') carried[k] = v;
   }
-  return { node: process.execPath, envd: ENVD_BIN_PATH, path: env.PATH ?? '/usr/local/bin:/usr/bin:/bin', env: carried };
+  return { node: process.execPath, envd: ENVD_NODE_ENTRY, path: env.PATH ?? '/usr/local/bin:/usr/bin:/bin', env: carried };
 }
 
 /** systemd's quoting for an Environment= assignment: double quotes, `\` escapes, `%` (specifiers) doubled. */
@@ -57,7 +57,7 @@ function systemdExecWord(s: string): string {
   return systemdQuote(s).replace(/\$/g, '$$$$');
 }
 
-export function systemdUnit(u: UnitInputs): string {
+function systemdUnit(u: UnitInputs): string {
   const envLines = [['PATH', u.path] as const, ...Object.entries(u.env)]
     .map(([k, v]) => `Environment=${systemdQuote(`${k}=${v}`)}`);
   return [
@@ -86,7 +86,7 @@ function xmlEscape(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-export function launchdPlist(u: UnitInputs, logFile: string): string {
+function launchdPlist(u: UnitInputs, logFile: string): string {
   const str = (s: string): string => `<string>${xmlEscape(s)}</string>`;
   const env = [['PATH', u.path] as const, ...Object.entries(u.env)]
     .map(([k, v]) => `      <key>${xmlEscape(k)}</key>\n      ${str(v)}`).join('\n');
@@ -137,7 +137,7 @@ function nonEmpty(v: string | undefined): string | undefined {
   return v !== undefined && v !== '' ? v : undefined;
 }
 
-export function unitTarget(platform: UnitPlatform, env: Env): UnitTarget {
+function unitTarget(platform: UnitPlatform, env: ProcessEnv): UnitTarget {
   const home = nonEmpty(env.HOME) ?? homedir();
   const u = unitInputs(env);
   if (platform === 'linux') {
@@ -176,7 +176,7 @@ function isOurs(file: string): boolean {
 }
 
 /** Entry point for `envd daemon install ARGS...`; returns the exit status. */
-export async function installDaemonUnit(args: string[], env: Env = process.env): Promise<number> {
+export async function installDaemonUnit(args: string[], env: ProcessEnv = process.env): Promise<number> {
   let print = false;
   let force = false;
   let remove = false;

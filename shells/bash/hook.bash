@@ -11,9 +11,9 @@
 # Answers are hook records (docs/architecture.md): every name is checked and values are
 # applied with `export "NAME=VALUE"`, never evaluated as code.
 #
-# The same sections and function names are in zsh.zsh and fish.fish. Everything here is
-# named _envd_*, locals too: an .envrc may export any name, and a local variable of that
-# name would swallow the export.
+# The same sections and function names are in ../zsh/hook.zsh and ../fish/hook.fish.
+# Everything here is named _envd_*, locals too: an .envrc may export any name, and a
+# local variable of that name would swallow the export.
 
 # ---- settings -------------------------------------------------------------------------
 _envd_bin=@ENVD_BIN@

@@ -1,0 +1,27 @@
+// After tsc: the files bin/envd's front door prints without starting Node (see the top of
+// bin/envd). Each is made by the same code the CLI runs, so the bytes are the CLI's:
+//   dist/front-door/root             the package's real path, as Node sees it
+//   dist/front-door/hook-SHELL       `envd hook SHELL` for that path and the default config
+//   dist/front-door/hook-SHELL.src   the hook file it came from (relative to the root)
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = realpathSync(join(dirname(fileURLToPath(import.meta.url)), '..'));
+const dist = join(root, 'dist');
+const { hookScript, hookFile, loadShell } = await import(join(dist, 'shells', 'files.js'));
+const { SHELL_NAMES } = await import(join(dist, 'shells', 'names.js'));
+const { defaultConfig } = await import(join(dist, 'config', 'config.js'));
+const { markerNames } = await import(join(dist, 'engine', 'find.js'));
+
+const out = join(dist, 'front-door');
+mkdirSync(out, { recursive: true });
+const config = defaultConfig();
+const markers = markerNames(config.global.loadDotenv, config.go.auto);
+for (const name of SHELL_NAMES) {
+  const shell = await loadShell(name);
+  writeFileSync(join(out, `hook-${name}`), hookScript(shell, join(root, 'bin', 'envd'), markers));
+  writeFileSync(join(out, `hook-${name}.src`), `${relative(root, hookFile(shell))}\n`);
+}
+// Last: the front door uses these files only when this names the package they are in.
+writeFileSync(join(out, 'root'), `${root}\n`);

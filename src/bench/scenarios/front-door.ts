@@ -1,0 +1,116 @@
+/**
+ * What waits on envd outside the prompt: the rc line in every new shell, editors and agents
+ * asking `export json`, CI running `exec`, and a first answer with no daemon. The first
+ * three are answered by bin/envd's front door (no Node); side by side with direnv.
+ */
+import { enter, medianCell } from '../context.js';
+import { repeat, run, time } from '../plan.js';
+import { formatMicros, median } from '../stats.js';
+import { EnvdTool } from '../tools.js';
+import { eachTool, makeProjects, newRow, NO_DAEMON, smallSpec, type Scenario } from './common.js';
+
+const VS_DIRENV = ['envd', 'direnv'] as const;
+
+function sh(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export const hookLine: Scenario = {
+  id: 'hook-line',
+  about: 'the rc line: a new bash evaluating `eval "$(TOOL hook bash)"` (bash start included for both)',
+  async run(ctx) {
+    const n = ctx.n(100, 20);
+    const row = newRow('hook-line', 'rc line: eval "$(… hook bash)" in a new bash', 'bash', `median of ${n}`,
+      [{ kind: 'ratio', vs: 'direnv', max: 1, text: 'hook line ≤ direnv\'s' }]);
+    await eachTool(ctx, row, VS_DIRENV, async (tool) => {
+      const box = await ctx.box(tool);
+      const bin = tool.info.bin ?? tool.name;
+      const r = await ctx.run(tool, box, 'bash', [
+        repeat(n, [time('line', [run(['bash', '--norc', '--noprofile', '-c', `eval "$(${sh(bin)} hook bash)"`])])]),
+      ]);
+      return medianCell(r, 'line', n);
+    });
+    row.cells.mise = { value: null, n: 0, note: 'not compared' };
+    return [row];
+  },
+};
+
+export const exportJson: Scenario = {
+  id: 'export-json',
+  about: '`TOOL export json` in a loaded project (editors, coding agents after each command), daemon running',
+  async run(ctx) {
+    const n = ctx.n(100, 20);
+    const row = newRow('export-json', 'export json in a loaded project', 'bash', `median of ${n}`,
+      [{ kind: 'ratio', vs: 'direnv', max: 1, text: 'export json ≤ direnv\'s' }]);
+    await eachTool(ctx, row, VS_DIRENV, async (tool) => {
+      const box = await ctx.box(tool);
+      const [p] = await makeProjects(tool, box, 'json', 1, smallSpec);
+      if (p === undefined) throw new Error('no project');
+      const r = await ctx.run(tool, box, 'bash', [
+        ...enter(p.dir, p.name, p.value, 'loaded'),
+        repeat(n, [time('json', [run([tool.info.bin ?? tool.name, 'export', 'json'])])]),
+      ]);
+      return medianCell(r, 'json', n);
+    });
+    row.cells.mise = { value: null, n: 0, note: 'not compared' };
+    return [row];
+  },
+};
+
+export const execTrue: Scenario = {
+  id: 'exec-true',
+  about: '`TOOL exec DIR true` from outside the project (CI, scripts), daemon running',
+  async run(ctx) {
+    const n = ctx.n(100, 20);
+    const row = newRow('exec-true', 'exec DIR true', 'bash', `median of ${n}`,
+      [{ kind: 'ratio', vs: 'direnv', max: 1, text: 'exec ≤ direnv\'s' }]);
+    await eachTool(ctx, row, VS_DIRENV, async (tool) => {
+      const box = await ctx.box(tool);
+      const [p] = await makeProjects(tool, box, 'exec', 1, smallSpec);
+      if (p === undefined) throw new Error('no project');
+      const bin = tool.info.bin ?? tool.name;
+      const r = await ctx.run(tool, box, 'bash', [
+        // Once first: envd's daemon starts and caches the project, as in a CI job's 2nd step.
+        run([bin, 'exec', p.dir, 'true']),
+        repeat(n, [time('exec', [run([bin, 'exec', p.dir, 'true'])])]),
+      ]);
+      return medianCell(r, 'exec', n);
+    });
+    row.cells.mise = { value: null, n: 0, note: 'not compared' };
+    return [row];
+  },
+};
+
+export const coldCli: Scenario = {
+  id: 'cold-cli',
+  about: 'no daemon: `envd export json` in a project until it answers (it starts the daemon), against `node -e 0` in the same run',
+  async run(ctx) {
+    const n = ctx.n(10, 3);
+    const row = newRow('cold-cli', 'cold start (no daemon) to the first answer', 'bash', `median of ${n}`);
+    await eachTool(ctx, row, ['envd'], async (tool) => {
+      if (!(tool instanceof EnvdTool)) throw new Error('not envd');
+      const box = await ctx.box(tool, 'cold-cli');
+      try {
+        const [p] = await makeProjects(tool, box, 'cold', 1, smallSpec);
+        if (p === undefined) throw new Error('no project');
+        const bin = tool.info.bin ?? 'envd';
+        const r = await ctx.run(tool, box, 'bash', [
+          ...enter(p.dir, p.name, p.value, 'loaded'),
+          repeat(n, [
+            run([bin, 'daemon', 'stop']),
+            time('cold', [run([bin, 'export', 'json'])]),
+            time('node', [run(['node', '-e', '0'])]),
+          ]),
+        ]);
+        const nodeMedian = median(r.samples.get('node') ?? []);
+        if (nodeMedian > 0) row.targets.push({ kind: 'max', max: 3 * nodeMedian, text: `cold start ≤ 3 × node -e 0 (${formatMicros(nodeMedian)} in this run)` });
+        return medianCell(r, 'cold', n, () => `node -e 0: ${formatMicros(nodeMedian)}`);
+      } finally {
+        await ctx.dropBox(tool, 'cold-cli');
+      }
+    });
+    row.cells.direnv = { value: null, n: 0, note: NO_DAEMON };
+    row.cells.mise = { value: null, n: 0, note: NO_DAEMON };
+    return [row];
+  },
+};

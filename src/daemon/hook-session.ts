@@ -1,0 +1,221 @@
+import type { ExportOutcome } from '../engine/types.js';
+import { STATE_VARS } from '../env/names.js';
+import { checkedOps, valueAsApplied } from '../env/render.js';
+import {
+  HOOK_VERSION, HookProtocolError, HookRequestParser, parseDeclarePx,
+  type HookHeader, type HookParseEvent, type HookRecord, type HookRequest, type HookShell,
+} from '../protocol/hook-records.js';
+import { errorMessage } from '../util/errors.js';
+import { red, shown } from '../util/colour.js';
+import { printable } from '../util/printable.js';
+import type { HookBackend } from './backend.js';
+import { cliErrorRecords, cliRecords, isCliRequest } from './cli-answer.js';
+
+/** Sent when the backend cannot say: `.envrc` and `.env` are a superset of the defaults. */
+const DEFAULT_MARKERS = ['.envrc', '.env'];
+/** However the budget is configured, a prompt is never told to wait longer than this. */
+const MAX_HOOK_WAIT_MS = 10_000;
+const FALLBACK_WAIT_MS = 200;
+
+/** Where a session's answers go: a socket, or a bash FIFO pair (fifo.ts). */
+export interface ReplySink {
+  /** A request's header was read: the daemon is alive and answers within `waitMs`. */
+  ack(id: string, waitMs: number): void;
+  /** The rest of the answer to `id` (records; the sink adds the closing `z`). */
+  answer(id: string, records: HookRecord[]): void;
+  /** A hook version this daemon does not speak: a whole reply with `v`, then close. */
+  refuse(id: string): void;
+  /** The input ended and every request has been answered. */
+  end(): void;
+  /** Bad input (or an internal failure): close this stream only. */
+  fail(err: unknown): void;
+}
+
+/** A record field cannot hold NUL (it ends fields): a message never carries one. */
+function clean(text: string): string {
+  return text.includes('\0') ? text.replace(/\0/g, '') : text;
+}
+
+/**
+ * The records a hook applies for an outcome. Names and values are checked as `envd export`
+ * checks them (render.ts: checkName, the shell's own special names, checkValue), so both
+ * transports refuse the same things with the same warnings. If one of envd's own state
+ * variables would be refused, nothing is applied: a half-applied change without its state
+ * could not be undone.
+ */
+export function outcomeRecords(outcome: ExportOutcome, shell: HookShell, colour = false): HookRecord[] {
+  const warnings: string[] = [];
+  const ops = checkedOps(shell, outcome.change, warnings);
+  const notes: string[] = [...outcome.messages, ...warnings].map(clean);
+  const changes: HookRecord[] = [];
+  for (const op of ops) {
+    if (op.kind === 'unset') { changes.push({ t: 'u', name: op.name }); continue; }
+    const applied = valueAsApplied(shell, op.name, op.value);
+    if (applied !== op.value) notes.push(`envd: ${op.name}: fish keeps empty entries as '.' (the current directory, which is what an empty entry means)`);
+    changes.push({ t: 'x', name: op.name, value: applied });
+  }
+  const kept = new Set(ops.map((o) => o.name));
+  const wanted = [...outcome.change.unset, ...Object.keys(outcome.change.set)];
+  const stateRefused = (STATE_VARS as readonly string[]).find((n) => wanted.includes(n) && !kept.has(n));
+  if (stateRefused !== undefined) {
+    notes.push(`envd: nothing applied: envd's state variable ${stateRefused} could not be set`);
+    changes.length = 0;
+  }
+  const records: HookRecord[] = notes.map((text) => ({ t: 'm', text: shown(text, colour) }));
+  records.push(...changes);
+  if (outcome.kind === 'pending') records.push({ t: 'p' });
+  for (const path of outcome.deps ?? []) if (path.startsWith('/') && !path.includes('\0')) records.push({ t: 'f', path });
+  return records;
+}
+
+/**
+ * One hook stream: requests in order, each acknowledged when its header is read and
+ * answered when the engine has an outcome (within the budget, else `pending`).
+ */
+export class HookSession {
+  private readonly parser = new HookRequestParser();
+  private queue: Promise<void> = Promise.resolve();
+  private body: ((req: HookRequest | null) => void) | null = null;
+  private closed = false;
+
+  /**
+   * `envFile`: where a request with flag `e` keeps its environment (bash's FIFO pair has a
+   * `.env` file with `declare -px` output); a transport without one refuses such requests.
+   */
+  constructor(private readonly backend: HookBackend, private readonly sink: ReplySink, private readonly envFile?: () => Buffer) {}
+
+  push(chunk: Buffer): void {
+    if (this.closed) return;
+    let events: HookParseEvent[];
+    try {
+      events = this.parser.push(chunk);
+    } catch (err) {
+      this.abort(err);
+      return;
+    }
+    for (const ev of events) this.onEvent(ev);
+  }
+
+  /** The input ended: answer what is complete, drop a half request, then end the output. */
+  end(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.body?.(null);
+    this.body = null;
+    this.enqueue(() => { this.sink.end(); });
+  }
+
+  abort(err: unknown): void {
+    this.closed = true;
+    this.body?.(null);
+    this.body = null;
+    this.sink.fail(err);
+  }
+
+  private onEvent(ev: HookParseEvent): void {
+    switch (ev.type) {
+      case 'header': {
+        const body = new Promise<HookRequest | null>((resolve) => { this.body = resolve; });
+        const header = ev.header;
+        this.enqueue(() => this.serve(header, body));
+        return;
+      }
+      case 'request': {
+        const resolve = this.body;
+        this.body = null;
+        resolve?.(ev.request);
+        return;
+      }
+      case 'unsupported':
+        this.closed = true;
+        this.enqueue(() => { this.sink.refuse(ev.id); });
+        return;
+    }
+  }
+
+  private enqueue(task: () => Promise<void> | void): void {
+    this.queue = this.queue.then(task).catch((err: unknown) => { this.abort(err); });
+  }
+
+  private waitMs(): number {
+    let b: number;
+    try {
+      b = this.backend.budgetMs();
+    } catch {
+      return FALLBACK_WAIT_MS;
+    }
+    if (Number.isNaN(b)) return FALLBACK_WAIT_MS;
+    return Math.max(0, Math.min(b, MAX_HOOK_WAIT_MS));
+  }
+
+  /** The generation now if it moved by exactly one since `before`, else `before`. */
+  private generationAfter(before: number): number {
+    try {
+      const now = this.backend.generation();
+      return now === before + 1 ? now : before;
+    } catch {
+      return before;
+    }
+  }
+
+  private async serve(header: HookHeader, body: Promise<HookRequest | null>): Promise<void> {
+    const waitMs = this.waitMs();
+    this.sink.ack(header.id, waitMs);
+    const req = await body;
+    if (req === null) return;
+    if (req.header.flags.includes('e')) {
+      try {
+        if (this.envFile === undefined) throw new HookProtocolError('this transport has no environment file (flag e)');
+        req.env = parseDeclarePx(this.envFile(), header.id).env;
+      } catch (err) {
+        this.abort(err);
+        return;
+      }
+    }
+    // Read before evaluating: an evaluation that finishes later bumps past this number,
+    // so a hook that got `pending` always asks again.
+    let generation = 0;
+    let markers = DEFAULT_MARKERS;
+    try {
+      generation = this.backend.generation();
+      markers = this.backend.markers?.() ?? DEFAULT_MARKERS;
+    } catch {
+      // Not ready: answer with what we have; the hook asks again when the generation moves.
+    }
+    let foreign: string | null;
+    try {
+      foreign = this.backend.foreign?.(req.env) ?? null;
+    } catch (err) {
+      foreign = errorMessage(err);
+    }
+    if (foreign !== null) {
+      this.sink.answer(header.id, [{ t: 'v', version: HOOK_VERSION }]);
+      return;
+    }
+    let records: HookRecord[];
+    // Flag `c`: the hook's stderr is a terminal and NO_COLOR is unset.
+    const colour = req.header.flags.includes('c');
+    // bin/envd's front door: the CLI's answer, waited for (cli-answer.ts).
+    const cli = isCliRequest(req.header);
+    try {
+      // req.env is the parser's own prototype-free map, made for this request. A cwd that
+      // is not UTF-8 is refused by the service with a message naming it.
+      const outcome = await this.backend.export({ cwd: req.header.cwd, env: req.env },
+        cli ? { budgetMs: Infinity } : { budgetMs: waitMs, fresh: req.header.flags.includes('n') });
+      // The evaluation this answer carries moved the generation when it finished: the
+      // number after it, so the shell does not ask again at once for what it already has
+      // (zsh and fish ask after a cd and again at the prompt). Moved by more, something
+      // else happened meanwhile: the number from before, and the shell asks again.
+      if (outcome.evaluated === true) generation = this.generationAfter(generation);
+      records = cli ? cliRecords(outcome, req.header, colour) : outcomeRecords(outcome, req.header.shell, colour);
+    } catch (err) {
+      // Errors may quote a path (Node's own messages do): never raw control characters.
+      const text = `envd: ${printable(errorMessage(err).replace(/^envd: /, ''))}`;
+      records = cli ? cliErrorRecords(text) : [{ t: 'm', text: colour ? red(text) : text }];
+    }
+    records.push({ t: 'k', markers: markers.filter((m) => m !== '' && !m.includes(':') && !m.includes('\0')) });
+    records.push({ t: 'g', generation });
+    this.sink.answer(header.id, records);
+  }
+}
+

@@ -1,0 +1,183 @@
+import { createHash } from 'node:crypto';
+import { diffBetween, type Env } from '../env/diff.js';
+import { newNameMap } from '../env/map.js';
+import { PER_TERMINAL } from '../env/names.js';
+import type { EvalResult } from './evaluate.js';
+import { stillValid, type Fingerprint } from './fingerprint.js';
+
+/** What a cached result is for: the directory as found, the file's place and content hash, its kind. */
+export interface CacheTarget {
+  dir: string;
+  realFile: string;
+  hash: string;
+  kind: string;
+}
+
+interface Entry {
+  result: EvalResult;
+  /** What to re-run in the background when a dependency changes. */
+  rerun: () => Promise<EvalResult>;
+}
+
+export interface ResultCacheOptions {
+  /** Entries kept (least recently used go first); also the number of distinct bases kept. */
+  max?: number;
+  /** Called whenever an evaluation started here finishes, whatever its result. */
+  onSettled?: () => void;
+}
+
+/**
+ * Evaluation results by key (file, content, starting environment), least recently used
+ * first out; evaluations in flight, so a second request for one key joins the first; and
+ * what the results depend on, so a change on disk drops (and re-runs) exactly those.
+ * Knows nothing of shells, trust or bash: a run is any function that returns an EvalResult
+ * (test/engine-result-cache.test.ts).
+ */
+export class ResultCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly inflight = new Map<string, Promise<EvalResult>>();
+  private readonly bases = new Map<string, Env>();
+  private readonly max: number;
+  private moves = 0;
+
+  constructor(private readonly opts: ResultCacheOptions = {}) {
+    this.max = opts.max ?? 512;
+  }
+
+  /** Moves whenever the set of dependencies may have changed (not on LRU reordering). */
+  get version(): number {
+    return this.moves;
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The key of a result: the target, and the base environment less what differs between terminals. */
+  key(t: CacheTarget, base: Env): string {
+    const h = createHash('sha256');
+    // The directory as found too: the evaluation runs there (PATH_add bin gives that
+    // spelling of it), so a result belongs to it.
+    h.update(`${t.dir}\0${t.realFile}\0${t.hash}\0${t.kind}\0`);
+    for (const k of Object.keys(base).sort()) {
+      if (PER_TERMINAL.has(k)) continue;
+      h.update(`${k}\0${base[k] ?? ''}\0`);
+    }
+    return h.digest('hex');
+  }
+
+  /**
+   * One shared copy of each distinct starting environment (without what differs between
+   * terminals), so 500 cached projects of one user do not hold 500 copies of it.
+   */
+  internBase(base: Env): Env {
+    const stable: Env = newNameMap();
+    for (const k of Object.keys(base).sort()) if (!PER_TERMINAL.has(k)) stable[k] = base[k] ?? '';
+    const key = createHash('sha256').update(JSON.stringify(stable)).digest('hex');
+    const known = this.bases.get(key);
+    if (known !== undefined) return known;
+    if (this.bases.size >= this.max) this.bases.clear();
+    this.bases.set(key, stable);
+    return stable;
+  }
+
+  /** The result for a key if every fingerprint it depends on still matches (else dropped). */
+  get(key: string): EvalResult | null {
+    const e = this.entries.get(key);
+    if (e === undefined) return null;
+    if (!stillValid(e.result.deps)) {
+      this.entries.delete(key);
+      this.moves++;
+      return null;
+    }
+    // Keep recently used entries last (Map order) for eviction.
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    return e.result;
+  }
+
+  /** Start (or join) an evaluation; its result lands in the cache unless it is `blocked`. */
+  start(key: string, run: () => Promise<EvalResult>): Promise<EvalResult> {
+    const existing = this.inflight.get(key);
+    if (existing !== undefined) return existing;
+    const p = run().then((result) => {
+      this.inflight.delete(key);
+      if (result.kind !== 'blocked') {
+        this.entries.set(key, { result, rerun: run });
+        this.moves++;
+        while (this.entries.size > this.max) {
+          const oldest = this.entries.keys().next().value;
+          if (oldest === undefined) break;
+          this.entries.delete(oldest);
+        }
+      }
+      this.settled();
+      return result;
+    }, (err: unknown) => {
+      this.inflight.delete(key);
+      throw err;
+    });
+    this.inflight.set(key, p);
+    return p;
+  }
+
+  /**
+   * Start an evaluation that is not joined to one already running (which may have begun
+   * before what the caller wants fresh); its result replaces the cached one.
+   */
+  startFresh(key: string, run: () => Promise<EvalResult>): Promise<EvalResult> {
+    const running = this.inflight.get(key);
+    if (running === undefined) return this.start(key, run);
+    return running.catch(() => undefined).then(() => this.start(key, run));
+  }
+
+  /**
+   * Paths changed on disk: drop the results that depended on one (a path, a file under a
+   * watched directory, or a directory above a dependency) and run again in the background
+   * those whose env file (their first fingerprint) is unchanged, so its approval holds.
+   */
+  invalidate(changed: readonly string[]): void {
+    const hit = (d: Fingerprint): boolean => changed.some((c) => d.p === c || c.startsWith(d.p + '/') || d.p.startsWith(c + '/'));
+    for (const [key, entry] of [...this.entries]) {
+      if (!entry.result.deps.some(hit)) continue;
+      this.entries.delete(key);
+      this.moves++;
+      if (stillValid(entry.result.deps.slice(0, 1))) {
+        // Nobody waits for this refresh: a failure must not become an unhandled
+        // rejection (which ends the daemon). It leaves no entry; the next request
+        // evaluates and reports.
+        this.start(key, entry.rerun).catch(() => undefined);
+      }
+    }
+  }
+
+  clear(): void {
+    this.entries.clear();
+    this.moves++;
+  }
+
+  /** Every path the cached results depend on (to watch). */
+  dependencies(): string[] {
+    const out = new Set<string>();
+    for (const e of this.entries.values()) for (const d of e.result.deps) out.add(d.p);
+    return [...out];
+  }
+
+  /** Resolves when every evaluation in flight has finished. */
+  async idle(): Promise<void> {
+    await Promise.allSettled([...this.inflight.values()]);
+  }
+
+  private settled(): void {
+    try { this.opts.onSettled?.(); } catch { /* a listener's problem is not ours */ }
+  }
+}
+
+/** Keep only what the evaluation changed (per-terminal names never count): small to cache. */
+export function compactResult(r: EvalResult, base: Env): EvalResult {
+  if (r.env === null) return r;
+  const delta = newNameMap<string | null>();
+  const d = diffBetween(base, r.env, (n) => !PER_TERMINAL.has(n));
+  for (const [n, v] of Object.entries(d.next)) delta[n] = v;
+  return { ...r, env: null, delta };
+}
