@@ -7,17 +7,20 @@ import { allShells, SHELLS, SHELL_NAMES } from '../src/shells/index.js';
 import { loadShell } from '../src/shells/files.js';
 
 /**
- * Every shell file envd ships, checked by its own shell's tools: the stdlib and the bash
- * files with shellcheck, the zsh files with `zsh -n`, the fish files with
- * `fish --no-execute`, elvish's with `elvish -compileonly`, tcsh's with `tcsh -n`, nushell's
- * with nu-check (each shell module names its check). A missing tool skips with a message,
- * or fails under ENVD_REQUIRE_SHELLS=1.
+ * Every shell file envd ships, checked by its own shell's tools: the stdlib, the bash
+ * files and the bash programs (bin/envd's front door, the test and CI scripts) with
+ * shellcheck, the zsh files with `zsh -n`, the fish files with `fish --no-execute`,
+ * elvish's with `elvish -compileonly`, tcsh's with `tcsh -n`, nushell's with nu-check
+ * (each shell module names its check). A missing tool skips with a message, or fails
+ * under ENVD_REQUIRE_SHELLS=1.
  */
 
 interface Checked { file: string; check: readonly [string, ...string[]] }
 
 const stdlib: Checked[] = readdirSync(join(ROOT, 'stdlib')).filter((f) => f.endsWith('.sh')).sort()
   .map((f) => ({ file: `stdlib/${f}`, check: ['shellcheck', '--shell=bash'] }));
+// bash programs of the repository's own: the front door, the user pass of the tests, CI.
+const programs: Checked[] = ['bin/envd', 'scripts/test-as-user.sh', '.ci/run'].map((file) => ({ file, check: ['shellcheck', '--shell=bash'] }));
 const shellFiles: Checked[] = allShells().flatMap((s) => [s.hookFile, ...(s.completionFile === null ? [] : [s.completionFile])].map((file) => ({ file, check: s.check })));
 
 describe('shell files pass their shell\'s check', () => {
@@ -34,7 +37,7 @@ describe('shell files pass their shell\'s check', () => {
     return have.get(tool) === true;
   };
 
-  for (const { file, check } of [...stdlib, ...shellFiles]) {
+  for (const { file, check } of [...stdlib, ...programs, ...shellFiles]) {
     it(`${check.join(' ')} ${file}`, () => {
       const [tool, ...args] = check;
       if (!available(tool)) return;

@@ -7,15 +7,11 @@
  */
 import type { Shell, Step } from './plan.js';
 import { emitMore } from './emit-more.js';
-import { quoteBash } from '../env/quote.js';
+import { quoteBash, quoteFish } from '../env/quote.js';
 
 const LABEL = /^[A-Za-z0-9_.:-]+$/;
 const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** fish: one single-quoted word (only \ and ' are special inside). */
-function qfish(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
 
 function checkLabel(label: string): string {
   if (!LABEL.test(label)) throw new Error(`bench: bad label ${JSON.stringify(label)}`);
@@ -117,7 +113,7 @@ function emitPosix(shell: 'bash' | 'zsh', steps: Step[]): string {
 }
 
 function emitFish(steps: Step[]): string {
-  const q = qfish;
+  const q = quoteFish;
   let fn = 0;
   let loop = 0;
   const defs: string[] = [

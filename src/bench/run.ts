@@ -8,7 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { emitScript } from './emit.js';
 import type { Shell, Step } from './plan.js';
 import { moreShellArgv } from './more-shells.js';
-import { quoteBash } from '../env/quote.js';
+import { quoteBash, quoteFish } from '../env/quote.js';
 
 export interface ShellRun {
   /** Samples in microseconds, by label, in the order taken. */
@@ -38,9 +38,6 @@ export interface RunOptions {
   onLine?: (line: string) => void;
 }
 
-function fishQ(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
 
 export function shellArgv(shell: Shell, rcFile: string, scriptFile: string): string[] {
   switch (shell) {
@@ -49,7 +46,7 @@ export function shellArgv(shell: Shell, rcFile: string, scriptFile: string): str
     case 'zsh':
       return ['zsh', '-f', '-i', '-c', `source ${quoteBash(rcFile)}; source ${quoteBash(scriptFile)}`];
     case 'fish':
-      return ['fish', '--no-config', '-i', '-c', `source ${fishQ(rcFile)}; source ${fishQ(scriptFile)}`];
+      return ['fish', '--no-config', '-i', '-c', `source ${quoteFish(rcFile)}; source ${quoteFish(scriptFile)}`];
     default:
       return moreShellArgv(shell, rcFile, scriptFile);
   }

@@ -12,7 +12,7 @@ import { DaemonClient } from './daemon-client.js';
 import { isMoreShell, moreRcFile } from './more-shells.js';
 import type { Shell } from './plan.js';
 import { Sandbox } from './sandbox.js';
-import { quoteBash } from '../env/quote.js';
+import { quoteBash, quoteFish } from '../env/quote.js';
 
 export type ToolName = 'envd' | 'direnv' | 'mise';
 export const TOOLS: readonly ToolName[] = ['envd', 'direnv', 'mise'];
@@ -39,9 +39,6 @@ export interface ToolInfo {
   missing: string | null;
 }
 
-function fishQ(s: string): string {
-  return `'${s.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
 
 function tomlString(s: string): string {
   return JSON.stringify(s);
@@ -143,7 +140,7 @@ export class EnvdTool extends Tool {
   }
 
   hookLine(shell: Shell): string {
-    return shell === 'fish' ? `${fishQ(this.bin)} hook fish | source` : `eval "$(${quoteBash(this.bin)} hook ${shell})"`;
+    return shell === 'fish' ? `${quoteFish(this.bin)} hook fish | source` : `eval "$(${quoteBash(this.bin)} hook ${shell})"`;
   }
 
   socket(box: Sandbox): string {

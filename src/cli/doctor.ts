@@ -102,10 +102,12 @@ function hookPairOf(pid: number, runtimeDir: string): boolean {
 
 /**
  * A child process cannot see its shell's functions or unexported variables, so the signs
- * are indirect, strongest first: ENVD_HOOK=SHELL:PID (exported by a hook that sets it), the FIFO pair
- * the bash hook makes in the runtime dir under the shell's pid, envd's state variables in
- * the environment (only a hook or `eval "$(envd export ...)"` puts them there), and last
- * the line in the shell's rc file.
+ * are indirect, strongest first: ENVD_HOOK=SHELL:PID, the FIFO pair the bash hook makes
+ * in the runtime dir under the shell's pid, envd's state variables in the environment
+ * (only a hook or `eval "$(envd export ...)"` puts them there), and last the line in the
+ * shell's rc file. envd's own hooks do not set ENVD_HOOK (an exported variable every
+ * child would inherit); it is for setups that load the hook some other way than an rc
+ * line doctor can read (a plugin manager, a container's entrypoint), which export it.
  */
 export function checkHook(env: ProcessEnv, paths: EnvdPaths): CheckResult {
   const home = paths.home;

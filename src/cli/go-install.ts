@@ -7,7 +7,7 @@ import { formatGoVersion, parseGoVersion } from '../go/version.js';
 import { isDirectory } from '../util/fs.js';
 import { EnvdError } from '../util/errors.js';
 import { say, usage } from './command.js';
-import { setup } from './go.js';
+import { setup } from './go-setup.js';
 
 const INSTALL_USAGE = 'Usage: envd go install [VERSION] [--dir DIR]';
 

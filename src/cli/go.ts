@@ -1,11 +1,10 @@
 import { isDirectory } from '../util/fs.js';
 import { isAbsolute, resolve } from 'node:path';
-import { loadConfig, type Config } from '../config/config.js';
-import { resolvePaths, tildePath, type EnvdPaths } from '../config/paths.js';
-import { createGoProvider } from '../go/provider.js';
+import { tildePath } from '../config/paths.js';
 import { GoResolutionError } from '../go/resolve.js';
 import { EnvdError } from '../util/errors.js';
 import { say, usage } from './command.js';
+import { setup } from './go-setup.js';
 
 const HELP = [
   'usage: envd go list [--json]',
@@ -21,13 +20,6 @@ const HELP = [
   '  uninstall  remove a Go that envd installed',
 ].join('\n');
 
-
-export function setup(): { provider: ReturnType<typeof createGoProvider>; home: string; paths: EnvdPaths; config: Config } {
-  const paths = resolvePaths(process.env);
-  const loaded = loadConfig(paths);
-  for (const w of loaded.warnings) say(w);
-  return { provider: createGoProvider(paths, loaded.config, process.env), home: paths.home, paths, config: loaded.config };
-}
 
 function runList(args: string[]): number {
   let json = false;

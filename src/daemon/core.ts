@@ -16,6 +16,7 @@ import type { DaemonLogger } from './log.js';
 import type { DependencyWatcher } from './watcher.js';
 import { watchedPaths } from '../engine/shell-state.js';
 import { InstalledPackage } from './installed.js';
+import { AnswerMemo, requestKey } from './answer-memo.js';
 
 export interface CoreOptions {
   engine: DaemonEngine;
@@ -45,6 +46,10 @@ export class DaemonCore implements Backend {
   private steppingDown = false;
   /** Identities of foreign hook requests already logged (such a shell asks at many prompts). */
   private readonly foreignSeen = new Set<string>();
+  /** Hook answers by request, re-validated by stamps on use (answer-memo.ts). */
+  readonly memo = new AnswerMemo();
+  /** The last few identities of hook environments, by the variables they derive from. */
+  private readonly identities = new Map<string, string | null>();
 
   constructor(private readonly o: CoreOptions) {
     this.identity = identityOf(o.paths);
@@ -126,8 +131,15 @@ export class DaemonCore implements Backend {
   foreignEnv(env: Readonly<Record<string, string>>): string | null {
     const stale = this.superseded();
     if (stale !== null) return stale;
+    // Only these decide an identity (identity.ts); every prompt of a shell sends the same.
+    const key = [env.HOME, env.XDG_CONFIG_HOME, env.XDG_DATA_HOME, env.DIRENV_CONFIG].map((v) => v === undefined ? '\u0001' : v).join('\0');
+    const known = this.identities.get(key);
+    if (known !== undefined) return known;
     const theirs = identityOfEnv(env);
-    return sameIdentity(this.identity, theirs) ? null : identityDifference(this.identity, theirs);
+    const why = sameIdentity(this.identity, theirs) ? null : identityDifference(this.identity, theirs);
+    if (this.identities.size >= 16) this.identities.clear();
+    this.identities.set(key, why);
+    return why;
   }
 
   /** Backend.foreign: foreignEnv, logged once per identity. */
@@ -163,7 +175,21 @@ export class DaemonCore implements Backend {
   /** Export for both transports; the hook side passes the async budget from config. */
   async export(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {
     try {
+      // A request to run the file (entering) is never replayed; nor with `[go] auto`, whose
+      // answers depend on SDK discovery as well as on files.
+      const memoable = opts.fresh !== true && !this.o.engine.config.go.auto;
+      const key = memoable ? requestKey(req) : '';
+      const generation = this.o.generation.current;
+      const kept = memoable ? this.memo.get(key, generation) : null;
+      if (kept !== null) {
+        this.o.watcher.touch(req.cwd, watchedPaths(req.env, kept.change));
+        return kept;
+      }
+      const startedAt = Date.now();
       const outcome = await this.o.engine.export(req, opts);
+      if (memoable) {
+        this.memo.put(key, req, outcome, { generation, markers: this.o.engine.markers(), pinned: [this.o.paths.keyFile] }, startedAt);
+      }
       // What the shell now depends on stays watched while shells use it.
       this.o.watcher.touch(req.cwd, watchedPaths(req.env, outcome.change));
       return outcome;

@@ -69,6 +69,27 @@ export function outcomeRecords(outcome: ExportOutcome, shell: HookShell, colour 
 }
 
 /**
+ * Records by outcome: the daemon hands out the same outcome object for a memoized answer
+ * (answer-memo.ts), and its records are the same for the same shell and colour.
+ */
+const recordsByOutcome = new WeakMap<ExportOutcome, Map<string, readonly HookRecord[]>>();
+
+function recordsFor(outcome: ExportOutcome, shell: HookShell, colour: boolean): HookRecord[] {
+  let byShell = recordsByOutcome.get(outcome);
+  if (byShell === undefined) {
+    byShell = new Map();
+    recordsByOutcome.set(outcome, byShell);
+  }
+  const key = `${shell}${colour ? '+c' : ''}`;
+  let records = byShell.get(key);
+  if (records === undefined) {
+    records = outcomeRecords(outcome, shell, colour);
+    byShell.set(key, records);
+  }
+  return [...records];
+}
+
+/**
  * One hook stream: requests in order, each acknowledged when its header is read and
  * answered when the engine has an outcome (within the budget, else `pending`).
  */
@@ -207,7 +228,7 @@ export class HookSession {
       // (zsh and fish ask after a cd and again at the prompt). Moved by more, something
       // else happened meanwhile: the number from before, and the shell asks again.
       if (outcome.evaluated === true) generation = this.generationAfter(generation);
-      records = cli ? cliRecords(outcome, req.header, colour) : outcomeRecords(outcome, req.header.shell, colour);
+      records = cli ? cliRecords(outcome, req.header, colour) : recordsFor(outcome, req.header.shell, colour);
     } catch (err) {
       // Errors may quote a path (Node's own messages do): never raw control characters.
       const text = `envd: ${printable(errorMessage(err).replace(/^envd: /, ''))}`;

@@ -2,6 +2,7 @@ import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeBytes } from '../env/bytes.js';
 import type { Env } from '../env/diff.js';
+import { quoteBash } from '../env/quote.js';
 import { STDLIB_DIR } from './stdlib.js';
 
 /**
@@ -44,9 +45,10 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * The request for a warm bash, or null when this environment needs a bash of its own. It
  * is its length in bytes on a line, then bash code the warm bash reads at once and evals
  * (`read` takes a pipe one byte at a time unless told how many: ~9000 system calls for a
- * usual environment with NUL-separated fields, a dozen this way): assignments of
- * single-quoted words, which keep every byte but `'` as it is, so values arrive exactly,
- * not-UTF-8 ones included. Names are identifiers, checked here.
+ * usual environment with NUL-separated fields, a dozen this way): assignments of words
+ * quoted by quoteBash, so values arrive exactly, not-UTF-8 ones included (read in the C
+ * locale). Names are identifiers, checked here; a NUL or a value quoteBash cannot write
+ * gets a bash of its own.
  */
 export function warmRequest(dir: string, env: Env): Buffer | null {
   // bash counts SHLVL up from a plain number; anything else it reads its own way.
@@ -61,22 +63,24 @@ export function warmRequest(dir: string, env: Env): Buffer | null {
     if (name === 'PWD' || name === 'OLDPWD' || name === 'SHLVL') continue;
     // __envd_w_*: WARM_RECEIVE's own variables, which exporting would clobber mid-loop.
     if (!IDENT.test(name) || STARTUP_NAMES.has(name) || name.startsWith('__envd_w_')) return null;
-    words.push(name, quote(value));
+    words.push(name, value);
   }
   const head = [dir, env.PWD ?? '', env.OLDPWD ?? ''];
   if ([...head, ...words].some((w) => w.includes('\0'))) return null;
-  const [qdir, qpwd, qold] = head.map(quote);
-  const text = `__envd_w_dir=${qdir} __envd_w_pwd=${qpwd} __envd_w_oldset=${env.OLDPWD === undefined ? 0 : 1} __envd_w_old=${qold} __envd_w_lvl=${shlvl}\n`
-    + `__envd_w_env=(${words.join(' ')})\n`;
+  let text: string;
+  try {
+    const [qdir, qpwd, qold] = head.map((w) => quoteBash(w));
+    const assigns = words.map((w, i) => (i % 2 === 0 ? w : quoteBash(w)));
+    text = `__envd_w_dir=${qdir ?? "''"} __envd_w_pwd=${qpwd ?? "''"} __envd_w_oldset=${env.OLDPWD === undefined ? 0 : 1} __envd_w_old=${qold ?? "''"} __envd_w_lvl=${shlvl}\n`
+      + `__envd_w_env=(${assigns.join(' ')})\n`;
+  } catch {
+    return null; // a value quoteBash cannot write (a surrogate that is no byte)
+  }
   // A byte string (src/env/bytes.ts): back to the exact bytes, after their count.
   const bytes = encodeBytes(text);
   return Buffer.concat([Buffer.from(`${bytes.length}\n`), bytes]);
 }
 
-/** A single-quoted bash word: every byte literal, `'` written as '\''. */
-function quote(s: string): string {
-  return `'${s.replace(/'/g, "'\\''")}'`;
-}
 
 /**
  * What a warm bash runs between the stdlib and the bootstrap: read and eval the request (in

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { quoteBash } from '../env/quote.js';
-import { renderPosix, shq } from './posix.js';
+import { renderPosix } from './posix.js';
 import type { CompletionTable, Shell } from './types.js';
 
 /**
@@ -19,10 +19,10 @@ const SPECIAL = new Set([
 
 /** The data functions of shells/bash/completion.bash. */
 function completionTable(t: CompletionTable): string {
-  const subCases = t.parents.map((p) => `    ${shq(p.name)}) _envd_subs=${shq(p.subs.map((s) => s.name).join(' '))} ;;`);
-  const specCases = t.leaves.map((l) => `    ${shq(l.path)}) _envd_opts=${shq(l.options.map((o) => o.name).join(' '))}; _envd_valopts=${shq(l.valueOptions.join(' '))}; _envd_pos=(${l.positional.map(shq).join(' ')}); _envd_rest=${shq(l.rest)} ;;`);
+  const subCases = t.parents.map((p) => `    ${quoteBash(p.name)}) _envd_subs=${quoteBash(p.subs.map((s) => s.name).join(' '))} ;;`);
+  const specCases = t.leaves.map((l) => `    ${quoteBash(l.path)}) _envd_opts=${quoteBash(l.options.map((o) => o.name).join(' '))}; _envd_valopts=${quoteBash(l.valueOptions.join(' '))}; _envd_pos=(${l.positional.map(quoteBash).join(' ')}); _envd_rest=${quoteBash(l.rest)} ;;`);
   return [
-    `_envd_verbs=${shq(t.verbs.map((v) => v.name).join(' '))}`,
+    `_envd_verbs=${quoteBash(t.verbs.map((v) => v.name).join(' '))}`,
     '',
     '_envd_subcommands() {',
     "  _envd_subs=''",

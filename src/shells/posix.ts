@@ -1,9 +1,5 @@
 import type { EnvOp } from './types.js';
 
-/** Single-quote for bash and zsh source text (the completion table holds no quotes, but be correct anyway). */
-export function shq(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 /**
  * bash and zsh render alike: `{ export NAME=WORD; unset -v 'NAME'; }`.

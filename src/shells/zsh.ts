@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { quoteZsh } from '../env/quote.js';
-import { nonEmpty, renderPosix, shq } from './posix.js';
+import { nonEmpty, renderPosix } from './posix.js';
 import type { CompletionTable, Described, Shell } from './types.js';
 
 /**
@@ -32,7 +32,7 @@ const SPECIAL = new Set([
 
 /** `'name:desc' ...` for _describe, which splits at the first unescaped colon. */
 function described(items: readonly Described[]): string {
-  return items.map((i) => shq(`${i.name.replace(/:/g, '\\:')}:${i.desc}`)).join(' ');
+  return items.map((i) => quoteZsh(`${i.name.replace(/:/g, '\\:')}:${i.desc}`)).join(' ');
 }
 
 /**
@@ -40,8 +40,8 @@ function described(items: readonly Described[]): string {
  * `subs`, `opts`, `valopts`, `pos`, `rest`): zsh's locals are visible to the functions called.
  */
 function completionTable(t: CompletionTable): string {
-  const subCases = t.parents.map((p) => `    (${shq(p.name)}) subs=(${described(p.subs)}) ;;`);
-  const specCases = t.leaves.map((l) => `    (${shq(l.path)}) opts=(${described(l.options)}); valopts=(${l.valueOptions.map(shq).join(' ')}); pos=(${l.positional.map(shq).join(' ')}); rest=${shq(l.rest)} ;;`);
+  const subCases = t.parents.map((p) => `    (${quoteZsh(p.name)}) subs=(${described(p.subs)}) ;;`);
+  const specCases = t.leaves.map((l) => `    (${quoteZsh(l.path)}) opts=(${described(l.options)}); valopts=(${l.valueOptions.map(quoteZsh).join(' ')}); pos=(${l.positional.map(quoteZsh).join(' ')}); rest=${quoteZsh(l.rest)} ;;`);
   return [
     '_envd_verbs() {',
     `  verbs=(${described(t.verbs)})`,

@@ -3,6 +3,7 @@
  * asking `export json`, CI running `exec`, and a first answer with no daemon. The first
  * three are answered by bin/envd's front door (no Node); side by side with direnv.
  */
+import { quoteBash } from '../../env/quote.js';
 import { enter, medianCell } from '../context.js';
 import { repeat, run, time } from '../plan.js';
 import { formatMicros, median } from '../stats.js';
@@ -11,9 +12,6 @@ import { eachTool, makeProjects, newRow, NO_DAEMON, smallSpec, type Scenario } f
 
 const VS_DIRENV = ['envd', 'direnv'] as const;
 
-function sh(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
-}
 
 export const hookLine: Scenario = {
   id: 'hook-line',
@@ -26,7 +24,7 @@ export const hookLine: Scenario = {
       const box = await ctx.box(tool);
       const bin = tool.info.bin ?? tool.name;
       const r = await ctx.run(tool, box, 'bash', [
-        repeat(n, [time('line', [run(['bash', '--norc', '--noprofile', '-c', `eval "$(${sh(bin)} hook bash)"`])])]),
+        repeat(n, [time('line', [run(['bash', '--norc', '--noprofile', '-c', `eval "$(${quoteBash(bin)} hook bash)"`])])]),
       ]);
       return medianCell(r, 'line', n);
     });

@@ -1,0 +1,99 @@
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it } from 'vitest';
+import { HookClient } from '../src/bench/hook-client.js';
+import type { HookRecord } from '../src/protocol/hook-records.js';
+import { allowIn, Sandbox } from './helpers/sandbox.js';
+
+// The daemon keeps hook answers by request and replays one only while every file it was
+// derived from is unchanged (src/daemon/answer-memo.ts). With the watcher off nothing else
+// tells the daemon about an edit: these requests are the same bytes before and after it,
+// so a replay that skipped its stamps would answer as before the edit.
+
+const sandboxes: Sandbox[] = [];
+afterEach(() => {
+  for (const sb of sandboxes.splice(0)) sb.cleanup();
+});
+
+function setup(): { sb: Sandbox; project: string; outside: string; client: HookClient } {
+  const sb = new Sandbox();
+  sandboxes.push(sb);
+  const project = sb.mkdir('p');
+  const outside = sb.mkdir('out');
+  sb.write('p/.envrc', 'export MEMO_A=one\n');
+  sb.mkdir('p/sub');
+  const r = sb.envd(['daemon', 'start'], { env: { ENVD_NO_WATCH: '1' } });
+  if (r.status !== 0) throw new Error(r.stderr);
+  allowIn(sb, project);
+  const client = new HookClient(join(sb.runtimeDir, 'daemon.sock'), { ...sb.env, PWD: outside, SHLVL: '1' }, 't');
+  return { sb, project, outside, client };
+}
+
+const messages = (records: HookRecord[]): string => records.flatMap((r) => (r.t === 'm' ? [r.text] : [])).join('\n');
+const changes = (records: HookRecord[]): HookRecord[] => records.filter((r) => r.t === 'x' || r.t === 'u');
+
+/** Ask until the answer is no longer `pending` (the first evaluation may take longer than the budget). */
+async function enter(client: HookClient, dir: string): Promise<void> {
+  for (let i = 0; i < 200 && client.env.MEMO_A === undefined; i++) {
+    const a = await client.ask(dir);
+    if (!a.records.some((r) => r.t === 'p')) break;
+    await sleep(50);
+  }
+  expect(client.env.MEMO_A).toBe('one');
+}
+
+/** Files a second old, as the memo wants them: it keeps nothing derived from a newer one. */
+const settle = (): Promise<void> => sleep(1200);
+
+describe('memoized hook answers', () => {
+  it('an edit to the loaded .envrc is seen by the next identical request', async () => {
+    const { sb, project, client } = setup();
+    await enter(client, project);
+    await settle();
+    // Twice the same request: the second is a replay.
+    for (let i = 0; i < 2; i++) expect(changes((await client.ask(project)).records)).toEqual([]);
+    sb.write('p/.envrc', 'export MEMO_A=two\n');
+    const after = await client.ask(project);
+    expect(messages(after.records)).toContain('is blocked');
+  });
+
+  it('a new .envrc nearer to the working directory is found by the next identical request', async () => {
+    const { sb, project, client } = setup();
+    const sub = join(project, 'sub');
+    await enter(client, sub);
+    await settle();
+    for (let i = 0; i < 2; i++) expect(changes((await client.ask(sub)).records)).toEqual([]);
+    sb.write('p/sub/.envrc', 'export MEMO_B=nearer\n');
+    const after = await client.ask(sub);
+    expect(messages(after.records)).toContain('sub/.envrc is blocked');
+  });
+
+  it('leaving is replayed, and a new .envrc where the shell stands is found', async () => {
+    const { sb, project, outside, client } = setup();
+    await enter(client, project);
+    await settle();
+    const env = { ...client.env };
+    // The same leave request twice (the client's env put back): the same answer.
+    const first = await client.ask(outside);
+    expect(client.env.MEMO_A).toBeUndefined();
+    client.env = { ...env };
+    const second = await client.ask(outside);
+    expect(changes(second.records)).toEqual(changes(first.records));
+    await client.ask(outside);
+    expect(changes((await client.ask(outside)).records)).toEqual([]);
+    sb.write('out/.envrc', 'export MEMO_C=here\n');
+    expect(messages((await client.ask(outside)).records)).toContain('out/.envrc is blocked');
+  });
+
+  it('an approval withdrawn is seen by the next identical request', async () => {
+    const { sb, project, client } = setup();
+    await enter(client, project);
+    await settle();
+    for (let i = 0; i < 2; i++) expect(changes((await client.ask(project)).records)).toEqual([]);
+    const r = sb.envd(['deny'], { cwd: project });
+    expect(r.status, r.stderr).toBe(0);
+    const after = await client.ask(project);
+    expect(client.env.MEMO_A).toBeUndefined();
+    expect(after.records.length).toBeGreaterThan(0);
+  });
+});
