@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MoreShell } from './emit-more.js';
 import type { Sandbox } from './sandbox.js';
-import type { ToolName } from './tools.js';
+import type { ToolName } from './tool-names.js';
 
 export const MORE_SHELLS: readonly MoreShell[] = ['elvish', 'tcsh', 'nushell'];
 

@@ -14,8 +14,9 @@ import type { Shell } from './plan.js';
 import { Sandbox } from './sandbox.js';
 import { quoteBash, quoteFish } from '../env/quote.js';
 
-export type ToolName = 'envd' | 'direnv' | 'mise';
-export const TOOLS: readonly ToolName[] = ['envd', 'direnv', 'mise'];
+import type { ToolName } from './tool-names.js';
+
+export { TOOLS, type ToolName } from './tool-names.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
