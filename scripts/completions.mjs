@@ -10,6 +10,8 @@ import { PACKAGE_ROOT } from '../dist/version.js';
 
 const table = completionTable();
 for (const shell of allShells()) {
+  // elvish, tcsh and nushell have no completion file yet.
+  if (shell.completionFile === null || shell.completionTable === null) continue;
   const file = join(PACKAGE_ROOT, shell.completionFile);
   const before = readFileSync(file, 'utf8');
   const after = withGeneratedSection(before, shell.completionTable(table));

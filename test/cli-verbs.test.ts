@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, Sandbox, haveShell } from './helpers/sandbox.js';
+import { ROOT, Sandbox, haveShell, type Shell } from './helpers/sandbox.js';
 import { VERBS } from '../src/cli/verbs.js';
 import { completionTable } from '../src/cli/completion-table.js';
-import { allShells, SHELL_NAMES, type ShellName } from '../src/shells/index.js';
+import { allShells, COMPLETION_SHELLS, EXPORT_FORMATS } from '../src/shells/index.js';
 import { withGeneratedSection } from '../src/shells/generated.js';
 import { BIN_PLACEHOLDER, MARKERS_PLACEHOLDER } from '../src/shells/files.js';
 
@@ -31,7 +31,7 @@ describe('envd --help', () => {
       for (const a of v.args ?? []) if (a.kind === 'words') for (const w of a.words) expect(words, `${v.name} ${w}`).toContain(w);
     }
     // The two the hand-written help left out.
-    expect(r.stdout).toMatch(/^ {2}export bash\|zsh\|fish\|json\|gha\b/m);
+    expect(r.stdout).toMatch(new RegExp(`^ {2}export ${EXPORT_FORMATS.join('\\|')}\\b`, 'm'));
     expect(r.stdout).toMatch(/^ {2}daemon start\|.*\|install /m);
   });
 
@@ -46,33 +46,50 @@ describe('envd --help', () => {
   });
 });
 
+/** The shells envd has a completion file for (elvish, tcsh and nushell have none yet). */
+const withCompletion = allShells().flatMap((s) => (s.completionFile === null || s.completionTable === null ? [] : [{ name: s.name, file: s.completionFile, table: s.completionTable }]));
+
 describe('completion files', () => {
   it('hold the verb table the specs make (run `npm run completions` after changing a verb)', () => {
     const table = completionTable();
-    for (const shell of allShells()) {
-      const text = readFileSync(join(ROOT, shell.completionFile), 'utf8');
-      expect(withGeneratedSection(text, shell.completionTable(table)), shell.completionFile).toBe(text);
+    for (const shell of withCompletion) {
+      const text = readFileSync(join(ROOT, shell.file), 'utf8');
+      expect(withGeneratedSection(text, shell.table(table)), shell.file).toBe(text);
     }
   });
 
   it('`envd completion SHELL` prints the file as it is', () => {
-    for (const shell of allShells()) {
+    for (const shell of withCompletion) {
       const r = sb.envd(['completion', shell.name]);
       expect(r.status).toBe(0);
-      expect(r.stdout).toBe(readFileSync(join(ROOT, shell.completionFile), 'utf8'));
+      expect(r.stdout).toBe(readFileSync(join(ROOT, shell.file), 'utf8'));
+    }
+  });
+
+  it('`envd completion` takes exactly the shells with a completion file; the others are usage errors', () => {
+    expect(withCompletion.map((s) => s.name)).toEqual([...COMPLETION_SHELLS]);
+    for (const shell of allShells().filter((s) => s.completionFile === null)) {
+      const r = sb.envd(['completion', shell.name]);
+      expect(r.status).toBe(2);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toContain("'envd completion bash'");
     }
   });
 
   /** The first-level words a shell's completion offers, asked of the real shell. */
-  const offered: Record<ShellName, (file: string) => string> = {
+  const offered: Record<Shell, (file: string) => string> = {
     bash: (file) => `source '${file}'; printf '%s\\n' $_envd_verbs`,
     zsh: (file) => `source '${file}' 2>/dev/null; local -a verbs; _envd_verbs; print -rl -- \${verbs%%:*}`,
     fish: (file) => `source '${file}'; __envd_verbs | string replace -r '\\t.*' ''`,
   };
 
-  for (const name of SHELL_NAMES) {
+  it('every shell with a completion file is asked below', () => {
+    expect(withCompletion.map((s) => s.name)).toEqual(Object.keys(offered));
+  });
+
+  for (const name of Object.keys(offered) as Shell[]) {
     it.runIf(haveShell(name))(`${name} offers every verb and alias, and every second-level verb`, () => {
-      const file = join(ROOT, allShells().find((s) => s.name === name)?.completionFile ?? '');
+      const file = join(ROOT, withCompletion.find((s) => s.name === name)?.file ?? '');
       const r = sb.shell(name, offered[name](file));
       expect(r.status).toBe(0);
       const got = r.stdout.split('\n').filter((l) => l !== '');
@@ -85,13 +102,22 @@ describe('completion files', () => {
 
 describe('envd hook SHELL', () => {
   it('prints the real file with only its two placeholders replaced, each by one quoted word', () => {
-    for (const shell of allShells()) {
+    for (const shell of allShells().filter((s) => s.hookText === undefined)) {
       const text = readFileSync(join(ROOT, shell.hookFile), 'utf8');
-      const literal = text.split(BIN_PLACEHOLDER).map((p) => p.split(MARKERS_PLACEHOLDER).map((q) => q.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join("'[^'\\n]*'"));
-      expect(literal).toHaveLength(2);
+      // bash, zsh and fish quote these words with '…', elvish and nushell with "…".
+      const q = shell.quote('x').charAt(0);
+      const literal = text.split(BIN_PLACEHOLDER).map((p) => p.split(MARKERS_PLACEHOLDER).map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join(`${q}[^${q}\\n]*${q}`));
+      expect(literal, shell.name).toHaveLength(2);
       const r = sb.envd(['hook', shell.name]);
       expect(r.status).toBe(0);
-      expect(r.stdout).toMatch(new RegExp(`^${literal.join("'/[^'\\n]*/bin/envd'")}$`));
+      expect(r.stdout).toMatch(new RegExp(`^${literal.join(`${q}/[^${q}\\n]*/bin/envd${q}`)}$`));
     }
+  });
+
+  it('tcsh: one line that names the binary and sources the hook file where it is', () => {
+    const r = sb.envd(['hook', 'tcsh']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^set _envd_bin = '\/[^'\n]*\/bin\/envd'; set _envd_kline = '[^'\n]*'; set _envd_self = '([^'\n]*)'; source "\$_envd_self"\n$/);
+    expect(r.stdout).toContain(`'${join(ROOT, 'shells/tcsh/hook.tcsh')}'`);
   });
 });

@@ -96,7 +96,7 @@ describe('bash', () => {
 
   it('verbs, subcommands, options and arguments', () => {
     expect(complete('envd', 'ex')).toEqual(['exec', 'export']);
-    expect(complete('envd', 'export', '')).toEqual(['bash', 'fish', 'gha', 'json', 'zsh']);
+    expect(complete('envd', 'export', '')).toEqual(['bash', 'elvish', 'fish', 'gha', 'json', 'nushell', 'tcsh', 'zsh']);
     expect(complete('envd', 'export', '-')).toEqual(['--budget']);
     expect(complete('envd', 'go', '')).toEqual(['install', 'list', 'uninstall', 'which']);
     expect(complete('envd', 'go', 'which', '--')).toEqual(['--dir', '--json']);
@@ -107,7 +107,7 @@ describe('bash', () => {
     expect(complete('envd', 'doctor', '-')).toEqual(['--json', '--no-start']);
     expect(complete('envd', 'completion', '')).toEqual(['bash', 'fish', 'zsh']);
     expect(complete('envd', 'hook', 'f')).toEqual(['fish']);
-    expect(complete('envd', 'dump', '')).toEqual(['bash', 'fish', 'gzenv', 'json', 'zsh']);
+    expect(complete('envd', 'dump', '')).toEqual(['bash', 'elvish', 'fish', 'gzenv', 'json', 'nushell', 'tcsh', 'zsh']);
   });
 
   it('files and directories where a path goes, spaces kept whole', () => {
@@ -162,7 +162,7 @@ zpty -d z
 
   it.skipIf(!have)('offers verbs, arguments and options on Tab', () => {
     expect(complete('envd ex')).toEqual(['exec', 'export']);
-    expect(complete('envd export ')).toEqual(['bash', 'fish', 'gha', 'json', 'zsh']);
+    expect(complete('envd export ')).toEqual(['bash', 'elvish', 'fish', 'gha', 'json', 'nushell', 'tcsh', 'zsh']);
     expect(complete('envd go which --')).toEqual(['--dir', '--json']);
     expect(complete('envd daemon ')).toEqual(['install', 'logs', 'restart', 'run', 'start', 'status', 'stop']);
   });
@@ -192,7 +192,7 @@ describe('fish', () => {
 
   it.skipIf(!have)('verbs with descriptions, arguments, options, files and directories', () => {
     expect(complete('envd ex')).toEqual(['exec', 'export']);
-    expect(complete('envd export ')).toEqual(['bash', 'fish', 'gha', 'json', 'zsh']);
+    expect(complete('envd export ')).toEqual(['bash', 'elvish', 'fish', 'gha', 'json', 'nushell', 'tcsh', 'zsh']);
     expect(complete('envd go which --')).toEqual(['--dir', '--json']);
     expect(complete('envd go which --dir ')).toEqual(['subdir/']);
     expect(complete('envd daemon install --platform ')).toEqual(['darwin', 'linux']);

@@ -60,14 +60,15 @@ function startDaemon(sb: Sandbox): number {
 }
 
 describe('hook and completion', () => {
-  for (const shell of ['bash', 'zsh', 'fish'] as const) {
-    it(`${shell}: the CLI's exact bytes, with no node on PATH, also through a symlink (an npm bin link)`, () => {
+  // Every shell's hook; completion for the shells that have one (src/shells/names.ts).
+  for (const [shell, verbs] of [['bash', ['hook', 'completion']], ['zsh', ['hook', 'completion']], ['fish', ['hook', 'completion']], ['elvish', ['hook']], ['tcsh', ['hook']], ['nushell', ['hook']]] as const) {
+    it(`${shell}: the CLI's exact bytes (${verbs.join(' and ')}), with no node on PATH, also through a symlink (an npm bin link)`, () => {
       const sb = box();
       const bare = noNodePath(sb);
       const link = sb.path('link-bin', 'envd');
       mkdirSync(sb.path('link-bin'));
       symlinkSync(ENVD_BIN, link);
-      for (const verb of ['hook', 'completion']) {
+      for (const verb of verbs) {
         const want = viaNode(sb, [verb, shell]);
         expect(want.status, want.stderr).toBe(0);
         for (const bin of [ENVD_BIN, link]) {
@@ -93,7 +94,7 @@ describe('hook and completion', () => {
 
   it('usage errors are the CLI\'s', () => {
     const sb = box();
-    for (const args of [['hook'], ['hook', 'tcsh'], ['completion', 'bash', 'x']]) {
+    for (const args of [['hook'], ['hook', 'powershell'], ['completion', 'bash', 'x'], ['completion', 'tcsh']]) {
       const r = sb.envd(args);
       expect(r.status).toBe(2);
       expect(r.stderr).toBe(viaNode(sb, args).stderr);

@@ -81,7 +81,7 @@ describe('hook request parser', () => {
     bad({ id: '', shell: 'bash', cwd: '/' });
     bad({ id: 'a b', shell: 'bash', cwd: '/' });
     bad({ id: 'x'.repeat(65), shell: 'bash', cwd: '/' });
-    bad({ id: '1', shell: 'tcsh', cwd: '/' });
+    bad({ id: '1', shell: 'powershell', cwd: '/' });
     bad({ id: '1', shell: 'bash', flags: 'c!', cwd: '/' });
     bad({ id: '1', shell: 'bash', cwd: 'relative/dir' });
     bad({ id: '1', shell: 'bash', cwd: '' });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROOT, haveTool } from './helpers/sandbox.js';
@@ -8,9 +8,11 @@ import { loadShell } from '../src/shells/files.js';
 
 /**
  * Every shell file envd ships, checked by its own shell's tools: the stdlib, the bash
- * files and the bash programs (bin/envd's front door, the test and CI scripts) with shellcheck, the zsh files with `zsh -n`, the fish files with
- * `fish --no-execute` (each shell module names its check). A missing tool skips with a
- * message, or fails under ENVD_REQUIRE_SHELLS=1.
+ * files and the bash programs (bin/envd's front door, the test and CI scripts) with
+ * shellcheck, the zsh files with `zsh -n`, the fish files with `fish --no-execute`,
+ * elvish's with `elvish -compileonly`, tcsh's with `tcsh -n`, nushell's with nu-check
+ * (each shell module names its check). A missing tool skips with a message, or fails
+ * under ENVD_REQUIRE_SHELLS=1.
  */
 
 interface Checked { file: string; check: readonly [string, ...string[]] }
@@ -19,7 +21,7 @@ const stdlib: Checked[] = readdirSync(join(ROOT, 'stdlib')).filter((f) => f.ends
   .map((f) => ({ file: `stdlib/${f}`, check: ['shellcheck', '--shell=bash'] }));
 // bash programs of the repository's own: the front door, the user pass of the tests, CI.
 const programs: Checked[] = ['bin/envd', 'scripts/test-as-user.sh', '.ci/run'].map((file) => ({ file, check: ['shellcheck', '--shell=bash'] }));
-const shellFiles: Checked[] = allShells().flatMap((s) => [s.hookFile, s.completionFile].map((file) => ({ file, check: s.check })));
+const shellFiles: Checked[] = allShells().flatMap((s) => [s.hookFile, ...(s.completionFile === null ? [] : [s.completionFile])].map((file) => ({ file, check: s.check })));
 
 describe('shell files pass their shell\'s check', () => {
   it('the list covers every file under shells/ and stdlib/*.sh', () => {
@@ -44,6 +46,16 @@ describe('shell files pass their shell\'s check', () => {
       expect(r.status).toBe(0);
     });
   }
+});
+
+describe('tcsh', () => {
+  it('every block of the hook is closed (tcsh -n does not check that)', () => {
+    const lines = readFileSync(join(ROOT, SHELLS.tcsh.hookFile), 'utf8').split('\n').map((l) => l.trim()).filter((l) => !l.startsWith('#'));
+    const opened = lines.filter((l) => /^if \(.*\) then$/.test(l)).length;
+    expect(opened).toBeGreaterThan(3);
+    expect(lines.filter((l) => l === 'endif').length).toBe(opened);
+    expect(lines.filter((l) => /^(while|foreach) /.test(l)).length).toBe(lines.filter((l) => l === 'end').length);
+  });
 });
 
 describe('the shell registry', () => {

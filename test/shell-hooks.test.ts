@@ -68,7 +68,7 @@ describe('envd hook SHELL', () => {
   });
 
   it('refuses other shells with a usage line', () => {
-    const r = sb.envd(['hook', 'tcsh']);
+    const r = sb.envd(['hook', 'powershell']);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/^envd: hook needs one of: bash, zsh, fish/);
   });

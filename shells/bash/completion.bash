@@ -19,7 +19,7 @@ _envd_subcommands() {
 _envd_spec() {
   _envd_opts='' _envd_valopts='' _envd_pos=() _envd_rest=none
   case $1 in
-    'hook') _envd_opts=''; _envd_valopts=''; _envd_pos=('words:bash,zsh,fish'); _envd_rest='none' ;;
+    'hook') _envd_opts=''; _envd_valopts=''; _envd_pos=('words:bash,zsh,fish,elvish,tcsh,nushell'); _envd_rest='none' ;;
     'allow') _envd_opts=''; _envd_valopts=''; _envd_pos=('file'); _envd_rest='none' ;;
     'permit') _envd_opts=''; _envd_valopts=''; _envd_pos=('file'); _envd_rest='none' ;;
     'grant') _envd_opts=''; _envd_valopts=''; _envd_pos=('file'); _envd_rest='none' ;;
@@ -27,7 +27,7 @@ _envd_spec() {
     'block') _envd_opts=''; _envd_valopts=''; _envd_pos=('file'); _envd_rest='none' ;;
     'revoke') _envd_opts=''; _envd_valopts=''; _envd_pos=('file'); _envd_rest='none' ;;
     'disallow') _envd_opts=''; _envd_valopts=''; _envd_pos=('file'); _envd_rest='none' ;;
-    'export') _envd_opts='--budget'; _envd_valopts='--budget=none'; _envd_pos=('words:bash,zsh,fish,json,gha'); _envd_rest='none' ;;
+    'export') _envd_opts='--budget'; _envd_valopts='--budget=none'; _envd_pos=('words:bash,zsh,fish,elvish,tcsh,nushell,json,gha'); _envd_rest='none' ;;
     'exec') _envd_opts=''; _envd_valopts=''; _envd_pos=('dir' 'command'); _envd_rest='file' ;;
     'status') _envd_opts='--json'; _envd_valopts=''; _envd_pos=(); _envd_rest='none' ;;
     'reload') _envd_opts=''; _envd_valopts=''; _envd_pos=('file'); _envd_rest='none' ;;
@@ -50,14 +50,14 @@ _envd_spec() {
     'daemon install') _envd_opts='--print --force --remove --platform'; _envd_valopts='--platform=words:linux,darwin'; _envd_pos=(); _envd_rest='none' ;;
     'doctor') _envd_opts='--json --no-start'; _envd_valopts=''; _envd_pos=(); _envd_rest='none' ;;
     'completion') _envd_opts=''; _envd_valopts=''; _envd_pos=('words:bash,zsh,fish'); _envd_rest='none' ;;
-    'dump') _envd_opts=''; _envd_valopts=''; _envd_pos=('words:gzenv,json,bash,zsh,fish' 'file'); _envd_rest='none' ;;
+    'dump') _envd_opts=''; _envd_valopts=''; _envd_pos=('words:gzenv,json,bash,zsh,fish,elvish,tcsh,nushell' 'file'); _envd_rest='none' ;;
     'apply_dump') _envd_opts=''; _envd_valopts=''; _envd_pos=('file'); _envd_rest='none' ;;
     'show_dump') _envd_opts=''; _envd_valopts=''; _envd_pos=('file'); _envd_rest='none' ;;
-    'watch') _envd_opts=''; _envd_valopts=''; _envd_pos=('words:bash,zsh,fish'); _envd_rest='file' ;;
+    'watch') _envd_opts=''; _envd_valopts=''; _envd_pos=('words:bash,zsh,fish,elvish,tcsh,nushell'); _envd_rest='file' ;;
     'watch-dir') _envd_opts=''; _envd_valopts=''; _envd_pos=('dir'); _envd_rest='none' ;;
     'watch-list') _envd_opts='--json'; _envd_valopts=''; _envd_pos=(); _envd_rest='none' ;;
     'watch-print') _envd_opts='--null -0'; _envd_valopts=''; _envd_pos=(); _envd_rest='none' ;;
-    'dotenv') _envd_opts=''; _envd_valopts=''; _envd_pos=('words:bash,zsh,fish,json,gha' 'file'); _envd_rest='none' ;;
+    'dotenv') _envd_opts=''; _envd_valopts=''; _envd_pos=('words:bash,zsh,fish,elvish,tcsh,nushell,json,gha' 'file'); _envd_rest='none' ;;
     'current') _envd_opts=''; _envd_valopts=''; _envd_pos=('file'); _envd_rest='none' ;;
     'fetchurl') _envd_opts=''; _envd_valopts=''; _envd_pos=('none' 'none'); _envd_rest='none' ;;
     'check-required') _envd_opts=''; _envd_valopts=''; _envd_pos=(); _envd_rest='file' ;;

@@ -23,7 +23,7 @@ function __envd_spec -S
         case hook
             set opts
             set valopts
-            set pos words:bash,zsh,fish
+            set pos words:bash,zsh,fish,elvish,tcsh,nushell
             set rest none
         case allow
             set opts
@@ -63,7 +63,7 @@ function __envd_spec -S
         case export
             set opts '--budget	milliseconds to wait for a slow .envrc'
             set valopts --budget=none
-            set pos words:bash,zsh,fish,json,gha
+            set pos words:bash,zsh,fish,elvish,tcsh,nushell,json,gha
             set rest none
         case exec
             set opts
@@ -178,7 +178,7 @@ function __envd_spec -S
         case dump
             set opts
             set valopts
-            set pos words:gzenv,json,bash,zsh,fish file
+            set pos words:gzenv,json,bash,zsh,fish,elvish,tcsh,nushell file
             set rest none
         case apply_dump
             set opts
@@ -193,7 +193,7 @@ function __envd_spec -S
         case watch
             set opts
             set valopts
-            set pos words:bash,zsh,fish
+            set pos words:bash,zsh,fish,elvish,tcsh,nushell
             set rest file
         case watch-dir
             set opts
@@ -213,7 +213,7 @@ function __envd_spec -S
         case dotenv
             set opts
             set valopts
-            set pos words:bash,zsh,fish,json,gha file
+            set pos words:bash,zsh,fish,elvish,tcsh,nushell,json,gha file
             set rest none
         case current
             set opts

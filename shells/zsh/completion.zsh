@@ -19,7 +19,7 @@ _envd_subcommands() {
 
 _envd_spec() {
   case $1 in
-    ('hook') opts=(); valopts=(); pos=('words:bash,zsh,fish'); rest='none' ;;
+    ('hook') opts=(); valopts=(); pos=('words:bash,zsh,fish,elvish,tcsh,nushell'); rest='none' ;;
     ('allow') opts=(); valopts=(); pos=('file'); rest='none' ;;
     ('permit') opts=(); valopts=(); pos=('file'); rest='none' ;;
     ('grant') opts=(); valopts=(); pos=('file'); rest='none' ;;
@@ -27,7 +27,7 @@ _envd_spec() {
     ('block') opts=(); valopts=(); pos=('file'); rest='none' ;;
     ('revoke') opts=(); valopts=(); pos=('file'); rest='none' ;;
     ('disallow') opts=(); valopts=(); pos=('file'); rest='none' ;;
-    ('export') opts=('--budget:milliseconds to wait for a slow .envrc'); valopts=('--budget=none'); pos=('words:bash,zsh,fish,json,gha'); rest='none' ;;
+    ('export') opts=('--budget:milliseconds to wait for a slow .envrc'); valopts=('--budget=none'); pos=('words:bash,zsh,fish,elvish,tcsh,nushell,json,gha'); rest='none' ;;
     ('exec') opts=(); valopts=(); pos=('dir' 'command'); rest='file' ;;
     ('status') opts=('--json:machine-readable output'); valopts=(); pos=(); rest='none' ;;
     ('reload') opts=(); valopts=(); pos=('file'); rest='none' ;;
@@ -50,14 +50,14 @@ _envd_spec() {
     ('daemon install') opts=('--print:print the unit instead of writing it' '--force:overwrite an existing unit' '--remove:remove the unit envd wrote' '--platform:write for this platform'); valopts=('--platform=words:linux,darwin'); pos=(); rest='none' ;;
     ('doctor') opts=('--json:machine-readable output' '--no-start:do not start the daemon to check it'); valopts=(); pos=(); rest='none' ;;
     ('completion') opts=(); valopts=(); pos=('words:bash,zsh,fish'); rest='none' ;;
-    ('dump') opts=(); valopts=(); pos=('words:gzenv,json,bash,zsh,fish' 'file'); rest='none' ;;
+    ('dump') opts=(); valopts=(); pos=('words:gzenv,json,bash,zsh,fish,elvish,tcsh,nushell' 'file'); rest='none' ;;
     ('apply_dump') opts=(); valopts=(); pos=('file'); rest='none' ;;
     ('show_dump') opts=(); valopts=(); pos=('file'); rest='none' ;;
-    ('watch') opts=(); valopts=(); pos=('words:bash,zsh,fish'); rest='file' ;;
+    ('watch') opts=(); valopts=(); pos=('words:bash,zsh,fish,elvish,tcsh,nushell'); rest='file' ;;
     ('watch-dir') opts=(); valopts=(); pos=('dir'); rest='none' ;;
     ('watch-list') opts=('--json:machine-readable output'); valopts=(); pos=(); rest='none' ;;
     ('watch-print') opts=('--null:separate with NUL bytes' '-0:separate with NUL bytes'); valopts=(); pos=(); rest='none' ;;
-    ('dotenv') opts=(); valopts=(); pos=('words:bash,zsh,fish,json,gha' 'file'); rest='none' ;;
+    ('dotenv') opts=(); valopts=(); pos=('words:bash,zsh,fish,elvish,tcsh,nushell,json,gha' 'file'); rest='none' ;;
     ('current') opts=(); valopts=(); pos=('file'); rest='none' ;;
     ('fetchurl') opts=(); valopts=(); pos=('none' 'none'); rest='none' ;;
     ('check-required') opts=(); valopts=(); pos=(); rest='file' ;;

@@ -6,6 +6,7 @@
  * checks included, is not counted.
  */
 import type { Shell, Step } from './plan.js';
+import { emitMore } from './emit-more.js';
 import { quoteBash, quoteFish } from '../env/quote.js';
 
 const LABEL = /^[A-Za-z0-9_.:-]+$/;
@@ -195,5 +196,10 @@ function emitFish(steps: Step[]): string {
 }
 
 export function emitScript(shell: Shell, steps: Step[]): string {
-  return shell === 'fish' ? emitFish(steps) : emitPosix(shell, steps);
+  switch (shell) {
+    case 'fish': return emitFish(steps);
+    case 'bash':
+    case 'zsh': return emitPosix(shell, steps);
+    default: return emitMore(shell, steps);
+  }
 }

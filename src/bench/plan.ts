@@ -10,8 +10,16 @@
  *   `@R`               ready (concurrent runs wait for every shell to say it)
  */
 
-export type Shell = 'bash' | 'zsh' | 'fish';
-export const SHELLS: readonly Shell[] = ['bash', 'zsh', 'fish'];
+export type Shell = 'bash' | 'zsh' | 'fish' | 'elvish' | 'tcsh' | 'nushell';
+export const SHELLS: readonly Shell[] = ['bash', 'zsh', 'fish', 'elvish', 'tcsh', 'nushell'];
+/**
+ * The shells every step compiles for. elvish, tcsh and nushell (src/bench/emit-more.ts)
+ * have the prompt rows only: idle and leave + enter.
+ */
+const FULL: readonly Shell[] = ['bash', 'zsh', 'fish'];
+export function fullShells(shells: readonly Shell[]): Shell[] {
+  return shells.filter((s) => FULL.includes(s));
+}
 
 export type Step =
   /** `cd DIR`: zsh runs chpwd_functions and fish --on-variable PWD handlers, as for a user. */

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { emitScript } from './emit.js';
 import type { Shell, Step } from './plan.js';
+import { moreShellArgv } from './more-shells.js';
 import { quoteBash, quoteFish } from '../env/quote.js';
 
 export interface ShellRun {
@@ -46,6 +47,8 @@ export function shellArgv(shell: Shell, rcFile: string, scriptFile: string): str
       return ['zsh', '-f', '-i', '-c', `source ${quoteBash(rcFile)}; source ${quoteBash(scriptFile)}`];
     case 'fish':
       return ['fish', '--no-config', '-i', '-c', `source ${quoteFish(rcFile)}; source ${quoteFish(scriptFile)}`];
+    default:
+      return moreShellArgv(shell, rcFile, scriptFile);
   }
 }
 

@@ -9,12 +9,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DaemonClient } from './daemon-client.js';
+import { isMoreShell, moreRcFile } from './more-shells.js';
 import type { Shell } from './plan.js';
 import { Sandbox } from './sandbox.js';
 import { quoteBash, quoteFish } from '../env/quote.js';
 
-export type ToolName = 'envd' | 'direnv' | 'mise';
-export const TOOLS: readonly ToolName[] = ['envd', 'direnv', 'mise'];
+import type { ToolName } from './tool-names.js';
+
+export { TOOLS, type ToolName } from './tool-names.js';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -113,6 +115,7 @@ export abstract class Tool {
    * would hand that shell an empty file.
    */
   rcFile(box: Sandbox, shell: Shell): string {
+    if (isMoreShell(shell)) return moreRcFile(this.name, this.bin, box, shell);
     const name = shell === 'bash' ? '.bashrc' : shell === 'zsh' ? '.zshrc' : '.config/fish/config.fish';
     const path = join(box.home, name);
     const text = this.hookLine(shell) + '\n';

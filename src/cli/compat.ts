@@ -12,8 +12,8 @@ import { fingerprint } from '../engine/fingerprint.js';
 import { parseDotenvBytes } from '../engine/core-rpc.js';
 import { isValidName } from '../env/names.js';
 import { quoteBash } from '../env/quote.js';
-import { SHELLS, isExportFormat, isShellName, type ShellName } from '../shells/index.js';
-import { renderChange } from '../env/render.js';
+import { SHELLS, SHELL_NAMES, isExportFormat, isShellName, type ShellName } from '../shells/index.js';
+import { renderChange, renderedOutput } from '../env/render.js';
 import type { Change } from '../env/diff.js';
 import type { ExportFormat } from '../engine/types.js';
 import { applicablePairs, decodeDump, DumpFormatError, dumpJson, encodeGzenv, isDumpIgnored, MAX_DUMP_BYTES, type DumpEnv } from '../eval/dump-codec.js';
@@ -70,18 +70,18 @@ function readDumpArg(arg: string): string {
 // ---- dump, apply_dump, show_dump -------------------------------------------------------
 
 /**
- * `envd dump [json|gzenv|bash|zsh|fish] [FILE]`: this process's environment, for a parent
+ * `envd dump [json|gzenv|SHELL] [FILE]`: this process's environment, for a parent
  * to take on (direnv_load). Written to FILE, else to $DIRENV_DUMP_FILE_PATH, else stdout.
  */
 export async function runDump(args: string[]): Promise<number> {
   const [format = 'gzenv', file] = args;
   const env = processEnv();
   delete env.DIRENV_DUMP_FILE_PATH;
-  let text: string;
+  let text: string | Buffer;
   if (format === 'gzenv' || format === '') text = encodeGzenv(env);
   else if (format === 'json') text = dumpJson(env, 2) + '\n';
-  else if (isShell(format)) text = renderPairs(format, Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
-  else return usage(`dump: unknown format '${format}' (json, gzenv, bash, zsh or fish)`);
+  else if (isShell(format)) text = renderedOutput(format, renderPairs(format, Object.entries(env).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))));
+  else return usage(`dump: unknown format '${format}' (json, gzenv or ${SHELL_NAMES.join(', ')})`);
   const target = file !== undefined && file !== '' ? file : process.env.DIRENV_DUMP_FILE_PATH;
   if (target !== undefined && target !== '') {
     try {
@@ -128,7 +128,7 @@ export async function runApplyDump(args: string[]): Promise<number> {
   for (const [name, value] of want) if (current[name] !== value) change.set[name] = value;
   const { text, warnings } = renderChange(shell, change);
   for (const w of warnings) say(w);
-  process.stdout.write(text === '' ? '' : text + '\n');
+  process.stdout.write(text === '' ? '' : renderedOutput(shell, text + '\n'));
   return 0;
 }
 

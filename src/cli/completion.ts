@@ -1,4 +1,4 @@
-import { isShellName, SHELL_NAMES } from '../shells/names.js';
+import { COMPLETION_SHELLS, isCompletionShell } from '../shells/names.js';
 import { usage } from './command.js';
 
 /**
@@ -8,11 +8,13 @@ import { usage } from './command.js';
  */
 export async function run(args: string[]): Promise<number> {
   const shell = args[0];
-  if (args.length !== 1 || shell === undefined || !isShellName(shell)) {
-    const choices = SHELL_NAMES.map((s) => `'envd completion ${s}'`);
+  if (args.length !== 1 || shell === undefined || !isCompletionShell(shell)) {
+    const choices = COMPLETION_SHELLS.map((s) => `'envd completion ${s}'`);
     return usage(`completion needs one shell: ${choices.slice(0, -1).join(', ')} or ${choices[choices.length - 1] ?? ''}`);
   }
   const { completionScript, loadShell } = await import('../shells/files.js');
-  process.stdout.write(completionScript(await loadShell(shell)));
+  const text = completionScript(await loadShell(shell));
+  if (text === null) throw new Error(`${shell} is in COMPLETION_SHELLS but has no completion file`);
+  process.stdout.write(text);
   return 0;
 }

@@ -50,14 +50,14 @@ export async function run(args: string[]): Promise<number> {
   }
   const cwd = logicalCwd();
   if (nothingCouldApply(cwd)) return 0;
-  const [{ renderChange }, { openService }] = await Promise.all([import('../env/render.js'), import('./service.js')]);
+  const [{ renderChange, renderedOutput }, { openService }] = await Promise.all([import('../env/render.js'), import('./service.js')]);
   const service = await openService();
   try {
     const outcome = await service.export({ cwd, env: processEnv() }, { budgetMs });
     sayMessages(outcome.messages);
     const { text, warnings } = renderChange(format, outcome.change);
     for (const w of warnings) say(w);
-    process.stdout.write(text);
+    process.stdout.write(renderedOutput(format, text));
     return outcome.kind === 'failed' || outcome.kind === 'blocked' || outcome.kind === 'denied' ? 1 : 0;
   } finally {
     await service.close();

@@ -1,4 +1,4 @@
-import { EXPORT_FORMATS, SHELL_NAMES } from '../shells/names.js';
+import { COMPLETION_SHELLS, EXPORT_FORMATS, SHELL_NAMES } from '../shells/names.js';
 import type { ArgKind, OptionSpec, VerbSpec } from './verb-spec.js';
 
 /**
@@ -110,7 +110,7 @@ export const VERBS: readonly VerbSpec[] = [
     load: () => import('./doctor.js').then((m) => m.run),
   },
   {
-    name: 'completion', summary: 'print tab completion for a shell', args: [SHELLS],
+    name: 'completion', summary: 'print tab completion for a shell', args: [words(...COMPLETION_SHELLS)],
     load: () => import('./completion.js').then((m) => m.run),
   },
   {

@@ -1,4 +1,4 @@
-import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { replaceFile } from '../util/atomic.js';
 import { errorMessage } from '../util/errors.js';
 
@@ -23,6 +23,8 @@ export class Generation {
   private polling: boolean;
   /** Bytes of the file as this process last wrote it (0: not written yet, or unknown). */
   private written = 0;
+  /** The whole second of the file's mtime after the last write (-1: unknown). */
+  private writtenSec = -1;
 
   constructor(private readonly file: string, private readonly onError: (message: string) => void, polling = false) {
     this.polling = polling;
@@ -66,8 +68,10 @@ export class Generation {
       // Renamed into place, not fsynced: after a crash a new daemon starts above the clock.
       replaceFile(this.file, text, 0o600);
       this.written = text.length;
+      this.writtenSec = Math.floor(statSync(this.file).mtimeMs / 1000);
     } catch (err) {
       this.written = 0;
+      this.writtenSec = -1;
       this.onError(`cannot write the generation file ${this.file}: ${errorMessage(err)}`);
     }
   }
@@ -80,7 +84,14 @@ export class Generation {
       return false;
     }
     try {
-      return writeSync(fd, text, 0, text.length, 0) === text.length;
+      if (writeSync(fd, text, 0, text.length, 0) !== text.length) return false;
+      // tcsh cannot read the file without a process: its hook sees a new number as a new
+      // mtime second (-M) or a new inode (-I). An overwrite in the same second as the last
+      // write shows neither, so that one is renamed into place after all (a new inode).
+      const sec = Math.floor(fstatSync(fd).mtimeMs / 1000);
+      if (sec === this.writtenSec) return false;
+      this.writtenSec = sec;
+      return true;
     } catch {
       return false;
     } finally {

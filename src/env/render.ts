@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ExportFormat, ShellName } from '../engine/types.js';
 import type { Change } from './diff.js';
-import { hasRawBytes } from './bytes.js';
+import { encodeBytes, hasRawBytes } from './bytes.js';
 import { checkName, type NameVerdict } from './names.js';
 import { SHELLS } from '../shells/index.js';
 import type { EnvOp } from '../shells/types.js';
@@ -66,6 +66,18 @@ function showName(name: string): string {
 
 export type Op = EnvOp;
 
+function utf8Only(format: ExportFormat): boolean {
+  return format === 'json' || format === 'gha' || SHELLS[format].utf8Only === true;
+}
+
+/**
+ * The rendered text as it goes to a file or stdout: bytes as they are for a shell whose
+ * text holds them raw (tcsh: `rawBytes`), else the string (written as UTF-8).
+ */
+export function renderedOutput(format: ExportFormat, text: string): string | Buffer {
+  return format !== 'json' && format !== 'gha' && SHELLS[format].rawBytes === true ? encodeBytes(text) : text;
+}
+
 /**
  * The change's operations in name order, checked; refusals become warnings. One set of
  * checks for every way an answer reaches a shell (export text here, hook records in
@@ -94,7 +106,8 @@ export function checkedOps(format: ExportFormat, change: Change, warnings: strin
       if (!vv.ok) { refuse(vv.reason); continue; }
       // JSON strings are Unicode text, and GitHub Actions reads $GITHUB_ENV as UTF-8:
       // bytes that are not UTF-8 would come out as U+FFFD there.
-      if ((format === 'json' || format === 'gha') && hasRawBytes(op.value)) { refuse(`the value is not UTF-8, which ${format === 'json' ? 'JSON' : 'GitHub Actions'} cannot carry`); continue; }
+      // So are nushell's strings (src/shells/nushell.ts: utf8Only).
+      if (hasRawBytes(op.value) && utf8Only(format)) { refuse(`the value is not UTF-8, which ${format === 'json' ? 'JSON' : format === 'gha' ? 'GitHub Actions' : format} cannot carry`); continue; }
     }
     ops.push(op);
   }

@@ -26,12 +26,13 @@ export function hookFile(shell: Shell): string {
   return join(PACKAGE_ROOT, shell.hookFile);
 }
 
-/** Absolute path of a shell's completion file. */
-export function completionFile(shell: Shell): string {
-  return join(PACKAGE_ROOT, shell.completionFile);
+/** Absolute path of a shell's completion file (null: envd has none for that shell). */
+export function completionFile(shell: Shell): string | null {
+  return shell.completionFile === null ? null : join(PACKAGE_ROOT, shell.completionFile);
 }
 
 export function hookScript(shell: Shell, bin: string = ENVD_BIN_PATH, markers: readonly string[] = DEFAULT_HOOK_MARKERS): string {
+  if (shell.hookText !== undefined) return shell.hookText(hookFile(shell), bin, markers);
   const text = readFileSync(hookFile(shell), 'utf8');
   const parts = text.split(BIN_PLACEHOLDER);
   if (parts.length !== 2) throw new Error(`${shell.hookFile} must contain ${BIN_PLACEHOLDER} exactly once`);
@@ -39,9 +40,10 @@ export function hookScript(shell: Shell, bin: string = ENVD_BIN_PATH, markers: r
   return parts.join(shell.quote(bin)).split(MARKERS_PLACEHOLDER).join(shell.quote(names.join(':')));
 }
 
-/** The completion script: the file as it is (its verb table is generated into it; see types.ts). */
-export function completionScript(shell: Shell): string {
-  return readFileSync(completionFile(shell), 'utf8');
+/** The completion script: the file as it is (its verb table is generated into it; see types.ts); null without one. */
+export function completionScript(shell: Shell): string | null {
+  const file = completionFile(shell);
+  return file === null ? null : readFileSync(file, 'utf8');
 }
 
 /**
@@ -52,6 +54,9 @@ const LOADERS: Readonly<Record<ShellName, () => Promise<Shell>>> = {
   bash: () => import('./bash.js').then((m) => m.bash),
   zsh: () => import('./zsh.js').then((m) => m.zsh),
   fish: () => import('./fish.js').then((m) => m.fish),
+  elvish: () => import('./elvish.js').then((m) => m.elvish),
+  tcsh: () => import('./tcsh.js').then((m) => m.tcsh),
+  nushell: () => import('./nushell.js').then((m) => m.nushell),
 };
 
 export function loadShell(name: ShellName): Promise<Shell> {

@@ -37,7 +37,7 @@ export interface CompletionLeaf {
 
 /**
  * Everything envd knows about one shell. Adding a shell is one module implementing this
- * (registered in index.ts) and its files under shells/NAME/.
+ * (registered in index.ts and files.ts's LOADERS) and its files under shells/NAME/.
  *
  * The hook and completion are real files, printed by plain text substitution so that a
  * front door without Node could print them too:
@@ -52,8 +52,11 @@ export interface Shell {
   readonly name: ShellName;
   /** Package-relative path of the prompt hook: `shells/bash/hook.bash`. */
   readonly hookFile: string;
-  /** Package-relative path of the completion script: `shells/bash/completion.bash`. */
-  readonly completionFile: string;
+  /**
+   * Package-relative path of the completion script: `shells/bash/completion.bash`; null for
+   * a shell envd has no completion for yet (elvish, tcsh, nushell).
+   */
+  readonly completionFile: string | null;
   /** The line a user adds to the rc file to load the hook. */
   readonly hookLine: string;
   /** The rc file to suggest, as a person writes it: `~/.bashrc`. */
@@ -73,8 +76,21 @@ export interface Shell {
    * Called with at least one operation; may add warnings.
    */
   readonly render: (ops: readonly EnvOp[], warnings: string[]) => string;
-  /** The generated section of the completion file (between the marker lines, exclusive). */
-  readonly completionTable: (table: CompletionTable) => string;
+  /** The generated section of the completion file (between the marker lines, exclusive); null without one. */
+  readonly completionTable: ((table: CompletionTable) => string) | null;
+  /**
+   * What `envd hook` prints when it is not the hook file with its placeholders replaced:
+   * tcsh has no functions, so its prompt alias sources the hook file where it is, and the
+   * hook is one line naming that file (`file` is its absolute path).
+   */
+  readonly hookText?: (file: string, bin: string, markers: readonly string[]) => string;
+  /** The shell's strings are UTF-8 (nushell): values holding other bytes are refused, as for JSON. */
+  readonly utf8Only?: true;
+  /**
+   * The rendered text holds bytes that are not UTF-8 as they are (U+DC80–U+DCFF in the
+   * string, src/env/bytes.ts): it is written with encodeBytes (tcsh has no byte escapes).
+   */
+  readonly rawBytes?: true;
   /** The syntax check for this shell's files: the command and its arguments before the file. */
   readonly check: readonly [string, ...string[]];
 }

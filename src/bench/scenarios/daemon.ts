@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { enter, medianCell, runProblem } from '../context.js';
 import { readRss } from '../daemon-client.js';
-import { cd, cdPrompt, expect, prompt, promptUntil, repeat, run, time, type Step } from '../plan.js';
+import { cd, cdPrompt, expect, fullShells, prompt, promptUntil, repeat, run, time, type Step } from '../plan.js';
 import { formatMicros } from '../stats.js';
 import { EnvdTool } from '../tools.js';
 import { eachTool, makeProjects, newRow, NO_DAEMON, smallSpec, type Scenario } from './common.js';
@@ -23,7 +23,7 @@ export const memory: Scenario = {
   about: "envd daemon VmRSS: fresh, idle with one project, after visiting 1,000 projects (each with its own .envrc)",
   async run(ctx) {
     const visits = ctx.n(1000, 100);
-    const shell = ctx.opts.shells.includes('bash') ? 'bash' : ctx.opts.shells[0] ?? 'bash';
+    const shell = ctx.opts.shells.includes('bash') ? 'bash' : fullShells(ctx.opts.shells)[0] ?? 'bash';
     const fresh = newRow('rss-fresh', 'daemon RSS, just started', null, 'VmRSS', [], 'bytes');
     const idleRow = newRow('rss-idle', 'daemon RSS, idle, 1 project loaded', null, 'VmRSS', [], 'bytes');
     const after = newRow('rss-1000', `daemon RSS after ${visits.toLocaleString('en')} projects`, null, `VmRSS (peak: VmHWM); ${shell}`,
@@ -76,7 +76,7 @@ export const coldStart: Scenario = {
   async run(ctx) {
     const n = ctx.n(5, 1);
     const rows = [];
-    for (const shell of ctx.opts.shells) {
+    for (const shell of fullShells(ctx.opts.shells)) {
       const row = newRow('cold-start', 'daemon cold start to first answer', shell, `median of ${n}`);
       await eachTool(ctx, row, ['envd'], async (tool) => {
         if (!(tool instanceof EnvdTool)) throw new Error('not envd');

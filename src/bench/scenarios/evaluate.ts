@@ -1,7 +1,7 @@
 /** Evaluating env files: the first time (nothing cached), with sourced files, and a slow one. */
 import { basename } from 'node:path';
 import { medianCell, runProblem } from '../context.js';
-import { cd, expect, prompt, promptUntil, time, type Step } from '../plan.js';
+import { cd, expect, fullShells, prompt, promptUntil, time, type Step } from '../plan.js';
 import { formatMicros, median } from '../stats.js';
 import { TOOLS, type ProjectSpec } from '../tools.js';
 import { eachTool, makeProjects, newRow, smallSpec, type Scenario } from './common.js';
@@ -25,7 +25,7 @@ function firstEval(id: string, title: string, spec: (dir: string) => ProjectSpec
     async run(ctx) {
       const n = ctx.n(20, 4);
       const rows = [];
-      for (const shell of ctx.opts.shells) {
+      for (const shell of fullShells(ctx.opts.shells)) {
         const row = newRow(id, title, shell, `median of ${n} projects`, [
           { kind: 'ratio', vs: 'direnv', max: 1, text: `${title} (${shell}) ≤ direnv's` },
         ]);
@@ -57,7 +57,7 @@ export const slow: Scenario = {
   async run(ctx) {
     const n = ctx.n(3, 1);
     const rows = [];
-    for (const shell of ctx.opts.shells) {
+    for (const shell of fullShells(ctx.opts.shells)) {
       const held = newRow('slow', '2 s .envrc: prompt held', shell, `median of ${n} first entries`, [
         { kind: 'max', max: 250_000, text: `2 s .envrc holds the ${shell} prompt ≤ 250 ms` },
       ]);

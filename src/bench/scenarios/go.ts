@@ -6,7 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { enter, medianCell } from '../context.js';
-import { capture, cd, cdPrompt, expectOut, prompt, repeat, time } from '../plan.js';
+import { capture, cd, cdPrompt, expectOut, fullShells, prompt, repeat, time } from '../plan.js';
 import { MiseTool, TOOLS } from '../tools.js';
 import { eachTool, makeProjects, newRow, smallSpec, type Scenario } from './common.js';
 
@@ -19,7 +19,7 @@ export const goSwitch: Scenario = {
   async run(ctx) {
     const n = ctx.n(30, 5);
     const rows = [];
-    for (const shell of ctx.opts.shells) {
+    for (const shell of fullShells(ctx.opts.shells)) {
       const row = newRow('go', 'Go switch: enter until `go version`', shell, `median of ${n} (cached project)`);
       await eachTool(ctx, row, TOOLS, async (tool) => {
         if (!existsSync(`${GO.root}/bin/go`) || !existsSync('/usr/lib/go-1.21/bin/go')) return { value: null, n: 0, note: 'n/a: Go 1.21 and 1.22 SDKs not installed' };

@@ -1,0 +1,220 @@
+# envd prompt hook for elvish (0.18 or later).
+# Load it from ~/.config/elvish/rc.elv with:   eval (envd hook elvish | slurp)
+# (or save it once as ~/.config/elvish/lib/envd.elv and `use envd` there).
+#
+# Before every prompt (edit:before-readline): when the directory and the daemon's
+# generation number are what this shell saw last, return at once. Reading the number is
+# a builtin redirection (slurp <): no process is started on an idle prompt. After a cd:
+# walk up looking for the marker files (.envrc...) with path: builtins; the same file as
+# last time and the same generation: return. Otherwise one round trip to the daemon's
+# socket (`env -0 | nc -U`: two processes of a few ms), or when that cannot be done
+# `envd export elvish` (Node, ~50-100 ms or more; it starts the daemon when none runs,
+# and waits for a slow file only as long as the daemon's budget), whose output is elvish
+# code of one `if $true { }` block: `set-env "NAME" "VALUE"` with every value a
+# double-quoted string (no interpolation in elvish), so a cut-off answer is a parse error
+# and applies nothing.
+#
+# The same sections are in the bash, zsh and fish hooks. Everything here is named
+# _envd_*: the state lives in this code's own variables, never in the environment.
+
+use math
+use path
+use re
+use str
+
+# ---- settings -------------------------------------------------------------------------
+var _envd_bin = @ENVD_BIN@
+var _envd_kline = @ENVD_MARKERS@
+var _envd_markers = [(str:split : $_envd_kline | each {|m| if (!=s $m '') { put $m } })]
+# The daemon's budget in ms: `envd export` waits this long for a slow file, then the
+# daemon goes on evaluating and moves the generation when it is done.
+var _envd_wait = 200
+
+# ---- paths ----------------------------------------------------------------------------
+# The runtime dir exactly as src/config/paths.ts computes it, once, when the hook is
+# loaded. elvish has no $UID: one `id -u`, at load time only, and only without
+# ENVD_RUNTIME_DIR and XDG_RUNTIME_DIR.
+fn _envd_env {|n| if (has-env $n) { get-env $n } else { put '' } }
+fn _envd_noslash {|p| if (and (str:has-suffix $p /) (!=s $p /)) { put $p[..-1] } else { put $p } }
+var _envd_run = (
+  if (!=s (_envd_env ENVD_RUNTIME_DIR) '') {
+    put $E:ENVD_RUNTIME_DIR
+  } elif (!=s (_envd_env XDG_RUNTIME_DIR) '') {
+    put (_envd_noslash $E:XDG_RUNTIME_DIR)/envd
+  } else {
+    var t = /tmp
+    for v [TMPDIR TMP TEMP] {
+      if (!=s (_envd_env $v) '') { set t = (get-env $v); break }
+    }
+    put (_envd_noslash $t)/envd-(e:id -u)
+  }
+)
+var _envd_genfile = $_envd_run/generation
+
+# ---- state ----------------------------------------------------------------------------
+var _envd_pwd = ''           # $pwd at the last check
+var _envd_gen = ''           # generation seen after the last answer ('-': ask again)
+var _envd_found = '-'        # marker file found at the last check ('' none, '-' unknown)
+var _envd_nc = ''            # nc to use ('' not probed yet, '-' none)
+var _envd_n = 0              # request counter (ids)
+var _envd_rgen = ''          # generation of the last answer
+var _envd_warned = $false    # warned that the daemon does not answer
+
+# The generation number, or '' when there is none to read. Only from a runtime dir that is
+# a directory (not a symlink) and a generation file that is a regular file: a FIFO put
+# there would never open. (elvish 0.19 cannot see a file's owner without a process; the
+# bash hook checks it with builtins.) `N+poll` (the daemon cannot watch files): '-', so
+# inside a project every prompt asks, as direnv does.
+fn _envd_readgen {
+  if (and (path:is-dir $_envd_run) (path:is-regular $_envd_genfile)) {
+    var g = ''
+    try { set g = (str:trim-space (slurp < $_envd_genfile)) } catch { }
+    if (str:contains $g +) { put - } else { put $g }
+  } else {
+    put ''
+  }
+}
+
+# ---- find -----------------------------------------------------------------------------
+# The nearest marker file at or above $pwd ('' when there is none).
+fn _envd_find {
+  var d = $pwd
+  while $true {
+    for m $_envd_markers {
+      var f = (if (==s $d /) { put /$m } else { put $d/$m })
+      if (path:is-regular &follow-symlink=$true $f) { put $f; return }
+    }
+    if (or (==s $d /) (not (str:has-prefix $d /))) { put ''; return }
+    set d = (path:dir $d)
+  }
+}
+
+# ---- ask ------------------------------------------------------------------------------
+# One round trip over the daemon's socket (hook records, docs/architecture.md). elvish 0.19
+# has no socket builtin and no way to list the environment: `env -0` and `nc -U` (OpenBSD
+# netcat), two processes of a few ms instead of Node. Outputs ok (a whole answer,
+# applied), none (a reply that is not one: nothing applied), or cli (use `envd export`: no
+# daemon, no nc, no reply, or the daemon asks for it with `v`). Nothing is applied before
+# `z ID` has been read; values are only ever data (set-env).
+fn _envd_ask {|f|
+  if (or (==s (_envd_env ENVD_NO_DAEMON) 1) (not (path:is-dir $_envd_run))) { put cli; return }
+  if (==s $_envd_nc '') {
+    # Once per shell: an nc that has -U (a Unix socket) and -N (half-close).
+    set _envd_nc = -
+    var c = (try { search-external nc } catch { put '' })
+    if (and (!=s $c '') (str:contains (try { $c -h 2>&1 } catch { } | slurp) -U)) { set _envd_nc = $c }
+  }
+  if (==s $_envd_nc -) { put cli; return }
+  set _envd_n = (+ $_envd_n 1)
+  var id = (to-string $_envd_n)
+  var fl = ''
+  if (and (==s (_envd_env NO_COLOR) '') (!=s (_envd_env TERM) dumb)) { set fl = c }
+  # n: entering (another file than at the last check): run the file afresh, as direnv.
+  if (!=s $f $_envd_found) { set fl = $fl'n' }
+  var kv = [(try { e:env -0 } catch { } | slurp | str:split "\x00" (one) | each {|e|
+    var i = (str:index $e =)
+    if (> $i 0) { put $e[0..$i] $e[(+ $i 1)..] }
+  })]
+  var t = (to-string (exact-num (math:ceil (/ (+ $_envd_wait 500) 1000))))
+  var req = (str:join "\x00" [ENVD-HOOK 1 $id elvish $fl $pwd $@kv ''])"\x00"
+  var out = (try { print $req | (external $_envd_nc) -w $t -U -N $_envd_run/daemon.sock 2>/dev/null } catch { } | slurp)
+  if (==s $out '') { put cli; return }
+  var rep = [(str:split "\x00" $out)]
+  var n = (count $rep)
+  if (or (< $n 5) (!=s $rep[0] ENVD-HOOK) (!=s $rep[1] 1) (!=s $rep[2] $id)) { put none; return }
+  var i = 3
+  var sets = [&]
+  var gone = []
+  var msgs = []
+  var gen = ''
+  var end = none
+  while (< $i $n) {
+    var k = $rep[$i]
+    var a = (if (< (+ $i 1) $n) { put $rep[(+ $i 1)] } else { put '' })
+    if (==s $k x) {
+      if (>= (+ $i 2) $n) { break }
+      set sets[$a] = $rep[(+ $i 2)]
+      set i = (+ $i 3)
+    } elif (==s $k u) { set gone = [$@gone $a]; set i = (+ $i 2)
+    } elif (==s $k m) { set msgs = [$@msgs $a]; set i = (+ $i 2)
+    } elif (==s $k g) { set gen = $a; set i = (+ $i 2)
+    } elif (==s $k w) { if (re:match '^[0-9]{1,6}$' $a) { set _envd_wait = $a }; set i = (+ $i 2)
+    } elif (or (==s $k k) (==s $k f)) { set i = (+ $i 2)
+    } elif (==s $k p) { set i = (+ $i 1)
+    } elif (==s $k v) { set end = cli; break
+    } elif (==s $k z) { if (and (==s $a $id) (< (+ $i 1) $n)) { set end = ok }; break
+    } else { break }
+  }
+  if (!=s $end ok) { put $end; return }
+  var name = '^[A-Za-z_][A-Za-z0-9_]*$'
+  for m $msgs { echo $m >&2 }
+  for g $gone { if (re:match $name $g) { unset-env $g } }
+  for k [(keys $sets)] { if (re:match $name $k) { set-env $k $sets[$k] } }
+  set _envd_rgen = $gen
+  put ok
+}
+
+# `envd export elvish`; its messages go to the terminal (stderr). Exit 1 (a blocked file)
+# still carries the state to record: the output is applied whatever the status, and a
+# cut-off one does not parse.
+fn _envd_export {
+  # Without a daemon nothing would finish a slow file later: then it waits.
+  var b = (if (==s (_envd_env ENVD_NO_DAEMON) 1) { put [] } else { put [--budget $_envd_wait] })
+  var o = (try { $_envd_bin export elvish $@b } catch { } | slurp)
+  if (!=s $o '') {
+    try { eval $o } catch e { echo 'envd: the answer could not be applied: '(to-string $e[reason]) >&2 }
+  }
+}
+
+# ---- hook -----------------------------------------------------------------------------
+fn _envd_check {|g|
+  var f = (_envd_find)
+  var nothing = (and (==s $f '') (==s (_envd_env DIRENV_DIR) '') (==s (_envd_env DIRENV_FILE) '') (==s (_envd_env ENVD_DIFF) ''))
+  # Moving within the loaded project (same file, same generation) does not run it again,
+  # as direnv; without a generation (no daemon) inside a project every prompt asks.
+  if (or $nothing (and (==s $f $_envd_found) (==s $g $_envd_gen) (!=s $g '') (!=s $g -) (!=s (_envd_env ENVD_NO_DAEMON) 1))) {
+    set _envd_pwd _envd_gen _envd_found = $pwd $g $f
+    return
+  }
+  var r = (_envd_ask $f)
+  if (==s $r none) {
+    if (not $_envd_warned) {
+      set _envd_warned = $true
+      echo 'envd: the daemon did not answer in time; environment unchanged (trying again at the next prompt)' >&2
+    }
+    # Asked again at the next prompt.
+    set _envd_pwd _envd_gen _envd_found = $pwd - $f
+    return
+  }
+  # The generation kept: the answer's own (what it reflects), or for `envd export` the one
+  # read before asking; a slow file that finishes later moves the file past either, so the
+  # next prompt asks again. '-' from the file (the daemon cannot watch): every prompt asks.
+  var g2 = $g
+  if (==s $r cli) {
+    _envd_export
+  } elif (and (!=s $_envd_rgen '') (!=s (_envd_readgen) -)) {
+    set g2 = $_envd_rgen
+  }
+  set _envd_warned = $false
+  set _envd_pwd _envd_gen _envd_found = $pwd $g2 $f
+}
+
+fn _envd_hook {
+  nop _envd_hook_marker   # how a second load of this file finds the first one
+  var g = (_envd_readgen)
+  if (or (!=s $pwd $_envd_pwd) (!=s $g $_envd_gen) (==s $g '') (==s $g -) (==s (_envd_env ENVD_NO_DAEMON) 1)) {
+    try { _envd_check $g } catch e { echo 'envd: '(to-string $e[reason]) >&2 }
+  }
+}
+
+# ---- register -------------------------------------------------------------------------
+# First in before-readline (later hooks see the new environment), once: loading the hook
+# again replaces the earlier one. The editor exists only in an interactive shell: through
+# eval, so that this file also compiles, and can be `use`d, without one (elvish -c).
+try {
+  eval &ns=(ns [&hook~=$_envd_hook~]) '
+    use str
+    fn ours {|h| try { str:contains $h[def] _envd_hook_marker } catch { put $false } }
+    set edit:before-readline = [$hook~ (each {|h| if (not (ours $h)) { put $h } } $edit:before-readline)]
+  '
+} catch { }

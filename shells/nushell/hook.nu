@@ -1,0 +1,224 @@
+# envd prompt hook for nushell (0.100 or later).
+# nushell sources only files it knows when it parses config.nu, so save the hook once:
+#   envd hook nushell | save -f ~/.config/nushell/envd.nu
+# and add to config.nu:   source ~/.config/nushell/envd.nu
+#
+# Before every prompt (hooks.pre_prompt): when the directory and the daemon's generation
+# number are what this shell saw last, return at once. Reading the number is `open --raw`
+# (a builtin): no process is started on an idle prompt. After a cd: walk up looking for
+# the marker files (.envrc...) with `path type`; the same file as last time and the same
+# generation: return. Otherwise one round trip to the daemon's socket through `nc -U`
+# (one process of a few ms; nushell has no socket builtin), or, when that cannot be done,
+# `envd export nushell` (Node, ~50-100 ms or more; it starts the daemon when none runs and
+# waits for a slow file only as long as the daemon's budget), a JSON object. Either way
+# values are applied with load-env and hide-env: no answer text is evaluated as code.
+#
+# The same sections are in the bash, zsh and fish hooks. The state is one record,
+# $env._envd: nushell does not export a record to other programs.
+
+# ---- settings -------------------------------------------------------------------------
+# Each placeholder sits in a list so that the file as shipped parses too (a bare word
+# there is a string): the suite checks it with nu-check before substitution.
+const _envd_bin = [@ENVD_BIN@].0
+const _envd_kline = [@ENVD_MARKERS@].0
+
+# ---- paths ----------------------------------------------------------------------------
+def _envd_noslash [p: string]: nothing -> string {
+  if $p == '/' { $p } else { $p | str replace -r '/$' '' }
+}
+
+# The runtime dir exactly as src/config/paths.ts computes it, once, when the hook is
+# loaded. nushell has no $UID: one `id -u`, at load time only, and only without
+# ENVD_RUNTIME_DIR and XDG_RUNTIME_DIR.
+def _envd_rundir []: nothing -> string {
+  if ($env.ENVD_RUNTIME_DIR? | default '') != '' {
+    $env.ENVD_RUNTIME_DIR
+  } else if ($env.XDG_RUNTIME_DIR? | default '') != '' {
+    (_envd_noslash $env.XDG_RUNTIME_DIR) + '/envd'
+  } else {
+    let t = ([$env.TMPDIR? $env.TMP? $env.TEMP?] | where {|v| $v != null and $v != '' } | append '/tmp' | first)
+    (_envd_noslash $t) + '/envd-' + (^id -u | str trim)
+  }
+}
+
+# The generation number, or '' when there is none to read. Only from a runtime dir that is
+# a directory (not a symlink) and a generation file that is a regular file: a FIFO put
+# there would never open. `N+poll` (the daemon cannot watch files): '-', so inside a
+# project every prompt asks, as direnv does.
+def _envd_readgen [run: string]: nothing -> string {
+  let gf = $run + '/generation'
+  if ($run | path type | default '') != 'dir' or ($gf | path type | default '') != 'file' { return '' }
+  let g = (try { open --raw $gf | decode utf-8 | str trim } catch { '' })
+  if ($g | str contains '+') { '-' } else { $g }
+}
+
+# ---- find -----------------------------------------------------------------------------
+# The nearest marker file at or above $env.PWD ('' when there is none). A symlink counts
+# when it leads to a file, as for the other shells' `-f`.
+def _envd_find [markers: list<string>] {
+  mut d = $env.PWD
+  loop {
+    for m in $markers {
+      let f = if $d == '/' { '/' + $m } else { $d + '/' + $m }
+      let t = ($f | path type | default '')
+      if $t == 'file' or ($t == 'symlink' and (($f | path expand | path type | default '') == 'file')) { return $f }
+    }
+    if $d == '/' or not ($d | str starts-with '/') { return '' }
+    $d = ($d | path dirname)
+  }
+}
+
+# ---- ask and apply --------------------------------------------------------------------
+# `envd export nushell`; its messages are shown on stderr. Exit 1 (a blocked file) still
+# carries the state to record, so the answer is applied whatever the status; one that is
+# not a whole JSON object (cut off) applies nothing.
+def --env _envd_export [] {
+  let s = $env._envd
+  # Without a daemon nothing would finish a slow file later: then it waits.
+  let b = if ($env.ENVD_NO_DAEMON? | default '') == '1' { [] } else { [--budget ($s.wait | into string)] }
+  let r = (do { ^$s.bin export nushell ...$b } | complete)
+  if $r.stderr != '' { print -e -n $r.stderr }
+  if ($r.stdout | str trim) == '' { return }
+  let c = (try { $r.stdout | from json } catch { null })
+  if ($c | describe | str starts-with 'record') {
+    let gone = ($c | columns | where {|k| ($c | get $k) == null })
+    hide-env -i ...$gone
+    load-env ($c | reject ...$gone)
+    # nushell keeps PATH as a list (and joins it again for every program it runs):
+    # back to a list, as the user's own config expects it.
+    if ($c | get -o PATH) != null { $env.PATH = ($env.PATH | split row (char esep)) }
+  } else {
+    print -e 'envd: the answer could not be read; environment unchanged'
+  }
+}
+
+# One round trip over the daemon's socket (hook records, docs/architecture.md). nushell
+# has no socket builtin: `nc -U` (OpenBSD netcat), one process of a few ms instead of
+# Node; its idle timeout (-w) bounds the wait for a stopped daemon. 'ok': a whole answer,
+# applied; 'none': no answer in time; 'cli': use `envd export` (no daemon or no nc, or
+# the daemon asks for it with `v`). Nothing is applied before `z ID` has been read.
+def --env _envd_ask [f: string]: nothing -> string {
+  let s = $env._envd
+  if ($env.ENVD_NO_DAEMON? | default '') == '1' { return 'cli' }
+  let sock = $s.run + '/daemon.sock'
+  if ($s.run | path type | default '') != 'dir' or ($sock | path type | default '') != 'socket' { return 'cli' }
+  if $s.nc == '' {
+    # Once per shell: an nc that has -U (a Unix socket) and -N (half-close).
+    let c = (which nc | get -o 0.path | default '-')
+    let ok = $c != '-' and ((do { ^$c -h } | complete | get stderr) | str contains '-U')
+    $env._envd = ($env._envd | merge {nc: (if $ok { $c } else { '-' })})
+  }
+  let nc = $env._envd.nc
+  if $nc == '-' { return 'cli' }
+  let id = ($env._envd.n + 1 | into string)
+  $env._envd = ($env._envd | merge {n: ($env._envd.n + 1)})
+  mut fl = ''
+  if (is-terminal --stderr) and ($env.NO_COLOR? | default '') == '' and ($env.TERM? | default '') != 'dumb' { $fl = 'c' }
+  # n: entering (another file than at the last check): run the file afresh, as direnv.
+  if $f != $s.found { $fl = $fl + 'n' }
+  # The environment as programs get it: strings, and PATH joined again.
+  let kv = ($env | transpose k v | each {|r|
+    let d = ($r.v | describe)
+    if $d == 'string' { [$r.k $r.v] } else if $r.k == 'PATH' and ($d | str starts-with 'list') { [$r.k ($r.v | str join (char esep))] } else { [] }
+  } | flatten)
+  let nul = (char nul)
+  let req = ([ENVD-HOOK 1 $id nushell $fl $env.PWD] | append $kv | append '' | str join $nul) + $nul
+  let t = (($s.wait + 1499) // 1000 | into string)
+  let r = (do { $req | ^$nc -w $t -U -N $sock } | complete)
+  if ($r.stdout | describe) != 'string' or $r.stdout == '' { return (if $r.exit_code == 1 { 'cli' } else { 'none' }) }
+  let rep = ($r.stdout | split row $nul)
+  let n = ($rep | length)
+  if $n < 5 or ($rep | get 0) != 'ENVD-HOOK' or ($rep | get 1) != '1' or ($rep | get 2) != $id { return 'none' }
+  mut i = 3
+  mut sets = {}
+  mut gone = []
+  mut msgs = []
+  mut gen = ''
+  mut wait = $s.wait
+  mut end = 'none'
+  while $i < $n {
+    let k = ($rep | get $i)
+    let a = ($rep | get -o ($i + 1) | default '')
+    if $k == 'x' {
+      if $i + 2 >= $n { break }
+      $sets = ($sets | merge {($a): ($rep | get ($i + 2))})
+      $i += 3
+    } else if $k == 'u' { $gone = ($gone | append $a); $i += 2
+    } else if $k == 'm' { $msgs = ($msgs | append $a); $i += 2
+    } else if $k == 'g' { $gen = $a; $i += 2
+    } else if $k == 'w' { if $a =~ '^[0-9]{1,6}$' { $wait = ($a | into int) }; $i += 2
+    } else if $k in ['k' 'f'] { $i += 2
+    } else if $k == 'p' { $i += 1
+    } else if $k == 'v' { $end = 'cli'; break
+    } else if $k == 'z' { if $a == $id and $i + 1 < $n { $end = 'ok' }; break
+    } else { break }
+  }
+  if $end != 'ok' { return $end }
+  # Whole and valid: now apply. Names are checked again here; values are only ever data.
+  let name = '^[A-Za-z_][A-Za-z0-9_]*$'
+  let gone = ($gone | where {|g| $g =~ $name and $g !~ '(?i)^_envd$' })
+  let sets = ($sets | transpose k v | where {|r| $r.k =~ $name and $r.k !~ '(?i)^_envd$' } | reduce -f {} {|r, acc| $acc | merge {($r.k): $r.v} })
+  for m in $msgs { print -e $m }
+  hide-env -i ...$gone
+  load-env $sets
+  if ($sets | get -o PATH) != null { $env.PATH = ($env.PATH | split row (char esep)) }
+  $env._envd = ($env._envd | merge {wait: $wait, rgen: $gen})
+  'ok'
+}
+
+# ---- hook -----------------------------------------------------------------------------
+def --env _envd_hook [] {
+  let s = $env._envd
+  let g = (_envd_readgen $s.run)
+  let nodaemon = ($env.ENVD_NO_DAEMON? | default '') == '1'
+  let known = $g != '' and $g != '-' and not $nodaemon
+  if $env.PWD == $s.pwd and $g == $s.gen and $known { return }
+  let f = (_envd_find $s.markers)
+  let nothing = $f == '' and ([$env.DIRENV_DIR? $env.DIRENV_FILE? $env.ENVD_DIFF?] | all {|v| ($v | default '') == '' })
+  # Moving within the loaded project (same file, same generation) does not run it again,
+  # as direnv; without a generation (no daemon) inside a project every prompt asks.
+  if not $nothing and not ($f == $s.found and $g == $s.gen and $known) {
+    let r = (_envd_ask $f)
+    if $r == 'none' {
+      if not $env._envd.warned {
+        print -e 'envd: the daemon did not answer in time; environment unchanged (trying again at the next prompt)'
+        $env._envd = ($env._envd | merge {warned: true})
+      }
+      # Asked again at the next prompt.
+      $env._envd = ($env._envd | merge {pwd: $env.PWD, gen: '-', found: $f})
+      return
+    }
+    # The generation kept: the answer's own (what it reflects), or for `envd export` the
+    # one read before asking; a slow file that finishes later moves the file past either,
+    # so the next prompt asks again. '-' from the file (cannot watch): every prompt asks.
+    if $r == 'cli' { _envd_export }
+    let g2 = if $r == 'ok' and $env._envd.rgen != '' and (_envd_readgen $s.run) != '-' { $env._envd.rgen } else { $g }
+    $env._envd = ($env._envd | merge {pwd: $env.PWD, gen: $g2, found: $f, warned: false})
+  } else {
+    $env._envd = ($env._envd | merge {pwd: $env.PWD, gen: $g, found: $f})
+  }
+}
+
+# ---- register -------------------------------------------------------------------------
+$env._envd = {
+  bin: $_envd_bin
+  markers: ($_envd_kline | split row ':' | where {|m| $m != '' })
+  run: (_envd_rundir)
+  # The daemon's budget in ms: `envd export` waits this long for a slow file, then the
+  # daemon goes on evaluating and moves the generation when it is done.
+  wait: 200
+  pwd: ''
+  gen: ''
+  found: '-'
+  nc: ''       # nc to use ('' not probed yet, '-' none)
+  n: 0         # request counter (ids)
+  rgen: ''     # generation of the last answer
+  warned: false
+}
+# First in pre_prompt (later hooks see the new environment), once: sourcing the file again
+# replaces the earlier one.
+$env.config.hooks.pre_prompt = (
+  $env.config.hooks.pre_prompt? | default []
+  | where {|h| ($h | describe) !~ '^closure' or not (view source $h | str contains '_envd_hook') }
+  | prepend {|| _envd_hook }
+)
