@@ -7,31 +7,7 @@ import { randomBytes } from 'node:crypto';
  * never a torn file: write a temp file beside it, fsync, rename over, fsync the directory.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  const fd = openSync(tmp, 'wx', mode);
-  try {
-    const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    let off = 0;
-    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
-  } catch (err) {
-    closeSync(fd);
-    try { unlinkSync(tmp); } catch { /* already gone */ }
-    throw err;
-  }
-  closeSync(fd);
-  try {
-    renameSync(tmp, path);
-  } catch (err) {
-    try { unlinkSync(tmp); } catch { /* already gone */ }
-    throw err;
-  }
-  try {
-    const dfd = openSync(dirname(path), 'r');
-    try { fsyncSync(dfd); } finally { closeSync(dfd); }
-  } catch {
-    // Directory fsync is best effort (not supported on every filesystem).
-  }
+  renameInto(path, data, mode, true);
 }
 
 /**
@@ -40,12 +16,18 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 
  * daemon rewrites them), where two fsyncs would cost milliseconds on every write.
  */
 export function replaceFile(path: string, data: string | Uint8Array, mode = 0o600): void {
+  renameInto(path, data, mode, false);
+}
+
+/** The temp file, its content, the rename; with `durable`, each step reaches the disk first. */
+function renameInto(path: string, data: string | Uint8Array, mode: number, durable: boolean): void {
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   const fd = openSync(tmp, 'wx', mode);
   try {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    if (durable) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
     try { unlinkSync(tmp); } catch { /* already gone */ }
@@ -57,5 +39,12 @@ export function replaceFile(path: string, data: string | Uint8Array, mode = 0o60
   } catch (err) {
     try { unlinkSync(tmp); } catch { /* already gone */ }
     throw err;
+  }
+  if (!durable) return;
+  try {
+    const dfd = openSync(dirname(path), 'r');
+    try { fsyncSync(dfd); } finally { closeSync(dfd); }
+  } catch {
+    // Directory fsync is best effort (not supported on every filesystem).
   }
 }
