@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ENVD_BIN, Sandbox, SHELLS, haveShell, which, type Shell } from './helpers/sandbox.js';
+import { BUDGET, daemonSandboxEachTest } from './helpers/daemon-sandbox.js';
 
 // Issue 13, DESIGN §2 "When an .envrc runs": entering a project runs its .envrc; an edit
 // made by the previous command (the .envrc, a watch_file target, a file in a watch_dir
@@ -9,21 +10,7 @@ import { ENVD_BIN, Sandbox, SHELLS, haveShell, which, type Shell } from './helpe
 // prompt, run right after the command before it (no waiting for the watcher).
 
 let sb: Sandbox;
-
-/** A machine busy with other tests can take longer than the default budget (then the answer is "pending"). */
-const BUDGET = '[global]\nasync_budget = "8s"\n';
-
-beforeEach(() => {
-  sb = new Sandbox();
-  sb.write('home/.config/envd/envd.toml', BUDGET);
-  const r = sb.envd(['daemon', 'start']);
-  if (r.status !== 0) throw new Error(r.stderr);
-});
-afterEach(() => sb.cleanup());
-
-function hookFor(shell: Shell): string {
-  return sb.write(`hook-${shell}-${Math.random().toString(36).slice(2)}.${shell}`, sb.envd(['hook', shell]).stdout);
-}
+const hookFor = daemonSandboxEachTest((s) => { sb = s; });
 
 /** `echo NAME=value` in the shell's syntax (unset shows empty). */
 function show(shell: Shell, label: string, name: string): string {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Sandbox, SHELLS, haveShell, type Shell } from './helpers/sandbox.js';
+import { daemonSandboxEachTest } from './helpers/daemon-sandbox.js';
 
 // Issue 13, "Speed that survives the semantics": an answer that already carried the
 // result of the evaluation it waited for is the last request for it. The evaluation's
@@ -10,21 +11,7 @@ import { Sandbox, SHELLS, haveShell, type Shell } from './helpers/sandbox.js';
 // prompt (and for zsh's chpwd and fish's PWD handler, which call it).
 
 let sb: Sandbox;
-
-/** A machine busy with other tests can take longer than the default budget (then the answer is "pending"). */
-const BUDGET = '[global]\nasync_budget = "8s"\n';
-
-beforeEach(() => {
-  sb = new Sandbox();
-  sb.write('home/.config/envd/envd.toml', BUDGET);
-  const r = sb.envd(['daemon', 'start']);
-  if (r.status !== 0) throw new Error(r.stderr);
-});
-afterEach(() => sb.cleanup());
-
-function hookFor(shell: Shell): string {
-  return sb.write(`hook-${shell}.${shell}`, sb.envd(['hook', shell]).stdout);
-}
+const hookFor = daemonSandboxEachTest((s) => { sb = s; });
 
 /** `echo LABEL=$NAME` in the shell's syntax (unset shows empty). */
 function show(shell: Shell, label: string, name: string): string {

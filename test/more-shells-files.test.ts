@@ -1,9 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hookScript } from '../src/shells/files.js';
 import { SHELLS } from '../src/shells/index.js';
 import { Sandbox } from './helpers/sandbox.js';
+import { haveStrace, processCalls, settle } from './helpers/strace.js';
 import { haveMoreShell, MORE_SHELLS } from './helpers/more-shells.js';
 import { TmuxShell, haveTmux } from './helpers/tmux.js';
 
@@ -15,20 +15,6 @@ import { TmuxShell, haveTmux } from './helpers/tmux.js';
  * (TmuxShell.close), also when a test fails.
  */
 
-const haveStrace = spawnSync('sh', ['-c', 'command -v strace']).status === 0
-  && spawnSync('strace', ['-f', '-qq', '-e', 'trace=execve', '-o', '/dev/null', 'true']).status === 0;
-if (!haveStrace) process.stderr.write('[envd tests] SKIPPED: strace is not usable here; the no-fork prompt tests are skipped (apt-get install -y strace)\n');
-
-const PROCESS_CALL = /\b(clone3?|v?fork|execve(at)?)\(/;
-
-function processCalls(trace: string): string[] {
-  if (!existsSync(trace)) return [];
-  return readFileSync(trace, 'utf8').split('\n').filter((l) => PROCESS_CALL.test(l) && !l.includes('CLONE_THREAD'));
-}
-
-async function settle(): Promise<void> {
-  await new Promise((r) => setTimeout(r, 300));
-}
 
 for (const shell of MORE_SHELLS) {
   describe.runIf(haveStrace && haveTmux() && haveMoreShell(shell))(`${shell}: the prompt path starts no process`, () => {

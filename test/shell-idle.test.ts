@@ -1,8 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox, haveShell, type Shell } from './helpers/sandbox.js';
+import { haveStrace, processCalls, settle } from './helpers/strace.js';
 import { TmuxShell, haveTmux } from './helpers/tmux.js';
 
 /**
@@ -11,21 +10,6 @@ import { TmuxShell, haveTmux } from './helpers/tmux.js';
  * moves within a project, and (bash and zsh) leaves and re-enters one.
  */
 
-const haveStrace = spawnSync('sh', ['-c', 'command -v strace']).status === 0
-  && spawnSync('strace', ['-f', '-qq', '-e', 'trace=execve', '-o', '/dev/null', 'true']).status === 0;
-if (!haveStrace) process.stderr.write('[envd tests] SKIPPED: strace is not usable here; the no-fork prompt tests are skipped (apt-get install -y strace)\n');
-
-const PROCESS_CALL = /\b(clone3?|v?fork|execve(at)?)\(/;
-
-/** New processes and execs; threads (fish's own I/O and highlighting pool) are not processes. */
-function processCalls(trace: string): string[] {
-  if (!existsSync(trace)) return [];
-  return readFileSync(trace, 'utf8').split('\n').filter((l) => PROCESS_CALL.test(l) && !l.includes('CLONE_THREAD'));
-}
-
-async function settle(): Promise<void> {
-  await new Promise((r) => setTimeout(r, 300));
-}
 
 for (const shell of ['bash', 'zsh', 'fish'] as Shell[]) {
   describe.runIf(haveStrace && haveTmux() && haveShell(shell))(`${shell}: the prompt path starts no process`, () => {
