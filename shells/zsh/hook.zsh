@@ -5,7 +5,8 @@
 # last, return at once (builtins only: no process is started). After a cd: walk up
 # looking for the marker files (.envrc...); the same file as last time and the same
 # generation: return. Otherwise one round trip to the daemon's Unix socket with zsocket
-# (zsh/net/socket, no process); `envd export zsh` when the daemon cannot be reached.
+# (zsh/net/socket, no process; the socket stays open for the next prompt); `envd export
+# zsh` when the daemon cannot be reached.
 # Nothing in the runtime dir is touched before the dir is found safe (see "runtime dir").
 # Answers are hook records (docs/architecture.md): every name is checked and values are
 # applied with `export "NAME=VALUE"`, never evaluated as code.
@@ -231,6 +232,16 @@ _envd_talk() {
   esac
 }
 
+# The socket is kept open across prompts (the daemon serves many requests on one
+# connection): no connect and no new stream in the daemon per request. It belongs to the
+# process that opened it: a subshell (whose $$ is the parent's) opens its own.
+typeset -g _envd_kfd=${_envd_kfd-} _envd_kpid=${_envd_kpid-}
+
+_envd_drop() {
+  [[ -n $_envd_kfd && $_envd_kpid == $sysparams[pid] ]] && exec {_envd_kfd}>&-
+  _envd_kfd= _envd_kpid=
+}
+
 # One round trip over the daemon's socket. 0: an answer, parsed (_envd_parse); 1: none in
 # time; 2: this transport is not available here; 3: the daemon wants the CLI.
 _envd_ask() {
@@ -238,12 +249,26 @@ _envd_ask() {
   local _envd_fd _envd_rc=0
   [[ ${ENVD_NO_DAEMON-} != 1 && -n $_envd_sockok ]] || return 2
   _envd_rdir || return 2
-  [[ -S $_envd_sock ]] || return 2
+  [[ -S $_envd_sock ]] || { _envd_drop; return 2; }
+  if [[ -n $_envd_kfd && $_envd_kpid == $sysparams[pid] ]]; then
+    _envd_fd=$_envd_kfd
+    _envd_talk || _envd_rc=$?
+    (( _envd_rc == 0 )) && return 0
+    # An answer may still come on it (1), or it is not to be used again (3): closed.
+    _envd_drop
+    # Closed by the daemon (idle, restarted): once more on a new connection.
+    (( _envd_rc == 2 )) || return $_envd_rc
+    _envd_rc=0
+  fi
   # Refused or missing: no daemon. `envd export` starts one.
   zsocket $_envd_sock 2>/dev/null || return 2
   _envd_fd=$REPLY
   _envd_talk || _envd_rc=$?
-  exec {_envd_fd}>&-
+  if (( _envd_rc == 0 )); then
+    _envd_kfd=$_envd_fd _envd_kpid=$sysparams[pid]
+  else
+    exec {_envd_fd}>&-
+  fi
   return $_envd_rc
 }
 

@@ -1,58 +1,97 @@
 /**
  * A client that speaks the hook records protocol on the daemon's socket exactly as the
- * zsh hook does (one connection per request; docs/architecture.md "Hook records"), keeps
- * its own exported environment and applies each answer to it. It measures the daemon
- * alone: no shell is running around it.
+ * zsh hook does (docs/protocol.md "A kept connection"): one connection, kept open across
+ * requests; a request on a kept connection that the daemon closed meanwhile is sent once
+ * more on a new one; a request that goes unanswered drops the connection. It keeps its own
+ * exported environment and applies each answer to it. It measures the daemon alone: no
+ * shell is running around it.
  */
-import { connect } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { decodeReply, encodeRequest, type HookRecord } from '../protocol/hook-records.js';
 
 export interface HookAnswer {
   records: HookRecord[];
-  /** Microseconds from connecting to the closing `z`. */
+  /** Microseconds from sending the request (connecting first, if it had to) to the closing `z`. */
   us: number;
 }
 
 export class HookClient {
   private seq = 0;
   env: Record<string, string>;
+  private sock: Socket | null = null;
+  private buf: Buffer = Buffer.alloc(0);
+  /** The request waiting for its answer: told of data, errors and the end of the connection. */
+  private waiter: ((ev: { data?: Buffer; err?: Error }) => void) | null = null;
 
   constructor(private readonly socket: string, env: Record<string, string>, private readonly tag: string) {
     this.env = { ...env };
   }
 
   /** One request for `cwd`; its changes are applied to `env`. */
-  ask(cwd: string, timeoutMs = 10_000): Promise<HookAnswer> {
+  async ask(cwd: string, timeoutMs = 10_000): Promise<HookAnswer> {
+    const kept = this.sock !== null;
+    try {
+      return await this.once(cwd, timeoutMs);
+    } catch (err) {
+      // The daemon closed a kept connection (idle, restarted): once more on a new one.
+      if (!kept || !(err instanceof ClosedError)) throw err;
+      return this.once(cwd, timeoutMs);
+    }
+  }
+
+  /** Close the kept connection (the shell exits). */
+  close(): void {
+    this.drop();
+  }
+
+  private once(cwd: string, timeoutMs: number): Promise<HookAnswer> {
     const id = `${this.tag}-${++this.seq}`;
     const req = encodeRequest({ id, shell: 'bash', cwd }, Object.entries(this.env));
     return new Promise((resolve, reject) => {
       const t0 = performance.now();
-      const sock = connect(this.socket);
-      let buf = Buffer.alloc(0);
       let done = false;
       const finish = (err: Error | null, answer?: HookAnswer): void => {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        sock.destroy();
+        this.waiter = null;
+        // A connection with an answer still to come (or a broken one) is not reused.
+        if (err !== null) this.drop();
         if (err !== null || answer === undefined) reject(err ?? new Error('no answer'));
         else resolve(answer);
       };
       const timer = setTimeout(() => finish(new Error(`no answer to ${id} in ${timeoutMs} ms`)), timeoutMs);
-      sock.on('connect', () => sock.write(req));
-      sock.on('data', (chunk: Buffer) => {
-        buf = Buffer.concat([buf, chunk]);
-        const r = decodeReply(buf, id);
+      this.waiter = (ev) => {
+        if (ev.err !== undefined) { finish(ev.err); return; }
+        if (ev.data !== undefined) this.buf = this.buf.length === 0 ? ev.data : Buffer.concat([this.buf, ev.data]);
+        const r = decodeReply(this.buf, id);
         if (r.status === 'invalid') finish(new Error(`bad answer to ${id}: ${r.reason}`));
         else if (r.status === 'complete') {
           const us = (performance.now() - t0) * 1000;
+          this.buf = this.buf.subarray(r.bytes);
           this.apply(r.records);
           finish(null, { records: r.records, us });
         }
-      });
-      sock.on('error', (err) => finish(err));
-      sock.on('close', () => finish(new Error(`connection closed before the answer to ${id}`)));
+      };
+      const sock = this.sock ?? this.open();
+      sock.write(req);
     });
+  }
+
+  private open(): Socket {
+    const sock = connect(this.socket);
+    this.sock = sock;
+    this.buf = Buffer.alloc(0);
+    sock.on('data', (chunk: Buffer) => { if (this.sock === sock) this.waiter?.({ data: chunk }); });
+    sock.on('error', (err) => { if (this.sock === sock) this.waiter?.({ err: new ClosedError(err.message) }); });
+    sock.on('close', () => { if (this.sock === sock) this.waiter?.({ err: new ClosedError('connection closed before the answer') }); });
+    return sock;
+  }
+
+  private drop(): void {
+    this.sock?.destroy();
+    this.sock = null;
+    this.buf = Buffer.alloc(0);
   }
 
   private apply(records: HookRecord[]): void {
@@ -62,3 +101,5 @@ export class HookClient {
     }
   }
 }
+
+class ClosedError extends Error {}

@@ -1,6 +1,6 @@
-import { statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ExportOutcome, ExportRequest } from '../engine/types.js';
+import { stamp, type StatBatch } from './stat-batch.js';
 
 /** Answers kept (a few per shell: its enter and leave requests); each holds one Change. */
 const MAX_ENTRIES = 256;
@@ -25,22 +25,14 @@ export interface MemoWorld {
   pinned: readonly string[];
 }
 
-interface Entry {
-  outcome: ExportOutcome;
-  generation: number;
-  paths: string[];
-  stamps: string[];
-}
-
-/** The identity and content of a path as stat(2) sees it ('-': absent or unreadable). */
-function stamp(path: string): string {
-  try {
-    const st = statSync(path, { throwIfNoEntry: false });
-    if (st === undefined) return '-';
-    return `${st.ino}:${st.dev}:${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.mode}:${st.uid}`;
-  } catch {
-    return '-';
-  }
+/** One kept answer. `live` turns false when it is dropped (replies made from it then go too). */
+export interface MemoEntry {
+  readonly key: string;
+  readonly outcome: ExportOutcome;
+  readonly generation: number;
+  readonly paths: string[];
+  readonly stamps: string[];
+  live: boolean;
 }
 
 function ctimeOf(s: string): number {
@@ -69,46 +61,79 @@ export function requestKey(req: ExportRequest): string {
  * re-checked through the same stamps (the env file's bytes and the allowlist).
  */
 export class AnswerMemo {
-  private readonly entries = new Map<string, Entry>();
+  private readonly entries = new Map<string, MemoEntry>();
   hits = 0;
 
   /** The kept answer, when every stamp still holds; else null (and the entry is dropped). */
   get(key: string, generation: number): ExportOutcome | null {
     const e = this.entries.get(key);
-    if (e === undefined) return null;
+    if (e === undefined || !this.holds(e, generation)) return null;
+    // Most recently used last: the first key is the one to evict.
+    this.entries.delete(key);
+    this.entries.set(key, e);
+    return e.outcome;
+  }
+
+  /** The entry kept for `key` (not re-validated: see holds). */
+  entry(key: string): MemoEntry | undefined {
+    return this.entries.get(key);
+  }
+
+  /**
+   * Whether `e` is still kept and every stamp still holds for this generation. An entry
+   * that fails is dropped. `stats`: stamps already taken for this batch of requests
+   * (StatBatch), shared between the answers served in it.
+   */
+  holds(e: MemoEntry, generation: number, stats?: StatBatch): boolean {
+    if (!e.live) return false;
     let valid = e.generation === generation;
     for (let i = 0; valid && i < e.paths.length; i++) {
-      if (stamp(e.paths[i] ?? '') !== e.stamps[i]) valid = false;
+      const path = e.paths[i] ?? '';
+      if ((stats !== undefined ? stats.stamp(path) : stamp(path)) !== e.stamps[i]) valid = false;
     }
-    this.entries.delete(key);
-    if (!valid) return null;
-    // Most recently used last: the first key is the one to evict.
-    this.entries.set(key, e);
+    if (!valid) {
+      e.live = false;
+      if (this.entries.get(e.key) === e) this.entries.delete(e.key);
+      return false;
+    }
     this.hits++;
-    return e.outcome;
+    return true;
   }
 
   /**
    * Keep `outcome` for `key` if it qualifies. `startedAt` (Date.now() before the engine
    * was asked) and the generation read then: a change during the answer is not kept.
+   * Returns whether it was kept, or when a file it derives from is a second old (not
+   * kept because one was changed too recently: the same answer worked out again after
+   * that may be).
    */
-  put(key: string, req: ExportRequest, outcome: ExportOutcome, world: MemoWorld, startedAt: number): void {
-    if (!KEPT_KINDS.has(outcome.kind)) return;
+  put(key: string, req: ExportRequest, outcome: ExportOutcome, world: MemoWorld, startedAt: number): 'kept' | 'never' | { settlesAt: number } {
+    if (!KEPT_KINDS.has(outcome.kind)) return 'never';
     const paths = this.pathsFor(req.cwd, outcome, world);
-    if (paths === null) return;
+    if (paths === null) return 'never';
     const stamps = paths.map(stamp);
-    if (stamps.some((s) => ctimeOf(s) >= startedAt - SETTLED_MS)) return;
-    this.entries.delete(key);
-    this.entries.set(key, { outcome, generation: world.generation, paths, stamps });
+    const newest = Math.max(...stamps.map(ctimeOf));
+    if (newest >= startedAt - SETTLED_MS) return { settlesAt: newest + SETTLED_MS };
+    this.drop(key);
+    this.entries.set(key, { key, outcome, generation: world.generation, paths, stamps, live: true });
     while (this.entries.size > MAX_ENTRIES) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;
-      this.entries.delete(oldest);
+      this.drop(oldest);
     }
+    return 'kept';
   }
 
   clear(): void {
+    for (const e of this.entries.values()) e.live = false;
     this.entries.clear();
+  }
+
+  private drop(key: string): void {
+    const e = this.entries.get(key);
+    if (e === undefined) return;
+    e.live = false;
+    this.entries.delete(key);
   }
 
   get size(): number {
@@ -129,7 +154,8 @@ export class AnswerMemo {
       if (paths.length > MAX_STAMPED) return null;
     }
     if (top !== null && !paths.includes(outcome.file ?? '')) return null;
-    paths.push(...deps, ...world.pinned);
-    return paths.length > MAX_STAMPED * 2 ? null : paths;
+    // Each path once: the env file is both a marker on the walk and a dep.
+    const unique = [...new Set([...paths, ...deps, ...world.pinned])];
+    return unique.length > MAX_STAMPED * 2 ? null : unique;
   }
 }

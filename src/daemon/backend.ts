@@ -32,6 +32,13 @@ export interface Backend {
    * which works in-process with that environment's own config and allowlist.
    */
   foreign(env: Readonly<Record<string, string>>): string | null;
+  /**
+   * The records kept for a hook request's bytes after its id (hook-replay.ts), still
+   * valid now; null: serve it the whole way.
+   */
+  replay(raw: string): Buffer | null;
+  /** Keep the records `encode` makes for `outcome`, for a request's bytes (see replay). */
+  keepReply(raw: string, req: ExportRequest, outcome: ExportOutcome, generation: number, encode: (outcome: ExportOutcome, generation: number) => Buffer): void;
 }
 
 /**
@@ -57,7 +64,7 @@ export interface DaemonEngine extends Service {
  * (a backend that cannot say): the hooks then get the default markers and every request
  * is served.
  */
-export type HookBackend = Pick<Backend, 'export' | 'generation' | 'budgetMs'> & Partial<Pick<Backend, 'markers' | 'foreign'>>;
+export type HookBackend = Pick<Backend, 'export' | 'generation' | 'budgetMs'> & Partial<Pick<Backend, 'markers' | 'foreign' | 'replay' | 'keepReply'>>;
 
 /**
  * A Backend for the time the real one is not there: connections that arrive while the
@@ -108,6 +115,14 @@ export class BackendGate implements Backend {
 
   foreign(env: Readonly<Record<string, string>>): string | null {
     return this.now().foreign(env);
+  }
+
+  replay(raw: string): Buffer | null {
+    return this.current === null ? null : this.current.replay(raw);
+  }
+
+  keepReply(raw: string, req: ExportRequest, outcome: ExportOutcome, generation: number, encode: (outcome: ExportOutcome, generation: number) => Buffer): void {
+    this.current?.keepReply(raw, req, outcome, generation, encode);
   }
 
   private async wait(): Promise<Backend> {

@@ -16,7 +16,25 @@ import type { DaemonLogger } from './log.js';
 import type { DependencyWatcher } from './watcher.js';
 import { watchedPaths } from '../engine/shell-state.js';
 import { InstalledPackage } from './installed.js';
-import { AnswerMemo, requestKey } from './answer-memo.js';
+import { AnswerMemo, requestKey, type MemoWorld } from './answer-memo.js';
+import { ReplyCache } from './hook-replay.js';
+import { StatBatch } from './stat-batch.js';
+
+/** Records encoded for an outcome under a generation, as the hook side sends them. */
+export type ReplyEncoder = (outcome: ExportOutcome, generation: number) => Buffer;
+
+interface Promotion {
+  raw: string;
+  req: ExportRequest;
+  /** When the files it derives from are a second old. */
+  at: number;
+  encode: ReplyEncoder;
+  tries: number;
+}
+
+/** Answers waiting to be worked out again (each a request a shell sent). */
+const MAX_PROMOTIONS = 256;
+const MAX_TRIES = 3;
 
 export interface CoreOptions {
   engine: DaemonEngine;
@@ -48,6 +66,15 @@ export class DaemonCore implements Backend {
   private readonly foreignSeen = new Set<string>();
   /** Hook answers by request, re-validated by stamps on use (answer-memo.ts). */
   readonly memo = new AnswerMemo();
+  /** The same answers encoded, by the hook request's bytes (hook-replay.ts). */
+  readonly replies = new ReplyCache(this.memo);
+  /** Stamps shared by the replies of one loop turn (stat-batch.ts). */
+  readonly stats = new StatBatch();
+  /** Memo keys of answers not kept for now (a file changed within the second), and when they settle. */
+  private readonly unsettled = new Map<string, number>();
+  /** Replies to work out again once their files settle (promote). */
+  private readonly promotions = new Map<string, Promotion>();
+  private promoteTimer: NodeJS.Timeout | null = null;
   /** The last few identities of hook environments, by the variables they derive from. */
   private readonly identities = new Map<string, string | null>();
 
@@ -188,7 +215,8 @@ export class DaemonCore implements Backend {
       const startedAt = Date.now();
       const outcome = await this.o.engine.export(req, opts);
       if (memoable) {
-        this.memo.put(key, req, outcome, { generation, markers: this.o.engine.markers(), pinned: [this.o.paths.keyFile] }, startedAt);
+        const put = this.memo.put(key, req, outcome, this.world(generation), startedAt);
+        if (typeof put === 'object') this.noteUnsettled(key, put.settlesAt);
       }
       // What the shell now depends on stays watched while shells use it.
       this.o.watcher.touch(req.cwd, watchedPaths(req.env, outcome.change));
@@ -197,6 +225,97 @@ export class DaemonCore implements Backend {
       this.scheduleSync();
       this.gc.poke();
     }
+  }
+
+  /**
+   * Backend.replay: the encoded records kept for these request bytes, when the answer
+   * they came from still holds (its stamps, this generation); else null, and the request
+   * takes the whole path. Nothing is parsed or evaluated here.
+   */
+  replay(raw: string): Buffer | null {
+    if (this.superseded() !== null) return null;
+    const r = this.replies.get(raw, this.o.generation.current, this.stats);
+    if (r === null) return null;
+    this.o.watcher.touch(r.cwd, r.watched);
+    this.gc.poke();
+    return r.body;
+  }
+
+  /**
+   * Backend.keepReply: `encode` makes the hook side's records for `outcome` (answered to
+   * `req` under `generation`); kept for these bytes if the memo kept that very answer.
+   * Not kept because a file was changed too recently: worked out again once it has
+   * settled (promote), so that the shell's next prompt finds it kept.
+   */
+  keepReply(raw: string, req: ExportRequest, outcome: ExportOutcome, generation: number, encode: ReplyEncoder): void {
+    if (this.o.engine.config.go.auto) return;
+    const key = requestKey(req);
+    const e = this.memo.entry(key);
+    if (e !== undefined && e.live && e.outcome === outcome && e.generation === generation) {
+      this.replies.put(raw, { entry: e, body: encode(outcome, generation), cwd: req.cwd, watched: watchedPaths(req.env, outcome.change) });
+      return;
+    }
+    const settlesAt = this.unsettled.get(key);
+    if (settlesAt === undefined) return;
+    this.unsettled.delete(key);
+    this.promotions.delete(raw);
+    this.promotions.set(raw, { raw, req, at: settlesAt, encode, tries: 0 });
+    while (this.promotions.size > MAX_PROMOTIONS) {
+      const oldest = this.promotions.keys().next().value;
+      if (oldest === undefined) break;
+      this.promotions.delete(oldest);
+    }
+    this.armPromotion();
+  }
+
+  private world(generation: number): MemoWorld {
+    return { generation, markers: this.o.engine.markers(), pinned: [this.o.paths.keyFile] };
+  }
+
+  private noteUnsettled(key: string, settlesAt: number): void {
+    if (this.unsettled.size >= MAX_PROMOTIONS) this.unsettled.clear();
+    this.unsettled.set(key, settlesAt);
+  }
+
+  private armPromotion(): void {
+    if (this.promoteTimer !== null || this.promotions.size === 0) return;
+    let next = Infinity;
+    for (const p of this.promotions.values()) next = Math.min(next, p.at);
+    // A little past the second: the file clock's tick.
+    this.promoteTimer = setTimeout(() => {
+      this.promoteTimer = null;
+      void this.promote();
+    }, Math.max(0, next - Date.now()) + 20);
+    this.promoteTimer.unref();
+  }
+
+  /**
+   * Answers not kept because their files were changed within the second, worked out again
+   * now that they are older: from the cache only (no evaluation is started for a shell
+   * that is not asking), then kept as any answer is. A request that sends the same bytes
+   * (the shell's next prompt there) is then served from its kept reply.
+   */
+  private async promote(): Promise<void> {
+    const now = Date.now();
+    for (const [raw, p] of [...this.promotions]) {
+      if (p.at > now) continue;
+      this.promotions.delete(raw);
+      try {
+        if (this.superseded() !== null || this.o.engine.config.go.auto) continue;
+        const generation = this.o.generation.current;
+        const startedAt = Date.now();
+        const outcome = await this.o.engine.export(p.req, { budgetMs: 0, cachedOnly: true });
+        const put = this.memo.put(requestKey(p.req), p.req, outcome, this.world(generation), startedAt);
+        if (put === 'kept') this.keepReply(raw, p.req, outcome, generation, p.encode);
+        // Changed again meanwhile (the allowlist is written as projects are evaluated):
+        // once more when that settles, a few times at most.
+        else if (put !== 'never' && p.tries < MAX_TRIES && !this.promotions.has(raw)) this.promotions.set(raw, { ...p, at: put.settlesAt, tries: p.tries + 1 });
+      } catch {
+        // It needs an evaluation now, or anything else: the next request takes the whole path.
+      }
+    }
+    this.armPromotion();
+    this.scheduleSync();
   }
 
   /** Directories lost their watch while results still depend on them (see the watcher). */

@@ -63,6 +63,7 @@ export function serveHookStream(input: Readable, output: Writable, backend: Hook
       input.pause();
       finish();
     },
+    whole: write,
     end: finish,
     fail: kill,
   });

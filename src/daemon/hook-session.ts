@@ -2,7 +2,7 @@ import type { ExportOutcome } from '../engine/types.js';
 import { STATE_VARS } from '../env/names.js';
 import { checkedOps, valueAsApplied } from '../env/render.js';
 import {
-  HOOK_VERSION, HookProtocolError, HookRequestParser, parseDeclarePx,
+  encodeRecords, HOOK_VERSION, HookProtocolError, HookRequestParser, parseDeclarePx,
   type HookHeader, type HookParseEvent, type HookRecord, type HookRequest, type HookShell,
 } from '../protocol/hook-records.js';
 import { errorMessage } from '../util/errors.js';
@@ -10,6 +10,7 @@ import { red, shown } from '../util/colour.js';
 import { printable } from '../util/printable.js';
 import type { HookBackend } from './backend.js';
 import { cliErrorRecords, cliRecords, isCliRequest } from './cli-answer.js';
+import { frameReply, replayableFlags, scanRequest } from './hook-replay.js';
 
 /** Sent when the backend cannot say: `.envrc` and `.env` are a superset of the defaults. */
 const DEFAULT_MARKERS = ['.envrc', '.env'];
@@ -25,6 +26,11 @@ export interface ReplySink {
   answer(id: string, records: HookRecord[]): void;
   /** A hook version this daemon does not speak: a whole reply with `v`, then close. */
   refuse(id: string): void;
+  /**
+   * A whole reply, framed already (a kept one: hook-replay.ts). A sink without it gets
+   * every request the whole way.
+   */
+  whole?(reply: Buffer): void;
   /** The input ended and every request has been answered. */
   end(): void;
   /** Bad input (or an internal failure): close this stream only. */
@@ -68,6 +74,10 @@ export function outcomeRecords(outcome: ExportOutcome, shell: HookShell, colour 
   return records;
 }
 
+function markersRecord(markers: readonly string[]): HookRecord {
+  return { t: 'k', markers: markers.filter((m) => m !== '' && !m.includes(':') && !m.includes('\0')) };
+}
+
 /**
  * Records by outcome: the daemon hands out the same outcome object for a memoized answer
  * (answer-memo.ts), and its records are the same for the same shell and colour.
@@ -98,6 +108,10 @@ export class HookSession {
   private queue: Promise<void> = Promise.resolve();
   private body: ((req: HookRequest | null) => void) | null = null;
   private closed = false;
+  /** Requests read and not yet answered: a kept reply must not overtake one. */
+  private busy = 0;
+  /** The bytes of the request the next header starts, when it came whole (hook-replay.ts). */
+  private nextRaw: string | null = null;
 
   /**
    * `envFile`: where a request with flag `e` keeps its environment (bash's FIFO pair has a
@@ -107,6 +121,12 @@ export class HookSession {
 
   push(chunk: Buffer): void {
     if (this.closed) return;
+    this.nextRaw = null;
+    if (this.sink.whole !== undefined && this.backend.replay !== undefined && !this.parser.midRequest) {
+      const at = this.replay(chunk);
+      if (at === chunk.length) return;
+      if (at > 0) chunk = chunk.subarray(at);
+    }
     let events: HookParseEvent[];
     try {
       events = this.parser.push(chunk);
@@ -115,6 +135,32 @@ export class HookSession {
       return;
     }
     for (const ev of events) this.onEvent(ev);
+  }
+
+  /**
+   * Answer whole requests at the start of `chunk` from kept replies, in order, while there
+   * are; returns how far it got. The first request without one is left to the parser (and
+   * its bytes noted, so that its answer can be kept).
+   */
+  private replay(chunk: Buffer): number {
+    let at = 0;
+    while (this.busy === 0 && at < chunk.length) {
+      const scan = scanRequest(chunk, at);
+      if (scan === null) break;
+      let body: Buffer | null = null;
+      try {
+        body = this.backend.replay?.(scan.key) ?? null;
+      } catch {
+        body = null;
+      }
+      if (body === null) {
+        if (scan.end === chunk.length) this.nextRaw = scan.key;
+        break;
+      }
+      this.sink.whole?.(frameReply(scan.id, this.waitMs(), body));
+      at = scan.end;
+    }
+    return at;
   }
 
   /** The input ended: answer what is complete, drop a half request, then end the output. */
@@ -138,7 +184,16 @@ export class HookSession {
       case 'header': {
         const body = new Promise<HookRequest | null>((resolve) => { this.body = resolve; });
         const header = ev.header;
-        this.enqueue(() => this.serve(header, body));
+        const raw = this.nextRaw;
+        this.nextRaw = null;
+        this.busy++;
+        this.enqueue(async () => {
+          try {
+            await this.serve(header, body, raw);
+          } finally {
+            this.busy--;
+          }
+        });
         return;
       }
       case 'request': {
@@ -179,7 +234,8 @@ export class HookSession {
     }
   }
 
-  private async serve(header: HookHeader, body: Promise<HookRequest | null>): Promise<void> {
+  /** `raw`: the request's bytes after its id, when it came whole (its answer may be kept). */
+  private async serve(header: HookHeader, body: Promise<HookRequest | null>, raw: string | null): Promise<void> {
     const waitMs = this.waitMs();
     this.sink.ack(header.id, waitMs);
     const req = await body;
@@ -214,6 +270,7 @@ export class HookSession {
       return;
     }
     let records: HookRecord[];
+    let kept: ExportOutcome | null = null;
     // Flag `c`: the hook's stderr is a terminal and NO_COLOR is unset.
     const colour = req.header.flags.includes('c');
     // bin/envd's front door: the CLI's answer, waited for (cli-answer.ts).
@@ -229,14 +286,34 @@ export class HookSession {
       // else happened meanwhile: the number from before, and the shell asks again.
       if (outcome.evaluated === true) generation = this.generationAfter(generation);
       records = cli ? cliRecords(outcome, req.header, colour) : recordsFor(outcome, req.header.shell, colour);
+      if (!cli && raw !== null && replayableFlags(req.header.flags)) kept = outcome;
     } catch (err) {
       // Errors may quote a path (Node's own messages do): never raw control characters.
       const text = `envd: ${printable(errorMessage(err).replace(/^envd: /, ''))}`;
       records = cli ? cliErrorRecords(text) : [{ t: 'm', text: colour ? red(text) : text }];
     }
-    records.push({ t: 'k', markers: markers.filter((m) => m !== '' && !m.includes(':') && !m.includes('\0')) });
-    records.push({ t: 'g', generation });
+    records.push(markersRecord(markers), { t: 'g', generation });
     this.sink.answer(header.id, records);
+    if (kept !== null && raw !== null) {
+      const shell = req.header.shell;
+      const backend = this.backend;
+      // The records a hook gets for this outcome, as above (the daemon may work it out again
+      // later: core.ts promote).
+      const encode = (o: ExportOutcome, g: number): Buffer => {
+        let m = DEFAULT_MARKERS;
+        try {
+          m = backend.markers?.() ?? DEFAULT_MARKERS;
+        } catch {
+          // As above: the defaults.
+        }
+        return encodeRecords([...recordsFor(o, shell, colour), markersRecord(m), { t: 'g', generation: g }]);
+      };
+      try {
+        backend.keepReply?.(raw, { cwd: req.header.cwd, env: req.env }, kept, generation, encode);
+      } catch {
+        // Not kept: the next request takes the whole path again.
+      }
+    }
   }
 }
 

@@ -23,7 +23,7 @@ import { recordDirOf } from './state-records.js';
 import { statusOf } from './status.js';
 import { findTarget, Probes, readTarget, type Target } from './target.js';
 import { Trust } from './trust.js';
-import type { ExportOptions, ExportOutcome, ExportRequest } from './types.js';
+import { NotCachedError, type ExportOptions, type ExportOutcome, type ExportRequest } from './types.js';
 
 export interface LocalServiceOptions {
   paths?: EnvdPaths;
@@ -249,6 +249,7 @@ export class LocalService implements Service {
     }
     if (target === null || verdict === null) throw new Error('unreachable: a file to run was read and judged');
     if (decision.action === 'use-cache' && cached != null) return applyResult(c, found, cached, messages);
+    if (opts.cachedOnly === true) throw new NotCachedError();
 
     // Evaluate: joined to a running evaluation of the same key, except when entering, which
     // wants a run that starts now. Past the budget, entering stands in the last result.

@@ -12,4 +12,16 @@ export interface ExportOptions {
    * every entry, rather than replay a cached result (which stands in only past the budget).
    */
   fresh?: boolean;
+  /**
+   * Answer only what needs no evaluation (a cached result, an unload, a refusal); throws
+   * NotCachedError instead of starting one. The daemon re-derives an answer this way once
+   * its files have settled (src/daemon/core.ts), when no shell is waiting.
+   */
+  cachedOnly?: boolean;
+}
+
+export class NotCachedError extends Error {
+  constructor() {
+    super('the answer needs an evaluation');
+  }
 }

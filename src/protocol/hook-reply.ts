@@ -92,6 +92,11 @@ export function encodeReplyTail(id: string, records: HookRecord[]): Buffer {
   return encodeFields([...records.flatMap(fieldsOf), END, id]);
 }
 
+/** Records alone (no head, no `z ID`): what a daemon keeps to send again (hook-replay.ts). */
+export function encodeRecords(records: HookRecord[]): Buffer {
+  return encodeFields(records.flatMap(fieldsOf));
+}
+
 export function encodeReply(id: string, records: HookRecord[]): Buffer {
   return Buffer.concat([encodeReplyHead(id), encodeReplyTail(id, records)]);
 }

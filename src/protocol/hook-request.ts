@@ -211,9 +211,18 @@ export class HookRequestParser {
  * unchanged, so tests can send what no JS string can hold).
  */
 export function encodeRequest(h: { version?: number | string; id: string; shell: string; flags?: string; cwd: string | Buffer }, env: Array<[string, string | Buffer]>): Buffer {
+  // Strings joined and encoded at once (a client sending many requests pays one encode);
+  // a Buffer field goes in as it is.
   const parts: Buffer[] = [];
+  let text = '';
   const put = (f: string | Buffer): void => {
-    parts.push(typeof f === 'string' ? encodeBytes(f) : f, Buffer.alloc(1));
+    if (typeof f === 'string') {
+      text += f + '\0';
+      return;
+    }
+    if (text !== '') parts.push(encodeBytes(text));
+    text = '';
+    parts.push(f, Buffer.alloc(1));
   };
   put(HOOK_MAGIC);
   put(String(h.version ?? HOOK_VERSION));
@@ -226,5 +235,7 @@ export function encodeRequest(h: { version?: number | string; id: string; shell:
     put(value);
   }
   put('');
+  if (parts.length === 0) return encodeBytes(text);
+  if (text !== '') parts.push(encodeBytes(text));
   return Buffer.concat(parts);
 }

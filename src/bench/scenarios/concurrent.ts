@@ -14,7 +14,7 @@ import { percentile, formatMicros } from '../stats.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HookClient } from '../hook-client.js';
 import { EnvdTool, TOOLS } from '../tools.js';
-import { eachTool, makeProjects, newRow, NO_DAEMON, smallSpec, type Scenario } from './common.js';
+import { eachTool, makeProjects, newRow, NO_DAEMON, smallSpec, type Project, type Scenario } from './common.js';
 
 const SHELLS = 50;
 const STALE = 'unanswered';
@@ -148,11 +148,12 @@ export const concurrentSocket: Scenario = {
     await eachTool(ctx, p99, ['envd'], async (tool) => {
       if (!(tool instanceof EnvdTool)) throw new Error('not envd');
       const box = await ctx.box(tool, 'socket');
+      let clients: Array<{ p: Project; c: HookClient }> = [];
       try {
         const projects = await makeProjects(tool, box, 's', SHELLS, smallSpec);
         const socket = tool.socket(box);
         const base: Record<string, string> = { ...box.env, SHLVL: '1', PWD: box.outside };
-        const clients = projects.map((p, i) => ({ p, c: new HookClient(socket, base, `c${i}`) }));
+        clients = projects.map((p, i) => ({ p, c: new HookClient(socket, base, `c${i}`) }));
         const settle = async (c: HookClient, dir: string, want: string | null, name: string): Promise<void> => {
           for (let i = 0; i < 500; i++) {
             await c.ask(dir);
@@ -192,6 +193,7 @@ export const concurrentSocket: Scenario = {
         if (!Number.isFinite(v99)) return { value: null, n: ranked.length, failed: `${staleNote}; ${maxNote}` };
         return { value: v99, n: ranked.length, note: [maxNote, staleNote].filter((x) => x !== '').join('; ') };
       } finally {
+        for (const { c } of clients) c.close();
         await ctx.dropBox(tool, 'socket');
       }
     });

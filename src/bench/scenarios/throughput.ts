@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HookClient } from '../hook-client.js';
 import { EnvdTool } from '../tools.js';
-import { eachTool, makeProjects, newRow, NO_DAEMON, smallSpec, type Scenario } from './common.js';
+import { eachTool, makeProjects, newRow, NO_DAEMON, smallSpec, type Project, type Scenario } from './common.js';
 
 const CLIENTS = 50;
 const TICKS_PER_SECOND = 100;
@@ -33,10 +33,11 @@ export const cachedThroughput: Scenario = {
     await eachTool(ctx, row, ['envd'], async (tool) => {
       if (!(tool instanceof EnvdTool)) throw new Error('not envd');
       const box = await ctx.box(tool, 'rps');
+      let clients: Array<{ p: Project; c: HookClient }> = [];
       try {
         const projects = await makeProjects(tool, box, 'r', CLIENTS, smallSpec);
         const base: Record<string, string> = { ...box.env, SHLVL: '1', PWD: box.outside };
-        const clients = projects.map((p, i) => ({ p, c: new HookClient(tool.socket(box), base, `r${i}`) }));
+        clients = projects.map((p, i) => ({ p, c: new HookClient(tool.socket(box), base, `r${i}`) }));
         // Warm: each project evaluated once (its result cached), then left.
         await Promise.all(clients.map(async ({ p, c }) => {
           for (let i = 0; i < 500 && c.env[p.name] !== p.value; i++) {
@@ -73,6 +74,7 @@ export const cachedThroughput: Scenario = {
           note: `${Math.round(1e6 / perRequest).toLocaleString('en')} requests/s per daemon core; ${Math.round(requests / wall).toLocaleString('en')}/s served with the clients on the same cores`,
         };
       } finally {
+        for (const { c } of clients) c.close();
         await ctx.dropBox(tool, 'rps');
       }
     });

@@ -1,0 +1,126 @@
+import { HOOK_MAGIC, HOOK_VERSION } from '../protocol/hook-format.js';
+import type { AnswerMemo, MemoEntry } from './answer-memo.js';
+import type { StatBatch } from './stat-batch.js';
+
+/**
+ * Replies ready to send, by the request's own bytes. A shell at its prompt sends the same
+ * bytes again and again but for its request id (the same cwd, the same environment); once
+ * an answer to those bytes was worked out, parsed and encoded (and kept by the answer memo,
+ * which re-validates it by its stamps), the same bytes get the same encoded records, with
+ * only the id and the budget framed around them. No parsing, no key built from the
+ * environment, no records encoded: the cached path is a table look-up and the memo's stats.
+ */
+
+const HEAD = Buffer.from(`${HOOK_MAGIC}\0${HOOK_VERSION}\0`, 'latin1');
+const MAX_ID_BYTES = 64;
+const ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
+/** Requests larger than this are not looked up (a huge environment: the parser's path). */
+const MAX_REPLAYED_BYTES = 256 * 1024;
+/** Replies kept: the memo keeps 256 answers; a few shells and colours share them. */
+const MAX_READY = 256;
+
+export interface ScannedRequest {
+  id: string;
+  /** The request's bytes after its id (shell, flags, cwd, environment) as a latin1 string. */
+  key: string;
+  /** Offset just past the request. */
+  end: number;
+}
+
+/**
+ * One whole request at `start` of `buf`, found by its field boundaries only (a request
+ * for the parser when anything is unusual: another version, a bad id, not all there yet).
+ * A key only ever finds a reply that was stored after the real parser read the same bytes.
+ */
+export function scanRequest(buf: Buffer, start = 0): ScannedRequest | null {
+  if (buf.length - start < HEAD.length || buf.compare(HEAD, 0, HEAD.length, start, start + HEAD.length) !== 0) return null;
+  const idStart = start + HEAD.length;
+  const idEnd = buf.indexOf(0, idStart);
+  if (idEnd === -1 || idEnd === idStart || idEnd - idStart > MAX_ID_BYTES) return null;
+  const id = buf.toString('latin1', idStart, idEnd);
+  if (!ID_RE.test(id)) return null;
+  let p = idEnd + 1;
+  // shell, flags, cwd
+  for (let i = 0; i < 3; i++) {
+    const nul = buf.indexOf(0, p);
+    if (nul === -1) return null;
+    p = nul + 1;
+  }
+  // NAME VALUE pairs, then an empty name.
+  for (;;) {
+    if (p - start > MAX_REPLAYED_BYTES) return null;
+    const nameEnd = buf.indexOf(0, p);
+    if (nameEnd === -1) return null;
+    if (nameEnd === p) {
+      p = nameEnd + 1;
+      break;
+    }
+    const valueEnd = buf.indexOf(0, nameEnd + 1);
+    if (valueEnd === -1) return null;
+    p = valueEnd + 1;
+  }
+  return { id, key: buf.toString('latin1', idEnd + 1, p), end: p };
+}
+
+/** Flags a kept reply may carry: `c` (colour). `n`, `e`, `t` and unknown letters never. */
+export function replayableFlags(flags: string): boolean {
+  return flags === '' || flags === 'c';
+}
+
+/** `ENVD-HOOK 1 ID w MS`, the kept records, `z ID`: one buffer, one write. */
+export function frameReply(id: string, waitMs: number, body: Buffer): Buffer {
+  const ack = `${id}\0w\0${Math.max(0, Math.round(waitMs))}\0`;
+  const end = `z\0${id}\0`;
+  const out = Buffer.allocUnsafe(HEAD.length + ack.length + body.length + end.length);
+  let at = HEAD.copy(out, 0);
+  at += out.write(ack, at, 'latin1');
+  at += body.copy(out, at);
+  out.write(end, at, 'latin1');
+  return out;
+}
+
+export interface ReadyReply {
+  readonly entry: MemoEntry;
+  /** The records after the acknowledgement, without `z ID`. */
+  readonly body: Buffer;
+  readonly cwd: string;
+  /** What the watcher is told the shell still uses (watchedPaths of the request). */
+  readonly watched: readonly string[];
+}
+
+/** Encoded replies by request bytes, each valid exactly as long as its memo entry. */
+export class ReplyCache {
+  private readonly ready = new Map<string, ReadyReply>();
+
+  constructor(private readonly memo: AnswerMemo, private readonly max = MAX_READY) {}
+
+  get(key: string, generation: number, stats?: StatBatch): ReadyReply | null {
+    const r = this.ready.get(key);
+    if (r === undefined) return null;
+    if (!this.memo.holds(r.entry, generation, stats)) {
+      this.ready.delete(key);
+      return null;
+    }
+    return r;
+  }
+
+  put(key: string, reply: ReadyReply): void {
+    this.ready.delete(key);
+    this.ready.set(key, reply);
+    // Oldest first out (insertion order; a hit does not reorder: the memo's own LRU and
+    // `live` decide what stays valid).
+    while (this.ready.size > this.max) {
+      const oldest = this.ready.keys().next().value;
+      if (oldest === undefined) break;
+      this.ready.delete(oldest);
+    }
+  }
+
+  clear(): void {
+    this.ready.clear();
+  }
+
+  get size(): number {
+    return this.ready.size;
+  }
+}
