@@ -19,22 +19,10 @@ import { InstalledPackage } from './installed.js';
 import { AnswerMemo, requestKey, type MemoWorld } from './answer-memo.js';
 import { ReplyCache } from './hook-replay.js';
 import { StatBatch } from './stat-batch.js';
+import { Promotions, type Promotion, type PromotionResult, type ReplyEncoder } from './promotions.js';
 
-/** Records encoded for an outcome under a generation, as the hook side sends them. */
-export type ReplyEncoder = (outcome: ExportOutcome, generation: number) => Buffer;
-
-interface Promotion {
-  raw: string;
-  req: ExportRequest;
-  /** When the files it derives from are a second old. */
-  at: number;
-  encode: ReplyEncoder;
-  tries: number;
-}
-
-/** Answers waiting to be worked out again (each a request a shell sent). */
-const MAX_PROMOTIONS = 256;
-const MAX_TRIES = 3;
+/** A replayed answer tells the watcher its directories are in use at most this often. */
+const TOUCH_EVERY_MS = 1000;
 
 export interface CoreOptions {
   engine: DaemonEngine;
@@ -70,11 +58,8 @@ export class DaemonCore implements Backend {
   readonly replies = new ReplyCache(this.memo);
   /** Stamps shared by the replies of one loop turn (stat-batch.ts). */
   readonly stats = new StatBatch();
-  /** Memo keys of answers not kept for now (a file changed within the second), and when they settle. */
-  private readonly unsettled = new Map<string, number>();
-  /** Replies to work out again once their files settle (promote). */
-  private readonly promotions = new Map<string, Promotion>();
-  private promoteTimer: NodeJS.Timeout | null = null;
+  /** Answers not kept for now (a file changed within the second), worked out again later. */
+  private readonly promotions = new Promotions((p) => this.promote(p), () => this.scheduleSync());
   /** The last few identities of hook environments, by the variables they derive from. */
   private readonly identities = new Map<string, string | null>();
 
@@ -216,7 +201,7 @@ export class DaemonCore implements Backend {
       const outcome = await this.o.engine.export(req, opts);
       if (memoable) {
         const put = this.memo.put(key, req, outcome, this.world(generation), startedAt);
-        if (typeof put === 'object') this.noteUnsettled(key, put.settlesAt);
+        if (typeof put === 'object') this.promotions.noteUnsettled(key, put.settlesAt);
       }
       // What the shell now depends on stays watched while shells use it.
       this.o.watcher.touch(req.cwd, watchedPaths(req.env, outcome.change));
@@ -236,7 +221,11 @@ export class DaemonCore implements Backend {
     if (this.superseded() !== null) return null;
     const r = this.replies.get(raw, this.o.generation.current, this.stats);
     if (r === null) return null;
-    this.o.watcher.touch(r.cwd, r.watched);
+    const now = Date.now();
+    if (now - r.touchedAt >= TOUCH_EVERY_MS) {
+      r.touchedAt = now;
+      this.o.watcher.touch(r.cwd, r.watched);
+    }
     this.gc.poke();
     return r.body;
   }
@@ -252,70 +241,30 @@ export class DaemonCore implements Backend {
     const key = requestKey(req);
     const e = this.memo.entry(key);
     if (e !== undefined && e.live && e.outcome === outcome && e.generation === generation) {
-      this.replies.put(raw, { entry: e, body: encode(outcome, generation), cwd: req.cwd, watched: watchedPaths(req.env, outcome.change) });
+      this.replies.put(raw, { entry: e, body: encode(outcome, generation), cwd: req.cwd, watched: watchedPaths(req.env, outcome.change), touchedAt: Date.now() });
       return;
     }
-    const settlesAt = this.unsettled.get(key);
-    if (settlesAt === undefined) return;
-    this.unsettled.delete(key);
-    this.promotions.delete(raw);
-    this.promotions.set(raw, { raw, req, at: settlesAt, encode, tries: 0 });
-    while (this.promotions.size > MAX_PROMOTIONS) {
-      const oldest = this.promotions.keys().next().value;
-      if (oldest === undefined) break;
-      this.promotions.delete(oldest);
-    }
-    this.armPromotion();
+    this.promotions.add(key, raw, req, encode);
   }
 
   private world(generation: number): MemoWorld {
     return { generation, markers: this.o.engine.markers(), pinned: [this.o.paths.keyFile] };
   }
 
-  private noteUnsettled(key: string, settlesAt: number): void {
-    if (this.unsettled.size >= MAX_PROMOTIONS) this.unsettled.clear();
-    this.unsettled.set(key, settlesAt);
-  }
-
-  private armPromotion(): void {
-    if (this.promoteTimer !== null || this.promotions.size === 0) return;
-    let next = Infinity;
-    for (const p of this.promotions.values()) next = Math.min(next, p.at);
-    // A little past the second: the file clock's tick.
-    this.promoteTimer = setTimeout(() => {
-      this.promoteTimer = null;
-      void this.promote();
-    }, Math.max(0, next - Date.now()) + 20);
-    this.promoteTimer.unref();
-  }
-
   /**
-   * Answers not kept because their files were changed within the second, worked out again
+   * An answer not kept because its files were changed within the second, worked out again
    * now that they are older: from the cache only (no evaluation is started for a shell
-   * that is not asking), then kept as any answer is. A request that sends the same bytes
-   * (the shell's next prompt there) is then served from its kept reply.
+   * that is not asking), then kept as any answer is, so that the same request (the
+   * shell's next prompt there) is served from its kept reply.
    */
-  private async promote(): Promise<void> {
-    const now = Date.now();
-    for (const [raw, p] of [...this.promotions]) {
-      if (p.at > now) continue;
-      this.promotions.delete(raw);
-      try {
-        if (this.superseded() !== null || this.o.engine.config.go.auto) continue;
-        const generation = this.o.generation.current;
-        const startedAt = Date.now();
-        const outcome = await this.o.engine.export(p.req, { budgetMs: 0, cachedOnly: true });
-        const put = this.memo.put(requestKey(p.req), p.req, outcome, this.world(generation), startedAt);
-        if (put === 'kept') this.keepReply(raw, p.req, outcome, generation, p.encode);
-        // Changed again meanwhile (the allowlist is written as projects are evaluated):
-        // once more when that settles, a few times at most.
-        else if (put !== 'never' && p.tries < MAX_TRIES && !this.promotions.has(raw)) this.promotions.set(raw, { ...p, at: put.settlesAt, tries: p.tries + 1 });
-      } catch {
-        // It needs an evaluation now, or anything else: the next request takes the whole path.
-      }
-    }
-    this.armPromotion();
-    this.scheduleSync();
+  private async promote(p: Promotion): Promise<PromotionResult> {
+    if (this.superseded() !== null || this.o.engine.config.go.auto) return 'never';
+    const generation = this.o.generation.current;
+    const startedAt = Date.now();
+    const outcome = await this.o.engine.export(p.req, { budgetMs: 0, cachedOnly: true });
+    const put = this.memo.put(requestKey(p.req), p.req, outcome, this.world(generation), startedAt);
+    if (put === 'kept') this.keepReply(p.raw, p.req, outcome, generation, p.encode);
+    return put;
   }
 
   /** Directories lost their watch while results still depend on them (see the watcher). */

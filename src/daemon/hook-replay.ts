@@ -15,51 +15,29 @@ const HEAD = Buffer.from(`${HOOK_MAGIC}\0${HOOK_VERSION}\0`, 'latin1');
 const MAX_ID_BYTES = 64;
 const ID_RE = /^[A-Za-z0-9._-]{1,64}$/;
 /** Requests larger than this are not looked up (a huge environment: the parser's path). */
-const MAX_REPLAYED_BYTES = 256 * 1024;
+export const MAX_REPLAYED_BYTES = 256 * 1024;
 /** Replies kept: the memo keeps 256 answers; a few shells and colours share them. */
 const MAX_READY = 256;
 
-export interface ScannedRequest {
+export interface ScannedHead {
   id: string;
-  /** The request's bytes after its id (shell, flags, cwd, environment) as a latin1 string. */
-  key: string;
-  /** Offset just past the request. */
-  end: number;
+  /** Where the request's bytes after its id begin (shell, flags, cwd, environment). */
+  rest: number;
 }
 
 /**
- * One whole request at `start` of `buf`, found by its field boundaries only (a request
- * for the parser when anything is unusual: another version, a bad id, not all there yet).
- * A key only ever finds a reply that was stored after the real parser read the same bytes.
+ * The id of a request at the start of `buf`, and where the rest of it begins; null when
+ * it is anything else (another version, a bad id: the parser's to answer). The rest of
+ * the chunk, as a latin1 string, is the key: it finds a reply only when it is byte for
+ * byte a request that the real parser read whole before (so exactly one whole request).
  */
-export function scanRequest(buf: Buffer, start = 0): ScannedRequest | null {
-  if (buf.length - start < HEAD.length || buf.compare(HEAD, 0, HEAD.length, start, start + HEAD.length) !== 0) return null;
-  const idStart = start + HEAD.length;
-  const idEnd = buf.indexOf(0, idStart);
-  if (idEnd === -1 || idEnd === idStart || idEnd - idStart > MAX_ID_BYTES) return null;
-  const id = buf.toString('latin1', idStart, idEnd);
+export function scanHead(buf: Buffer): ScannedHead | null {
+  if (buf.length < HEAD.length || buf.compare(HEAD, 0, HEAD.length, 0, HEAD.length) !== 0) return null;
+  const idEnd = buf.indexOf(0, HEAD.length);
+  if (idEnd === -1 || idEnd === HEAD.length || idEnd - HEAD.length > MAX_ID_BYTES) return null;
+  const id = buf.toString('latin1', HEAD.length, idEnd);
   if (!ID_RE.test(id)) return null;
-  let p = idEnd + 1;
-  // shell, flags, cwd
-  for (let i = 0; i < 3; i++) {
-    const nul = buf.indexOf(0, p);
-    if (nul === -1) return null;
-    p = nul + 1;
-  }
-  // NAME VALUE pairs, then an empty name.
-  for (;;) {
-    if (p - start > MAX_REPLAYED_BYTES) return null;
-    const nameEnd = buf.indexOf(0, p);
-    if (nameEnd === -1) return null;
-    if (nameEnd === p) {
-      p = nameEnd + 1;
-      break;
-    }
-    const valueEnd = buf.indexOf(0, nameEnd + 1);
-    if (valueEnd === -1) return null;
-    p = valueEnd + 1;
-  }
-  return { id, key: buf.toString('latin1', idEnd + 1, p), end: p };
+  return { id, rest: idEnd + 1 };
 }
 
 /** Flags a kept reply may carry: `c` (colour). `n`, `e`, `t` and unknown letters never. */
@@ -86,6 +64,8 @@ export interface ReadyReply {
   readonly cwd: string;
   /** What the watcher is told the shell still uses (watchedPaths of the request). */
   readonly watched: readonly string[];
+  /** When the watcher was last told (it counts idleness in minutes: once a second will do). */
+  touchedAt: number;
 }
 
 /** Encoded replies by request bytes, each valid exactly as long as its memo entry. */

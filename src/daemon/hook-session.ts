@@ -10,7 +10,7 @@ import { red, shown } from '../util/colour.js';
 import { printable } from '../util/printable.js';
 import type { HookBackend } from './backend.js';
 import { cliErrorRecords, cliRecords, isCliRequest } from './cli-answer.js';
-import { frameReply, replayableFlags, scanRequest } from './hook-replay.js';
+import { frameReply, MAX_REPLAYED_BYTES, replayableFlags, scanHead } from './hook-replay.js';
 
 /** Sent when the backend cannot say: `.envrc` and `.env` are a superset of the defaults. */
 const DEFAULT_MARKERS = ['.envrc', '.env'];
@@ -121,11 +121,15 @@ export class HookSession {
 
   push(chunk: Buffer): void {
     if (this.closed) return;
-    this.nextRaw = null;
-    if (this.sink.whole !== undefined && this.backend.replay !== undefined && !this.parser.midRequest) {
-      const at = this.replay(chunk);
-      if (at === chunk.length) return;
-      if (at > 0) chunk = chunk.subarray(at);
+    // A chunk that is exactly a request the parser read whole before: its kept reply.
+    let candidate: string | null = null;
+    if (this.sink.whole !== undefined && this.backend.replay !== undefined && this.busy === 0 &&
+      !this.parser.midRequest && chunk.length <= MAX_REPLAYED_BYTES) {
+      const head = scanHead(chunk);
+      if (head !== null) {
+        candidate = chunk.toString('latin1', head.rest);
+        if (this.replayed(head.id, candidate)) return;
+      }
     }
     let events: HookParseEvent[];
     try {
@@ -134,33 +138,28 @@ export class HookSession {
       this.abort(err);
       return;
     }
-    for (const ev of events) this.onEvent(ev);
+    // The chunk held one whole request and nothing else: its bytes are its key.
+    const whole = candidate !== null && !this.parser.midRequest && events.length === 2 &&
+      events[0]?.type === 'header' && events[1]?.type === 'request';
+    this.nextRaw = whole ? candidate : null;
+    try {
+      for (const ev of events) this.onEvent(ev);
+    } finally {
+      this.nextRaw = null;
+    }
   }
 
-  /**
-   * Answer whole requests at the start of `chunk` from kept replies, in order, while there
-   * are; returns how far it got. The first request without one is left to the parser (and
-   * its bytes noted, so that its answer can be kept).
-   */
-  private replay(chunk: Buffer): number {
-    let at = 0;
-    while (this.busy === 0 && at < chunk.length) {
-      const scan = scanRequest(chunk, at);
-      if (scan === null) break;
-      let body: Buffer | null = null;
-      try {
-        body = this.backend.replay?.(scan.key) ?? null;
-      } catch {
-        body = null;
-      }
-      if (body === null) {
-        if (scan.end === chunk.length) this.nextRaw = scan.key;
-        break;
-      }
-      this.sink.whole?.(frameReply(scan.id, this.waitMs(), body));
-      at = scan.end;
+  /** Answered from a kept reply (core.ts replay), or false. */
+  private replayed(id: string, key: string): boolean {
+    let body: Buffer | null = null;
+    try {
+      body = this.backend.replay?.(key) ?? null;
+    } catch {
+      body = null;
     }
-    return at;
+    if (body === null) return false;
+    this.sink.whole?.(frameReply(id, this.waitMs(), body));
+    return true;
   }
 
   /** The input ended: answer what is complete, drop a half request, then end the output. */

@@ -1,8 +1,26 @@
 import { closeSync, fstatSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { pino, type Logger, type DestinationStream } from 'pino';
 
-export type DaemonLogger = Logger;
+/** One logging call: a message, or fields and a message (pino's call shape). */
+export interface LogFn {
+  (msg: string): void;
+  (fields: object, msg?: string): void;
+}
+
+/**
+ * What the daemon logs through. pino's Logger fits it (tests pass a silent one); the
+ * daemon's own (openDaemonLog) writes the same JSON lines without loading pino, whose
+ * modules alone cost a fresh daemon ~10 MB of RSS.
+ */
+export interface DaemonLogger {
+  fatal: LogFn;
+  error: LogFn;
+  warn: LogFn;
+  info: LogFn;
+  debug: LogFn;
+  trace: LogFn;
+  flush(): void;
+}
 
 /** The log never grows past this: at the limit it moves to `<file>.1` (replacing the last one). */
 export const LOG_MAX_BYTES = 5 * 1024 * 1024;
@@ -25,7 +43,7 @@ export function pickLevel(envLevel: string | undefined, configLevel: string | nu
  * A synchronous, size-bounded log file. Daemon logging is low volume, and a synchronous
  * write means the last lines before a crash are on disk.
  */
-class RotatingFile implements DestinationStream {
+class RotatingFile {
   private fd: number;
   private size: number;
 
@@ -59,6 +77,36 @@ class RotatingFile implements DestinationStream {
   }
 }
 
+/** pino's level numbers: the lines read as pino's do (`"level":30,"time":…,"pid":…,"msg":…`). */
+const LEVEL_NUMBERS: Readonly<Record<Exclude<LevelName, 'silent'>, number>> = { fatal: 60, error: 50, warn: 40, info: 30, debug: 20, trace: 10 };
+
+/** One JSON line as pino writes it: level, time, pid, the fields, msg. */
+function line(level: number, fields: object | null, msg: string | undefined): string {
+  const head = `{"level":${level},"time":"${new Date().toISOString()}","pid":${process.pid}`;
+  let rest = '';
+  if (fields !== null) {
+    try {
+      const json = JSON.stringify(fields);
+      if (json !== undefined && json.length > 2) rest = `,${json.slice(1, -1)}`;
+    } catch {
+      rest = ',"fields":"(not serializable)"';
+    }
+  }
+  return `${head}${rest}${msg !== undefined ? `,"msg":${JSON.stringify(msg)}` : ''}}\n`;
+}
+
 export function openDaemonLog(file: string, level: LevelName, maxBytes: number = LOG_MAX_BYTES): DaemonLogger {
-  return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.isoTime }, new RotatingFile(file, maxBytes));
+  const out = new RotatingFile(file, maxBytes);
+  const threshold = level === 'silent' ? Infinity : LEVEL_NUMBERS[level];
+  const at = (n: number): LogFn => {
+    if (n < threshold) return () => {};
+    return (a: string | object, msg?: string) => {
+      out.write(typeof a === 'string' ? line(n, null, a) : line(n, a, msg));
+    };
+  };
+  return {
+    fatal: at(60), error: at(50), warn: at(40), info: at(30), debug: at(20), trace: at(10),
+    // Every line is written synchronously: nothing to flush.
+    flush: () => {},
+  };
 }

@@ -40,6 +40,14 @@ export interface LocalServiceOptions {
  * (cache.ts), where new env files would matter (target.ts), the RPC handlers; one
  * request is one `decide` (decide.ts), carried out here and answered by outcome.ts.
  */
+/**
+ * Evaluation results kept (least recently used out first). Entering a project runs its
+ * file anyway (flag n); a kept result serves the prompts of shells still in it, and stands
+ * in past the budget. 64 covers the projects in use at once; each more costs memory
+ * (its result, what re-runs it, its watched directories) in a daemon that lives for days.
+ */
+const KEPT_RESULTS = 64;
+
 export class LocalService implements Service {
   readonly paths: EnvdPaths;
   private loaded: LoadedConfig;
@@ -66,7 +74,7 @@ export class LocalService implements Service {
     this.loaded = loadConfig(this.paths);
     this.configStamp = this.stampConfig();
     this.trust = new Trust(this.paths, openAllowlist(this.paths, this.loaded.config));
-    this.cache = new ResultCache({ onSettled: () => this.notify() });
+    this.cache = new ResultCache({ max: KEPT_RESULTS, onSettled: () => this.notify() });
     this.coreHandlers = { ...coreRpcHandlers(), ...(opts.handlers ?? {}) };
     this.handlers = this.coreHandlers;
   }
