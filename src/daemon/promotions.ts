@@ -20,7 +20,7 @@ export type PromotionResult = 'kept' | 'never' | { settlesAt: number };
 /** Answers waiting to be worked out again (each a request a shell sent). */
 const MAX_WAITING = 256;
 /** Changed again each time (the allowlist is written as projects are evaluated): give up. */
-const MAX_TRIES = 3;
+const MAX_TRIES = 8;
 /** A little past the second: the file clock's tick. */
 const SLACK_MS = 20;
 
