@@ -16,7 +16,9 @@
 # local variable of that name would swallow the export.
 
 # ---- settings -------------------------------------------------------------------------
-_envd_bin=@ENVD_BIN@
+# `envd hook bash` prints one line that sets _envd_bin (the envd binary) and _envd_kdef
+# (the names to look for, from the config) and sources this file where it is.
+: "${_envd_bin:=envd}"
 
 # ---- paths ----------------------------------------------------------------------------
 # The runtime dir exactly as src/config/paths.ts computes it, once, when the hook is
@@ -116,7 +118,7 @@ _envd_rwarn() {
 : "${_envd_try=}"            # what `envd export` is running for (see _envd_check)
 : "${_envd_held=}"           # what it was interrupted for: not asked again until it changes
 # The names to look for, from the config when the hook was printed (`k` records update them).
-_envd_kdef=@ENVD_MARKERS@
+: "${_envd_kdef=.envrc}"
 : "${_envd_kline=$_envd_kdef}"
 [[ -n ${_envd_markers+set} ]] || IFS=: builtin read -r -a _envd_markers <<<"$_envd_kline"
 # The files the loaded state depends on (the daemon's `f` records): one newer than the

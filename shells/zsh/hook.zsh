@@ -15,7 +15,9 @@
 # local variable of that name would swallow the export.
 
 # ---- settings -------------------------------------------------------------------------
-typeset -g _envd_bin=@ENVD_BIN@
+# `envd hook zsh` prints one line that sets _envd_bin (the envd binary) and _envd_kdef
+# (the names to look for, from the config) and sources this file where it is.
+typeset -g _envd_bin=${_envd_bin:-envd}
 
 # ---- paths ----------------------------------------------------------------------------
 # The runtime dir exactly as src/config/paths.ts computes it, once, when the hook is
@@ -48,7 +50,7 @@ typeset -g _envd_try=${_envd_try-}            # what `envd export` is running fo
 typeset -g _envd_held=${_envd_held-}          # what it was interrupted for: not asked again until it changes
 typeset -g _envd_skip=                        # the cd just now was not answered: skip this prompt
 # The names to look for, from the config when the hook was printed (`k` records update them).
-typeset -g _envd_kdef=@ENVD_MARKERS@
+typeset -g _envd_kdef=${_envd_kdef-.envrc}
 typeset -g _envd_kline=${_envd_kline-$_envd_kdef}
 (( ${+_envd_markers} )) || typeset -ga _envd_markers=(${(s.:.)_envd_kline})
 # The files the loaded state depends on (the daemon's `f` records): one newer than the
