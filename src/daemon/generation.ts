@@ -67,12 +67,25 @@ export class Generation {
       if (text.length === this.written && this.overwrite(text)) return;
       // Renamed into place, not fsynced: after a crash a new daemon starts above the clock.
       replaceFile(this.file, text, 0o600);
+      // And written again where it now is: the renamed file's mtime is the temp file's,
+      // from before the rename. The hooks' note (shells/bash/hook.bash, _envd_hook) relies
+      // on every change leaving an mtime no older than any moment the old bytes were read.
+      this.rewrite(text);
       this.written = text.length;
       this.writtenSec = Math.floor(statSync(this.file).mtimeMs / 1000);
     } catch (err) {
       this.written = 0;
       this.writtenSec = -1;
       this.onError(`cannot write the generation file ${this.file}: ${errorMessage(err)}`);
+    }
+  }
+
+  private rewrite(text: Buffer): void {
+    const fd = openSync(this.file, constants.O_WRONLY | constants.O_NOFOLLOW);
+    try {
+      writeSync(fd, text, 0, text.length, 0);
+    } finally {
+      closeSync(fd);
     }
   }
 
