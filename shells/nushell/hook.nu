@@ -41,15 +41,112 @@ def _envd_rundir []: nothing -> string {
   }
 }
 
-# The generation number, or '' when there is none to read. Only from a runtime dir that is
-# a directory (not a symlink) and a generation file that is a regular file: a FIFO put
-# there would never open. `N+poll` (the daemon cannot watch files): '-', so inside a
-# project every prompt asks, as direnv does.
-def _envd_readgen [run: string]: nothing -> string {
-  let gf = $run + '/generation'
-  if ($run | path type | default '') != 'dir' or ($gf | path type | default '') != 'file' { return '' }
+# ---- runtime dir ----------------------------------------------------------------------
+# The daemon's files are used only from a runtime dir that is this user's, 0700 and not a
+# symlink, in a parent where no other user can rename it away (sticky like /tmp, or
+# writable by its owner, this user or root, alone: a group-writable parent only when its
+# group is this user's). Without XDG_RUNTIME_DIR it is $TMPDIR/envd-UID, which another user
+# may have made first, with a listener of theirs in it: then this shell sends nothing
+# there, reads nothing from it, creates nothing in it, and works without the daemon
+# (`envd export` in-process, ENVD_NO_DAEMON=1), with one warning. That it is a directory
+# and not a symlink is a builtin test (`path type`) before every use; the owners, groups
+# and modes need stat(1) (nushell's `ls -l` names users, not their ids): one process when
+# the dir is first seen (again after it was gone, or before a fallback while it is
+# unsafe), never on an idle prompt. Between two looks nobody else can change anything:
+# only the owner changes a dir's mode, and the parent's check means only this user or
+# root can rename it.
+
+# This process's effective uid and gid: /proc (a builtin read), else id(1).
+def _envd_ids []: nothing -> list<string> {
+  let s = (try { open --raw /proc/self/status | decode utf-8 } catch { '' })
+  let u = ($s | parse -r '(?m)^Uid:\s+\d+\s+(?<v>\d+)' | get -o 0.v | default '')
+  let g = ($s | parse -r '(?m)^Gid:\s+\d+\s+(?<v>\d+)' | get -o 0.v | default '')
+  if $u != '' and $g != '' { [$u $g] } else {
+    [(try { ^id -u | str trim } catch { '-' }) (try { ^id -g | str trim } catch { '-' })]
+  }
+}
+
+# The owner, group and mode of the runtime dir (not followed) and of its parent (followed),
+# with one stat(1) (GNU, else BSD). Sets rok to '1' or '0' and rwhy.
+def --env _envd_rstat [] {
+  let run = $env._envd.run
+  let d = ($run | path dirname)
+  let p = (if $d == '' { '.' } else { $d }) + '/'
+  mut r = (do { ^stat -c '%u %g %a' -- $run $p } | complete)
+  if $r.exit_code != 0 { $r = (do { ^stat -f '%u %g %Mp%Lp' -- $run $p } | complete) }
+  let a = if $r.exit_code == 0 { $r.stdout | str trim | split row -r '\s+' } else { [] }
+  let ids = (_envd_ids)
+  let why = if ($a | length) != 6 or not (($a | str join ' ') =~ '^[0-9]+( [0-9]+){5}$') or not ($ids.0 =~ '^[0-9]+$') {
+    'cannot be checked (stat failed)'
+  } else if ($a | get 0) != $ids.0 {
+    'is owned by another user'
+  } else if not (($a | get 2) =~ '^0*[0-7]?700$') {
+    $'has mode ($a | get 2), not 700'
+  } else if ($a | get 3) != '0' and ($a | get 3) != $ids.0 {
+    'is in a directory owned by another user'
+  } else if not (($a | get 5) =~ '[1357][0-7]{3}$') and ((($a | get 5) =~ '[2367]$') or ((($a | get 5) =~ '[2367][0-7]$') and ($a | get 4) != $ids.1)) {
+    # Not sticky, and writable by others (or by a group that is not this user's own).
+    'is in a directory that other users can write to and that is not sticky'
+  } else { '' }
+  $env._envd = ($env._envd | merge {rok: (if $why == '' { '1' } else { '0' }), rwhy: $why})
+}
+
+# true when the runtime dir can be used now; false when it cannot (absent, or unsafe).
+def --env _envd_rdir []: nothing -> bool {
+  let t = ($env._envd.run | path type | default '')
+  if $t != 'dir' {
+    let st = if $t == 'symlink' { {rok: '0', rwhy: 'is a symlink'} } else if $t != '' { {rok: '0', rwhy: 'is not a directory'} } else { {rok: ''} }
+    $env._envd = ($env._envd | merge $st)
+    return false
+  }
+  if $env._envd.rok == '' { _envd_rstat }
+  $env._envd.rok == '1'
+}
+
+# The one warning (the path shown quoted: no raw control characters).
+def --env _envd_rwarn [] {
+  if $env._envd.rwarned { return }
+  $env._envd = ($env._envd | merge {rwarned: true})
+  print -e $'envd: runtime dir ($env._envd.run | to nuon) ($env._envd.rwhy); not using it: this shell works without the daemon (remove it, or set ENVD_RUNTIME_DIR to a private directory)'
+}
+
+# The generation number, or '' when there is none to read. Only from a safe runtime dir
+# and a generation file that is a regular file: a FIFO put there would never open.
+# `N+poll` (the daemon cannot watch files): '-', so inside a project every prompt asks,
+# as direnv does.
+def --env _envd_readgen []: nothing -> string {
+  let gf = $env._envd.run + '/generation'
+  if not (_envd_rdir) or ($gf | path type | default '') != 'file' { return '' }
   let g = (try { open --raw $gf | decode utf-8 | str trim } catch { '' })
   if ($g | str contains '+') { '-' } else { $g }
+}
+
+# ---- stamp ----------------------------------------------------------------------------
+# The generation moves once the daemon's watcher has seen an edit, often after the next
+# prompt. So before each request this shell rewrites its stamp ($RUNDIR/sh/<pid>-stamp.stamp,
+# made owner-only once per shell by one process, then rewritten with `save`), and keeps
+# the answer's `f` list: a listed file not older than the stamp (`ls`, builtin, ns times)
+# may have changed since, so the prompt asks. A file that does not exist is older.
+def --env _envd_touch [] {
+  let st = $env._envd.stamp
+  $env._envd = ($env._envd | merge {sm: null})
+  if ($env._envd.run + '/sh' | path type | default '') != 'dir' { return }
+  if ($st | path type | default '') != 'file' {
+    do { ^sh -c 'umask 077 && rm -f -- "$1" && : >"$1"' sh $st } | complete | ignore
+  }
+  if ($st | path type | default '') != 'file' { return }
+  try {
+    '' | save -f $st
+    $env._envd = ($env._envd | merge {sm: (ls -D $st | get 0.modified)})
+  } catch { }
+}
+
+# true when a file the loaded state depends on may have changed since the stamp.
+def _envd_stale [deps: list<string>, sm]: nothing -> bool {
+  if $sm == null { return false }
+  let there = ($deps | where {|f| $f | path exists })
+  if ($there | is-empty) { return false }
+  try { ls -D ...$there | any {|e| $e.modified >= $sm } } catch { true }
 }
 
 # ---- find -----------------------------------------------------------------------------
@@ -73,10 +170,20 @@ def _envd_find [markers: list<string>] {
 # carries the state to record, so the answer is applied whatever the status; one that is
 # not a whole JSON object (cut off) applies nothing.
 def --env _envd_export [] {
+  # Found unsafe: this path starts a process anyway, so look again (it may have been fixed).
+  if $env._envd.rok == '0' { $env._envd = ($env._envd | merge {rok: ''}); _envd_rdir | ignore }
   let s = $env._envd
-  # Without a daemon nothing would finish a slow file later: then it waits.
-  let b = if ($env.ENVD_NO_DAEMON? | default '') == '1' { [] } else { [--budget ($s.wait | into string)] }
-  let r = (do { ^$s.bin export nushell ...$b } | complete)
+  # Without a daemon nothing would finish a slow file later: then it waits. With an
+  # unsafe runtime dir, in-process (ENVD_NO_DAEMON=1: the CLI then does not touch the dir,
+  # nor warn about it at every prompt; this shell warned once).
+  let unsafe = $s.rok == '0'
+  if $unsafe { _envd_rwarn }
+  let b = if ($env.ENVD_NO_DAEMON? | default '') == '1' or $unsafe { [] } else { [--budget ($s.wait | into string)] }
+  let r = if $unsafe {
+    with-env {ENVD_NO_DAEMON: '1'} { do { ^$s.bin export nushell } | complete }
+  } else {
+    do { ^$s.bin export nushell ...$b } | complete
+  }
   if $r.stderr != '' { print -e -n $r.stderr }
   if ($r.stdout | str trim) == '' { return }
   let c = (try { $r.stdout | from json } catch { null })
@@ -101,7 +208,7 @@ def --env _envd_ask [f: string]: nothing -> string {
   let s = $env._envd
   if ($env.ENVD_NO_DAEMON? | default '') == '1' { return 'cli' }
   let sock = $s.run + '/daemon.sock'
-  if ($s.run | path type | default '') != 'dir' or ($sock | path type | default '') != 'socket' { return 'cli' }
+  if not (_envd_rdir) or ($sock | path type | default '') != 'socket' { return 'cli' }
   if $s.nc == '' {
     # Once per shell: an nc that has -U (a Unix socket) and -N (half-close).
     let c = (which nc | get -o 0.path | default '-')
@@ -110,6 +217,7 @@ def --env _envd_ask [f: string]: nothing -> string {
   }
   let nc = $env._envd.nc
   if $nc == '-' { return 'cli' }
+  _envd_touch
   let id = ($env._envd.n + 1 | into string)
   $env._envd = ($env._envd | merge {n: ($env._envd.n + 1)})
   mut fl = ''
@@ -134,6 +242,7 @@ def --env _envd_ask [f: string]: nothing -> string {
   mut gone = []
   mut msgs = []
   mut gen = ''
+  mut deps = []
   mut wait = $s.wait
   mut end = 'none'
   while $i < $n {
@@ -147,7 +256,8 @@ def --env _envd_ask [f: string]: nothing -> string {
     } else if $k == 'm' { $msgs = ($msgs | append $a); $i += 2
     } else if $k == 'g' { $gen = $a; $i += 2
     } else if $k == 'w' { if $a =~ '^[0-9]{1,6}$' { $wait = ($a | into int) }; $i += 2
-    } else if $k in ['k' 'f'] { $i += 2
+    } else if $k == 'f' { $deps = ($deps | append $a); $i += 2
+    } else if $k == 'k' { $i += 2
     } else if $k == 'p' { $i += 1
     } else if $k == 'v' { $end = 'cli'; break
     } else if $k == 'z' { if $a == $id and $i + 1 < $n { $end = 'ok' }; break
@@ -162,22 +272,24 @@ def --env _envd_ask [f: string]: nothing -> string {
   hide-env -i ...$gone
   load-env $sets
   if ($sets | get -o PATH) != null { $env.PATH = ($env.PATH | split row (char esep)) }
-  $env._envd = ($env._envd | merge {wait: $wait, rgen: $gen})
+  $env._envd = ($env._envd | merge {wait: $wait, rgen: $gen, deps: $deps})
   'ok'
 }
 
 # ---- hook -----------------------------------------------------------------------------
 def --env _envd_hook [] {
+  let g = (_envd_readgen)
   let s = $env._envd
-  let g = (_envd_readgen $s.run)
   let nodaemon = ($env.ENVD_NO_DAEMON? | default '') == '1'
-  let known = $g != '' and $g != '-' and not $nodaemon
+  # A file the loaded state depends on, not older than the stamp: ask (see "stamp").
+  let known = $g != '' and $g != '-' and not $nodaemon and not (_envd_stale $s.deps $s.sm)
   if $env.PWD == $s.pwd and $g == $s.gen and $known { return }
   let f = (_envd_find $s.markers)
   let nothing = $f == '' and ([$env.DIRENV_DIR? $env.DIRENV_FILE? $env.ENVD_DIFF?] | all {|v| ($v | default '') == '' })
   # Moving within the loaded project (same file, same generation) does not run it again,
   # as direnv; without a generation (no daemon) inside a project every prompt asks.
   if not $nothing and not ($f == $s.found and $g == $s.gen and $known) {
+    $env._envd = ($env._envd | merge {deps: []})
     let r = (_envd_ask $f)
     if $r == 'none' {
       if not $env._envd.warned {
@@ -192,7 +304,7 @@ def --env _envd_hook [] {
     # one read before asking; a slow file that finishes later moves the file past either,
     # so the next prompt asks again. '-' from the file (cannot watch): every prompt asks.
     if $r == 'cli' { _envd_export }
-    let g2 = if $r == 'ok' and $env._envd.rgen != '' and (_envd_readgen $s.run) != '-' { $env._envd.rgen } else { $g }
+    let g2 = if $r == 'ok' and $env._envd.rgen != '' and (_envd_readgen) != '-' { $env._envd.rgen } else { $g }
     $env._envd = ($env._envd | merge {pwd: $env.PWD, gen: $g2, found: $f, warned: false})
   } else {
     $env._envd = ($env._envd | merge {pwd: $env.PWD, gen: $g, found: $f})
@@ -200,10 +312,17 @@ def --env _envd_hook [] {
 }
 
 # ---- register -------------------------------------------------------------------------
+let _envd_run = (_envd_rundir)
 $env._envd = {
   bin: $_envd_bin
   markers: ($_envd_kline | split row ':' | where {|m| $m != '' })
-  run: (_envd_rundir)
+  run: $_envd_run
+  stamp: ($_envd_run + '/sh/' + ($nu.pid | into string) + '-stamp.stamp')
+  rok: ''      # runtime dir: '' not checked, '1' safe, '0' unsafe
+  rwhy: ''     # what is wrong with it
+  rwarned: false
+  deps: []     # the files the loaded state depends on (`f` records)
+  sm: null     # the stamp's mtime when the last request was sent
   # The daemon's budget in ms: `envd export` waits this long for a slow file, then the
   # daemon goes on evaluating and moves the generation when it is done.
   wait: 200
