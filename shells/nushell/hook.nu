@@ -107,7 +107,7 @@ def --env _envd_rdir []: nothing -> bool {
 def --env _envd_rwarn [] {
   if $env._envd.rwarned { return }
   $env._envd = ($env._envd | merge {rwarned: true})
-  print -e $'envd: runtime dir ($env._envd.run | to nuon) ($env._envd.rwhy); not using it: this shell works without the daemon (remove it, or set ENVD_RUNTIME_DIR to a private directory)'
+  print -e ('envd: runtime dir ' + ($env._envd.run | to nuon) + ' ' + $env._envd.rwhy + '; not using it: this shell works without the daemon (remove it, or set ENVD_RUNTIME_DIR to a private directory)')
 }
 
 # The generation number, or '' when there is none to read. Only from a safe runtime dir
