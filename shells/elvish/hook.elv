@@ -129,7 +129,8 @@ fn _envd_rdir {
     put $false
     return
   }
-  if (==s $_envd_rok '') { _envd_rstat }
+  # Not checked yet, or found unsafe by its type only (now a directory): stat it.
+  if (or (==s $_envd_rok '') (has-key [&'is a symlink'=$true &'is not a directory'=$true] $_envd_rwhy)) { _envd_rstat }
   put (==s $_envd_rok 1)
 }
 

@@ -55,6 +55,11 @@ def _envd_rundir []: nothing -> string {
 # unsafe), never on an idle prompt. Between two looks nobody else can change anything:
 # only the owner changes a dir's mode, and the parent's check means only this user or
 # root can rename it.
+#
+# The helpers below change nothing: they return what changed, and only _envd_hook writes
+# $env. (A `def --env` that changes $env, called before a hide-env in the same chain of
+# calls, keeps the hidden variable alive when the hook is called from a script: nushell
+# 0.115, e.g. a benchmark calling the pre_prompt closures with `do --env`.)
 
 # This process's effective uid and gid: /proc (a builtin read), else id(1).
 def _envd_ids []: nothing -> list<string> {
@@ -67,9 +72,8 @@ def _envd_ids []: nothing -> list<string> {
 }
 
 # The owner, group and mode of the runtime dir (not followed) and of its parent (followed),
-# with one stat(1) (GNU, else BSD). Sets rok to '1' or '0' and rwhy.
-def --env _envd_rstat [] {
-  let run = $env._envd.run
+# with one stat(1) (GNU, else BSD): {rok: '1' or '0', rwhy}.
+def _envd_rstat [run: string]: nothing -> record {
   let d = ($run | path dirname)
   let p = (if $d == '' { '.' } else { $d }) + '/'
   mut r = (do { ^stat -c '%u %g %a' -- $run $p } | complete)
@@ -81,42 +85,34 @@ def --env _envd_rstat [] {
   } else if ($a | get 0) != $ids.0 {
     'is owned by another user'
   } else if not (($a | get 2) =~ '^0*[0-7]?700$') {
-    $'has mode ($a | get 2), not 700'
+    'has mode ' + ($a | get 2) + ', not 700'
   } else if ($a | get 3) != '0' and ($a | get 3) != $ids.0 {
     'is in a directory owned by another user'
   } else if not (($a | get 5) =~ '[1357][0-7]{3}$') and ((($a | get 5) =~ '[2367]$') or ((($a | get 5) =~ '[2367][0-7]$') and ($a | get 4) != $ids.1)) {
     # Not sticky, and writable by others (or by a group that is not this user's own).
     'is in a directory that other users can write to and that is not sticky'
   } else { '' }
-  $env._envd = ($env._envd | merge {rok: (if $why == '' { '1' } else { '0' }), rwhy: $why})
+  {rok: (if $why == '' { '1' } else { '0' }), rwhy: $why}
 }
 
-# true when the runtime dir can be used now; false when it cannot (absent, or unsafe).
-def --env _envd_rdir []: nothing -> bool {
-  let t = ($env._envd.run | path type | default '')
-  if $t != 'dir' {
-    let st = if $t == 'symlink' { {rok: '0', rwhy: 'is a symlink'} } else if $t != '' { {rok: '0', rwhy: 'is not a directory'} } else { {rok: ''} }
-    $env._envd = ($env._envd | merge $st)
-    return false
-  }
-  if $env._envd.rok == '' { _envd_rstat }
-  $env._envd.rok == '1'
-}
-
-# The one warning (the path shown quoted: no raw control characters).
-def --env _envd_rwarn [] {
-  if $env._envd.rwarned { return }
-  $env._envd = ($env._envd | merge {rwarned: true})
-  print -e ('envd: runtime dir ' + ($env._envd.run | to nuon) + ' ' + $env._envd.rwhy + '; not using it: this shell works without the daemon (remove it, or set ENVD_RUNTIME_DIR to a private directory)')
+# The runtime dir's state now, from the state `s`: {rok, rwhy}; rok '1' when it can be used
+# ('' absent, '0' unsafe).
+def _envd_rdir [s: record]: nothing -> record {
+  let t = ($s.run | path type | default '')
+  if $t == 'symlink' { return {rok: '0', rwhy: 'is a symlink'} }
+  if $t == '' { return {rok: '', rwhy: ''} }
+  if $t != 'dir' { return {rok: '0', rwhy: 'is not a directory'} }
+  # Not checked yet, or found unsafe by its type only (now a directory): stat it.
+  if $s.rok == '' or $s.rwhy in ['is a symlink' 'is not a directory'] { _envd_rstat $s.run } else { {rok: $s.rok, rwhy: $s.rwhy} }
 }
 
 # The generation number, or '' when there is none to read. Only from a safe runtime dir
-# and a generation file that is a regular file: a FIFO put there would never open.
+# (`ok`) and a generation file that is a regular file: a FIFO put there would never open.
 # `N+poll` (the daemon cannot watch files): '-', so inside a project every prompt asks,
 # as direnv does.
-def --env _envd_readgen []: nothing -> string {
-  let gf = $env._envd.run + '/generation'
-  if not (_envd_rdir) or ($gf | path type | default '') != 'file' { return '' }
+def _envd_readgen [run: string, ok: bool]: nothing -> string {
+  let gf = $run + '/generation'
+  if not $ok or ($gf | path type | default '') != 'file' { return '' }
   let g = (try { open --raw $gf | decode utf-8 | str trim } catch { '' })
   if ($g | str contains '+') { '-' } else { $g }
 }
@@ -127,18 +123,17 @@ def --env _envd_readgen []: nothing -> string {
 # made owner-only once per shell by one process, then rewritten with `save`), and keeps
 # the answer's `f` list: a listed file not older than the stamp (`ls`, builtin, ns times)
 # may have changed since, so the prompt asks. A file that does not exist is older.
-def --env _envd_touch [] {
-  let st = $env._envd.stamp
-  $env._envd = ($env._envd | merge {sm: null})
-  if ($env._envd.run + '/sh' | path type | default '') != 'dir' { return }
-  if ($st | path type | default '') != 'file' {
-    do { ^sh -c 'umask 077 && rm -f -- "$1" && : >"$1"' sh $st } | complete | ignore
+# Returns the stamp's mtime, or null when there is none.
+def _envd_touch [s: record] {
+  if ($s.run + '/sh' | path type | default '') != 'dir' { return null }
+  if ($s.stamp | path type | default '') != 'file' {
+    do { ^sh -c 'umask 077 && rm -f -- "$1" && : >"$1"' sh $s.stamp } | complete | ignore
   }
-  if ($st | path type | default '') != 'file' { return }
+  if ($s.stamp | path type | default '') != 'file' { return null }
   try {
-    '' | save -f $st
-    $env._envd = ($env._envd | merge {sm: (ls -D $st | get 0.modified)})
-  } catch { }
+    '' | save -f $s.stamp
+    ls -D $s.stamp | get 0.modified
+  } catch { null }
 }
 
 # true when a file the loaded state depends on may have changed since the stamp.
@@ -165,19 +160,22 @@ def _envd_find [markers: list<string>] {
   }
 }
 
-# ---- ask and apply --------------------------------------------------------------------
-# `envd export nushell`; its messages are shown on stderr. Exit 1 (a blocked file) still
+# ---- ask ------------------------------------------------------------------------------
+# `envd export nushell`, its messages shown on stderr. Exit 1 (a blocked file) still
 # carries the state to record, so the answer is applied whatever the status; one that is
-# not a whole JSON object (cut off) applies nothing.
-def --env _envd_export [] {
+# not a whole JSON object (cut off) applies nothing. Returns {state, change (a record, or
+# null)}; _envd_hook applies it.
+def _envd_export [s: record]: nothing -> record {
   # Found unsafe: this path starts a process anyway, so look again (it may have been fixed).
-  if $env._envd.rok == '0' { $env._envd = ($env._envd | merge {rok: ''}); _envd_rdir | ignore }
-  let s = $env._envd
+  let rd = if $s.rok == '0' { _envd_rdir ($s | merge {rok: ''}) } else { {rok: $s.rok, rwhy: $s.rwhy} }
   # Without a daemon nothing would finish a slow file later: then it waits. With an
   # unsafe runtime dir, in-process (ENVD_NO_DAEMON=1: the CLI then does not touch the dir,
   # nor warn about it at every prompt; this shell warned once).
-  let unsafe = $s.rok == '0'
-  if $unsafe { _envd_rwarn }
+  let unsafe = $rd.rok == '0'
+  if $unsafe and not $s.rwarned {
+    print -e ('envd: runtime dir ' + ($s.run | to nuon) + ' ' + $rd.rwhy + '; not using it: this shell works without the daemon (remove it, or set ENVD_RUNTIME_DIR to a private directory)')
+  }
+  let state = ($rd | merge {rwarned: ($s.rwarned or $unsafe)})
   let b = if ($env.ENVD_NO_DAEMON? | default '') == '1' or $unsafe { [] } else { [--budget ($s.wait | into string)] }
   let r = if $unsafe {
     with-env {ENVD_NO_DAEMON: '1'} { do { ^$s.bin export nushell } | complete }
@@ -185,41 +183,35 @@ def --env _envd_export [] {
     do { ^$s.bin export nushell ...$b } | complete
   }
   if $r.stderr != '' { print -e -n $r.stderr }
-  if ($r.stdout | str trim) == '' { return }
+  if ($r.stdout | str trim) == '' { return {state: $state, change: null} }
   let c = (try { $r.stdout | from json } catch { null })
-  if ($c | describe | str starts-with 'record') {
-    let gone = ($c | columns | where {|k| ($c | get $k) == null })
-    hide-env -i ...$gone
-    load-env ($c | reject ...$gone)
-    # nushell keeps PATH as a list (and joins it again for every program it runs):
-    # back to a list, as the user's own config expects it.
-    if ($c | get -o PATH) != null { $env.PATH = ($env.PATH | split row (char esep)) }
-  } else {
-    print -e 'envd: the answer could not be read; environment unchanged'
-  }
+  if ($c | describe | str starts-with 'record') { return {state: $state, change: $c} }
+  print -e 'envd: the answer could not be read; environment unchanged'
+  {state: $state, change: null}
 }
 
 # One round trip over the daemon's socket (hook records, docs/architecture.md). nushell
 # has no socket builtin: `nc -U` (OpenBSD netcat), one process of a few ms instead of
-# Node; its idle timeout (-w) bounds the wait for a stopped daemon. 'ok': a whole answer,
-# applied; 'none': no answer in time; 'cli': use `envd export` (no daemon or no nc, or
-# the daemon asks for it with `v`). Nothing is applied before `z ID` has been read.
-def --env _envd_ask [f: string]: nothing -> string {
-  let s = $env._envd
-  if ($env.ENVD_NO_DAEMON? | default '') == '1' { return 'cli' }
+# Node; its idle timeout (-w) bounds the wait for a stopped daemon. Returns {end, state,
+# change, msgs}: end 'ok' (a whole answer: change, a record of name to value or null, to
+# apply), 'none' (no answer in time) or 'cli' (use `envd export`: no daemon or no nc, or
+# the daemon asks for it with `v`); state, what to merge into $env._envd. Nothing is
+# applied here; names are checked, values are only ever data.
+def _envd_ask [s: record, f: string]: nothing -> record {
+  if ($env.ENVD_NO_DAEMON? | default '') == '1' or $s.rok != '1' { return {end: 'cli', state: {}} }
   let sock = $s.run + '/daemon.sock'
-  if not (_envd_rdir) or ($sock | path type | default '') != 'socket' { return 'cli' }
-  if $s.nc == '' {
-    # Once per shell: an nc that has -U (a Unix socket) and -N (half-close).
+  if ($sock | path type | default '') != 'socket' { return {end: 'cli', state: {}} }
+  # Once per shell: an nc that has -U (a Unix socket) and -N (half-close).
+  let nc = if $s.nc != '' { $s.nc } else {
     let c = (which nc | get -o 0.path | default '-')
     let ok = $c != '-' and ((do { ^$c -h } | complete | get stderr) | str contains '-U')
-    $env._envd = ($env._envd | merge {nc: (if $ok { $c } else { '-' })})
+    if $ok { $c } else { '-' }
   }
-  let nc = $env._envd.nc
-  if $nc == '-' { return 'cli' }
-  _envd_touch
-  let id = ($env._envd.n + 1 | into string)
-  $env._envd = ($env._envd | merge {n: ($env._envd.n + 1)})
+  if $nc == '-' { return {end: 'cli', state: {nc: $nc}} }
+  let sm = (_envd_touch $s)
+  let n = $s.n + 1
+  let id = ($n | into string)
+  let state = {nc: $nc, n: $n, sm: $sm}
   mut fl = ''
   if (is-terminal --stderr) and ($env.NO_COLOR? | default '') == '' and ($env.TERM? | default '') != 'dumb' { $fl = 'c' }
   # n: entering (another file than at the last check): run the file afresh, as direnv.
@@ -233,10 +225,10 @@ def --env _envd_ask [f: string]: nothing -> string {
   let req = ([ENVD-HOOK 1 $id nushell $fl $env.PWD] | append $kv | append '' | str join $nul) + $nul
   let t = (($s.wait + 1499) // 1000 | into string)
   let r = (do { $req | ^$nc -w $t -U -N $sock } | complete)
-  if ($r.stdout | describe) != 'string' or $r.stdout == '' { return (if $r.exit_code == 1 { 'cli' } else { 'none' }) }
+  if ($r.stdout | describe) != 'string' or $r.stdout == '' { return {end: (if $r.exit_code == 1 { 'cli' } else { 'none' }), state: $state} }
   let rep = ($r.stdout | split row $nul)
-  let n = ($rep | length)
-  if $n < 5 or ($rep | get 0) != 'ENVD-HOOK' or ($rep | get 1) != '1' or ($rep | get 2) != $id { return 'none' }
+  let cnt = ($rep | length)
+  if $cnt < 5 or ($rep | get 0) != 'ENVD-HOOK' or ($rep | get 1) != '1' or ($rep | get 2) != $id { return {end: 'none', state: $state} }
   mut i = 3
   mut sets = {}
   mut gone = []
@@ -245,11 +237,11 @@ def --env _envd_ask [f: string]: nothing -> string {
   mut deps = []
   mut wait = $s.wait
   mut end = 'none'
-  while $i < $n {
+  while $i < $cnt {
     let k = ($rep | get $i)
     let a = ($rep | get -o ($i + 1) | default '')
     if $k == 'x' {
-      if $i + 2 >= $n { break }
+      if $i + 2 >= $cnt { break }
       $sets = ($sets | merge {($a): ($rep | get ($i + 2))})
       $i += 3
     } else if $k == 'u' { $gone = ($gone | append $a); $i += 2
@@ -260,25 +252,24 @@ def --env _envd_ask [f: string]: nothing -> string {
     } else if $k == 'k' { $i += 2
     } else if $k == 'p' { $i += 1
     } else if $k == 'v' { $end = 'cli'; break
-    } else if $k == 'z' { if $a == $id and $i + 1 < $n { $end = 'ok' }; break
+    } else if $k == 'z' { if $a == $id and $i + 1 < $cnt { $end = 'ok' }; break
     } else { break }
   }
-  if $end != 'ok' { return $end }
-  # Whole and valid: now apply. Names are checked again here; values are only ever data.
+  if $end != 'ok' { return {end: $end, state: $state} }
+  # Whole and valid. Names are checked again here; values are only ever data.
   let name = '^[A-Za-z_][A-Za-z0-9_]*$'
-  let gone = ($gone | where {|g| $g =~ $name and $g !~ '(?i)^_envd$' })
-  let sets = ($sets | transpose k v | where {|r| $r.k =~ $name and $r.k !~ '(?i)^_envd$' } | reduce -f {} {|r, acc| $acc | merge {($r.k): $r.v} })
-  for m in $msgs { print -e $m }
-  hide-env -i ...$gone
-  load-env $sets
-  if ($sets | get -o PATH) != null { $env.PATH = ($env.PATH | split row (char esep)) }
-  $env._envd = ($env._envd | merge {wait: $wait, rgen: $gen, deps: $deps})
-  'ok'
+  let ok = {|k| $k =~ $name and $k !~ '(?i)^_envd$' }
+  let change = ($gone | where $ok | reduce -f ($sets | transpose k v | where {|r| do $ok $r.k } | reduce -f {} {|r, acc| $acc | merge {($r.k): $r.v} }) {|g, acc| $acc | merge {($g): null} })
+  {end: 'ok', state: ($state | merge {wait: $wait, rgen: $gen, deps: $deps}), change: $change, msgs: $msgs}
 }
 
 # ---- hook -----------------------------------------------------------------------------
+# The one place that changes the environment: a change record (name to value, null to
+# unset), applied with hide-env and load-env.
 def --env _envd_hook [] {
-  let g = (_envd_readgen)
+  let rd = (_envd_rdir $env._envd)
+  $env._envd = ($env._envd | merge $rd)
+  let g = (_envd_readgen $env._envd.run ($rd.rok == '1'))
   let s = $env._envd
   let nodaemon = ($env.ENVD_NO_DAEMON? | default '') == '1'
   # A file the loaded state depends on, not older than the stamp: ask (see "stamp").
@@ -288,27 +279,43 @@ def --env _envd_hook [] {
   let nothing = $f == '' and ([$env.DIRENV_DIR? $env.DIRENV_FILE? $env.ENVD_DIFF?] | all {|v| ($v | default '') == '' })
   # Moving within the loaded project (same file, same generation) does not run it again,
   # as direnv; without a generation (no daemon) inside a project every prompt asks.
-  if not $nothing and not ($f == $s.found and $g == $s.gen and $known) {
-    $env._envd = ($env._envd | merge {deps: []})
-    let r = (_envd_ask $f)
-    if $r == 'none' {
-      if not $env._envd.warned {
-        print -e 'envd: the daemon did not answer in time; environment unchanged (trying again at the next prompt)'
-        $env._envd = ($env._envd | merge {warned: true})
-      }
-      # Asked again at the next prompt.
-      $env._envd = ($env._envd | merge {pwd: $env.PWD, gen: '-', found: $f})
-      return
-    }
-    # The generation kept: the answer's own (what it reflects), or for `envd export` the
-    # one read before asking; a slow file that finishes later moves the file past either,
-    # so the next prompt asks again. '-' from the file (cannot watch): every prompt asks.
-    if $r == 'cli' { _envd_export }
-    let g2 = if $r == 'ok' and $env._envd.rgen != '' and (_envd_readgen) != '-' { $env._envd.rgen } else { $g }
-    $env._envd = ($env._envd | merge {pwd: $env.PWD, gen: $g2, found: $f, warned: false})
-  } else {
+  if $nothing or ($f == $s.found and $g == $s.gen and $known) {
     $env._envd = ($env._envd | merge {pwd: $env.PWD, gen: $g, found: $f})
+    return
   }
+  let a = (_envd_ask ($s | merge {deps: []}) $f)
+  $env._envd = ($env._envd | merge {deps: []} | merge $a.state)
+  if $a.end == 'none' {
+    if not $env._envd.warned {
+      print -e 'envd: the daemon did not answer in time; environment unchanged (trying again at the next prompt)'
+      $env._envd = ($env._envd | merge {warned: true})
+    }
+    # Asked again at the next prompt.
+    $env._envd = ($env._envd | merge {pwd: $env.PWD, gen: '-', found: $f})
+    return
+  }
+  let c = if $a.end == 'ok' {
+    for m in $a.msgs { print -e $m }
+    $a.change
+  } else {
+    let e = (_envd_export $env._envd)
+    $env._envd = ($env._envd | merge $e.state)
+    $e.change
+  }
+  if $c != null {
+    let gone = ($c | columns | where {|k| ($c | get $k) == null })
+    hide-env -i ...$gone
+    load-env ($c | reject ...$gone)
+    # nushell keeps PATH as a list (and joins it again for every program it runs):
+    # back to a list, as the user's own config expects it.
+    if ($c | get -o PATH) != null { $env.PATH = ($env.PATH | split row (char esep)) }
+  }
+  # The generation kept: the answer's own (what it reflects), or for `envd export` the
+  # one read before asking; a slow file that finishes later moves the file past either,
+  # so the next prompt asks again. '-' from the file (cannot watch): every prompt asks.
+  let now = (_envd_readgen $env._envd.run ($env._envd.rok == '1'))
+  let g2 = if $a.end == 'ok' and $env._envd.rgen != '' and $now != '-' { $env._envd.rgen } else { $g }
+  $env._envd = ($env._envd | merge {pwd: $env.PWD, gen: $g2, found: $f, warned: false})
 }
 
 # ---- register -------------------------------------------------------------------------
