@@ -117,31 +117,36 @@ def _envd_readgen [run: string, ok: bool]: nothing -> string {
   if ($g | str contains '+') { '-' } else { $g }
 }
 
-# ---- stamp ----------------------------------------------------------------------------
+# ---- edits at the next prompt ---------------------------------------------------------
 # The generation moves once the daemon's watcher has seen an edit, often after the next
-# prompt. So before each request this shell rewrites its stamp ($RUNDIR/sh/<pid>-stamp.stamp,
-# made owner-only once per shell by one process, then rewritten with `save`), and keeps
-# the answer's `f` list: a listed file not older than the stamp (`ls`, builtin, ns times)
-# may have changed since, so the prompt asks. A file that does not exist is older.
-# Returns the stamp's mtime, or null when there is none.
-def _envd_touch [s: record] {
-  if ($s.run + '/sh' | path type | default '') != 'dir' { return null }
-  if ($s.stamp | path type | default '') != 'file' {
-    do { ^sh -c 'umask 077 && rm -f -- "$1" && : >"$1"' sh $s.stamp } | complete | ignore
-  }
-  if ($s.stamp | path type | default '') != 'file' { return null }
-  try {
-    '' | save -f $s.stamp
-    ls -D $s.stamp | get 0.modified
-  } catch { null }
+# prompt. So the hook keeps the answer's `f` list (the files the loaded state depends on)
+# as a fingerprint taken when the answer is applied: the md5 of each one that is a file,
+# and which ones did not exist. At every prompt, a file whose bytes differ, or one that
+# has appeared, means ask (builtins: `open --raw`, `hash md5`, `path exists`; about
+# 0.2 ms). nushell can read a file's mtime only through `ls`, which costs ~0.4 ms a file:
+# comparing times with a stamp file, as bash does, would cost more than the rest of the
+# prompt. What this does not see at once (the watcher does, a moment later): an mtime
+# change alone (`envd reload`, `touch`), a change inside a watched directory, and an edit
+# made while the answer was on its way.
+def _envd_sums [files: list<string>]: nothing -> string {
+  mut s = ''
+  for f in $files { $s = $s + (try { open --raw $f | hash md5 } catch { '?' }) + ' ' }
+  $s
 }
 
-# true when a file the loaded state depends on may have changed since the stamp.
-def _envd_stale [deps: list<string>, sm]: nothing -> bool {
-  if $sm == null { return false }
-  let there = ($deps | where {|f| $f | path exists })
-  if ($there | is-empty) { return false }
-  try { ls -D ...$there | any {|e| $e.modified >= $sm } } catch { true }
+# The fingerprint of `deps`, or null when there is nothing to watch.
+def _envd_snap [deps: list<string>] {
+  if ($deps | is-empty) { return null }
+  let files = ($deps | where {|f| ($f | path type | default '') in ['file' 'symlink'] })
+  let missing = ($deps | where {|f| not ($f | path exists) })
+  {files: $files, sums: (_envd_sums $files), missing: $missing}
+}
+
+# true when a file the loaded state depends on may have changed since the answer.
+def _envd_stale [snap]: nothing -> bool {
+  if $snap == null { return false }
+  if true in ($snap.missing | path exists) { return true }
+  (_envd_sums $snap.files) != $snap.sums
 }
 
 # ---- find -----------------------------------------------------------------------------
@@ -208,10 +213,9 @@ def _envd_ask [s: record, f: string]: nothing -> record {
     if $ok { $c } else { '-' }
   }
   if $nc == '-' { return {end: 'cli', state: {nc: $nc}} }
-  let sm = (_envd_touch $s)
   let n = $s.n + 1
   let id = ($n | into string)
-  let state = {nc: $nc, n: $n, sm: $sm}
+  let state = {nc: $nc, n: $n}
   mut fl = ''
   if (is-terminal --stderr) and ($env.NO_COLOR? | default '') == '' and ($env.TERM? | default '') != 'dumb' { $fl = 'c' }
   # n: entering (another file than at the last check): run the file afresh, as direnv.
@@ -260,7 +264,7 @@ def _envd_ask [s: record, f: string]: nothing -> record {
   let name = '^[A-Za-z_][A-Za-z0-9_]*$'
   let ok = {|k| $k =~ $name and $k !~ '(?i)^_envd$' }
   let change = ($gone | where $ok | reduce -f ($sets | transpose k v | where {|r| do $ok $r.k } | reduce -f {} {|r, acc| $acc | merge {($r.k): $r.v} }) {|g, acc| $acc | merge {($g): null} })
-  {end: 'ok', state: ($state | merge {wait: $wait, rgen: $gen, deps: $deps}), change: $change, msgs: $msgs}
+  {end: 'ok', state: ($state | merge {wait: $wait, rgen: $gen}), change: $change, msgs: $msgs, deps: $deps}
 }
 
 # ---- hook -----------------------------------------------------------------------------
@@ -272,8 +276,9 @@ def --env _envd_hook [] {
   let g = (_envd_readgen $env._envd.run ($rd.rok == '1'))
   let s = $env._envd
   let nodaemon = ($env.ENVD_NO_DAEMON? | default '') == '1'
-  # A file the loaded state depends on, not older than the stamp: ask (see "stamp").
-  let known = $g != '' and $g != '-' and not $nodaemon and not (_envd_stale $s.deps $s.sm)
+  # A file the loaded state depends on changed since the answer: ask (see "edits at the
+  # next prompt").
+  let known = $g != '' and $g != '-' and not $nodaemon and not (_envd_stale $s.snap)
   if $env.PWD == $s.pwd and $g == $s.gen and $known { return }
   let f = (_envd_find $s.markers)
   let nothing = $f == '' and ([$env.DIRENV_DIR? $env.DIRENV_FILE? $env.ENVD_DIFF?] | all {|v| ($v | default '') == '' })
@@ -283,8 +288,8 @@ def --env _envd_hook [] {
     $env._envd = ($env._envd | merge {pwd: $env.PWD, gen: $g, found: $f})
     return
   }
-  let a = (_envd_ask ($s | merge {deps: []}) $f)
-  $env._envd = ($env._envd | merge {deps: []} | merge $a.state)
+  let a = (_envd_ask $s $f)
+  $env._envd = ($env._envd | merge {snap: null} | merge $a.state)
   if $a.end == 'none' {
     if not $env._envd.warned {
       print -e 'envd: the daemon did not answer in time; environment unchanged (trying again at the next prompt)'
@@ -310,6 +315,7 @@ def --env _envd_hook [] {
     # back to a list, as the user's own config expects it.
     if ($c | get -o PATH) != null { $env.PATH = ($env.PATH | split row (char esep)) }
   }
+  if $a.end == 'ok' { $env._envd = ($env._envd | merge {snap: (_envd_snap $a.deps)}) }
   # The generation kept: the answer's own (what it reflects), or for `envd export` the
   # one read before asking; a slow file that finishes later moves the file past either,
   # so the next prompt asks again. '-' from the file (cannot watch): every prompt asks.
@@ -324,12 +330,10 @@ $env._envd = {
   bin: $_envd_bin
   markers: ($_envd_kline | split row ':' | where {|m| $m != '' })
   run: $_envd_run
-  stamp: ($_envd_run + '/sh/' + ($nu.pid | into string) + '-stamp.stamp')
   rok: ''      # runtime dir: '' not checked, '1' safe, '0' unsafe
   rwhy: ''     # what is wrong with it
   rwarned: false
-  deps: []     # the files the loaded state depends on (`f` records)
-  sm: null     # the stamp's mtime when the last request was sent
+  snap: null   # fingerprint of the files the loaded state depends on (`f` records)
   # The daemon's budget in ms: `envd export` waits this long for a slow file, then the
   # daemon goes on evaluating and moves the generation when it is done.
   wait: 200
