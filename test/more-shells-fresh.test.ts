@@ -6,10 +6,9 @@ import { TmuxShell, haveTmux } from './helpers/tmux.js';
 /**
  * An edit made by the command before a prompt is seen at that very prompt, whatever the
  * daemon's watcher is doing (docs/architecture.md, "Edits at the next prompt: the stamp"),
- * in the shells that can keep a stamp without starting a process on an idle prompt:
- * nushell (the answer's `f` list against its stamp, `ls` times) and tcsh (the env file
- * found against its stamp, `-M`). elvish 0.19 has no builtin that reads a file's time:
- * it sees an edit once the watcher moves the generation (said in the docs).
+ * without starting a process on an idle prompt: tcsh compares the env file found with its
+ * stamp (`-M`); elvish and nushell, which cannot read a file's time cheaply, compare the
+ * bytes of the answer's `f` files with those they had when the answer was applied.
  * Each script is one shell session in which a call of the hook stands for a prompt, run
  * right after the command before it.
  */
@@ -19,7 +18,7 @@ afterEach(() => {
   for (const sb of sandboxes.splice(0)) sb.cleanup();
 });
 
-function scene(shell: 'tcsh' | 'nushell'): { sb: Sandbox; A: string; hookFile: string } {
+function scene(shell: 'elvish' | 'tcsh' | 'nushell'): { sb: Sandbox; A: string; hookFile: string } {
   const sb = new Sandbox();
   sandboxes.push(sb);
   // A first evaluation slower than the budget (a loaded machine) would answer "still
@@ -34,19 +33,24 @@ function scene(shell: 'tcsh' | 'nushell'): { sb: Sandbox; A: string; hookFile: s
   return { sb, A, hookFile: sb.write(`hook.${shell}`, hook.stdout) };
 }
 
-describe.runIf(haveTmux() && haveMoreShell('nushell'))('nushell: an edit at the next prompt', () => {
-  // Interactive (tmux): the hook is nushell's pre_prompt hook, as a user has it. (Called
-  // by hand in `nu -c`, a hide-env in it does not outlast the call there.)
+/** The command that rewrites a file, in each shell. */
+const WRITE = {
+  elvish: (text: string, file: string) => `echo '${text}' > ${file}`,
+  nushell: (text: string, file: string) => `'${text}\n' | save -f ${file}`,
+};
+
+for (const shell of ['elvish', 'nushell'] as const) describe.runIf(haveTmux() && haveMoreShell(shell))(`${shell}: an edit at the next prompt`, () => {
+  // Interactive (tmux): the hook runs before each prompt, as a user has it.
   it('the .envrc edited (now blocked) is seen at the prompt right after, before the watcher', async () => {
-    const { sb, A, hookFile } = scene('nushell');
-    const t = await TmuxShell.start({ shell: 'nushell', sandbox: sb, hookFile, cwd: A });
+    const { sb, A, hookFile } = scene(shell);
+    const t = await TmuxShell.start({ shell, sandbox: sb, hookFile, cwd: A });
     try {
       expect((await t.run('')).A_VAR, t.screen()).toBe('a');
       // Settle: the watcher's events for what was just read, absorbed by a prompt.
       await new Promise((r) => setTimeout(r, 400));
       expect((await t.run('')).A_VAR).toBe('a');
       // The command edits the file; the prompt right after it sees the edit.
-      const e = await t.run(`'export A_VAR=a2' | save -f ${A}/.envrc`);
+      const e = await t.run(WRITE[shell]('export A_VAR=a2', `${A}/.envrc`));
       expect(e.A_VAR, t.screen()).toBeUndefined();
       expect(t.screen()).toMatch(/A\/\.envrc is blocked\. Run 'envd allow'/);
     } finally {

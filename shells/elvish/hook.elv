@@ -58,6 +58,8 @@ var _envd_found = '-'        # marker file found at the last check ('' none, '-'
 var _envd_nc = ''            # nc to use ('' not probed yet, '-' none)
 var _envd_n = 0              # request counter (ids)
 var _envd_rgen = ''          # generation of the last answer
+var _envd_rdeps = []         # the last answer's `f` records
+var _envd_snap = $nil        # fingerprint of the files the loaded state depends on
 var _envd_warned = $false    # warned that the daemon does not answer
 
 # ---- runtime dir ----------------------------------------------------------------------
@@ -207,6 +209,7 @@ fn _envd_ask {|f|
   var gone = []
   var msgs = []
   var gen = ''
+  var deps = []
   var end = none
   while (< $i $n) {
     var k = $rep[$i]
@@ -219,7 +222,8 @@ fn _envd_ask {|f|
     } elif (==s $k m) { set msgs = [$@msgs $a]; set i = (+ $i 2)
     } elif (==s $k g) { set gen = $a; set i = (+ $i 2)
     } elif (==s $k w) { if (re:match '^[0-9]{1,6}$' $a) { set _envd_wait = $a }; set i = (+ $i 2)
-    } elif (or (==s $k k) (==s $k f)) { set i = (+ $i 2)
+    } elif (==s $k f) { set deps = [$@deps $a]; set i = (+ $i 2)
+    } elif (==s $k k) { set i = (+ $i 2)
     } elif (==s $k p) { set i = (+ $i 1)
     } elif (==s $k v) { set end = cli; break
     } elif (==s $k z) { if (and (==s $a $id) (< (+ $i 1) $n)) { set end = ok }; break
@@ -231,6 +235,7 @@ fn _envd_ask {|f|
   for g $gone { if (re:match $name $g) { unset-env $g } }
   for k [(keys $sets)] { if (re:match $name $k) { set-env $k $sets[$k] } }
   set _envd_rgen = $gen
+  set _envd_rdeps = $deps
   put ok
 }
 
@@ -257,16 +262,51 @@ fn _envd_export {
   }
 }
 
+# ---- edits at the next prompt ---------------------------------------------------------
+# The generation moves once the daemon's watcher has seen an edit, often after the next
+# prompt. elvish 0.19 cannot read a file's mtime without a process, so instead of a stamp
+# the hook keeps the answer's `f` list (the files the loaded state depends on) as a
+# fingerprint taken when the answer is applied: the bytes of each one that is a regular
+# file, and which ones did not exist. At every prompt, a file whose bytes differ, or one
+# that has appeared, means ask (builtins: `slurp <`, path:is-regular; no process). Not
+# seen at once (the watcher moves the generation a moment later): an mtime change alone
+# (`envd reload`, `touch`), a change inside a watched directory, an edit made while the
+# answer was on its way.
+fn _envd_there {|f| or (path:is-regular $f) (path:is-dir $f) }
+
+fn _envd_read {|f| if (path:is-regular $f) { try { slurp < $f } catch { put "\x00?" } } else { put "\x00-" } }
+
+fn _envd_fingerprint {|deps|
+  if (== (count $deps) 0) { put $nil; return }
+  var files = [(each {|f| if (path:is-regular $f) { put $f } } $deps)]
+  var missing = [(each {|f| if (not (_envd_there $f)) { put $f } } $deps)]
+  put [&files=$files &bytes=[(each {|f| _envd_read $f } $files)] &missing=$missing]
+}
+
+# $true when a file the loaded state depends on may have changed since the answer.
+fn _envd_stale {
+  if (eq $_envd_snap $nil) { put $false; return }
+  for f $_envd_snap[missing] { if (_envd_there $f) { put $true; return } }
+  var i = 0
+  for f $_envd_snap[files] {
+    if (!=s (_envd_read $f) $_envd_snap[bytes][$i]) { put $true; return }
+    set i = (+ $i 1)
+  }
+  put $false
+}
+
 # ---- hook -----------------------------------------------------------------------------
-fn _envd_check {|g|
+fn _envd_check {|g stale|
   var f = (_envd_find)
   var nothing = (and (==s $f '') (==s (_envd_env DIRENV_DIR) '') (==s (_envd_env DIRENV_FILE) '') (==s (_envd_env ENVD_DIFF) ''))
   # Moving within the loaded project (same file, same generation) does not run it again,
   # as direnv; without a generation (no daemon) inside a project every prompt asks.
-  if (or $nothing (and (==s $f $_envd_found) (==s $g $_envd_gen) (!=s $g '') (!=s $g -) (!=s (_envd_env ENVD_NO_DAEMON) 1))) {
+  if (or $nothing (and (not $stale) (==s $f $_envd_found) (==s $g $_envd_gen) (!=s $g '') (!=s $g -) (!=s (_envd_env ENVD_NO_DAEMON) 1))) {
     set _envd_pwd _envd_gen _envd_found = $pwd $g $f
     return
   }
+  set _envd_snap = $nil
+  set _envd_rdeps = []
   var r = (_envd_ask $f)
   if (==s $r none) {
     if (not $_envd_warned) {
@@ -283,8 +323,9 @@ fn _envd_check {|g|
   var g2 = $g
   if (==s $r cli) {
     _envd_export
-  } elif (and (!=s $_envd_rgen '') (!=s (_envd_readgen) -)) {
-    set g2 = $_envd_rgen
+  } else {
+    set _envd_snap = (_envd_fingerprint $_envd_rdeps)
+    if (and (!=s $_envd_rgen '') (!=s (_envd_readgen) -)) { set g2 = $_envd_rgen }
   }
   set _envd_warned = $false
   set _envd_pwd _envd_gen _envd_found = $pwd $g2 $f
@@ -293,8 +334,10 @@ fn _envd_check {|g|
 fn _envd_hook {
   nop _envd_hook_marker   # how a second load of this file finds the first one
   var g = (_envd_readgen)
-  if (or (!=s $pwd $_envd_pwd) (!=s $g $_envd_gen) (==s $g '') (==s $g -) (==s (_envd_env ENVD_NO_DAEMON) 1)) {
-    try { _envd_check $g } catch e { echo 'envd: '(to-string $e[reason]) >&2 }
+  # A file the loaded state depends on changed since the answer: ask (see above).
+  var stale = (and (!=s $g '') (_envd_stale))
+  if (or $stale (!=s $pwd $_envd_pwd) (!=s $g $_envd_gen) (==s $g '') (==s $g -) (==s (_envd_env ENVD_NO_DAEMON) 1)) {
+    try { _envd_check $g $stale } catch e { echo 'envd: '(to-string $e[reason]) >&2 }
   }
 }
 
