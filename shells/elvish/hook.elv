@@ -265,31 +265,28 @@ fn _envd_export {
 # ---- edits at the next prompt ---------------------------------------------------------
 # The generation moves once the daemon's watcher has seen an edit, often after the next
 # prompt. elvish 0.19 cannot read a file's mtime without a process, so instead of a stamp
-# the hook keeps the answer's `f` list (the files the loaded state depends on) as a
-# fingerprint taken when the answer is applied: the bytes of each one that is a regular
-# file, and which ones did not exist. At every prompt, a file whose bytes differ, or one
-# that has appeared, means ask (builtins: `slurp <`, path:is-regular; no process). Not
-# seen at once (the watcher moves the generation a moment later): an mtime change alone
+# the hook keeps the bytes of the answer's `f` files (the files the loaded state depends
+# on) that are regular files when the answer is applied. At every prompt, one whose bytes
+# differ, or that is no longer a regular file, means ask (builtins: path:is-regular,
+# `slurp <`; never a read of anything but a regular file, which cannot block). Not seen at
+# once (the watcher moves the generation a moment later): a listed file that did not exist
+# and appears (looking for absent files costs elvish ~0.1 ms each), an mtime change alone
 # (`envd reload`, `touch`), a change inside a watched directory, an edit made while the
 # answer was on its way.
-fn _envd_there {|f| or (path:is-regular $f) (path:is-dir $f) }
-
-fn _envd_read {|f| if (path:is-regular $f) { try { slurp < $f } catch { put "\x00?" } } else { put "\x00-" } }
-
 fn _envd_fingerprint {|deps|
-  if (== (count $deps) 0) { put $nil; return }
   var files = [(each {|f| if (path:is-regular $f) { put $f } } $deps)]
-  var missing = [(each {|f| if (not (_envd_there $f)) { put $f } } $deps)]
-  put [&files=$files &bytes=[(each {|f| _envd_read $f } $files)] &missing=$missing]
+  if (== (count $files) 0) { put $nil; return }
+  put [&files=$files &bytes=[(each {|f| try { slurp < $f } catch { put "\x00?" } } $files)]]
 }
 
 # $true when a file the loaded state depends on may have changed since the answer.
 fn _envd_stale {
   if (eq $_envd_snap $nil) { put $false; return }
-  for f $_envd_snap[missing] { if (_envd_there $f) { put $true; return } }
   var i = 0
   for f $_envd_snap[files] {
-    if (!=s (_envd_read $f) $_envd_snap[bytes][$i]) { put $true; return }
+    if (not (path:is-regular $f)) { put $true; return }
+    var b = (try { slurp < $f } catch { put "\x00?" })
+    if (!=s $b $_envd_snap[bytes][$i]) { put $true; return }
     set i = (+ $i 1)
   }
   put $false
