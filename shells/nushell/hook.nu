@@ -220,10 +220,12 @@ def _envd_ask [s: record, f: string]: nothing -> record {
   if (is-terminal --stderr) and ($env.NO_COLOR? | default '') == '' and ($env.TERM? | default '') != 'dumb' { $fl = 'c' }
   # n: entering (another file than at the last check): run the file afresh, as direnv.
   if $f != $s.found { $fl = $fl + 'n' }
-  # The environment as programs get it: strings, and PATH joined again.
-  let kv = ($env | transpose k v | each {|r|
-    let d = ($r.v | describe)
-    if $d == 'string' { [$r.k $r.v] } else if $r.k == 'PATH' and ($d | str starts-with 'list') { [$r.k ($r.v | str join (char esep))] } else { [] }
+  # The environment as programs get it: strings, and PATH joined again. (`items` over the
+  # record without nushell's `config`, whose type alone is a long description to build:
+  # half the time of transpose + each.)
+  let kv = ($env | reject -o config | items {|k, v|
+    let d = ($v | describe)
+    if $d == 'string' { [$k $v] } else if $k == 'PATH' and ($d | str starts-with 'list') { [$k ($v | str join (char esep))] } else { [] }
   } | flatten)
   let nul = (char nul)
   let req = ([ENVD-HOOK 1 $id nushell $fl $env.PWD] | append $kv | append '' | str join $nul) + $nul
