@@ -2,7 +2,7 @@ import type { ExportOutcome } from '../engine/types.js';
 import { STATE_VARS } from '../env/names.js';
 import { checkedOps, valueAsApplied } from '../env/render.js';
 import {
-  HOOK_VERSION, HookProtocolError, HookRequestParser, parseDeclarePx,
+  HOOK_VERSION, HookProtocolError, HookRequestParser, parseDeclarePx, parseEnviron,
   type HookHeader, type HookParseEvent, type HookRecord, type HookRequest, type HookShell,
 } from '../protocol/hook-records.js';
 import { errorMessage } from '../util/errors.js';
@@ -184,10 +184,13 @@ export class HookSession {
     this.sink.ack(header.id, waitMs);
     const req = await body;
     if (req === null) return;
-    if (req.header.flags.includes('e')) {
+    // The environment in the pair's `.env` file: `declare -px` output (flag `e`, the bash
+    // hook), or /proc/PID/environ as it is (flag `E`, bin/envd's front door).
+    const environ = req.header.flags.includes('E');
+    if (environ || req.header.flags.includes('e')) {
       try {
         if (this.envFile === undefined) throw new HookProtocolError('this transport has no environment file (flag e)');
-        req.env = parseDeclarePx(this.envFile(), header.id).env;
+        req.env = environ ? parseEnviron(this.envFile(), header.id).env : parseDeclarePx(this.envFile(), header.id).env;
       } catch (err) {
         this.abort(err);
         return;
