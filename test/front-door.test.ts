@@ -129,6 +129,50 @@ describe('export through a running daemon', () => {
     expect(r.stdout.replace(/\s+/g, '')).toBe(Buffer.from('a b|x\ny|it\'s|').toString('hex') + 'fffe');
   });
 
+  it('elvish, tcsh and nushell (also with --budget, as their hooks call it): the CLI\'s bytes and status, with no node on PATH', () => {
+    const sb = box();
+    const dir = project(sb);
+    startDaemon(sb);
+    const bare = noNodePath(sb);
+    expect(sb.shell('bash', `"$NODE" "$MAIN" export json >/dev/null && sleep 1.2`, { cwd: dir, env: { NODE: process.execPath, MAIN: NODE_MAIN } }).status).toBe(0);
+    for (const format of ['elvish', 'tcsh', 'nushell']) {
+      for (const extra of ['', ' --budget 200']) {
+        const front = sb.path(`front.${format}`);
+        const node = sb.path(`node.${format}`);
+        const a = sb.shell('bash', `"$ENVD" export ${format}${extra} > ${front}`, { cwd: dir, env: { ENVD: ENVD_BIN, PATH: bare } });
+        expect(a.status, a.stderr).toBe(0);
+        const b = sb.shell('bash', `"$NODE" "$MAIN" export ${format}${extra} > ${node}`, { cwd: dir, env: { NODE: process.execPath, MAIN: NODE_MAIN } });
+        expect(b.status, b.stderr).toBe(0);
+        expect(bytesOf(front), format + extra).toBe(bytesOf(node));
+        expect(a.stderr).toBe(b.stderr);
+      }
+    }
+    // tcsh holds the bytes that are not UTF-8 as they are: the answer carries them raw.
+    expect(readFileSync(sb.path('front.tcsh')).includes(Buffer.from([0x27, 0xff, 0xfe, 0x27]))).toBe(true);
+    // Arguments the front door does not take exactly go to Node.
+    for (const args of [['export', 'tcsh', '--budget'], ['export', 'tcsh', '--budget', '1e3'], ['export', 'tcsh', '200']]) {
+      expect(sb.envd(args, { cwd: dir, env: { PATH: bare } }).status, args.join(' ')).toBe(127);
+    }
+  });
+
+  it('--budget: a slow file answers within the daemon\'s budget (nothing yet, status 0), as through Node', () => {
+    const sb = box();
+    const dir = sb.mkdir('slow');
+    const release = sb.path('release');
+    sb.write('slow/.envrc', `while [ ! -e '${release}' ]; do sleep 0.05; done\nexport S_VAR=s\n`);
+    expect(sb.envd(['allow'], { cwd: dir }).status).toBe(0);
+    startDaemon(sb);
+    const bare = noNodePath(sb);
+    try {
+      const a = sb.envd(['export', 'tcsh', '--budget', '200'], { cwd: dir, env: { PATH: bare }, timeoutMs: 20_000 });
+      expect(a.status, a.stderr).toBe(0);
+      expect(a.stdout).not.toContain('S_VAR');
+      expect(existsSync(release)).toBe(false);
+    } finally {
+      sb.write('release', '');
+    }
+  });
+
   it('a blocked project: messages on stderr, nothing on stdout, status 1, as the CLI', () => {
     const sb = box();
     const dir = project(sb);

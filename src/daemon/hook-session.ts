@@ -9,7 +9,7 @@ import { errorMessage } from '../util/errors.js';
 import { red, shown } from '../util/colour.js';
 import { printable } from '../util/printable.js';
 import type { HookBackend } from './backend.js';
-import { cliErrorRecords, cliRecords, isCliRequest } from './cli-answer.js';
+import { cliBudgetMs, cliErrorRecords, cliRecords, isCliRequest } from './cli-answer.js';
 
 /** Sent when the backend cannot say: `.envrc` and `.env` are a superset of the defaults. */
 const DEFAULT_MARKERS = ['.envrc', '.env'];
@@ -225,7 +225,7 @@ export class HookSession {
       // req.env is the parser's own prototype-free map, made for this request. A cwd that
       // is not UTF-8 is refused by the service with a message naming it.
       const outcome = await this.backend.export({ cwd: req.header.cwd, env: req.env },
-        cli ? { budgetMs: Infinity } : { budgetMs: waitMs, fresh: req.header.flags.includes('n') });
+        cli ? { budgetMs: cliBudgetMs(req.header, waitMs) } : { budgetMs: waitMs, fresh: req.header.flags.includes('n') });
       // The evaluation this answer carries moved the generation when it finished: the
       // number after it, so the shell does not ask again at once for what it already has
       // (zsh and fish ask after a cd and again at the prompt). Moved by more, something
