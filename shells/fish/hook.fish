@@ -4,9 +4,10 @@
 # Every prompt: when $PWD and the daemon's generation number are what this shell saw
 # last, return at once (builtins only: no process is started). After a cd: walk up
 # looking for the marker files (.envrc...); the same file as last time and the same
-# generation: return. Otherwise one round trip to the daemon's Unix socket: fish has no
-# socket builtin and no read timeout, so `nc -U -w` (OpenBSD netcat); the Node CLI
-# `envd export fish` when that is not available.
+# generation: return. Otherwise one round trip to the daemon over this shell's FIFO pair,
+# builtins only, guarded by this shell's watchdog (see "transport"); without /proc or
+# bash 4.4, `nc -U -w` on the daemon's socket; the Node CLI `envd export fish` when
+# neither is available.
 # Nothing in the runtime dir is touched before the dir is found safe (see "runtime dir").
 # Answers are hook records (docs/architecture.md): every name is checked and values are
 # applied with `set -gx NAME VALUE`, never evaluated as code.
@@ -77,6 +78,9 @@ set -q _envd_markers; or set -g _envd_markers (string split -n : -- $_envd_kline
 # changed since the stamp, which this shell rewrites before each request, means ask.
 set -q _envd_deps; or set -g _envd_deps
 set -q _envd_nc; or set -g _envd_nc '' # nc to use ('' not probed yet, '-' none)
+set -q _envd_pair; or set -g _envd_pair '' # this shell's FIFOs, $RUNDIR/sh/<pid>-<token> (see "transport")
+set -q _envd_wpid; or set -g _envd_wpid '' # pid of its watchdog
+set -q _envd_fifos; or set -g _envd_fifos '' # '-': this shell cannot have them (no /proc or no bash 4.4)
 set -g _envd_skip '' # the cd just now was not answered: skip this prompt
 
 # ---- runtime dir ----------------------------------------------------------------------
@@ -176,12 +180,27 @@ end
 
 # ---- find -----------------------------------------------------------------------------
 # _envd_f := the nearest marker file at or above $PWD ('' when there is none).
-# Every step up is one component shorter, so the walk ends on any path. Going up takes
-# the prefix before the last slash by its position (see _envd_head: a name with a newline
-# must stay one string).
+# The usual case, an absolute $PWD and marker names without a newline: every directory
+# from $PWD up to / (nearest first), then one `path filter` over every directory/name
+# pair, in that order: two builtins in command substitutions, whatever the depth (each
+# costs ~50 µs; a walk taking the parent one step at a time cost ~1.5 ms).
+# Otherwise (a newline somewhere: a command substitution would split the name), one
+# component per step; every step up is one component shorter, so the walk ends on any
+# path. Going up takes the prefix before the last slash by its position (see _envd_head:
+# a name with a newline must stay one string).
 function _envd_find
-    set -l _envd_d $PWD
     set -g _envd_f ''
+    if string match -q -- '/*' $PWD; and not string match -q -- '*'\n'*' $PWD $_envd_markers
+        # '' stands for / ("$d/$m" is then /$m).
+        set -l _envd_ds ''
+        for _envd_c in (string split -n -- / $PWD)
+            set -p _envd_ds "$_envd_ds[1]/$_envd_c"
+        end
+        set -l _envd_x (path filter -f -- $_envd_ds/$_envd_markers)
+        set -q _envd_x[1]; and set -g _envd_f $_envd_x[1]
+        return 0
+    end
+    set -l _envd_d $PWD
     while true
         set -l _envd_p $_envd_d
         test "$_envd_d" = /; and set _envd_p ''
@@ -225,11 +244,9 @@ function _envd_probe
     end
 end
 
-# One round trip over the daemon's socket. 0: an answer, parsed (_envd_parse); 1: none in
-# time; 2: this transport is not available here; 3: the daemon wants the CLI.
-function _envd_ask
-    test "$ENVD_NO_DAEMON" != 1; or return 2
-    _envd_rdir; or return 2
+# Where the FIFO transport cannot be had: one round trip over the daemon's socket with
+# `nc -U -w` (a process per request). Statuses as _envd_ask's.
+function _envd_nc_ask
     test -S $_envd_sock; or return 2
     test -n "$_envd_nc"; or _envd_probe
     test "$_envd_nc" != -; or return 2
@@ -273,6 +290,178 @@ function _envd_ask
             return 3
     end
     return 1
+end
+
+# ---- transport ------------------------------------------------------------------------
+# bash's FIFO transport (src/daemon/fifo.ts), made safe for fish. A request is written
+# to this shell's `.req` FIFO, the daemon writes the answer to `.out` and `d ID` to
+# `.res`. But fish has no read timeout, Ctrl-C does not interrupt its `read` from a
+# pipe, and it can only open a FIFO the blocking way (`<` and `>`, no `<>`). So each
+# shell has a watchdog, started once with its pair (the only process this path starts):
+# a bash that holds the three FIFOs open (so fish's opens never block, daemon or not)
+# and is told of each request on `.wd` ("ID BUDGET"). It answers on `.res` in the
+# daemon's place when the daemon cannot: `x ID` at once when the daemon is gone (the
+# CLI starts one); `s ID` when the request is still unread after 0.1 s (stopped, e.g.
+# SIGSTOP: it then takes the request back out of the pipe, so a big one cannot block
+# fish's write); `t ID` after the budget + 0.5 s; `i ID` on Ctrl-C: it runs in fish's
+# process group, so the terminal's SIGINT reaches it. fish reads `.res` lines until one
+# with its ID (lines for older IDs are skipped). The watchdog also registers the pair
+# with each new daemon (`hook.fifo`, which it opens without blocking), exits on `q`,
+# and checks every 10 s that the shell is still there. fish knows it is alive when
+# /proc/PID/fd/5, its end of `.wd`, is a FIFO: one stat, no process.
+# Its text: bash, in a fish string (no single quote or backslash in it). Arguments: fish's
+# pid, the prefix of the pair's names, the runtime dir, the stamp. It prints its pid and
+# the pair's prefix; exit status 3: bash older than 4.4.
+set -g _envd_wsrc '
+((BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 4))) || exit 3
+umask 077
+b=$2-${EPOCHREALTIME//[!0-9]/}$RANDOM$RANDOM
+command mkfifo -m 600 -- "$b.req" "$b.res" "$b.wd" || exit 1
+if [[ ! -f $4 || -L $4 || ! -O $4 ]]; then command rm -f -- "$4"; : >"$4"; fi
+exec 3<>"$b.req" 4<>"$b.res" 5<>"$b.wd" || exit 1
+(
+  trap "" TSTP TTIN TTOU QUIT
+  id="" n=0 w=0 pid="" regd="" l=""
+  onint() { [[ -z $id ]] || echo "i $id" >&4; id=""; }
+  trap onint INT
+  alive() {
+    local s=""
+    [[ -n $pid && $pid != *[!0-9]* ]] && kill -0 "$pid" 2>/dev/null || return 1
+    [[ ! -r /proc/$pid/stat ]] || IFS= read -r s <"/proc/$pid/stat" || :
+    s=${s##*) }
+    [[ $s != Z* ]]
+  }
+  while :; do
+    t=10
+    [[ -z $id ]] || t=0.1
+    if IFS= read -r -t "$t" -u 5 l; then
+      [[ $l != q ]] || exit 0
+      id=${l%% *} w=${l#* }
+      if [[ -z $id || $id == *[!0-9]* || -z $w || $w == *[!0-9]* || ${#w} -gt 6 ]]; then id=""; continue; fi
+      n=$(( (w + 500) / 100 ))
+      pid=""
+      if [[ -f $3/hook.pid && ! -L $3/hook.pid ]]; then IFS= read -r pid <"$3/hook.pid" || :; fi
+      if ! alive; then
+        echo "x $id" >&4
+        id="" regd=""
+      elif [[ $pid != "$regd" && -p $3/hook.fifo && ! -L $3/hook.fifo ]]; then
+        echo "$b.req" 1<>"$3/hook.fifo" && regd=$pid
+      fi
+      continue
+    fi
+    if [[ -z $id ]]; then
+      kill -0 "$1" 2>/dev/null && [[ -p $b.wd ]] || exit 0
+      continue
+    fi
+    if ! alive; then
+      echo "x $id" >&4
+    elif read -t 0 -u 3; then
+      k=0
+      while read -t 0 -u 3 && (( k++ < 4096 )); do IFS= read -r -N 4096 -t 0.01 -u 3 l || :; done
+      echo "s $id" >&4
+    elif (( n-- > 0 )); then
+      continue
+    else
+      echo "t $id" >&4
+    fi
+    id="" regd=""
+  done
+) </dev/null >/dev/null 2>&1 &
+echo "$!"
+echo "$b"
+'
+
+# 0 when this shell's pair and watchdog are there (made now if need be); 1 when not.
+function _envd_pair_up
+    if test -n "$_envd_wpid" -a -p /proc/$_envd_wpid/fd/5 -a -p "$_envd_pair.req"
+        return 0
+    end
+    test -z "$_envd_fifos"; or return 1
+    if not test -d /proc/self/fd; or not command -q bash
+        set -g _envd_fifos -
+        return 1
+    end
+    # sh/ is the daemon's (0700), inside the runtime dir just checked.
+    test -d $_envd_run/sh -a ! -L $_envd_run/sh -a -O $_envd_run/sh; or return 1
+    _envd_pair_drop
+    # Started in fish's own process group, so that Ctrl-C reaches it.
+    set -l _envd_jc full
+    status is-interactive-job-control; and set _envd_jc interactive
+    status is-no-job-control; and set _envd_jc none
+    status job-control none
+    set -l _envd_o (command bash -c $_envd_wsrc envd-fish-watchdog $fish_pid $_envd_run/sh/$fish_pid $_envd_run $_envd_stamp 2>/dev/null)
+    status job-control $_envd_jc
+    if test (count $_envd_o) -eq 2; and string match -qr -- '^[0-9]+$' $_envd_o[1]
+        set -g _envd_wpid $_envd_o[1]
+        set -g _envd_pair $_envd_o[2]
+        return 0
+    end
+    # No bash 4.4 here, or its files could not be made: `nc` for this shell.
+    set -g _envd_fifos -
+    return 1
+end
+
+# Forget the pair; its watchdog exits (told through its own descriptor: the pair's files
+# may be gone).
+function _envd_pair_drop
+    if test -n "$_envd_wpid" -a -p /proc/$_envd_wpid/fd/5
+        echo q >/proc/$_envd_wpid/fd/5
+    end
+    set -g _envd_wpid ''
+    set -g _envd_pair ''
+end
+
+# One round trip over the pair. 0: an answer, parsed (_envd_parse); 1: none in time; 2:
+# the daemon is gone; 3: the daemon wants the CLI; 4: Ctrl-C.
+function _envd_fifo_ask
+    _envd_env
+    set -g _envd_n (math $_envd_n + 1)
+    set -g _envd_id $_envd_n
+    set -l _envd_fl ''
+    if test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb
+        set _envd_fl c
+    end
+    # Flag n: entering (another file than at the last check): the daemon runs the file
+    # rather than replaying a cached result, as direnv does on every entry.
+    test "$_envd_f" != "$_envd_found"; and set _envd_fl {$_envd_fl}n
+    # The watchdog first: from now on something comes on .res whatever happens.
+    echo $_envd_id $_envd_wait >$_envd_pair.wd
+    printf '%s\0' ENVD-HOOK 1 $_envd_id fish "$_envd_fl" "$PWD" $_envd_kv '' >$_envd_pair.req
+    set -l _envd_k
+    while read -l _envd_l <$_envd_pair.res
+        switch $_envd_l
+            case "d $_envd_id"
+                set -g _envd_rep (string split0 <$_envd_pair.out)
+                _envd_parse
+                set -l _envd_pr $status
+                contains -- $_envd_pr 0 3; and return $_envd_pr
+                # Not an answer to this request, or cut off: a new pair next time.
+                _envd_pair_drop
+                return 1
+            case "x $_envd_id"
+                return 2
+            case "t $_envd_id" "s $_envd_id"
+                return 1
+            case "i $_envd_id"
+                return 4
+        end
+        # Lines for earlier requests (answered late, or timed out after their answer).
+        set -a _envd_k 1
+        set -q _envd_k[256]; and return 1
+    end
+    return 1
+end
+
+# One round trip. 0: an answer, parsed (_envd_parse); 1: none in time; 2: no transport
+# here, or no daemon; 3: the daemon wants the CLI; 4: interrupted (Ctrl-C).
+function _envd_ask
+    test "$ENVD_NO_DAEMON" != 1; or return 2
+    _envd_rdir; or return 2
+    if test -p $_envd_run/hook.fifo -a -f $_envd_run/hook.pid; and _envd_pair_up
+        _envd_fifo_ask
+        return $status
+    end
+    _envd_nc_ask
 end
 
 # ---- apply ----------------------------------------------------------------------------
@@ -441,6 +630,8 @@ function _envd_touch
     test -d $_envd_run/sh -a ! -L $_envd_run/sh; or return 0
     if test -f $_envd_stamp -a ! -L $_envd_stamp -a -O $_envd_stamp
         true >$_envd_stamp
+    else if test -z "$_envd_fifos$_envd_wpid" -a -p $_envd_run/hook.fifo -a -d /proc/self/fd
+        # The watchdog about to be started makes it (that one process).
     else
         command sh -c 'umask 077 && rm -f -- "$1" && : >"$1"' sh $_envd_stamp 2>/dev/null
     end
@@ -481,8 +672,13 @@ function _envd_check
     end
     set -g _envd_deps
     _envd_rdir; and _envd_touch
+    # Ctrl-C while the daemon works cancels this function as soon as the watchdog has
+    # unblocked the read (`i`): noted here as for `envd export` below.
+    set -g _envd_try $_envd_key
     _envd_ask
-    switch $status
+    set -l _envd_st $status
+    set -g _envd_try ''
+    switch $_envd_st
         case 0
             _envd_apply
             set -g _envd_warned ''
@@ -491,6 +687,16 @@ function _envd_check
             _envd_unanswered
             # Asked again at the next prompt (the stamp has moved past what was not seen yet).
             set -g _envd_gen -
+            return 0
+        case 4
+            # Ctrl-C (when it did not cancel this function): held here until the
+            # directory, the file or the generation changes (the evaluation's end moves
+            # it: the answer is then ready at once).
+            printf '%s\n' "envd: interrupted; environment unchanged here (cd in again to retry)" >&2
+            set -g _envd_held $_envd_key
+            set -g _envd_pwd $PWD
+            set -g _envd_gen $argv[1]
+            set -g _envd_found $_envd_f
             return 0
         case 3
             # `v`: this daemon will not serve this shell (another HOME or config, another
@@ -527,6 +733,10 @@ end
 
 # ---- register -------------------------------------------------------------------------
 # Defining a function again replaces it: loading the hook twice registers it once.
+# The watchdog goes with the shell (it also looks every 10 s).
+function _envd_on_exit --on-event fish_exit
+    _envd_pair_drop
+end
 if status is-interactive
     function _envd_on_prompt --on-event fish_prompt
         if test -n "$_envd_skip"
