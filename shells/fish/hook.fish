@@ -77,6 +77,7 @@ set -q _envd_markers; or set -g _envd_markers (string split -n : -- $_envd_kline
 # The files the loaded state depends on (the daemon's `f` records): one that may have
 # changed since the stamp, which this shell rewrites before each request, means ask.
 set -q _envd_deps; or set -g _envd_deps
+set -q _envd_tv; or set -g _envd_tv # the same as one `test` expression (see _envd_stale)
 set -q _envd_nc; or set -g _envd_nc '' # nc to use ('' not probed yet, '-' none)
 set -q _envd_pair; or set -g _envd_pair '' # this shell's FIFOs, $RUNDIR/sh/<pid>-<token> (see "transport")
 set -q _envd_wpid; or set -g _envd_wpid '' # pid of its watchdog
@@ -120,12 +121,8 @@ function _envd_rdir
         set -g _envd_rwhy 'is owned by another user'
         return 1
     end
-    switch $_envd_rok
-        case 1
-            return 0
-        case 0
-            return 1
-    end
+    test "$_envd_rok" = 1; and return 0
+    test "$_envd_rok" = 0; and return 1
     _envd_rstat
 end
 
@@ -292,8 +289,7 @@ function _envd_nc_ask
     return 1
 end
 
-# ---- transport ------------------------------------------------------------------------
-# bash's FIFO transport (src/daemon/fifo.ts), made safe for fish. A request is written
+# The transport: bash's FIFO transport (src/daemon/fifo.ts), made safe for fish. A request is written
 # to this shell's `.req` FIFO, the daemon writes the answer to `.out` and `d ID` to
 # `.res`. But fish has no read timeout, Ctrl-C does not interrupt its `read` from a
 # pipe, and it can only open a FIFO the blocking way (`<` and `>`, no `<>`). So each
@@ -415,7 +411,9 @@ end
 # the daemon is gone; 3: the daemon wants the CLI; 4: Ctrl-C.
 function _envd_fifo_ask
     _envd_env
-    set -g _envd_n (math $_envd_n + 1)
+    # A builtin piped into `read`, not a command substitution (whose output another
+    # thread reads: a wait for a CPU on a busy machine).
+    math $_envd_n + 1 | read -g _envd_n
     set -g _envd_id $_envd_n
     set -l _envd_fl ''
     if test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb
@@ -478,7 +476,7 @@ function _envd_parse
     set -g _envd_rg ''
     set -g _envd_rk ''
     set -g _envd_rf
-    test (count $_envd_rep) -ge 5; or return 4
+    set -q _envd_rep[5]; or return 4
     test "$_envd_rep[1]" = ENVD-HOOK -a "$_envd_rep[2]" = 1 -a "$_envd_rep[3]" = "$_envd_id"; or return 1
     set -l _envd_s t
     for _envd_f in $_envd_rep[4..-1]
@@ -614,13 +612,20 @@ end
 # not newer", not "the file is newer": fish compares whole seconds, so a write in the
 # stamp's own second counts as a change (asked once more; once the second is over the
 # stamp moves past it). A file that does not exist (a watch_file target) is older.
+# One `test` for all of them: _envd_tv is `STAMP -nt FILE -a STAMP -nt FILE ...`, made
+# when the list changes (_envd_deps_set); a builtin call costs more than its stats.
 function _envd_stale
-    for _envd_x in $_envd_deps
-        if not test $_envd_stamp -nt $_envd_x
-            return 0
-        end
+    set -q _envd_tv[1]; and not test $_envd_tv
+end
+
+# _envd_deps and _envd_tv := $argv.
+function _envd_deps_set
+    set -g _envd_deps $argv
+    set -g _envd_tv
+    for _envd_x in $argv
+        set -a _envd_tv -a $_envd_stamp -nt $_envd_x
     end
-    return 1
+    set -e _envd_tv[1]
 end
 
 # The stamp, rewritten before each request: whatever is written after it (the next
@@ -670,7 +675,7 @@ function _envd_check
         set -g _envd_found $_envd_f
         return 0
     end
-    set -g _envd_deps
+    _envd_deps_set
     _envd_rdir; and _envd_touch
     # Ctrl-C while the daemon works cancels this function as soon as the watchdog has
     # unblocked the read (`i`): noted here as for `envd export` below.
@@ -682,7 +687,7 @@ function _envd_check
         case 0
             _envd_apply
             set -g _envd_warned ''
-            set -g _envd_deps $_envd_rf
+            _envd_deps_set $_envd_rf
         case 1
             _envd_unanswered
             # Asked again at the next prompt (the stamp has moved past what was not seen yet).
@@ -719,10 +724,13 @@ function _envd_hook
     set -l _envd_g ''
     set -l _envd_o ''
     # The generation file only from a safe runtime dir (one of another user's could be a
-    # FIFO that never opens).
-    if _envd_rdir
+    # FIFO that never opens). Known safe: _envd_rdir's tests in one builtin call.
+    if test "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -r $_envd_genfile
+        read _envd_g <$_envd_genfile
+        _envd_stale; and set _envd_o 1
+    else if _envd_rdir
         test -r $_envd_genfile; and read _envd_g <$_envd_genfile
-        set -q _envd_deps[1]; and _envd_stale; and set _envd_o 1
+        _envd_stale; and set _envd_o 1
     end
     if test -n "$_envd_o" -o "$PWD" != "$_envd_pwd" -o "$_envd_g" != "$_envd_gen" -o "$ENVD_NO_DAEMON" = 1
         or contains -- "$_envd_rok" 0 -
