@@ -297,10 +297,10 @@ end
 # a bash that holds the three FIFOs open (so fish's opens never block, daemon or not)
 # and is told of each request on `.wd` ("ID BUDGET"). It answers on `.res` in the
 # daemon's place when the daemon cannot: `x ID` at once when the daemon is gone (the
-# CLI starts one); `s ID` when the request is still unread after 0.1 s (stopped, e.g.
-# SIGSTOP: it then takes the request back out of the pipe, so a big one cannot block
-# fish's write); `t ID` after the budget + 0.5 s; `i ID` on Ctrl-C: it runs in fish's
-# process group, so the terminal's SIGINT reaches it. fish reads `.res` lines until one
+# CLI starts one); `s ID` within 0.1 s when it is stopped (SIGSTOP: its state in /proc);
+# `t ID` after the budget + 0.5 s; `i ID` on Ctrl-C: it runs in fish's process group,
+# so the terminal's SIGINT reaches it. Giving up, it takes back what is left unread in
+# `.req` (a request over the pipe's size would otherwise block fish's write). fish reads `.res` lines until one
 # with its ID (lines for older IDs are skipped). The watchdog also registers the pair
 # with each new daemon (`hook.fifo`, which it opens without blocking), exits on `q`,
 # and checks every 10 s that the shell is still there. fish knows it is alive when
@@ -317,15 +317,21 @@ if [[ ! -f $4 || -L $4 || ! -O $4 ]]; then command rm -f -- "$4"; : >"$4"; fi
 exec 3<>"$b.req" 4<>"$b.res" 5<>"$b.wd" || exit 1
 (
   trap "" TSTP TTIN TTOU QUIT
-  id="" n=0 w=0 pid="" regd="" l=""
+  id="" n=0 w=0 pid="" regd="" l="" st=""
+  # shellcheck disable=SC2317 # run by the trap
   onint() { [[ -z $id ]] || echo "i $id" >&4; id=""; }
   trap onint INT
   alive() {
-    local s=""
+    st=""
     [[ -n $pid && $pid != *[!0-9]* ]] && kill -0 "$pid" 2>/dev/null || return 1
-    [[ ! -r /proc/$pid/stat ]] || IFS= read -r s <"/proc/$pid/stat" || :
-    s=${s##*) }
-    [[ $s != Z* ]]
+    [[ ! -r /proc/$pid/stat ]] || IFS= read -r st <"/proc/$pid/stat" || :
+    st=${st##*) }
+    [[ $st != Z* ]]
+  }
+  drain() {
+    local k=0
+    l=""
+    while IFS= read -r -N 4096 -t 0.05 -u 3 l || [[ -n $l ]]; do (( k++ < 4096 )) || break; done
   }
   while :; do
     t=10
@@ -351,13 +357,13 @@ exec 3<>"$b.req" 4<>"$b.res" 5<>"$b.wd" || exit 1
     fi
     if ! alive; then
       echo "x $id" >&4
-    elif read -t 0 -u 3; then
-      k=0
-      while read -t 0 -u 3 && (( k++ < 4096 )); do IFS= read -r -N 4096 -t 0.01 -u 3 l || :; done
+    elif [[ $st == T* ]]; then
+      drain
       echo "s $id" >&4
     elif (( n-- > 0 )); then
       continue
     else
+      drain
       echo "t $id" >&4
     fi
     id="" regd=""
