@@ -289,22 +289,23 @@ function _envd_nc_ask
     return 1
 end
 
-# The transport: bash's FIFO transport (src/daemon/fifo.ts), made safe for fish. A request is written
-# to this shell's `.req` FIFO, the daemon writes the answer to `.out` and `d ID` to
-# `.res`. But fish has no read timeout, Ctrl-C does not interrupt its `read` from a
-# pipe, and it can only open a FIFO the blocking way (`<` and `>`, no `<>`). So each
-# shell has a watchdog, started once with its pair (the only process this path starts):
-# a bash that holds the three FIFOs open (so fish's opens never block, daemon or not)
-# and is told of each request on `.wd` ("ID BUDGET"). It answers on `.res` in the
-# daemon's place when the daemon cannot: `x ID` at once when the daemon is gone (the
-# CLI starts one); `s ID` within 0.1 s when it is stopped (SIGSTOP: its state in /proc);
-# `t ID` after the budget + 0.5 s; `i ID` on Ctrl-C: it runs in fish's process group,
-# so the terminal's SIGINT reaches it. Giving up, it takes back what is left unread in
-# `.req` (a request over the pipe's size would otherwise block fish's write). fish reads `.res` lines until one
-# with its ID (lines for older IDs are skipped). The watchdog also registers the pair
-# with each new daemon (`hook.fifo`, which it opens without blocking), exits on `q`,
-# and checks every 10 s that the shell is still there. fish knows it is alive when
-# /proc/PID/fd/5, its end of `.wd`, is a FIFO: one stat, no process.
+# The transport: bash's FIFO transport (src/daemon/fifo.ts), made safe for fish. A
+# request is written to this shell's `.req` FIFO; the daemon writes the answer to `.out`
+# and `d ID` to `.res`. But fish has no read timeout, Ctrl-C does not interrupt its
+# `read` from a pipe, and it opens a FIFO only the blocking way (`<`, `>`; no `<>`). So
+# each shell has a watchdog, started once with its pair (the only process this path
+# starts): a bash that holds the three FIFOs open (fish's opens never block, daemon or
+# not) and is told of each request on `.wd` ("ID BUDGET", then "-" once fish has read
+# the answer). It answers on `.res` in the daemon's place when the daemon cannot: `x ID`
+# at once when the daemon is gone (the CLI starts one); `s ID` within 0.1 s when it is
+# stopped (SIGSTOP: its state in /proc); `t ID` after the budget + 0.5 s; `i ID` on
+# Ctrl-C (it runs in fish's process group: the terminal's SIGINT reaches it). Giving up,
+# it takes back what is left unread in `.req` (a request bigger than the pipe holds
+# would otherwise keep fish's write blocked). fish reads `.res` lines until one with its
+# ID (lines for older IDs are skipped). The watchdog also registers the pair with each
+# new daemon (`hook.fifo`, which it opens without blocking), exits on `q`, and checks
+# every 10 s that the shell is still there. fish knows it is alive when /proc/PID/fd/5,
+# its end of `.wd`, is a FIFO: one stat, no process.
 # Its text: bash, in a fish string (no single quote or backslash in it). Arguments: fish's
 # pid, the prefix of the pair's names, the runtime dir, the stamp. It prints its pid and
 # the pair's prefix; exit status 3: bash older than 4.4.
@@ -337,6 +338,7 @@ exec 3<>"$b.req" 4<>"$b.res" 5<>"$b.wd" || exit 1
     t=10
     [[ -z $id ]] || t=0.1
     if IFS= read -r -t "$t" -u 5 l; then
+      # "ID BUDGET": watch a request; "-": the request was answered; "q": quit.
       [[ $l != q ]] || exit 0
       id=${l%% *} w=${l#* }
       if [[ -z $id || $id == *[!0-9]* || -z $w || $w == *[!0-9]* || ${#w} -gt 6 ]]; then id=""; continue; fi
@@ -435,6 +437,9 @@ function _envd_fifo_ask
     while read -l _envd_l <$_envd_pair.res
         switch $_envd_l
             case "d $_envd_id"
+                # Answered: the watchdog stops watching (else it would give up on this
+                # request later, and take back what is in .req then: the next request).
+                echo - >$_envd_pair.wd
                 set -g _envd_rep (string split0 <$_envd_pair.out)
                 _envd_parse
                 set -l _envd_pr $status
