@@ -736,15 +736,15 @@ function _envd_hook
     set -l _envd_o ''
     # The generation file only from a safe runtime dir (one of another user's could be a
     # FIFO that never opens). Known safe: _envd_rdir's tests in one builtin call.
+    # (_envd_stale written out: a function call costs more than the test.)
     if test "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -r $_envd_genfile
         read _envd_g <$_envd_genfile
-        _envd_stale; and set _envd_o 1
+        set -q _envd_tv[1]; and not test $_envd_tv; and set _envd_o 1
     else if _envd_rdir
         test -r $_envd_genfile; and read _envd_g <$_envd_genfile
         _envd_stale; and set _envd_o 1
     end
-    if test -n "$_envd_o" -o "$PWD" != "$_envd_pwd" -o "$_envd_g" != "$_envd_gen" -o "$ENVD_NO_DAEMON" = 1
-        or contains -- "$_envd_rok" 0 -
+    if test -n "$_envd_o" -o "$PWD" != "$_envd_pwd" -o "$_envd_g" != "$_envd_gen" -o "$ENVD_NO_DAEMON" = 1 -o "$_envd_rok" = 0 -o "$_envd_rok" = -
         _envd_check $_envd_g $_envd_o
     end
     return $_envd_s
