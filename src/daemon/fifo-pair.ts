@@ -72,7 +72,7 @@ export class Pair {
     this.req.destroy();
     this.res.destroy();
     try { closeSync(this.outFd); } catch { /* closed */ }
-    if (unlink) for (const ext of ['req', 'res', 'out', 'env']) tryUnlink(`${this.base}.${ext}`);
+    if (unlink) for (const ext of ['req', 'res', 'out', 'env', 'wd']) tryUnlink(`${this.base}.${ext}`);
   }
 }
 

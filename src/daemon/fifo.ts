@@ -24,7 +24,12 @@ import { DoorPairs } from './door-pairs.js';
  *              with the FIFOs; the shell's exported variables as `declare -px` writes
  *              them, for requests with flag `e`: one builtin instead of a loop over every
  *              variable); all removed once that pid is gone. Everything here is
- *              owner-only whatever the umask.
+ *              owner-only whatever the umask. fish's pairs (shells/fish/hook.fish) have
+ *              no `.env` but a `.wd` FIFO to the shell's watchdog, which the daemon
+ *              never opens (it only removes it with the rest).
+ *
+ * fish uses the same pairs: its watchdog (a bash per shell) registers them and holds the
+ * FIFOs open, and answers in the daemon's place when the daemon cannot.
  *
  * Requests on `.req` are hook records (protocol/hook-records.ts). For each one the daemon
  * writes the whole reply to `.out`, then `d ID\n` to `.res`. The reply goes through a
