@@ -52,7 +52,9 @@ export async function getService(opts: GetServiceOptions = {}): Promise<Service>
     checkSocketPath(paths.socketPath);
     checkRuntimeDir(paths.runtimeDir, { create: true });
     if (opts.inProcessWhileStarting === true && opts.autostart !== false) {
-      const found = await daemonOrBackgroundStart(paths, env);
+      // Started after the answer (StartingService.close): its start-up does not compete
+      // with this one for the CPU.
+      const found = await daemonOrBackgroundStart(paths, env, { start: false });
       if (found === null) return startingService(paths, env);
       handle = found;
     } else {
@@ -75,13 +77,22 @@ export async function getService(opts: GetServiceOptions = {}): Promise<Service>
 
 async function startingService(paths: EnvdPaths, env: ProcessEnv): Promise<Service> {
   const [{ StartingService }, local] = await Promise.all([import('./starting-service.js'), localService(paths, env)]);
-  return new StartingService(local, async () => {
-    try {
-      const h = await ensureDaemon(paths, env);
-      return new DaemonClientService(h.client, h.hello, paths, env);
-    } catch {
-      return null;
-    }
+  return new StartingService(local, {
+    async whenAnswering(): Promise<Service | null> {
+      try {
+        const h = await ensureDaemon(paths, env);
+        return new DaemonClientService(h.client, h.hello, paths, env);
+      } catch {
+        return null;
+      }
+    },
+    async startInBackground(): Promise<void> {
+      try {
+        (await daemonOrBackgroundStart(paths, env))?.client.close();
+      } catch {
+        // Not starting one is what this process did anyway; the next request tries again.
+      }
+    },
   });
 }
 

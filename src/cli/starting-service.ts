@@ -3,10 +3,11 @@ import type { ExportOptions, ExportOutcome, ExportRequest } from '../engine/type
 import { endAllEvaluations } from '../eval/runner.js';
 
 /**
- * `envd export` and `envd exec` while the daemon they started comes up (no daemon answered;
- * src/client/autostart.ts daemonOrBackgroundStart): the engine in this process answers, as
- * it would with ENVD_NO_DAEMON=1, instead of waiting for a second Node to start, listen and
- * evaluate. The answer is the same; the daemon serves the requests after this one.
+ * `envd export` and `envd exec` when no daemon answers: the engine in this process answers,
+ * as it would with ENVD_NO_DAEMON=1, instead of waiting for a second Node to start, listen
+ * and evaluate; then, on close (the answer given), a daemon is started in the background
+ * (src/client/autostart.ts daemonOrBackgroundStart) for the requests after this one. The
+ * answer is the same either way.
  *
  * One case needs the daemon after all: a budget (a hook falling back to `envd export
  * --budget MS`) that the evaluation outlasts. A daemon finishes such an evaluation after
@@ -14,12 +15,19 @@ import { endAllEvaluations } from '../eval/runner.js';
  * answer. So past the budget the request goes to the daemon once it answers, and the
  * evaluation here is ended (its process group is killed); without a daemon it is awaited.
  */
+export interface DaemonStarts {
+  /** Start one if need be and wait until it answers; null when none could be started. */
+  whenAnswering(): Promise<Service | null>;
+  /** Start one without waiting for it (done once this process has answered). */
+  startInBackground(): Promise<void>;
+}
+
 export class StartingService implements Service {
   private daemon: Service | null = null;
 
   constructor(
     private readonly local: Service,
-    private readonly whenDaemonAnswers: () => Promise<Service | null>,
+    private readonly starts: DaemonStarts,
   ) {}
 
   async export(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {
@@ -27,7 +35,7 @@ export class StartingService implements Service {
     const here = this.local.export(req, { ...opts, budgetMs: Infinity });
     const done = await within(here, opts.budgetMs);
     if (done) return here;
-    const daemon = await this.whenDaemonAnswers();
+    const daemon = await this.starts.whenAnswering();
     if (daemon === null) return here;
     this.daemon = daemon;
     // The budget is spent: the daemon answers at once (pending, or a cached result).
@@ -54,6 +62,7 @@ export class StartingService implements Service {
   }
 
   async close(): Promise<void> {
+    if (this.daemon === null) await this.starts.startInBackground();
     await this.daemon?.close();
     await this.local.close();
   }

@@ -210,22 +210,27 @@ export interface EnsureOptions {
  * but does not answer, and EnvdError('DAEMON_UNREACHABLE') when none could be started.
  */
 export async function ensureDaemon(paths: EnvdPaths, env: Record<string, string | undefined>, opts: EnsureOptions = {}): Promise<DaemonHandle> {
-  const h = await findDaemon(paths, env, opts, true);
+  const h = await findDaemon(paths, env, opts, 'wait');
   if (h === null) throw new Error('unreachable: a waiting start returns a daemon or throws');
   return h;
 }
 
 /**
  * The daemon if one answers now; else null, having started one in the background (or
- * found one being started) without waiting for it: for a verb that can answer in-process
- * this time, so a cold start costs one Node start, not two and a round trip. Throws as
- * ensureDaemon does for a daemon that answers but cannot be used.
+ * found one being started) without waiting for it, or with `start: false` without starting
+ * one: for a verb that can answer in-process this time, so a cold start costs one Node
+ * start, not two and a round trip. Throws as ensureDaemon does for a daemon that answers
+ * but cannot be used.
  */
-export function daemonOrBackgroundStart(paths: EnvdPaths, env: Record<string, string | undefined>, opts: EnsureOptions = {}): Promise<DaemonHandle | null> {
-  return findDaemon(paths, env, opts, false);
+export function daemonOrBackgroundStart(paths: EnvdPaths, env: Record<string, string | undefined>, opts: EnsureOptions & { start?: boolean } = {}): Promise<DaemonHandle | null> {
+  return findDaemon(paths, env, opts, opts.start === false ? 'none' : 'background');
 }
 
-async function findDaemon(paths: EnvdPaths, env: Record<string, string | undefined>, opts: EnsureOptions, wait: boolean): Promise<DaemonHandle | null> {
+/** What findDaemon does when none answers: start one and wait for it, start one, or nothing. */
+type Absent = 'wait' | 'background' | 'none';
+
+async function findDaemon(paths: EnvdPaths, env: Record<string, string | undefined>, opts: EnsureOptions, absent: Absent): Promise<DaemonHandle | null> {
+  const wait = absent === 'wait';
   const startTimeout = opts.startTimeoutMs ?? 3000;
   const helloTimeout = opts.helloTimeoutMs ?? clientTimeoutMs(env);
   const deadline = Date.now() + startTimeout;
@@ -261,6 +266,7 @@ async function findDaemon(paths: EnvdPaths, env: Record<string, string | undefin
       if (p.kind === 'absent') {
         lastProblem = `no daemon (${p.errno})`;
         if (opts.autostart === false) throw new EnvdError('DAEMON_UNREACHABLE', `envd: no daemon is running (${p.errno})`);
+        if (absent === 'none') return null;
         if (spawned !== null && spawned.exited()) {
           // Our daemon gave up: either another one won the race (then the next probe finds
           // it) or it could not start (its reason is in the log).
