@@ -229,8 +229,9 @@ export function daemonOrBackgroundStart(paths: EnvdPaths, env: Record<string, st
 /** What findDaemon does when none answers: start one and wait for it, start one, or nothing. */
 type Absent = 'wait' | 'background' | 'none';
 
-async function findDaemon(paths: EnvdPaths, env: Record<string, string | undefined>, opts: EnsureOptions, absent: Absent): Promise<DaemonHandle | null> {
-  const wait = absent === 'wait';
+async function findDaemon(paths: EnvdPaths, env: Record<string, string | undefined>, opts: EnsureOptions, absentThen: Absent): Promise<DaemonHandle | null> {
+  let absent = absentThen;
+  let wait = absent === 'wait';
   const startTimeout = opts.startTimeoutMs ?? 3000;
   const helloTimeout = opts.helloTimeoutMs ?? clientTimeoutMs(env);
   const deadline = Date.now() + startTimeout;
@@ -254,6 +255,10 @@ async function findDaemon(paths: EnvdPaths, env: Record<string, string | undefin
         }
         retired++;
         await retireDaemon(p.client, p.hello.pid);
+        // Having stopped a daemon, start its replacement and wait for it, as always: an
+        // upgrade is rare, and whoever comes next finds the new daemon running.
+        absent = 'wait';
+        wait = true;
         continue;
       }
       if (p.kind === 'frozen') {
