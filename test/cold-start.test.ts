@@ -50,6 +50,20 @@ describe('a cold start', () => {
     expect(readyLines(sb)).toBe(1);
   }, 30_000);
 
+  it('ten at once: all answer, one daemon starts, no lock is left', async () => {
+    const { sb, dir } = coldProject('export COLD_MANY=1\n');
+    const all = await Promise.all(Array.from({ length: 10 }, () => sb.envdAsync(['export', 'json'], { cwd: dir })));
+    for (const r of all) {
+      expect(r.status, r.stderr).toBe(0);
+      expect(parseJsonExport(r.stdout).COLD_MANY).toBe('1');
+    }
+    expect(await until(() => daemonStatus(sb).running, 10_000)).toBe(true);
+    // Any second daemon would have said so in the log by now (it gives up at once).
+    await new Promise((r) => setTimeout(r, 500));
+    expect(readyLines(sb)).toBe(1);
+    expect(existsSync(join(sb.runtimeDir, 'daemon.lock'))).toBe(false);
+  }, 60_000);
+
   it('exec runs the command with the environment and leaves a daemon', async () => {
     const { sb, dir } = coldProject('export COLD_EXEC=yes\n');
     const r = sb.envd(['exec', dir, 'sh', '-c', 'echo "got $COLD_EXEC"']);
