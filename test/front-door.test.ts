@@ -82,6 +82,37 @@ describe('hook and completion', () => {
     });
   }
 
+  it.runIf(haveStrace)('through npm\'s bin links (global and local layout): the CLI\'s bytes, hook and export, and no process started', () => {
+    const sb = box();
+    const bare = noNodePath(sb);
+    // npm's layouts: PREFIX/bin/envd -> ../lib/node_modules/envd/bin/envd, and
+    // node_modules/.bin/envd -> ../envd/bin/envd (the package itself a link here, as npm link makes it).
+    mkdirSync(sb.path('prefix', 'lib', 'node_modules'), { recursive: true });
+    mkdirSync(sb.path('prefix', 'bin'));
+    symlinkSync(ROOT, sb.path('prefix', 'lib', 'node_modules', 'envd'));
+    symlinkSync('../lib/node_modules/envd/bin/envd', sb.path('prefix', 'bin', 'envd'));
+    mkdirSync(sb.path('proj', 'node_modules', '.bin'), { recursive: true });
+    symlinkSync(ROOT, sb.path('proj', 'node_modules', 'envd'));
+    symlinkSync('../envd/bin/envd', sb.path('proj', 'node_modules', '.bin', 'envd'));
+    const dir = project(sb);
+    startDaemon(sb);
+    expect(sb.envd(['export', 'json'], { cwd: dir, env: { PATH: bare } }).status).toBe(0);
+    const sh = join(sb.runtimeDir, 'sh');
+    for (let i = 0; i < 100 && !existsSync(join(sh, 'door-7.env')); i++) spawnSync('sleep', ['0.05']);
+    const strace = which('strace') ?? 'strace';
+    for (const bin of [sb.path('prefix', 'bin', 'envd'), sb.path('proj', 'node_modules', '.bin', 'envd')]) {
+      const want = viaNode(sb, ['hook', 'bash']);
+      for (const args of [['hook', 'bash'], ['export', 'json']]) {
+        const trace = sb.path(`npm-${args[0] ?? ''}.trace`);
+        const got = sb.run(strace, ['-f', '-qq', '-e', 'trace=process', '-o', trace, bin, ...args], { cwd: dir, env: { PATH: bare } });
+        expect(got.status, got.stderr).toBe(0);
+        if (args[0] === 'hook') expect(got.stdout).toBe(want.stdout);
+        else expect(JSON.parse(got.stdout)).toMatchObject({ FOO: 'a b' });
+        expect(processCalls(trace).filter((l) => !l.includes('execve(')).concat(processCalls(trace).filter((l) => l.includes('execve(')).slice(1)), `${bin} ${args.join(' ')}`).toEqual([]);
+      }
+    }
+  });
+
   it('a config file can change the names the hook looks for: Node reads it', () => {
     const sb = box();
     sb.write('home/.config/envd/envd.toml', '[global]\nload_dotenv = true\n');
