@@ -449,11 +449,12 @@ _envd_check() {
 # -nt is also true when the generation file is missing: only a hand could remove it and
 # leave the note, and the daemon's next bump writes it anew, newer than the note.)
 _envd_hook() {
-  local _envd_s=$? _envd_g='' _envd_o=''
+  local _envd_s=$?
   if [[ $PWD == "$_envd_pwd" && -n $_envd_noted && $_envd_noted == "$_envd_gen" && ${ENVD_NO_DAEMON-} != 1 &&
-    $_envd_note -nt $_envd_genfile ]] && ! { (( ${#_envd_deps[@]} )) && _envd_stale; }; then
+    $_envd_note -nt $_envd_genfile ]] && { (( ${#_envd_deps[@]} == 0 )) || ! _envd_stale; }; then
     return "$_envd_s"
   fi
+  local _envd_g='' _envd_o=''
   _envd_noted=''
   # The generation file only from a safe runtime dir (one of another user's could be a
   # FIFO that never opens).

@@ -429,12 +429,13 @@ _envd_check() {
 # while it stays newer (zsh's -nt is false when the generation file is missing), so stat
 # calls alone decide. Nothing is opened on that path, so it needs no runtime-dir check.
 _envd_hook() {
-  local _envd_s=$? _envd_g= _envd_o=
+  local _envd_s=$?
   if [[ -n $_envd_skip ]]; then _envd_skip=; return $_envd_s; fi
   if [[ $PWD == "$_envd_pwd" && -n $_envd_noted && $_envd_noted == "$_envd_gen" && ${ENVD_NO_DAEMON-} != 1 &&
-    $_envd_note -nt $_envd_genfile ]] && ! { (( ${#_envd_deps} )) && _envd_stale; }; then
+    $_envd_note -nt $_envd_genfile ]] && { (( ${#_envd_deps} == 0 )) || ! _envd_stale; }; then
     return $_envd_s
   fi
+  local _envd_g= _envd_o=
   _envd_noted=
   # The generation file only from a safe runtime dir (one of another user's could be a
   # FIFO that never opens).
