@@ -57,8 +57,10 @@ function _envd_paths
     set -g _envd_genfile $_envd_run/generation
     set -g _envd_sock $_envd_run/daemon.sock
     set -g _envd_stamp $_envd_run/sh/$fish_pid-stamp.stamp
+    set -g _envd_note $_envd_run/sh/$fish_pid-seen.stamp
 end
 _envd_paths
+set -q _envd_noted; or set -g _envd_noted '' # the generation read after the note was last written (see _envd_hook)
 
 # ---- state ----------------------------------------------------------------------------
 # What this shell saw last. Loading the hook again keeps it.
@@ -728,23 +730,55 @@ function _envd_check
     set -g _envd_found $_envd_f
 end
 
+# The note, rewritten just before the generation file is read: made owner-only here the
+# first time (builtins: fish's own umask), and only ever rewritten when it is this user's
+# regular file. 0 when it was written.
+function _envd_mark
+    if test -f "$_envd_note" -a ! -L "$_envd_note" -a -O "$_envd_note"
+        true >$_envd_note
+        return
+    end
+    test -d $_envd_run/sh -a ! -L $_envd_run/sh -a -O $_envd_run/sh -a ! -e "$_envd_note" -a ! -L "$_envd_note"; or return 1
+    set -l _envd_um (umask)
+    umask 077
+    true >$_envd_note
+    umask $_envd_um
+    return 1
+end
+
 # The prompt hook (fish_prompt event and PWD changes). Keeps $status (fish keeps it for
 # event handlers anyway; this is for scripts that call the function).
+# The idle prompt (same $PWD, nothing changed) reads no file, as in ../bash/hook.bash: the
+# note is rewritten just before the generation file is read and, when what was read is the
+# generation applied here, vouches for it while it stays newer (a later write of the file
+# leaves an mtime no older than the note's). Nothing is opened on that path, so it needs
+# no runtime-dir check.
 function _envd_hook
     set -l _envd_s $status
+    if test "$PWD" = "$_envd_pwd" -a -n "$_envd_noted" -a "$_envd_noted" = "$_envd_gen" -a "$ENVD_NO_DAEMON" != 1 -a "$_envd_note" -nt "$_envd_genfile"
+        and begin
+            not set -q _envd_tv[1]; or test $_envd_tv
+        end
+        return $_envd_s
+    end
+    set -g _envd_noted ''
     set -l _envd_g ''
     set -l _envd_o ''
     # The generation file only from a safe runtime dir (one of another user's could be a
     # FIFO that never opens). Known safe: _envd_rdir's tests in one builtin call.
     # (_envd_stale written out: a function call costs more than the test.)
     if test "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -r $_envd_genfile
+        _envd_mark; and set _envd_o n
         read _envd_g <$_envd_genfile
+        test "$_envd_o" = n -a "$_envd_g" = "$_envd_gen"; and set -g _envd_noted $_envd_g
+        set _envd_o ''
         set -q _envd_tv[1]; and not test $_envd_tv; and set _envd_o 1
     else if _envd_rdir
         test -r $_envd_genfile; and read _envd_g <$_envd_genfile
         _envd_stale; and set _envd_o 1
     end
     if test -n "$_envd_o" -o "$PWD" != "$_envd_pwd" -o "$_envd_g" != "$_envd_gen" -o "$ENVD_NO_DAEMON" = 1 -o "$_envd_rok" = 0 -o "$_envd_rok" = -
+        set -g _envd_noted ''
         _envd_check $_envd_g $_envd_o
     end
     return $_envd_s
@@ -758,6 +792,13 @@ function _envd_on_exit --on-event fish_exit
 end
 if status is-interactive
     function _envd_on_prompt --on-event fish_prompt
+        # The idle prompt's test (_envd_hook's first), here: a function call costs more.
+        if test -z "$_envd_skip" -a "$PWD" = "$_envd_pwd" -a -n "$_envd_noted" -a "$_envd_noted" = "$_envd_gen" -a "$ENVD_NO_DAEMON" != 1 -a "$_envd_note" -nt "$_envd_genfile"
+            and begin
+                not set -q _envd_tv[1]; or test $_envd_tv
+            end
+            return
+        end
         if test -n "$_envd_skip"
             set -g _envd_skip ''
             return
