@@ -3,7 +3,8 @@
 //   dist/front-door/root             the package's real path, as Node sees it
 //   dist/front-door/hook-SHELL       `envd hook SHELL` for that path and the default config
 //   dist/front-door/hook-SHELL.src   the hook file it came from (relative to the root)
-import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+//   dist/front-door/version          the package's version (package.json's)
+import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -23,5 +24,9 @@ for (const name of SHELL_NAMES) {
   writeFileSync(join(out, `hook-${name}`), hookScript(shell, join(root, 'bin', 'envd'), markers));
   writeFileSync(join(out, `hook-${name}.src`), `${relative(root, hookFile(shell))}\n`);
 }
+// The package's version, for the front door's requests (bin/envd, _envd_version): one line
+// where package.json would be read and searched on every call.
+const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+writeFileSync(join(out, 'version'), `${version}\n`);
 // Last: the front door uses these files only when this names the package they are in.
 writeFileSync(join(out, 'root'), `${root}\n`);

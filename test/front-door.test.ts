@@ -1,8 +1,9 @@
-import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ENVD_BIN, ROOT, Sandbox, which, type RunResult } from './helpers/sandbox.js';
+import { haveStrace, processCalls } from './helpers/strace.js';
 import { canSwitchUsers, mustAccount, TEST_USER } from './helpers/users.js';
 
 // bin/envd's front door (docs/architecture.md, "Front door"): `hook`, `completion`,
@@ -81,6 +82,37 @@ describe('hook and completion', () => {
     });
   }
 
+  it.runIf(haveStrace)('through npm\'s bin links (global and local layout): the CLI\'s bytes, hook and export, and no process started', () => {
+    const sb = box();
+    const bare = noNodePath(sb);
+    // npm's layouts: PREFIX/bin/envd -> ../lib/node_modules/envd/bin/envd, and
+    // node_modules/.bin/envd -> ../envd/bin/envd (the package itself a link here, as npm link makes it).
+    mkdirSync(sb.path('prefix', 'lib', 'node_modules'), { recursive: true });
+    mkdirSync(sb.path('prefix', 'bin'));
+    symlinkSync(ROOT, sb.path('prefix', 'lib', 'node_modules', 'envd'));
+    symlinkSync('../lib/node_modules/envd/bin/envd', sb.path('prefix', 'bin', 'envd'));
+    mkdirSync(sb.path('proj', 'node_modules', '.bin'), { recursive: true });
+    symlinkSync(ROOT, sb.path('proj', 'node_modules', 'envd'));
+    symlinkSync('../envd/bin/envd', sb.path('proj', 'node_modules', '.bin', 'envd'));
+    const dir = project(sb);
+    startDaemon(sb);
+    expect(sb.envd(['export', 'json'], { cwd: dir, env: { PATH: bare } }).status).toBe(0);
+    const sh = join(sb.runtimeDir, 'sh');
+    for (let i = 0; i < 100 && !existsSync(join(sh, 'door-7.env')); i++) spawnSync('sleep', ['0.05']);
+    const strace = which('strace') ?? 'strace';
+    for (const bin of [sb.path('prefix', 'bin', 'envd'), sb.path('proj', 'node_modules', '.bin', 'envd')]) {
+      const want = viaNode(sb, ['hook', 'bash']);
+      for (const args of [['hook', 'bash'], ['export', 'json']]) {
+        const trace = sb.path(`npm-${args[0] ?? ''}.trace`);
+        const got = sb.run(strace, ['-f', '-qq', '-e', 'trace=process', '-o', trace, bin, ...args], { cwd: dir, env: { PATH: bare } });
+        expect(got.status, got.stderr).toBe(0);
+        if (args[0] === 'hook') expect(got.stdout).toBe(want.stdout);
+        else expect(JSON.parse(got.stdout)).toMatchObject({ FOO: 'a b' });
+        expect(processCalls(trace).filter((l) => !l.includes('execve(')).concat(processCalls(trace).filter((l) => l.includes('execve(')).slice(1)), `${bin} ${args.join(' ')}`).toEqual([]);
+      }
+    }
+  });
+
   it('a config file can change the names the hook looks for: Node reads it', () => {
     const sb = box();
     sb.write('home/.config/envd/envd.toml', '[global]\nload_dotenv = true\n');
@@ -126,6 +158,50 @@ describe('export through a running daemon', () => {
     const r = sb.shell('bash', `eval "$("$ENVD" export bash)"; printf '%s' "$FOO|$NL|$Q|$RAW" | od -An -tx1`, { cwd: dir, env: { ENVD: ENVD_BIN, PATH: bare } });
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout.replace(/\s+/g, '')).toBe(Buffer.from('a b|x\ny|it\'s|').toString('hex') + 'fffe');
+  });
+
+  it('elvish, tcsh and nushell (also with --budget, as their hooks call it): the CLI\'s bytes and status, with no node on PATH', () => {
+    const sb = box();
+    const dir = project(sb);
+    startDaemon(sb);
+    const bare = noNodePath(sb);
+    expect(sb.shell('bash', `"$NODE" "$MAIN" export json >/dev/null && sleep 1.2`, { cwd: dir, env: { NODE: process.execPath, MAIN: NODE_MAIN } }).status).toBe(0);
+    for (const format of ['elvish', 'tcsh', 'nushell']) {
+      for (const extra of ['', ' --budget 200']) {
+        const front = sb.path(`front.${format}`);
+        const node = sb.path(`node.${format}`);
+        const a = sb.shell('bash', `"$ENVD" export ${format}${extra} > ${front}`, { cwd: dir, env: { ENVD: ENVD_BIN, PATH: bare } });
+        expect(a.status, a.stderr).toBe(0);
+        const b = sb.shell('bash', `"$NODE" "$MAIN" export ${format}${extra} > ${node}`, { cwd: dir, env: { NODE: process.execPath, MAIN: NODE_MAIN } });
+        expect(b.status, b.stderr).toBe(0);
+        expect(bytesOf(front), format + extra).toBe(bytesOf(node));
+        expect(a.stderr).toBe(b.stderr);
+      }
+    }
+    // tcsh holds the bytes that are not UTF-8 as they are: the answer carries them raw.
+    expect(readFileSync(sb.path('front.tcsh')).includes(Buffer.from([0x27, 0xff, 0xfe, 0x27]))).toBe(true);
+    // Arguments the front door does not take exactly go to Node.
+    for (const args of [['export', 'tcsh', '--budget'], ['export', 'tcsh', '--budget', '1e3'], ['export', 'tcsh', '200']]) {
+      expect(sb.envd(args, { cwd: dir, env: { PATH: bare } }).status, args.join(' ')).toBe(127);
+    }
+  });
+
+  it('--budget: a slow file answers within the daemon\'s budget (nothing yet, status 0), as through Node', () => {
+    const sb = box();
+    const dir = sb.mkdir('slow');
+    const release = sb.path('release');
+    sb.write('slow/.envrc', `while [ ! -e '${release}' ]; do sleep 0.05; done\nexport S_VAR=s\n`);
+    expect(sb.envd(['allow'], { cwd: dir }).status).toBe(0);
+    startDaemon(sb);
+    const bare = noNodePath(sb);
+    try {
+      const a = sb.envd(['export', 'tcsh', '--budget', '200'], { cwd: dir, env: { PATH: bare }, timeoutMs: 20_000 });
+      expect(a.status, a.stderr).toBe(0);
+      expect(a.stdout).not.toContain('S_VAR');
+      expect(existsSync(release)).toBe(false);
+    } finally {
+      sb.write('release', '');
+    }
   });
 
   it('a blocked project: messages on stderr, nothing on stdout, status 1, as the CLI', () => {
@@ -188,12 +264,88 @@ describe('export through a running daemon', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('an environment bash cannot carry (a name that is no identifier) goes to Node', () => {
+  it('an environment bash cannot carry (a name that is no identifier): export sends it as given (the CLI\'s bytes), exec goes to Node', () => {
     const sb = box();
     const dir = project(sb);
     startDaemon(sb);
-    const r = sb.run('env', ['A.B=1', ENVD_BIN, 'export', 'json'], { cwd: dir, env: { PATH: noNodePath(sb) } });
-    expect(r.status).toBe(127);
+    // The .envrc reads it back through env(1): the evaluation got the entry as it was.
+    sb.write('p/.envrc', 'export SEEN="$(env | while IFS= read -r l; do case $l in A.B=*) printf %s "$l" ;; esac; done)"\n');
+    expect(sb.envd(['allow'], { cwd: dir }).status).toBe(0);
+    const bare = noNodePath(sb);
+    const front = sb.run('env', ['A.B=1 2', ENVD_BIN, 'export', 'json'], { cwd: dir, env: { PATH: bare } });
+    const node = sb.run('env', ['A.B=1 2', process.execPath, NODE_MAIN, 'export', 'json'], { cwd: dir });
+    expect(front.status, front.stderr).toBe(0);
+    expect(node.status, node.stderr).toBe(0);
+    expect(JSON.parse(front.stdout), front.stdout + front.stderr).toMatchObject({ SEEN: "A.B=1 2" });
+    // DIRENV_WATCHES records a file's mtime one second early while its second is not over
+    // ("racily clean", docs/architecture.md): the two runs may differ there only.
+    const settled = (text: string): unknown => ({ ...(JSON.parse(text) as Record<string, unknown>), DIRENV_WATCHES: null });
+    expect(settled(front.stdout)).toEqual(settled(node.stdout));
+    const x = sb.run('env', ['A.B=1', ENVD_BIN, 'exec', dir, 'true'], { env: { PATH: bare } });
+    expect(x.status).toBe(127);
+  });
+
+  it.runIf(haveStrace)('once the daemon has made its door pairs, export starts no process (and frees the pair after)', () => {
+    const sb = box();
+    const dir = project(sb);
+    startDaemon(sb);
+    const sh = join(sb.runtimeDir, 'sh');
+    const bare = noNodePath(sb);
+    // The first asks for them (with a pair of its own: one mkfifo).
+    expect(sb.envd(['export', 'json'], { cwd: dir, env: { PATH: bare } }).status).toBe(0);
+    const made = (): boolean => readdirSync(sh).filter((f) => /^door-[0-7]\.(req|res|env)$/.test(f)).length === 24;
+    for (let i = 0; i < 100 && !made(); i++) spawnSync('sleep', ['0.05']);
+    expect(made()).toBe(true);
+    const trace = sb.path('door.trace');
+    const strace = which('strace') ?? 'strace';
+    const r = sb.run(strace, ['-f', '-qq', '-e', 'trace=process', '-o', trace, ENVD_BIN, 'export', 'json'], { cwd: dir, env: { PATH: bare } });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ FOO: 'a b' });
+    expect(processCalls(trace).filter((l) => !l.includes(`execve("${ENVD_BIN}"`))).toEqual([]);
+    // Its claim is gone once it is done (the daemon removes the emptied lock), and the
+    // door files are owner-only.
+    const locks = (): string[] => readdirSync(sh).filter((f) => f.endsWith('.lock'));
+    for (let i = 0; i < 100 && locks().length > 0; i++) spawnSync('sleep', ['0.02']);
+    expect(locks()).toEqual([]);
+    for (const f of readdirSync(sh).filter((n) => n.startsWith('door-'))) expect((statSync(join(sh, f)).mode & 0o777).toString(8), f).toBe('600');
+  });
+
+  it('eight front doors at once and again: each gets its own answer', async () => {
+    const sb = box();
+    const dir = project(sb);
+    startDaemon(sb);
+    const bare = noNodePath(sb);
+    expect(sb.envd(['export', 'json'], { cwd: dir, env: { PATH: bare } }).status).toBe(0);
+    for (let round = 0; round < 3; round++) {
+      const runs = Array.from({ length: 12 }, (_, i) => new Promise<{ code: number | null; out: string; i: number }>((resolve) => {
+        const c = spawn('env', [`WHO=${i}`, ENVD_BIN, 'export', 'json'], { cwd: dir, env: { ...sb.env, PATH: bare } });
+        let out = '';
+        c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+        c.on('close', (code) => resolve({ code, out, i }));
+      }));
+      for (const r of await Promise.all(runs)) {
+        expect(r.code, `run ${r.i}`).toBe(0);
+        expect(JSON.parse(r.out), `run ${r.i}`).toMatchObject({ FOO: 'a b' });
+      }
+    }
+  });
+
+  it('door pairs in a runtime dir that others can now read are refused by the daemon: Node decides', () => {
+    const sb = box();
+    const dir = project(sb);
+    startDaemon(sb);
+    const bare = noNodePath(sb);
+    expect(sb.envd(['export', 'json'], { cwd: dir, env: { PATH: bare } }).status).toBe(0);
+    const sh = join(sb.runtimeDir, 'sh');
+    for (let i = 0; i < 100 && !existsSync(join(sh, 'door-7.env')); i++) spawnSync('sleep', ['0.05']);
+    chmodSync(sb.runtimeDir, 0o755);
+    try {
+      const r = sb.envd(['export', 'json'], { cwd: dir, env: { PATH: bare } });
+      expect(r.status).toBe(127);
+      expect(r.stdout).toBe('');
+    } finally {
+      chmodSync(sb.runtimeDir, 0o700);
+    }
   });
 
   it('without XDG_RUNTIME_DIR, under LANG=C and umask 002: the pair it makes is owner-only', () => {

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Sandbox } from './helpers/sandbox.js';
@@ -28,8 +28,28 @@ function expectEnv(got: EnvMap, base: EnvMap, changes: Record<string, string | n
   }
 }
 
-function readGeneration(sb: Sandbox): string {
-  try { return readFileSync(join(sb.runtimeDir, 'generation'), 'utf8').trim(); } catch { return ''; }
+/**
+ * The generation as the shell sees it: the number, and for tcsh (which cannot read the
+ * file without a process) the file's inode and mtime second too, which the daemon moves a
+ * moment after the bytes when two changes fall in one second (src/daemon/generation.ts).
+ */
+function readGeneration(sb: Sandbox, shell?: MoreShell): string {
+  const file = join(sb.runtimeDir, 'generation');
+  try {
+    const text = readFileSync(file, 'utf8').trim();
+    if (shell !== 'tcsh') return text;
+    const st = statSync(file);
+    return `${text} ${String(st.ino)} ${String(Math.floor(st.mtimeMs / 1000))}`;
+  } catch { return ''; }
+}
+
+/** The number has moved and, for tcsh, the file's inode or mtime second with it. */
+function moved(before: string, now: string, shell: MoreShell): boolean {
+  if (now === before || now === '') return false;
+  if (shell !== 'tcsh') return true;
+  const [n0, i0, m0] = before.split(' ');
+  const [n1, i1, m1] = now.split(' ');
+  return n1 !== n0 && (i1 !== i0 || m1 !== m0);
 }
 
 async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
@@ -152,10 +172,10 @@ for (const shell of MORE_SHELLS) {
 
     it('an edit: blocked until allowed again, then loaded at the next prompt', async () => {
       await t.run(`cd ${A}`);
-      const gen = readGeneration(sb);
+      const gen = readGeneration(sb, shell);
       sb.write('A/.envrc', 'export A_VAR=a2\nexport PRE=changed\nPATH_add bin\n');
       // The daemon's watcher sees the edit and moves the generation; the prompt follows it.
-      await until(() => readGeneration(sb) !== gen, 10_000);
+      await until(() => moved(gen, readGeneration(sb, shell), shell), 10_000);
       const blocked = await t.run('');
       expect(blocked.A_VAR).toBeUndefined();
       expect(blocked.PRE).toBe('before');
@@ -172,9 +192,9 @@ for (const shell of MORE_SHELLS) {
       const e = await t.run(`cd ${S}`);
       expect(existsSync(release)).toBe(false);
       expect(e.S_VAR).toBeUndefined();
-      const gen = readGeneration(sb);
+      const gen = readGeneration(sb, shell);
       sb.write('release', '');
-      await until(() => readGeneration(sb) !== gen, 20_000);
+      await until(() => moved(gen, readGeneration(sb, shell), shell), 20_000);
       const later = await t.run('');
       expect(later.S_VAR).toBe('s');
       expect(later.DIRENV_FILE).toBe(join(S, '.envrc'));

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { Sandbox, haveShell, type Shell } from './helpers/sandbox.js';
+import { ENVD_BIN, Sandbox, haveShell, type Shell } from './helpers/sandbox.js';
 import { hookFile as hookFileOf, hookScript as hookScriptOf, BIN_PLACEHOLDER } from '../src/shells/files.js';
 import { SHELLS } from '../src/shells/index.js';
 
@@ -40,7 +40,7 @@ describe('lint', () => {
     expect(i.status).toBe(0);
   });
 
-  it('each file has the same sections and function names, and the binary path as its only substitution', () => {
+  it('each file has the same sections and function names, and the binary path as the only substitution in fish', () => {
     const sections = (t: string): string[] => [...t.matchAll(/^# ---- ([a-z]+) -+$/gm)].map((m) => m[1] ?? '');
     const functions = (t: string): string[] => [...new Set([...t.matchAll(/^(?:function )?(_envd_[a-z]+)(?:\(\))?/gm)].map((m) => m[1] ?? ''))].sort();
     const texts = (['bash', 'zsh', 'fish'] as const).map((s) => readFileSync(hookFile(s), 'utf8'));
@@ -51,19 +51,29 @@ describe('lint', () => {
     const common = ['_envd_apply', '_envd_ask', '_envd_check', '_envd_env', '_envd_fallback', '_envd_find', '_envd_hook', '_envd_parse', '_envd_paths', '_envd_register', '_envd_unanswered'];
     for (const t of texts) {
       for (const f of common.filter((f) => f !== '_envd_register')) expect(functions(t)).toContain(f);
-      expect(t.split(BIN_PLACEHOLDER)).toHaveLength(2);
     }
+    // bash and zsh are sourced where they are by the line `envd hook` prints; fish's text is printed.
+    expect(fish.split(BIN_PLACEHOLDER)).toHaveLength(2);
+    for (const t of [bash, zsh]) expect(t).not.toContain(BIN_PLACEHOLDER);
   });
 });
 
 describe('envd hook SHELL', () => {
-  it('prints the file with the binary path quoted for that shell', () => {
+  it('prints the file with the binary path quoted (fish), or one line that sources it where it is (bash, zsh)', () => {
     for (const shell of ['bash', 'zsh', 'fish'] as const) {
       const r = sb.envd(['hook', shell]);
       expect(r.status).toBe(0);
       expect(r.stderr).toBe('');
       expect(r.stdout).not.toContain(BIN_PLACEHOLDER);
-      expect(r.stdout).toMatch(shell === 'fish' ? /^set -g _envd_bin '\/.*\/bin\/envd'$/m : /^(typeset -g )?_envd_bin='\/.*\/bin\/envd'$/m);
+      if (shell === 'fish') {
+        expect(r.stdout).toMatch(/^set -g _envd_bin '\/.*\/bin\/envd'$/m);
+        continue;
+      }
+      expect(r.stdout).toBe(`_envd_bin='${ENVD_BIN}'; _envd_kdef='.envrc'; builtin source '${hookFile(shell)}'\n`);
+      // What it defines, in the shell itself: the binary, the names, the hook's functions.
+      const shown = run(shell, `eval "$(${ENVD_BIN} hook ${shell})"; print_it() { printf '%s|%s|%s\\n' "$_envd_bin" "$_envd_kline" "$(typeset -f _envd_hook >/dev/null && echo defined)"; }; print_it`);
+      expect(shown.stderr).toBe('');
+      expect(shown.stdout).toBe(`${ENVD_BIN}|.envrc|defined\n`);
     }
   });
 

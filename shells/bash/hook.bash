@@ -16,7 +16,9 @@
 # local variable of that name would swallow the export.
 
 # ---- settings -------------------------------------------------------------------------
-_envd_bin=@ENVD_BIN@
+# `envd hook bash` prints one line that sets _envd_bin (the envd binary) and _envd_kdef
+# (the names to look for, from the config) and sources this file where it is.
+: "${_envd_bin:=envd}"
 
 # ---- paths ----------------------------------------------------------------------------
 # The runtime dir exactly as src/config/paths.ts computes it, once, when the hook is
@@ -33,6 +35,7 @@ _envd_paths() {
   fi
   _envd_genfile=$_envd_run/generation
   _envd_stamp=$_envd_run/sh/$$-stamp.stamp
+  _envd_note=$_envd_run/sh/$$-seen.stamp
 }
 _envd_paths
 
@@ -54,6 +57,8 @@ _envd_rwhy=''                # what is wrong with it
 
 # 0 when the runtime dir can be used now; 1 when it cannot (absent, or _envd_rok 0 or -).
 _envd_rdir() {
+  # Found safe before, and still this user's directory: the idle prompt's case.
+  if [[ $_envd_rok == 1 && ! -L $_envd_run && -d $_envd_run && -O $_envd_run ]]; then return 0; fi
   if [[ -L $_envd_run ]]; then _envd_rok=- _envd_rwhy='is a symlink'; return 1; fi
   if [[ ! -e $_envd_run ]]; then _envd_rok=''; return 1; fi
   if [[ ! -d $_envd_run ]]; then _envd_rok=- _envd_rwhy='is not a directory'; return 1; fi
@@ -106,6 +111,7 @@ _envd_rwarn() {
 # What this shell saw last. Loading the hook again keeps it.
 : "${_envd_pwd=}"            # $PWD at the last check
 : "${_envd_gen=}"            # generation of the last answer
+: "${_envd_noted=}"          # the generation read after the note was last written (see _envd_hook)
 : "${_envd_found=-}"         # marker file found at the last check ('' none, '-' unknown)
 : "${_envd_n=0}"             # request counter (ids)
 : "${_envd_pair=}"           # this shell's FIFO pair, $RUNDIR/sh/<pid>-<token>
@@ -116,7 +122,7 @@ _envd_rwarn() {
 : "${_envd_try=}"            # what `envd export` is running for (see _envd_check)
 : "${_envd_held=}"           # what it was interrupted for: not asked again until it changes
 # The names to look for, from the config when the hook was printed (`k` records update them).
-_envd_kdef=@ENVD_MARKERS@
+: "${_envd_kdef=.envrc}"
 : "${_envd_kline=$_envd_kdef}"
 [[ -n ${_envd_markers+set} ]] || IFS=: builtin read -r -a _envd_markers <<<"$_envd_kline"
 # The files the loaded state depends on (the daemon's `f` records): one newer than the
@@ -230,9 +236,11 @@ _envd_ask() {
     # the umask's mode.
     # The stamp is made in the same process when it is missing (_envd_touch leaves it here).
     _envd_pair=$_envd_run/sh/$$-${EPOCHREALTIME//[!0-9]/}$RANDOM
+    # So is the note (_envd_hook), which no generation read has vouched for yet.
+    _envd_noted=''
     command sh -c 'umask 077 && set -C && : >"$1.env" && mkfifo -m 600 -- "$1.req" "$1.res" &&
-      { [ -f "$2" ] || { rm -f -- "$2"; : >"$2"; }; }' \
-      sh "$_envd_pair" "$_envd_stamp" 2>/dev/null || { _envd_pair=''; return 2; }
+      { [ -f "$2" ] || { rm -f -- "$2"; : >"$2"; }; } && { [ -f "$3" ] || { rm -f -- "$3"; : >"$3"; }; }' \
+      sh "$_envd_pair" "$_envd_stamp" "$_envd_note" 2>/dev/null || { _envd_pair=''; return 2; }
     _envd_regd=''
   fi
   exec {_envd_q}<>"$_envd_pair.req" || return 2
@@ -380,7 +388,8 @@ _envd_touch() {
     # A new pair is about to be made: that one process makes the stamp too.
     :
   else
-    command sh -c 'umask 077 && rm -f -- "$1" && : >"$1"' sh "$_envd_stamp" 2>/dev/null || :
+    _envd_noted=''
+    command sh -c 'umask 077 && for f; do rm -f -- "$f" && : >"$f"; done' sh "$_envd_stamp" "$_envd_note" 2>/dev/null || :
   fi
 }
 
@@ -430,16 +439,37 @@ _envd_check() {
 }
 
 # The prompt hook. Keeps $? for the prompt and for the rest of PROMPT_COMMAND.
+#
+# The idle prompt (same $PWD, nothing changed) reads no file: the note is rewritten just
+# before the generation file is read, and when what was read is the generation applied
+# here, the note vouches for it, since a later write of the generation file leaves an
+# mtime no older than the note's (src/daemon/generation.ts). So while the note is newer
+# and no dependency is newer than the stamp, stat calls alone decide. Nothing is opened
+# on that path, so it needs no runtime-dir check: every read below makes one first. (bash's
+# -nt is also true when the generation file is missing: only a hand could remove it and
+# leave the note, and the daemon's next bump writes it anew, newer than the note.)
 _envd_hook() {
-  local _envd_s=$? _envd_g='' _envd_o=''
+  local _envd_s=$?
+  if [[ $PWD == "$_envd_pwd" && -n $_envd_noted && $_envd_noted == "$_envd_gen" && ${ENVD_NO_DAEMON-} != 1 &&
+    $_envd_note -nt $_envd_genfile ]] && { (( ${#_envd_deps[@]} == 0 )) || ! _envd_stale; }; then
+    return "$_envd_s"
+  fi
+  local _envd_g='' _envd_o=''
+  _envd_noted=''
   # The generation file only from a safe runtime dir (one of another user's could be a
   # FIFO that never opens).
   if _envd_rdir; then
-    if [[ -r $_envd_genfile ]]; then IFS= builtin read -r _envd_g < "$_envd_genfile" || :; fi
+    if [[ -r $_envd_genfile ]]; then
+      if [[ -f $_envd_note && ! -L $_envd_note && -O $_envd_note ]] && : 2>/dev/null >|"$_envd_note"; then _envd_o=n; fi
+      IFS= builtin read -r _envd_g < "$_envd_genfile" || :
+      if [[ $_envd_o == n && $_envd_g == "$_envd_gen" ]]; then _envd_noted=$_envd_g; fi
+      _envd_o=''
+    fi
     if (( ${#_envd_deps[@]} )) && _envd_stale; then _envd_o=1; fi
   fi
   if [[ -n $_envd_o || $PWD != "$_envd_pwd" || $_envd_g != "$_envd_gen" || ${ENVD_NO_DAEMON-} == 1 || $_envd_rok == [0-] ]]; then
     # Called in a || list: errexit (set -e) is off inside, whatever the user set.
+    _envd_noted=''
     _envd_check "$_envd_g" "$_envd_o" || :
   fi
   return "$_envd_s"

@@ -4,9 +4,10 @@
 # Every prompt: when $PWD and the daemon's generation number are what this shell saw
 # last, return at once (builtins only: no process is started). After a cd: walk up
 # looking for the marker files (.envrc...); the same file as last time and the same
-# generation: return. Otherwise one round trip to the daemon's Unix socket: fish has no
-# socket builtin and no read timeout, so `nc -U -w` (OpenBSD netcat); the Node CLI
-# `envd export fish` when that is not available.
+# generation: return. Otherwise one round trip to the daemon over this shell's FIFO pair,
+# builtins only, guarded by this shell's watchdog (see "transport"); without /proc or
+# bash 4.4, `nc -U -w` on the daemon's socket; the Node CLI `envd export fish` when
+# neither is available.
 # Nothing in the runtime dir is touched before the dir is found safe (see "runtime dir").
 # Answers are hook records (docs/architecture.md): every name is checked and values are
 # applied with `set -gx NAME VALUE`, never evaluated as code.
@@ -56,8 +57,10 @@ function _envd_paths
     set -g _envd_genfile $_envd_run/generation
     set -g _envd_sock $_envd_run/daemon.sock
     set -g _envd_stamp $_envd_run/sh/$fish_pid-stamp.stamp
+    set -g _envd_note $_envd_run/sh/$fish_pid-seen.stamp
 end
 _envd_paths
+set -q _envd_noted; or set -g _envd_noted '' # the generation read after the note was last written (see _envd_hook)
 
 # ---- state ----------------------------------------------------------------------------
 # What this shell saw last. Loading the hook again keeps it.
@@ -76,7 +79,11 @@ set -q _envd_markers; or set -g _envd_markers (string split -n : -- $_envd_kline
 # The files the loaded state depends on (the daemon's `f` records): one that may have
 # changed since the stamp, which this shell rewrites before each request, means ask.
 set -q _envd_deps; or set -g _envd_deps
+set -q _envd_tv; or set -g _envd_tv # the same as one `test` expression (see _envd_stale)
 set -q _envd_nc; or set -g _envd_nc '' # nc to use ('' not probed yet, '-' none)
+set -q _envd_pair; or set -g _envd_pair '' # this shell's FIFOs, $RUNDIR/sh/<pid>-<token> (see "transport")
+set -q _envd_wpid; or set -g _envd_wpid '' # pid of its watchdog
+set -q _envd_fifos; or set -g _envd_fifos '' # '-': this shell cannot have them (no /proc or no bash 4.4)
 set -g _envd_skip '' # the cd just now was not answered: skip this prompt
 
 # ---- runtime dir ----------------------------------------------------------------------
@@ -116,12 +123,8 @@ function _envd_rdir
         set -g _envd_rwhy 'is owned by another user'
         return 1
     end
-    switch $_envd_rok
-        case 1
-            return 0
-        case 0
-            return 1
-    end
+    test "$_envd_rok" = 1; and return 0
+    test "$_envd_rok" = 0; and return 1
     _envd_rstat
 end
 
@@ -176,12 +179,27 @@ end
 
 # ---- find -----------------------------------------------------------------------------
 # _envd_f := the nearest marker file at or above $PWD ('' when there is none).
-# Every step up is one component shorter, so the walk ends on any path. Going up takes
-# the prefix before the last slash by its position (see _envd_head: a name with a newline
-# must stay one string).
+# The usual case, an absolute $PWD and marker names without a newline: every directory
+# from $PWD up to / (nearest first), then one `path filter` over every directory/name
+# pair, in that order: two builtins in command substitutions, whatever the depth (each
+# costs ~50 µs; a walk taking the parent one step at a time cost ~1.5 ms).
+# Otherwise (a newline somewhere: a command substitution would split the name), one
+# component per step; every step up is one component shorter, so the walk ends on any
+# path. Going up takes the prefix before the last slash by its position (see _envd_head:
+# a name with a newline must stay one string).
 function _envd_find
-    set -l _envd_d $PWD
     set -g _envd_f ''
+    if string match -q -- '/*' $PWD; and not string match -q -- '*'\n'*' $PWD $_envd_markers
+        # '' stands for / ("$d/$m" is then /$m).
+        set -l _envd_ds ''
+        for _envd_c in (string split -n -- / $PWD)
+            set -p _envd_ds "$_envd_ds[1]/$_envd_c"
+        end
+        set -l _envd_x (path filter -f -- $_envd_ds/$_envd_markers)
+        set -q _envd_x[1]; and set -g _envd_f $_envd_x[1]
+        return 0
+    end
+    set -l _envd_d $PWD
     while true
         set -l _envd_p $_envd_d
         test "$_envd_d" = /; and set _envd_p ''
@@ -225,11 +243,9 @@ function _envd_probe
     end
 end
 
-# One round trip over the daemon's socket. 0: an answer, parsed (_envd_parse); 1: none in
-# time; 2: this transport is not available here; 3: the daemon wants the CLI.
-function _envd_ask
-    test "$ENVD_NO_DAEMON" != 1; or return 2
-    _envd_rdir; or return 2
+# Where the FIFO transport cannot be had: one round trip over the daemon's socket with
+# `nc -U -w` (a process per request). Statuses as _envd_ask's.
+function _envd_nc_ask
     test -S $_envd_sock; or return 2
     test -n "$_envd_nc"; or _envd_probe
     test "$_envd_nc" != -; or return 2
@@ -275,6 +291,190 @@ function _envd_ask
     return 1
 end
 
+# The transport: bash's FIFO transport (src/daemon/fifo.ts), made safe for fish. A
+# request is written to this shell's `.req` FIFO; the daemon writes the answer to `.out`
+# and `d ID` to `.res`. But fish has no read timeout, Ctrl-C does not interrupt its
+# `read` from a pipe, and it opens a FIFO only the blocking way (`<`, `>`; no `<>`). So
+# each shell has a watchdog, started once with its pair (the only process this path
+# starts): a bash that holds the three FIFOs open (fish's opens never block, daemon or
+# not) and is told of each request on `.wd` ("ID BUDGET", then "-" once fish has read
+# the answer). It answers on `.res` in the daemon's place when the daemon cannot: `x ID`
+# at once when the daemon is gone (the CLI starts one); `s ID` within 0.1 s when it is
+# stopped (SIGSTOP: its state in /proc); `t ID` after the budget + 0.5 s; `i ID` on
+# Ctrl-C (it runs in fish's process group: the terminal's SIGINT reaches it). Giving up,
+# it takes back what is left unread in `.req` (a request bigger than the pipe holds
+# would otherwise keep fish's write blocked). fish reads `.res` lines until one with its
+# ID (lines for older IDs are skipped). The watchdog also registers the pair with each
+# new daemon (`hook.fifo`, which it opens without blocking), exits on `q`, and checks
+# every 10 s that the shell is still there. fish knows it is alive when /proc/PID/fd/5,
+# its end of `.wd`, is a FIFO: one stat, no process.
+# Its text: bash, in a fish string (no single quote or backslash in it). Arguments: fish's
+# pid, the prefix of the pair's names, the runtime dir, the stamp. It prints its pid and
+# the pair's prefix; exit status 3: bash older than 4.4.
+set -g _envd_wsrc '
+((BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 4))) || exit 3
+umask 077
+b=$2-${EPOCHREALTIME//[!0-9]/}$RANDOM$RANDOM
+command mkfifo -m 600 -- "$b.req" "$b.res" "$b.wd" || exit 1
+if [[ ! -f $4 || -L $4 || ! -O $4 ]]; then command rm -f -- "$4"; : >"$4"; fi
+exec 3<>"$b.req" 4<>"$b.res" 5<>"$b.wd" || exit 1
+(
+  trap "" TSTP TTIN TTOU QUIT
+  id="" n=0 w=0 pid="" regd="" l="" st=""
+  # shellcheck disable=SC2317 # run by the trap
+  onint() { [[ -z $id ]] || echo "i $id" >&4; id=""; }
+  trap onint INT
+  alive() {
+    st=""
+    [[ -n $pid && $pid != *[!0-9]* ]] && kill -0 "$pid" 2>/dev/null || return 1
+    [[ ! -r /proc/$pid/stat ]] || IFS= read -r st <"/proc/$pid/stat" || :
+    st=${st##*) }
+    [[ $st != Z* ]]
+  }
+  drain() {
+    local k=0
+    l=""
+    while IFS= read -r -N 4096 -t 0.05 -u 3 l || [[ -n $l ]]; do (( k++ < 4096 )) || break; done
+  }
+  while :; do
+    t=10
+    [[ -z $id ]] || t=0.1
+    if IFS= read -r -t "$t" -u 5 l; then
+      # "ID BUDGET": watch a request; "-": the request was answered; "q": quit.
+      [[ $l != q ]] || exit 0
+      id=${l%% *} w=${l#* }
+      if [[ -z $id || $id == *[!0-9]* || -z $w || $w == *[!0-9]* || ${#w} -gt 6 ]]; then id=""; continue; fi
+      n=$(( (w + 500) / 100 ))
+      pid=""
+      if [[ -f $3/hook.pid && ! -L $3/hook.pid ]]; then IFS= read -r pid <"$3/hook.pid" || :; fi
+      if ! alive; then
+        echo "x $id" >&4
+        id="" regd=""
+      elif [[ $pid != "$regd" && -p $3/hook.fifo && ! -L $3/hook.fifo ]]; then
+        echo "$b.req" 1<>"$3/hook.fifo" && regd=$pid
+      fi
+      continue
+    fi
+    if [[ -z $id ]]; then
+      kill -0 "$1" 2>/dev/null && [[ -p $b.wd ]] || exit 0
+      continue
+    fi
+    if ! alive; then
+      echo "x $id" >&4
+    elif [[ $st == T* ]]; then
+      drain
+      echo "s $id" >&4
+    elif (( n-- > 0 )); then
+      continue
+    else
+      drain
+      echo "t $id" >&4
+    fi
+    id="" regd=""
+  done
+) </dev/null >/dev/null 2>&1 &
+echo "$!"
+echo "$b"
+'
+
+# 0 when this shell's pair and watchdog are there (made now if need be); 1 when not.
+function _envd_pair_up
+    if test -n "$_envd_wpid" -a -p /proc/$_envd_wpid/fd/5 -a -p "$_envd_pair.req"
+        return 0
+    end
+    test -z "$_envd_fifos"; or return 1
+    if not test -d /proc/self/fd; or not command -q bash
+        set -g _envd_fifos -
+        return 1
+    end
+    # sh/ is the daemon's (0700), inside the runtime dir just checked.
+    test -d $_envd_run/sh -a ! -L $_envd_run/sh -a -O $_envd_run/sh; or return 1
+    _envd_pair_drop
+    # Started in fish's own process group, so that Ctrl-C reaches it.
+    set -l _envd_jc full
+    status is-interactive-job-control; and set _envd_jc interactive
+    status is-no-job-control; and set _envd_jc none
+    status job-control none
+    set -l _envd_o (command bash -c $_envd_wsrc envd-fish-watchdog $fish_pid $_envd_run/sh/$fish_pid $_envd_run $_envd_stamp 2>/dev/null)
+    status job-control $_envd_jc
+    if test (count $_envd_o) -eq 2; and string match -qr -- '^[0-9]+$' $_envd_o[1]
+        set -g _envd_wpid $_envd_o[1]
+        set -g _envd_pair $_envd_o[2]
+        return 0
+    end
+    # No bash 4.4 here, or its files could not be made: `nc` for this shell.
+    set -g _envd_fifos -
+    return 1
+end
+
+# Forget the pair; its watchdog exits (told through its own descriptor: the pair's files
+# may be gone).
+function _envd_pair_drop
+    if test -n "$_envd_wpid" -a -p /proc/$_envd_wpid/fd/5
+        echo q >/proc/$_envd_wpid/fd/5
+    end
+    set -g _envd_wpid ''
+    set -g _envd_pair ''
+end
+
+# One round trip over the pair. 0: an answer, parsed (_envd_parse); 1: none in time; 2:
+# the daemon is gone; 3: the daemon wants the CLI; 4: Ctrl-C.
+function _envd_fifo_ask
+    _envd_env
+    # A builtin piped into `read`, not a command substitution (whose output another
+    # thread reads: a wait for a CPU on a busy machine).
+    math $_envd_n + 1 | read -g _envd_n
+    set -g _envd_id $_envd_n
+    set -l _envd_fl ''
+    if test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb
+        set _envd_fl c
+    end
+    # Flag n: entering (another file than at the last check): the daemon runs the file
+    # rather than replaying a cached result, as direnv does on every entry.
+    test "$_envd_f" != "$_envd_found"; and set _envd_fl {$_envd_fl}n
+    # The watchdog first: from now on something comes on .res whatever happens.
+    echo $_envd_id $_envd_wait >$_envd_pair.wd
+    printf '%s\0' ENVD-HOOK 1 $_envd_id fish "$_envd_fl" "$PWD" $_envd_kv '' >$_envd_pair.req
+    set -l _envd_k
+    while read -l _envd_l <$_envd_pair.res
+        switch $_envd_l
+            case "d $_envd_id"
+                # Answered: the watchdog stops watching (else it would give up on this
+                # request later, and take back what is in .req then: the next request).
+                echo - >$_envd_pair.wd
+                set -g _envd_rep (string split0 <$_envd_pair.out)
+                _envd_parse
+                set -l _envd_pr $status
+                contains -- $_envd_pr 0 3; and return $_envd_pr
+                # Not an answer to this request, or cut off: a new pair next time.
+                _envd_pair_drop
+                return 1
+            case "x $_envd_id"
+                return 2
+            case "t $_envd_id" "s $_envd_id"
+                return 1
+            case "i $_envd_id"
+                return 4
+        end
+        # Lines for earlier requests (answered late, or timed out after their answer).
+        set -a _envd_k 1
+        set -q _envd_k[256]; and return 1
+    end
+    return 1
+end
+
+# One round trip. 0: an answer, parsed (_envd_parse); 1: none in time; 2: no transport
+# here, or no daemon; 3: the daemon wants the CLI; 4: interrupted (Ctrl-C).
+function _envd_ask
+    test "$ENVD_NO_DAEMON" != 1; or return 2
+    _envd_rdir; or return 2
+    if test -p $_envd_run/hook.fifo -a -f $_envd_run/hook.pid; and _envd_pair_up
+        _envd_fifo_ask
+        return $status
+    end
+    _envd_nc_ask
+end
+
 # ---- apply ----------------------------------------------------------------------------
 # Check the reply in _envd_rep without changing anything: `ENVD-HOOK 1 ID`, records that
 # tile the rest exactly, `z ID`. 0 valid (records sorted into _envd_xn/_envd_xv/_envd_un/
@@ -289,7 +489,7 @@ function _envd_parse
     set -g _envd_rg ''
     set -g _envd_rk ''
     set -g _envd_rf
-    test (count $_envd_rep) -ge 5; or return 4
+    set -q _envd_rep[5]; or return 4
     test "$_envd_rep[1]" = ENVD-HOOK -a "$_envd_rep[2]" = 1 -a "$_envd_rep[3]" = "$_envd_id"; or return 1
     set -l _envd_s t
     for _envd_f in $_envd_rep[4..-1]
@@ -425,13 +625,20 @@ end
 # not newer", not "the file is newer": fish compares whole seconds, so a write in the
 # stamp's own second counts as a change (asked once more; once the second is over the
 # stamp moves past it). A file that does not exist (a watch_file target) is older.
+# One `test` for all of them: _envd_tv is `STAMP -nt FILE -a STAMP -nt FILE ...`, made
+# when the list changes (_envd_deps_set); a builtin call costs more than its stats.
 function _envd_stale
-    for _envd_x in $_envd_deps
-        if not test $_envd_stamp -nt $_envd_x
-            return 0
-        end
+    set -q _envd_tv[1]; and not test $_envd_tv
+end
+
+# _envd_deps and _envd_tv := $argv.
+function _envd_deps_set
+    set -g _envd_deps $argv
+    set -g _envd_tv
+    for _envd_x in $argv
+        set -a _envd_tv -a $_envd_stamp -nt $_envd_x
     end
-    return 1
+    set -e _envd_tv[1]
 end
 
 # The stamp, rewritten before each request: whatever is written after it (the next
@@ -441,6 +648,8 @@ function _envd_touch
     test -d $_envd_run/sh -a ! -L $_envd_run/sh; or return 0
     if test -f $_envd_stamp -a ! -L $_envd_stamp -a -O $_envd_stamp
         true >$_envd_stamp
+    else if test -z "$_envd_fifos$_envd_wpid" -a -p $_envd_run/hook.fifo -a -d /proc/self/fd
+        # The watchdog about to be started makes it (that one process).
     else
         command sh -c 'umask 077 && rm -f -- "$1" && : >"$1"' sh $_envd_stamp 2>/dev/null
     end
@@ -479,18 +688,33 @@ function _envd_check
         set -g _envd_found $_envd_f
         return 0
     end
-    set -g _envd_deps
+    _envd_deps_set
     _envd_rdir; and _envd_touch
+    # Ctrl-C while the daemon works cancels this function as soon as the watchdog has
+    # unblocked the read (`i`): noted here as for `envd export` below.
+    set -g _envd_try $_envd_key
     _envd_ask
-    switch $status
+    set -l _envd_st $status
+    set -g _envd_try ''
+    switch $_envd_st
         case 0
             _envd_apply
             set -g _envd_warned ''
-            set -g _envd_deps $_envd_rf
+            _envd_deps_set $_envd_rf
         case 1
             _envd_unanswered
             # Asked again at the next prompt (the stamp has moved past what was not seen yet).
             set -g _envd_gen -
+            return 0
+        case 4
+            # Ctrl-C (when it did not cancel this function): held here until the
+            # directory, the file or the generation changes (the evaluation's end moves
+            # it: the answer is then ready at once).
+            printf '%s\n' "envd: interrupted; environment unchanged here (cd in again to retry)" >&2
+            set -g _envd_held $_envd_key
+            set -g _envd_pwd $PWD
+            set -g _envd_gen $argv[1]
+            set -g _envd_found $_envd_f
             return 0
         case 3
             # `v`: this daemon will not serve this shell (another HOME or config, another
@@ -506,20 +730,55 @@ function _envd_check
     set -g _envd_found $_envd_f
 end
 
+# The note, rewritten just before the generation file is read: made owner-only here the
+# first time (builtins: fish's own umask), and only ever rewritten when it is this user's
+# regular file. 0 when it was written.
+function _envd_mark
+    if test -f "$_envd_note" -a ! -L "$_envd_note" -a -O "$_envd_note"
+        true >$_envd_note
+        return
+    end
+    test -d $_envd_run/sh -a ! -L $_envd_run/sh -a -O $_envd_run/sh -a ! -e "$_envd_note" -a ! -L "$_envd_note"; or return 1
+    set -l _envd_um (umask)
+    umask 077
+    true >$_envd_note
+    umask $_envd_um
+    return 1
+end
+
 # The prompt hook (fish_prompt event and PWD changes). Keeps $status (fish keeps it for
 # event handlers anyway; this is for scripts that call the function).
+# The idle prompt (same $PWD, nothing changed) reads no file, as in ../bash/hook.bash: the
+# note is rewritten just before the generation file is read and, when what was read is the
+# generation applied here, vouches for it while it stays newer (a later write of the file
+# leaves an mtime no older than the note's). Nothing is opened on that path, so it needs
+# no runtime-dir check.
 function _envd_hook
     set -l _envd_s $status
+    if test "$PWD" = "$_envd_pwd" -a -n "$_envd_noted" -a "$_envd_noted" = "$_envd_gen" -a "$ENVD_NO_DAEMON" != 1 -a "$_envd_note" -nt "$_envd_genfile"
+        and begin
+            not set -q _envd_tv[1]; or test $_envd_tv
+        end
+        return $_envd_s
+    end
+    set -g _envd_noted ''
     set -l _envd_g ''
     set -l _envd_o ''
     # The generation file only from a safe runtime dir (one of another user's could be a
-    # FIFO that never opens).
-    if _envd_rdir
+    # FIFO that never opens). Known safe: _envd_rdir's tests in one builtin call.
+    # (_envd_stale written out: a function call costs more than the test.)
+    if test "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -r $_envd_genfile
+        _envd_mark; and set _envd_o n
+        read _envd_g <$_envd_genfile
+        test "$_envd_o" = n -a "$_envd_g" = "$_envd_gen"; and set -g _envd_noted $_envd_g
+        set _envd_o ''
+        set -q _envd_tv[1]; and not test $_envd_tv; and set _envd_o 1
+    else if _envd_rdir
         test -r $_envd_genfile; and read _envd_g <$_envd_genfile
-        set -q _envd_deps[1]; and _envd_stale; and set _envd_o 1
+        _envd_stale; and set _envd_o 1
     end
-    if test -n "$_envd_o" -o "$PWD" != "$_envd_pwd" -o "$_envd_g" != "$_envd_gen" -o "$ENVD_NO_DAEMON" = 1
-        or contains -- "$_envd_rok" 0 -
+    if test -n "$_envd_o" -o "$PWD" != "$_envd_pwd" -o "$_envd_g" != "$_envd_gen" -o "$ENVD_NO_DAEMON" = 1 -o "$_envd_rok" = 0 -o "$_envd_rok" = -
+        set -g _envd_noted ''
         _envd_check $_envd_g $_envd_o
     end
     return $_envd_s
@@ -527,8 +786,19 @@ end
 
 # ---- register -------------------------------------------------------------------------
 # Defining a function again replaces it: loading the hook twice registers it once.
+# The watchdog goes with the shell (it also looks every 10 s).
+function _envd_on_exit --on-event fish_exit
+    _envd_pair_drop
+end
 if status is-interactive
     function _envd_on_prompt --on-event fish_prompt
+        # The idle prompt's test (_envd_hook's first), here: a function call costs more.
+        if test -z "$_envd_skip" -a "$PWD" = "$_envd_pwd" -a -n "$_envd_noted" -a "$_envd_noted" = "$_envd_gen" -a "$ENVD_NO_DAEMON" != 1 -a "$_envd_note" -nt "$_envd_genfile"
+            and begin
+                not set -q _envd_tv[1]; or test $_envd_tv
+            end
+            return
+        end
         if test -n "$_envd_skip"
             set -g _envd_skip ''
             return

@@ -16,7 +16,9 @@
 # local variable of that name would swallow the export.
 
 # ---- settings -------------------------------------------------------------------------
-typeset -g _envd_bin=@ENVD_BIN@
+# `envd hook zsh` prints one line that sets _envd_bin (the envd binary) and _envd_kdef
+# (the names to look for, from the config) and sources this file where it is.
+typeset -g _envd_bin=${_envd_bin:-envd}
 
 # ---- paths ----------------------------------------------------------------------------
 # The runtime dir exactly as src/config/paths.ts computes it, once, when the hook is
@@ -33,7 +35,7 @@ _envd_paths() {
     typeset -g _envd_run=${_envd_t%/}/envd-$UID
   fi
   typeset -g _envd_genfile=$_envd_run/generation _envd_sock=$_envd_run/daemon.sock
-  typeset -g _envd_stamp=$_envd_run/sh/$$-stamp.stamp
+  typeset -g _envd_stamp=$_envd_run/sh/$$-stamp.stamp _envd_note=$_envd_run/sh/$$-seen.stamp
 }
 _envd_paths
 
@@ -41,6 +43,7 @@ _envd_paths
 # What this shell saw last. Loading the hook again keeps it.
 typeset -g _envd_pwd=${_envd_pwd-}            # $PWD at the last check
 typeset -g _envd_gen=${_envd_gen-}            # generation of the last answer
+typeset -g _envd_noted=${_envd_noted-}        # the generation read after the note was last written (see _envd_hook)
 typeset -g _envd_found=${_envd_found--}       # marker file found at the last check ('' none, '-' unknown)
 typeset -g _envd_n=${_envd_n-0}               # request counter (ids)
 typeset -g _envd_wait=${_envd_wait-200}       # the daemon's budget in ms (from its `w` record)
@@ -49,7 +52,7 @@ typeset -g _envd_try=${_envd_try-}            # what `envd export` is running fo
 typeset -g _envd_held=${_envd_held-}          # what it was interrupted for: not asked again until it changes
 typeset -g _envd_skip=                        # the cd just now was not answered: skip this prompt
 # The names to look for, from the config when the hook was printed (`k` records update them).
-typeset -g _envd_kdef=@ENVD_MARKERS@
+typeset -g _envd_kdef=${_envd_kdef-.envrc}
 typeset -g _envd_kline=${_envd_kline-$_envd_kdef}
 (( ${+_envd_markers} )) || typeset -ga _envd_markers=(${(s.:.)_envd_kline})
 # The files the loaded state depends on (the daemon's `f` records): one newer than the
@@ -391,7 +394,9 @@ _envd_touch() {
   if [[ -f $_envd_stamp && ! -L $_envd_stamp && -O $_envd_stamp ]]; then
     : 2>/dev/null >|$_envd_stamp || :
   else
-    command sh -c 'umask 077 && rm -f -- "$1" && : >"$1"' sh "$_envd_stamp" 2>/dev/null || :
+    # The note (_envd_hook) too, which no generation read has vouched for yet.
+    _envd_noted=
+    command sh -c 'umask 077 && for f; do rm -f -- "$f" && : >"$f"; done' sh "$_envd_stamp" "$_envd_note" 2>/dev/null || :
   fi
 }
 
@@ -443,16 +448,33 @@ _envd_check() {
 
 # The prompt hook (precmd). Keeps $? for the prompt. The idle path runs with the user's
 # options, so it quotes everything and uses no arrays.
+#
+# The idle prompt (same $PWD, nothing changed) reads no file, as in ../bash/hook.bash: the
+# note is rewritten just before the generation file is read and vouches for what was read
+# while it stays newer (zsh's -nt is false when the generation file is missing), so stat
+# calls alone decide. Nothing is opened on that path, so it needs no runtime-dir check.
 _envd_hook() {
-  local _envd_s=$? _envd_g= _envd_o=
+  local _envd_s=$?
   if [[ -n $_envd_skip ]]; then _envd_skip=; return $_envd_s; fi
+  if [[ $PWD == "$_envd_pwd" && -n $_envd_noted && $_envd_noted == "$_envd_gen" && ${ENVD_NO_DAEMON-} != 1 &&
+    $_envd_note -nt $_envd_genfile ]] && { (( ${#_envd_deps} == 0 )) || ! _envd_stale; }; then
+    return $_envd_s
+  fi
+  local _envd_g= _envd_o=
+  _envd_noted=
   # The generation file only from a safe runtime dir (one of another user's could be a
   # FIFO that never opens).
   if _envd_rdir; then
-    if [[ -r $_envd_genfile ]]; then IFS= read -r _envd_g < "$_envd_genfile" || :; fi
+    if [[ -r $_envd_genfile ]]; then
+      if [[ -f $_envd_note && ! -L $_envd_note && -O $_envd_note ]] && : 2>/dev/null >|$_envd_note; then _envd_o=n; fi
+      IFS= read -r _envd_g < "$_envd_genfile" || :
+      if [[ $_envd_o == n && $_envd_g == "$_envd_gen" ]]; then _envd_noted=$_envd_g; fi
+      _envd_o=
+    fi
     if (( ${#_envd_deps} )) && _envd_stale; then _envd_o=1; fi
   fi
   if [[ -n $_envd_o || $PWD != "$_envd_pwd" || $_envd_g != "$_envd_gen" || ${ENVD_NO_DAEMON-} == 1 || $_envd_rok == [0-] ]]; then
+    _envd_noted=
     _envd_check "$_envd_g" "$_envd_o" || :
   fi
   return $_envd_s

@@ -2,7 +2,7 @@ import { loadConfig } from '../config/config.js';
 import { resolvePaths, type EnvdPaths } from '../config/paths.js';
 import type { Service, StatusInfo, TrustChange } from '../engine/service-types.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from '../engine/types.js';
-import { DaemonFrozen, DaemonNotOurs, ensureDaemon, shouldWarnFrozen, shouldWarnNotOurs, type DaemonHandle } from '../client/autostart.js';
+import { daemonOrBackgroundStart, DaemonFrozen, DaemonNotOurs, ensureDaemon, shouldWarnFrozen, shouldWarnNotOurs, type DaemonHandle } from '../client/autostart.js';
 import { checkRuntimeDir, checkSocketPath } from '../daemon/runtime-dir.js';
 import { ClientError, type ProtocolClient } from '../protocol/client.js';
 import { ProtocolError } from '../protocol/errors.js';
@@ -17,6 +17,12 @@ export interface GetServiceOptions {
   env?: ProcessEnv;
   /** Start a daemon when none answers (default true). */
   autostart?: boolean;
+  /**
+   * When none answers, start one without waiting for it and answer in-process meanwhile
+   * (StartingService): for export and exec, whose answers do not depend on where they
+   * are computed.
+   */
+  inProcessWhileStarting?: boolean;
 }
 
 let warned = false;
@@ -45,7 +51,15 @@ export async function getService(opts: GetServiceOptions = {}): Promise<Service>
   try {
     checkSocketPath(paths.socketPath);
     checkRuntimeDir(paths.runtimeDir, { create: true });
-    handle = await ensureDaemon(paths, env, { autostart: opts.autostart !== false });
+    if (opts.inProcessWhileStarting === true && opts.autostart !== false) {
+      // Started after the answer (StartingService.close): its start-up does not compete
+      // with this one for the CPU.
+      const found = await daemonOrBackgroundStart(paths, env, { start: false });
+      if (found === null) return startingService(paths, env);
+      handle = found;
+    } else {
+      handle = await ensureDaemon(paths, env, { autostart: opts.autostart !== false });
+    }
   } catch (err) {
     if (err instanceof DaemonFrozen) {
       if (shouldWarnFrozen(paths)) warnOnce(err.message);
@@ -59,6 +73,27 @@ export async function getService(opts: GetServiceOptions = {}): Promise<Service>
     return localService(paths, env);
   }
   return new DaemonClientService(handle.client, handle.hello, paths, env);
+}
+
+async function startingService(paths: EnvdPaths, env: ProcessEnv): Promise<Service> {
+  const [{ StartingService }, local] = await Promise.all([import('./starting-service.js'), localService(paths, env)]);
+  return new StartingService(local, {
+    async whenAnswering(): Promise<Service | null> {
+      try {
+        const h = await ensureDaemon(paths, env);
+        return new DaemonClientService(h.client, h.hello, paths, env);
+      } catch {
+        return null;
+      }
+    },
+    async startInBackground(): Promise<void> {
+      try {
+        (await daemonOrBackgroundStart(paths, env))?.client.close();
+      } catch {
+        // Not starting one is what this process did anyway; the next request tries again.
+      }
+    },
+  });
 }
 
 /** How long a request may take before the daemon counts as gone. */

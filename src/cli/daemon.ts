@@ -134,19 +134,11 @@ function logs(paths: EnvdPaths, args: string[]): number {
   return 0;
 }
 
-/** `daemon install`: a systemd/launchd unit, when that module is present (it has its own owner). */
+/** `daemon install`: a systemd/launchd unit (src/client/install.ts). */
 async function install(args: string[]): Promise<number> {
-  const specifier = '../client/install.js';
-  let mod: unknown;
-  try {
-    mod = await import(specifier);
-  } catch {
-    return usage('daemon install is not available in this build');
-  }
-  const fn = typeof mod === 'object' && mod !== null ? (mod as Record<string, unknown>).installDaemonUnit : undefined;
-  if (typeof fn !== 'function') return usage('daemon install is not available in this build');
-  const code: unknown = await (fn as (a: string[]) => Promise<unknown>)(args);
-  return typeof code === 'number' ? code : 1;
+  // A literal specifier, so the one-file build (scripts/bundle.mjs) holds the module too.
+  const { installDaemonUnit } = await import('../client/install.js');
+  return installDaemonUnit(args);
 }
 
 export async function run(args: string[]): Promise<number> {

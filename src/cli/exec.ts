@@ -54,7 +54,7 @@ export async function run(args: string[]): Promise<number> {
     say(`envd: exec: ${printable(dir)} ${st === undefined ? 'does not exist' : 'is not a directory'}; not running ${printable(cmd)}`);
     return 1;
   }
-  const service = await openService();
+  const service = await openService({ inProcessWhileStarting: true });
   const env = processEnv();
   let outcome;
   try {

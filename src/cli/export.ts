@@ -51,7 +51,7 @@ export async function run(args: string[]): Promise<number> {
   const cwd = logicalCwd();
   if (nothingCouldApply(cwd)) return 0;
   const [{ renderChange, renderedOutput }, { openService }] = await Promise.all([import('../env/render.js'), import('./service.js')]);
-  const service = await openService();
+  const service = await openService({ inProcessWhileStarting: true });
   try {
     const outcome = await service.export({ cwd, env: processEnv() }, { budgetMs });
     sayMessages(outcome.messages);

@@ -1,17 +1,17 @@
 import { spawn } from 'node:child_process';
 import { DAEMON_NODE_FLAGS } from '../daemon/memory.js';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EnvdPaths } from '../config/paths.js';
 import { decodeDiff, revert, type Env } from '../env/diff.js';
 import { ALL_STATE_VARS } from '../env/names.js';
 import { ClientError, ProtocolClient } from '../protocol/client.js';
 import { PROTOCOL_VERSION, type HelloInfo } from '../protocol/messages.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { replaceFile, writeFileAtomic } from '../util/atomic.js';
 import { MAX_TIMER_MS } from '../util/timer.js';
 import { EnvdError, errnoCode, errorMessage } from '../util/errors.js';
-import { ENVD_NODE_ENTRY, speakingVersion } from '../version.js';
-import { breakIfStale, tryLock, type HeldLock } from '../daemon/lock.js';
+import { ENVD_BUNDLE_ENTRY, ENVD_NODE_ENTRY, speakingVersion } from '../version.js';
+import { breakIfStale, lockHasToken, tryLock, type HeldLock } from '../daemon/lock.js';
 import { compareSpeakers } from '../daemon/precedence.js';
 import { identityDifference, identityOf, sameIdentity } from '../config/identity.js';
 import { pidAlive } from '../util/process.js';
@@ -153,12 +153,19 @@ function daemonEnvironment(env: Record<string, string | undefined>, token: strin
   return base;
 }
 
-function spawnDaemon(paths: EnvdPaths, env: Record<string, string | undefined>, lock: HeldLock): { exited: () => boolean } {
+interface Spawned {
+  pid: number | undefined;
+  exited: () => boolean;
+}
+
+function spawnDaemon(paths: EnvdPaths, env: Record<string, string | undefined>, lock: HeldLock): Spawned {
   mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
   const out = openSync(paths.logFile, 'a', 0o600);
   let exited = false;
+  // The one-file build when there is one (npm run build makes it): it starts much faster.
+  const entry = existsSync(ENVD_BUNDLE_ENTRY) ? ENVD_BUNDLE_ENTRY : ENVD_NODE_ENTRY;
   try {
-    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, ENVD_NODE_ENTRY, 'daemon', 'run'], {
+    const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, entry, 'daemon', 'run'], {
       detached: true,
       stdio: ['ignore', out, out],
       env: daemonEnvironment(env, lock.token),
@@ -167,10 +174,26 @@ function spawnDaemon(paths: EnvdPaths, env: Record<string, string | undefined>, 
     child.on('error', () => { exited = true; });
     child.on('exit', () => { exited = true; });
     child.unref();
+    return { pid: child.pid, exited: () => exited };
   } finally {
     closeSync(out);
   }
-  return { exited: () => exited };
+}
+
+/**
+ * A starter that does not wait for its daemon leaves the start lock to it: the lock then
+ * names the daemon's pid (with the token the daemon was given), so it stays held while
+ * the daemon starts and counts as stale if the daemon dies; the daemon removes it once it
+ * listens (src/daemon/run.ts).
+ */
+function handOver(lock: HeldLock, pid: number): boolean {
+  if (!lockHasToken(lock.path, lock.token)) return false;
+  try {
+    replaceFile(lock.path, `${pid} ${lock.token}\n`, 0o600);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 export interface EnsureOptions {
@@ -187,11 +210,33 @@ export interface EnsureOptions {
  * but does not answer, and EnvdError('DAEMON_UNREACHABLE') when none could be started.
  */
 export async function ensureDaemon(paths: EnvdPaths, env: Record<string, string | undefined>, opts: EnsureOptions = {}): Promise<DaemonHandle> {
+  const h = await findDaemon(paths, env, opts, 'wait');
+  if (h === null) throw new Error('unreachable: a waiting start returns a daemon or throws');
+  return h;
+}
+
+/**
+ * The daemon if one answers now; else null, having started one in the background (or
+ * found one being started) without waiting for it, or with `start: false` without starting
+ * one: for a verb that can answer in-process this time, so a cold start costs one Node
+ * start, not two and a round trip. Throws as ensureDaemon does for a daemon that answers
+ * but cannot be used.
+ */
+export function daemonOrBackgroundStart(paths: EnvdPaths, env: Record<string, string | undefined>, opts: EnsureOptions & { start?: boolean } = {}): Promise<DaemonHandle | null> {
+  return findDaemon(paths, env, opts, opts.start === false ? 'none' : 'background');
+}
+
+/** What findDaemon does when none answers: start one and wait for it, start one, or nothing. */
+type Absent = 'wait' | 'background' | 'none';
+
+async function findDaemon(paths: EnvdPaths, env: Record<string, string | undefined>, opts: EnsureOptions, absentThen: Absent): Promise<DaemonHandle | null> {
+  let absent = absentThen;
+  let wait = absent === 'wait';
   const startTimeout = opts.startTimeoutMs ?? 3000;
   const helloTimeout = opts.helloTimeoutMs ?? clientTimeoutMs(env);
   const deadline = Date.now() + startTimeout;
   let lock: HeldLock | null = null;
-  let spawned: { exited: () => boolean } | null = null;
+  let spawned: Spawned | null = null;
   let retired = 0;
   let lastProblem = 'no daemon answered';
   try {
@@ -210,6 +255,10 @@ export async function ensureDaemon(paths: EnvdPaths, env: Record<string, string 
         }
         retired++;
         await retireDaemon(p.client, p.hello.pid);
+        // Having stopped a daemon, start its replacement and wait for it, as always: an
+        // upgrade is rare, and whoever comes next finds the new daemon running.
+        absent = 'wait';
+        wait = true;
         continue;
       }
       if (p.kind === 'frozen') {
@@ -222,6 +271,7 @@ export async function ensureDaemon(paths: EnvdPaths, env: Record<string, string 
       if (p.kind === 'absent') {
         lastProblem = `no daemon (${p.errno})`;
         if (opts.autostart === false) throw new EnvdError('DAEMON_UNREACHABLE', `envd: no daemon is running (${p.errno})`);
+        if (absent === 'none') return null;
         if (spawned !== null && spawned.exited()) {
           // Our daemon gave up: either another one won the race (then the next probe finds
           // it) or it could not start (its reason is in the log).
@@ -232,12 +282,19 @@ export async function ensureDaemon(paths: EnvdPaths, env: Record<string, string 
         } else if (lock === null) {
           lock = tryLock(paths.lockFile);
           if (lock === null) {
-            breakIfStale(paths.lockFile);
+            const broken = breakIfStale(paths.lockFile);
+            // Held and alive: someone is starting a daemon right now.
+            if (!wait && !broken) return null;
           } else {
             // Someone may have finished starting one between our probe and the lock.
             const again = await probeDaemon(paths, helloTimeout, env);
             if (again.kind === 'ready') { again.client.close(); continue; }
             spawned = spawnDaemon(paths, env, lock);
+            if (!wait) {
+              // The lock goes with the daemon (released here only if it could not be).
+              if (spawned.pid !== undefined && handOver(lock, spawned.pid)) lock = null;
+              return null;
+            }
           }
         }
       }
@@ -261,14 +318,42 @@ export async function stopDaemon(paths: EnvdPaths, env: Record<string, string | 
   // Not answering: the pid file says who it is; signals do the rest.
   const pid = readPidFile(paths);
   if (pid !== null && pid !== process.pid && pidAlive(pid) && looksLikeEnvdDaemon(pid)) {
-    try { process.kill(pid, 'SIGTERM'); process.kill(pid, 'SIGCONT'); } catch { /* gone */ }
-    if (!(await waitForExit(pid, 2000))) {
-      try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
-      await waitForExit(pid, 1000);
+    await killDaemon(pid);
+    return 'stopped';
+  }
+  // A daemon started in the background that does not listen yet holds the start lock
+  // (handOver): let it come up and stop it as any other, or signal it.
+  const starting = lockOwner(paths);
+  if (starting !== null && starting !== process.pid && pidAlive(starting) && looksLikeEnvdDaemon(starting)) {
+    const deadline = Date.now() + 2000;
+    while (Date.now() < deadline && pidAlive(starting)) {
+      const q = await probeDaemon(paths, clientTimeoutMs(env), env);
+      if (q.kind === 'ready') {
+        await retireDaemon(q.client, q.hello.pid);
+        return 'stopped';
+      }
+      await sleep(20);
     }
+    await killDaemon(starting);
     return 'stopped';
   }
   return 'not-running';
+}
+
+async function killDaemon(pid: number): Promise<void> {
+  try { process.kill(pid, 'SIGTERM'); process.kill(pid, 'SIGCONT'); } catch { /* gone */ }
+  if (!(await waitForExit(pid, 2000))) {
+    try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    await waitForExit(pid, 1000);
+  }
+}
+
+/** The pid the start lock names (`PID TOKEN`), if there is one. */
+function lockOwner(paths: EnvdPaths): number | null {
+  let raw: string;
+  try { raw = readFileSync(paths.lockFile, 'utf8'); } catch { return null; }
+  const n = Number.parseInt(raw.trim().split(/\s+/)[0] ?? '', 10);
+  return Number.isSafeInteger(n) && n > 0 ? n : null;
 }
 
 /** On Linux, check the command line before signalling a pid read from a file (pids are reused). */

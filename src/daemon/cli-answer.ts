@@ -13,6 +13,10 @@ import { envdVersion } from '../version.js';
  *   flag `t`        `o TEXT`: what `envd export SHELL` prints on stdout (flag `j`: JSON)
  *   flags `t` `r`   the change itself, unchecked, as `u NAME` / `x NAME VALUE` records (the
  *                   front door applies them to its own environment, then execs the command)
+ *   flag `b`        `envd export FORMAT --budget MS` (the elvish, tcsh and nushell hooks'
+ *                   fallback): the outcome within the daemon's own budget, as a hook gets it
+ *                   (a slow file answers `pending`: nothing printed, status 0, the daemon
+ *                   goes on and moves the generation), not waited for
  *   always          `m TEXT` messages (stderr, in order), `s STATUS` (0, or 1 when the file
  *                   failed, is blocked or is not allowed: the CLI's exit status), `V VERSION`
  *                   (the version this daemon speaks: when it is not the front door's, the
@@ -20,6 +24,15 @@ import { envdVersion } from '../version.js';
  */
 export function isCliRequest(header: HookHeader): boolean {
   return header.flags.includes('t');
+}
+
+/**
+ * The budget a front-door request is answered within: flag `b`, the daemon's hook budget
+ * (`waitMs`, what every hook's `--budget` names: the `w` the hooks were given, or tcsh's
+ * 200, the default); otherwise the final outcome, waited for.
+ */
+export function cliBudgetMs(header: HookHeader, waitMs: number): number {
+  return header.flags.includes('b') ? waitMs : Infinity;
 }
 
 export function cliRecords(outcome: ExportOutcome, header: HookHeader, colour: boolean): HookRecord[] {

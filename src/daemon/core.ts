@@ -46,6 +46,7 @@ export class DaemonCore implements Backend {
   private bumpedThisTick = false;
   private syncScheduled = false;
   private lastDepVersion = -1;
+  private lastDepKey = '';
   /** Whose config and allowlist this daemon uses; it serves no one else. */
   readonly identity: Identity;
   private readonly installed = new InstalledPackage();
@@ -96,8 +97,14 @@ export class DaemonCore implements Backend {
         const version = this.o.engine.dependencyVersion();
         if (version === this.lastDepVersion) return;
         this.lastDepVersion = version;
+        // A project evaluated again on entry (a new version) usually depends on the same
+        // files: the same list needs no sync (which resolves and stats every path).
         const deps = this.o.engine.dependencies();
-        this.o.watcher.sync(deps, this.pinnedPaths());
+        const pinned = this.pinnedPaths();
+        const key = [...deps, '\0', ...pinned].join('\0');
+        if (key === this.lastDepKey) return;
+        this.lastDepKey = key;
+        this.o.watcher.sync(deps, pinned);
       } catch (err) {
         this.o.watcher.reportError(err);
       }
@@ -107,6 +114,8 @@ export class DaemonCore implements Backend {
   /** The watcher saw these paths change: refresh what depended on them, tell the hooks. */
   onWatchedChange(paths: string[]): void {
     this.o.log.info({ paths }, 'dependencies changed');
+    // A link among them may point elsewhere now: the next sync resolves every path again.
+    this.lastDepKey = '';
     let relevant = true;
     try {
       relevant = this.o.engine.invalidate(paths);

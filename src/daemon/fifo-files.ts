@@ -12,8 +12,8 @@ import { errnoCode, errorMessage } from '../util/errors.js';
  * in $RUNDIR/sh is followed through a link, swapped in between, or readable by others.
  */
 
-/** `<pid>-<token>.<ext>`: the files of one shell's pair. */
-export const PAIR_RE = /^([0-9]{1,10})-([A-Za-z0-9]{1,40})\.(req|res|out|env|stamp)$/;
+/** `<pid>-<token>.<ext>`: the files of one shell's pair (`.wd`: fish's watchdog FIFO, shells/fish/hook.fish). */
+export const PAIR_RE = /^([0-9]{1,10})-([A-Za-z0-9]{1,40})\.(req|res|out|env|wd|stamp)$/;
 
 export function isPrivate(st: Stats): boolean {
   return st.uid === userId() && (st.mode & 0o077) === 0;

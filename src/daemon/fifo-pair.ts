@@ -72,15 +72,18 @@ export class Pair {
     this.req.destroy();
     this.res.destroy();
     try { closeSync(this.outFd); } catch { /* closed */ }
-    if (unlink) for (const ext of ['req', 'res', 'out', 'env']) tryUnlink(`${this.base}.${ext}`);
+    if (unlink) for (const ext of ['req', 'res', 'out', 'env', 'wd']) tryUnlink(`${this.base}.${ext}`);
   }
 }
 
 /**
  * Answer the hook requests that arrive on PAIR: each reply goes whole to `.out`, then
- * `d ID` to `.res`. `drop` forgets the pair (removing its files when asked to).
+ * `d ID` to `.res`. `drop` forgets the pair (removing its files when asked to); `answered`
+ * is called after each answer (door-pairs.ts frees its slot then).
  */
-export function servePair(pair: Pair, backend: HookBackend, warn: (msg: string) => void, drop: (unlink: boolean) => void): void {
+export function servePair(
+  pair: Pair, backend: HookBackend, warn: (msg: string) => void, drop: (unlink: boolean) => void, answered?: () => void,
+): void {
   // No acknowledgement line: bash tells a stopped daemon from a busy one by whether its
   // request has been read. The budget goes in the answer (`w`) for the next request.
   let waitMs = 0;
@@ -95,6 +98,7 @@ export function servePair(pair: Pair, backend: HookBackend, warn: (msg: string) 
         return;
       }
       pair.notify(`d ${id}`);
+      answered?.();
     },
     refuse: (id) => {
       try { pair.writeOut(encodeReply(id, [{ t: 'v', version: HOOK_VERSION }])); } catch { /* dropped below */ }

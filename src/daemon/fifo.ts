@@ -8,12 +8,14 @@ import type { HookBackend } from './backend.js';
 import type { Component } from './components.js';
 import { ensurePrivateDir, fifoSocket, makeFifo, openFifo, PAIR_RE, tryUnlink } from './fifo-files.js';
 import { Pair, servePair } from './fifo-pair.js';
+import { DoorPairs } from './door-pairs.js';
 
 /**
  * bash's transport. bash cannot open a Unix socket, but it can open a FIFO with `<>`
  * (O_RDWR: never blocks) and wait on it with `read -t`, all builtins. In $RUNDIR:
  *
- *   hook.fifo  registrations, one line each: the path of a shell's `.req` FIFO
+ *   hook.fifo  registrations, one line each: the path of a shell's `.req` FIFO (or
+ *              `doors`: make the front door's pairs, door-pairs.ts)
  *   hook.pid   pid of the daemon serving them, written once it is; a hook checks it with
  *              `kill -0` (a builtin) and uses `envd export` (which starts a daemon) when
  *              that process is gone, instead of waiting for an answer that cannot come
@@ -22,7 +24,12 @@ import { Pair, servePair } from './fifo-pair.js';
  *              with the FIFOs; the shell's exported variables as `declare -px` writes
  *              them, for requests with flag `e`: one builtin instead of a loop over every
  *              variable); all removed once that pid is gone. Everything here is
- *              owner-only whatever the umask.
+ *              owner-only whatever the umask. fish's pairs (shells/fish/hook.fish) have
+ *              no `.env` but a `.wd` FIFO to the shell's watchdog, which the daemon
+ *              never opens (it only removes it with the rest).
+ *
+ * fish uses the same pairs: its watchdog (a bash per shell) registers them and holds the
+ * FIFOs open, and answers in the daemon's place when the daemon cannot.
  *
  * Requests on `.req` are hook records (protocol/hook-records.ts). For each one the daemon
  * writes the whole reply to `.out`, then `d ID\n` to `.res`. The reply goes through a
@@ -55,12 +62,15 @@ export class FifoTransport implements Component {
   private readonly pairs = new Map<string, Pair>();
   private lineBuf = '';
   private readonly warn: (msg: string) => void;
+  /** The front door's pairs (door-pairs.ts). */
+  private readonly doors: DoorPairs;
 
   constructor(runtimeDir: string, private readonly backend: HookBackend, log: HookLog) {
     this.shDir = join(runtimeDir, 'sh');
     this.regPath = join(runtimeDir, 'hook.fifo');
     this.pidPath = join(runtimeDir, 'hook.pid');
     this.warn = typeof log === 'function' ? log : (msg) => log.warn(msg);
+    this.doors = new DoorPairs(this.shDir, backend, this.warn);
   }
 
   start(): void {
@@ -74,12 +84,14 @@ export class FifoTransport implements Component {
     reg.on('data', (chunk: string) => this.onRegistrations(chunk));
     reg.on('error', (err) => this.warn(`hook.fifo: ${errorMessage(err)}`));
     this.sweep();
+    this.doors.serveExisting();
     // Last: hooks use the FIFOs only once this names a live process.
     writeFileAtomic(this.pidPath, `${process.pid}\n`, 0o600);
   }
 
   stop(): void {
     this.reg?.destroy();
+    this.doors.close();
     for (const p of this.pairs.values()) p.close(false);
     this.pairs.clear();
     try {
@@ -97,7 +109,10 @@ export class FifoTransport implements Component {
     while ((nl = this.lineBuf.indexOf('\n')) !== -1) {
       const line = this.lineBuf.slice(0, nl);
       this.lineBuf = this.lineBuf.slice(nl + 1);
-      if (line !== '') {
+      if (line === 'doors') {
+        // A front door found no pair of door-pairs.ts to use: make them.
+        this.doors.ensure();
+      } else if (line !== '') {
         // A new shell is the moment to drop the pairs of shells that are gone (no timer:
         // an idle daemon wakes for nothing).
         this.sweep();

@@ -1,4 +1,7 @@
+import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { rename, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { replaceFile } from '../util/atomic.js';
 import { errorMessage } from '../util/errors.js';
 
@@ -25,6 +28,9 @@ export class Generation {
   private written = 0;
   /** The whole second of the file's mtime after the last write (-1: unknown). */
   private writtenSec = -1;
+  /** A rename for tcsh is under way (newInodeSoon). */
+  private renaming = false;
+  private renameAgain = false;
 
   constructor(private readonly file: string, private readonly onError: (message: string) => void, polling = false) {
     this.polling = polling;
@@ -57,43 +63,105 @@ export class Generation {
     return this.value;
   }
 
+  private text(): Buffer {
+    return Buffer.from(`${this.value}${this.polling ? POLL_SUFFIX : ''}\n`);
+  }
+
   private write(): void {
-    const text = Buffer.from(`${this.value}${this.polling ? POLL_SUFFIX : ''}\n`);
+    const text = this.text();
     try {
       // Same length as the last write: overwrite in place. It is written on the answer's
       // path at every evaluation, and a rename over the old file makes ext4 flush the new
-      // one (milliseconds). A reader sees the old bytes or the new ones; even one that saw
-      // a mix would see the old number or one it never had, and ask again either way.
-      if (text.length === this.written && this.overwrite(text)) return;
+      // one (1-2 ms). A reader sees the old bytes or the new ones; even one that saw a mix
+      // would see the old number or one it never had, and ask again either way.
+      if (text.length === this.written) {
+        const done = this.overwrite(text);
+        if (done === 'written') return;
+        if (done === 'same second') {
+          this.newInodeSoon();
+          return;
+        }
+      }
       // Renamed into place, not fsynced: after a crash a new daemon starts above the clock.
       replaceFile(this.file, text, 0o600);
-      this.written = text.length;
-      this.writtenSec = Math.floor(statSync(this.file).mtimeMs / 1000);
+      this.afterRename(text.length);
     } catch (err) {
-      this.written = 0;
-      this.writtenSec = -1;
-      this.onError(`cannot write the generation file ${this.file}: ${errorMessage(err)}`);
+      this.failed(err);
     }
   }
 
-  private overwrite(text: Buffer): boolean {
+  /**
+   * After a rename: the renamed file's mtime is the temp file's, from before the rename,
+   * so the number is written again where it now is. The hooks' note (shells/bash/hook.bash,
+   * _envd_hook) relies on every change leaving an mtime no older than any moment the old
+   * bytes were read.
+   */
+  private afterRename(length: number): void {
+    const text = this.text();
+    const fd = openSync(this.file, constants.O_WRONLY | constants.O_NOFOLLOW);
+    try {
+      writeSync(fd, text, 0, text.length, 0);
+    } finally {
+      closeSync(fd);
+    }
+    this.written = length === text.length ? text.length : 0;
+    this.writtenSec = Math.floor(statSync(this.file).mtimeMs / 1000);
+  }
+
+  private failed(err: unknown): void {
+    this.written = 0;
+    this.writtenSec = -1;
+    this.onError(`cannot write the generation file ${this.file}: ${errorMessage(err)}`);
+  }
+
+  /**
+   * A second number within one second: the bytes are in place already (bash, zsh and fish
+   * read them); tcsh sees the change as a new inode, which the rename gives, done in the
+   * thread pool so that the flush it causes holds no answer. Bumps meanwhile are written
+   * in place, and the newest number is written again after the rename (afterRename).
+   */
+  private newInodeSoon(): void {
+    // One under way may have renamed already: another one after it.
+    if (this.renaming) {
+      this.renameAgain = true;
+      return;
+    }
+    this.renaming = true;
+    this.renameAgain = false;
+    const text = this.text();
+    const tmp = join(dirname(this.file), `.${basename(this.file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    writeFile(tmp, text, { mode: 0o600, flag: 'wx' })
+      .then(() => rename(tmp, this.file))
+      .then(() => this.afterRename(text.length))
+      .catch((err: unknown) => {
+        void unlink(tmp).catch(() => undefined);
+        this.failed(err);
+      })
+      .finally(() => {
+        this.renaming = false;
+        if (this.renameAgain) this.newInodeSoon();
+      });
+  }
+
+  /** In place: 'written', or 'same second' (written, but tcsh cannot see it), or 'failed' (nothing written). */
+  private overwrite(text: Buffer): 'written' | 'same second' | 'failed' {
     let fd: number;
     try {
       fd = openSync(this.file, constants.O_WRONLY | constants.O_NOFOLLOW);
     } catch {
-      return false;
+      return 'failed';
     }
     try {
-      if (writeSync(fd, text, 0, text.length, 0) !== text.length) return false;
+      if (writeSync(fd, text, 0, text.length, 0) !== text.length) return 'failed';
       // tcsh cannot read the file without a process: its hook sees a new number as a new
       // mtime second (-M) or a new inode (-I). An overwrite in the same second as the last
       // write shows neither, so that one is renamed into place after all (a new inode).
       const sec = Math.floor(fstatSync(fd).mtimeMs / 1000);
-      if (sec === this.writtenSec) return false;
+      if (sec === this.writtenSec) return 'same second';
       this.writtenSec = sec;
-      return true;
+      return 'written';
     } catch {
-      return false;
+      return 'failed';
     } finally {
       closeSync(fd);
     }

@@ -2,14 +2,14 @@ import type { ExportOutcome } from '../engine/types.js';
 import { STATE_VARS } from '../env/names.js';
 import { checkedOps, valueAsApplied } from '../env/render.js';
 import {
-  encodeRecords, HOOK_VERSION, HookProtocolError, HookRequestParser, parseDeclarePx,
+  encodeRecords, HOOK_VERSION, HookProtocolError, HookRequestParser, parseDeclarePx, parseEnviron,
   type HookHeader, type HookParseEvent, type HookRecord, type HookRequest, type HookShell,
 } from '../protocol/hook-records.js';
 import { errorMessage } from '../util/errors.js';
 import { red, shown } from '../util/colour.js';
 import { printable } from '../util/printable.js';
 import type { HookBackend } from './backend.js';
-import { cliErrorRecords, cliRecords, isCliRequest } from './cli-answer.js';
+import { cliBudgetMs, cliErrorRecords, cliRecords, isCliRequest } from './cli-answer.js';
 import { frameReply, MAX_REPLAYED_BYTES, replayableFlags, scanHead } from './hook-replay.js';
 
 /** Sent when the backend cannot say: `.envrc` and `.env` are a superset of the defaults. */
@@ -239,10 +239,13 @@ export class HookSession {
     this.sink.ack(header.id, waitMs);
     const req = await body;
     if (req === null) return;
-    if (req.header.flags.includes('e')) {
+    // The environment in the pair's `.env` file: `declare -px` output (flag `e`, the bash
+    // hook), or /proc/PID/environ as it is (flag `E`, bin/envd's front door).
+    const environ = req.header.flags.includes('E');
+    if (environ || req.header.flags.includes('e')) {
       try {
         if (this.envFile === undefined) throw new HookProtocolError('this transport has no environment file (flag e)');
-        req.env = parseDeclarePx(this.envFile(), header.id).env;
+        req.env = environ ? parseEnviron(this.envFile(), header.id).env : parseDeclarePx(this.envFile(), header.id).env;
       } catch (err) {
         this.abort(err);
         return;
@@ -278,7 +281,7 @@ export class HookSession {
       // req.env is the parser's own prototype-free map, made for this request. A cwd that
       // is not UTF-8 is refused by the service with a message naming it.
       const outcome = await this.backend.export({ cwd: req.header.cwd, env: req.env },
-        cli ? { budgetMs: Infinity } : { budgetMs: waitMs, fresh: req.header.flags.includes('n') });
+        cli ? { budgetMs: cliBudgetMs(req.header, waitMs) } : { budgetMs: waitMs, fresh: req.header.flags.includes('n') });
       // The evaluation this answer carries moved the generation when it finished: the
       // number after it, so the shell does not ask again at once for what it already has
       // (zsh and fish ask after a cd and again at the prompt). Moved by more, something

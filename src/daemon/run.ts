@@ -1,3 +1,4 @@
+import { unlinkSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { loadConfig } from '../config/config.js';
 import { resolvePaths, type EnvdPaths } from '../config/paths.js';
@@ -58,9 +59,25 @@ function readKnobs(env: ProcessEnv): DaemonKnobs {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** The start lock, unless the process that spawned us holds it for us. */
+/** A lock taken by our starter on our behalf: removed only while it still carries the token. */
+function adoptedLock(path: string, token: string): HeldLock {
+  return {
+    path,
+    token,
+    release(): void {
+      if (!lockHasToken(path, token)) return;
+      try { unlinkSync(path); } catch { /* gone already */ }
+    },
+  };
+}
+
+/**
+ * The start lock. When the process that spawned us holds it with our token, it is ours
+ * too: a starter that did not wait for us handed it over (src/client/autostart.ts) and
+ * only we remove it, once we listen; one that waits removes it itself when we answer.
+ */
 async function takeStartLock(paths: EnvdPaths, token: string): Promise<HeldLock | null> {
-  if (lockHasToken(paths.lockFile, token)) return null;
+  if (lockHasToken(paths.lockFile, token)) return adoptedLock(paths.lockFile, token);
   const deadline = Date.now() + 5000;
   for (;;) {
     const held = tryLock(paths.lockFile);

@@ -2,7 +2,7 @@ import { decodeDiff, emptyDiff, encodeDiff, type Env, type EnvDiff } from '../en
 import { decodeState } from '../env/codec.js';
 import { encodeGzenvValue } from '../eval/dump-codec.js';
 import { direnvWatchesValid, isDirenvWatch, isFingerprint, stillValid, toDirenvWatch, type DirenvWatch, type Fingerprint } from './fingerprint.js';
-import { copyNameMap, ownValue } from '../env/map.js';
+import { newNameMap, ownValue } from '../env/map.js';
 import { ALL_STATE_VARS } from '../env/names.js';
 import { loadRecord, saveRecord } from './state-records.js';
 
@@ -168,10 +168,16 @@ export function stillValidExcept(s: ShellState, path: string): boolean {
 
 /** The environment without the state variables. */
 export function withoutState(env: Env): Env {
-  const out = copyNameMap(env);
-  for (const n of ALL_STATE_VARS) delete out[n];
+  // Only the kept entries: deleting from a prototype-free map turns it into a slow one,
+  // and this runs on every request.
+  const out = newNameMap<string>();
+  for (const name of Object.keys(env)) {
+    if (!STATE_SET.has(name)) out[name] = env[name] as string;
+  }
   return out;
 }
+
+const STATE_SET: ReadonlySet<string> = new Set(ALL_STATE_VARS);
 
 /** A cached result answers many requests with the same dependencies: encode them once. */
 const encodedWatches = new WeakMap<Fingerprint[], string>();

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
-import { get as httpGet, type IncomingMessage } from 'node:http';
-import { get as httpsGet } from 'node:https';
+import type { IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -62,9 +61,10 @@ function cachePath(cacheDir: string, i: Integrity): string {
   return join(fetchCacheDir(cacheDir), `${i.algo}-${i.digest.toString('hex')}`);
 }
 
-function download(url: URL, redirectsLeft: number): Promise<Buffer> {
+// node:http and node:https (with tls) cost a CLI start milliseconds; loaded on the first download.
+async function download(url: URL, redirectsLeft: number): Promise<Buffer> {
+  const getter = url.protocol === 'https:' ? (await import('node:https')).get : (await import('node:http')).get;
   return new Promise((resolve, reject) => {
-    const getter = url.protocol === 'https:' ? httpsGet : httpGet;
     const req = getter(url, { timeout: TIMEOUT_MS, headers: { 'user-agent': 'envd-fetchurl' } }, (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;
       const location = res.headers.location;

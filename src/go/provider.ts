@@ -6,12 +6,16 @@ import { globalPinFiles, GoResolutionError, resolveGo } from './resolve.js';
 import type { CachedGoProvider, GoResolution, GoSdk } from './types.js';
 
 /**
- * The SDK list, discovered on first use and kept until refresh() (the daemon calls it when
- * a watched root changes). Creating a provider reads nothing.
+ * The SDK list and the directories to watch for it, found on first use and kept until
+ * refresh() (the daemon calls it when a watched root changes). Creating a provider reads
+ * nothing.
  */
 export function createGoProvider(paths: EnvdPaths, config: Config, env: GoEnv): CachedGoProvider {
   const input: DiscoveryInput = { env: { ...env }, home: paths.home, sdkDirs: [...config.go.sdkDirs] };
   let cached: GoSdk[] | null = null;
+  // The roots expand globs and resolve links: asked after every evaluation (the daemon's
+  // watch set), so kept until refresh() like the list, which the same changes refresh.
+  let roots: string[] | null = null;
   const opts = { home: paths.home, globalPins: globalPinFiles(paths.home, env) };
 
   const list = (): GoSdk[] => {
@@ -23,8 +27,12 @@ export function createGoProvider(paths: EnvdPaths, config: Config, env: GoEnv): 
     list: () => [...list()],
     refresh: () => {
       cached = null;
+      roots = null;
     },
-    watchRoots: () => sdkWatchDirs(input),
+    watchRoots: () => {
+      roots ??= sdkWatchDirs(input);
+      return [...roots];
+    },
     resolve: (dir: string, explicit?: string): GoResolution => {
       const abs = isAbsolute(dir) ? dir : resolvePath(dir);
       const wasCached = cached !== null;

@@ -93,3 +93,30 @@ export function parseDeclarePx(buf: Buffer, id: string): { env: Record<string, s
   }
   throw new HookProtocolError('the environment file is cut off');
 }
+
+/**
+ * The other form of the `.env` file (request flag `E`, bin/envd's front door): the
+ * process's environment as Linux keeps it in /proc/PID/environ, `NAME=VALUE` entries each
+ * ended by a NUL, then `#envd ID` and a NUL. Read as the Node CLI would see that
+ * environment: entries without `=` are not variables, and of two entries for one name the
+ * first counts (getenv's rule). Values are bytes, kept exactly as byte strings.
+ */
+export function parseEnviron(buf: Buffer, id: string): { env: Record<string, string> } {
+  const env: Record<string, string> = Object.create(null) as Record<string, string>;
+  let start = 0;
+  while (start < buf.length) {
+    const end = buf.indexOf(0, start);
+    if (end === -1) break;
+    const entry = buf.subarray(start, end);
+    start = end + 1;
+    const eq = entry.indexOf(0x3d);
+    if (entry.length > 6 && entry[0] === 0x23 && entry.subarray(0, 6).toString('latin1') === '#envd ') {
+      if (entry.subarray(6).toString('latin1') !== id) throw new HookProtocolError('the environment file is from another request');
+      return { env };
+    }
+    if (eq <= 0) continue;
+    const name = decodeBytes(entry.subarray(0, eq));
+    if (!(name in env)) env[name] = decodeBytes(entry.subarray(eq + 1));
+  }
+  throw new HookProtocolError('the environment file is cut off');
+}

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { quoteBash } from '../env/quote.js';
-import { renderPosix } from './posix.js';
+import { renderPosix, sourcingHook } from './posix.js';
 import type { CompletionTable, Shell } from './types.js';
 
 /**
@@ -54,5 +54,6 @@ export const bash: Shell = {
   exportStatement: (name, value) => `export ${name}=${quoteBash(value)};`,
   render: (ops) => renderPosix(ops, quoteBash),
   completionTable,
+  hookText: sourcingHook(quoteBash),
   check: ['shellcheck', '--shell=bash'],
 };

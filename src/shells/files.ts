@@ -9,9 +9,11 @@ import type { Shell } from './types.js';
  * and `envd completion SHELL` print from them. Both are plain text substitution (or none),
  * so anything that can read the file and quote one word could print the same bytes.
  *
- * The hook's substitutions: `@ENVD_BIN@` (exactly once), the path of the envd binary, and
- * `@ENVD_MARKERS@`, the file names the hook looks for from its first prompt (`.envrc:.env`,
- * plus Go's pin files under `[go] auto`), each as one word quoted for that shell. A new
+ * The hook's substitutions (or, for a shell with `hookText`, the variables its one line
+ * sets before sourcing the file where it is): `@ENVD_BIN@` (exactly once), the path of the
+ * envd binary, and `@ENVD_MARKERS@`, the file names the hook looks for from its first
+ * prompt (`.envrc:.env`, plus Go's pin files under `[go] auto`), each as one word quoted
+ * for that shell. A new
  * shell thus finds a directory holding only a pin file without first having been told the
  * names by an answer (`k` records still update them). Everything else (runtime dir,
  * socket, generation file) the hook works out when it is loaded, from the environment,
@@ -32,11 +34,11 @@ export function completionFile(shell: Shell): string | null {
 }
 
 export function hookScript(shell: Shell, bin: string = ENVD_BIN_PATH, markers: readonly string[] = DEFAULT_HOOK_MARKERS): string {
-  if (shell.hookText !== undefined) return shell.hookText(hookFile(shell), bin, markers);
+  const names = markers.filter((m) => m !== '' && !m.includes(':') && !m.includes('/') && !m.includes('\0'));
+  if (shell.hookText !== undefined) return shell.hookText(hookFile(shell), bin, names);
   const text = readFileSync(hookFile(shell), 'utf8');
   const parts = text.split(BIN_PLACEHOLDER);
   if (parts.length !== 2) throw new Error(`${shell.hookFile} must contain ${BIN_PLACEHOLDER} exactly once`);
-  const names = markers.filter((m) => m !== '' && !m.includes(':') && !m.includes('/') && !m.includes('\0'));
   return parts.join(shell.quote(bin)).split(MARKERS_PLACEHOLDER).join(shell.quote(names.join(':')));
 }
 

@@ -1,5 +1,14 @@
 import type { EnvOp } from './types.js';
 
+/**
+ * bash and zsh: `envd hook SHELL` prints one line that names the binary and the marker
+ * names and sources the hook file where it is. The rc line then costs what direnv's does:
+ * a 22 KB text through `$(...)` and `eval` cost ~1 ms more than sourcing the file, and
+ * the front door (bin/envd) prints this line without reading the hook at all.
+ */
+export function sourcingHook(quote: (v: string) => string): (file: string, bin: string, markers: readonly string[]) => string {
+  return (file, bin, markers) => `_envd_bin=${quote(bin)}; _envd_kdef=${quote(markers.join(':'))}; builtin source ${quote(file)}\n`;
+}
 
 /**
  * bash and zsh render alike: `{ export NAME=WORD; unset -v 'NAME'; }`.

@@ -43,7 +43,8 @@ export interface CompletionLeaf {
  * front door without Node could print them too:
  *  - the hook file holds `@ENVD_BIN@` once (the envd binary's path) and `@ENVD_MARKERS@`
  *    (the file names looked for, `:`-separated), each replaced by one word quoted for the
- *    shell (`quote`);
+ *    shell (`quote`); or the shell has `hookText`, one line that sets both and sources the
+ *    file where it is (bash, zsh, tcsh);
  *  - the completion file is printed as it is: its verb table sits between the
  *    GENERATED_BEGIN and GENERATED_END lines, written from the verb specs by
  *    `npm run completions` and checked by test/cli-verbs.test.ts.

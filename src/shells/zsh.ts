@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { quoteZsh } from '../env/quote.js';
-import { nonEmpty, renderPosix } from './posix.js';
+import { nonEmpty, renderPosix, sourcingHook } from './posix.js';
 import type { CompletionTable, Described, Shell } from './types.js';
 
 /**
@@ -75,5 +75,6 @@ export const zsh: Shell = {
   exportStatement: (name, value) => `export ${name}=${quoteZsh(value)};`,
   render: (ops) => renderPosix(ops, quoteZsh),
   completionTable,
+  hookText: sourcingHook(quoteZsh),
   check: ['zsh', '-n'],
 };

@@ -27,7 +27,7 @@ export const memory: Scenario = {
     const fresh = newRow('rss-fresh', 'daemon RSS, just started', null, 'VmRSS', [], 'bytes');
     const idleRow = newRow('rss-idle', 'daemon RSS, idle, 1 project loaded', null, 'VmRSS', [], 'bytes');
     const after = newRow('rss-1000', `daemon RSS after ${visits.toLocaleString('en')} projects`, null, `VmRSS (peak: VmHWM); ${shell}`,
-      visits >= 1000 ? [{ kind: 'max', max: 80 * 1024 * 1024, text: 'daemon RSS ≤ 80 MB after 1,000 projects' }] : [], 'bytes');
+      visits >= 1000 ? [{ kind: 'max', max: 60 * 1024 * 1024, text: 'daemon RSS ≤ 60 MB after 1,000 projects' }] : [], 'bytes');
     for (const row of [fresh, idleRow]) {
       row.cells.direnv = { value: null, n: 0, note: NO_DAEMON };
       row.cells.mise = { value: null, n: 0, note: NO_DAEMON };

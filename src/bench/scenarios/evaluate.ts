@@ -28,6 +28,7 @@ function firstEval(id: string, title: string, spec: (dir: string) => ProjectSpec
       for (const shell of fullShells(ctx.opts.shells)) {
         const row = newRow(id, title, shell, `median of ${n} projects`, [
           { kind: 'ratio', vs: 'direnv', max: 1, text: `${title} (${shell}) ≤ direnv's` },
+          { kind: 'ratio', vs: 'mise', max: 1, text: `${title} (${shell}) ≤ mise's` },
         ]);
         await eachTool(ctx, row, TOOLS, async (tool) => {
           const box = await ctx.box(tool);

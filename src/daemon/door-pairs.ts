@@ -1,0 +1,203 @@
+import { spawn } from 'node:child_process';
+import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { errorMessage } from '../util/errors.js';
+import { pidAlive } from '../util/process.js';
+import { checkRuntimeDir } from './runtime-dir.js';
+import type { HookBackend } from './backend.js';
+import { isPrivate, tryUnlink } from './fifo-files.js';
+import { Pair, servePair } from './fifo-pair.js';
+
+/**
+ * Pairs kept for bin/envd's front door (`envd export`, `envd exec` while a daemon runs), so
+ * that it starts no process: making a FIFO pair of its own costs a mkfifo(1) (1-2 ms), and
+ * it cannot remove one afterwards without rm(1). In sh/:
+ *
+ *   door-N.req, door-N.res   FIFOs (0600), N in 0..DOOR_SLOTS-1, served as long as the
+ *                            daemon runs (a daemon started later serves those it finds)
+ *   door-N.env, door-N.out   the request's environment and the reply, as for a shell's pair
+ *   door-N.lock              the claim: a front door creates it with O_EXCL (bash's
+ *                            noclobber `>`, a builtin), writing its pid; when it has read
+ *                            its answer it empties the file (`>|`). This side removes the
+ *                            lock once it is empty or its process is gone, which frees the
+ *                            slot. An empty lock, not a removed one: the front door has no
+ *                            builtin to remove a file.
+ *
+ * Request ids are unique per front door (its clock and pid), so an answer that is not its
+ * own is never taken for one. The slots are made the first time a front door finds none
+ * (it then uses a pair of its own and writes `doors` to hook.fifo): one mkfifo(1), here,
+ * off every answer's path.
+ */
+export const DOOR_SLOTS = 8;
+
+/** How often, after an answer, the lock is looked at; and for how long at most. */
+const RELEASE_POLL_MS = 3;
+const RELEASE_GIVE_UP_MS = 60_000;
+
+export class DoorPairs {
+  private readonly served = new Map<number, Pair>();
+  private readonly releasing = new Map<number, NodeJS.Timeout>();
+  private making = false;
+  private closed = false;
+
+  /**
+   * The front door checks the owner of every file it uses, with builtins, but cannot read a
+   * mode without a process: so this side checks the runtime dir as the hooks do (0700,
+   * this user's, not a link, in a parent nobody else can rename it in) on every request,
+   * and a dir that fails is refused like a foreign environment (`v`: the front door hands
+   * over to the CLI, which says what is wrong).
+   */
+  private readonly guarded: HookBackend;
+
+  constructor(private readonly shDir: string, backend: HookBackend, private readonly warn: (msg: string) => void) {
+    const runtimeDir = dirname(shDir);
+    this.guarded = {
+      export: (req, opts) => backend.export(req, opts),
+      generation: () => backend.generation(),
+      budgetMs: () => backend.budgetMs(),
+      ...(backend.markers === undefined ? {} : { markers: () => backend.markers?.() ?? [] }),
+      foreign: (env) => unsafeDir(runtimeDir) ?? unsafeDir(shDir, false) ?? backend.foreign?.(env) ?? null,
+    };
+  }
+
+  private base(n: number): string {
+    return join(this.shDir, `door-${n}`);
+  }
+
+  /** Serve every slot whose files are there and sound; remove locks of processes that are gone. */
+  serveExisting(): void {
+    for (let n = 0; n < DOOR_SLOTS; n++) {
+      this.sweepLock(n);
+      if (this.served.get(n)?.closed === false || !this.complete(n)) continue;
+      this.serve(n);
+    }
+  }
+
+  /** Make the slots that are missing (one mkfifo process), then serve them. */
+  ensure(): void {
+    if (this.making || this.closed) return;
+    const missing: string[] = [];
+    for (let n = 0; n < DOOR_SLOTS; n++) {
+      if (this.complete(n)) continue;
+      for (const ext of ['req', 'res', 'out', 'env', 'lock']) tryUnlink(`${this.base(n)}.${ext}`);
+      missing.push(`${this.base(n)}.req`, `${this.base(n)}.res`);
+    }
+    if (missing.length === 0) {
+      this.serveExisting();
+      return;
+    }
+    this.making = true;
+    const child = spawn('mkfifo', ['-m', '600', '--', ...missing], { stdio: 'ignore' });
+    const done = (why: string | null): void => {
+      this.making = false;
+      if (why !== null) this.warn(`front-door pairs not made: ${why}`);
+      if (this.closed) return;
+      for (let n = 0; n < DOOR_SLOTS; n++) this.makeEnv(n);
+      this.serveExisting();
+    };
+    child.on('error', (err) => done(errorMessage(err)));
+    child.on('exit', (code) => done(code === 0 ? null : `mkfifo exited with ${code ?? 'a signal'}`));
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const t of this.releasing.values()) clearInterval(t);
+    this.releasing.clear();
+    for (const p of this.served.values()) p.close(false);
+    this.served.clear();
+  }
+
+  /** Both FIFOs there, private, and the env file a private regular file. */
+  private complete(n: number): boolean {
+    try {
+      const req = lstatSync(`${this.base(n)}.req`);
+      const res = lstatSync(`${this.base(n)}.res`);
+      const env = lstatSync(`${this.base(n)}.env`);
+      return req.isFIFO() && res.isFIFO() && env.isFile() && isPrivate(req) && isPrivate(res) && isPrivate(env);
+    } catch {
+      return false;
+    }
+  }
+
+  private makeEnv(n: number): void {
+    try {
+      closeSync(openSync(`${this.base(n)}.env`, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600));
+    } catch {
+      // There already (checked by complete()), or the slot stays unmade.
+    }
+  }
+
+  private serve(n: number): void {
+    let pair: Pair;
+    try {
+      pair = Pair.open(this.base(n), process.pid);
+    } catch (err) {
+      this.warn(`front-door pair ${n} refused: ${errorMessage(err)}`);
+      return;
+    }
+    this.served.set(n, pair);
+    servePair(pair, this.guarded, this.warn, (unlink) => {
+      pair.close(unlink);
+      if (this.served.get(n) === pair) this.served.delete(n);
+    }, () => this.releaseSoon(n));
+  }
+
+  /** After an answer: free the slot once its front door is done with it. */
+  private releaseSoon(n: number): void {
+    if (this.releasing.has(n) || this.closed) return;
+    const started = Date.now();
+    const timer = setInterval(() => {
+      if (this.sweepLock(n) || Date.now() - started > RELEASE_GIVE_UP_MS) {
+        clearInterval(timer);
+        this.releasing.delete(n);
+      }
+    }, RELEASE_POLL_MS);
+    timer.unref();
+    this.releasing.set(n, timer);
+  }
+
+  /** Remove the lock when it is empty or names a process that is gone; true when no lock is left. */
+  private sweepLock(n: number): boolean {
+    const path = `${this.base(n)}.lock`;
+    const text = readLock(path);
+    if (text === null) return true;
+    const pid = Number.parseInt(text, 10);
+    if (text.trim() !== '' && Number.isSafeInteger(pid) && pid > 0 && pidAlive(pid)) return false;
+    tryUnlink(path);
+    return true;
+  }
+}
+
+/** The lock's text; null when there is none. Never blocks (a FIFO put there is not waited on). */
+function readLock(path: string): string | null {
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
+  } catch {
+    return null;
+  }
+  try {
+    if (!fstatSync(fd).isFile()) return '';
+    const buf = Buffer.alloc(32);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return buf.subarray(0, n).toString('latin1');
+  } catch {
+    return '';
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Why DIR is not private (the runtime dir's rule; sh/ without the parent part), or null. */
+function unsafeDir(dir: string, withParent = true): string | null {
+  try {
+    if (withParent) {
+      checkRuntimeDir(dir, { create: false });
+      return null;
+    }
+    const st = lstatSync(dir);
+    return st.isDirectory() && isPrivate(st) ? null : `${dir} is not a private directory`;
+  } catch (err) {
+    return errorMessage(err);
+  }
+}
