@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT, Sandbox, haveShell, haveTool } from './helpers/sandbox.js';
+import { ROOT, Sandbox, haveShell, haveTool, procState } from './helpers/sandbox.js';
 import { TmuxShell, haveTmux } from './helpers/tmux.js';
 
 /**
@@ -16,14 +16,6 @@ import { TmuxShell, haveTmux } from './helpers/tmux.js';
 const STEP_MS = 20_000;
 const tmuxOk = haveTmux();
 
-function procState(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return null;
-  }
-}
 
 async function until(cond: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const end = Date.now() + timeoutMs;

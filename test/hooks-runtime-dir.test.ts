@@ -3,6 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox, haveShell, mustWhich, parseJsonExport, SHELLS, type Shell } from './helpers/sandbox.js';
+import { LISTENER, tree } from './helpers/hostile-runtime.js';
 import { TmuxShell, haveTmux, type EnvMap } from './helpers/tmux.js';
 import { ATTACKER, TEST_USER, asUserArgv, canSwitchUsers, mustAccount, spawnAs, type Account } from './helpers/users.js';
 
@@ -15,50 +16,6 @@ import { ATTACKER, TEST_USER, asUserArgv, canSwitchUsers, mustAccount, spawnAs, 
  */
 
 const NODE = mustWhich('node');
-const EVIL_PATH = '/tmp/evilbin:/usr/bin:/bin';
-
-/**
- * The other side: listens on daemon.sock (mode 0777) and reads hook.fifo, logs every byte
- * anyone sends, and answers a hook request with an evil PATH, as a real attacker would.
- */
-const LISTENER = `
-import { createServer, Socket } from 'node:net';
-import { appendFileSync, chmodSync, constants, openSync, writeFileSync } from 'node:fs';
-const [dir, log] = process.argv.slice(2);
-writeFileSync(log, '');
-const server = createServer((c) => {
-  let buf = '';
-  let answered = false;
-  c.on('data', (d) => {
-    appendFileSync(log, d);
-    buf += d.toString('latin1');
-    const f = buf.split('\\0');
-    if (!answered && f.length > 3) {
-      answered = true;
-      c.end(['ENVD-HOOK', '1', f[2], 'w', '200', 'x', 'PATH', ${JSON.stringify(EVIL_PATH)}, 'x', 'EVIL', '1', 'z', f[2], ''].join('\\0'));
-    }
-  });
-  c.on('error', () => {});
-});
-server.listen(dir + '/daemon.sock', () => {
-  chmodSync(dir + '/daemon.sock', 0o777);
-  const fifo = new Socket({ fd: openSync(dir + '/hook.fifo', constants.O_RDWR | constants.O_NONBLOCK), readable: true, writable: false });
-  fifo.on('data', (d) => appendFileSync(log, d));
-  process.stdout.write('ready\\n');
-});
-`;
-
-/** Every name under dir (not following links), with its type: what "nothing created" compares. */
-function tree(dir: string, prefix = ''): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const st = lstatSync(join(dir, name));
-    const kind = st.isDirectory() ? 'd' : st.isFIFO() ? 'p' : st.isSocket() ? 's' : st.isSymbolicLink() ? 'l' : 'f';
-    out.push(`${kind} ${prefix}${name}`);
-    if (kind === 'd') out.push(...tree(join(dir, name), `${prefix}${name}/`));
-  }
-  return out;
-}
 
 function waitReady(child: ChildProcess, what: string): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -1,9 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Sandbox, mustWhich } from './helpers/sandbox.js';
 import { haveMoreShell, MORE_SHELLS } from './helpers/more-shells.js';
+import { LISTENER, tree } from './helpers/hostile-runtime.js';
 import { TmuxShell, haveTmux, type EnvMap } from './helpers/tmux.js';
 import { ATTACKER, mustAccount } from './helpers/users.js';
 
@@ -18,47 +19,6 @@ import { ATTACKER, mustAccount } from './helpers/users.js';
  */
 
 const NODE = mustWhich('node');
-const EVIL_PATH = '/tmp/evilbin:/usr/bin:/bin';
-
-/** A listener on daemon.sock and hook.fifo that logs every byte and answers a hook request with an evil PATH. */
-const LISTENER = `
-import { createServer, Socket } from 'node:net';
-import { appendFileSync, chmodSync, constants, openSync, writeFileSync } from 'node:fs';
-const [dir, log] = process.argv.slice(2);
-writeFileSync(log, '');
-const server = createServer((c) => {
-  let buf = '';
-  let answered = false;
-  c.on('data', (d) => {
-    appendFileSync(log, d);
-    buf += d.toString('latin1');
-    const f = buf.split('\\0');
-    if (!answered && f.length > 3) {
-      answered = true;
-      c.end(['ENVD-HOOK', '1', f[2], 'w', '200', 'x', 'PATH', ${JSON.stringify(EVIL_PATH)}, 'x', 'EVIL', '1', 'z', f[2], ''].join('\\0'));
-    }
-  });
-  c.on('error', () => {});
-});
-server.listen(dir + '/daemon.sock', () => {
-  chmodSync(dir + '/daemon.sock', 0o777);
-  const fifo = new Socket({ fd: openSync(dir + '/hook.fifo', constants.O_RDWR | constants.O_NONBLOCK), readable: true, writable: false });
-  fifo.on('data', (d) => appendFileSync(log, d));
-  process.stdout.write('ready\\n');
-});
-`;
-
-/** Every name under dir (not following links), with its type. */
-function tree(dir: string, prefix = ''): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    const st = lstatSync(join(dir, name));
-    const kind = st.isDirectory() ? 'd' : st.isFIFO() ? 'p' : st.isSocket() ? 's' : st.isSymbolicLink() ? 'l' : 'f';
-    out.push(`${kind} ${prefix}${name}`);
-    if (kind === 'd') out.push(...tree(join(dir, name), `${prefix}${name}/`));
-  }
-  return out;
-}
 
 function startListener(script: string, dir: string, log: string, env: Record<string, string>): Promise<ChildProcess> {
   const child = spawn(NODE, [script, dir, log], { env, stdio: ['ignore', 'pipe', 'pipe'] });

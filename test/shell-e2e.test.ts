@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Sandbox, haveShell, type Shell } from './helpers/sandbox.js';
+import { Sandbox, haveShell, procState, type Shell } from './helpers/sandbox.js';
 import { TmuxShell, haveTmux, type EnvMap, type TmuxShellOptions } from './helpers/tmux.js';
 
 /**
@@ -51,15 +51,6 @@ function readGeneration(sb: Sandbox): string {
   try { return readFileSync(join(sb.runtimeDir, 'generation'), 'utf8').trim(); } catch { return ''; }
 }
 
-/** The process's state letter from /proc (R, S, T stopped, Z zombie), or null when it is gone. */
-function procState(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-  } catch {
-    return null;
-  }
-}
 
 async function until(cond: () => boolean, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;

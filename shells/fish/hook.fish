@@ -235,6 +235,21 @@ function _envd_env
 end
 
 # Once per shell: OpenBSD netcat (it has -U and -N).
+# The next request's id and flags (both transports): c when the terminal wants colour; n
+# when entering (another file than at the last check), so the daemon runs the file rather
+# than replaying a cached result, as direnv does on every entry. The counter goes up by a
+# builtin piped into `read`, not a command substitution (whose output another thread
+# reads: a wait for a CPU on a busy machine).
+function _envd_reqhead
+    math $_envd_n + 1 | read -g _envd_n
+    set -g _envd_id $_envd_n
+    set -g _envd_fl ''
+    if test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb
+        set -g _envd_fl c
+    end
+    test "$_envd_f" != "$_envd_found"; and set -g _envd_fl {$_envd_fl}n
+end
+
 function _envd_probe
     set -g _envd_nc -
     set -l _envd_p (command -s nc); or return 0
@@ -250,15 +265,7 @@ function _envd_nc_ask
     test -n "$_envd_nc"; or _envd_probe
     test "$_envd_nc" != -; or return 2
     _envd_env
-    set -g _envd_n (math $_envd_n + 1)
-    set -g _envd_id $_envd_n
-    set -l _envd_fl ''
-    if test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb
-        set _envd_fl c
-    end
-    # Flag n: entering (another file than at the last check): the daemon runs the file
-    # rather than replaying a cached result, as direnv does on every entry.
-    test "$_envd_f" != "$_envd_found"; and set _envd_fl {$_envd_fl}n
+    _envd_reqhead
     # No read timeout in fish: nc's own idle timeout (-w, whole seconds) bounds the wait.
     # The daemon acknowledges a request at once and answers within its budget (`w`), so
     # only a stopped daemon stays silent that long. (`timeout 0.3 nc` would bound it more
@@ -421,17 +428,7 @@ end
 # the daemon is gone; 3: the daemon wants the CLI; 4: Ctrl-C.
 function _envd_fifo_ask
     _envd_env
-    # A builtin piped into `read`, not a command substitution (whose output another
-    # thread reads: a wait for a CPU on a busy machine).
-    math $_envd_n + 1 | read -g _envd_n
-    set -g _envd_id $_envd_n
-    set -l _envd_fl ''
-    if test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb
-        set _envd_fl c
-    end
-    # Flag n: entering (another file than at the last check): the daemon runs the file
-    # rather than replaying a cached result, as direnv does on every entry.
-    test "$_envd_f" != "$_envd_found"; and set _envd_fl {$_envd_fl}n
+    _envd_reqhead
     # The watchdog first: from now on something comes on .res whatever happens.
     echo $_envd_id $_envd_wait >$_envd_pair.wd
     printf '%s\0' ENVD-HOOK 1 $_envd_id fish "$_envd_fl" "$PWD" $_envd_kv '' >$_envd_pair.req

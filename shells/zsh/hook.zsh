@@ -216,13 +216,13 @@ _envd_talk() {
   (( _envd_dl = EPOCHREALTIME + 0.1 ))
   if (( ${#_envd_body} < 100000 )); then
     # Fits in the socket's buffers: cannot block, even when the daemon is stopped.
-    print -rn -- "${(pj:\0:)_envd_head}"$'\0'"$_envd_body" >&$_envd_fd || return 2
+    print -rn -- "${(pj:\0:)_envd_head}"$'\0'"$_envd_body" >&$_envd_fd 2>/dev/null || return 2
     _envd_recv ack || return $?
   else
     # Bigger: the header first; the rest once the daemon has shown it is reading.
-    print -rn -- "${(pj:\0:)_envd_head}"$'\0' >&$_envd_fd || return 2
+    print -rn -- "${(pj:\0:)_envd_head}"$'\0' >&$_envd_fd 2>/dev/null || return 2
     _envd_recv ack || return $?
-    print -rn -- "$_envd_body" >&$_envd_fd || return 2
+    print -rn -- "$_envd_body" >&$_envd_fd 2>/dev/null || return 2
   fi
   _envd_ms=${${(@0)_envd_buf}[5]}
   [[ $_envd_ms == <0-999999> ]] || _envd_ms=$_envd_wait

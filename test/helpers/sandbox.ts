@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync, chmodSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -238,4 +238,14 @@ function mergeEnv(base: Record<string, string>, extra?: Record<string, string | 
 export function parseJsonExport(stdout: string): Record<string, string | null> {
   if (stdout.trim() === '') return {};
   return JSON.parse(stdout) as Record<string, string | null>;
+}
+
+/** A process's state letter from /proc (R, S, T stopped, Z zombie), or null when it is gone. */
+export function procState(pid: number): string | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  } catch {
+    return null;
+  }
 }
