@@ -1,8 +1,8 @@
-import { closeSync, existsSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, linkSync, openSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { pidAlive } from '../util/process.js';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { EnvdError, errnoCode, errorMessage } from '../util/errors.js';
 
 /**
@@ -89,6 +89,26 @@ function breakStale(path: string, judged: string): void {
     try { linkSync(aside, path); } catch { /* its holder will see stillHeld() === false */ }
   }
   try { unlinkSync(aside); } catch { /* already gone */ }
+}
+
+/**
+ * A lock moved aside by breakStale whose breaker was killed before removing it: tidied by
+ * the next holder on release, once that process is gone (the dir holds a handful of files).
+ */
+function sweepAside(path: string): void {
+  const prefix = `${basename(path)}.stale.`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number.parseInt(name.slice(prefix.length), 10);
+    if (Number.isSafeInteger(pid) && pid > 0 && pidAlive(pid)) continue;
+    try { unlinkSync(join(dirname(path), name)); } catch { /* gone */ }
+  }
 }
 
 /**
@@ -189,6 +209,7 @@ function* acquireSteps(path: string, opts: LockOptions): Generator<number, HeldL
           if (!someoneWaiting(marker, Date.now())) {
             try { unlinkSync(marker); } catch { /* none */ }
           }
+          sweepAside(path);
         },
       };
     }
