@@ -83,12 +83,12 @@ export const idle: Scenario = {
 
 export const leaveEnter: Scenario = {
   id: 'leave-enter',
-  about: 'cd out of a cached project and back in, checking the variable at every step',
+  about: 'cd out of a project and back in (its .envrc runs again on entry), checking the variable at every step',
   async run(ctx) {
     const n = ctx.n(100, 20);
     const rows = [];
     for (const shell of ctx.opts.shells) {
-      const row = newRow('leave-enter', 'leave + enter a cached project', shell, `median of ${n} pairs (cd + prompt each)`, leaveEnterTargets(shell));
+      const row = newRow('leave-enter', 'leave + enter, .envrc re-run on entry', shell, `median of ${n} pairs (cd + prompt each)`, leaveEnterTargets(shell));
       await eachTool(ctx, row, TOOLS, async (tool) => {
         const why = isMoreShell(shell) ? notMeasured(tool.name, shell) : null;
         if (why !== null) return missingCell(why);
