@@ -3,7 +3,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox, haveShell, mustWhich, parseJsonExport, SHELLS, type Shell } from './helpers/sandbox.js';
-import { LISTENER, tree } from './helpers/hostile-runtime.js';
+import { hostileScene, LISTENER, tree, type Scene } from './helpers/hostile-runtime.js';
 import { TmuxShell, haveTmux, type EnvMap } from './helpers/tmux.js';
 import { ATTACKER, TEST_USER, asUserArgv, canSwitchUsers, mustAccount, spawnAs, type Account } from './helpers/users.js';
 
@@ -69,24 +69,9 @@ afterEach(() => {
   }
 });
 
-interface Scene {
-  sb: Sandbox;
-  A: string;
-  out: string;
-  hookFile: string;
-}
-
 /** A sandbox without XDG_RUNTIME_DIR with one approved project (approved in-process: the runtime dir is not usable). */
 function scene(shell: Shell, user?: Account): Scene {
-  const sb = new Sandbox({ xdgRuntime: false, lang: 'C', ...(user !== undefined ? { user } : {}) });
-  cleanups.push(() => sb.cleanup());
-  const A = sb.mkdir('A');
-  const out = sb.mkdir('out');
-  sb.write('A/.envrc', 'export A_VAR=a\n', 0o644);
-  const allow = sb.envd(['allow', A], { env: { ENVD_NO_DAEMON: '1' } });
-  expect(allow.status, allow.stderr).toBe(0);
-  const hookFile = sb.write(`hook.${shell}`, sb.envd(['hook', shell]).stdout);
-  return { sb, A, out, hookFile };
+  return hostileScene(shell, (fn) => cleanups.push(fn), user);
 }
 
 /** In and out of the project and some idle prompts; what the shell saw, and its screen. */

@@ -2,9 +2,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Sandbox, mustWhich } from './helpers/sandbox.js';
+import { mustWhich } from './helpers/sandbox.js';
 import { haveMoreShell, MORE_SHELLS } from './helpers/more-shells.js';
-import { LISTENER, tree } from './helpers/hostile-runtime.js';
+import { hostileScene, LISTENER, tree } from './helpers/hostile-runtime.js';
 import { TmuxShell, haveTmux, type EnvMap } from './helpers/tmux.js';
 import { ATTACKER, mustAccount } from './helpers/users.js';
 
@@ -55,16 +55,7 @@ for (const shell of MORE_SHELLS) {
   describe.runIf(haveTmux() && haveMoreShell(shell))(`${shell}: a runtime dir that is not this user's own 0700 dir`, () => {
     for (const kind of KINDS) {
       it.runIf(kind !== 'owned by another user' || isRoot)(`${kind}: one line says so, nothing is asked of it, the project loads in-process`, async () => {
-        const sb = new Sandbox({ xdgRuntime: false, lang: 'C' });
-        cleanups.push(() => sb.cleanup());
-        const A = sb.mkdir('A');
-        const out = sb.mkdir('out');
-        sb.write('A/.envrc', 'export A_VAR=a\n', 0o644);
-        const allow = sb.envd(['allow', A], { env: { ENVD_NO_DAEMON: '1' } });
-        expect(allow.status, allow.stderr).toBe(0);
-        const hook = sb.envd(['hook', shell]);
-        expect(hook.status, hook.stderr).toBe(0);
-        const hookFile = sb.write(`hook.${shell}`, hook.stdout);
+        const { sb, A, out, hookFile } = hostileScene(shell, (fn) => cleanups.push(fn));
 
         const run = sb.path('tmp', `envd-${process.getuid?.() ?? 0}`);
         mkdirSync(run);

@@ -57,8 +57,6 @@ _envd_rwhy=''                # what is wrong with it
 
 # 0 when the runtime dir can be used now; 1 when it cannot (absent, or _envd_rok 0 or -).
 _envd_rdir() {
-  # Found safe before, and still this user's directory: the idle prompt's case.
-  if [[ $_envd_rok == 1 && ! -L $_envd_run && -d $_envd_run && -O $_envd_run ]]; then return 0; fi
   if [[ -L $_envd_run ]]; then _envd_rok=- _envd_rwhy='is a symlink'; return 1; fi
   if [[ ! -e $_envd_run ]]; then _envd_rok=''; return 1; fi
   if [[ ! -d $_envd_run ]]; then _envd_rok=- _envd_rwhy='is not a directory'; return 1; fi

@@ -744,20 +744,10 @@ function _envd_mark
 end
 
 # The prompt hook (fish_prompt event and PWD changes). Keeps $status (fish keeps it for
-# event handlers anyway; this is for scripts that call the function).
-# The idle prompt (same $PWD, nothing changed) reads no file, as in ../bash/hook.bash: the
-# note is rewritten just before the generation file is read and, when what was read is the
-# generation applied here, vouches for it while it stays newer (a later write of the file
-# leaves an mtime no older than the note's). Nothing is opened on that path, so it needs
-# no runtime-dir check.
+# event handlers anyway; this is for scripts that call the function). The idle prompt's
+# test, which reads no file, is made before it is called (_envd_on_prompt, below).
 function _envd_hook
     set -l _envd_s $status
-    if test "$PWD" = "$_envd_pwd" -a -n "$_envd_noted" -a "$_envd_noted" = "$_envd_gen" -a "$ENVD_NO_DAEMON" != 1 -a "$_envd_note" -nt "$_envd_genfile"
-        and begin
-            not set -q _envd_tv[1]; or test $_envd_tv
-        end
-        return $_envd_s
-    end
     set -g _envd_noted ''
     set -l _envd_g ''
     set -l _envd_o ''
@@ -788,8 +778,13 @@ function _envd_on_exit --on-event fish_exit
     _envd_pair_drop
 end
 if status is-interactive
+    # The idle prompt (same $PWD, nothing changed) reads no file, as in ../bash/hook.bash:
+    # the note is rewritten just before the generation file is read (_envd_hook) and, when
+    # what was read is the generation applied here, vouches for it while it stays newer (a
+    # later write of the file leaves an mtime no older than the note's). Nothing is opened
+    # on that path, so it needs no runtime-dir check. Tested here rather than in
+    # _envd_hook: a fish function call costs more than the test.
     function _envd_on_prompt --on-event fish_prompt
-        # The idle prompt's test (_envd_hook's first), here: a function call costs more.
         if test -z "$_envd_skip" -a "$PWD" = "$_envd_pwd" -a -n "$_envd_noted" -a "$_envd_noted" = "$_envd_gen" -a "$ENVD_NO_DAEMON" != 1 -a "$_envd_note" -nt "$_envd_genfile"
             and begin
                 not set -q _envd_tv[1]; or test $_envd_tv

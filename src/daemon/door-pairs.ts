@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { closeSync, constants, fstatSync, lstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { errorMessage } from '../util/errors.js';
 import { pidAlive } from '../util/process.js';
+import { readRegularText } from '../util/safe-read.js';
 import { checkRuntimeDir } from './runtime-dir.js';
 import type { HookBackend } from './backend.js';
 import { isPrivate, tryUnlink } from './fifo-files.js';
@@ -168,23 +169,15 @@ export class DoorPairs {
   }
 }
 
-/** The lock's text; null when there is none. Never blocks (a FIFO put there is not waited on). */
+/**
+ * The lock's text; null when there is none, '' when it is not a small regular file (then
+ * it is removed). Never blocks: safe-read opens without waiting on a FIFO put there.
+ */
 function readLock(path: string): string | null {
-  let fd: number;
   try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
-  } catch {
-    return null;
-  }
-  try {
-    if (!fstatSync(fd).isFile()) return '';
-    const buf = Buffer.alloc(32);
-    const n = readSync(fd, buf, 0, buf.length, 0);
-    return buf.subarray(0, n).toString('latin1');
+    return readRegularText(path, 64);
   } catch {
     return '';
-  } finally {
-    closeSync(fd);
   }
 }
 

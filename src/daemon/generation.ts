@@ -1,8 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, constants, fstatSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
-import { rename, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { replaceFile } from '../util/atomic.js';
+import { replaceFile, replaceFileAsync } from '../util/atomic.js';
 import { errorMessage } from '../util/errors.js';
 
 /** Appended to the number while edits may go unseen (file watching off or failing). */
@@ -129,14 +126,9 @@ export class Generation {
     this.renaming = true;
     this.renameAgain = false;
     const text = this.text();
-    const tmp = join(dirname(this.file), `.${basename(this.file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-    writeFile(tmp, text, { mode: 0o600, flag: 'wx' })
-      .then(() => rename(tmp, this.file))
+    replaceFileAsync(this.file, text, 0o600)
       .then(() => this.afterRename(text.length))
-      .catch((err: unknown) => {
-        void unlink(tmp).catch(() => undefined);
-        this.failed(err);
-      })
+      .catch((err: unknown) => this.failed(err))
       .finally(() => {
         this.renaming = false;
         if (this.renameAgain) this.newInodeSoon();

@@ -1,4 +1,5 @@
 import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { rename, unlink, writeFile } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -19,9 +20,29 @@ export function replaceFile(path: string, data: string | Uint8Array, mode = 0o60
   renameInto(path, data, mode, false);
 }
 
+/**
+ * replaceFile in the thread pool: neither the write nor the rename holds the event loop
+ * (on ext4 a rename over a file makes the kernel flush the new one: milliseconds).
+ */
+export async function replaceFileAsync(path: string, data: string | Uint8Array, mode = 0o600): Promise<void> {
+  const tmp = tempBeside(path);
+  try {
+    await writeFile(tmp, data, { mode, flag: 'wx' });
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** A new name beside PATH for the content that replaces it. */
+function tempBeside(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
 /** The temp file, its content, the rename; with `durable`, each step reaches the disk first. */
 function renameInto(path: string, data: string | Uint8Array, mode: number, durable: boolean): void {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = tempBeside(path);
   const fd = openSync(tmp, 'wx', mode);
   try {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;

@@ -1,5 +1,8 @@
 import { lstatSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { expect } from 'vitest';
+import { Sandbox } from './sandbox.js';
+import type { Account } from './users.js';
 
 /**
  * The other user's side of the runtime-dir tests (test/hooks-runtime-dir.test.ts for bash,
@@ -49,4 +52,30 @@ export function tree(dir: string, prefix = ''): string[] {
     if (kind === 'd') out.push(...tree(join(dir, name), `${prefix}${name}/`));
   }
   return out;
+}
+
+export interface Scene {
+  sb: Sandbox;
+  A: string;
+  out: string;
+  hookFile: string;
+}
+
+/**
+ * A sandbox without XDG_RUNTIME_DIR with one approved project (approved in-process: the
+ * runtime dir is not usable) and the shell's hook saved to a file. `cleanup` gets the
+ * sandbox's removal.
+ */
+export function hostileScene(shell: string, cleanup: (fn: () => void) => void, user?: Account): Scene {
+  const sb = new Sandbox({ xdgRuntime: false, lang: 'C', ...(user !== undefined ? { user } : {}) });
+  cleanup(() => sb.cleanup());
+  const A = sb.mkdir('A');
+  const out = sb.mkdir('out');
+  sb.write('A/.envrc', 'export A_VAR=a\n', 0o644);
+  const allow = sb.envd(['allow', A], { env: { ENVD_NO_DAEMON: '1' } });
+  expect(allow.status, allow.stderr).toBe(0);
+  const hook = sb.envd(['hook', shell]);
+  expect(hook.status, hook.stderr).toBe(0);
+  const hookFile = sb.write(`hook.${shell}`, hook.stdout);
+  return { sb, A, out, hookFile };
 }
