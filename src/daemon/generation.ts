@@ -1,5 +1,5 @@
 import { closeSync, constants, fstatSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
-import { replaceFile, replaceFileAsync } from '../util/atomic.js';
+import { replaceWithEmpty } from '../util/atomic.js';
 import { errorMessage } from '../util/errors.js';
 
 /** Appended to the number while edits may go unseen (file watching off or failing). */
@@ -25,9 +25,6 @@ export class Generation {
   private written = 0;
   /** The whole second of the file's mtime after the last write (-1: unknown). */
   private writtenSec = -1;
-  /** A rename for tcsh is under way (newInodeSoon). */
-  private renaming = false;
-  private renameAgain = false;
 
   constructor(private readonly file: string, private readonly onError: (message: string) => void, polling = false) {
     this.polling = polling;
@@ -71,68 +68,28 @@ export class Generation {
       // path at every evaluation, and a rename over the old file makes ext4 flush the new
       // one (1-2 ms). A reader sees the old bytes or the new ones; even one that saw a mix
       // would see the old number or one it never had, and ask again either way.
-      if (text.length === this.written) {
-        const done = this.overwrite(text);
-        if (done === 'written') return;
-        if (done === 'same second') {
-          this.newInodeSoon();
-          return;
-        }
+      if (text.length === this.written && this.overwrite(text) === 'written') return;
+      // A first write, another length, or a second number within one second, which tcsh
+      // sees only as a new inode: an empty file renamed into place (nothing for ext4 to
+      // flush), then the number written in it. A reader in between sees an empty file and
+      // asks once more. Not fsynced: after a crash a new daemon starts above the clock.
+      // The mtime is the in-place write's, after the rename: the hooks' note
+      // (shells/bash/hook.bash, _envd_hook) relies on every change leaving an mtime no
+      // older than any moment the old bytes were read.
+      replaceWithEmpty(this.file, 0o600);
+      const fd = openSync(this.file, constants.O_WRONLY | constants.O_NOFOLLOW);
+      try {
+        writeSync(fd, text, 0, text.length, 0);
+      } finally {
+        closeSync(fd);
       }
-      // Renamed into place, not fsynced: after a crash a new daemon starts above the clock.
-      replaceFile(this.file, text, 0o600);
-      this.afterRename(text.length);
+      this.written = text.length;
+      this.writtenSec = Math.floor(statSync(this.file).mtimeMs / 1000);
     } catch (err) {
-      this.failed(err);
+      this.written = 0;
+      this.writtenSec = -1;
+      this.onError(`cannot write the generation file ${this.file}: ${errorMessage(err)}`);
     }
-  }
-
-  /**
-   * After a rename: the renamed file's mtime is the temp file's, from before the rename,
-   * so the number is written again where it now is. The hooks' note (shells/bash/hook.bash,
-   * _envd_hook) relies on every change leaving an mtime no older than any moment the old
-   * bytes were read.
-   */
-  private afterRename(length: number): void {
-    const text = this.text();
-    const fd = openSync(this.file, constants.O_WRONLY | constants.O_NOFOLLOW);
-    try {
-      writeSync(fd, text, 0, text.length, 0);
-    } finally {
-      closeSync(fd);
-    }
-    this.written = length === text.length ? text.length : 0;
-    this.writtenSec = Math.floor(statSync(this.file).mtimeMs / 1000);
-  }
-
-  private failed(err: unknown): void {
-    this.written = 0;
-    this.writtenSec = -1;
-    this.onError(`cannot write the generation file ${this.file}: ${errorMessage(err)}`);
-  }
-
-  /**
-   * A second number within one second: the bytes are in place already (bash, zsh and fish
-   * read them); tcsh sees the change as a new inode, which the rename gives, done in the
-   * thread pool so that the flush it causes holds no answer. Bumps meanwhile are written
-   * in place, and the newest number is written again after the rename (afterRename).
-   */
-  private newInodeSoon(): void {
-    // One under way may have renamed already: another one after it.
-    if (this.renaming) {
-      this.renameAgain = true;
-      return;
-    }
-    this.renaming = true;
-    this.renameAgain = false;
-    const text = this.text();
-    replaceFileAsync(this.file, text, 0o600)
-      .then(() => this.afterRename(text.length))
-      .catch((err: unknown) => this.failed(err))
-      .finally(() => {
-        this.renaming = false;
-        if (this.renameAgain) this.newInodeSoon();
-      });
   }
 
   /** In place: 'written', or 'same second' (written, but tcsh cannot see it), or 'failed' (nothing written). */
