@@ -3,6 +3,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Sandbox, haveShell, procState, type Shell } from './helpers/sandbox.js';
 import { TmuxShell, haveTmux, type EnvMap, type TmuxShellOptions } from './helpers/tmux.js';
+import { BUDGET } from './helpers/daemon-sandbox.js';
 
 /**
  * The prompt hooks in real interactive bash, zsh and fish (tmux), against a real daemon,
@@ -354,6 +355,9 @@ for (const shell of ['bash', 'zsh', 'fish'] as Shell[]) {
       A = sb.mkdir('A');
       sb.write('A/v.txt', 'one');
       sb.write('A/.envrc', 'watch_file v.txt\nexport A_VAR="$(cat v.txt)"\n');
+      // The edit is re-evaluated at the next prompt: on a machine busy with other tests that
+      // can take longer than the default budget (then it applies one prompt later).
+      sb.write('home/.config/envd/envd.toml', BUDGET);
       // First: any other envd command would start a daemon with watching on.
       const start = sb.envd(['daemon', 'start'], { env: { ENVD_NO_WATCH: '1' } });
       expect(start.status, start.stderr).toBe(0);
