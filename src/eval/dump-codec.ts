@@ -28,9 +28,24 @@ export function dumpJson(env: DumpEnv, indent?: number): string {
   return JSON.stringify(sorted, null, indent);
 }
 
+/**
+ * The last texts encoded. A shell going in and out of a project gets the same
+ * DIRENV_DIFF and DIRENV_WATCHES every time: deflating them again is most of writing them.
+ */
+const recentlyEncoded = new Map<string, string>();
+const RECENT = 32;
+
 /** gzenv of JSON text: zlib, then URL-safe base64 with padding (Go's base64.URLEncoding). */
 function gzenvOfJson(json: string): string {
-  return deflateSync(Buffer.from(json, 'utf8')).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+  const known = recentlyEncoded.get(json);
+  if (known !== undefined) return known;
+  const text = deflateSync(Buffer.from(json, 'utf8')).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+  if (recentlyEncoded.size >= RECENT) {
+    const oldest = recentlyEncoded.keys().next().value;
+    if (oldest !== undefined) recentlyEncoded.delete(oldest);
+  }
+  recentlyEncoded.set(json, text);
+  return text;
 }
 
 export function encodeGzenv(env: DumpEnv): string {

@@ -117,6 +117,10 @@ unset __envd_w_f
  * does, so an edit is seen at the next evaluation without restarting anything.
  */
 export function warmKey(bashPath: string): string {
+  // Read at most once a second: a stdlib upgraded in place is seen within that, and an
+  // evaluation does not pay for a directory listing and a dozen stat calls.
+  const now = Date.now();
+  if (lastKey !== null && lastKey.bash === bashPath && now - lastKey.at < KEY_TTL_MS) return lastKey.key;
   const parts = [bashPath];
   try {
     for (const f of readdirSync(STDLIB_DIR).filter((n) => n.endsWith('.sh')).sort()) {
@@ -124,7 +128,12 @@ export function warmKey(bashPath: string): string {
       parts.push(`${f}:${st.ino}:${st.size}:${st.mtimeNs}`);
     }
   } catch {
-    parts.push(`unreadable:${Date.now()}`);
+    parts.push(`unreadable:${now}`);
   }
-  return parts.join('\0');
+  const key = parts.join('\0');
+  lastKey = { bash: bashPath, at: now, key };
+  return key;
 }
+
+const KEY_TTL_MS = 1000;
+let lastKey: { bash: string; at: number; key: string } | null = null;
