@@ -40,12 +40,19 @@ function gzenvOfJson(json: string): string {
   const known = recentlyEncoded.get(json);
   if (known !== undefined) return known;
   const text = deflateSync(Buffer.from(json, 'utf8')).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
-  if (recentlyEncoded.size >= RECENT) {
-    const oldest = recentlyEncoded.keys().next().value;
-    if (oldest !== undefined) recentlyEncoded.delete(oldest);
-  }
-  recentlyEncoded.set(json, text);
+  remember(recentlyEncoded, json, text);
   return text;
+}
+
+/** The JSON texts of the last gzenv values read (a shell leaving a project sends the same ones). */
+const recentlyDecoded = new Map<string, string>();
+
+function remember(memo: Map<string, string>, key: string, value: string): void {
+  if (memo.size >= RECENT) {
+    const oldest = memo.keys().next().value;
+    if (oldest !== undefined) memo.delete(oldest);
+  }
+  memo.set(key, value);
 }
 
 export function encodeGzenv(env: DumpEnv): string {
@@ -65,14 +72,18 @@ export function decodeGzenvValue(text: string, maxBytes = MAX_DUMP_BYTES): unkno
   const body = text.trim();
   if (body === '') throw new DumpFormatError('the value is empty');
   if (!/^[A-Za-z0-9_\-+/]+={0,2}$/.test(body)) throw new DumpFormatError('the value is not URL-safe base64');
-  let json: Buffer;
-  try {
-    json = inflateSync(Buffer.from(body.replace(/=+$/, ''), 'base64url'), { maxOutputLength: maxBytes });
-  } catch {
-    throw new DumpFormatError('the value does not decompress (not zlib data, or too large)');
+  // Each call parses afresh (callers may change what they get); only inflating is saved.
+  let json = recentlyDecoded.get(body);
+  if (json === undefined || json.length > maxBytes) {
+    try {
+      json = inflateSync(Buffer.from(body.replace(/=+$/, ''), 'base64url'), { maxOutputLength: maxBytes }).toString('utf8');
+    } catch {
+      throw new DumpFormatError('the value does not decompress (not zlib data, or too large)');
+    }
+    remember(recentlyDecoded, body, json);
   }
   try {
-    return JSON.parse(json.toString('utf8')) as unknown;
+    return JSON.parse(json) as unknown;
   } catch {
     throw new DumpFormatError('the value is not valid JSON');
   }
