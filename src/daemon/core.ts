@@ -195,6 +195,7 @@ export class DaemonCore implements Backend {
 
   /** Export for both transports; the hook side passes the async budget from config. */
   async export(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {
+    if (opts.coarseWatcher === true) this.o.generation.needNewInodes();
     try {
       // A request to run the file (entering) is never replayed; nor with `[go] auto`, whose
       // answers depend on SDK discovery as well as on files.
@@ -324,7 +325,8 @@ export class DaemonCore implements Backend {
   private readonly dispatcher = new Dispatcher<SessionState>({
     hello: () => this.hello(),
     ping: () => undefined,
-    export: (r) => this.export(r.req, { budgetMs: budgetFromWire(r.budgetMs) }),
+    // The CLI does not say for which shell (tcsh's hook falls back to it): as for tcsh.
+    export: (r) => this.export(r.req, { budgetMs: budgetFromWire(r.budgetMs), coarseWatcher: true }),
     allow: async (r) => {
       const result = await this.o.engine.allow(r.path, r.cwd);
       this.bump();

@@ -281,7 +281,7 @@ export class HookSession {
       // req.env is the parser's own prototype-free map, made for this request. A cwd that
       // is not UTF-8 is refused by the service with a message naming it.
       const outcome = await this.backend.export({ cwd: req.header.cwd, env: req.env },
-        cli ? { budgetMs: cliBudgetMs(req.header, waitMs) } : { budgetMs: waitMs, fresh: req.header.flags.includes('n') });
+        cli ? { budgetMs: cliBudgetMs(req.header, waitMs), coarseWatcher: req.header.shell === 'tcsh' } : { budgetMs: waitMs, fresh: req.header.flags.includes('n') });
       // The evaluation this answer carries moved the generation when it finished: the
       // number after it, so the shell does not ask again at once for what it already has
       // (zsh and fish ask after a cd and again at the prompt). Moved by more, something
