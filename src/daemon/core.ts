@@ -57,6 +57,8 @@ export class DaemonCore implements Backend {
   readonly memo = new AnswerMemo();
   /** The same answers encoded, by the hook request's bytes (hook-replay.ts). */
   readonly replies = new ReplyCache(this.memo);
+  /** Hook requests answered from kept replies (hello reports it). */
+  private replayed = 0;
   /** Stamps shared by the replies of one loop turn (stat-batch.ts). */
   readonly stats = new StatBatch();
   /** Answers not kept for now (a file changed within the second), worked out again later. */
@@ -138,6 +140,7 @@ export class DaemonCore implements Backend {
       watched: this.o.watcher.count,
       watchPending: this.o.watcher.pending,
       cached: this.o.engine.cachedCount(),
+      replayed: this.replayed,
       watcher: this.o.watcher.state,
       engine: true,
       identity: this.identity,
@@ -196,12 +199,14 @@ export class DaemonCore implements Backend {
   /** Export for both transports; the hook side passes the async budget from config. */
   async export(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {
     try {
-      // A request to run the file (entering) is never replayed; nor with `[go] auto`, whose
-      // answers depend on SDK discovery as well as on files.
-      const memoable = opts.fresh !== true && !this.o.engine.config.go.auto;
+      // A request to run the file (entering, flag `n`) is answered from the memo only with
+      // what the flag cannot change (answer-memo.ts FILE_ONLY_KINDS: leaving, nothing to
+      // do); nothing with `[go] auto`, whose answers depend on SDK discovery as well.
+      const fresh = opts.fresh === true;
+      const memoable = !this.o.engine.config.go.auto;
       const key = memoable ? requestKey(req) : '';
       const generation = this.o.generation.current;
-      const kept = memoable ? this.memo.get(key, generation) : null;
+      const kept = memoable ? this.memo.get(key, generation, fresh) : null;
       if (kept !== null) {
         this.o.watcher.touch(req.cwd, watchedPaths(req.env, kept.change));
         return kept;
@@ -209,7 +214,7 @@ export class DaemonCore implements Backend {
       const startedAt = Date.now();
       const outcome = await this.o.engine.export(req, opts);
       if (memoable) {
-        const put = this.memo.put(key, req, outcome, this.world(generation), startedAt);
+        const put = this.memo.put(key, req, outcome, this.world(generation), startedAt, fresh);
         if (typeof put === 'object') this.promotions.noteUnsettled(key, put.settlesAt);
       }
       // What the shell now depends on stays watched while shells use it.
@@ -228,14 +233,22 @@ export class DaemonCore implements Backend {
    */
   replay(raw: string): Buffer | null {
     if (this.superseded() !== null) return null;
-    const r = this.replies.get(raw, this.o.generation.current, this.stats);
+    const generation = this.o.generation.current;
+    const r = this.replies.get(raw, generation, this.stats);
     if (r === null) return null;
+    // An answer that holds across generations carries the current one (a hook that got an
+    // older number would ask again at every prompt): encoded again once per generation.
+    if (r.generation !== generation) {
+      r.body = r.encode(generation);
+      r.generation = generation;
+    }
     const now = Date.now();
     if (now - r.touchedAt >= TOUCH_EVERY_MS) {
       r.touchedAt = now;
       this.o.watcher.touch(r.cwd, r.watched);
     }
     this.gc.poke();
+    this.replayed++;
     return r.body;
   }
 
@@ -249,8 +262,11 @@ export class DaemonCore implements Backend {
     if (this.o.engine.config.go.auto) return;
     const key = requestKey(req);
     const e = this.memo.entry(key);
-    if (e !== undefined && e.live && e.outcome === outcome && e.generation === generation) {
-      this.replies.put(raw, { entry: e, body: encode(outcome, generation), cwd: req.cwd, watched: watchedPaths(req.env, outcome.change), touchedAt: Date.now() });
+    if (e !== undefined && e.live && e.outcome === outcome && (e.generation === generation || !e.generational)) {
+      this.replies.put(raw, {
+        entry: e, body: encode(outcome, generation), generation, encode: (g) => encode(outcome, g),
+        cwd: req.cwd, watched: watchedPaths(req.env, outcome.change), touchedAt: Date.now(),
+      });
       return;
     }
     this.promotions.add(key, raw, req, encode);

@@ -40,9 +40,12 @@ export function scanHead(buf: Buffer): ScannedHead | null {
   return { id, rest: idEnd + 1 };
 }
 
-/** Flags a kept reply may carry: `c` (colour). `n`, `e`, `t` and unknown letters never. */
+/**
+ * Flags a kept reply may carry: `c` (colour) and `n` (entering: kept only for an answer the
+ * flag cannot change, answer-memo.ts FILE_ONLY_KINDS). `e`, `t` and unknown letters never.
+ */
 export function replayableFlags(flags: string): boolean {
-  return flags === '' || flags === 'c';
+  return flags === '' || flags === 'c' || flags === 'n' || flags === 'cn';
 }
 
 /** `ENVD-HOOK 1 ID w MS`, the kept records, `z ID`: one buffer, one write. */
@@ -59,8 +62,11 @@ export function frameReply(id: string, waitMs: number, body: Buffer): Buffer {
 
 export interface ReadyReply {
   readonly entry: MemoEntry;
-  /** The records after the acknowledgement, without `z ID`. */
-  readonly body: Buffer;
+  /** The records after the acknowledgement, without `z ID`; its `g` says `generation`. */
+  body: Buffer;
+  generation: number;
+  /** The same records for another generation (an entry that holds across generations). */
+  readonly encode: (generation: number) => Buffer;
   readonly cwd: string;
   /** What the watcher is told the shell still uses (watchedPaths of the request). */
   readonly watched: readonly string[];

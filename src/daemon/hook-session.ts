@@ -10,6 +10,7 @@ import { red, shown } from '../util/colour.js';
 import { printable } from '../util/printable.js';
 import type { HookBackend } from './backend.js';
 import { cliBudgetMs, cliErrorRecords, cliRecords, isCliRequest } from './cli-answer.js';
+import { FILE_ONLY_KINDS } from './answer-memo.js';
 import { frameReply, MAX_REPLAYED_BYTES, replayableFlags, scanHead } from './hook-replay.js';
 
 /** Sent when the backend cannot say: `.envrc` and `.env` are a superset of the defaults. */
@@ -288,7 +289,9 @@ export class HookSession {
       // else happened meanwhile: the number from before, and the shell asks again.
       if (outcome.evaluated === true) generation = this.generationAfter(generation);
       records = cli ? cliRecords(outcome, req.header, colour) : recordsFor(outcome, req.header.shell, colour);
-      if (!cli && raw !== null && replayableFlags(req.header.flags)) kept = outcome;
+      // Flag `n` (entering) only for an answer the flag cannot change (answer-memo.ts).
+      if (!cli && raw !== null && replayableFlags(req.header.flags) &&
+        (!req.header.flags.includes('n') || FILE_ONLY_KINDS.has(outcome.kind))) kept = outcome;
     } catch (err) {
       // Errors may quote a path (Node's own messages do): never raw control characters.
       const text = `envd: ${printable(errorMessage(err).replace(/^envd: /, ''))}`;
