@@ -11,7 +11,7 @@ import {
 import { METHODS } from '../protocol/methods.js';
 import { EnvdError, errorMessage } from '../util/errors.js';
 import type { Generation } from './generation.js';
-import type { Backend, DaemonEngine, SessionState } from './backend.js';
+import type { Backend, DaemonEngine, KeptReply, SessionState } from './backend.js';
 import type { DaemonLogger } from './log.js';
 import type { DependencyWatcher } from './watcher.js';
 import { watchedPaths } from '../engine/shell-state.js';
@@ -185,8 +185,8 @@ export class DaemonCore implements Backend {
    * or null. It then stops after the current answers: the hook that was told `v` asks the
    * CLI, which starts the installed version.
    */
-  superseded(): string | null {
-    const now = this.installed.replacedBy();
+  superseded(stats?: StatBatch): string | null {
+    const now = this.installed.replacedBy(stats);
     if (now === null) return null;
     const why = `envd ${now} is installed now; this daemon (envd ${this.o.version}) steps down`;
     if (!this.steppingDown) {
@@ -231,17 +231,11 @@ export class DaemonCore implements Backend {
    * they came from still holds (its stamps, this generation); else null, and the request
    * takes the whole path. Nothing is parsed or evaluated here.
    */
-  replay(raw: string): Buffer | null {
-    if (this.superseded() !== null) return null;
+  replay(raw: string): KeptReply | null {
+    if (this.superseded(this.stats) !== null) return null;
     const generation = this.o.generation.current;
     const r = this.replies.get(raw, generation, this.stats);
     if (r === null) return null;
-    // An answer that holds across generations carries the current one (a hook that got an
-    // older number would ask again at every prompt): encoded again once per generation.
-    if (r.generation !== generation) {
-      r.body = r.encode(generation);
-      r.generation = generation;
-    }
     const now = Date.now();
     if (now - r.touchedAt >= TOUCH_EVERY_MS) {
       r.touchedAt = now;
@@ -249,7 +243,9 @@ export class DaemonCore implements Backend {
     }
     this.gc.poke();
     this.replayed++;
-    return r.body;
+    // The generation now (an answer that holds across generations was kept under an older
+    // one; a hook told that one would ask again at every prompt).
+    return { body: r.body, generation };
   }
 
   /**
@@ -263,10 +259,7 @@ export class DaemonCore implements Backend {
     const key = requestKey(req);
     const e = this.memo.entry(key);
     if (e !== undefined && e.live && e.outcome === outcome && (e.generation === generation || !e.generational)) {
-      this.replies.put(raw, {
-        entry: e, body: encode(outcome, generation), generation, encode: (g) => encode(outcome, g),
-        cwd: req.cwd, watched: watchedPaths(req.env, outcome.change), touchedAt: Date.now(),
-      });
+      this.replies.put(raw, { entry: e, body: encode(outcome), cwd: req.cwd, watched: watchedPaths(req.env, outcome.change), touchedAt: Date.now() });
       return;
     }
     this.promotions.add(key, raw, req, encode);

@@ -8,7 +8,7 @@ import {
 import { errorMessage } from '../util/errors.js';
 import { red, shown } from '../util/colour.js';
 import { printable } from '../util/printable.js';
-import type { HookBackend } from './backend.js';
+import type { HookBackend, KeptReply } from './backend.js';
 import { cliBudgetMs, cliErrorRecords, cliRecords, isCliRequest } from './cli-answer.js';
 import { FILE_ONLY_KINDS } from './answer-memo.js';
 import { frameReply, MAX_REPLAYED_BYTES, replayableFlags, scanHead } from './hook-replay.js';
@@ -152,14 +152,14 @@ export class HookSession {
 
   /** Answered from a kept reply (core.ts replay), or false. */
   private replayed(id: string, key: string): boolean {
-    let body: Buffer | null = null;
+    let kept: KeptReply | null = null;
     try {
-      body = this.backend.replay?.(key) ?? null;
+      kept = this.backend.replay?.(key) ?? null;
     } catch {
-      body = null;
+      kept = null;
     }
-    if (body === null) return false;
-    this.sink.whole?.(frameReply(id, this.waitMs(), body));
+    if (kept === null) return false;
+    this.sink.whole?.(frameReply(id, this.waitMs(), kept.body, kept.generation));
     return true;
   }
 
@@ -304,14 +304,14 @@ export class HookSession {
       const backend = this.backend;
       // The records a hook gets for this outcome, as above (the daemon may work it out again
       // later: core.ts promote).
-      const encode = (o: ExportOutcome, g: number): Buffer => {
+      const encode = (o: ExportOutcome): Buffer => {
         let m = DEFAULT_MARKERS;
         try {
           m = backend.markers?.() ?? DEFAULT_MARKERS;
         } catch {
           // As above: the defaults.
         }
-        return encodeRecords([...recordsFor(o, shell, colour), markersRecord(m), { t: 'g', generation: g }]);
+        return encodeRecords([...recordsFor(o, shell, colour), markersRecord(m)]);
       };
       try {
         backend.keepReply?.(raw, { cwd: req.header.cwd, env: req.env }, kept, generation, encode);
