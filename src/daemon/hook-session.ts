@@ -8,8 +8,9 @@ import {
 import { errorMessage } from '../util/errors.js';
 import { red, shown } from '../util/colour.js';
 import { printable } from '../util/printable.js';
-import type { HookBackend } from './backend.js';
+import type { HookBackend, KeptReply } from './backend.js';
 import { cliBudgetMs, cliErrorRecords, cliRecords, isCliRequest } from './cli-answer.js';
+import { FILE_ONLY_KINDS } from './answer-memo.js';
 import { frameReply, MAX_REPLAYED_BYTES, replayableFlags, scanHead } from './hook-replay.js';
 
 /** Sent when the backend cannot say: `.envrc` and `.env` are a superset of the defaults. */
@@ -151,14 +152,14 @@ export class HookSession {
 
   /** Answered from a kept reply (core.ts replay), or false. */
   private replayed(id: string, key: string): boolean {
-    let body: Buffer | null = null;
+    let kept: KeptReply | null = null;
     try {
-      body = this.backend.replay?.(key) ?? null;
+      kept = this.backend.replay?.(key) ?? null;
     } catch {
-      body = null;
+      kept = null;
     }
-    if (body === null) return false;
-    this.sink.whole?.(frameReply(id, this.waitMs(), body));
+    if (kept === null) return false;
+    this.sink.whole?.(frameReply(id, this.waitMs(), kept.body, kept.generation));
     return true;
   }
 
@@ -288,7 +289,9 @@ export class HookSession {
       // else happened meanwhile: the number from before, and the shell asks again.
       if (outcome.evaluated === true) generation = this.generationAfter(generation);
       records = cli ? cliRecords(outcome, req.header, colour) : recordsFor(outcome, req.header.shell, colour);
-      if (!cli && raw !== null && replayableFlags(req.header.flags)) kept = outcome;
+      // Flag `n` (entering) only for an answer the flag cannot change (answer-memo.ts).
+      if (!cli && raw !== null && replayableFlags(req.header.flags) &&
+        (!req.header.flags.includes('n') || FILE_ONLY_KINDS.has(outcome.kind))) kept = outcome;
     } catch (err) {
       // Errors may quote a path (Node's own messages do): never raw control characters.
       const text = `envd: ${printable(errorMessage(err).replace(/^envd: /, ''))}`;
@@ -301,14 +304,14 @@ export class HookSession {
       const backend = this.backend;
       // The records a hook gets for this outcome, as above (the daemon may work it out again
       // later: core.ts promote).
-      const encode = (o: ExportOutcome, g: number): Buffer => {
+      const encode = (o: ExportOutcome): Buffer => {
         let m = DEFAULT_MARKERS;
         try {
           m = backend.markers?.() ?? DEFAULT_MARKERS;
         } catch {
           // As above: the defaults.
         }
-        return encodeRecords([...recordsFor(o, shell, colour), markersRecord(m), { t: 'g', generation: g }]);
+        return encodeRecords([...recordsFor(o, shell, colour), markersRecord(m)]);
       };
       try {
         backend.keepReply?.(raw, { cwd: req.header.cwd, env: req.env }, kept, generation, encode);
