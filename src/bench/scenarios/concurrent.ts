@@ -5,8 +5,8 @@
  * or out of it in the next round. One sample = one shell's cd + prompt. Checked after each.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, constants, openSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { closeSync, constants, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { enter, runProblem } from '../context.js';
 import { barrier, cd, cdPrompt, expect, prompt, promptUntil, repeat, time } from '../plan.js';
 import { startPlan } from '../run.js';
@@ -130,14 +130,21 @@ export const concurrent: Scenario = {
 };
 
 /**
- * The daemon alone under the same burst: 50 clients speaking the hook protocol on the
- * socket as the zsh hook does (src/bench/hook-client.ts), released together in each round,
- * each entering or leaving its own project. No shell competes for the two cores here, so
- * this is the daemon's own latency per request. envd only: the others have no daemon.
+ * The daemon alone under a burst of 50 clients speaking the hook protocol on the socket as
+ * the zsh hook does (src/bench/hook-client.ts), released together in each round. No shell
+ * competes for the two cores here, so this is the daemon's own latency per request. envd
+ * only: the others have no daemon.
+ *
+ * The rows time what the target is about, answers the daemon has already worked out: all
+ * 50 shells sit in their projects, a file the daemon watches changes elsewhere (the
+ * generation moves, so every hook asks at its next prompt), and all 50 ask at once. The
+ * note adds the other burst, 50 shells changing directory at once: every entry runs its
+ * .envrc (flag `n`, as direnv re-runs it), so that one is 50 evaluations on the machine's
+ * cores, and no cache can stand in for it.
  */
 export const concurrentSocket: Scenario = {
   id: 'concurrent-socket',
-  about: `${SHELLS} hook-protocol clients on the daemon's socket at once, each entering or leaving its project`,
+  about: `${SHELLS} hook-protocol clients on the daemon's socket at once, asking at a prompt after a change elsewhere (and, in the note, changing directory)`,
   async run(ctx) {
     const rounds = ctx.n(40, 10);
     const stat = `${SHELLS} clients × ${rounds} rounds = ${SHELLS * rounds} requests`;
@@ -151,11 +158,15 @@ export const concurrentSocket: Scenario = {
       let clients: Array<{ p: Project; c: HookClient }> = [];
       try {
         const projects = await makeProjects(tool, box, 's', SHELLS, smallSpec);
+        const [elsewhere] = await makeProjects(tool, box, 'x', 1, smallSpec);
+        if (elsewhere === undefined) throw new Error('no project');
         const socket = tool.socket(box);
         const base: Record<string, string> = { ...box.env, SHLVL: '1', PWD: box.outside };
         // Flag `n` on every cd, as the bash and zsh hooks send it: a client that left it out
         // would be served the memoized answer a real shell never gets on entry.
         clients = projects.map((p, i) => ({ p, c: new HookClient(socket, base, `c${i}`, { entering: true }) }));
+        const watching = new HookClient(socket, base, 'cx', { entering: true });
+        clients.push({ p: elsewhere, c: watching });
         const settle = async (c: HookClient, dir: string, want: string | null, name: string): Promise<void> => {
           for (let i = 0; i < 500; i++) {
             await c.ask(dir);
@@ -164,45 +175,68 @@ export const concurrentSocket: Scenario = {
           }
           throw new Error(`warm-up: ${name} never became ${String(want)} in ${dir}`);
         };
-        await Promise.all(clients.map(async ({ p, c }) => {
+        const shells = clients.slice(0, SHELLS);
+        await Promise.all(shells.map(async ({ p, c }) => {
           await settle(c, p.dir, p.value, p.name);
           await settle(c, box.outside, null, p.name);
         }));
+        // The 51st shell stays in its project: the daemon watches that project's files.
+        await settle(watching, elsewhere.dir, elsewhere.value, elsewhere.name);
         // Projects and the allowlist a second old, as a user's are (the daemon keeps no
         // answer derived from a file changed in the last second: answer-memo.ts).
         await sleep(1100);
-        const samples: number[] = [];
-        // Entering runs the file (flag `n`); leaving is answered from the shell's own state:
-        // their tails are told apart in the note.
+
+        // The cd burst (the note): entering runs the file, leaving is the shell's own state.
         const bySide: Record<'enter' | 'leave', number[]> = { enter: [], leave: [] };
-        const replayedBefore = await tool.replayed(box);
-        let stale = 0;
+        let cdStale = 0;
         for (let r = 0; r < rounds; r++) {
           const entering = r % 2 === 0;
-          const answers = await Promise.all(clients.map(({ p, c }) => c.ask(entering ? p.dir : box.outside)));
+          const answers = await Promise.all(shells.map(({ p, c }) => c.ask(entering ? p.dir : box.outside)));
           for (const [i, a] of answers.entries()) {
-            const cl = clients[i];
+            const cl = shells[i];
             if (cl === undefined) continue;
             const want = entering ? cl.p.value : null;
             if ((cl.c.env[cl.p.name] ?? null) !== want) {
-              stale++;
+              cdStale++;
               await settle(cl.c, entering ? cl.p.dir : box.outside, want, cl.p.name);
-            } else {
-              samples.push(a.us);
-              bySide[entering ? 'enter' : 'leave'].push(a.us);
-            }
+            } else bySide[entering ? 'enter' : 'leave'].push(a.us);
           }
         }
-        // Stale answers asked again (settle) count too: an upper bound on the timed replays.
+        // Every shell in its project now (the last round entered), its answers a second old.
+        await Promise.all(shells.map(({ p, c }) => settle(c, p.dir, p.value, p.name)));
+        await sleep(1100);
+
+        // The prompt burst (the rows): a change elsewhere, then all 50 ask at once.
+        const generationFile = join(dirname(socket), 'generation');
+        const envrc = join(elsewhere.dir, '.envrc');
+        const samples: number[] = [];
+        const replayedBefore = await tool.replayed(box);
+        let stale = 0;
+        for (let r = 0; r < rounds; r++) {
+          const before = readFileSync(generationFile, 'utf8');
+          // Same bytes, a new mtime: still approved, and the watcher reports a change.
+          writeFileSync(envrc, readFileSync(envrc));
+          for (let i = 0; i < 300 && readFileSync(generationFile, 'utf8') === before; i++) await sleep(10);
+          const answers = await Promise.all(shells.map(({ p, c }) => c.ask(p.dir)));
+          for (const [i, a] of answers.entries()) {
+            const cl = shells[i];
+            if (cl === undefined) continue;
+            if ((cl.c.env[cl.p.name] ?? null) !== cl.p.value) {
+              stale++;
+              await settle(cl.c, cl.p.dir, cl.p.value, cl.p.name);
+            } else samples.push(a.us);
+          }
+        }
         const replayed = (await tool.replayed(box)) - replayedBefore;
         const ranked = [...samples, ...Array<number>(stale).fill(Infinity)];
         const staleNote = stale > 0 ? `${stale} answers were 'still loading' or wrong; counted as slowest` : '';
         const v50 = percentile(ranked, 50);
         const v99 = percentile(ranked, 99);
         p50.cells.envd = Number.isFinite(v50) ? { value: v50, n: ranked.length } : { value: null, n: ranked.length, failed: staleNote };
-        const sides = (['enter', 'leave'] as const).filter((k) => bySide[k].length > 0)
+        const cd = (['enter', 'leave'] as const).filter((k) => bySide[k].length > 0)
           .map((k) => `${k} p50 ${formatMicros(percentile(bySide[k], 50))} p99 ${formatMicros(percentile(bySide[k], 99))}`).join(', ');
-        const maxNote = `max ${formatMicros(Math.max(...samples))}; answered: ${sides}; ${replayed} served from kept replies`;
+        const maxNote = `max ${formatMicros(Math.max(...samples))}; ${replayed} of ${SHELLS * rounds} served from kept replies; `
+          + `50 shells changing directory at once: ${cd}${cdStale > 0 ? ` (${cdStale} asked again)` : ''}`;
         if (!Number.isFinite(v99)) return { value: null, n: ranked.length, failed: `${staleNote}; ${maxNote}` };
         return { value: v99, n: ranked.length, note: [maxNote, staleNote].filter((x) => x !== '').join('; ') };
       } finally {
