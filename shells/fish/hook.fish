@@ -67,7 +67,12 @@ set -q _envd_noted; or set -g _envd_noted '' # the generation read after the not
 set -q _envd_pwd; or set -g _envd_pwd '' # $PWD at the last check
 set -q _envd_gen; or set -g _envd_gen '' # generation of the last answer
 set -q _envd_found; or set -g _envd_found - # marker file found at the last check ('' none, '-' unknown)
-set -q _envd_n; or set -g _envd_n 0 # request counter (ids)
+set -q _envd_n; or set -g _envd_n 0 # request counter (ids; see _envd_reqhead)
+set -q _envd_ids; or set -g _envd_ids # the ids left in this block
+set -g _envd_sfx # 00 01 .. 99 (brace expansion varies its first list fastest)
+for _envd_t in 0 1 2 3 4 5 6 7 8 9
+    set -a _envd_sfx $_envd_t{0,1,2,3,4,5,6,7,8,9}
+end
 set -q _envd_wait; or set -g _envd_wait 200 # the daemon's budget in ms (from its `w` record)
 set -q _envd_warned; or set -g _envd_warned '' # warned that the daemon does not answer
 set -q _envd_try; or set -g _envd_try '' # what `envd export` is running for (see _envd_check)
@@ -179,10 +184,12 @@ end
 
 # ---- find -----------------------------------------------------------------------------
 # _envd_f := the nearest marker file at or above $PWD ('' when there is none).
-# The usual case, an absolute $PWD and marker names without a newline: every directory
-# from $PWD up to / (nearest first), then one `path filter` over every directory/name
-# pair, in that order: two builtins in command substitutions, whatever the depth (each
-# costs ~50 µs; a walk taking the parent one step at a time cost ~1.5 ms).
+# The usual case, an absolute $PWD and marker names without a newline: its components
+# (a regex's named capture: a list set without a command substitution, which costs
+# ~50 µs), every directory from $PWD up to / (nearest first), then one `path filter -q`
+# over every directory/name pair: no marker anywhere (leaving a project) is one builtin;
+# otherwise the first pair in that order that is a file. (A walk taking the parent one
+# step at a time with command substitutions cost ~1.5 ms.)
 # Otherwise (a newline somewhere: a command substitution would split the name), one
 # component per step; every step up is one component shorter, so the walk ends on any
 # path. Going up takes the prefix before the last slash by its position (see _envd_head:
@@ -192,11 +199,17 @@ function _envd_find
     if string match -q -- '/*' $PWD; and not string match -q -- '*'\n'*' $PWD $_envd_markers
         # '' stands for / ("$d/$m" is then /$m).
         set -l _envd_ds ''
-        for _envd_c in (string split -n -- / $PWD)
-            set -p _envd_ds "$_envd_ds[1]/$_envd_c"
+        string match -qra -- '/(?<_envd_c>[^/]+)' $PWD
+        for _envd_x in $_envd_c
+            set -p _envd_ds "$_envd_ds[1]/$_envd_x"
         end
-        set -l _envd_x (path filter -f -- $_envd_ds/$_envd_markers)
-        set -q _envd_x[1]; and set -g _envd_f $_envd_x[1]
+        path filter -qf -- $_envd_ds/$_envd_markers; or return 0
+        for _envd_x in $_envd_ds/$_envd_markers
+            if test -f $_envd_x
+                set -g _envd_f $_envd_x
+                return 0
+            end
+        end
         return 0
     end
     set -l _envd_d $PWD
@@ -237,12 +250,18 @@ end
 # Once per shell: OpenBSD netcat (it has -U and -N).
 # The next request's id and flags (both transports): c when the terminal wants colour; n
 # when entering (another file than at the last check), so the daemon runs the file rather
-# than replaying a cached result, as direnv does on every entry. The counter goes up by a
-# builtin piped into `read`, not a command substitution (whose output another thread
-# reads: a wait for a CPU on a busy machine).
+# than replaying a cached result, as direnv does on every entry. The counter goes up by
+# one, taken from a block of 100 numbers (N00..N99, _envd_sfx after N): `math` (its
+# output piped into `read`, which another thread writes: a wait for a CPU on a busy
+# machine) only once per block, for the next N.
 function _envd_reqhead
-    math $_envd_n + 1 | read -g _envd_n
+    if not set -q _envd_ids[1]
+        math "floor($_envd_n / 100) + 1" | read -l _envd_b
+        set -g _envd_ids $_envd_b$_envd_sfx
+    end
+    set -g _envd_n $_envd_ids[1]
     set -g _envd_id $_envd_n
+    set -e _envd_ids[1]
     set -g _envd_fl ''
     if test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb
         set -g _envd_fl c
@@ -431,7 +450,9 @@ function _envd_fifo_ask
     _envd_reqhead
     # The watchdog first: from now on something comes on .res whatever happens.
     echo $_envd_id $_envd_wait >$_envd_pair.wd
-    printf '%s\0' ENVD-HOOK 1 $_envd_id fish "$_envd_fl" "$PWD" $_envd_kv '' >$_envd_pair.req
+    # In one write: printf writes each field on its own to a file (one system call each,
+    # and the daemon woken for a few bytes at a time); `string collect` writes the whole.
+    printf '%s\0' ENVD-HOOK 1 $_envd_id fish "$_envd_fl" "$PWD" $_envd_kv '' | string collect >$_envd_pair.req
     set -l _envd_k
     while read -l _envd_l <$_envd_pair.res
         switch $_envd_l
@@ -439,6 +460,10 @@ function _envd_fifo_ask
                 # Answered: the watchdog stops watching (else it would give up on this
                 # request later, and take back what is in .req then: the next request).
                 echo - >$_envd_pair.wd
+                set -l _envd_a (string replace -ra -- '(\x1e)|\x00' '${1:+\n:\x1e}' <$_envd_pair.out)
+                if not set -q _envd_a[2]; and _envd_parse_joined "$_envd_a"
+                    return 0
+                end
                 set -g _envd_rep (string split0 <$_envd_pair.out)
                 _envd_parse
                 set -l _envd_pr $status
@@ -533,6 +558,40 @@ function _envd_parse
         end
     end
     return 4
+end
+
+# The usual answer, taken apart without a command per field (fish spends several µs on
+# each; the loop above took ~0.7 ms for an answer of 50 fields). $argv[1]: the answer
+# file with every NUL made \x1e (the caller's one `string replace`; a \x1e of its own
+# is made a newline there, and a newline splits that command substitution: such an answer
+# never gets here). One regex matches the whole, so what passes is exactly what
+# _envd_parse finds valid; then one per record type sets a list from its named captures,
+# each match starting where the last one ended (\G: the records are walked in order, so
+# a field is never taken for a tag). 0 when it was that answer (the same variables set as
+# by _envd_parse); 1 when not (the caller then runs _envd_parse, which says why).
+function _envd_parse_joined
+    # The id is digits (_envd_reqhead): nothing in it is special to a regex.
+    set -l _envd_r '(?:(?:x\x1e[^\x1e]*\x1e[^\x1e]*|[umkgwf]\x1e[^\x1e]*|p)\x1e)*?'
+    string match -qr -- '\AENVD-HOOK\x1e1\x1e'$_envd_id'\x1e'$_envd_r'z\x1e'$_envd_id'\x1e\z' $argv[1]; or return 1
+    set _envd_r '(?:\AENVD-HOOK\x1e1\x1e[0-9]+\x1e|\G)'$_envd_r
+    string match -qra -- $_envd_r'x\x1e(?<_envd_qn>[^\x1e]*)\x1e(?<_envd_qv>[^\x1e]*)\x1e' $argv[1]
+    string match -qra -- $_envd_r'u\x1e(?<_envd_qu>[^\x1e]*)\x1e' $argv[1]
+    string match -qra -- $_envd_r'm\x1e(?<_envd_qm>[^\x1e]*)\x1e' $argv[1]
+    string match -qra -- $_envd_r'f\x1e(?<_envd_qf>[^\x1e]*)\x1e' $argv[1]
+    string match -qra -- $_envd_r'k\x1e(?<_envd_qk>[^\x1e]*)\x1e' $argv[1]
+    string match -qra -- $_envd_r'g\x1e(?<_envd_qg>[^\x1e]*)\x1e' $argv[1]
+    string match -qra -- $_envd_r'w\x1e(?<_envd_qw>[0-9]{1,6})\x1e' $argv[1]
+    set -g _envd_xn $_envd_qn
+    set -g _envd_xv $_envd_qv
+    set -g _envd_un $_envd_qu
+    set -g _envd_msg $_envd_qm
+    set -g _envd_rf $_envd_qf
+    set -g _envd_rk $_envd_qk[-1] ''
+    set -g _envd_rk $_envd_rk[1]
+    set -g _envd_rg $_envd_qg[-1] ''
+    set -g _envd_rg $_envd_rg[1]
+    set -q _envd_qw[1]; and set -g _envd_wait $_envd_qw[-1]
+    return 0
 end
 
 # Apply a reply _envd_parse found valid. Nothing before this point changed the shell.
