@@ -14,6 +14,9 @@
 #
 # The same sections and function names are in ../bash/hook.bash and ../zsh/hook.zsh.
 # Everything here is named _envd_*.
+# `envd hook fish` prints this file without its blank and comment-only lines (inside the
+# watchdog's text too, where they are bash comments): fish counts lines from the start
+# of the sourced text at each function call that opens a block.
 
 # ---- settings -------------------------------------------------------------------------
 set -g _envd_bin @ENVD_BIN@
@@ -109,6 +112,8 @@ set -q _envd_rwarned; or set -g _envd_rwarned '' # warned that it is unsafe (onc
 
 # 0 when the runtime dir can be used now; 1 when it cannot (absent, or _envd_rok 0 or -).
 function _envd_rdir
+    # Known safe and still this user's directory: the tests below in one command.
+    test "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run; and return 0
     if test -L $_envd_run
         set -g _envd_rok -
         set -g _envd_rwhy 'is a symlink'
@@ -602,6 +607,17 @@ function _envd_apply
     set -l _envd_ok 1
     if string match -qrv '^[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_xn $_envd_un; or string match -q -- '_envd_*' $_envd_xn $_envd_un
         set _envd_ok ''
+    end
+    # All names fine and no empty value (the usual case): one `set -e` for every name and
+    # two commands per export (fish spends several µs on each).
+    if test -n "$_envd_ok"; and not contains -- '' $_envd_xv
+        set -q _envd_un[1]; and set -e -g $_envd_un
+        for _envd_y in $_envd_xn
+            set -gx $_envd_y $_envd_xv[1]
+            set -e _envd_xv[1]
+        end
+        set _envd_un
+        set _envd_xn
     end
     for _envd_y in $_envd_un
         if test -n "$_envd_ok"; or begin
