@@ -16,7 +16,9 @@
 # Everything here is named _envd_*.
 # `envd hook fish` prints this file without its blank and comment-only lines (inside the
 # watchdog's text too, where they are bash comments): fish counts lines from the start
-# of the sourced text at each function call that opens a block.
+# of the sourced text at each function call that opens a block (an `if`, a loop, a call),
+# ~1 µs per KB before it. So the paths taken at every prompt and request test with
+# `...; and return` rather than `if`.
 
 # ---- settings -------------------------------------------------------------------------
 set -g _envd_bin @ENVD_BIN@
@@ -87,7 +89,7 @@ set -q _envd_markers; or set -g _envd_markers (string split -n : -- $_envd_kline
 # The files the loaded state depends on (the daemon's `f` records): one that may have
 # changed since the stamp, which this shell rewrites before each request, means ask.
 set -q _envd_deps; or set -g _envd_deps
-set -q _envd_tv; or set -g _envd_tv # the same as one `test` expression (see _envd_stale)
+set -q _envd_tv[1]; or set -g _envd_tv -n x # the same as one `test` expression (see _envd_stale)
 set -q _envd_nc; or set -g _envd_nc '' # nc to use ('' not probed yet, '-' none)
 set -q _envd_pair; or set -g _envd_pair '' # this shell's FIFOs, $RUNDIR/sh/<pid>-<token> (see "transport")
 set -q _envd_wpid; or set -g _envd_wpid '' # pid of its watchdog
@@ -260,18 +262,18 @@ end
 # output piped into `read`, which another thread writes: a wait for a CPU on a busy
 # machine) only once per block, for the next N.
 function _envd_reqhead
-    if not set -q _envd_ids[1]
-        math "floor($_envd_n / 100) + 1" | read -l _envd_b
-        set -g _envd_ids $_envd_b$_envd_sfx
-    end
+    set -q _envd_ids[1]; or _envd_idblock
     set -g _envd_n $_envd_ids[1]
     set -g _envd_id $_envd_n
     set -e _envd_ids[1]
     set -g _envd_fl ''
-    if test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb
-        set -g _envd_fl c
-    end
+    test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb; and set -g _envd_fl c
     test "$_envd_f" != "$_envd_found"; and set -g _envd_fl {$_envd_fl}n
+end
+
+function _envd_idblock
+    math "floor($_envd_n / 100) + 1" | read -l _envd_b
+    set -g _envd_ids $_envd_b$_envd_sfx
 end
 
 function _envd_probe
@@ -410,9 +412,7 @@ echo "$b"
 
 # 0 when this shell's pair and watchdog are there (made now if need be); 1 when not.
 function _envd_pair_up
-    if test -n "$_envd_wpid" -a -p /proc/$_envd_wpid/fd/5 -a -p "$_envd_pair.req"
-        return 0
-    end
+    test -n "$_envd_wpid" -a -p /proc/$_envd_wpid/fd/5 -a -p "$_envd_pair.req"; and return 0
     test -z "$_envd_fifos"; or return 1
     if not test -d /proc/self/fd; or not command -q bash
         set -g _envd_fifos -
@@ -697,20 +697,20 @@ end
 # not newer", not "the file is newer": fish compares whole seconds, so a write in the
 # stamp's own second counts as a change (asked once more; once the second is over the
 # stamp moves past it). A file that does not exist (a watch_file target) is older.
-# One `test` for all of them: _envd_tv is `STAMP -nt FILE -a STAMP -nt FILE ...`, made
-# when the list changes (_envd_deps_set); a builtin call costs more than its stats.
+# One `test` for all of them: _envd_tv is `-n x -a STAMP -nt FILE -a STAMP -nt FILE ...`
+# (`-n x`, true, alone when there are none: never empty, so it can end a longer test),
+# made when the list changes (_envd_deps_set); a builtin call costs more than its stats.
 function _envd_stale
-    set -q _envd_tv[1]; and not test $_envd_tv
+    not test $_envd_tv
 end
 
 # _envd_deps and _envd_tv := $argv.
 function _envd_deps_set
     set -g _envd_deps $argv
-    set -g _envd_tv
+    set -g _envd_tv -n x
     for _envd_x in $argv
         set -a _envd_tv -a $_envd_stamp -nt $_envd_x
     end
-    set -e _envd_tv[1]
 end
 
 # The stamp, rewritten before each request: whatever is written after it (the next
@@ -806,10 +806,7 @@ end
 # first time (builtins: fish's own umask), and only ever rewritten when it is this user's
 # regular file. 0 when it was written.
 function _envd_mark
-    if test -f "$_envd_note" -a ! -L "$_envd_note" -a -O "$_envd_note"
-        true >$_envd_note
-        return
-    end
+    test -f "$_envd_note" -a ! -L "$_envd_note" -a -O "$_envd_note"; and true >$_envd_note; and return 0
     test -d $_envd_run/sh -a ! -L $_envd_run/sh -a -O $_envd_run/sh -a ! -e "$_envd_note" -a ! -L "$_envd_note"; or return 1
     set -l _envd_um (umask)
     umask 077
@@ -834,7 +831,7 @@ function _envd_hook
         read _envd_g <$_envd_genfile
         test "$_envd_o" = n -a "$_envd_g" = "$_envd_gen"; and set -g _envd_noted $_envd_g
         set _envd_o ''
-        set -q _envd_tv[1]; and not test $_envd_tv; and set _envd_o 1
+        not test $_envd_tv; and set _envd_o 1
     else if _envd_rdir
         test -r $_envd_genfile; and read _envd_g <$_envd_genfile
         _envd_stale; and set _envd_o 1
@@ -860,16 +857,9 @@ if status is-interactive
     # on that path, so it needs no runtime-dir check. Tested here rather than in
     # _envd_hook: a fish function call costs more than the test.
     function _envd_on_prompt --on-event fish_prompt
-        if test -z "$_envd_skip" -a "$PWD" = "$_envd_pwd" -a -n "$_envd_noted" -a "$_envd_noted" = "$_envd_gen" -a "$ENVD_NO_DAEMON" != 1 -a "$_envd_note" -nt "$_envd_genfile"
-            and begin
-                not set -q _envd_tv[1]; or test $_envd_tv
-            end
-            return
-        end
-        if test -n "$_envd_skip"
-            set -g _envd_skip ''
-            return
-        end
+        test -z "$_envd_skip" -a "$PWD" = "$_envd_pwd" -a -n "$_envd_noted" -a "$_envd_noted" = "$_envd_gen" -a "$ENVD_NO_DAEMON" != 1 -a "$_envd_note" -nt "$_envd_genfile" -a $_envd_tv
+        and return
+        test -n "$_envd_skip"; and set -g _envd_skip ''; and return
         _envd_hook
     end
     # `cd proj; and cmd` sees the project's environment. When the daemon did not answer,
