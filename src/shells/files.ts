@@ -6,8 +6,9 @@ import type { Shell } from './types.js';
 
 /**
  * The shells' real files (shells/NAME/*), linted as they are, and what `envd hook SHELL`
- * and `envd completion SHELL` print from them. Both are plain text substitution (or none),
- * so anything that can read the file and quote one word could print the same bytes.
+ * and `envd completion SHELL` print from them. Both are plain text substitution (or none;
+ * fish's hook also leaves out whole comment lines), so anything that can read the file and
+ * quote one word could print the same bytes.
  *
  * The hook's substitutions (or, for a shell with `hookText`, the variables its one line
  * sets before sourcing the file where it is): `@ENVD_BIN@` (exactly once), the path of the
