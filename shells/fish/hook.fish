@@ -760,7 +760,9 @@ function _envd_check
         set -g _envd_found $_envd_f
         return 0
     end
-    _envd_deps_set
+    # _envd_deps_set with no files, written out (a call that opens a loop costs more).
+    set -g _envd_deps
+    set -g _envd_tv -n x
     _envd_rdir; and _envd_touch
     # Ctrl-C while the daemon works cancels this function as soon as the watchdog has
     # unblocked the read (`i`): noted here as for `envd export` below.
