@@ -77,6 +77,15 @@ describe('envd hook SHELL', () => {
     }
   });
 
+  it('fish: the file without its blank and comment-only lines, every other line as it is and in order', () => {
+    const lines = sb.envd(['hook', 'fish']).stdout.split('\n');
+    expect(lines.pop()).toBe('');
+    expect(lines.filter((l) => /^[ \t]*(#|$)/.test(l))).toEqual([]);
+    const file = readFileSync(hookFile('fish'), 'utf8').split('\n').filter((l) => !/^[ \t]*(#|$)/.test(l));
+    expect(lines).toHaveLength(file.length);
+    lines.forEach((l, i) => { if (!l.startsWith('set -g _envd_bin ') && !l.startsWith('set -g _envd_kdef ')) expect(l).toBe(file[i]); });
+  });
+
   it('refuses other shells with a usage line', () => {
     const r = sb.envd(['hook', 'powershell']);
     expect(r.status).toBe(2);

@@ -14,6 +14,11 @@
 #
 # The same sections and function names are in ../bash/hook.bash and ../zsh/hook.zsh.
 # Everything here is named _envd_*.
+# `envd hook fish` prints this file without its blank and comment-only lines (inside the
+# watchdog's text too, where they are bash comments): fish counts lines from the start
+# of the sourced text at each function call that opens a block (an `if`, a loop, a call),
+# ~1 µs per KB before it. So the paths taken at every prompt and request test with
+# `...; and return` rather than `if`.
 
 # ---- settings -------------------------------------------------------------------------
 set -g _envd_bin @ENVD_BIN@
@@ -67,7 +72,12 @@ set -q _envd_noted; or set -g _envd_noted '' # the generation read after the not
 set -q _envd_pwd; or set -g _envd_pwd '' # $PWD at the last check
 set -q _envd_gen; or set -g _envd_gen '' # generation of the last answer
 set -q _envd_found; or set -g _envd_found - # marker file found at the last check ('' none, '-' unknown)
-set -q _envd_n; or set -g _envd_n 0 # request counter (ids)
+set -q _envd_n; or set -g _envd_n 0 # request counter (ids; see _envd_reqhead)
+set -q _envd_ids; or set -g _envd_ids # the ids left in this block
+set -g _envd_sfx # 00 01 .. 99 (brace expansion varies its first list fastest)
+for _envd_t in 0 1 2 3 4 5 6 7 8 9
+    set -a _envd_sfx $_envd_t{0,1,2,3,4,5,6,7,8,9}
+end
 set -q _envd_wait; or set -g _envd_wait 200 # the daemon's budget in ms (from its `w` record)
 set -q _envd_warned; or set -g _envd_warned '' # warned that the daemon does not answer
 set -q _envd_try; or set -g _envd_try '' # what `envd export` is running for (see _envd_check)
@@ -79,7 +89,7 @@ set -q _envd_markers; or set -g _envd_markers (string split -n : -- $_envd_kline
 # The files the loaded state depends on (the daemon's `f` records): one that may have
 # changed since the stamp, which this shell rewrites before each request, means ask.
 set -q _envd_deps; or set -g _envd_deps
-set -q _envd_tv; or set -g _envd_tv # the same as one `test` expression (see _envd_stale)
+set -q _envd_tv[1]; or set -g _envd_tv -n x # the same as one `test` expression (see _envd_stale)
 set -q _envd_nc; or set -g _envd_nc '' # nc to use ('' not probed yet, '-' none)
 set -q _envd_pair; or set -g _envd_pair '' # this shell's FIFOs, $RUNDIR/sh/<pid>-<token> (see "transport")
 set -q _envd_wpid; or set -g _envd_wpid '' # pid of its watchdog
@@ -104,6 +114,8 @@ set -q _envd_rwarned; or set -g _envd_rwarned '' # warned that it is unsafe (onc
 
 # 0 when the runtime dir can be used now; 1 when it cannot (absent, or _envd_rok 0 or -).
 function _envd_rdir
+    # Known safe and still this user's directory: the tests below in one command.
+    test "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run; and return 0
     if test -L $_envd_run
         set -g _envd_rok -
         set -g _envd_rwhy 'is a symlink'
@@ -179,10 +191,12 @@ end
 
 # ---- find -----------------------------------------------------------------------------
 # _envd_f := the nearest marker file at or above $PWD ('' when there is none).
-# The usual case, an absolute $PWD and marker names without a newline: every directory
-# from $PWD up to / (nearest first), then one `path filter` over every directory/name
-# pair, in that order: two builtins in command substitutions, whatever the depth (each
-# costs ~50 µs; a walk taking the parent one step at a time cost ~1.5 ms).
+# The usual case, an absolute $PWD and marker names without a newline: its components
+# (a regex's named capture: a list set without a command substitution, which costs
+# ~50 µs), every directory from $PWD up to / (nearest first), then one `path filter -q`
+# over every directory/name pair: no marker anywhere (leaving a project) is one builtin;
+# otherwise the first pair in that order that is a file. (A walk taking the parent one
+# step at a time with command substitutions cost ~1.5 ms.)
 # Otherwise (a newline somewhere: a command substitution would split the name), one
 # component per step; every step up is one component shorter, so the walk ends on any
 # path. Going up takes the prefix before the last slash by its position (see _envd_head:
@@ -192,11 +206,17 @@ function _envd_find
     if string match -q -- '/*' $PWD; and not string match -q -- '*'\n'*' $PWD $_envd_markers
         # '' stands for / ("$d/$m" is then /$m).
         set -l _envd_ds ''
-        for _envd_c in (string split -n -- / $PWD)
-            set -p _envd_ds "$_envd_ds[1]/$_envd_c"
+        string match -qra -- '/(?<_envd_c>[^/]+)' $PWD
+        for _envd_x in $_envd_c
+            set -p _envd_ds "$_envd_ds[1]/$_envd_x"
         end
-        set -l _envd_x (path filter -f -- $_envd_ds/$_envd_markers)
-        set -q _envd_x[1]; and set -g _envd_f $_envd_x[1]
+        path filter -qf -- $_envd_ds/$_envd_markers; or return 0
+        for _envd_x in $_envd_ds/$_envd_markers
+            if test -f $_envd_x
+                set -g _envd_f $_envd_x
+                return 0
+            end
+        end
         return 0
     end
     set -l _envd_d $PWD
@@ -237,17 +257,23 @@ end
 # Once per shell: OpenBSD netcat (it has -U and -N).
 # The next request's id and flags (both transports): c when the terminal wants colour; n
 # when entering (another file than at the last check), so the daemon runs the file rather
-# than replaying a cached result, as direnv does on every entry. The counter goes up by a
-# builtin piped into `read`, not a command substitution (whose output another thread
-# reads: a wait for a CPU on a busy machine).
+# than replaying a cached result, as direnv does on every entry. The counter goes up by
+# one, taken from a block of 100 numbers (N00..N99, _envd_sfx after N): `math` (its
+# output piped into `read`, which another thread writes: a wait for a CPU on a busy
+# machine) only once per block, for the next N.
 function _envd_reqhead
-    math $_envd_n + 1 | read -g _envd_n
+    set -q _envd_ids[1]; or _envd_idblock
+    set -g _envd_n $_envd_ids[1]
     set -g _envd_id $_envd_n
+    set -e _envd_ids[1]
     set -g _envd_fl ''
-    if test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb
-        set -g _envd_fl c
-    end
+    test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb; and set -g _envd_fl c
     test "$_envd_f" != "$_envd_found"; and set -g _envd_fl {$_envd_fl}n
+end
+
+function _envd_idblock
+    math "floor($_envd_n / 100) + 1" | read -l _envd_b
+    set -g _envd_ids $_envd_b$_envd_sfx
 end
 
 function _envd_probe
@@ -386,9 +412,7 @@ echo "$b"
 
 # 0 when this shell's pair and watchdog are there (made now if need be); 1 when not.
 function _envd_pair_up
-    if test -n "$_envd_wpid" -a -p /proc/$_envd_wpid/fd/5 -a -p "$_envd_pair.req"
-        return 0
-    end
+    test -n "$_envd_wpid" -a -p /proc/$_envd_wpid/fd/5 -a -p "$_envd_pair.req"; and return 0
     test -z "$_envd_fifos"; or return 1
     if not test -d /proc/self/fd; or not command -q bash
         set -g _envd_fifos -
@@ -431,7 +455,9 @@ function _envd_fifo_ask
     _envd_reqhead
     # The watchdog first: from now on something comes on .res whatever happens.
     echo $_envd_id $_envd_wait >$_envd_pair.wd
-    printf '%s\0' ENVD-HOOK 1 $_envd_id fish "$_envd_fl" "$PWD" $_envd_kv '' >$_envd_pair.req
+    # In one write: printf writes each field on its own to a file (one system call each,
+    # and the daemon woken for a few bytes at a time); `string collect` writes the whole.
+    printf '%s\0' ENVD-HOOK 1 $_envd_id fish "$_envd_fl" "$PWD" $_envd_kv '' | string collect >$_envd_pair.req
     set -l _envd_k
     while read -l _envd_l <$_envd_pair.res
         switch $_envd_l
@@ -439,6 +465,10 @@ function _envd_fifo_ask
                 # Answered: the watchdog stops watching (else it would give up on this
                 # request later, and take back what is in .req then: the next request).
                 echo - >$_envd_pair.wd
+                set -l _envd_a (string replace -ra -- '(\x1e)|\x00' '${1:+\n:\x1e}' <$_envd_pair.out)
+                if not set -q _envd_a[2]; and _envd_parse_joined "$_envd_a"
+                    return 0
+                end
                 set -g _envd_rep (string split0 <$_envd_pair.out)
                 _envd_parse
                 set -l _envd_pr $status
@@ -535,6 +565,40 @@ function _envd_parse
     return 4
 end
 
+# The usual answer, taken apart without a command per field (fish spends several µs on
+# each; the loop above took ~0.7 ms for an answer of 50 fields). $argv[1]: the answer
+# file with every NUL made \x1e (the caller's one `string replace`; a \x1e of its own
+# is made a newline there, and a newline splits that command substitution: such an answer
+# never gets here). One regex matches the whole, so what passes is exactly what
+# _envd_parse finds valid; then one per record type sets a list from its named captures,
+# each match starting where the last one ended (\G: the records are walked in order, so
+# a field is never taken for a tag). 0 when it was that answer (the same variables set as
+# by _envd_parse); 1 when not (the caller then runs _envd_parse, which says why).
+function _envd_parse_joined
+    # The id is digits (_envd_reqhead): nothing in it is special to a regex.
+    set -l _envd_r '(?:(?:x\x1e[^\x1e]*\x1e[^\x1e]*|[umkgwf]\x1e[^\x1e]*|p)\x1e)*?'
+    string match -qr -- '\AENVD-HOOK\x1e1\x1e'$_envd_id'\x1e'$_envd_r'z\x1e'$_envd_id'\x1e\z' $argv[1]; or return 1
+    set _envd_r '(?:\AENVD-HOOK\x1e1\x1e[0-9]+\x1e|\G)'$_envd_r
+    string match -qra -- $_envd_r'x\x1e(?<_envd_qn>[^\x1e]*)\x1e(?<_envd_qv>[^\x1e]*)\x1e' $argv[1]
+    string match -qra -- $_envd_r'u\x1e(?<_envd_qu>[^\x1e]*)\x1e' $argv[1]
+    string match -qra -- $_envd_r'm\x1e(?<_envd_qm>[^\x1e]*)\x1e' $argv[1]
+    string match -qra -- $_envd_r'f\x1e(?<_envd_qf>[^\x1e]*)\x1e' $argv[1]
+    string match -qra -- $_envd_r'k\x1e(?<_envd_qk>[^\x1e]*)\x1e' $argv[1]
+    string match -qra -- $_envd_r'g\x1e(?<_envd_qg>[^\x1e]*)\x1e' $argv[1]
+    string match -qra -- $_envd_r'w\x1e(?<_envd_qw>[0-9]{1,6})\x1e' $argv[1]
+    set -g _envd_xn $_envd_qn
+    set -g _envd_xv $_envd_qv
+    set -g _envd_un $_envd_qu
+    set -g _envd_msg $_envd_qm
+    set -g _envd_rf $_envd_qf
+    set -g _envd_rk $_envd_qk[-1] ''
+    set -g _envd_rk $_envd_rk[1]
+    set -g _envd_rg $_envd_qg[-1] ''
+    set -g _envd_rg $_envd_rg[1]
+    set -q _envd_qw[1]; and set -g _envd_wait $_envd_qw[-1]
+    return 0
+end
+
 # Apply a reply _envd_parse found valid. Nothing before this point changed the shell.
 function _envd_apply
     set -q _envd_msg[1]; and printf '%s\n' $_envd_msg >&2
@@ -543,6 +607,17 @@ function _envd_apply
     set -l _envd_ok 1
     if string match -qrv '^[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_xn $_envd_un; or string match -q -- '_envd_*' $_envd_xn $_envd_un
         set _envd_ok ''
+    end
+    # All names fine and no empty value (the usual case): one `set -e` for every name and
+    # two commands per export (fish spends several µs on each).
+    if test -n "$_envd_ok"; and not contains -- '' $_envd_xv
+        set -q _envd_un[1]; and set -e -g $_envd_un
+        for _envd_y in $_envd_xn
+            set -gx $_envd_y $_envd_xv[1]
+            set -e _envd_xv[1]
+        end
+        set _envd_un
+        set _envd_xn
     end
     for _envd_y in $_envd_un
         if test -n "$_envd_ok"; or begin
@@ -622,20 +697,20 @@ end
 # not newer", not "the file is newer": fish compares whole seconds, so a write in the
 # stamp's own second counts as a change (asked once more; once the second is over the
 # stamp moves past it). A file that does not exist (a watch_file target) is older.
-# One `test` for all of them: _envd_tv is `STAMP -nt FILE -a STAMP -nt FILE ...`, made
-# when the list changes (_envd_deps_set); a builtin call costs more than its stats.
+# One `test` for all of them: _envd_tv is `-n x -a STAMP -nt FILE -a STAMP -nt FILE ...`
+# (`-n x`, true, alone when there are none: never empty, so it can end a longer test),
+# made when the list changes (_envd_deps_set); a builtin call costs more than its stats.
 function _envd_stale
-    set -q _envd_tv[1]; and not test $_envd_tv
+    not test $_envd_tv
 end
 
 # _envd_deps and _envd_tv := $argv.
 function _envd_deps_set
     set -g _envd_deps $argv
-    set -g _envd_tv
+    set -g _envd_tv -n x
     for _envd_x in $argv
         set -a _envd_tv -a $_envd_stamp -nt $_envd_x
     end
-    set -e _envd_tv[1]
 end
 
 # The stamp, rewritten before each request: whatever is written after it (the next
@@ -685,7 +760,9 @@ function _envd_check
         set -g _envd_found $_envd_f
         return 0
     end
-    _envd_deps_set
+    # _envd_deps_set with no files, written out (a call that opens a loop costs more).
+    set -g _envd_deps
+    set -g _envd_tv -n x
     _envd_rdir; and _envd_touch
     # Ctrl-C while the daemon works cancels this function as soon as the watchdog has
     # unblocked the read (`i`): noted here as for `envd export` below.
@@ -731,10 +808,7 @@ end
 # first time (builtins: fish's own umask), and only ever rewritten when it is this user's
 # regular file. 0 when it was written.
 function _envd_mark
-    if test -f "$_envd_note" -a ! -L "$_envd_note" -a -O "$_envd_note"
-        true >$_envd_note
-        return
-    end
+    test -f "$_envd_note" -a ! -L "$_envd_note" -a -O "$_envd_note"; and true >$_envd_note; and return 0
     test -d $_envd_run/sh -a ! -L $_envd_run/sh -a -O $_envd_run/sh -a ! -e "$_envd_note" -a ! -L "$_envd_note"; or return 1
     set -l _envd_um (umask)
     umask 077
@@ -759,7 +833,7 @@ function _envd_hook
         read _envd_g <$_envd_genfile
         test "$_envd_o" = n -a "$_envd_g" = "$_envd_gen"; and set -g _envd_noted $_envd_g
         set _envd_o ''
-        set -q _envd_tv[1]; and not test $_envd_tv; and set _envd_o 1
+        not test $_envd_tv; and set _envd_o 1
     else if _envd_rdir
         test -r $_envd_genfile; and read _envd_g <$_envd_genfile
         _envd_stale; and set _envd_o 1
@@ -785,16 +859,9 @@ if status is-interactive
     # on that path, so it needs no runtime-dir check. Tested here rather than in
     # _envd_hook: a fish function call costs more than the test.
     function _envd_on_prompt --on-event fish_prompt
-        if test -z "$_envd_skip" -a "$PWD" = "$_envd_pwd" -a -n "$_envd_noted" -a "$_envd_noted" = "$_envd_gen" -a "$ENVD_NO_DAEMON" != 1 -a "$_envd_note" -nt "$_envd_genfile"
-            and begin
-                not set -q _envd_tv[1]; or test $_envd_tv
-            end
-            return
-        end
-        if test -n "$_envd_skip"
-            set -g _envd_skip ''
-            return
-        end
+        test -z "$_envd_skip" -a "$PWD" = "$_envd_pwd" -a -n "$_envd_noted" -a "$_envd_noted" = "$_envd_gen" -a "$ENVD_NO_DAEMON" != 1 -a "$_envd_note" -nt "$_envd_genfile" -a $_envd_tv
+        and return
+        test -n "$_envd_skip"; and set -g _envd_skip ''; and return
         _envd_hook
     end
     # `cd proj; and cmd` sees the project's environment. When the daemon did not answer,

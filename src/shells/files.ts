@@ -6,8 +6,9 @@ import type { Shell } from './types.js';
 
 /**
  * The shells' real files (shells/NAME/*), linted as they are, and what `envd hook SHELL`
- * and `envd completion SHELL` print from them. Both are plain text substitution (or none),
- * so anything that can read the file and quote one word could print the same bytes.
+ * and `envd completion SHELL` print from them. Both are plain text substitution (or none;
+ * fish's hook also leaves out whole comment lines), so anything that can read the file and
+ * quote one word could print the same bytes.
  *
  * The hook's substitutions (or, for a shell with `hookText`, the variables its one line
  * sets before sourcing the file where it is): `@ENVD_BIN@` (exactly once), the path of the
@@ -15,7 +16,8 @@ import type { Shell } from './types.js';
  * prompt (`.envrc:.env`, plus Go's pin files under `[go] auto`), each as one word quoted
  * for that shell. A new
  * shell thus finds a directory holding only a pin file without first having been told the
- * names by an answer (`k` records still update them). Everything else (runtime dir,
+ * names by an answer (`k` records still update them). A shell with `hookDropsComments`
+ * (fish) gets the file without its comment-only and blank lines. Everything else (runtime dir,
  * socket, generation file) the hook works out when it is loaded, from the environment,
  * exactly as src/config/paths.ts does.
  */
@@ -39,7 +41,13 @@ export function hookScript(shell: Shell, bin: string = ENVD_BIN_PATH, markers: r
   const text = readFileSync(hookFile(shell), 'utf8');
   const parts = text.split(BIN_PLACEHOLDER);
   if (parts.length !== 2) throw new Error(`${shell.hookFile} must contain ${BIN_PLACEHOLDER} exactly once`);
-  return parts.join(shell.quote(bin)).split(MARKERS_PLACEHOLDER).join(shell.quote(names.join(':')));
+  const printed = parts.join(shell.quote(bin)).split(MARKERS_PLACEHOLDER).join(shell.quote(names.join(':')));
+  return shell.hookDropsComments === true ? withoutCommentLines(printed) : printed;
+}
+
+/** TEXT without its lines that are blank or only a comment (`#` after any indentation). */
+export function withoutCommentLines(text: string): string {
+  return text.split('\n').filter((l) => !/^[ \t]*(#|$)/.test(l)).join('\n') + '\n';
 }
 
 /** The completion script: the file as it is (its verb table is generated into it; see types.ts); null without one. */

@@ -102,6 +102,7 @@ export const fish: Shell = {
   hookFile: 'shells/fish/hook.fish',
   completionFile: 'shells/fish/completion.fish',
   hookLine: 'envd hook fish | source',
+  hookDropsComments: true,
   rcHint: '~/.config/fish/config.fish',
   rcFiles: (env, home) => {
     const fishDir = join(nonEmpty(env, 'XDG_CONFIG_HOME') ?? join(home, '.config'), 'fish');

@@ -85,6 +85,12 @@ export interface Shell {
    * hook is one line naming that file (`file` is its absolute path).
    */
   readonly hookText?: (file: string, bin: string, markers: readonly string[]) => string;
+  /**
+   * The printed hook leaves out the file's blank and comment-only lines (fish: at every
+   * function call that opens a block, fish counts lines from the start of the sourced
+   * text up to it, ~1 µs per KB before it; the comments were half of the text).
+   */
+  readonly hookDropsComments?: true;
   /** The shell's strings are UTF-8 (nushell): values holding other bytes are refused, as for JSON. */
   readonly utf8Only?: true;
   /**
