@@ -60,7 +60,7 @@ export function warmRequest(dir: string, env: Env): Buffer | null {
   const words: string[] = [];
   for (const [name, value] of Object.entries(env)) {
     if (name === 'PWD' || name === 'OLDPWD' || name === 'SHLVL') continue;
-    // __envd_w_*: WARM_RECEIVE's own variables, which exporting would clobber mid-loop.
+    // __envd_w_*: WARM_APPLY's own names, which the request must not clobber.
     if (!IDENT.test(name) || STARTUP_NAMES.has(name) || name.startsWith('__envd_w_')) return null;
     words.push(name, value);
   }
@@ -69,9 +69,12 @@ export function warmRequest(dir: string, env: Env): Buffer | null {
   let text: string;
   try {
     const [qdir, qpwd, qold] = head.map((w) => quoteBash(w));
-    const assigns = words.map((w, i) => (i % 2 === 0 ? w : quoteBash(w)));
+    const assigns: string[] = [];
+    for (let i = 0; i + 1 < words.length; i += 2) assigns.push(`${words[i] ?? ''}=${quoteBash(words[i + 1] ?? '')}`);
     text = `__envd_w_dir=${qdir ?? "''"} __envd_w_pwd=${qpwd ?? "''"} __envd_w_oldset=${env.OLDPWD === undefined ? 0 : 1} __envd_w_old=${qold ?? "''"} __envd_w_lvl=${shlvl}\n`
-      + `__envd_w_env=(${assigns.join(' ')})\n`;
+      // One `export` of every variable (a loop would run three commands a variable), in a
+      // function WARM_APPLY calls once the directory and bash's own variables are set.
+      + `__envd_w_put() { ${assigns.length > 0 ? `builtin export ${assigns.join(' ')}` : ':'}; }\n`;
   } catch {
     return null; // a value quoteBash cannot write (a surrogate that is no byte)
   }
@@ -101,10 +104,9 @@ export PWD
 unset OLDPWD
 if [[ $__envd_w_oldset == 1 ]]; then export OLDPWD="$__envd_w_old"; else export OLDPWD; fi
 export SHLVL="$__envd_w_lvl"
-for ((__envd_w_i = 0; __envd_w_i < ${'$'}{#__envd_w_env[@]}; __envd_w_i += 2)); do
-  export "${'$'}{__envd_w_env[__envd_w_i]}=${'$'}{__envd_w_env[__envd_w_i + 1]}"
-done
-unset __envd_w_dir __envd_w_pwd __envd_w_oldset __envd_w_old __envd_w_lvl __envd_w_env __envd_w_i
+__envd_w_put
+unset -f __envd_w_put
+unset __envd_w_dir __envd_w_pwd __envd_w_oldset __envd_w_old __envd_w_lvl
 SECONDS=0
 for __envd_w_f in "${'$'}{__envd_onload[@]}"; do "$__envd_w_f"; done
 unset __envd_w_f
