@@ -1,0 +1,351 @@
+#!/bin/bash
+# `envd export FORMAT [--budget MS]` and `envd exec DIR CMD...` asked of a running daemon:
+# sourced by bin/envd (bash 4.4+) with _envd_root set to the package root, before bin/envd
+# parses anything the other verbs need (bash parses a script as it runs it: what is not
+# reached costs nothing). It exits with the answer, or returns 1 before anything was
+# printed or run, and bin/envd hands over to Node (_envd_node, which also frees a claimed
+# pair and puts the umask back). Export comes first and returns before exec's functions
+# are parsed.
+# shellcheck shell=bash disable=SC2154  # _envd_root, _envd_pre: set by bin/envd
+
+# ---- export and exec through the daemon -------------------------------------------------
+# A one-shot FIFO pair, made, registered and used as a bash hook does (shells/bash.sh), with
+# flag `t`: the daemon waits for the final outcome and answers with what `envd export`
+# would print (`o`, json with flag `j`) or, for exec (flag `r`), the change itself as
+# `x`/`u` records, and the exit status (`s`). The pair is left for the daemon, which
+# removes the pairs of processes that are gone when the next one registers.
+# Anything not exactly right falls back to Node before anything was printed or run.
+
+# The runtime dir exactly as src/config/paths.ts computes it; used only when it and sh/
+# are this user's directories and not links, as is every file this side writes or reads
+# (builtin tests). Its modes take stat(1), a process: the daemon checks them at every
+# request on its door pairs (src/daemon/door-pairs.ts) and refuses one that fails (the
+# CLI then says what is wrong); _envd_rmodes checks them here before this side makes a
+# pair of its own.
+_envd_rundir() {
+  local _envd_t
+  if [[ -n ${ENVD_RUNTIME_DIR-} ]]; then
+    _envd_run=$ENVD_RUNTIME_DIR
+  elif [[ -n ${XDG_RUNTIME_DIR-} ]]; then
+    _envd_run=${XDG_RUNTIME_DIR%/}/envd
+  else
+    _envd_t=${TMPDIR:-/tmp}
+    _envd_run=${_envd_t%/}/envd-$UID
+  fi
+  [[ $_envd_run == /* && ! -L $_envd_run && -d $_envd_run && -O $_envd_run ]] || return 1
+  [[ -d $_envd_run/sh && ! -L $_envd_run/sh && -O $_envd_run/sh ]] || return 1
+  [[ -p $_envd_run/hook.fifo && -O $_envd_run/hook.fifo && -f $_envd_run/hook.pid && -O $_envd_run/hook.pid ]]
+}
+
+# The runtime dir's modes, as the hooks check them (0700, in a parent nobody else can
+# rename it in: sticky, or writable by its owner, this user or root, alone).
+_envd_rmodes() {
+  local _envd_p _envd_o=''
+  local -a _envd_a=()
+  _envd_p=${_envd_run%/*}/
+  _envd_o=$(command stat -c '%u %a' -- "$_envd_run" "$_envd_p" 2>/dev/null ||
+    command stat -f '%u %Mp%Lp' -- "$_envd_run" "$_envd_p" 2>/dev/null) || return 1
+  IFS=$' \t\n' builtin read -r -d '' -a _envd_a <<<"$_envd_o" || :
+  (( ${#_envd_a[@]} == 4 )) && [[ ${_envd_a[*]} != *[!0-9\ ]* ]] || return 1
+  (( (8#${_envd_a[1]} & 8#777) == 8#700 )) || return 1
+  [[ ${_envd_a[2]} == 0 || -O $_envd_p ]] || return 1
+  # Sticky, or writable by nobody else (nor by a group that is not this user's own).
+  (( (8#${_envd_a[3]} & 8#1000) || !(8#${_envd_a[3]} & 8#2) )) || return 1
+  (( (8#${_envd_a[3]} & 8#1000) || !(8#${_envd_a[3]} & 8#20) )) || [[ -G $_envd_p ]] || return 1
+}
+
+# 0 when the daemon named in hook.pid is running (not gone, a zombie or stopped).
+_envd_live() {
+  local _envd_s=''
+  [[ -n $_envd_pid && $_envd_pid != *[!0-9]* ]] || return 1
+  builtin kill -0 "$_envd_pid" 2>/dev/null || return 1
+  if [[ -r /proc/$_envd_pid/stat ]]; then
+    IFS= builtin read -r _envd_s < "/proc/$_envd_pid/stat" || :
+    _envd_s=${_envd_s##*) }
+    [[ $_envd_s != [ZTtXx]* ]] || return 1
+  fi
+}
+
+# A free pair of the daemon's for front doors (src/daemon/door-pairs.ts): claimed by
+# creating its lock with noclobber (O_EXCL), a builtin. 1 when every one is taken or none
+# has been made yet.
+_envd_claim() {
+  local _envd_i _envd_b _envd_rc
+  for _envd_i in 0 1 2 3 4 5 6 7; do
+    _envd_b=$_envd_run/sh/door-$_envd_i
+    [[ -p $_envd_b.req && -O $_envd_b.req && -p $_envd_b.res && -O $_envd_b.res && -f $_envd_b.env && -O $_envd_b.env ]] || return 1
+    set -C
+    { builtin printf '%s\n' "$$" >"$_envd_b.lock"; } 2>/dev/null
+    _envd_rc=$?
+    set +C
+    if (( _envd_rc == 0 )); then _envd_pair=$_envd_b _envd_lock=$_envd_b.lock; return 0; fi
+  done
+  return 1
+}
+
+# Done with the claimed pair: its lock emptied, and the daemon frees the slot.
+_envd_release() {
+  [[ -z $_envd_lock ]] || { : >|"$_envd_lock"; } 2>/dev/null || :
+  _envd_lock=''
+}
+
+# One request; 0 with the reply in _envd_rep, 1 for anything else (then Node).
+_envd_lock=''
+_envd_request() {
+  local _envd_pair _envd_q _envd_r _envd_l='' _envd_p='' _envd_k=0 _envd_id _envd_tok _envd_rc=0
+  { builtin read -r _envd_pid < "$_envd_run/hook.pid"; } 2>/dev/null || :
+  _envd_live || return 1
+  # Unique to this process and moment: a door pair serves one front door after another.
+  _envd_tok=${EPOCHREALTIME-}$RANDOM$RANDOM
+  _envd_id=${_envd_tok//[!0-9]/}$$
+  # Owner-only whatever the umask, and new (noclobber); the umask goes back before anything
+  # else runs (_envd_umask).
+  builtin umask 077
+  if ! _envd_claim; then
+    # None free (or none made yet): a pair of this process's own, which costs one process
+    # (mkfifo), and the daemon is asked to make the door pairs for the next time.
+    _envd_rmodes || return 1
+    _envd_pair=$_envd_run/sh/$$-${_envd_tok//[!0-9]/}
+    set -C
+    { : >"$_envd_pair.env"; } 2>/dev/null || return 1
+    set +C
+    command mkfifo -m 600 -- "$_envd_pair.req" "$_envd_pair.res" 2>/dev/null || return 1
+    builtin printf '%s\n%s\n' "$_envd_pair.req" doors 1<>"$_envd_run/hook.fifo" || return 1
+  fi
+  exec {_envd_q}<>"$_envd_pair.req" {_envd_r}<>"$_envd_pair.res" || return 1
+  builtin printf '%s\0' "${_envd_E[@]}" "#envd $_envd_id" 1<>"$_envd_pair.env" || return 1
+  builtin printf '%s\0' ENVD-HOOK 1 "$_envd_id" "$1" "$2" "$3" '' >&"$_envd_q" || return 1
+  # Unread after 0.1 s: nobody is reading (a stopped daemon). Read: the daemon is working
+  # on it; it is looked at every second and given up on once it is gone or stopped.
+  # The line awaited is known to the byte, `d ID\n`: read as so many bytes (-N), bash takes
+  # them in one read(2), where a line is read a byte at a time (a select and a read each).
+  # Lines of earlier requests on this pair may come first: whole lines are dropped, and
+  # what is left (_envd_l) is never followed by fewer bytes than asked for, so no read
+  # asks past the awaited line's end. A timeout leaves what was read in the variable.
+  local LC_ALL=C _envd_want="d $_envd_id"$'\n' _envd_n _envd_t=0.1
+  while :; do
+    _envd_n=${#_envd_want}
+    [[ $_envd_want != "$_envd_l"* ]] || (( _envd_n -= ${#_envd_l} ))
+    _envd_rc=0
+    IFS= builtin read -r -d '' -N "$_envd_n" -t "$_envd_t" -u "$_envd_r" _envd_p || _envd_rc=$?
+    _envd_l+=$_envd_p
+    [[ $_envd_l == *"$_envd_want" ]] && break
+    [[ $_envd_l != *$'\n'* ]] || _envd_l=${_envd_l##*$'\n'}
+    if (( _envd_rc == 0 )); then (( ++_envd_k < 64 )) && continue; return 1; fi
+    # Not a timeout (>128): the FIFO is gone or broken.
+    (( _envd_rc > 128 )) || return 1
+    if [[ $_envd_t == 0.1 ]]; then
+      if builtin read -t 0 -u "$_envd_q"; then return 1; fi
+      _envd_t=1
+    else
+      _envd_live || return 1
+    fi
+  done
+  exec {_envd_q}>&- {_envd_r}>&-
+  mapfile -d '' -t _envd_rep < "$_envd_pair.out" || return 1
+  _envd_release
+  # `ENVD-HOOK 1 1`, records that tile the rest exactly, `z 1`; `o` and `s` must be there
+  # (a daemon that does not know flag `t` answers as to a hook: Node then).
+  local _envd_i=3 _envd_c=${#_envd_rep[@]} _envd_st='' _envd_dv=''
+  [[ ${_envd_rep[0]-} == ENVD-HOOK && ${_envd_rep[1]-} == 1 && ${_envd_rep[2]-} == "$_envd_id" ]] || return 1
+  _envd_msgs=() _envd_ops=() _envd_out='' _envd_status=''
+  while (( _envd_i < _envd_c )); do
+    case ${_envd_rep[_envd_i]} in
+      x) (( _envd_i + 2 < _envd_c )) || return 1
+         _envd_ops+=(x "${_envd_rep[_envd_i+1]}" "${_envd_rep[_envd_i+2]}"); (( _envd_i += 3 )) ;;
+      u) _envd_ops+=(u "${_envd_rep[_envd_i+1]-}" ''); (( _envd_i += 2 )) ;;
+      m) _envd_msgs+=("${_envd_rep[_envd_i+1]-}"); (( _envd_i += 2 )) ;;
+      o) _envd_out=${_envd_rep[_envd_i+1]-}; (( _envd_i += 2 )) ;;
+      s) _envd_st=${_envd_rep[_envd_i+1]-}; (( _envd_i += 2 )) ;;
+      V) _envd_dv=${_envd_rep[_envd_i+1]-}; (( _envd_i += 2 )) ;;
+      p) (( _envd_i += 1 )) ;;
+      [kgwf]) (( _envd_i += 2 )) ;;
+      z) (( _envd_i + 2 == _envd_c )) && [[ ${_envd_rep[_envd_i+1]} == "$_envd_id" && $_envd_st == [0-9] ]] || return 1
+         # Another version than this package's: the CLI decides (it replaces an older daemon).
+         _envd_version
+         [[ -n $_envd_dv && $_envd_dv == "$_envd_ver" ]] || return 1
+         _envd_status=$_envd_st
+         return 0 ;;
+      *) return 1 ;;
+    esac
+  done
+  return 1
+}
+
+# The caller's umask, from /proc (`umask` alone would print it, in a subshell: a fork).
+_envd_um=''
+_envd_umask() {
+  local _envd_l
+  if [[ -z $_envd_um ]]; then
+    while IFS= builtin read -r _envd_l; do
+      if [[ $_envd_l == Umask:* ]]; then _envd_um=${_envd_l#Umask:}; _envd_um=${_envd_um//[!0-7]/}; break; fi
+    done < "/proc/$$/status"
+  else
+    builtin umask "$_envd_um"
+  fi
+  [[ -n $_envd_um ]]
+}
+
+# The version this side speaks, as the CLI's speakingVersion: ENVD_TEST_VERSION, else the
+# top-level "version" of this package's package.json (read at each call: an upgrade in
+# place changes it under a running daemon).
+_envd_version() {
+  local _envd_l
+  _envd_ver=${ENVD_TEST_VERSION-}
+  [[ -z $_envd_ver ]] || return 0
+  # The build's copy (scripts/build-assets.mjs) when it is for this package.json: one line.
+  if [[ $_envd_root/dist/front-door/version -nt $_envd_root/package.json ]] &&
+    IFS= builtin read -r _envd_ver < "$_envd_root/dist/front-door/version" && [[ -n $_envd_ver ]]; then
+    return 0
+  fi
+  while IFS= builtin read -r _envd_l; do
+    if [[ $_envd_l =~ \"version\":\ *\"([^\"]*)\" ]]; then _envd_ver=${BASH_REMATCH[1]}; return 0; fi
+  done < "$_envd_root/package.json"
+}
+
+# 0: the path fits in PATH_MAX (4096 bytes). Deeper, a program cannot name its own working
+# directory: the CLI says so in one line (its message), as it would without a daemon.
+_envd_fits() {
+  local LC_ALL=C
+  (( ${#1} < 4096 ))
+}
+
+# The common checks, then the request. $1 format (bash|zsh|fish), $2 flags, $3 directory.
+_envd_ask() {
+  local _envd_fl=Et$2
+  [[ ${ENVD_NO_DAEMON-} != 1 && -r /proc/$$/environ ]] || return 1
+  _envd_fits "$PWD" && _envd_fits "$3" || return 1
+  _envd_umask && _envd_rundir || return 1
+  # The environment goes as the caller gave it (flag `E`: /proc's copy, exact bytes). exec
+  # runs the command from this bash's own environment: it must be that same one.
+  [[ $2 != *r* ]] || _envd_envok || return 1
+  mapfile -d '' -t _envd_E < "/proc/$$/environ" 2>/dev/null || return 1
+  if [[ -t 2 && -z ${NO_COLOR-} && ${TERM-} != dumb ]]; then _envd_fl+=c; fi
+  _envd_request "$1" "$_envd_fl" "$3"
+}
+
+_envd_say() {
+  local _envd_m
+  for _envd_m in "${_envd_msgs[@]}"; do builtin printf '%s\n' "$_envd_m" >&2; done
+}
+
+# `--budget MS` (the hooks' fallback): answered within the daemon's own budget (flag b),
+# the one every hook passes (src/daemon/cli-answer.ts).
+_envd_export() {
+  local _envd_bf=''
+  if [[ $# == 3 && $2 == --budget && $3 == [0-9]* && $3 != *[!0-9]* && ${#3} -lt 10 ]]; then _envd_bf=b
+  elif [[ $# != 1 ]]; then return 1; fi
+  case $1 in
+    bash|zsh|fish|elvish|tcsh|nushell) _envd_ask "$1" "$_envd_bf" "$PWD" || return 1 ;;
+    json) _envd_ask bash "j$_envd_bf" "$PWD" || return 1 ;;
+    *) return 1 ;;
+  esac
+  _envd_say
+  builtin printf '%s' "$_envd_out"
+  exit "$_envd_status"
+}
+
+if [[ $1 == export ]]; then
+  declare -a _envd_rep=() _envd_msgs=() _envd_E=()
+  _envd_export "${@:2}"
+  return 1
+fi
+
+# 0 when every argument is printable ASCII (Node refuses some others, and says so).
+_envd_plain() {
+  local LC_ALL=C _envd_a
+  for _envd_a in "$@"; do
+    [[ $_envd_a != *[!\ -~]* ]] || return 1
+  done
+}
+
+# 0 when every argument is ASCII (Node refuses arguments that are not UTF-8).
+_envd_ascii() {
+  local LC_ALL=C _envd_a
+  for _envd_a in "$@"; do
+    [[ $_envd_a != *[$'\x80'-$'\xff']* ]] || return 1
+  done
+}
+
+# The environment as the caller gave it (/proc), checked against what bash will write with
+# `declare -px`: a name bash cannot carry or a value it changed means Node (which sees the
+# environment as given). PWD, OLDPWD, SHLVL and _ are the shell's own (envd ignores them).
+_envd_envok() {
+  local _envd_e _envd_n
+  local -a _envd_E=()
+  mapfile -d '' -t _envd_E < "/proc/$$/environ" 2>/dev/null || return 1
+  for _envd_e in "${_envd_E[@]}"; do
+    [[ $_envd_e == *=* ]] || return 1
+    _envd_n=${_envd_e%%=*}
+    case $_envd_n in PWD|OLDPWD|SHLVL|_) continue ;; esac
+    [[ $_envd_n == [A-Za-z_]* && $_envd_n != *[!A-Za-z0-9_]* && $_envd_n != _envd_* ]] || return 1
+    [[ ${!_envd_n+set} && ${!_envd_n} == "${_envd_e#*=}" ]] || return 1
+  done
+}
+
+# Path normalised as Node's path.resolve does it (no file system access).
+_envd_resolve() {
+  local _envd_p=$1 _envd_rest _envd_c
+  [[ $_envd_p == /* ]] || _envd_p=$PWD/$_envd_p
+  _envd_abs=''
+  _envd_rest=$_envd_p
+  while [[ -n $_envd_rest ]]; do
+    _envd_c=${_envd_rest%%/*}
+    if [[ $_envd_rest == */* ]]; then _envd_rest=${_envd_rest#*/}; else _envd_rest=''; fi
+    case $_envd_c in
+      ''|.) continue ;;
+      ..) _envd_abs=${_envd_abs%/*}; continue ;;
+    esac
+    _envd_abs=$_envd_abs/$_envd_c
+  done
+  [[ -n $_envd_abs ]] || _envd_abs=/
+}
+
+_envd_exec() {
+  local _envd_i _envd_n
+  local _envd_path=${PATH-}
+  (( $# >= 2 )) && _envd_plain "$1" "$2" && _envd_ascii "${@:3}" || return 1
+  _envd_resolve "$1"
+  [[ -d $_envd_abs ]] || return 1
+  # Through env(1) (SHLVL unset or not a number), a command named like an option or an
+  # assignment would be read as one.
+  [[ $2 != -* && $2 != *=* ]] || return 1
+  _envd_ask bash r "$_envd_abs" || return 1
+  # What Node would fail to start (it says why, with its own status), looked up on the
+  # PATH the command gets.
+  for (( _envd_i = 0; _envd_i < ${#_envd_ops[@]}; _envd_i += 3 )); do
+    if [[ ${_envd_ops[_envd_i+1]} == PATH ]]; then
+      [[ ${_envd_ops[_envd_i]} == x ]] || return 1
+      _envd_path=${_envd_ops[_envd_i+2]}
+    fi
+  done
+  if [[ $2 == */* ]]; then
+    [[ -f $2 && -x $2 ]] || return 1
+  else
+    PATH=$_envd_path builtin type -P -- "$2" >/dev/null 2>&1 || return 1
+  fi
+  # Every name must be one bash exports as it is (not one of its own specials).
+  for (( _envd_i = 0; _envd_i < ${#_envd_ops[@]}; _envd_i += 3 )); do
+    _envd_n=${_envd_ops[_envd_i+1]}
+    [[ $_envd_n == [A-Za-z_]* && $_envd_n != *[!A-Za-z0-9_]* && $_envd_n != _envd_* && $_envd_n != BASH* ]] || return 1
+    case $_envd_n in
+      SHELLOPTS|EUID|UID|PPID|RANDOM|SRANDOM|SECONDS|LINENO|HISTCMD|FUNCNAME|GROUPS|DIRSTACK|EPOCHSECONDS|EPOCHREALTIME|COMP_WORDBREAKS|OPTIND|OPTARG|PIPESTATUS|SHLVL|PWD|OLDPWD|_) return 1 ;;
+    esac
+  done
+  _envd_say
+  if [[ $_envd_status != 0 ]]; then
+    builtin printf '%s\n' "envd: not running $2: the environment of $1 is not available" >&2
+    exit 1
+  fi
+  builtin umask "$_envd_um"
+  _envd_restore_env
+  for (( _envd_i = 0; _envd_i < ${#_envd_ops[@]}; _envd_i += 3 )); do
+    _envd_n=${_envd_ops[_envd_i+1]}
+    if [[ ${_envd_ops[_envd_i]} == u ]]; then builtin unset -v "$_envd_n"; else builtin export "$_envd_n=${_envd_ops[_envd_i+2]}"; fi
+  done
+  exec "${_envd_pre[@]}" "${@:2}"
+}
+
+declare -a _envd_rep=() _envd_msgs=() _envd_ops=() _envd_E=()
+_envd_exec "${@:2}"
+return 1
