@@ -52,12 +52,18 @@ export class DoorPairs {
 
   constructor(private readonly shDir: string, backend: HookBackend, private readonly warn: (msg: string) => void) {
     const runtimeDir = dirname(shDir);
+    const unsafe = (): string | null => unsafeDir(runtimeDir) ?? unsafeDir(shDir, false);
+    const { replay, keepReply } = backend;
     this.guarded = {
       export: (req, opts) => backend.export(req, opts),
       generation: () => backend.generation(),
       budgetMs: () => backend.budgetMs(),
       ...(backend.markers === undefined ? {} : { markers: () => backend.markers?.() ?? [] }),
-      foreign: (env) => unsafeDir(runtimeDir) ?? unsafeDir(shDir, false) ?? backend.foreign?.(env) ?? null,
+      foreign: (env) => unsafe() ?? backend.foreign?.(env) ?? null,
+      // A kept reply (hook-replay.ts) only after the same check: a dir that fails it gets
+      // the whole path, and its `v`.
+      ...(replay === undefined ? {} : { replay: (raw: string) => unsafe() === null ? replay.call(backend, raw) : null }),
+      ...(keepReply === undefined ? {} : { keepReply: keepReply.bind(backend) }),
     };
   }
 

@@ -10,7 +10,9 @@ import { red, shown } from '../util/colour.js';
 import { printable } from '../util/printable.js';
 import type { HookBackend } from './backend.js';
 import { cliBudgetMs, cliErrorRecords, cliRecords, isCliRequest } from './cli-answer.js';
-import { frameReply, MAX_REPLAYED_BYTES, replayableFlags, scanHead } from './hook-replay.js';
+import {
+  cliReplayKey, flagsAt, frameReply, MAX_REPLAYED_BYTES, replayableCliFlags, replayableFlags, scanHead, type ScannedHead,
+} from './hook-replay.js';
 
 /** Sent when the backend cannot say: `.envrc` and `.env` are a superset of the defaults. */
 const DEFAULT_MARKERS = ['.envrc', '.env'];
@@ -27,10 +29,10 @@ export interface ReplySink {
   /** A hook version this daemon does not speak: a whole reply with `v`, then close. */
   refuse(id: string): void;
   /**
-   * A whole reply, framed already (a kept one: hook-replay.ts). A sink without it gets
-   * every request the whole way.
+   * A whole reply to `id`, framed already (a kept one: hook-replay.ts). A sink without it
+   * gets every request the whole way.
    */
-  whole?(reply: Buffer): void;
+  whole?(id: string, reply: Buffer): void;
   /** The input ended and every request has been answered. */
   end(): void;
   /** Bad input (or an internal failure): close this stream only. */
@@ -127,8 +129,8 @@ export class HookSession {
       !this.parser.midRequest && chunk.length <= MAX_REPLAYED_BYTES) {
       const head = scanHead(chunk);
       if (head !== null) {
-        candidate = chunk.toString('latin1', head.rest);
-        if (this.replayed(head.id, candidate)) return;
+        candidate = this.replayKey(chunk, head);
+        if (candidate !== null && this.replayed(head.id, candidate)) return;
       }
     }
     let events: HookParseEvent[];
@@ -149,6 +151,24 @@ export class HookSession {
     }
   }
 
+  /**
+   * The key a kept reply would be found by: the request's bytes after its id; for a
+   * front-door request (flag `E`), with its environment from the `.env` file. Null for a
+   * request whose reply is never kept with its bytes alone (flag `e`: the environment is in
+   * the file) or whose file cannot be read (the whole path then says why).
+   */
+  private replayKey(chunk: Buffer, head: ScannedHead): string | null {
+    const rest = chunk.toString('latin1', head.rest);
+    const flags = flagsAt(chunk, head.rest);
+    if (flags === null || (!flags.includes('e') && !flags.includes('E'))) return rest;
+    if (!replayableCliFlags(flags) || this.envFile === undefined) return null;
+    try {
+      return cliReplayKey(rest, head.id, this.envFile());
+    } catch {
+      return null;
+    }
+  }
+
   /** Answered from a kept reply (core.ts replay), or false. */
   private replayed(id: string, key: string): boolean {
     let body: Buffer | null = null;
@@ -158,7 +178,7 @@ export class HookSession {
       body = null;
     }
     if (body === null) return false;
-    this.sink.whole?.(frameReply(id, this.waitMs(), body));
+    this.sink.whole?.(id, frameReply(id, this.waitMs(), body));
     return true;
   }
 
@@ -288,7 +308,7 @@ export class HookSession {
       // else happened meanwhile: the number from before, and the shell asks again.
       if (outcome.evaluated === true) generation = this.generationAfter(generation);
       records = cli ? cliRecords(outcome, req.header, colour) : recordsFor(outcome, req.header.shell, colour);
-      if (!cli && raw !== null && replayableFlags(req.header.flags)) kept = outcome;
+      if (raw !== null && (cli ? replayableCliFlags(req.header.flags) : replayableFlags(req.header.flags))) kept = outcome;
     } catch (err) {
       // Errors may quote a path (Node's own messages do): never raw control characters.
       const text = `envd: ${printable(errorMessage(err).replace(/^envd: /, ''))}`;
@@ -308,7 +328,8 @@ export class HookSession {
         } catch {
           // As above: the defaults.
         }
-        return encodeRecords([...recordsFor(o, shell, colour), markersRecord(m), { t: 'g', generation: g }]);
+        const body = cli ? cliRecords(o, req.header, colour) : recordsFor(o, shell, colour);
+        return encodeRecords([...body, markersRecord(m), { t: 'g', generation: g }]);
       };
       try {
         backend.keepReply?.(raw, { cwd: req.header.cwd, env: req.env }, kept, generation, encode);
