@@ -2,11 +2,13 @@
 # `envd export FORMAT [--budget MS]` and `envd exec DIR CMD...` asked of a running daemon:
 # sourced by bin/envd (bash 4.4+) with _envd_root set to the package root, before bin/envd
 # parses anything the other verbs need (bash parses a script as it runs it: what is not
-# reached costs nothing). It exits with the answer, or returns 1 before anything was
-# printed or run, and bin/envd hands over to Node (_envd_node, which also frees a claimed
-# pair and puts the umask back). Export comes first and returns before exec's functions
-# are parsed.
-# shellcheck shell=bash disable=SC2154  # _envd_root, _envd_pre: set by bin/envd
+# reached costs nothing). Export exits with the answer; exec, once everything is checked,
+# returns 0 with _envd_go set (bin/envd then calls _envd_run). Anything else returns 1
+# before anything was printed or run, and bin/envd hands over to Node (_envd_node, which
+# also frees a claimed pair and puts the umask back). Export comes first and returns
+# before exec's functions are parsed. stderr is /dev/null here (bin/envd redirects the
+# whole file once, not each command that could complain): messages go to _envd_err.
+# shellcheck shell=bash disable=SC2154  # _envd_root, _envd_err, _envd_pre: set by bin/envd
 
 # ---- export and exec through the daemon -------------------------------------------------
 # A one-shot FIFO pair, made, registered and used as a bash hook does (shells/bash.sh), with
@@ -58,7 +60,7 @@ _envd_rmodes() {
 _envd_live() {
   local _envd_s=''
   [[ -n $_envd_pid && $_envd_pid != *[!0-9]* ]] || return 1
-  builtin kill -0 "$_envd_pid" 2>/dev/null || return 1
+  builtin kill -0 "$_envd_pid" || return 1
   if [[ -r /proc/$_envd_pid/stat ]]; then
     IFS= builtin read -r _envd_s < "/proc/$_envd_pid/stat" || :
     _envd_s=${_envd_s##*) }
@@ -73,9 +75,11 @@ _envd_claim() {
   local _envd_i _envd_b _envd_rc
   for _envd_i in 0 1 2 3 4 5 6 7; do
     _envd_b=$_envd_run/sh/door-$_envd_i
+    # Taken (or not yet freed by the daemon): the next, without a failed create.
+    [[ ! -e $_envd_b.lock ]] || continue
     [[ -p $_envd_b.req && -O $_envd_b.req && -p $_envd_b.res && -O $_envd_b.res && -f $_envd_b.env && -O $_envd_b.env ]] || return 1
     set -C
-    { builtin printf '%s\n' "$$" >"$_envd_b.lock"; } 2>/dev/null
+    builtin printf '%s\n' "$$" >"$_envd_b.lock"
     _envd_rc=$?
     set +C
     if (( _envd_rc == 0 )); then _envd_pair=$_envd_b _envd_lock=$_envd_b.lock; return 0; fi
@@ -85,7 +89,7 @@ _envd_claim() {
 
 # Done with the claimed pair: its lock emptied, and the daemon frees the slot.
 _envd_release() {
-  [[ -z $_envd_lock ]] || { : >|"$_envd_lock"; } 2>/dev/null || :
+  [[ -z $_envd_lock ]] || : >|"$_envd_lock" || :
   _envd_lock=''
 }
 
@@ -93,7 +97,7 @@ _envd_release() {
 _envd_lock=''
 _envd_request() {
   local _envd_pair _envd_q _envd_r _envd_l='' _envd_p='' _envd_k=0 _envd_id _envd_tok _envd_rc=0
-  { builtin read -r _envd_pid < "$_envd_run/hook.pid"; } 2>/dev/null || :
+  builtin read -r _envd_pid < "$_envd_run/hook.pid" || :
   _envd_live || return 1
   # Unique to this process and moment: a door pair serves one front door after another.
   _envd_tok=${EPOCHREALTIME-}$RANDOM$RANDOM
@@ -107,9 +111,9 @@ _envd_request() {
     _envd_rmodes || return 1
     _envd_pair=$_envd_run/sh/$$-${_envd_tok//[!0-9]/}
     set -C
-    { : >"$_envd_pair.env"; } 2>/dev/null || return 1
+    : >"$_envd_pair.env" || return 1
     set +C
-    command mkfifo -m 600 -- "$_envd_pair.req" "$_envd_pair.res" 2>/dev/null || return 1
+    command mkfifo -m 600 -- "$_envd_pair.req" "$_envd_pair.res" || return 1
     builtin printf '%s\n%s\n' "$_envd_pair.req" doors 1<>"$_envd_run/hook.fifo" || return 1
   fi
   exec {_envd_q}<>"$_envd_pair.req" {_envd_r}<>"$_envd_pair.res" || return 1
@@ -117,12 +121,12 @@ _envd_request() {
   builtin printf '%s\0' ENVD-HOOK 1 "$_envd_id" "$1" "$2" "$3" '' >&"$_envd_q" || return 1
   # Unread after 0.1 s: nobody is reading (a stopped daemon). Read: the daemon is working
   # on it; it is looked at every second and given up on once it is gone or stopped.
-  # The line awaited is known to the byte, `d ID\n`: read as so many bytes (-N), bash takes
-  # them in one read(2), where a line is read a byte at a time (a select and a read each).
+  # The line awaited is known to the byte, `d ID\n` (ASCII: as many characters as bytes in
+  # any locale): read as so many characters (-N), bash takes them in one read(2), where a line is read a byte at a time (a select and a read each).
   # Lines of earlier requests on this pair may come first: whole lines are dropped, and
   # what is left (_envd_l) is never followed by fewer bytes than asked for, so no read
   # asks past the awaited line's end. A timeout leaves what was read in the variable.
-  local LC_ALL=C _envd_want="d $_envd_id"$'\n' _envd_n _envd_t=0.1
+  local _envd_want="d $_envd_id"$'\n' _envd_n _envd_t=0.1
   while :; do
     _envd_n=${#_envd_want}
     [[ $_envd_want != "$_envd_l"* ]] || (( _envd_n -= ${#_envd_l} ))
@@ -206,6 +210,9 @@ _envd_version() {
 # 0: the path fits in PATH_MAX (4096 bytes). Deeper, a program cannot name its own working
 # directory: the CLI says so in one line (its message), as it would without a daemon.
 _envd_fits() {
+  # A character is at most a few bytes: a short path fits without counting them (bash
+  # counts bytes only under LC_ALL=C, and each switch of the locale costs ~40 us).
+  (( ${#1} < 512 )) && return 0
   local LC_ALL=C
   (( ${#1} < 4096 ))
 }
@@ -219,14 +226,14 @@ _envd_ask() {
   # The environment goes as the caller gave it (flag `E`: /proc's copy, exact bytes). exec
   # runs the command from this bash's own environment: it must be that same one.
   [[ $2 != *r* ]] || _envd_envok || return 1
-  mapfile -d '' -t _envd_E < "/proc/$$/environ" 2>/dev/null || return 1
+  mapfile -d '' -t _envd_E < "/proc/$$/environ" || return 1
   if [[ -t 2 && -z ${NO_COLOR-} && ${TERM-} != dumb ]]; then _envd_fl+=c; fi
   _envd_request "$1" "$_envd_fl" "$3"
 }
 
 _envd_say() {
   local _envd_m
-  for _envd_m in "${_envd_msgs[@]}"; do builtin printf '%s\n' "$_envd_m" >&2; done
+  for _envd_m in "${_envd_msgs[@]}"; do builtin printf '%s\n' "$_envd_m" >&"$_envd_err"; done
 }
 
 # `--budget MS` (the hooks' fallback): answered within the daemon's own budget (flag b),
@@ -334,18 +341,25 @@ _envd_exec() {
   done
   _envd_say
   if [[ $_envd_status != 0 ]]; then
-    builtin printf '%s\n' "envd: not running $2: the environment of $1 is not available" >&2
+    builtin printf '%s\n' "envd: not running $2: the environment of $1 is not available" >&"$_envd_err"
     exit 1
   fi
+  _envd_go=1
+}
+
+# The command, run by bin/envd once it has parsed _envd_restore_env (after this file has
+# returned: its stderr is the caller's again). Arguments: bin/envd's.
+_envd_run() {
+  local _envd_i _envd_n
   builtin umask "$_envd_um"
   _envd_restore_env
   for (( _envd_i = 0; _envd_i < ${#_envd_ops[@]}; _envd_i += 3 )); do
     _envd_n=${_envd_ops[_envd_i+1]}
     if [[ ${_envd_ops[_envd_i]} == u ]]; then builtin unset -v "$_envd_n"; else builtin export "$_envd_n=${_envd_ops[_envd_i+2]}"; fi
   done
-  exec "${_envd_pre[@]}" "${@:2}"
+  exec "${_envd_pre[@]}" "${@:3}"
 }
 
-declare -a _envd_rep=() _envd_msgs=() _envd_ops=() _envd_E=()
+declare -ga _envd_ops=()
+declare -a _envd_rep=() _envd_msgs=() _envd_E=()
 _envd_exec "${@:2}"
-return 1
