@@ -56,11 +56,14 @@ _envd_rmodes() {
   (( (8#${_envd_a[3]} & 8#1000) || !(8#${_envd_a[3]} & 8#20) )) || [[ -G $_envd_p ]] || return 1
 }
 
-# 0 when the daemon named in hook.pid is running (not gone, a zombie or stopped).
+# 0 when the daemon named in hook.pid is running (not gone, a zombie or stopped). With
+# `there`, only that it is there: before the request (a daemon stopped or a zombie leaves
+# the request unread, which the wait sees within 0.1 s), without reading /proc.
 _envd_live() {
   local _envd_s=''
   [[ -n $_envd_pid && $_envd_pid != *[!0-9]* ]] || return 1
   builtin kill -0 "$_envd_pid" || return 1
+  [[ ${1-} != there ]] || return 0
   if [[ -r /proc/$_envd_pid/stat ]]; then
     IFS= builtin read -r _envd_s < "/proc/$_envd_pid/stat" || :
     _envd_s=${_envd_s##*) }
@@ -98,7 +101,7 @@ _envd_lock=''
 _envd_request() {
   local _envd_pair _envd_q _envd_r _envd_l='' _envd_p='' _envd_k=0 _envd_id _envd_tok _envd_rc=0
   builtin read -r _envd_pid < "$_envd_run/hook.pid" || :
-  _envd_live || return 1
+  _envd_live there || return 1
   # Unique to this process and moment: a door pair serves one front door after another.
   _envd_tok=${EPOCHREALTIME-}$RANDOM$RANDOM
   _envd_id=${_envd_tok//[!0-9]/}$$
