@@ -22,8 +22,8 @@
 # are this user's directories and not links, as is every file this side writes or reads
 # (builtin tests). Its modes take stat(1), a process: the daemon checks them at every
 # request on its door pairs (src/daemon/door-pairs.ts) and refuses one that fails (the
-# CLI then says what is wrong); _envd_rmodes checks them here before this side makes a
-# pair of its own.
+# CLI then says what is wrong); bin/ask-daemon-pair.bash checks them before this side
+# makes a pair of its own.
 _envd_rundir() {
   local _envd_t
   if [[ -n ${ENVD_RUNTIME_DIR-} ]]; then
@@ -37,23 +37,6 @@ _envd_rundir() {
   [[ $_envd_run == /* && ! -L $_envd_run && -d $_envd_run && -O $_envd_run ]] || return 1
   [[ -d $_envd_run/sh && ! -L $_envd_run/sh && -O $_envd_run/sh ]] || return 1
   [[ -p $_envd_run/hook.fifo && -O $_envd_run/hook.fifo && -f $_envd_run/hook.pid && -O $_envd_run/hook.pid ]]
-}
-
-# The runtime dir's modes, as the hooks check them (0700, in a parent nobody else can
-# rename it in: sticky, or writable by its owner, this user or root, alone).
-_envd_rmodes() {
-  local _envd_p _envd_o=''
-  local -a _envd_a=()
-  _envd_p=${_envd_run%/*}/
-  _envd_o=$(command stat -c '%u %a' -- "$_envd_run" "$_envd_p" 2>/dev/null ||
-    command stat -f '%u %Mp%Lp' -- "$_envd_run" "$_envd_p" 2>/dev/null) || return 1
-  IFS=$' \t\n' builtin read -r -d '' -a _envd_a <<<"$_envd_o" || :
-  (( ${#_envd_a[@]} == 4 )) && [[ ${_envd_a[*]} != *[!0-9\ ]* ]] || return 1
-  (( (8#${_envd_a[1]} & 8#777) == 8#700 )) || return 1
-  [[ ${_envd_a[2]} == 0 || -O $_envd_p ]] || return 1
-  # Sticky, or writable by nobody else (nor by a group that is not this user's own).
-  (( (8#${_envd_a[3]} & 8#1000) || !(8#${_envd_a[3]} & 8#2) )) || return 1
-  (( (8#${_envd_a[3]} & 8#1000) || !(8#${_envd_a[3]} & 8#20) )) || [[ -G $_envd_p ]] || return 1
 }
 
 # 0 when the daemon named in hook.pid is running (not gone, a zombie or stopped). With
@@ -109,15 +92,9 @@ _envd_request() {
   # else runs (_envd_umask).
   builtin umask 077
   if ! _envd_claim; then
-    # None free (or none made yet): a pair of this process's own, which costs one process
-    # (mkfifo), and the daemon is asked to make the door pairs for the next time.
-    _envd_rmodes || return 1
-    _envd_pair=$_envd_run/sh/$$-${_envd_tok//[!0-9]/}
-    set -C
-    : >"$_envd_pair.env" || return 1
-    set +C
-    command mkfifo -m 600 -- "$_envd_pair.req" "$_envd_pair.res" || return 1
-    builtin printf '%s\n%s\n' "$_envd_pair.req" doors 1<>"$_envd_run/hook.fifo" || return 1
+    # None free (or none made yet): a pair of this process's own (bin/ask-daemon-pair.bash,
+    # parsed only then); it sets _envd_pair.
+    builtin source "$_envd_root/bin/ask-daemon-pair.bash" || return 1
   fi
   exec {_envd_q}<>"$_envd_pair.req" {_envd_r}<>"$_envd_pair.res" || return 1
   builtin printf '%s\0' "${_envd_E[@]}" "#envd $_envd_id" 1<>"$_envd_pair.env" || return 1
