@@ -37,8 +37,11 @@ export interface Backend {
    * valid now; null: serve it the whole way.
    */
   replay(raw: string): Buffer | null;
-  /** Keep the records `encode` makes for `outcome`, for a request's bytes (see replay). */
-  keepReply(raw: string, req: ExportRequest, outcome: ExportOutcome, generation: number, encode: (outcome: ExportOutcome, generation: number) => Buffer): void;
+  /**
+   * Keep the records `encode` makes for `outcome`, for a request's bytes (see replay).
+   * `promote` false: not worked out again later when the memo did not keep it now.
+   */
+  keepReply(raw: string, req: ExportRequest, outcome: ExportOutcome, generation: number, encode: (outcome: ExportOutcome, generation: number) => Buffer, promote?: boolean): void;
 }
 
 /**
@@ -121,8 +124,8 @@ export class BackendGate implements Backend {
     return this.current === null ? null : this.current.replay(raw);
   }
 
-  keepReply(raw: string, req: ExportRequest, outcome: ExportOutcome, generation: number, encode: (outcome: ExportOutcome, generation: number) => Buffer): void {
-    this.current?.keepReply(raw, req, outcome, generation, encode);
+  keepReply(raw: string, req: ExportRequest, outcome: ExportOutcome, generation: number, encode: (outcome: ExportOutcome, generation: number) => Buffer, promote?: boolean): void {
+    this.current?.keepReply(raw, req, outcome, generation, encode, promote);
   }
 
   private async wait(): Promise<Backend> {

@@ -114,6 +114,9 @@ export class HookSession {
   private busy = 0;
   /** The bytes of the request the next header starts, when it came whole (hook-replay.ts). */
   private nextRaw: string | null = null;
+  /** The `.env` file as read for that key (flag `E`): the same bytes serve the request. */
+  private nextEnv: Buffer | null = null;
+  private keyEnv: Buffer | null = null;
 
   /**
    * `envFile`: where a request with flag `e` keeps its environment (bash's FIFO pair has a
@@ -125,6 +128,7 @@ export class HookSession {
     if (this.closed) return;
     // A chunk that is exactly a request the parser read whole before: its kept reply.
     let candidate: string | null = null;
+    this.keyEnv = null;
     if (this.sink.whole !== undefined && this.backend.replay !== undefined && this.busy === 0 &&
       !this.parser.midRequest && chunk.length <= MAX_REPLAYED_BYTES) {
       const head = scanHead(chunk);
@@ -144,10 +148,12 @@ export class HookSession {
     const whole = candidate !== null && !this.parser.midRequest && events.length === 2 &&
       events[0]?.type === 'header' && events[1]?.type === 'request';
     this.nextRaw = whole ? candidate : null;
+    this.nextEnv = whole ? this.keyEnv : null;
     try {
       for (const ev of events) this.onEvent(ev);
     } finally {
       this.nextRaw = null;
+      this.nextEnv = null;
     }
   }
 
@@ -163,7 +169,8 @@ export class HookSession {
     if (flags === null || (!flags.includes('e') && !flags.includes('E'))) return rest;
     if (!replayableCliFlags(flags) || this.envFile === undefined) return null;
     try {
-      return cliReplayKey(rest, head.id, this.envFile());
+      this.keyEnv = this.envFile();
+      return cliReplayKey(rest, head.id, this.keyEnv);
     } catch {
       return null;
     }
@@ -204,11 +211,13 @@ export class HookSession {
         const body = new Promise<HookRequest | null>((resolve) => { this.body = resolve; });
         const header = ev.header;
         const raw = this.nextRaw;
+        const env = this.nextEnv;
         this.nextRaw = null;
+        this.nextEnv = null;
         this.busy++;
         this.enqueue(async () => {
           try {
-            await this.serve(header, body, raw);
+            await this.serve(header, body, raw, env);
           } finally {
             this.busy--;
           }
@@ -253,8 +262,11 @@ export class HookSession {
     }
   }
 
-  /** `raw`: the request's bytes after its id, when it came whole (its answer may be kept). */
-  private async serve(header: HookHeader, body: Promise<HookRequest | null>, raw: string | null): Promise<void> {
+  /**
+   * `raw`: the request's bytes after its id, when it came whole (its answer may be kept);
+   * `envRead`: its `.env` file as read for that key (flag `E`), or null.
+   */
+  private async serve(header: HookHeader, body: Promise<HookRequest | null>, raw: string | null, envRead: Buffer | null): Promise<void> {
     const waitMs = this.waitMs();
     this.sink.ack(header.id, waitMs);
     const req = await body;
@@ -265,7 +277,7 @@ export class HookSession {
     if (environ || req.header.flags.includes('e')) {
       try {
         if (this.envFile === undefined) throw new HookProtocolError('this transport has no environment file (flag e)');
-        req.env = environ ? parseEnviron(this.envFile(), header.id).env : parseDeclarePx(this.envFile(), header.id).env;
+        req.env = environ ? parseEnviron(envRead ?? this.envFile(), header.id).env : parseDeclarePx(this.envFile(), header.id).env;
       } catch (err) {
         this.abort(err);
         return;
@@ -332,7 +344,9 @@ export class HookSession {
         return encodeRecords([...body, markersRecord(m), { t: 'g', generation: g }]);
       };
       try {
-        backend.keepReply?.(raw, { cwd: req.header.cwd, env: req.env }, kept, generation, encode);
+        // A front door's environment may be its own (a variable set for one command): its
+        // answer is kept when the memo keeps it, never worked out again later for it.
+        backend.keepReply?.(raw, { cwd: req.header.cwd, env: req.env }, kept, generation, encode, !cli);
       } catch {
         // Not kept: the next request takes the whole path again.
       }
