@@ -1,7 +1,8 @@
-import { chmodSync, mkdirSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { allowIn, ENVD_BIN, Sandbox, which } from './helpers/sandbox.js';
 
 // bin/envd's front door asks the same thing again and again (an editor's `envd export
@@ -88,5 +89,32 @@ describe('front-door replies kept by the daemon', () => {
     } finally {
       chmodSync(sb.runtimeDir, 0o700);
     }
+  });
+});
+
+describe('door-pair claims (src/daemon/door-pairs.ts)', () => {
+  it('an empty lock is a claim being made: kept while fresh, freed once stale; `-` and a gone process free the pair', () => {
+    const { sb, dir, bare } = setup();
+    const sh = join(sb.runtimeDir, 'sh');
+    // The first asks the daemon for its door pairs.
+    expect(exportJson(sb, dir, bare).status).toBe(0);
+    const made = (): boolean => readdirSync(sh).filter((f) => /^door-[0-7]\.(req|res|env)$/.test(f)).length === 24;
+    for (let i = 0; i < 100 && !made(); i++) spawnSync('sleep', ['0.05']);
+    expect(made()).toBe(true);
+    const lock = (n: number): string => join(sh, `door-${n}.lock`);
+    // Every pair taken: 0 a claim being made (created, no pid yet), 1 one made 10 s ago and
+    // never finished, 2 released, 3 of a process that is gone, 4-7 of this (live) process.
+    const old = new Date(Date.now() - 10_000);
+    writeFileSync(lock(0), '', { mode: 0o600 });
+    writeFileSync(lock(1), '', { mode: 0o600 });
+    utimesSync(lock(1), old, old);
+    writeFileSync(lock(2), '-\n', { mode: 0o600 });
+    writeFileSync(lock(3), '999999999\n', { mode: 0o600 });
+    for (let n = 4; n < 8; n++) writeFileSync(lock(n), `${process.pid}\n`, { mode: 0o600 });
+    // None free: a pair of its own, and `doors` makes the daemon look at every lock.
+    const a = exportJson(sb, dir, bare);
+    expect(a.status, a.stderr).toBe(0);
+    for (let i = 0; i < 100 && existsSync(lock(3)); i++) spawnSync('sleep', ['0.02']);
+    expect([0, 1, 2, 3, 4].map((n) => existsSync(lock(n)))).toEqual([true, false, false, false, true]);
   });
 });
