@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, constants, lstatSync, openSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, unlink } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { errorMessage } from '../util/errors.js';
 import { pidAlive } from '../util/process.js';
@@ -181,7 +181,10 @@ export class DoorPairs {
     if (claim === '' && text === '' && claimedWithin(path, CLAIM_GRACE_MS)) return false;
     const pid = Number.parseInt(claim, 10);
     if (/^[0-9]+$/.test(claim) && Number.isSafeInteger(pid) && pid > 0 && pidAlive(pid)) return false;
-    tryUnlink(path);
+    // Off the event loop: on a journaling file system (a runtime dir under /tmp) an unlink
+    // can wait on the journal, and the next request should not. Until it is done the lock
+    // is there, so nobody claims the pair meanwhile; a lock already gone is fine.
+    unlink(path, () => undefined);
     return true;
   }
 }
