@@ -237,8 +237,10 @@ _envd_version() {
 }
 
 # The line `d ID` that says the reply is there. Unread after 0.1 s: nobody is reading (a
-# stopped daemon). Read: the daemon is working on it; it is looked at every second and
-# given up on once it is gone or stopped, or the pair is no longer there. The line is
+# stopped daemon), unless the daemon is running (its state in /proc): then it may take up
+# to 3 s more to read it (a busy machine). Read: the daemon is working on it; it is looked
+# at every second and given up on once it is gone or stopped, or the pair is no longer
+# there. The line is
 # known to the byte (ASCII: as many characters as bytes in any locale): read as so many
 # characters (-N), bash takes them in one read(2), where a line is read a byte at a time
 # (a select and a read each). Lines of earlier requests on this pair may come first: whole
@@ -246,7 +248,7 @@ _envd_version() {
 # asked for, so no read asks past the awaited line's end. A timeout leaves what was read
 # in the variable.
 _envd_wait() {
-  local _envd_want="d $_envd_id"$'\n' _envd_l='' _envd_p='' _envd_n _envd_t=0.1 _envd_k=0 _envd_rc
+  local _envd_want="d $_envd_id"$'\n' _envd_l='' _envd_p='' _envd_n _envd_t=0.1 _envd_k=0 _envd_u=0 _envd_rc
   while :; do
     _envd_n=${#_envd_want}
     [[ $_envd_want != "$_envd_l"* ]] || (( _envd_n -= ${#_envd_l} ))
@@ -259,12 +261,15 @@ _envd_wait() {
     # Not a timeout (>128): the FIFO is gone or broken.
     (( _envd_rc > 128 )) || return 1
     if [[ $_envd_t == 0.1 ]]; then
-      if builtin read -t 0 -u "$_envd_q"; then return 1; fi
       _envd_t=1
+      # Unread: nobody reads it (a stopped daemon, a zombie), unless the daemon is running
+      # and only slow to get to it (a busy machine): then it has a few seconds more.
+      if builtin read -t 0 -u "$_envd_q"; then _envd_live || return 1; fi
     else
       # The daemon dropped the pair (its files removed or made again): no answer will come.
       [[ /dev/fd/$_envd_r -ef $_envd_pair.res ]] || return 1
       _envd_live || return 1
+      if builtin read -t 0 -u "$_envd_q"; then (( ++_envd_u < 3 )) || return 1; fi
     fi
   done
   exec {_envd_q}>&- {_envd_r}>&-
