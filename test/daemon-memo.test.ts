@@ -96,4 +96,48 @@ describe('memoized hook answers', () => {
     expect(client.env.MEMO_A).toBeUndefined();
     expect(after.records.length).toBeGreaterThan(0);
   });
+
+  it('leaving with flag n is replayed after an evaluation moved the generation, and carries the generation now', async () => {
+    const { sb, project, outside } = setup();
+    // Flag n on every cd, as the hooks send it: entering runs the file (a new generation).
+    const client = new HookClient(join(sb.runtimeDir, 'daemon.sock'), { ...sb.env, PWD: outside, SHLVL: '1' }, 'n', { entering: true });
+    const generationOf = (records: HookRecord[]): number => records.flatMap((r) => (r.t === 'g' ? [r.generation] : []))[0] ?? -1;
+    const status = (): { replayed: number; generation: number } => JSON.parse(sb.envd(['daemon', 'status', '--json']).stdout) as { replayed: number; generation: number };
+    const cycle = async (): Promise<number> => {
+      await enter(client, project);
+      const left = await client.ask(outside);
+      expect(client.env.MEMO_A).toBeUndefined();
+      return generationOf(left.records);
+    };
+    // Files a second old (the first run records what it sourced in the allowlist, a moment
+    // later): the leave's answer is kept (worked out again once they are).
+    await cycle();
+    await settle();
+    const first = await cycle();
+    await settle();
+    const before = status().replayed;
+    const second = await cycle();
+    const after = status();
+    expect(second).toBeGreaterThan(first);
+    expect(second).toBe(after.generation);
+    expect(after.replayed).toBe(before + 1);
+    client.close();
+  });
+
+  it('entering with flag n runs the file every time, never a kept answer', async () => {
+    const { sb, project, outside } = setup();
+    sb.write('p/.envrc', 'export MEMO_A=one MEMO_R=$RANDOM$RANDOM$RANDOM\n');
+    allowIn(sb, project);
+    const client = new HookClient(join(sb.runtimeDir, 'daemon.sock'), { ...sb.env, PWD: outside, SHLVL: '1' }, 'r', { entering: true });
+    const seen = new Set<string>();
+    for (let i = 0; i < 3; i++) {
+      await enter(client, project);
+      seen.add(client.env.MEMO_R ?? '');
+      await client.ask(outside);
+      expect(client.env.MEMO_R).toBeUndefined();
+      if (i === 0) await settle();
+    }
+    expect(seen.size).toBe(3);
+    client.close();
+  });
 });

@@ -170,4 +170,18 @@ describe('the warm evaluator', () => {
     process.kill(pid, 'SIGKILL');
     expect(await until(() => processesWith('ENVD_WARM_MARK', mark).length === 0, 5000)).toBe(true);
   }, 60_000);
+
+  it('a background child holding the output does not hold a forked evaluation, and is killed after it', async () => {
+    const { sb } = daemon();
+    const mark = randomBytes(8).toString('hex');
+    marks.push(mark);
+    await enter(sb, project(sb, 'warmup', MODE));
+    const dir = project(sb, 'holder', `${MODE}(export ENVD_WARM_MARK=${mark}; exec sleep 300) &\nexport DONE=1\n`);
+    const seen = await enter(sb, dir);
+    expect(seen.EVAL_MODE).toBe('warm');
+    expect(seen.DONE).toBe('1');
+    expect(await until(() => processesWith('ENVD_WARM_MARK', mark).length === 0, 5000)).toBe(true);
+    // The fork server serves the next one as before.
+    expect((await enter(sb, project(sb, 'after', MODE))).EVAL_MODE).toBe('warm');
+  }, 60_000);
 });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Generation } from '../src/daemon/generation.js';
+import { Sandbox } from './helpers/sandbox.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ev-gen-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -15,7 +16,8 @@ describe('generation file', () => {
   it('every bump changes the mtime second or the inode, also many in one second', async () => {
     const file = join(dir, 'generation');
     const errors: string[] = [];
-    const g = new Generation(file, (m) => errors.push(m));
+    const g = new Generation(file, (m) => errors.push(m), false, 0);
+    g.needNewInodes();
     const seen = (): string => { const st = statSync(file); return `${Math.floor(st.mtimeMs / 1000)}:${st.ino}`; };
     // The bytes are in place when bump() returns; a new inode (tcsh's signal within one
     // second) follows off the answer's path, in the thread pool: waited for here.
@@ -55,4 +57,51 @@ describe('generation file', () => {
     expect(readdirSync(dir).filter((f) => f.startsWith('.generation-burst'))).toEqual([]);
     expect(errors).toEqual([]);
   });
+
+  it('without a shell that needs them (tcsh), changes within one second keep the inode; with one, each gets a new one', () => {
+    const file = join(dir, 'generation-plain');
+    const g = new Generation(file, () => undefined, false, 0);
+    const ino = (): number => statSync(file).ino;
+    // Several bumps; at least two of them fall within one second (the loop takes far less).
+    const first = ino();
+    for (let i = 0; i < 5; i++) g.bump();
+    expect(ino()).toBe(first);
+    g.needNewInodes();
+    let last = ino();
+    let renamed = 0;
+    for (let i = 0; i < 5; i++) {
+      g.bump();
+      if (ino() !== last) renamed++;
+      last = ino();
+    }
+    // Four of the five are in the same second as the one before (the fifth may start one).
+    expect(renamed).toBeGreaterThanOrEqual(4);
+  });
+
+  it('the daemon renames the file for same-second changes once tcsh has asked it something', async () => {
+    const sb = new Sandbox();
+    try {
+      const a = sb.mkdir('a');
+      sb.write('a/.envrc', 'export X=1\n');
+      expect(sb.envd(['daemon', 'start']).status).toBe(0);
+      // Past the daemon's first seconds, when new inodes are made for anyone.
+      await new Promise((r) => setTimeout(r, 3300));
+      const file = join(sb.runtimeDir, 'generation');
+      const ino = (): number => statSync(file).ino;
+      const before = ino();
+      for (const verb of ['deny', 'allow', 'deny', 'allow']) expect(sb.envd([verb, a]).status).toBe(0);
+      expect(ino()).toBe(before);
+      // tcsh's hook asks through bin/envd's front door: from now on, new inodes.
+      const r = sb.envd(['export', 'tcsh'], { cwd: a, env: { PWD: a } });
+      expect(r.status, r.stderr).toBe(0);
+      const seen = new Set([ino()]);
+      for (const verb of ['deny', 'allow', 'deny', 'allow']) {
+        expect(sb.envd([verb, a]).status).toBe(0);
+        seen.add(ino());
+      }
+      expect(seen.size).toBeGreaterThan(1);
+    } finally {
+      sb.cleanup();
+    }
+  }, 30_000);
 });

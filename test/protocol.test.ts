@@ -119,7 +119,7 @@ describe('responses', () => {
       responseFrame(5, {
         type: 'hello',
         result: {
-          pid: 1, version: '0.1.0', protocol: 1, socket: '/s', startedAt: 1, uptimeMs: 2, generation: 3, watched: 4, watchPending: 0, cached: 5, watcher: 'degraded', engine: true,
+          pid: 1, version: '0.1.0', protocol: 1, socket: '/s', startedAt: 1, uptimeMs: 2, generation: 3, watched: 4, watchPending: 0, cached: 5, replayed: 6, watcher: 'degraded', engine: true,
           identity: { home: '/h', configDir: '/h/.config/envd', direnvConfigDir: '/d', dataDir: '/h/.local/share/envd' },
         },
       }),

@@ -176,6 +176,15 @@ _envd_line() {
   return 1
 }
 
+# 0 when the daemon (_envd_pid) is running or sleeping, by its state in /proc (a builtin
+# read); 1 when it is stopped or a zombie, or there is no /proc to say.
+_envd_running() {
+  local _envd_s=''
+  [[ -r /proc/$_envd_pid/stat ]] || return 1
+  IFS= builtin read -r _envd_s < "/proc/$_envd_pid/stat" || return 1
+  [[ ${_envd_s##*) } == [RSD]* ]]
+}
+
 # The request and the wait for its answer (fds _envd_q/_envd_r are open). 0: a valid
 # answer in _envd_rep; 1: none in time (or not a valid one); 2: cannot ask; 3: the daemon
 # wants the CLI.
@@ -202,7 +211,9 @@ _envd_talk() {
   # by whether it has read the request: still unread after 0.1 s, nobody is reading it;
   # read, the answer comes within the daemon's budget (its `w`) and a margin.
   if ! _envd_line 0.1; then
-    if builtin read -t 0 -u "$_envd_q"; then return 1; fi
+    # Unread, and the daemon is not running (stopped, a zombie): nobody will read it.
+    # Running, it is only slow to get to it (a busy machine): it gets the same wait.
+    if builtin read -t 0 -u "$_envd_q"; then _envd_running || return 1; fi
     _envd_line "$_envd_tw" || return 1
   fi
   mapfile -d '' -t _envd_rep < "$_envd_pair.out" || return 1

@@ -166,11 +166,22 @@ _envd_env() {
   done
 }
 
+# 0 when the daemon named by hook.pid is running or sleeping, by its state in /proc
+# (builtins only); 1 when it is stopped, a zombie or not to be found (no /proc either).
+_envd_running() {
+  local _envd_p= _envd_s=
+  [[ -f $_envd_run/hook.pid && ! -L $_envd_run/hook.pid ]] || return 1
+  IFS= read -r _envd_p < $_envd_run/hook.pid 2>/dev/null || :
+  [[ $_envd_p == <1-> && -r /proc/$_envd_p/stat ]] || return 1
+  IFS= read -r _envd_s < /proc/$_envd_p/stat 2>/dev/null || return 1
+  [[ ${${_envd_s##*) }[1]} == [RSD] ]]
+}
+
 # Read until the acknowledgement (`ENVD-HOOK 1 ID w MS`: five fields) or a whole answer
 # is in _envd_buf; 1 when the deadline _envd_dl passes, 2 when the daemon hangs up.
 _envd_recv() {
   emulate -L zsh
-  local _envd_c
+  local _envd_c _envd_slow=
   local -F _envd_left
   while :; do
     if [[ $1 == ack ]]; then
@@ -184,11 +195,20 @@ _envd_recv() {
       (( _envd_prc != 4 )) && return 0
     fi
     (( _envd_left = _envd_dl - EPOCHREALTIME ))
-    (( _envd_left > 0 )) || return 1
+    if (( _envd_left <= 0 )); then
+      # No acknowledgement within 0.1 s. A daemon that is stopped (SIGSTOP) or gone is not
+      # waited for; one that is running is only slow (a busy machine, a daemon just
+      # started): it gets its budget and a margin, once, as an answer being worked on does.
+      [[ $1 == ack && -z $_envd_slow ]] && _envd_running || return 1
+      _envd_slow=1
+      (( _envd_dl = EPOCHREALTIME + (_envd_wait + 500) / 1000.0 ))
+      continue
+    fi
     sysread -t $_envd_left -i $_envd_fd -s 65536 _envd_c
     case $? in
       (0) _envd_buf+=$_envd_c ;;
-      (4) return 1 ;;
+      # Timed out: the deadline decides, above.
+      (4) ;;
       # Closed or reset: that daemon is gone (killed, restarting); `envd export` takes over.
       (*) return 2 ;;
     esac

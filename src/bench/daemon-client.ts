@@ -96,12 +96,17 @@ export class DaemonClient {
    * own identity); returns the daemon's pid.
    */
   async hello(env: Record<string, string>): Promise<number> {
+    return (await this.helloInfo(env)).pid;
+  }
+
+  /** The daemon's pid and how many hook requests it has answered from kept replies. */
+  async helloInfo(env: Record<string, string>): Promise<{ pid: number; replayed: number }> {
     const id = identityOf(resolvePaths(env));
     const identity = { home: id.home, configDir: id.configDir, direnvConfigDir: id.direnvConfigDir, dataDir: id.dataDir };
     const r = await this.request({ type: 'hello', client: { version: 'bench', protocol: PROTOCOL_VERSION, pid: process.pid, identity } });
     const result = r.result;
     if (!isRecord(result) || typeof result.pid !== 'number') throw new Error('daemon: hello without a pid');
-    return result.pid;
+    return { pid: result.pid, replayed: typeof result.replayed === 'number' ? result.replayed : 0 };
   }
 
   async allow(file: string, cwd: string): Promise<void> {

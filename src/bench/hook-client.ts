@@ -1,12 +1,15 @@
 /**
  * A client that speaks the hook records protocol on the daemon's socket exactly as the
- * zsh hook does (docs/protocol.md "A kept connection"): one connection, kept open across
+ * zsh hook does (docs/protocol.md "A kept connection"; flag `n` on entry with `entering`,
+ * see HookClientOptions): one connection, kept open across
  * requests; a request on a kept connection that the daemon closed meanwhile is sent once
  * more on a new one; a request that goes unanswered drops the connection. It keeps its own
  * exported environment and applies each answer to it. It measures the daemon alone: no
  * shell is running around it.
  */
+import { statSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
 import { decodeReply, encodeRequest, type HookRecord } from '../protocol/hook-records.js';
 
 export interface HookAnswer {
@@ -15,27 +18,60 @@ export interface HookAnswer {
   us: number;
 }
 
+export interface HookClientOptions {
+  /**
+   * Send flag `n` when the env file found from the cwd is not the one found at the last
+   * answer, as the bash and zsh hooks do (`_envd_found`): every `cd` into or out of a
+   * project then asks the daemon to run the file on entry. Off: every request is the one a
+   * prompt sends without a `cd` (the generation moved), which the daemon may replay.
+   */
+  entering?: boolean;
+}
+
+/** The hooks' default marker names until a `k` record says otherwise. */
+const DEFAULT_MARKERS = ['.envrc'];
+
 export class HookClient {
   private seq = 0;
+  /** The env file found at the last answer ('-': none yet, as the hooks' `_envd_found`). */
+  private found = '-';
+  private markers: readonly string[] = DEFAULT_MARKERS;
   env: Record<string, string>;
   private sock: Socket | null = null;
   private buf: Buffer = Buffer.alloc(0);
   /** The request waiting for its answer: told of data, errors and the end of the connection. */
   private waiter: ((ev: { data?: Buffer; err?: Error }) => void) | null = null;
 
-  constructor(private readonly socket: string, env: Record<string, string>, private readonly tag: string) {
+  constructor(private readonly socket: string, env: Record<string, string>, private readonly tag: string, private readonly opts: HookClientOptions = {}) {
     this.env = { ...env };
   }
 
   /** One request for `cwd`; its changes are applied to `env`. */
   async ask(cwd: string, timeoutMs = 10_000): Promise<HookAnswer> {
     const kept = this.sock !== null;
+    // As the hooks do before they send (not part of the time measured: the shell's own work).
+    const found = this.opts.entering === true ? this.find(cwd) : '';
+    const flags = this.opts.entering === true && found !== this.found ? 'n' : '';
+    let answer: HookAnswer;
     try {
-      return await this.once(cwd, timeoutMs);
+      answer = await this.once(cwd, flags, timeoutMs);
     } catch (err) {
       // The daemon closed a kept connection (idle, restarted): once more on a new one.
       if (!kept || !(err instanceof ClosedError)) throw err;
-      return this.once(cwd, timeoutMs);
+      answer = await this.once(cwd, flags, timeoutMs);
+    }
+    this.found = found;
+    return answer;
+  }
+
+  /** The env file the hooks would find from `dir` walking up ('' none): their `_envd_find`. */
+  private find(dir: string): string {
+    for (let d = dir; ; d = dirname(d)) {
+      for (const m of this.markers) {
+        const f = join(d, m);
+        if (statSync(f, { throwIfNoEntry: false })?.isFile() === true) return f;
+      }
+      if (dirname(d) === d) return '';
     }
   }
 
@@ -44,9 +80,9 @@ export class HookClient {
     this.drop();
   }
 
-  private once(cwd: string, timeoutMs: number): Promise<HookAnswer> {
+  private once(cwd: string, flags: string, timeoutMs: number): Promise<HookAnswer> {
     const id = `${this.tag}-${++this.seq}`;
-    const req = encodeRequest({ id, shell: 'bash', cwd }, Object.entries(this.env));
+    const req = encodeRequest({ id, shell: 'bash', flags, cwd }, Object.entries(this.env));
     return new Promise((resolve, reject) => {
       const t0 = performance.now();
       let done = false;
@@ -98,6 +134,7 @@ export class HookClient {
     for (const r of records) {
       if (r.t === 'x') this.env[r.name] = r.value;
       else if (r.t === 'u') delete this.env[r.name];
+      else if (r.t === 'k' && r.markers.length > 0) this.markers = r.markers;
     }
   }
 }

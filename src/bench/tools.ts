@@ -180,6 +180,16 @@ export class EnvdTool extends Tool {
       client.close();
     }
   }
+
+  /** Hook requests the daemon has answered from kept replies (hook-replay.ts) since it started. */
+  async replayed(box: Sandbox): Promise<number> {
+    const client = await DaemonClient.open(this.socket(box));
+    try {
+      return (await client.helloInfo(box.env)).replayed;
+    } finally {
+      client.close();
+    }
+  }
 }
 
 export class DirenvTool extends Tool {

@@ -15,6 +15,16 @@ const SETTLED_MS = 1000;
 const MAX_STAMPED = 128;
 /** Only these answers are deterministic in the request and the files: no evaluation ran. */
 const KEPT_KINDS: ReadonlySet<ExportOutcome['kind']> = new Set(['noop', 'loaded', 'unloaded']);
+/**
+ * Answers that never consult the result cache: leaving a project (the shell's own state
+ * reverted) and "nothing changed" (the state's fingerprints and trust). The engine decides
+ * them before it looks at flag `n` (decide.ts), so the same bytes with `n` get the same
+ * answer; and no evaluation finishing can change them, only the files their stamps cover.
+ * They hold across generations. A `loaded` answer is the cache's result: an evaluation
+ * finishing (a re-run on entry) may replace it with the files unchanged, so it is kept for
+ * its generation only.
+ */
+export const FILE_ONLY_KINDS: ReadonlySet<ExportOutcome['kind']> = new Set(['noop', 'unloaded']);
 
 /** What the daemon knows besides the files: answers are kept for one generation only. */
 export interface MemoWorld {
@@ -29,7 +39,10 @@ export interface MemoWorld {
 export interface MemoEntry {
   readonly key: string;
   readonly outcome: ExportOutcome;
+  /** The generation it was worked out under. */
   readonly generation: number;
+  /** Valid for that generation only (not FILE_ONLY_KINDS), else for any. */
+  readonly generational: boolean;
   readonly paths: string[];
   readonly stamps: string[];
   live: boolean;
@@ -56,18 +69,23 @@ export function requestKey(req: ExportRequest): string {
  * nearer), the deps the engine reported (the env file, everything the state watches, the
  * allowlist, the config files) and the allowlist's key. Any difference, or a new
  * generation (an evaluation finished, the watcher saw a change), and the engine answers
- * afresh. Only answers that ran nothing are kept, never a request that asks to run the
- * file (flag `n`), so nothing an evaluation would see differently is replayed; trust is
- * re-checked through the same stamps (the env file's bytes and the allowlist).
+ * afresh (a `loaded` answer only: FILE_ONLY_KINDS hold across generations). Only answers
+ * that ran nothing are kept; for a request that asks to run the file (flag `n`) only those
+ * the flag cannot change (FILE_ONLY_KINDS), so nothing an evaluation would see differently
+ * is replayed; trust is re-checked through the same stamps (the env file's bytes and the
+ * allowlist).
  */
 export class AnswerMemo {
   private readonly entries = new Map<string, MemoEntry>();
   hits = 0;
 
-  /** The kept answer, when every stamp still holds; else null (and the entry is dropped). */
-  get(key: string, generation: number): ExportOutcome | null {
+  /**
+   * The kept answer, when every stamp still holds; else null (and the entry is dropped).
+   * `fresh` (flag `n`): only an answer the flag cannot change (FILE_ONLY_KINDS).
+   */
+  get(key: string, generation: number, fresh = false): ExportOutcome | null {
     const e = this.entries.get(key);
-    if (e === undefined || !this.holds(e, generation)) return null;
+    if (e === undefined || (fresh && !FILE_ONLY_KINDS.has(e.outcome.kind)) || !this.holds(e, generation)) return null;
     // Most recently used last: the first key is the one to evict.
     this.entries.delete(key);
     this.entries.set(key, e);
@@ -86,7 +104,7 @@ export class AnswerMemo {
    */
   holds(e: MemoEntry, generation: number, stats?: StatBatch): boolean {
     if (!e.live) return false;
-    let valid = e.generation === generation;
+    let valid = !e.generational || e.generation === generation;
     for (let i = 0; valid && i < e.paths.length; i++) {
       const path = e.paths[i] ?? '';
       if ((stats !== undefined ? stats.stamp(path) : stamp(path)) !== e.stamps[i]) valid = false;
@@ -107,15 +125,15 @@ export class AnswerMemo {
    * kept because one was changed too recently: the same answer worked out again after
    * that may be).
    */
-  put(key: string, req: ExportRequest, outcome: ExportOutcome, world: MemoWorld, startedAt: number): 'kept' | 'never' | { settlesAt: number } {
-    if (!KEPT_KINDS.has(outcome.kind)) return 'never';
+  put(key: string, req: ExportRequest, outcome: ExportOutcome, world: MemoWorld, startedAt: number, fresh = false): 'kept' | 'never' | { settlesAt: number } {
+    if (!KEPT_KINDS.has(outcome.kind) || (fresh && !FILE_ONLY_KINDS.has(outcome.kind))) return 'never';
     const paths = this.pathsFor(req.cwd, outcome, world);
     if (paths === null) return 'never';
     const stamps = paths.map(stamp);
     const newest = Math.max(...stamps.map(ctimeOf));
     if (newest >= startedAt - SETTLED_MS) return { settlesAt: newest + SETTLED_MS };
     this.drop(key);
-    this.entries.set(key, { key, outcome, generation: world.generation, paths, stamps, live: true });
+    this.entries.set(key, { key, outcome, generation: world.generation, generational: !FILE_ONLY_KINDS.has(outcome.kind), paths, stamps, live: true });
     while (this.entries.size > MAX_ENTRIES) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;

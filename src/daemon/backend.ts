@@ -2,6 +2,7 @@ import type { Config } from '../config/config.js';
 import type { Service } from '../engine/service-types.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from '../engine/types.js';
 import type { RequestFrame, ResponseBody } from '../protocol/messages.js';
+import type { ReplyEncoder } from './promotions.js';
 
 /** What a JSON connection has established so far. */
 export interface SessionState {
@@ -15,6 +16,12 @@ export interface SessionState {
  * (fifo.ts) all talk to the daemon through this and nothing else. DaemonCore implements it;
  * BackendGate stands in for it while the engine loads.
  */
+/** A kept hook reply (hook-replay.ts): its records up to `g`, and the generation to send. */
+export interface KeptReply {
+  body: Buffer;
+  generation: number;
+}
+
 export interface Backend {
   /** One JSON request. Throws ProtocolError; the connection decides whether to close. */
   handle(frame: RequestFrame, session: SessionState): Promise<ResponseBody>;
@@ -34,14 +41,14 @@ export interface Backend {
   foreign(env: Readonly<Record<string, string>>): string | null;
   /**
    * The records kept for a hook request's bytes after its id (hook-replay.ts), still
-   * valid now; null: serve it the whole way.
+   * valid now, and the generation the reply carries; null: serve it the whole way.
    */
-  replay(raw: string): Buffer | null;
+  replay(raw: string): KeptReply | null;
   /**
    * Keep the records `encode` makes for `outcome`, for a request's bytes (see replay).
    * `promote` false: not worked out again later when the memo did not keep it now.
    */
-  keepReply(raw: string, req: ExportRequest, outcome: ExportOutcome, generation: number, encode: (outcome: ExportOutcome, generation: number) => Buffer, promote?: boolean): void;
+  keepReply(raw: string, req: ExportRequest, outcome: ExportOutcome, generation: number, encode: ReplyEncoder, promote?: boolean): void;
 }
 
 /**
@@ -120,11 +127,11 @@ export class BackendGate implements Backend {
     return this.now().foreign(env);
   }
 
-  replay(raw: string): Buffer | null {
+  replay(raw: string): KeptReply | null {
     return this.current === null ? null : this.current.replay(raw);
   }
 
-  keepReply(raw: string, req: ExportRequest, outcome: ExportOutcome, generation: number, encode: (outcome: ExportOutcome, generation: number) => Buffer, promote?: boolean): void {
+  keepReply(raw: string, req: ExportRequest, outcome: ExportOutcome, generation: number, encode: ReplyEncoder, promote?: boolean): void {
     this.current?.keepReply(raw, req, outcome, generation, encode, promote);
   }
 

@@ -11,7 +11,7 @@ import {
 import { METHODS } from '../protocol/methods.js';
 import { EnvdError, errorMessage } from '../util/errors.js';
 import type { Generation } from './generation.js';
-import type { Backend, DaemonEngine, SessionState } from './backend.js';
+import type { Backend, DaemonEngine, KeptReply, SessionState } from './backend.js';
 import type { DaemonLogger } from './log.js';
 import type { DependencyWatcher } from './watcher.js';
 import { watchedPaths } from '../engine/shell-state.js';
@@ -57,6 +57,8 @@ export class DaemonCore implements Backend {
   readonly memo = new AnswerMemo();
   /** The same answers encoded, by the hook request's bytes (hook-replay.ts). */
   readonly replies = new ReplyCache(this.memo);
+  /** Hook requests answered from kept replies (hello reports it). */
+  private replayed = 0;
   /** Stamps shared by the replies of one loop turn (stat-batch.ts). */
   readonly stats = new StatBatch();
   /** Answers not kept for now (a file changed within the second), worked out again later. */
@@ -138,6 +140,7 @@ export class DaemonCore implements Backend {
       watched: this.o.watcher.count,
       watchPending: this.o.watcher.pending,
       cached: this.o.engine.cachedCount(),
+      replayed: this.replayed,
       watcher: this.o.watcher.state,
       engine: true,
       identity: this.identity,
@@ -182,8 +185,8 @@ export class DaemonCore implements Backend {
    * or null. It then stops after the current answers: the hook that was told `v` asks the
    * CLI, which starts the installed version.
    */
-  superseded(): string | null {
-    const now = this.installed.replacedBy();
+  superseded(stats?: StatBatch): string | null {
+    const now = this.installed.replacedBy(stats);
     if (now === null) return null;
     const why = `envd ${now} is installed now; this daemon (envd ${this.o.version}) steps down`;
     if (!this.steppingDown) {
@@ -195,13 +198,16 @@ export class DaemonCore implements Backend {
 
   /** Export for both transports; the hook side passes the async budget from config. */
   async export(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {
+    if (opts.coarseWatcher === true) this.o.generation.needNewInodes();
     try {
-      // A request to run the file (entering) is never replayed; nor with `[go] auto`, whose
-      // answers depend on SDK discovery as well as on files.
-      const memoable = opts.fresh !== true && !this.o.engine.config.go.auto;
+      // A request to run the file (entering, flag `n`) is answered from the memo only with
+      // what the flag cannot change (answer-memo.ts FILE_ONLY_KINDS: leaving, nothing to
+      // do); nothing with `[go] auto`, whose answers depend on SDK discovery as well.
+      const fresh = opts.fresh === true;
+      const memoable = !this.o.engine.config.go.auto;
       const key = memoable ? requestKey(req) : '';
       const generation = this.o.generation.current;
-      const kept = memoable ? this.memo.get(key, generation) : null;
+      const kept = memoable ? this.memo.get(key, generation, fresh) : null;
       if (kept !== null) {
         this.o.watcher.touch(req.cwd, watchedPaths(req.env, kept.change));
         return kept;
@@ -209,7 +215,7 @@ export class DaemonCore implements Backend {
       const startedAt = Date.now();
       const outcome = await this.o.engine.export(req, opts);
       if (memoable) {
-        const put = this.memo.put(key, req, outcome, this.world(generation), startedAt);
+        const put = this.memo.put(key, req, outcome, this.world(generation), startedAt, fresh);
         if (typeof put === 'object') this.promotions.noteUnsettled(key, put.settlesAt);
       }
       // What the shell now depends on stays watched while shells use it.
@@ -226,9 +232,10 @@ export class DaemonCore implements Backend {
    * they came from still holds (its stamps, this generation); else null, and the request
    * takes the whole path. Nothing is parsed or evaluated here.
    */
-  replay(raw: string): Buffer | null {
-    if (this.superseded() !== null) return null;
-    const r = this.replies.get(raw, this.o.generation.current, this.stats);
+  replay(raw: string): KeptReply | null {
+    if (this.superseded(this.stats) !== null) return null;
+    const generation = this.o.generation.current;
+    const r = this.replies.get(raw, generation, this.stats);
     if (r === null) return null;
     const now = Date.now();
     if (now - r.touchedAt >= TOUCH_EVERY_MS) {
@@ -236,7 +243,10 @@ export class DaemonCore implements Backend {
       this.o.watcher.touch(r.cwd, r.watched);
     }
     this.gc.poke();
-    return r.body;
+    this.replayed++;
+    // The generation now (an answer that holds across generations was kept under an older
+    // one; a hook told that one would ask again at every prompt).
+    return { body: r.body, generation };
   }
 
   /**
@@ -249,8 +259,8 @@ export class DaemonCore implements Backend {
     if (this.o.engine.config.go.auto) return;
     const key = requestKey(req);
     const e = this.memo.entry(key);
-    if (e !== undefined && e.live && e.outcome === outcome && e.generation === generation) {
-      this.replies.put(raw, { entry: e, body: encode(outcome, generation), cwd: req.cwd, watched: watchedPaths(req.env, outcome.change), touchedAt: Date.now() });
+    if (e !== undefined && e.live && e.outcome === outcome && (e.generation === generation || !e.generational)) {
+      this.replies.put(raw, { entry: e, body: encode(outcome), cwd: req.cwd, watched: watchedPaths(req.env, outcome.change), touchedAt: Date.now() });
       return;
     }
     if (promote) this.promotions.add(key, raw, req, encode);
@@ -324,7 +334,8 @@ export class DaemonCore implements Backend {
   private readonly dispatcher = new Dispatcher<SessionState>({
     hello: () => this.hello(),
     ping: () => undefined,
-    export: (r) => this.export(r.req, { budgetMs: budgetFromWire(r.budgetMs) }),
+    // The CLI does not say for which shell (tcsh's hook falls back to it): as for tcsh.
+    export: (r) => this.export(r.req, { budgetMs: budgetFromWire(r.budgetMs), coarseWatcher: true }),
     allow: async (r) => {
       const result = await this.o.engine.allow(r.path, r.cwd);
       this.bump();

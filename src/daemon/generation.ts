@@ -2,6 +2,9 @@ import { closeSync, constants, fstatSync, openSync, readFileSync, statSync, writ
 import { replaceWithEmpty } from '../util/atomic.js';
 import { errorMessage } from '../util/errors.js';
 
+/** The daemon's first seconds, when a new inode per change is assumed to be needed. */
+const STARTING_MS = 3000;
+
 /** Appended to the number while edits may go unseen (file watching off or failing). */
 export const POLL_SUFFIX = '+poll';
 
@@ -25,8 +28,22 @@ export class Generation {
   private written = 0;
   /** The whole second of the file's mtime after the last write (-1: unknown). */
   private writtenSec = -1;
+  /**
+   * Whether a shell that sees only mtime seconds and inodes (tcsh) uses this daemon: then
+   * a second change within one second gets a new inode (a rename: ~0.5 ms on ext4, on
+   * every evaluation's answer in a busy second). Assumed for the first seconds of the
+   * daemon's life too, when a tcsh that was answered in-process while it started may be
+   * watching the file without having asked it anything yet.
+   */
+  private newInodes = false;
+  private readonly bornAt = Date.now();
 
-  constructor(private readonly file: string, private readonly onError: (message: string) => void, polling = false) {
+  constructor(
+    private readonly file: string,
+    private readonly onError: (message: string) => void,
+    polling = false,
+    private readonly startingMs = STARTING_MS,
+  ) {
     this.polling = polling;
     let previous = 0;
     try {
@@ -41,6 +58,15 @@ export class Generation {
 
   get current(): number {
     return this.value;
+  }
+
+  /** From now on, a change within the same second as the last one gets a new inode. */
+  needNewInodes(): void {
+    this.newInodes = true;
+  }
+
+  private inodesNeeded(): boolean {
+    return this.newInodes || Date.now() - this.bornAt < this.startingMs;
   }
 
   /** Hooks must ask at every prompt in a project (true) or only when the number moves. */
@@ -105,8 +131,9 @@ export class Generation {
       // tcsh cannot read the file without a process: its hook sees a new number as a new
       // mtime second (-M) or a new inode (-I). An overwrite in the same second as the last
       // write shows neither, so that one is renamed into place after all (a new inode).
+      // (Only when such a shell is about: see newInodes.)
       const sec = Math.floor(fstatSync(fd).mtimeMs / 1000);
-      if (sec === this.writtenSec) return 'same second';
+      if (sec === this.writtenSec && this.inodesNeeded()) return 'same second';
       this.writtenSec = sec;
       return 'written';
     } catch {

@@ -40,9 +40,12 @@ export function scanHead(buf: Buffer): ScannedHead | null {
   return { id, rest: idEnd + 1 };
 }
 
-/** Flags a kept reply may carry: `c` (colour). `n`, `e`, `t` and unknown letters never. */
+/**
+ * Flags a kept reply may carry: `c` (colour) and `n` (entering: kept only for an answer the
+ * flag cannot change, answer-memo.ts FILE_ONLY_KINDS). `e`, `t` and unknown letters never.
+ */
 export function replayableFlags(flags: string): boolean {
-  return flags === '' || flags === 'c';
+  return flags === '' || flags === 'c' || flags === 'n' || flags === 'cn';
 }
 
 /**
@@ -76,10 +79,10 @@ export function cliReplayKey(rest: string, id: string, env: Buffer): string | nu
   return null;
 }
 
-/** `ENVD-HOOK 1 ID w MS`, the kept records, `z ID`: one buffer, one write. */
-export function frameReply(id: string, waitMs: number, body: Buffer): Buffer {
+/** `ENVD-HOOK 1 ID w MS`, the kept records, `g GENERATION`, `z ID`: one buffer, one write. */
+export function frameReply(id: string, waitMs: number, body: Buffer, generation: number): Buffer {
   const ack = `${id}\0w\0${Math.max(0, Math.round(waitMs))}\0`;
-  const end = `z\0${id}\0`;
+  const end = `g\0${generation}\0z\0${id}\0`;
   const out = Buffer.allocUnsafe(HEAD.length + ack.length + body.length + end.length);
   let at = HEAD.copy(out, 0);
   at += out.write(ack, at, 'latin1');
@@ -90,7 +93,7 @@ export function frameReply(id: string, waitMs: number, body: Buffer): Buffer {
 
 export interface ReadyReply {
   readonly entry: MemoEntry;
-  /** The records after the acknowledgement, without `z ID`. */
+  /** The records after the acknowledgement, up to the generation (`g`, added when sent). */
   readonly body: Buffer;
   readonly cwd: string;
   /** What the watcher is told the shell still uses (watchedPaths of the request). */

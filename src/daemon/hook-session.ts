@@ -8,8 +8,9 @@ import {
 import { errorMessage } from '../util/errors.js';
 import { red, shown } from '../util/colour.js';
 import { printable } from '../util/printable.js';
-import type { HookBackend } from './backend.js';
+import type { HookBackend, KeptReply } from './backend.js';
 import { cliBudgetMs, cliErrorRecords, cliRecords, isCliRequest } from './cli-answer.js';
+import { FILE_ONLY_KINDS } from './answer-memo.js';
 import {
   cliReplayKey, flagsAt, frameReply, MAX_REPLAYED_BYTES, replayableCliFlags, replayableFlags, scanHead, type ScannedHead,
 } from './hook-replay.js';
@@ -178,14 +179,14 @@ export class HookSession {
 
   /** Answered from a kept reply (core.ts replay), or false. */
   private replayed(id: string, key: string): boolean {
-    let body: Buffer | null = null;
+    let kept: KeptReply | null = null;
     try {
-      body = this.backend.replay?.(key) ?? null;
+      kept = this.backend.replay?.(key) ?? null;
     } catch {
-      body = null;
+      kept = null;
     }
-    if (body === null) return false;
-    this.sink.whole?.(id, frameReply(id, this.waitMs(), body));
+    if (kept === null) return false;
+    this.sink.whole?.(id, frameReply(id, this.waitMs(), kept.body, kept.generation));
     return true;
   }
 
@@ -313,14 +314,16 @@ export class HookSession {
       // req.env is the parser's own prototype-free map, made for this request. A cwd that
       // is not UTF-8 is refused by the service with a message naming it.
       const outcome = await this.backend.export({ cwd: req.header.cwd, env: req.env },
-        cli ? { budgetMs: cliBudgetMs(req.header, waitMs) } : { budgetMs: waitMs, fresh: req.header.flags.includes('n') });
+        cli ? { budgetMs: cliBudgetMs(req.header, waitMs), coarseWatcher: req.header.shell === 'tcsh' } : { budgetMs: waitMs, fresh: req.header.flags.includes('n') });
       // The evaluation this answer carries moved the generation when it finished: the
       // number after it, so the shell does not ask again at once for what it already has
       // (zsh and fish ask after a cd and again at the prompt). Moved by more, something
       // else happened meanwhile: the number from before, and the shell asks again.
       if (outcome.evaluated === true) generation = this.generationAfter(generation);
       records = cli ? cliRecords(outcome, req.header, colour) : recordsFor(outcome, req.header.shell, colour);
-      if (raw !== null && (cli ? replayableCliFlags(req.header.flags) : replayableFlags(req.header.flags))) kept = outcome;
+      // Flag `n` (entering) only for an answer the flag cannot change (answer-memo.ts).
+      if (raw !== null && (cli ? replayableCliFlags(req.header.flags)
+        : replayableFlags(req.header.flags) && (!req.header.flags.includes('n') || FILE_ONLY_KINDS.has(outcome.kind)))) kept = outcome;
     } catch (err) {
       // Errors may quote a path (Node's own messages do): never raw control characters.
       const text = `envd: ${printable(errorMessage(err).replace(/^envd: /, ''))}`;
@@ -333,7 +336,7 @@ export class HookSession {
       const backend = this.backend;
       // The records a hook gets for this outcome, as above (the daemon may work it out again
       // later: core.ts promote).
-      const encode = (o: ExportOutcome, g: number): Buffer => {
+      const encode = (o: ExportOutcome): Buffer => {
         let m = DEFAULT_MARKERS;
         try {
           m = backend.markers?.() ?? DEFAULT_MARKERS;
@@ -341,7 +344,7 @@ export class HookSession {
           // As above: the defaults.
         }
         const body = cli ? cliRecords(o, req.header, colour) : recordsFor(o, shell, colour);
-        return encodeRecords([...body, markersRecord(m), { t: 'g', generation: g }]);
+        return encodeRecords([...body, markersRecord(m)]);
       };
       try {
         // A front door's environment may be its own (a variable set for one command): its

@@ -1,7 +1,10 @@
 import type { ExportOutcome, ExportRequest } from '../engine/types.js';
 
-/** Records encoded for an outcome under a generation, as the hook side sends them. */
-export type ReplyEncoder = (outcome: ExportOutcome, generation: number) => Buffer;
+/**
+ * Records encoded for an outcome as the hook side sends them, up to the generation (`g`),
+ * which the reply adds when it is sent (hook-replay.ts frameReply).
+ */
+export type ReplyEncoder = (outcome: ExportOutcome) => Buffer;
 
 /** A request whose answer was not kept because a file it derives from was too new. */
 export interface Promotion {

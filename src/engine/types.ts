@@ -18,6 +18,12 @@ export interface ExportOptions {
    * its files have settled (src/daemon/core.ts), when no shell is waiting.
    */
   cachedOnly?: boolean;
+  /**
+   * The asking shell sees a new generation only as a new mtime second or a new inode (tcsh,
+   * or a client that does not say which shell it is): the daemon's generation file then
+   * gets a new inode whenever it changes twice within one second (src/daemon/generation.ts).
+   */
+  coarseWatcher?: boolean;
 }
 
 export class NotCachedError extends Error {

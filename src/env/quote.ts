@@ -32,6 +32,14 @@ import { rawByteOf } from './bytes.js';
  */
 const CONTROL = /^[\x00-\x1f\x7f-\x9f]$/;
 
+/**
+ * Values that are one ordinary run and nothing else: no control character, no escaped
+ * byte or other surrogate (U+D800–U+DFFF), no `'` (and for fish no `\\`). Quoted as
+ * `'value'`, which is what the segment rules give for them.
+ */
+const PLAIN_POSIX = /^[^\x00-\x1f\x7f-\x9f'\ud800-\udfff]+$/;
+const PLAIN_FISH = /^[^\x00-\x1f\x7f-\x9f'\\\ud800-\udfff]+$/;
+
 function isControl(ch: string): boolean {
   return CONTROL.test(ch) || rawByteOf(ch) !== null;
 }
@@ -96,6 +104,8 @@ function segments(value: string, special: (ch: string) => boolean): string[] {
  * is checked against a real zsh with RC_QUOTES set in test/quote.test.ts.)
  */
 function quotePosixLike(value: string): string {
+  // Most values are one ordinary run: the same word, without walking the characters.
+  if (PLAIN_POSIX.test(value)) return "'" + value + "'";
   assertQuotable(value);
   if (value === '') return "''";
   let out = '';
@@ -138,6 +148,7 @@ export function quoteZsh(value: string): string {
  * which render.ts deals with.
  */
 export function quoteFish(value: string): string {
+  if (PLAIN_FISH.test(value)) return "'" + value + "'";
   assertQuotable(value);
   if (value === '') return "''";
   let out = '';

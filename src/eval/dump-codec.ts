@@ -28,9 +28,31 @@ export function dumpJson(env: DumpEnv, indent?: number): string {
   return JSON.stringify(sorted, null, indent);
 }
 
+/**
+ * The last texts encoded. A shell going in and out of a project gets the same
+ * DIRENV_DIFF and DIRENV_WATCHES every time: deflating them again is most of writing them.
+ */
+const recentlyEncoded = new Map<string, string>();
+const RECENT = 32;
+
 /** gzenv of JSON text: zlib, then URL-safe base64 with padding (Go's base64.URLEncoding). */
 function gzenvOfJson(json: string): string {
-  return deflateSync(Buffer.from(json, 'utf8')).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+  const known = recentlyEncoded.get(json);
+  if (known !== undefined) return known;
+  const text = deflateSync(Buffer.from(json, 'utf8')).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
+  remember(recentlyEncoded, json, text);
+  return text;
+}
+
+/** The JSON texts of the last gzenv values read (a shell leaving a project sends the same ones). */
+const recentlyDecoded = new Map<string, string>();
+
+function remember(memo: Map<string, string>, key: string, value: string): void {
+  if (memo.size >= RECENT) {
+    const oldest = memo.keys().next().value;
+    if (oldest !== undefined) memo.delete(oldest);
+  }
+  memo.set(key, value);
 }
 
 export function encodeGzenv(env: DumpEnv): string {
@@ -50,14 +72,18 @@ export function decodeGzenvValue(text: string, maxBytes = MAX_DUMP_BYTES): unkno
   const body = text.trim();
   if (body === '') throw new DumpFormatError('the value is empty');
   if (!/^[A-Za-z0-9_\-+/]+={0,2}$/.test(body)) throw new DumpFormatError('the value is not URL-safe base64');
-  let json: Buffer;
-  try {
-    json = inflateSync(Buffer.from(body.replace(/=+$/, ''), 'base64url'), { maxOutputLength: maxBytes });
-  } catch {
-    throw new DumpFormatError('the value does not decompress (not zlib data, or too large)');
+  // Each call parses afresh (callers may change what they get); only inflating is saved.
+  let json = recentlyDecoded.get(body);
+  if (json === undefined || json.length > maxBytes) {
+    try {
+      json = inflateSync(Buffer.from(body.replace(/=+$/, ''), 'base64url'), { maxOutputLength: maxBytes }).toString('utf8');
+    } catch {
+      throw new DumpFormatError('the value does not decompress (not zlib data, or too large)');
+    }
+    remember(recentlyDecoded, body, json);
   }
   try {
-    return JSON.parse(json.toString('utf8')) as unknown;
+    return JSON.parse(json) as unknown;
   } catch {
     throw new DumpFormatError('the value is not valid JSON');
   }

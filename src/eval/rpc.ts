@@ -13,9 +13,69 @@ export type DumpFields = Buffer[];
  * in order (bash waits for each reply). `dump` gets no reply: bash sends it from its EXIT
  * trap and leaves.
  */
-export class RpcServer {
+/**
+ * Splits the private socket's byte stream into requests: a field count, then that many
+ * fields, each ended by a NUL. Bounded: more than MAX_RPC_BYTES in all is fatal.
+ */
+export class FrameReader {
   private buf: Buffer = Buffer.alloc(0);
   private total = 0;
+
+  constructor(
+    private readonly onFrame: (fields: Buffer[]) => void,
+    private readonly onBad: (why: string) => void,
+  ) {}
+
+  /** Count from zero again (a fork server's next evaluation). */
+  restart(): void {
+    this.total = 0;
+  }
+
+  push(chunk: Buffer): void {
+    this.total += chunk.length;
+    if (this.total > MAX_RPC_BYTES) {
+      this.onBad(`the evaluation sent more than ${MAX_RPC_BYTES >> 20} MiB to envd`);
+      return;
+    }
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    for (;;) {
+      const req = this.take();
+      if (req === null) return;
+      this.onFrame(req);
+    }
+  }
+
+  /** One whole request off the buffer, or null while it is incomplete. */
+  private take(): Buffer[] | null {
+    const first = this.buf.indexOf(0);
+    if (first < 0) return null;
+    const count = Number.parseInt(this.buf.subarray(0, first).toString('latin1'), 10);
+    if (!Number.isSafeInteger(count) || count < 1) {
+      this.buf = Buffer.alloc(0);
+      this.onBad('malformed request from the stdlib');
+      return null;
+    }
+    const fields: Buffer[] = [];
+    let pos = first + 1;
+    for (let i = 0; i < count; i++) {
+      const end = this.buf.indexOf(0, pos);
+      if (end < 0) return null;
+      fields.push(this.buf.subarray(pos, end));
+      pos = end + 1;
+    }
+    this.buf = this.buf.subarray(pos);
+    return fields;
+  }
+}
+
+/**
+ * Serves the stdlib's requests on the private socket. Requests are handled one at a time
+ * in order (bash waits for each reply). `dump` gets no reply: bash sends it from its EXIT
+ * trap and leaves. With `listen` false the socket is read by someone else (a fork
+ * server's, shared by its evaluations one after the other), who hands requests to accept.
+ */
+export class RpcServer {
+  private readonly reader: FrameReader | null;
   private chain: Promise<void> = Promise.resolve();
   dump: DumpFields | null = null;
   dumpKind: 'dump' | 'dump-px' = 'dump';
@@ -31,53 +91,28 @@ export class RpcServer {
     handlers: Readonly<Record<string, RpcHandler>>,
     private readonly ctx: RpcContext,
     private readonly onFatal: (why: string) => void,
+    listen = true,
   ) {
     this.handlers = new Map(Object.entries(handlers));
-    sock.on('data', (chunk: Buffer) => this.onData(chunk));
-    sock.on('error', () => { /* bash went away; the exit status tells the story */ });
-  }
-
-  private onData(chunk: Buffer): void {
-    this.total += chunk.length;
-    if (this.total > MAX_RPC_BYTES) {
-      this.error = `the evaluation sent more than ${MAX_RPC_BYTES >> 20} MiB to envd`;
-      this.onFatal(this.error);
-      return;
-    }
-    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
-    for (;;) {
-      const req = this.takeRequest();
-      if (req === null) return;
-      // Whatever a handler does, the chain never rejects: a rejection nobody catches would
-      // stop the daemon.
-      this.chain = this.chain.then(() => this.handle(req)).catch((err: unknown) => {
-        this.error = `envd failed to answer a request of the evaluation: ${errorMessage(err)}`;
-        this.onFatal(this.error);
-      });
+    this.reader = listen ? new FrameReader((f) => this.accept(f), (why) => this.fail(why)) : null;
+    if (listen) {
+      sock.on('data', (chunk: Buffer) => this.reader?.push(chunk));
+      sock.on('error', () => { /* bash went away; the exit status tells the story */ });
     }
   }
 
-  /** One whole request off the buffer, or null while it is incomplete. */
-  private takeRequest(): Buffer[] | null {
-    const first = this.buf.indexOf(0);
-    if (first < 0) return null;
-    const count = Number.parseInt(this.buf.subarray(0, first).toString('latin1'), 10);
-    if (!Number.isSafeInteger(count) || count < 1) {
-      this.error = 'malformed request from the stdlib';
-      this.onFatal(this.error);
-      this.buf = Buffer.alloc(0);
-      return null;
-    }
-    const fields: Buffer[] = [];
-    let pos = first + 1;
-    for (let i = 0; i < count; i++) {
-      const end = this.buf.indexOf(0, pos);
-      if (end < 0) return null;
-      fields.push(this.buf.subarray(pos, end));
-      pos = end + 1;
-    }
-    this.buf = this.buf.subarray(pos);
-    return fields;
+  fail(why: string): void {
+    this.error = why;
+    this.onFatal(why);
+  }
+
+  /** Queue one request behind those before it. */
+  accept(req: Buffer[]): void {
+    // Whatever a handler does, the chain never rejects: a rejection nobody catches would
+    // stop the daemon.
+    this.chain = this.chain.then(() => this.handle(req)).catch((err: unknown) => {
+      this.fail(`envd failed to answer a request of the evaluation: ${errorMessage(err)}`);
+    });
   }
 
   private async handle(fields: Buffer[]): Promise<void> {

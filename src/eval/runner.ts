@@ -2,53 +2,24 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import type { Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import type { Env } from '../env/diff.js';
-import type { RpcContext, RpcHandler } from './rpc-types.js';
+import type { RpcHandler } from './rpc-types.js';
 import { RpcServer } from './rpc.js';
 import { BOOTSTRAP } from './bootstrap.js';
 import { STDLIB_DIR } from './stdlib.js';
 import { copyNameMap } from '../env/map.js';
-import { decodeBytes, encodeBytes } from '../env/bytes.js';
-import { parseDeclarePx } from '../protocol/hook-records.js';
-import { errorMessage } from '../util/errors.js';
+import { decodeBytes } from '../env/bytes.js';
 import { envBytesHandler, splitRawEnv } from './env-bytes.js';
-import { WARM_RECEIVE, WARM_SWITCH, warmKey, warmRequest } from './warm.js';
+import { OutputCap, evalOutput, type EvalInput, type EvalOutput } from './eval-io.js';
+import { WARM_SWITCH, warmKey, warmRequest } from './warm.js';
+import { ForkServer } from './zygote.js';
 
-/** Output of the user's file kept for display; the rest is counted and dropped. */
-const MAX_OUTPUT = 64 * 1024;
+export type { EvalInput, EvalOutput, EvalStatus } from './eval-io.js';
+
 /** After bash exits, how long its pipes may stay open before the group is killed. */
 const LINGER_MS = 100;
 /** After that, how long to keep reading before giving up on a pipe held from outside the group. */
 const HARD_CLOSE_MS = 2000;
 
-export interface EvalInput {
-  /** Directory to run in (the .envrc's). */
-  dir: string;
-  /** The exact bytes to run (already hashed and trusted). */
-  script: Buffer;
-  /** Environment the evaluation starts from (envd's previous changes reverted). */
-  env: Env;
-  /** Variables only for the evaluation (DIRENV_*, __ENVD_*). */
-  extraEnv: Env;
-  bashPath: string;
-  timeoutMs: number;
-  handlers: Record<string, RpcHandler>;
-  ctx: RpcContext;
-  /** Called once if still running after this long (direnv's warn_timeout). */
-  warnAfterMs?: number;
-  onSlow?: () => void;
-}
-
-export type EvalStatus = 'ok' | 'exit' | 'timeout' | 'spawn-error' | 'protocol';
-
-export interface EvalOutput {
-  status: EvalStatus;
-  exitCode: number | null;
-  /** The exported environment at the end (status 'ok' only); raw bytes per value. */
-  dump: Map<string, Buffer> | null;
-  /** What the file printed (stdout and stderr), capped. */
-  output: string;
-  detail: string;
-}
 
 /**
  * The lifeline: fd 4 of every evaluation is a socket whose other end only this process
@@ -61,31 +32,34 @@ const LIFELINE_WATCHER = `( { exec 0</dev/null 1>/dev/null 2>&1 3>&-; IFS= read 
 exec 4<&-
 `;
 
-/** Process groups of evaluations still running, to end them when the daemon stops. */
+/** Process groups of cold evaluations still running, to end them when the daemon stops. */
 const running = new Set<number>();
 
 /** Kill every evaluation still running, with its whole process group (daemon shutdown). */
 export function endAllEvaluations(): void {
-  // Stopping: no new warm bash (one finishing now would start the next).
-  keepSpare = false;
-  dropSpares();
+  // Stopping: no new fork server (one finishing now would keep its server).
+  keepServers = false;
+  for (const z of servers) z.drop();
+  servers.clear();
+  idle = [];
   for (const pgid of running) {
     try { process.kill(-pgid, 'SIGKILL'); } catch { /* already gone */ }
   }
   running.clear();
 }
 
-/** Whether this process keeps warm bashes waiting (the daemon does; the CLI does not). */
-let keepSpare = false;
-/** Bashes waiting for the next evaluations, oldest first, with the key each was started for. */
-let spares: { key: string; launched: Launched }[] = [];
-
+/** Whether this process keeps fork servers (zygote.ts) between evaluations (the daemon does; the CLI does not). */
+let keepServers = false;
+/** Every fork server alive, busy or not. */
+const servers = new Set<ForkServer>();
+/** Servers waiting for an evaluation, most recently used last. */
+let idle: ForkServer[] = [];
 /**
- * How many wait. Two, so that the one an evaluation takes was started a whole evaluation
- * earlier: a bash needs a few milliseconds to start and read the stdlib, and a person
- * leaving and entering projects (`cd ..; cd -`) asks for the next one within ten.
+ * How many wait. One serves evaluations one after the other; a second is there for the
+ * evaluation that comes while the first is busy (a slow .envrc), so that it does not pay
+ * for a bash reading the stdlib.
  */
-const SPARES = 2;
+const IDLE_SERVERS = 2;
 
 /** `ENVD_WARM_EVAL=0`: every evaluation starts bash with its environment, the old way. */
 function warmOff(env: NodeJS.ProcessEnv = process.env): boolean {
@@ -93,92 +67,51 @@ function warmOff(env: NodeJS.ProcessEnv = process.env): boolean {
 }
 
 /**
- * Keep warm bashes ready from now on (warm.ts), unless `ENVD_WARM_EVAL=0` says otherwise.
- * The first evaluation starts one for itself and the others are started when it is done.
+ * Keep fork servers from now on (zygote.ts), unless `ENVD_WARM_EVAL=0` says otherwise.
+ * The first evaluation starts one for itself.
  */
 export function enableWarmEvaluations(env: NodeJS.ProcessEnv = process.env): void {
-  keepSpare = !warmOff(env);
+  keepServers = !warmOff(env);
 }
 
-function dropLaunched(l: Launched): void {
-  const { child, lifeline } = l;
-  if (child.pid !== undefined) {
-    running.delete(child.pid);
-    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
-  }
-  lifeline?.destroy();
-  (child.stdio[3] as Socket | null)?.destroy();
-}
-
-function dropSpares(): void {
-  const all = spares;
-  spares = [];
-  for (const s of all) dropLaunched(s.launched);
-}
-
-/** A bash that sources the stdlib, then waits on stdin for its request. */
-function launchWarm(bashPath: string): Launched | Error {
-  const script = `${LIFELINE_WATCHER}for __envd_lib in "$__ENVD_STDLIB_DIR"/*.sh; do . "$__envd_lib"; done; unset __envd_lib __ENVD_STDLIB_DIR\n${WARM_RECEIVE}${BOOTSTRAP}`;
-  return launch(bashPath, script, { __ENVD_STDLIB_DIR: STDLIB_DIR }, '/', 'pipe');
-}
-
-/**
- * Start one more warm bash when fewer than SPARES fit (this bash, this stdlib, alive);
- * those that no longer fit go. One per call: starting a process holds the daemon's event
- * loop for a moment (Node forks itself), and two in a row would hold it twice as long.
- */
-function prepareWarm(bashPath: string): void {
-  if (!keepSpare) return;
+/** An idle server for this bash and this stdlib, or a new one; stale ones go. */
+function takeServer(bashPath: string): ForkServer | Error {
   const key = warmKey(bashPath);
-  const keep = spares.filter((s) => s.key === key && usable(s.launched));
-  for (const s of spares) if (!keep.includes(s)) dropLaunched(s.launched);
-  spares = keep;
-  if (spares.length >= SPARES) return;
-  const launched = launchWarm(bashPath);
-  if (launched instanceof Error) return;
-  spares.push({ key, launched });
-  if (spares.length < SPARES) prepareSoon(bashPath);
-}
-
-/**
- * Filling up after an evaluation, when taking a bash did not already start the next one
- * (see startEvaluation). Starting a process holds the daemon's event loop while Node forks
- * (a few milliseconds; far more on a machine that is very busy), so not on the answer's
- * path: a little after it, and later again while an evaluation runs (one waits meanwhile).
- */
-const PREPARE_DELAY_MS = 10;
-const MAX_POSTPONE = 5;
-
-function prepareSoon(bashPath: string, postponed = 0): void {
-  if (!keepSpare) return;
-  setTimeout(() => {
-    if (started > 0 && postponed < MAX_POSTPONE && spares.length > 0) prepareSoon(bashPath, postponed + 1);
-    else prepareWarm(bashPath);
-  }, PREPARE_DELAY_MS).unref();
-}
-
-function usable(l: Launched): boolean {
-  return l.exit === null && l.error === null;
-}
-
-/** The oldest waiting bash that fits (same bash, same stdlib, alive), else null. */
-function takeSpare(bashPath: string): Launched | null {
-  const key = warmKey(bashPath);
-  while (spares.length > 0) {
-    const s = spares.shift();
-    if (s === undefined) break;
-    if (s.key === key && usable(s.launched)) return s.launched;
-    dropLaunched(s.launched);
+  while (idle.length > 0) {
+    const z = idle.pop();
+    if (z === undefined) break;
+    if (!z.dead && z.key === key) return z;
+    servers.delete(z);
+    z.drop();
   }
-  return null;
+  try {
+    const z = new ForkServer(bashPath, key);
+    servers.add(z);
+    z.child.on('exit', () => {
+      servers.delete(z);
+      idle = idle.filter((w) => w !== z);
+    });
+    return z;
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
+
+/** Back to the idle list when it is still good and wanted; else it goes. */
+function releaseServer(z: ForkServer): void {
+  if (z.dead || !keepServers || idle.length >= IDLE_SERVERS) {
+    servers.delete(z);
+    z.drop();
+    return;
+  }
+  idle.push(z);
 }
 
 /** One bash started for an evaluation, with what it printed and how it ended so far. */
 interface Launched {
   child: ChildProcess;
   lifeline: Socket | null;
-  output: string;
-  dropped: number;
+  out: OutputCap;
   exit: { code: number | null; signal: NodeJS.Signals | null } | null;
   error: Error | null;
   onExit: ((code: number | null, signal: NodeJS.Signals | null) => void) | null;
@@ -187,31 +120,25 @@ interface Launched {
 
 /**
  * Start bash in its own process group with envd's pipes: stdout and stderr (captured),
- * fd 3 (RPC socket), fd 4 (lifeline); stdin a pipe for a warm bash's request, else none.
- * Output and the end are recorded from the start, so nothing is lost while a warm bash
- * waits for its request.
+ * fd 3 (RPC socket), fd 4 (lifeline); no stdin. Output and the end are recorded from the
+ * start.
  */
-function launch(bashPath: string, script: string, env: Env, cwd: string, stdin: 'ignore' | 'pipe'): Launched | Error {
+function launch(bashPath: string, script: string, env: Env, cwd: string): Launched | Error {
   let child: ChildProcess;
   try {
     child = spawn(bashPath, ['--noprofile', '--norc', '-c', script], {
       cwd,
       env,
-      stdio: [stdin, 'pipe', 'pipe', 'pipe', 'pipe'],
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'pipe'],
       detached: true,
     });
   } catch (err) {
     return err instanceof Error ? err : new Error(String(err));
   }
-  const l: Launched = { child, lifeline: child.stdio[4] as Socket | null, output: '', dropped: 0, exit: null, error: null, onExit: null, onError: null };
+  const l: Launched = { child, lifeline: child.stdio[4] as Socket | null, out: new OutputCap(), exit: null, error: null, onExit: null, onError: null };
   if (child.pid !== undefined) running.add(child.pid);
   l.lifeline?.on('error', () => { /* the watcher is gone: the group was killed */ });
-  child.stdin?.on('error', () => { /* bash went away before reading its request */ });
-  const collect = (chunk: Buffer): void => {
-    const room = MAX_OUTPUT - l.output.length;
-    if (room > 0) l.output += chunk.subarray(0, room).toString('utf8');
-    l.dropped += Math.max(0, chunk.length - Math.max(room, 0));
-  };
+  const collect = (chunk: Buffer): void => l.out.add(chunk);
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   child.on('exit', (code, signal) => {
@@ -229,8 +156,8 @@ function launch(bashPath: string, script: string, env: Env, cwd: string, stdin: 
  * Run one evaluation: bash runs the stdlib, the user's extensions and the given bytes,
  * then sends its exported environment over the private socket. bash gets its own process
  * group so a timeout, or a background child still holding envd's pipes after bash has
- * exited, is killed whole and leaves no orphans. In the daemon a warm bash (warm.ts's
- * rules, below) that has already read the stdlib takes the request when it can.
+ * exited, is killed whole and leaves no orphans. In the daemon a fork server (zygote.ts)
+ * that has already read the stdlib takes the request when it can.
  */
 export function runEvaluation(input: EvalInput): Promise<EvalOutput> {
   return new Promise((resolve) => {
@@ -260,39 +187,31 @@ const waiting: (() => void)[] = [];
 
 function startEvaluation(input: EvalInput): Promise<EvalOutput> {
   const all = copyNameMap(input.env, input.extraEnv, { __ENVD_RC: decodeBytes(input.script) });
-  // The warm way whenever the request allows it (warm.ts); in the daemon the bash has
-  // usually read the stdlib already.
-  const request = warmOff() ? null : warmRequest(input.dir, all);
+  // In the daemon, the warm way whenever the request allows it (warm.ts): a fork server
+  // has usually read the stdlib already. A one-shot CLI gains nothing by it.
+  const request = warmOff() || !keepServers ? null : warmRequest(input.dir, all);
   if (request !== null) {
-    const spare = takeSpare(input.bashPath);
-    const launched = spare ?? launchWarm(input.bashPath);
-    if (launched instanceof Error) {
-      return Promise.resolve({ status: 'spawn-error', exitCode: null, dump: null, output: '', detail: String(launched) });
+    const server = takeServer(input.bashPath);
+    if (server instanceof Error) {
+      return Promise.resolve({ status: 'spawn-error', exitCode: null, dump: null, output: '', detail: String(server) });
     }
-    const done = drive(launched, input, input.handlers, request);
-    // A waiting bash has the request: while it evaluates, this event loop has nothing to
-    // do, so the next one starts now (Node forks on this core while bash runs on another)
-    // rather than after the answer, where it would hold the shell's next request. Not
-    // when this bash is starting itself: two starting at once would slow this one down.
-    if (spare !== null && started <= 1) prepareWarm(input.bashPath);
-    done.then(() => prepareSoon(input.bashPath), () => undefined);
+    const done = server.run(input, input.handlers, request);
+    done.then(() => releaseServer(server), () => releaseServer(server));
     return done;
   }
   const script = `${LIFELINE_WATCHER}for __envd_lib in "$__ENVD_STDLIB_DIR"/*.sh; do . "$__envd_lib"; done; unset __envd_lib __ENVD_STDLIB_DIR\n${BOOTSTRAP}`;
   // Values that are not UTF-8 (the .envrc's bytes too) go over the private socket.
   const { env, bytes } = splitRawEnv(copyNameMap(all, { __ENVD_STDLIB_DIR: STDLIB_DIR }));
   const handlers = bytes === null ? input.handlers : copyNameMap(input.handlers, { 'env-bytes': envBytesHandler(bytes) });
-  const launched = launch(input.bashPath, script, env, input.dir, 'ignore');
+  const launched = launch(input.bashPath, script, env, input.dir);
   if (launched instanceof Error) {
     return Promise.resolve({ status: 'spawn-error', exitCode: null, dump: null, output: '', detail: String(launched) });
   }
-  const done = drive(launched, input, handlers, null);
-  done.then(() => prepareSoon(input.bashPath), () => undefined);
-  return done;
+  return drive(launched, input, handlers);
 }
 
-/** Serve one evaluation on a launched bash (a warm one gets its request written first). */
-function drive(l: Launched, input: EvalInput, handlers: Record<string, RpcHandler>, request: Buffer | null): Promise<EvalOutput> {
+/** Serve one evaluation on a bash started for it. */
+function drive(l: Launched, input: EvalInput, handlers: Record<string, RpcHandler>): Promise<EvalOutput> {
   return new Promise((resolve) => {
     const child = l.child;
     const pgid = child.pid;
@@ -344,36 +263,7 @@ function drive(l: Launched, input: EvalInput, handlers: Record<string, RpcHandle
       const done = (): void => {
         clearTimeout(linger);
         if (hard !== undefined) clearTimeout(hard);
-        let output = l.output;
-        if (l.dropped > 0) output += `\n[${l.dropped} more bytes of output not shown]\n`;
-        let status: EvalStatus;
-        let detail: string;
-        if (killedFor === 'timeout') {
-          status = 'timeout';
-          detail = `timed out after ${Math.round(input.timeoutMs / 1000)}s`;
-        } else if (killedFor === 'protocol') {
-          status = 'protocol';
-          detail = protocolDetail;
-        } else if (code === 0 && rpc?.dump !== null && rpc !== null) {
-          status = 'ok';
-          detail = '';
-        } else if (code === 0) {
-          status = 'protocol';
-          detail = 'the evaluation ended without reporting its environment';
-        } else {
-          status = 'exit';
-          detail = signal !== null ? `killed by ${signal}` : `exit status ${code ?? '?'}`;
-        }
-        let dump: Map<string, Buffer> | null = null;
-        if (status === 'ok' && rpc?.dump != null) {
-          try {
-            dump = dumpMap(rpc.dumpKind, rpc.dump);
-          } catch (err) {
-            status = 'protocol';
-            detail = errorMessage(err);
-          }
-        }
-        resolve({ status, exitCode: code, dump, output, detail });
+        resolve(evalOutput({ killedFor, protocolDetail, code, signal, rpc, timeoutMs: input.timeoutMs, output: l.out.shown() }));
       };
       // Wait for the pipes to drain (normally immediate) and queued RPCs to finish.
       const closed = Promise.all([
@@ -389,32 +279,13 @@ function drive(l: Launched, input: EvalInput, handlers: Record<string, RpcHandle
       settled = true;
       clearTimeout(timer);
       if (warnTimer !== undefined) clearTimeout(warnTimer);
-      resolve({ status: 'spawn-error', exitCode: null, dump: null, output: l.output, detail: `cannot run ${input.bashPath}: ${err.message}` });
+      resolve({ status: 'spawn-error', exitCode: null, dump: null, output: l.out.shown(), detail: `cannot run ${input.bashPath}: ${err.message}` });
     };
     if (l.error !== null) { failed(l.error); return; }
     if (l.exit !== null) { finish(l.exit.code, l.exit.signal); return; }
     l.onError = failed;
     l.onExit = finish;
-    if (request !== null) child.stdin?.end(request);
   });
-}
-
-/** The exported environment the EXIT trap sent, as name -> exact bytes. */
-function dumpMap(kind: 'dump' | 'dump-px', fields: Buffer[]): Map<string, Buffer> {
-  const dump = new Map<string, Buffer>();
-  if (kind === 'dump-px') {
-    const text = fields[0];
-    if (fields.length !== 1 || text === undefined) throw new Error('the evaluation sent a malformed environment dump');
-    const { env } = parseDeclarePx(text, 'dump');
-    for (const [name, value] of Object.entries(env)) dump.set(name, encodeBytes(value));
-    return dump;
-  }
-  for (let i = 0; i + 1 < fields.length; i += 2) {
-    const name = fields[i];
-    const value = fields[i + 1];
-    if (name !== undefined && value !== undefined) dump.set(name.toString('utf8'), value);
-  }
-  return dump;
 }
 
 function streamClosed(s: NodeJS.ReadableStream | Socket | null): Promise<void> {

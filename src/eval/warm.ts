@@ -6,14 +6,13 @@ import { quoteBash } from '../env/quote.js';
 import { STDLIB_DIR } from './stdlib.js';
 
 /**
- * The warm evaluator's rules (runner.ts drives it). Starting bash and sourcing the stdlib
+ * The warm evaluator's rules (zygote.ts runs them). Starting bash and sourcing the stdlib
  * (~40 KB) is most of an evaluation of a small .envrc. In the daemon, a bash is started
- * ahead of time, exactly as a cold one (its own process group, envd's pipes on fd 1-4, the
- * lifeline watcher), with an empty environment and `/` as cwd; it sources the stdlib and
- * then waits on stdin. An evaluation writes its request there — directory and the full
- * environment, as exact bytes — and that bash becomes the evaluation. Each bash serves
- * one evaluation and exits, so nothing one .envrc does (variables, functions, traps,
- * options, cwd) can reach the next; the next one is started when this one is done.
+ * ahead of time with an empty environment and `/` as cwd; it sources the stdlib and then
+ * serves evaluations: for each request — directory and the full environment, as exact
+ * bytes — it forks, and the fork becomes the evaluation. The server itself runs no user
+ * code, so nothing one .envrc does (variables, functions, traps, options, cwd) can reach
+ * the next.
  *
  * What a warm bash cannot reproduce goes the cold way (`warmRequest` returns null): names
  * bash reads when it starts or keeps for itself (BASH_ENV, SHELLOPTS, IFS, exported
@@ -42,10 +41,10 @@ const STARTUP_NAMES = new Set([
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * The request for a warm bash, or null when this environment needs a bash of its own. It
- * is its length in bytes on a line, then bash code the warm bash reads at once and evals
- * (`read` takes a pipe one byte at a time unless told how many: ~9000 system calls for a
- * usual environment with NUL-separated fields, a dozen this way): assignments of words
+ * The request for a fork server, or null when this environment needs a bash of its own. It
+ * is bash code the server reads at once (zygote.ts sends its length first: `read` takes a
+ * pipe one byte at a time unless told how many, ~9000 system calls for a usual environment
+ * with NUL-separated fields, a dozen this way) and its evaluation evals: assignments of words
  * quoted by quoteBash, so values arrive exactly, not-UTF-8 ones included (read in the C
  * locale). Names are identifiers, checked here; a NUL or a value quoteBash cannot write
  * gets a bash of its own.
@@ -76,26 +75,21 @@ export function warmRequest(dir: string, env: Env): Buffer | null {
   } catch {
     return null; // a value quoteBash cannot write (a surrogate that is no byte)
   }
-  // A byte string (src/env/bytes.ts): back to the exact bytes, after their count.
-  const bytes = encodeBytes(text);
-  return Buffer.concat([Buffer.from(`${bytes.length}\n`), bytes]);
+  // A byte string (src/env/bytes.ts): back to the exact bytes.
+  return encodeBytes(text);
 }
 
 
 /**
- * What a warm bash runs between the stdlib and the bootstrap: read and eval the request (in
- * the C locale, so every byte is a character), let go of stdin, drop the three variables bash
- * exported at start (nothing else is in its environment), enter the directory and export
- * exactly the request's environment. `__envd_onload` lists stdlib functions that copy
- * settings from the environment at load time; they run again now that it is the right one.
- * Variables of its own are unset before any extension or user code runs. An empty stdin
- * (the daemon went away before using it) ends it.
+ * What an evaluation forked from a fork server (zygote.ts) runs between the request read
+ * by the server and the bootstrap: eval the request (still in the C locale the server
+ * reads in, so every byte is a character), drop the three variables bash exported at start
+ * (nothing else is in its environment), enter the directory and export exactly the
+ * request's environment. `__envd_onload` lists stdlib functions that copy settings from
+ * the environment at load time; they run again now that it is the right one. Variables of
+ * its own are unset before any extension or user code runs.
  */
-export const WARM_RECEIVE = String.raw`
-LC_ALL=C
-IFS= read -r __envd_w_len || exit 0
-[[ -n $__envd_w_len && $__envd_w_len != *[!0-9]* ]] && IFS= read -r -N "$__envd_w_len" __envd_w_req || exit 1
-exec 0</dev/null
+export const WARM_APPLY = String.raw`
 eval "$__envd_w_req"
 unset __envd_w_len __envd_w_req
 [[ -n ${'$'}{__envd_w_dir-} ]] || exit 1
@@ -123,6 +117,10 @@ unset __envd_w_f
  * does, so an edit is seen at the next evaluation without restarting anything.
  */
 export function warmKey(bashPath: string): string {
+  // Read at most once a second: a stdlib upgraded in place is seen within that, and an
+  // evaluation does not pay for a directory listing and a dozen stat calls.
+  const now = Date.now();
+  if (lastKey !== null && lastKey.bash === bashPath && now - lastKey.at < KEY_TTL_MS) return lastKey.key;
   const parts = [bashPath];
   try {
     for (const f of readdirSync(STDLIB_DIR).filter((n) => n.endsWith('.sh')).sort()) {
@@ -130,7 +128,12 @@ export function warmKey(bashPath: string): string {
       parts.push(`${f}:${st.ino}:${st.size}:${st.mtimeNs}`);
     }
   } catch {
-    parts.push(`unreadable:${Date.now()}`);
+    parts.push(`unreadable:${now}`);
   }
-  return parts.join('\0');
+  const key = parts.join('\0');
+  lastKey = { bash: bashPath, at: now, key };
+  return key;
 }
+
+const KEY_TTL_MS = 1000;
+let lastKey: { bash: string; at: number; key: string } | null = null;

@@ -73,6 +73,7 @@ export function readHello(f: Fields): HelloInfo {
     watched: opt('watched', () => f.int('watched', 0), 0),
     watchPending: opt('watchPending', () => f.int('watchPending', 0), 0),
     cached: opt('cached', () => f.int('cached', 0), 0),
+    replayed: opt('replayed', () => f.int('replayed', 0), 0),
     watcher: opt('watcher', () => f.oneOf('watcher', WATCHER_STATES), 'off'),
     engine: opt('engine', () => f.bool('engine'), true),
     identity: f.has('identity') && f.raw('identity') !== null ? readIdentity(f.obj('identity')) : null,

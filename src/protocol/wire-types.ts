@@ -105,6 +105,8 @@ export interface HelloInfo {
   watchPending: number;
   /** Evaluated environments in the cache. */
   cached: number;
+  /** Hook requests answered from kept replies since the daemon started (hook-replay.ts). */
+  replayed: number;
   watcher: WatcherState;
   /** False when the engine could not be loaded: the daemon answers hello but no work. */
   engine: boolean;

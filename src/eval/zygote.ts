@@ -1,0 +1,265 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { BOOTSTRAP } from './bootstrap.js';
+import { OutputCap, evalOutput, type EvalInput, type EvalOutput } from './eval-io.js';
+import { killHolders } from './holders.js';
+import { FrameReader, RpcServer } from './rpc.js';
+import type { RpcHandler } from './rpc-types.js';
+import { STDLIB_DIR } from './stdlib.js';
+import { WARM_APPLY } from './warm.js';
+
+/**
+ * The fork server. Starting bash and sourcing the stdlib costs ~5 ms of CPU; forking a
+ * bash that has already done so costs ~0.6 ms. So the daemon keeps a bash that has read
+ * the stdlib and serves evaluations one at a time: for each request (warm.ts's bash code,
+ * after a line `NONCE LENGTH`) it forks a subshell, which reports its pid, applies the
+ * request (WARM_APPLY) and runs the bootstrap and the .envrc, exactly as a bash started
+ * for it would. The server waits for it, then ends the evaluation on both channels: a
+ * marker with the nonce on the output pipe (what came before it is the file's output) and
+ * `zend NONCE STATUS` on the private socket (after the dump, in order).
+ *
+ * Each evaluation runs in a process group of its own (the server has job control on and
+ * the fork turns it off for itself and its children): a timeout kills that group, not the
+ * server, and background processes the file started stay when it is done, as they do
+ * with direnv. The server runs no user code, so nothing one evaluation does reaches the
+ * next. Should the daemon die (kill -9 included), the server's lifeline watcher sees the
+ * end of its socket and sends TERM to the server's group; the server's trap kills the
+ * running evaluation's group and exits. An idle server also ends at the end of its stdin.
+ */
+
+const SERVER_LIFELINE = `( { exec 0</dev/null 1>/dev/null 2>&1 3>&-; IFS= read -r -u 4 __envd_l || kill -s TERM 0; } & )
+exec 4<&-
+`;
+
+const SERVER_LOOP = String.raw`
+__envd_z_child=
+trap '[[ -z $__envd_z_child ]] || kill -s KILL -- "-$__envd_z_child" 2>/dev/null; exit 1' TERM
+set -m
+LC_ALL=C
+while IFS= read -r __envd_z_head; do
+  __envd_z_nonce=${'$'}{__envd_z_head%% *} __envd_w_len=${'$'}{__envd_z_head#* }
+  [[ -n $__envd_z_nonce && $__envd_z_nonce != *[!0-9a-f]* && -n $__envd_w_len && $__envd_w_len != *[!0-9]* ]] || exit 1
+  IFS= read -r -N "$__envd_w_len" __envd_w_req || exit 1
+  (
+    set +m
+    trap - TERM
+    BASH_SUBSHELL=0
+    printf '%s\0' 3 zpid "$__envd_z_nonce" "$BASHPID" >&3 || exit 1
+    unset __envd_z_head __envd_z_nonce __envd_z_child __envd_z_st __envd_z_left
+    ${WARM_APPLY}
+    ${BOOTSTRAP}
+  ) 0</dev/null 1>&2 &
+  __envd_z_child=$!
+  wait "$__envd_z_child" 2>/dev/null
+  __envd_z_st=$?
+  # Its group still there: something it started runs on (and may hold our pipes).
+  __envd_z_left=0
+  kill -0 -- "-$__envd_z_child" 2>/dev/null && __envd_z_left=1
+  __envd_z_child=
+  printf '\0envd-end:%s\0' "$__envd_z_nonce" >&2
+  printf '%s\0' 4 zend "$__envd_z_nonce" "$__envd_z_st" "$__envd_z_left" >&3
+done
+exit 0
+`;
+
+function serverScript(): string {
+  return `${SERVER_LIFELINE}for __envd_lib in "$__ENVD_STDLIB_DIR"/*.sh; do . "$__envd_lib"; done; unset __envd_lib __ENVD_STDLIB_DIR\n${SERVER_LOOP}`;
+}
+
+/** One evaluation on a server, from its request to both of its end markers. */
+interface Job {
+  nonce: string;
+  marker: Buffer;
+  rpc: RpcServer;
+  out: OutputCap;
+  /** The output's last bytes, which may be the start of the marker. */
+  tail: Buffer;
+  outEnded: boolean;
+  status: number | null;
+  pid: number | null;
+  killedFor: 'timeout' | 'protocol' | null;
+  protocolDetail: string;
+  done: (how: { code: number | null; signal: NodeJS.Signals | null }) => void;
+}
+
+const EMPTY = Buffer.alloc(0);
+/** As a cold evaluation's linger: what still holds envd's descriptors this long after goes. */
+const HOLDERS_AFTER_MS = 100;
+
+export class ForkServer {
+  readonly child: ChildProcess;
+  private readonly sock: Socket | null;
+  private readonly lifeline: Socket | null;
+  private readonly reader: FrameReader;
+  private job: Job | null = null;
+  dead = false;
+
+  constructor(readonly bashPath: string, readonly key: string) {
+    this.child = spawn(bashPath, ['--noprofile', '--norc', '-c', serverScript()], {
+      cwd: '/',
+      env: { __ENVD_STDLIB_DIR: STDLIB_DIR },
+      stdio: ['pipe', 'ignore', 'pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    this.sock = this.child.stdio[3] as Socket | null;
+    this.lifeline = this.child.stdio[4] as Socket | null;
+    this.reader = new FrameReader((f) => this.onFrame(f), (why) => this.fatal(why));
+    this.lifeline?.on('error', () => { /* the watcher is gone: the server was killed */ });
+    this.child.stdin?.on('error', () => { /* the server went away before reading */ });
+    this.sock?.on('error', () => { /* the server went away; its exit tells the story */ });
+    this.sock?.on('data', (chunk: Buffer) => this.reader.push(chunk));
+    this.child.stderr?.on('data', (chunk: Buffer) => this.onOutput(chunk));
+    this.child.on('exit', (code, signal) => this.ended(code, signal));
+    this.child.on('error', () => this.ended(null, null));
+  }
+
+  get busy(): boolean {
+    return this.job !== null;
+  }
+
+  /** Process groups to kill when the daemon stops: the server's and its evaluation's. */
+  groups(): number[] {
+    const g: number[] = [];
+    if (this.child.pid !== undefined) g.push(this.child.pid);
+    if (this.job?.pid != null) g.push(this.job.pid);
+    return g;
+  }
+
+  /** Kill the server, its watcher and its evaluation. */
+  drop(): void {
+    this.dead = true;
+    for (const pgid of this.groups()) {
+      try { process.kill(-pgid, 'SIGKILL'); } catch { /* already gone */ }
+    }
+    this.lifeline?.destroy();
+  }
+
+  /** Serve one evaluation (`request`: warm.ts's bytes). One at a time. */
+  run(input: EvalInput, handlers: Record<string, RpcHandler>, request: Buffer): Promise<EvalOutput> {
+    return new Promise((resolve) => {
+      const nonce = randomBytes(8).toString('hex');
+      const sock = this.sock;
+      if (this.dead || sock === null || this.child.stdin === null) {
+        resolve({ status: 'spawn-error', exitCode: null, dump: null, output: '', detail: `cannot run ${input.bashPath}: the evaluator is gone` });
+        return;
+      }
+      const timer = setTimeout(() => this.kill('timeout', ''), input.timeoutMs);
+      const warnTimer = input.warnAfterMs !== undefined && input.onSlow !== undefined
+        ? setTimeout(input.onSlow, input.warnAfterMs) : undefined;
+      const job: Job = {
+        nonce,
+        marker: Buffer.from(`\0envd-end:${nonce}\0`, 'latin1'),
+        rpc: new RpcServer(sock, handlers, input.ctx, (why) => this.kill('protocol', why), false),
+        out: new OutputCap(),
+        tail: EMPTY,
+        outEnded: false,
+        status: null,
+        pid: null,
+        killedFor: null,
+        protocolDetail: '',
+        done: ({ code, signal }) => {
+          clearTimeout(timer);
+          if (warnTimer !== undefined) clearTimeout(warnTimer);
+          if (this.job === job) this.job = null;
+          resolve(evalOutput({
+            killedFor: job.killedFor,
+            protocolDetail: job.protocolDetail,
+            code,
+            signal,
+            rpc: job.rpc,
+            timeoutMs: input.timeoutMs,
+            output: job.out.shown(),
+          }));
+        },
+      };
+      this.job = job;
+      this.reader.restart();
+      this.child.stdin.write(Buffer.concat([Buffer.from(`${nonce} ${request.length}\n`), request]));
+    });
+  }
+
+  /** End the running evaluation: its group when it has said who it is, else the server. */
+  private kill(why: 'timeout' | 'protocol', detail: string): void {
+    const job = this.job;
+    if (job === null || job.killedFor !== null) return;
+    job.killedFor = why;
+    job.protocolDetail = detail;
+    // After a protocol error the socket's stream cannot be trusted to end the job: the
+    // server goes, and its exit ends the job.
+    if (why === 'timeout' && job.pid !== null) {
+      try { process.kill(-job.pid, 'SIGKILL'); } catch { /* already gone */ }
+      return;
+    }
+    this.drop();
+  }
+
+  private fatal(why: string): void {
+    if (this.job !== null) this.kill('protocol', why);
+    else this.drop();
+  }
+
+  private onFrame(fields: Buffer[]): void {
+    const job = this.job;
+    const name = fields[0]?.toString('latin1');
+    if (name === 'zpid' || name === 'zend') {
+      if (job === null || fields[1]?.toString('latin1') !== job.nonce) {
+        this.fatal('the evaluator sent an end for no evaluation');
+        return;
+      }
+      const n = Number(fields[2]?.toString('latin1'));
+      if (name === 'zpid') {
+        if (Number.isSafeInteger(n) && n > 1) job.pid = n;
+        return;
+      }
+      const pgid = job.pid;
+      if (pgid !== null && fields[3]?.toString('latin1') === '1' && this.child.pid !== undefined) {
+        const server = this.child.pid;
+        setTimeout(() => { void killHolders(pgid, server, [2, 3]); }, HOLDERS_AFTER_MS).unref();
+      }
+      // After the requests before it (the dump is one): the socket keeps their order.
+      void job.rpc.settled().then(() => {
+        job.status = Number.isSafeInteger(n) ? n : 1;
+        job.pid = null;
+        this.finishIfEnded(job);
+      });
+      return;
+    }
+    if (job === null) {
+      // Something an earlier evaluation left running speaks: not for anyone now.
+      return;
+    }
+    job.rpc.accept(fields);
+  }
+
+  private onOutput(chunk: Buffer): void {
+    const job = this.job;
+    if (job === null || job.outEnded) return;
+    const all = job.tail.length > 0 ? Buffer.concat([job.tail, chunk]) : chunk;
+    const at = all.indexOf(job.marker);
+    if (at >= 0) {
+      job.out.add(all.subarray(0, at));
+      job.tail = EMPTY;
+      job.outEnded = true;
+      this.finishIfEnded(job);
+      return;
+    }
+    const keep = Math.min(all.length, job.marker.length - 1);
+    job.out.add(all.subarray(0, all.length - keep));
+    job.tail = Buffer.from(all.subarray(all.length - keep));
+  }
+
+  private finishIfEnded(job: Job): void {
+    if (job.status === null || !job.outEnded || this.job !== job) return;
+    job.done({ code: job.status, signal: null });
+  }
+
+  private ended(code: number | null, signal: NodeJS.Signals | null): void {
+    this.dead = true;
+    this.lifeline?.destroy();
+    const job = this.job;
+    if (job === null) return;
+    if (job.tail.length > 0) job.out.add(job.tail);
+    job.done(job.status !== null ? { code: job.status, signal: null } : { code: code === 0 ? 1 : code, signal });
+  }
+}
