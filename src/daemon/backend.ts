@@ -44,11 +44,8 @@ export interface Backend {
    * valid now, and the generation the reply carries; null: serve it the whole way.
    */
   replay(raw: string): KeptReply | null;
-  /**
-   * Keep the records `encode` makes for `outcome`, for a request's bytes (see replay).
-   * `promote` false: not worked out again later when the memo did not keep it now.
-   */
-  keepReply(raw: string, req: ExportRequest, outcome: ExportOutcome, generation: number, encode: ReplyEncoder, promote?: boolean): void;
+  /** Keep the records `encode` makes for `outcome`, for a request's bytes (see replay). */
+  keepReply(raw: string, req: ExportRequest, outcome: ExportOutcome, generation: number, encode: ReplyEncoder): void;
 }
 
 /**
@@ -131,8 +128,8 @@ export class BackendGate implements Backend {
     return this.current === null ? null : this.current.replay(raw);
   }
 
-  keepReply(raw: string, req: ExportRequest, outcome: ExportOutcome, generation: number, encode: ReplyEncoder, promote?: boolean): void {
-    this.current?.keepReply(raw, req, outcome, generation, encode, promote);
+  keepReply(raw: string, req: ExportRequest, outcome: ExportOutcome, generation: number, encode: ReplyEncoder): void {
+    this.current?.keepReply(raw, req, outcome, generation, encode);
   }
 
   private async wait(): Promise<Backend> {

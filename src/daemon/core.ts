@@ -255,7 +255,7 @@ export class DaemonCore implements Backend {
    * Not kept because a file was changed too recently: worked out again once it has
    * settled (promote), so that the shell's next prompt finds it kept.
    */
-  keepReply(raw: string, req: ExportRequest, outcome: ExportOutcome, generation: number, encode: ReplyEncoder, promote = true): void {
+  keepReply(raw: string, req: ExportRequest, outcome: ExportOutcome, generation: number, encode: ReplyEncoder): void {
     if (this.o.engine.config.go.auto) return;
     const key = requestKey(req);
     const e = this.memo.entry(key);
@@ -263,7 +263,7 @@ export class DaemonCore implements Backend {
       this.replies.put(raw, { entry: e, body: encode(outcome), cwd: req.cwd, watched: watchedPaths(req.env, outcome.change), touchedAt: Date.now() });
       return;
     }
-    if (promote) this.promotions.add(key, raw, req, encode);
+    this.promotions.add(key, raw, req, encode);
   }
 
   private world(generation: number): MemoWorld {

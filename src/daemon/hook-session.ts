@@ -347,9 +347,7 @@ export class HookSession {
         return encodeRecords([...body, markersRecord(m)]);
       };
       try {
-        // A front door's environment may be its own (a variable set for one command): its
-        // answer is kept when the memo keeps it, never worked out again later for it.
-        backend.keepReply?.(raw, { cwd: req.header.cwd, env: req.env }, kept, generation, encode, !cli);
+        backend.keepReply?.(raw, { cwd: req.header.cwd, env: req.env }, kept, generation, encode);
       } catch {
         // Not kept: the next request takes the whole path again.
       }
