@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, constants, lstatSync, openSync } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, unlink } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { errorMessage } from '../util/errors.js';
 import { pidAlive } from '../util/process.js';
@@ -19,10 +19,14 @@ import { Pair, servePair } from './fifo-pair.js';
  *   door-N.env, door-N.out   the request's environment and the reply, as for a shell's pair
  *   door-N.lock              the claim: a front door creates it with O_EXCL (bash's
  *                            noclobber `>`, a builtin), writing its pid; when it has read
- *                            its answer it empties the file (`>|`). This side removes the
- *                            lock once it is empty or its process is gone, which frees the
- *                            slot. An empty lock, not a removed one: the front door has no
- *                            builtin to remove a file.
+ *                            its answer it writes `-` in its place (`>|`). This side
+ *                            removes the lock once it says `-` or its process is gone,
+ *                            which frees the slot. A lock rewritten, not removed: the
+ *                            front door has no builtin to remove a file. An empty lock is
+ *                            a claim being made (created, its pid not written yet): kept,
+ *                            unless it stays empty for CLAIM_GRACE_MS (a front door killed
+ *                            in between). Removing it then would let a second front door
+ *                            claim the pair the first is about to use.
  *
  * Request ids are unique per front door (its clock and pid), so an answer that is not its
  * own is never taken for one. The slots are made the first time a front door finds none
@@ -34,6 +38,8 @@ export const DOOR_SLOTS = 8;
 /** How often, after an answer, the lock is looked at; and for how long at most. */
 const RELEASE_POLL_MS = 3;
 const RELEASE_GIVE_UP_MS = 60_000;
+/** An empty lock older than this is a claim that was never finished. */
+const CLAIM_GRACE_MS = 2000;
 
 export class DoorPairs {
   private readonly served = new Map<number, Pair>();
@@ -52,12 +58,18 @@ export class DoorPairs {
 
   constructor(private readonly shDir: string, backend: HookBackend, private readonly warn: (msg: string) => void) {
     const runtimeDir = dirname(shDir);
+    const unsafe = (): string | null => unsafeDir(runtimeDir) ?? unsafeDir(shDir, false);
+    const { replay, keepReply } = backend;
     this.guarded = {
       export: (req, opts) => backend.export(req, opts),
       generation: () => backend.generation(),
       budgetMs: () => backend.budgetMs(),
       ...(backend.markers === undefined ? {} : { markers: () => backend.markers?.() ?? [] }),
-      foreign: (env) => unsafeDir(runtimeDir) ?? unsafeDir(shDir, false) ?? backend.foreign?.(env) ?? null,
+      foreign: (env) => unsafe() ?? backend.foreign?.(env) ?? null,
+      // A kept reply (hook-replay.ts) only after the same check: a dir that fails it gets
+      // the whole path, and its `v`.
+      ...(replay === undefined ? {} : { replay: (raw: string) => unsafe() === null ? replay.call(backend, raw) : null }),
+      ...(keepReply === undefined ? {} : { keepReply: keepReply.bind(backend) }),
     };
   }
 
@@ -157,14 +169,22 @@ export class DoorPairs {
     this.releasing.set(n, timer);
   }
 
-  /** Remove the lock when it is empty or names a process that is gone; true when no lock is left. */
+  /**
+   * Remove the lock when it says `-` (released), names a process that is gone, or has been
+   * empty too long; true when no lock is left.
+   */
   private sweepLock(n: number): boolean {
     const path = `${this.base(n)}.lock`;
     const text = readLock(path);
     if (text === null) return true;
-    const pid = Number.parseInt(text, 10);
-    if (text.trim() !== '' && Number.isSafeInteger(pid) && pid > 0 && pidAlive(pid)) return false;
-    tryUnlink(path);
+    const claim = text.trim();
+    if (claim === '' && text === '' && claimedWithin(path, CLAIM_GRACE_MS)) return false;
+    const pid = Number.parseInt(claim, 10);
+    if (/^[0-9]+$/.test(claim) && Number.isSafeInteger(pid) && pid > 0 && pidAlive(pid)) return false;
+    // Off the event loop: on a journaling file system (a runtime dir under /tmp) an unlink
+    // can wait on the journal, and the next request should not. Until it is done the lock
+    // is there, so nobody claims the pair meanwhile; a lock already gone is fine.
+    unlink(path, () => undefined);
     return true;
   }
 }
@@ -178,6 +198,16 @@ function readLock(path: string): string | null {
     return readRegularText(path, 64);
   } catch {
     return '';
+  }
+}
+
+/** Whether the lock at PATH (a small regular file) was last written within `ms`. */
+function claimedWithin(path: string, ms: number): boolean {
+  try {
+    const st = lstatSync(path);
+    return st.isFile() && Date.now() - st.mtimeMs < ms;
+  } catch {
+    return false;
   }
 }
 

@@ -87,19 +87,23 @@ export function servePair(
   // No acknowledgement line: bash tells a stopped daemon from a busy one by whether its
   // request has been read. The budget goes in the answer (`w`) for the next request.
   let waitMs = 0;
+  const send = (id: string, reply: Buffer): void => {
+    try {
+      pair.writeOut(reply);
+    } catch (err) {
+      warn(`cannot write ${pair.base}.out: ${errorMessage(err)}`);
+      drop(true);
+      return;
+    }
+    pair.notify(`d ${id}`);
+    answered?.();
+  };
   const session = new HookSession(backend, {
     ack: (_id, ms) => { waitMs = ms; },
-    answer: (id, records) => {
-      try {
-        pair.writeOut(Buffer.concat([encodeReplyHead(id, [{ t: 'w', ms: waitMs }]), encodeReplyTail(id, records)]));
-      } catch (err) {
-        warn(`cannot write ${pair.base}.out: ${errorMessage(err)}`);
-        drop(true);
-        return;
-      }
-      pair.notify(`d ${id}`);
-      answered?.();
-    },
+    answer: (id, records) => { send(id, Buffer.concat([encodeReplyHead(id, [{ t: 'w', ms: waitMs }]), encodeReplyTail(id, records)])); },
+    // A kept reply (hook-replay.ts): the front door's requests (flag `E`) are looked up by
+    // their bytes and their `.env` file.
+    whole: send,
     refuse: (id) => {
       try { pair.writeOut(encodeReply(id, [{ t: 'v', version: HOOK_VERSION }])); } catch { /* dropped below */ }
       pair.notify(`d ${id}`);

@@ -63,7 +63,7 @@ export function serveHookStream(input: Readable, output: Writable, backend: Hook
       input.pause();
       finish();
     },
-    whole: write,
+    whole: (_id, reply) => { write(reply); },
     end: finish,
     fail: kill,
   });

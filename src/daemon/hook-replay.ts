@@ -48,6 +48,37 @@ export function replayableFlags(flags: string): boolean {
   return flags === '' || flags === 'c' || flags === 'n' || flags === 'cn';
 }
 
+/**
+ * Flags of a front-door request (bin/envd, cli-answer.ts) whose reply may be kept: `E` and
+ * `t`, with `j`, `r`, `b`, `c` (each a part of the key, as the bytes of the request are).
+ * Never `n` or `e`, nor an unknown letter.
+ */
+export function replayableCliFlags(flags: string): boolean {
+  return flags.includes('E') && flags.includes('t') && /^[Etjrbc]+$/.test(flags);
+}
+
+/** The flags field of the request whose bytes after its id begin at `rest`; null if cut off. */
+export function flagsAt(buf: Buffer, rest: number): string | null {
+  const shellEnd = buf.indexOf(0, rest);
+  if (shellEnd === -1) return null;
+  const flagsEnd = buf.indexOf(0, shellEnd + 1);
+  return flagsEnd === -1 ? null : buf.toString('latin1', shellEnd + 1, flagsEnd);
+}
+
+/**
+ * A front-door request's key: its bytes after its id, and its environment (the pair's
+ * `.env` file, flag `E`) up to the entry `#envd ID` that ends it for this request (the
+ * file is rewritten in place: what follows is an earlier request's). Null when that entry
+ * is not there (the parser then says what is wrong).
+ */
+export function cliReplayKey(rest: string, id: string, env: Buffer): string | null {
+  const end = Buffer.from(`#envd ${id}\0`, 'latin1');
+  for (let at = env.indexOf(end); at !== -1; at = env.indexOf(end, at + 1)) {
+    if (at === 0 || env[at - 1] === 0) return `${rest}\0${env.toString('latin1', 0, at)}`;
+  }
+  return null;
+}
+
 /** `ENVD-HOOK 1 ID w MS`, the kept records, `g GENERATION`, `z ID`: one buffer, one write. */
 export function frameReply(id: string, waitMs: number, body: Buffer, generation: number): Buffer {
   const ack = `${id}\0w\0${Math.max(0, Math.round(waitMs))}\0`;

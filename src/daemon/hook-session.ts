@@ -11,7 +11,9 @@ import { printable } from '../util/printable.js';
 import type { HookBackend, KeptReply } from './backend.js';
 import { cliBudgetMs, cliErrorRecords, cliRecords, isCliRequest } from './cli-answer.js';
 import { FILE_ONLY_KINDS } from './answer-memo.js';
-import { frameReply, MAX_REPLAYED_BYTES, replayableFlags, scanHead } from './hook-replay.js';
+import {
+  cliReplayKey, flagsAt, frameReply, MAX_REPLAYED_BYTES, replayableCliFlags, replayableFlags, scanHead, type ScannedHead,
+} from './hook-replay.js';
 
 /** Sent when the backend cannot say: `.envrc` and `.env` are a superset of the defaults. */
 const DEFAULT_MARKERS = ['.envrc', '.env'];
@@ -28,10 +30,10 @@ export interface ReplySink {
   /** A hook version this daemon does not speak: a whole reply with `v`, then close. */
   refuse(id: string): void;
   /**
-   * A whole reply, framed already (a kept one: hook-replay.ts). A sink without it gets
-   * every request the whole way.
+   * A whole reply to `id`, framed already (a kept one: hook-replay.ts). A sink without it
+   * gets every request the whole way.
    */
-  whole?(reply: Buffer): void;
+  whole?(id: string, reply: Buffer): void;
   /** The input ended and every request has been answered. */
   end(): void;
   /** Bad input (or an internal failure): close this stream only. */
@@ -113,6 +115,9 @@ export class HookSession {
   private busy = 0;
   /** The bytes of the request the next header starts, when it came whole (hook-replay.ts). */
   private nextRaw: string | null = null;
+  /** The `.env` file as read for that key (flag `E`): the same bytes serve the request. */
+  private nextEnv: Buffer | null = null;
+  private keyEnv: Buffer | null = null;
 
   /**
    * `envFile`: where a request with flag `e` keeps its environment (bash's FIFO pair has a
@@ -124,12 +129,13 @@ export class HookSession {
     if (this.closed) return;
     // A chunk that is exactly a request the parser read whole before: its kept reply.
     let candidate: string | null = null;
+    this.keyEnv = null;
     if (this.sink.whole !== undefined && this.backend.replay !== undefined && this.busy === 0 &&
       !this.parser.midRequest && chunk.length <= MAX_REPLAYED_BYTES) {
       const head = scanHead(chunk);
       if (head !== null) {
-        candidate = chunk.toString('latin1', head.rest);
-        if (this.replayed(head.id, candidate)) return;
+        candidate = this.replayKey(chunk, head);
+        if (candidate !== null && this.replayed(head.id, candidate)) return;
       }
     }
     let events: HookParseEvent[];
@@ -143,10 +149,31 @@ export class HookSession {
     const whole = candidate !== null && !this.parser.midRequest && events.length === 2 &&
       events[0]?.type === 'header' && events[1]?.type === 'request';
     this.nextRaw = whole ? candidate : null;
+    this.nextEnv = whole ? this.keyEnv : null;
     try {
       for (const ev of events) this.onEvent(ev);
     } finally {
       this.nextRaw = null;
+      this.nextEnv = null;
+    }
+  }
+
+  /**
+   * The key a kept reply would be found by: the request's bytes after its id; for a
+   * front-door request (flag `E`), with its environment from the `.env` file. Null for a
+   * request whose reply is never kept with its bytes alone (flag `e`: the environment is in
+   * the file) or whose file cannot be read (the whole path then says why).
+   */
+  private replayKey(chunk: Buffer, head: ScannedHead): string | null {
+    const rest = chunk.toString('latin1', head.rest);
+    const flags = flagsAt(chunk, head.rest);
+    if (flags === null || (!flags.includes('e') && !flags.includes('E'))) return rest;
+    if (!replayableCliFlags(flags) || this.envFile === undefined) return null;
+    try {
+      this.keyEnv = this.envFile();
+      return cliReplayKey(rest, head.id, this.keyEnv);
+    } catch {
+      return null;
     }
   }
 
@@ -159,7 +186,7 @@ export class HookSession {
       kept = null;
     }
     if (kept === null) return false;
-    this.sink.whole?.(frameReply(id, this.waitMs(), kept.body, kept.generation));
+    this.sink.whole?.(id, frameReply(id, this.waitMs(), kept.body, kept.generation));
     return true;
   }
 
@@ -185,11 +212,13 @@ export class HookSession {
         const body = new Promise<HookRequest | null>((resolve) => { this.body = resolve; });
         const header = ev.header;
         const raw = this.nextRaw;
+        const env = this.nextEnv;
         this.nextRaw = null;
+        this.nextEnv = null;
         this.busy++;
         this.enqueue(async () => {
           try {
-            await this.serve(header, body, raw);
+            await this.serve(header, body, raw, env);
           } finally {
             this.busy--;
           }
@@ -234,8 +263,11 @@ export class HookSession {
     }
   }
 
-  /** `raw`: the request's bytes after its id, when it came whole (its answer may be kept). */
-  private async serve(header: HookHeader, body: Promise<HookRequest | null>, raw: string | null): Promise<void> {
+  /**
+   * `raw`: the request's bytes after its id, when it came whole (its answer may be kept);
+   * `envRead`: its `.env` file as read for that key (flag `E`), or null.
+   */
+  private async serve(header: HookHeader, body: Promise<HookRequest | null>, raw: string | null, envRead: Buffer | null): Promise<void> {
     const waitMs = this.waitMs();
     this.sink.ack(header.id, waitMs);
     const req = await body;
@@ -246,7 +278,7 @@ export class HookSession {
     if (environ || req.header.flags.includes('e')) {
       try {
         if (this.envFile === undefined) throw new HookProtocolError('this transport has no environment file (flag e)');
-        req.env = environ ? parseEnviron(this.envFile(), header.id).env : parseDeclarePx(this.envFile(), header.id).env;
+        req.env = environ ? parseEnviron(envRead ?? this.envFile(), header.id).env : parseDeclarePx(this.envFile(), header.id).env;
       } catch (err) {
         this.abort(err);
         return;
@@ -290,8 +322,8 @@ export class HookSession {
       if (outcome.evaluated === true) generation = this.generationAfter(generation);
       records = cli ? cliRecords(outcome, req.header, colour) : recordsFor(outcome, req.header.shell, colour);
       // Flag `n` (entering) only for an answer the flag cannot change (answer-memo.ts).
-      if (!cli && raw !== null && replayableFlags(req.header.flags) &&
-        (!req.header.flags.includes('n') || FILE_ONLY_KINDS.has(outcome.kind))) kept = outcome;
+      if (raw !== null && (cli ? replayableCliFlags(req.header.flags)
+        : replayableFlags(req.header.flags) && (!req.header.flags.includes('n') || FILE_ONLY_KINDS.has(outcome.kind)))) kept = outcome;
     } catch (err) {
       // Errors may quote a path (Node's own messages do): never raw control characters.
       const text = `envd: ${printable(errorMessage(err).replace(/^envd: /, ''))}`;
@@ -311,7 +343,8 @@ export class HookSession {
         } catch {
           // As above: the defaults.
         }
-        return encodeRecords([...recordsFor(o, shell, colour), markersRecord(m)]);
+        const body = cli ? cliRecords(o, req.header, colour) : recordsFor(o, shell, colour);
+        return encodeRecords([...body, markersRecord(m)]);
       };
       try {
         backend.keepReply?.(raw, { cwd: req.header.cwd, env: req.env }, kept, generation, encode);
