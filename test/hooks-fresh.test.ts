@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ENVD_BIN, Sandbox, SHELLS, haveShell, which, type Shell } from './helpers/sandbox.js';
 import { BUDGET, daemonSandboxEachTest } from './helpers/daemon-sandbox.js';
@@ -118,6 +118,20 @@ for (const shell of SHELLS) {
         `source ${hookFor(shell)}`,
         `cd ${dir}`, '_envd_hook', show(shell, 'lax', 'X'),
         ...SETTLE, `echo 'strict_env = true' >> ${config}`, '_envd_hook', show(shell, 'strict', 'X'),
+      ].join('\n'));
+      expect(r.stdout, r.stderr).toBe('lax=1\nstrict=\n');
+    });
+
+    it('a config file created where there was none (its directory new too) applies at the next prompt', () => {
+      // Missing config and extension files are checked through the highest missing
+      // directory on their way (src/engine/outcome.ts, promptPaths).
+      const dir = project('n', 'false\nexport X=1\n');
+      const direnvDir = sb.path('home', '.config', 'direnv');
+      rmSync(direnvDir, { recursive: true, force: true });
+      const r = sb.shell(shell, [
+        `source ${hookFor(shell)}`,
+        `cd ${dir}`, '_envd_hook', show(shell, 'lax', 'X'),
+        ...SETTLE, `mkdir -p ${direnvDir} && printf '[global]\\nstrict_env = true\\n' > ${direnvDir}/direnv.toml`, '_envd_hook', show(shell, 'strict', 'X'),
       ].join('\n'));
       expect(r.stdout, r.stderr).toBe('lax=1\nstrict=\n');
     });

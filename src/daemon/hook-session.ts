@@ -73,7 +73,7 @@ export function outcomeRecords(outcome: ExportOutcome, shell: HookShell, colour 
   const records: HookRecord[] = notes.map((text) => ({ t: 'm', text: shown(text, colour) }));
   records.push(...changes);
   if (outcome.kind === 'pending') records.push({ t: 'p' });
-  for (const path of outcome.deps ?? []) if (path.startsWith('/') && !path.includes('\0')) records.push({ t: 'f', path });
+  for (const path of outcome.promptDeps ?? outcome.deps ?? []) if (path.startsWith('/') && !path.includes('\0')) records.push({ t: 'f', path });
   return records;
 }
 

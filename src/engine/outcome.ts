@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Config } from '../config/config.js';
 import { tildePath } from '../config/paths.js';
 import { changeBetween, diffBetween, summarize, type Env, type EnvDiff } from '../env/diff.js';
@@ -110,7 +112,7 @@ export function applyResult(c: AnswerContext, found: FoundFile, r: EvalResult, m
  * those in the shell's new state, plus the allowlist and config files (allow, deny and
  * config edits).
  */
-export function withDeps(current: Env, o: ExportOutcome, allowlistFile: string, configFiles: readonly string[]): ExportOutcome {
+export function withDeps(current: Env, o: ExportOutcome, allowlistFile: string, configFiles: readonly string[], userFiles: ReadonlySet<string> = new Set(), home = ''): ExportOutcome {
   if (o.kind === 'pending' || o.kind === 'unloaded' || o.file === null) return o;
   const after = copyNameMap(current);
   for (const n of o.change.unset) delete after[n];
@@ -131,7 +133,38 @@ export function withDeps(current: Env, o: ExportOutcome, allowlistFile: string, 
   }
   out.add(allowlistFile);
   for (const f of configFiles) out.add(f);
-  return { ...o, deps: [...out] };
+  const deps = [...out];
+  return { ...o, deps, promptDeps: promptPaths(deps, userFiles, home) };
+}
+
+/**
+ * What the hook stats at every prompt (two stat calls a file, the most of an idle prompt):
+ * `deps`, except for user config and extension files (`userFiles`) that do not exist,
+ * usually most of them:
+ *  - one under a directory that does not exist either is stood for by the highest missing
+ *    directory on its way up (the hook's test sees a missing file as older than its stamp,
+ *    and creating the file creates that directory first, new);
+ *  - two or more missing in one existing directory are stood for by it (creating a file
+ *    changes its mtime), unless it is the home directory, whose mtime moves all the time
+ *    (history files): those are checked each.
+ * So the hook still asks at the next prompt when one appears.
+ */
+export function promptPaths(deps: readonly string[], userFiles: ReadonlySet<string>, home: string): string[] {
+  const missingIn = new Map<string, string[]>();
+  const out: string[] = [];
+  for (const d of deps) {
+    if (!userFiles.has(d) || existsSync(d)) { out.push(d); continue; }
+    let top = d;
+    while (dirname(top) !== top && !existsSync(dirname(top))) top = dirname(top);
+    if (top !== d) { out.push(top); continue; }
+    const dir = dirname(d);
+    missingIn.set(dir, [...(missingIn.get(dir) ?? []), d]);
+  }
+  for (const [dir, missing] of missingIn) {
+    if (missing.length >= 2 && dir !== home && dirname(dir) !== dir) out.push(dir);
+    else out.push(...missing);
+  }
+  return [...new Set(out)];
 }
 
 /**

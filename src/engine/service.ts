@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { statSync } from 'node:fs';
 import { openAllowlist, type TrustVerdict } from '../allowlist/index.js';
 import { configFilePaths, loadConfig, type Config, type LoadedConfig } from '../config/config.js';
@@ -92,6 +93,16 @@ export class LocalService implements Service {
 
   configFiles(): string[] {
     return configFilePaths(this.paths);
+  }
+
+  /** The user's config files and every path an extension may be read from (extensionFiles). */
+  private userFiles(): ReadonlySet<string> {
+    const p = this.paths;
+    return new Set([
+      ...this.configFiles(),
+      join(p.direnvConfigDir, 'lib'), join(p.direnvConfigDir, 'direnvrc'), join(p.home, '.direnvrc'),
+      join(p.configDir, 'lib'), join(p.configDir, 'envdrc'),
+    ]);
   }
 
   markers(): string[] {
@@ -189,7 +200,7 @@ export class LocalService implements Service {
   // ---- export -------------------------------------------------------------------------
 
   async export(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {
-    return withDeps(req.env, await this.answer(req, opts), this.paths.allowlistFile, this.configFiles());
+    return withDeps(req.env, await this.answer(req, opts), this.paths.allowlistFile, this.configFiles(), this.userFiles(), this.paths.home);
   }
 
   private async answer(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {

@@ -39,6 +39,12 @@ export interface ExportOutcome {
    */
   deps?: string[];
   /**
+   * The same files as the hook checks them at every prompt (daemon only; absent: `deps`):
+   * user config and extension files that do not exist are stood for by the nearest
+   * directory that does (creating one changes its mtime), when several share it.
+   */
+  promptDeps?: string[];
+  /**
    * The answer carries the result of an evaluation that finished while this request waited
    * (its end moved the daemon's generation by one): the shell has nothing more to ask for.
    */
