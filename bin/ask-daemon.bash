@@ -25,16 +25,10 @@
 # request on its door pairs (src/daemon/door-pairs.ts) and refuses one that fails (the
 # CLI then says what is wrong); bin/ask-daemon-pair.bash checks them before this side
 # makes a pair of its own.
+# shellcheck source=shells/bash/run-dir.bash
+builtin source "$_envd_root/shells/bash/run-dir.bash"
 _envd_rundir() {
-  local _envd_t
-  if [[ -n ${ENVD_RUNTIME_DIR-} ]]; then
-    _envd_run=$ENVD_RUNTIME_DIR
-  elif [[ -n ${XDG_RUNTIME_DIR-} ]]; then
-    _envd_run=${XDG_RUNTIME_DIR%/}/envd
-  else
-    _envd_t=${TMPDIR:-/tmp}
-    _envd_run=${_envd_t%/}/envd-$UID
-  fi
+  _envd_run_dir
   [[ $_envd_run == /* && ! -L $_envd_run && -d $_envd_run && -O $_envd_run ]] || return 1
   [[ -d $_envd_run/sh && ! -L $_envd_run/sh && -O $_envd_run/sh ]] || return 1
   [[ -p $_envd_run/hook.fifo && -O $_envd_run/hook.fifo && -f $_envd_run/hook.pid && -O $_envd_run/hook.pid ]]

@@ -21,7 +21,11 @@ const stdlib: Checked[] = readdirSync(join(ROOT, 'stdlib')).filter((f) => f.ends
   .map((f) => ({ file: `stdlib/${f}`, check: ['shellcheck', '--shell=bash'] }));
 // bash programs of the repository's own: the front door, the user pass of the tests, CI.
 const programs: Checked[] = ['bin/envd', 'bin/ask-daemon.bash', 'bin/ask-daemon-pair.bash', 'scripts/test-as-user.sh', '.ci/run'].map((file) => ({ file, check: ['shellcheck', '--shell=bash'] }));
-const shellFiles: Checked[] = allShells().flatMap((s) => [s.hookFile, ...(s.completionFile === null ? [] : [s.completionFile])].map((file) => ({ file, check: s.check })));
+const shellFiles: Checked[] = [
+  ...allShells().flatMap((s) => [s.hookFile, ...(s.completionFile === null ? [] : [s.completionFile])].map((file) => ({ file, check: s.check }))),
+  // Sourced by the bash hook and by bin/envd's front door.
+  { file: 'shells/bash/run-dir.bash', check: ['shellcheck', '--shell=bash'] },
+];
 
 describe('shell files pass their shell\'s check', () => {
   it('the list covers every file under shells/ and stdlib/*.sh', () => {

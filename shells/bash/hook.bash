@@ -21,18 +21,13 @@
 : "${_envd_bin:=envd}"
 
 # ---- paths ----------------------------------------------------------------------------
-# The runtime dir exactly as src/config/paths.ts computes it, once, when the hook is
-# loaded (a later change of XDG_RUNTIME_DIR in this shell is not followed).
+# The runtime dir (run-dir.bash, beside this file), once, when the hook is loaded (a later
+# change of XDG_RUNTIME_DIR in this shell is not followed).
+# shellcheck source=shells/bash/run-dir.bash
+builtin source "${BASH_SOURCE[0]%/*}/run-dir.bash"
 _envd_paths() {
-  local _envd_t
-  if [[ -n ${ENVD_RUNTIME_DIR-} ]]; then
-    _envd_run=$ENVD_RUNTIME_DIR
-  elif [[ -n ${XDG_RUNTIME_DIR-} ]]; then
-    _envd_run=${XDG_RUNTIME_DIR%/}/envd
-  else
-    _envd_t=${TMPDIR:-${TMP:-${TEMP:-/tmp}}}
-    _envd_run=${_envd_t%/}/envd-$UID
-  fi
+  _envd_run=''
+  _envd_run_dir
   _envd_genfile=$_envd_run/generation
   _envd_stamp=$_envd_run/sh/$$-stamp.stamp
   _envd_note=$_envd_run/sh/$$-seen.stamp
