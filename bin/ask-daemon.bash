@@ -38,15 +38,11 @@ _envd_rundir() {
 # `there`, only that it is there: before the request (a daemon stopped or a zombie leaves
 # the request unread, which the wait sees within 0.1 s), without reading /proc.
 _envd_live() {
-  local _envd_s=''
+  local _envd_ps
   [[ -n $_envd_pid && $_envd_pid != *[!0-9]* ]] || return 1
   builtin kill -0 "$_envd_pid" || return 1
   [[ ${1-} != there ]] || return 0
-  if [[ -r /proc/$_envd_pid/stat ]]; then
-    IFS= builtin read -r _envd_s < "/proc/$_envd_pid/stat" || :
-    _envd_s=${_envd_s##*) }
-    [[ $_envd_s != [ZTtXx]* ]] || return 1
-  fi
+  if _envd_pstate "$_envd_pid"; then [[ $_envd_ps != [ZTtXx] ]] || return 1; fi
 }
 
 # A free pair of the daemon's for front doors (src/daemon/door-pairs.ts): claimed by

@@ -171,13 +171,11 @@ _envd_line() {
   return 1
 }
 
-# 0 when the daemon (_envd_pid) is running or sleeping, by its state in /proc (a builtin
-# read); 1 when it is stopped or a zombie, or there is no /proc to say.
+# 0 when the daemon (_envd_pid) is running or sleeping, by its state in /proc; 1 when it
+# is stopped or a zombie, or there is no /proc to say.
 _envd_running() {
-  local _envd_s=''
-  [[ -r /proc/$_envd_pid/stat ]] || return 1
-  IFS= builtin read -r _envd_s < "/proc/$_envd_pid/stat" || return 1
-  [[ ${_envd_s##*) } == [RSD]* ]]
+  local _envd_ps
+  _envd_pstate "$_envd_pid" && [[ $_envd_ps != [ZTtXx] ]]
 }
 
 # The request and the wait for its answer (fds _envd_q/_envd_r are open). 0: a valid
@@ -224,7 +222,7 @@ _envd_talk() {
 # One round trip over this shell's FIFO pair. 0: a valid answer (_envd_parse); 1: none
 # in time; 2: this transport is not available here; 3: the daemon wants the CLI.
 _envd_ask() {
-  local _envd_pid='' _envd_q _envd_r _envd_rc=0 _envd_l=''
+  local _envd_pid='' _envd_q _envd_r _envd_rc=0 _envd_ps=''
   [[ -n $_envd_fifos && ${ENVD_NO_DAEMON-} != 1 ]] || return 2
   _envd_rdir || return 2
   [[ -p $_envd_run/hook.fifo && -f $_envd_run/hook.pid ]] || return 2
@@ -256,11 +254,7 @@ _envd_ask() {
     _envd_regd=''
     # Killed but not yet reaped (a zombie) passes kill -0; Linux says so in /proc. Then
     # `envd export` (which starts a new daemon) rather than a warning.
-    if [[ -r /proc/$_envd_pid/stat ]]; then
-      IFS= builtin read -r _envd_l < "/proc/$_envd_pid/stat" || :
-      _envd_l=${_envd_l##*) }
-      [[ $_envd_l != Z* ]] || _envd_rc=2
-    fi
+    if _envd_pstate "$_envd_pid" && [[ $_envd_ps == Z ]]; then _envd_rc=2; fi
   fi
   return "$_envd_rc"
 }
