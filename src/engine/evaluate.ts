@@ -65,21 +65,31 @@ export interface EvalRequest {
 export function extensionFiles(paths: EnvdPaths): { files: string[]; dirs: string[] } {
   const files: string[] = [];
   const dirs: string[] = [];
+  const where = extensionPlaces(paths);
   const addLib = (dir: string): void => {
     dirs.push(dir);
     try {
       for (const f of readdirSync(dir).filter((n) => n.endsWith('.sh')).sort()) files.push(join(dir, f));
     } catch { /* no lib dir */ }
   };
-  const direnvDir = paths.direnvConfigDir;
-  addLib(join(direnvDir, 'lib'));
-  const direnvrc = join(direnvDir, 'direnvrc');
-  files.push(existsSync(direnvrc) ? direnvrc : join(paths.home, '.direnvrc'));
+  addLib(where.direnvLib);
+  files.push(existsSync(where.direnvrc) ? where.direnvrc : where.homeDirenvrc);
   // Watched even while absent, so creating one reloads.
-  if (!files.includes(direnvrc)) dirs.push(direnvrc);
-  addLib(join(paths.configDir, 'lib'));
-  files.push(join(paths.configDir, 'envdrc'));
+  if (!files.includes(where.direnvrc)) dirs.push(where.direnvrc);
+  addLib(where.envdLib);
+  files.push(where.envdrc);
   return { files, dirs };
+}
+
+/** Every place an extension may be read from, whether it is there or not. */
+export function extensionPlaces(paths: EnvdPaths): { direnvLib: string; direnvrc: string; homeDirenvrc: string; envdLib: string; envdrc: string } {
+  return {
+    direnvLib: join(paths.direnvConfigDir, 'lib'),
+    direnvrc: join(paths.direnvConfigDir, 'direnvrc'),
+    homeDirenvrc: join(paths.home, '.direnvrc'),
+    envdLib: join(paths.configDir, 'lib'),
+    envdrc: join(paths.configDir, 'envdrc'),
+  };
 }
 
 /**

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { statSync } from 'node:fs';
 import { openAllowlist, type TrustVerdict } from '../allowlist/index.js';
 import { configFilePaths, loadConfig, type Config, type LoadedConfig } from '../config/config.js';
@@ -14,7 +13,7 @@ import { envdVersion } from '../version.js';
 import { compactResult, ResultCache } from './cache.js';
 import { coreRpcHandlers } from './core-rpc.js';
 import { decide, type Decision } from './decide.js';
-import { evaluateFile, type EvalResult } from './evaluate.js';
+import { evaluateFile, extensionPlaces, type EvalResult } from './evaluate.js';
 import { markerNames, type FoundFile } from './find.js';
 import { fingerprint } from './fingerprint.js';
 import { applyResult, formatMessage, settle, unloaded, withDeps, type AnswerContext } from './outcome.js';
@@ -95,14 +94,9 @@ export class LocalService implements Service {
     return configFilePaths(this.paths);
   }
 
-  /** The user's config files and every path an extension may be read from (extensionFiles). */
+  /** The user's config files and every place an extension may be read from. */
   private userFiles(): ReadonlySet<string> {
-    const p = this.paths;
-    return new Set([
-      ...this.configFiles(),
-      join(p.direnvConfigDir, 'lib'), join(p.direnvConfigDir, 'direnvrc'), join(p.home, '.direnvrc'),
-      join(p.configDir, 'lib'), join(p.configDir, 'envdrc'),
-    ]);
+    return new Set([...this.configFiles(), ...Object.values(extensionPlaces(this.paths))]);
   }
 
   markers(): string[] {
