@@ -36,6 +36,12 @@ export interface EvalOutput {
   detail: string;
 }
 
+/**
+ * After an evaluation's bash exits, how long what it started may hold envd's descriptors
+ * (its output, the private socket) before its process group is killed.
+ */
+export const LINGER_MS = 100;
+
 /** Output of the user's file kept for display; the rest is counted and dropped. */
 export const MAX_OUTPUT = 64 * 1024;
 

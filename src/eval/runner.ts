@@ -9,14 +9,12 @@ import { STDLIB_DIR } from './stdlib.js';
 import { copyNameMap } from '../env/map.js';
 import { decodeBytes } from '../env/bytes.js';
 import { envBytesHandler, splitRawEnv } from './env-bytes.js';
-import { OutputCap, evalOutput, type EvalInput, type EvalOutput } from './eval-io.js';
+import { LINGER_MS, OutputCap, evalOutput, type EvalInput, type EvalOutput } from './eval-io.js';
 import { WARM_SWITCH, warmKey, warmRequest } from './warm.js';
 import { ForkServer } from './zygote.js';
 
 export type { EvalInput, EvalOutput, EvalStatus } from './eval-io.js';
 
-/** After bash exits, how long its pipes may stay open before the group is killed. */
-const LINGER_MS = 100;
 /** After that, how long to keep reading before giving up on a pipe held from outside the group. */
 const HARD_CLOSE_MS = 2000;
 

@@ -34,7 +34,7 @@ const STARTUP_NAMES = new Set([
   'FUNCNAME', 'GROUPS', 'HISTCMD', 'DIRSTACK', 'PIPESTATUS', 'LINENO', 'RANDOM', 'SRANDOM', 'SECONDS',
   'EPOCHSECONDS', 'EPOCHREALTIME', 'OPTIND', 'OPTERR', 'HOSTTYPE', 'MACHTYPE', 'OSTYPE', 'COMP_WORDBREAKS',
   'GLOBIGNORE', 'TMOUT', 'CDPATH',
-  // Set from the request's own fields (see WARM_RECEIVE).
+  // Set from the request's own fields (see WARM_APPLY).
   'PWD', 'OLDPWD', 'SHLVL',
 ]);
 
@@ -57,20 +57,19 @@ export function warmRequest(dir: string, env: Env): Buffer | null {
     if (!/^[0-9]{1,3}$/.test(lvl) || Number(lvl) + 1 >= 1000) return null;
     shlvl = Number(lvl) + 1;
   }
-  const words: string[] = [];
+  const vars: Array<[string, string]> = [];
   for (const [name, value] of Object.entries(env)) {
     if (name === 'PWD' || name === 'OLDPWD' || name === 'SHLVL') continue;
     // __envd_w_*: WARM_APPLY's own names, which the request must not clobber.
     if (!IDENT.test(name) || STARTUP_NAMES.has(name) || name.startsWith('__envd_w_')) return null;
-    words.push(name, value);
+    vars.push([name, value]);
   }
   const head = [dir, env.PWD ?? '', env.OLDPWD ?? ''];
-  if ([...head, ...words].some((w) => w.includes('\0'))) return null;
+  if ([...head, ...vars.map(([, v]) => v)].some((w) => w.includes('\0'))) return null;
   let text: string;
   try {
     const [qdir, qpwd, qold] = head.map((w) => quoteBash(w));
-    const assigns: string[] = [];
-    for (let i = 0; i + 1 < words.length; i += 2) assigns.push(`${words[i] ?? ''}=${quoteBash(words[i + 1] ?? '')}`);
+    const assigns = vars.map(([name, value]) => `${name}=${quoteBash(value)}`);
     text = `__envd_w_dir=${qdir ?? "''"} __envd_w_pwd=${qpwd ?? "''"} __envd_w_oldset=${env.OLDPWD === undefined ? 0 : 1} __envd_w_old=${qold ?? "''"} __envd_w_lvl=${shlvl}\n`
       // One `export` of every variable (a loop would run three commands a variable), in a
       // function WARM_APPLY calls once the directory and bash's own variables are set.

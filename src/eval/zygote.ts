@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { BOOTSTRAP } from './bootstrap.js';
-import { OutputCap, evalOutput, type EvalInput, type EvalOutput } from './eval-io.js';
+import { LINGER_MS, OutputCap, evalOutput, type EvalInput, type EvalOutput } from './eval-io.js';
 import { killHolders } from './holders.js';
 import { FrameReader, RpcServer } from './rpc.js';
 import type { RpcHandler } from './rpc-types.js';
@@ -84,8 +84,6 @@ interface Job {
 }
 
 const EMPTY = Buffer.alloc(0);
-/** As a cold evaluation's linger: what still holds envd's descriptors this long after goes. */
-const HOLDERS_AFTER_MS = 100;
 
 export class ForkServer {
   readonly child: ChildProcess;
@@ -215,7 +213,7 @@ export class ForkServer {
       const pgid = job.pid;
       if (pgid !== null && fields[3]?.toString('latin1') === '1' && this.child.pid !== undefined) {
         const server = this.child.pid;
-        setTimeout(() => { void killHolders(pgid, server, [2, 3]); }, HOLDERS_AFTER_MS).unref();
+        setTimeout(() => { void killHolders(pgid, server, [2, 3]); }, LINGER_MS).unref();
       }
       // After the requests before it (the dump is one): the socket keeps their order.
       void job.rpc.settled().then(() => {
