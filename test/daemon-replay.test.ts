@@ -137,7 +137,8 @@ describe.runIf(haveShell('zsh') && haveStrace)('zsh: a kept socket', () => {
     const r = sb.run('strace', ['-f', '-qq', '-e', 'trace=connect', '-o', trace, 'zsh', '-f', '-c', script], { timeoutMs: 60_000 });
     const seen = Object.fromEntries(r.stdout.trim().split('\n').map((l) => l.split('=') as [string, string]));
     expect(seen, r.stderr).toMatchObject({ a: 'A', out: '', b: 'B', a2: 'A', sub: 'B', out2: '', b2: 'B' });
-    expect(Number(seen.n1)).toBeGreaterThanOrEqual(4);
+    // Three entries asked; the leave between them was the hook's own (a leave plan).
+    expect(Number(seen.n1)).toBeGreaterThanOrEqual(3);
     expect(r.stderr).not.toContain('did not answer');
     // The shell itself connected twice: once, and once more to the restarted daemon. (The
     // subshell's connection and the CLI's for `daemon restart` are other processes.)

@@ -145,9 +145,21 @@ describe('hook replies', () => {
     { t: 'x', name: 'PATH', value: '/p/bin:/usr/bin' },
     { t: 'x', name: 'EMPTY', value: '' },
     { t: 'x', name: 'NASTY', value: "a'b\"c$(rm -rf ~)\\\n\u001b[31m%self -x\u00e9" },
+    { t: 'L', text: 'envd: unloading' },
+    { t: 'l', name: 'PATH', now: '/p/bin:/usr/bin', then: '/usr/bin' },
+    { t: 'l', name: 'NEW', now: '', then: null },
+    { t: 'l', name: 'GONE', now: null, then: '=starts with =' },
+    { t: 'l', name: 'DIRENV_DIR', now: null, then: undefined },
     { t: 'k', markers: ['.envrc', '.env'] },
     { t: 'g', generation: 1795505446800 },
   ];
+
+  it('leave plan records: a value is `=VALUE`, not exported `-`, left as it is empty', () => {
+    const fields = encodeReply('9', records.filter((r) => r.t === 'l')).toString('latin1').split('\0');
+    expect(fields.slice(3, 19)).toEqual(['l', 'PATH', '=/p/bin:/usr/bin', '=/usr/bin', 'l', 'NEW', '=', '-', 'l', 'GONE', '-', '==starts with =', 'l', 'DIRENV_DIR', '-', '']);
+    expect(decodeReply(Buffer.from('ENVD-HOOK\x001\x009\x00l\x00A\x00x\x00-\x00z\x009\x00', 'latin1'), '9').status).toBe('invalid');
+    expect(decodeReply(Buffer.from('ENVD-HOOK\x001\x009\x00l\x00A B\x00-\x00-\x00z\x009\x00', 'latin1'), '9').status).toBe('invalid');
+  });
 
   it('encodes `ENVD-HOOK 1 ID`, the records and `z ID`; the acknowledgement and the rest concatenate to the same', () => {
     const full = encodeReply('12', records);

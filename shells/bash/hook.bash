@@ -121,6 +121,9 @@ _envd_rwarn() {
 # The files the loaded state depends on (the daemon's `f` records): one newer than the
 # stamp, which this shell rewrites before each request, means ask at this prompt.
 [[ -n ${_envd_deps+set} ]] || _envd_deps=()
+# The leave plan that came with the last answer, its records as they came (`L TEXT`, `l
+# NAME NOW THEN`): see _envd_leave.
+[[ -n ${_envd_lv+set} ]] || _envd_lv=()
 # The FIFO transport needs bash 4.4 (mapfile -d, {fd} redirections); older ones use the CLI.
 _envd_fifos=''
 if (( BASH_VERSINFO[0] > 4 || (BASH_VERSINFO[0] == 4 && BASH_VERSINFO[1] >= 4) )); then _envd_fifos=1; fi
@@ -182,7 +185,7 @@ _envd_running() {
 # answer in _envd_rep; 1: none in time (or not a valid one); 2: cannot ask; 3: the daemon
 # wants the CLI.
 _envd_talk() {
-  local _envd_l='' _envd_lp='' _envd_fl=e _envd_pr=0
+  local _envd_l='' _envd_lp='' _envd_fl=el _envd_pr=0
   # Our last request is still unread: the daemon is stopped (SIGSTOP) or stuck. Waiting
   # again would cost another timeout, and writing again could fill the pipe.
   if builtin read -t 0 -u "$_envd_q"; then return 1; fi
@@ -193,9 +196,10 @@ _envd_talk() {
   fi
   _envd_id=$(( ++_envd_n ))
   _envd_env || return 2
-  # Flag e: the environment is in the .env file. The request is a few hundred bytes: it
-  # fits in the pipe whatever the daemon is doing, so this write cannot block.
-  if [[ -t 2 && -z ${NO_COLOR-} && ${TERM-} != dumb ]]; then _envd_fl=ce; fi
+  # Flag e: the environment is in the .env file; l: this hook takes leave plans. The
+  # request is a few hundred bytes: it fits in the pipe whatever the daemon is doing, so
+  # this write cannot block.
+  if [[ -t 2 && -z ${NO_COLOR-} && ${TERM-} != dumb ]]; then _envd_fl=cel; fi
   # Flag n: entering (another file than at the last check): the daemon runs the file
   # rather than replaying a cached result, as direnv does on every entry.
   if [[ $_envd_f != "$_envd_found" ]]; then _envd_fl+=n; fi
@@ -270,8 +274,9 @@ _envd_parse() {
   while (( _envd_i < _envd_c )); do
     case ${_envd_rep[_envd_i]} in
       x) (( _envd_i += 3 )) ;;
+      l) (( _envd_i += 4 )) ;;
       p) (( _envd_i += 1 )) ;;
-      [umkgwf]) (( _envd_i += 2 )) ;;
+      [umkgwfL]) (( _envd_i += 2 )) ;;
       v) return 3 ;;
       z)
         (( _envd_i + 1 < _envd_c )) || return 4
@@ -284,23 +289,27 @@ _envd_parse() {
 }
 
 # Apply a reply _envd_parse found valid. Nothing before this point changed the shell.
-# Names are checked with an extended pattern, which [[ ]] accepts without extglob.
+# Names are checked with plain patterns (an extended one costs bash several times as much).
 _envd_apply() {
-  local _envd_i=3 _envd_y _envd_rest
+  local _envd_i=3 _envd_y _envd_rest _envd_ls=-1 _envd_le=0
   trap -- '' INT
   while :; do
     _envd_y=${_envd_rep[_envd_i+1]-}
     case ${_envd_rep[_envd_i]} in
       x)
-        if [[ $_envd_y == [A-Za-z_]*([A-Za-z0-9_]) && $_envd_y != _envd_* ]]; then builtin export "$_envd_y=${_envd_rep[_envd_i+2]}"; fi
+        if [[ $_envd_y == [A-Za-z_]* && $_envd_y != *[!A-Za-z0-9_]* && $_envd_y != _envd_* ]]; then builtin export "$_envd_y=${_envd_rep[_envd_i+2]}"; fi
         (( _envd_i += 3 )) ;;
       u)
-        if [[ $_envd_y == [A-Za-z_]*([A-Za-z0-9_]) && $_envd_y != _envd_* ]]; then builtin unset -v "$_envd_y"; fi
+        if [[ $_envd_y == [A-Za-z_]* && $_envd_y != *[!A-Za-z0-9_]* && $_envd_y != _envd_* ]]; then builtin unset -v "$_envd_y"; fi
         (( _envd_i += 2 )) ;;
       m) builtin printf '%s\n' "$_envd_y" >&2; (( _envd_i += 2 )) ;;
       g) _envd_rg=$_envd_y; (( _envd_i += 2 )) ;;
       k) _envd_rk=$_envd_y; (( _envd_i += 2 )) ;;
       f) _envd_rf+=("$_envd_y"); (( _envd_i += 2 )) ;;
+      # The leave plan: its records, taken as they are once the loop is done (checked when
+      # used). The daemon sends them together.
+      l) (( _envd_ls >= 0 )) || _envd_ls=$_envd_i; (( _envd_i += 4, _envd_le = _envd_i )) ;;
+      L) (( _envd_ls >= 0 )) || _envd_ls=$_envd_i; (( _envd_i += 2, _envd_le = _envd_i )) ;;
       w)
         if [[ -n $_envd_y && $_envd_y != *[!0-9]* && $_envd_y != "$_envd_wait" ]]; then
           _envd_wait=$_envd_y
@@ -312,6 +321,8 @@ _envd_apply() {
     esac
   done
   trap -- - INT
+  _envd_lv=()
+  if (( _envd_ls >= 0 )); then _envd_lv=("${_envd_rep[@]:_envd_ls:_envd_le-_envd_ls}"); fi
   if [[ -n $_envd_rk && $_envd_rk != "$_envd_kline" ]]; then
     _envd_kline=$_envd_rk
     _envd_markers=()
@@ -336,6 +347,8 @@ _envd_fallback() {
   # In-process nothing would finish a slow evaluation later: wait.
   if [[ ${ENVD_NO_DAEMON-} == 1 || $_envd_rok == [0-] ]]; then _envd_b=(); fi
   _envd_try=$_envd_key
+  # The environment is the CLI's to change now: no plan vouches for it any more.
+  _envd_lv=()
   if [[ $_envd_rok == [0-] ]]; then
     _envd_rwarn
     _envd_o=$(ENVD_NO_DAEMON=1 "$_envd_bin" export bash) || _envd_st=$?
@@ -391,6 +404,46 @@ _envd_touch() {
   fi
 }
 
+# The leave plan: what the daemon answers a shell in the state its last answer left this
+# one in, on leaving for a directory where no env file is found (src/daemon/hook-session.ts
+# leaveRecords). That answer depends only on the names in the plan (the state variables,
+# the names the state changed) and on the config (a dependency: newer than the stamp, the
+# daemon is asked). So while every one of them is exported with the value it had then (or
+# not exported, `-`), applying the plan here is applying that answer. 0: applied; 1:
+# something differs (a value changed by hand, another hook's state): ask.
+_envd_leave() {
+  local _envd_i _envd_n _envd_w _envd_c=${#_envd_lv[@]}
+  for (( _envd_i = 0; _envd_i < _envd_c; _envd_i += 4 )); do
+    case ${_envd_lv[_envd_i]} in
+      L) (( _envd_i -= 2 )); continue ;;
+      l) ;;
+      *) return 1 ;;
+    esac
+    _envd_n=${_envd_lv[_envd_i+1]} _envd_w=${_envd_lv[_envd_i+2]}
+    [[ $_envd_n == [A-Za-z_]* && $_envd_n != *[!A-Za-z0-9_]* && $_envd_n != _envd_* ]] || return 1
+    if [[ $_envd_w == - ]]; then
+      [[ ${!_envd_n@a} != *x* ]] || return 1
+    else
+      [[ ${!_envd_n@a} == *x* && ${!_envd_n} == "${_envd_w#=}" ]] || return 1
+    fi
+  done
+  trap -- '' INT
+  for (( _envd_i = 0; _envd_i < _envd_c; _envd_i += 4 )); do
+    if [[ ${_envd_lv[_envd_i]} == L ]]; then
+      builtin printf '%s\n' "${_envd_lv[_envd_i+1]}" >&2
+      (( _envd_i -= 2 ))
+      continue
+    fi
+    _envd_n=${_envd_lv[_envd_i+1]} _envd_w=${_envd_lv[_envd_i+3]}
+    case $_envd_w in
+      -) builtin unset -v "$_envd_n" ;;
+      =*) builtin export "$_envd_n=${_envd_w#=}" ;;
+    esac
+  done
+  trap -- - INT
+  _envd_lv=()
+}
+
 # $1: the generation just read; $2: 1 when a dependency is newer than the stamp. Decide
 # with builtins whether to ask; ask; apply.
 _envd_check() {
@@ -418,6 +471,13 @@ _envd_check() {
   if [[ -z ${2-} && $_envd_f == "$_envd_found" && $1 == "$_envd_gen" && ${ENVD_NO_DAEMON-} != 1 && $_envd_rok != [0-] ]] ||
     [[ -z $_envd_f && -z ${DIRENV_DIR-} && -z ${DIRENV_FILE-} && -z ${ENVD_DIFF-} ]]; then
     _envd_pwd=$PWD _envd_gen=$1 _envd_found=$_envd_f
+    return 0
+  fi
+  # Leaving for a directory without an env file, nothing newer than the stamp: the last
+  # answer's leave plan, when the shell is still as it left it (no process, no request).
+  if [[ -z $_envd_f && -z ${2-} ]] && (( ${#_envd_lv[@]} )) && _envd_leave; then
+    _envd_deps=()
+    _envd_pwd=$PWD _envd_gen=$1 _envd_found=''
     return 0
   fi
   _envd_deps=()

@@ -58,6 +58,10 @@ typeset -g _envd_kline=${_envd_kline-$_envd_kdef}
 # The files the loaded state depends on (the daemon's `f` records): one newer than the
 # stamp, which this shell rewrites before each request, means ask at this prompt.
 (( ${+_envd_deps} )) || typeset -ga _envd_deps=()
+# The leave plan that came with the last answer (`l` records: name, value now, value
+# then; `L` records: its messages): see _envd_leave.
+(( ${+_envd_lv} )) || typeset -ga _envd_lv=()
+(( ${+_envd_lm} )) || typeset -ga _envd_lm=()
 # zsocket, sysread and $EPOCHREALTIME: modules, loaded once (no process). zstat alone
 # from zsh/stat (the module's `stat` builtin would shadow the command).
 typeset -g _envd_sockok= _envd_zstat=
@@ -227,7 +231,9 @@ _envd_talk() {
   trap '' PIPE
   _envd_env
   _envd_id=$(( ++_envd_n ))
-  [[ -t 2 && -z ${NO_COLOR-} && ${TERM-} != dumb ]] && _envd_fl=c
+  # Flag l: this hook takes leave plans (_envd_leave).
+  _envd_fl=l
+  [[ -t 2 && -z ${NO_COLOR-} && ${TERM-} != dumb ]] && _envd_fl=cl
   # Flag n: entering (another file than at the last check): the daemon runs the file
   # rather than replaying a cached result, as direnv does on every entry.
   [[ $_envd_f != $_envd_found ]] && _envd_fl+=n
@@ -307,8 +313,9 @@ _envd_parse() {
   while (( _envd_i <= _envd_c )); do
     case $_envd_rep[_envd_i] in
       (x) (( _envd_i += 3 )) ;;
+      (l) (( _envd_i += 4 )) ;;
       (p) (( _envd_i += 1 )) ;;
-      ([umkgwf]) (( _envd_i += 2 )) ;;
+      ([umkgwfL]) (( _envd_i += 2 )) ;;
       (v) return 3 ;;
       (z)
         (( _envd_i < _envd_c )) || return 4
@@ -339,6 +346,15 @@ _envd_apply() {
       (g) _envd_rg=$_envd_y; (( _envd_i += 2 )) ;;
       (k) _envd_rk=$_envd_y; (( _envd_i += 2 )) ;;
       (f) _envd_rf+=("$_envd_y"); (( _envd_i += 2 )) ;;
+      # A name the hook could not check makes the whole plan unusable (_envd_check).
+      (l)
+        if [[ $_envd_y == [A-Za-z_]* && $_envd_y != *[^A-Za-z0-9_]* && $_envd_y != _envd_* ]]; then
+          _envd_rl+=("$_envd_y" "$_envd_rep[_envd_i+2]" "$_envd_rep[_envd_i+3]")
+        else
+          _envd_rl=(-)
+        fi
+        (( _envd_i += 4 )) ;;
+      (L) _envd_rm+=("$_envd_y"); (( _envd_i += 2 )) ;;
       (w) (( _envd_i += 2 )) ;;
       (p) (( _envd_i += 1 )) ;;
       (*) break ;;
@@ -364,6 +380,8 @@ _envd_fallback() {
   # In-process nothing would finish a slow evaluation later: wait.
   [[ ${ENVD_NO_DAEMON-} == 1 || $_envd_rok == [0-] ]] && _envd_b=()
   _envd_try=$_envd_key
+  # The environment is the CLI's to change now: no plan vouches for it any more.
+  _envd_lv=() _envd_lm=()
   if [[ $_envd_rok == [0-] ]]; then
     _envd_rwarn
     _envd_o=$(ENVD_NO_DAEMON=1 "$_envd_bin" export zsh) || _envd_st=$?
@@ -420,12 +438,43 @@ _envd_touch() {
   fi
 }
 
+# The leave plan: what the daemon answers a shell in the state its last answer left this
+# one in, on leaving for a directory where no env file is found (src/daemon/hook-session.ts
+# leaveRecords). That answer depends only on the names in the plan (the state variables,
+# the names the state changed) and on the config (a dependency: newer than the stamp, the
+# daemon is asked). So while every one of them is exported with the value it had then (or
+# not exported, `-`), applying the plan here is applying that answer. 0: applied; 1:
+# something differs (a value changed by hand, another hook's state): ask.
+_envd_leave() {
+  emulate -L zsh
+  setopt local_traps
+  local _envd_i _envd_n _envd_w
+  for (( _envd_i = 1; _envd_i <= ${#_envd_lv}; _envd_i += 3 )); do
+    _envd_n=$_envd_lv[_envd_i] _envd_w=$_envd_lv[_envd_i+1]
+    if [[ $_envd_w == - ]]; then
+      [[ ${(tP)_envd_n} != *-export* ]] || return 1
+    else
+      [[ ${(tP)_envd_n} == *-export* && ${(P)_envd_n} == "${_envd_w#=}" ]] || return 1
+    fi
+  done
+  trap '' INT
+  for _envd_w in "${_envd_lm[@]}"; do print -r -- "$_envd_w" >&2; done
+  for (( _envd_i = 1; _envd_i <= ${#_envd_lv}; _envd_i += 3 )); do
+    _envd_n=$_envd_lv[_envd_i] _envd_w=$_envd_lv[_envd_i+2]
+    case $_envd_w in
+      (-) unset -- "$_envd_n" ;;
+      ('='*) export "$_envd_n=${_envd_w#=}" ;;
+    esac
+  done
+  _envd_lv=() _envd_lm=()
+}
+
 # $1: the generation just read; $2: 1 when a dependency is newer than the stamp. Decide
 # with builtins whether to ask; ask; apply.
 _envd_check() {
   emulate -L zsh
   local _envd_f _envd_id= _envd_rc=0 _envd_rg= _envd_rk= _envd_key
-  local -a _envd_kv _envd_rep _envd_rf
+  local -a _envd_kv _envd_rep _envd_rf _envd_rl _envd_rm
   _envd_find
   # Ctrl-C during `envd export` (a slow .envrc without a daemon) aborts this function,
   # and the next prompt would start the same wait again: the prompt would never come
@@ -450,11 +499,21 @@ _envd_check() {
     _envd_pwd=$PWD _envd_gen=$1 _envd_found=$_envd_f
     return 0
   fi
+  # Leaving for a directory without an env file, nothing newer than the stamp: the last
+  # answer's leave plan, when the shell is still as it left it (no request).
+  if [[ -z $_envd_f && -z ${2-} ]] && (( ${#_envd_lv} )) && _envd_leave; then
+    _envd_deps=()
+    _envd_pwd=$PWD _envd_gen=$1 _envd_found=
+    return 0
+  fi
   _envd_deps=()
   _envd_rdir && _envd_touch
   _envd_ask || _envd_rc=$?
   case $_envd_rc in
-    (0) _envd_apply; _envd_warned=; _envd_deps=("${_envd_rf[@]}") ;;
+    (0)
+      _envd_apply; _envd_warned=; _envd_deps=("${_envd_rf[@]}")
+      [[ ${_envd_rl[1]-} == - ]] && _envd_rl=() _envd_rm=()
+      _envd_lv=("${_envd_rl[@]}") _envd_lm=("${_envd_rm[@]}") ;;
     # Asked again at the next prompt (the stamp has moved past what was not seen yet).
     (1) _envd_unanswered; _envd_gen=-; return 0 ;;
     # `v`: this daemon will not serve this shell (another HOME or config, another hook

@@ -1,4 +1,5 @@
 import type { Config } from '../config/config.js';
+import type { Env } from '../env/diff.js';
 import type { Service } from '../engine/service-types.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from '../engine/types.js';
 import type { RequestFrame, ResponseBody } from '../protocol/messages.js';
@@ -46,6 +47,17 @@ export interface Backend {
   replay(raw: string): KeptReply | null;
   /** Keep the records `encode` makes for `outcome`, for a request's bytes (see replay). */
   keepReply(raw: string, req: ExportRequest, outcome: ExportOutcome, generation: number, encode: ReplyEncoder): void;
+  /**
+   * What leaving for a directory without an env file would answer a shell whose
+   * environment is `after`, and the names it depends on (a hook's leave plan); null: none.
+   */
+  leaveFrom(after: Env): LeaveAnswer | null;
+}
+
+/** A leave worked out beforehand (src/engine/outcome.ts leaveFrom). */
+export interface LeaveAnswer {
+  outcome: ExportOutcome;
+  names: string[];
 }
 
 /**
@@ -63,6 +75,7 @@ export interface DaemonEngine extends Service {
   cachedCount(): number;
   /** File names the hooks look for when walking up (`.envrc`, `.env`, Go pins). */
   markers(): string[];
+  leaveFrom(after: Env): LeaveAnswer | null;
   readonly config: Config;
 }
 
@@ -71,7 +84,7 @@ export interface DaemonEngine extends Service {
  * (a backend that cannot say): the hooks then get the default markers and every request
  * is served.
  */
-export type HookBackend = Pick<Backend, 'export' | 'generation' | 'budgetMs'> & Partial<Pick<Backend, 'markers' | 'foreign' | 'replay' | 'keepReply'>>;
+export type HookBackend = Pick<Backend, 'export' | 'generation' | 'budgetMs'> & Partial<Pick<Backend, 'markers' | 'foreign' | 'replay' | 'keepReply' | 'leaveFrom'>>;
 
 /**
  * A Backend for the time the real one is not there: connections that arrive while the
@@ -118,6 +131,10 @@ export class BackendGate implements Backend {
 
   markers(): string[] {
     return this.now().markers();
+  }
+
+  leaveFrom(after: Env): LeaveAnswer | null {
+    return this.now().leaveFrom(after);
   }
 
   foreign(env: Readonly<Record<string, string>>): string | null {

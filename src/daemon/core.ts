@@ -2,6 +2,7 @@ import { identityDifference, identityOf, identityOfEnv, sameIdentity, type Ident
 import { QuietGc } from './memory.js';
 import type { EnvdPaths } from '../config/paths.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from '../engine/types.js';
+import type { Env } from '../env/diff.js';
 import { ProtocolError } from '../protocol/errors.js';
 import { Dispatcher } from '../protocol/dispatch.js';
 import {
@@ -11,7 +12,7 @@ import {
 import { METHODS } from '../protocol/methods.js';
 import { EnvdError, errorMessage } from '../util/errors.js';
 import type { Generation } from './generation.js';
-import type { Backend, DaemonEngine, KeptReply, SessionState } from './backend.js';
+import type { Backend, DaemonEngine, KeptReply, LeaveAnswer, SessionState } from './backend.js';
 import type { DaemonLogger } from './log.js';
 import type { DependencyWatcher } from './watcher.js';
 import { watchedPaths } from '../engine/shell-state.js';
@@ -178,6 +179,10 @@ export class DaemonCore implements Backend {
 
   markers(): string[] {
     return this.o.engine.markers();
+  }
+
+  leaveFrom(after: Env): LeaveAnswer | null {
+    return this.o.engine.leaveFrom(after);
   }
 
   /**

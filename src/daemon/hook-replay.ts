@@ -41,11 +41,12 @@ export function scanHead(buf: Buffer): ScannedHead | null {
 }
 
 /**
- * Flags a kept reply may carry: `c` (colour) and `n` (entering: kept only for an answer the
- * flag cannot change, answer-memo.ts FILE_ONLY_KINDS). `e`, `t` and unknown letters never.
+ * Flags a kept reply may carry: `c` (colour), `l` (leave plans: part of the records, and of
+ * the key as every flag is) and `n` (entering: kept only for an answer the flag cannot
+ * change, answer-memo.ts FILE_ONLY_KINDS), each once. `e`, `t` and unknown letters never.
  */
 export function replayableFlags(flags: string): boolean {
-  return flags === '' || flags === 'c' || flags === 'n' || flags === 'cn';
+  return /^[cln]{0,3}$/.test(flags) && new Set(flags).size === flags.length;
 }
 
 /**

@@ -8,7 +8,7 @@ import {
 import { errorMessage } from '../util/errors.js';
 import { red, shown } from '../util/colour.js';
 import { printable } from '../util/printable.js';
-import type { HookBackend, KeptReply } from './backend.js';
+import type { HookBackend, KeptReply, LeaveAnswer } from './backend.js';
 import { cliBudgetMs, cliErrorRecords, cliRecords, isCliRequest } from './cli-answer.js';
 import { FILE_ONLY_KINDS } from './answer-memo.js';
 import {
@@ -87,19 +87,53 @@ function markersRecord(markers: readonly string[]): HookRecord {
  */
 const recordsByOutcome = new WeakMap<ExportOutcome, Map<string, readonly HookRecord[]>>();
 
-function recordsFor(outcome: ExportOutcome, shell: HookShell, colour: boolean): HookRecord[] {
+function recordsFor(outcome: ExportOutcome, shell: HookShell, colour: boolean, plan: ((o: ExportOutcome) => HookRecord[]) | null = null): HookRecord[] {
   let byShell = recordsByOutcome.get(outcome);
   if (byShell === undefined) {
     byShell = new Map();
     recordsByOutcome.set(outcome, byShell);
   }
-  const key = `${shell}${colour ? '+c' : ''}`;
+  // An outcome answers one environment (the memo keys it by the request's), so its plan too.
+  const key = `${shell}${colour ? '+c' : ''}${plan !== null ? '+l' : ''}`;
   let records = byShell.get(key);
   if (records === undefined) {
-    records = outcomeRecords(outcome, shell, colour);
+    records = plan !== null ? [...outcomeRecords(outcome, shell, colour), ...plan(outcome)] : outcomeRecords(outcome, shell, colour);
     byShell.set(key, records);
   }
   return [...records];
+}
+
+/** The names a hook can check and set itself (as it applies `x` and `u`). */
+const HOOK_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * A leave plan (flag `l`): the records of leaving for a directory without an env file,
+ * worked out for the environment `outcome` leaves the shell in (`current` with its change
+ * applied), as `l` and `L` records; none when there is nothing to leave, or a name the
+ * hook could not check. What the hook applies is then what the daemon would answer it on
+ * leaving: the same records (outcomeRecords of that answer), made only when every name the
+ * answer depends on is still what it was here.
+ */
+export function leaveRecords(current: Readonly<Record<string, string>>, outcome: ExportOutcome, shell: HookShell, colour: boolean,
+  leaveFrom: (after: Record<string, string>) => LeaveAnswer | null): HookRecord[] {
+  if (outcome.kind === 'pending') return [];
+  const after: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, current);
+  for (const n of outcome.change.unset) delete after[n];
+  for (const [n, v] of Object.entries(outcome.change.set)) after[n] = v;
+  const leave = leaveFrom(after);
+  if (leave === null) return [];
+  const then = new Map<string, string | null>();
+  const out: HookRecord[] = [];
+  for (const r of outcomeRecords(leave.outcome, shell, colour)) {
+    if (r.t === 'm') out.push({ t: 'L', text: r.text });
+    else if (r.t === 'x') then.set(r.name, r.value);
+    else if (r.t === 'u') then.set(r.name, null);
+    else return [];
+  }
+  const names = [...new Set([...leave.names, ...then.keys()])].sort();
+  if (names.some((n) => !HOOK_NAME.test(n) || n.startsWith('_envd_'))) return [];
+  for (const name of names) out.push({ t: 'l', name, now: after[name] ?? null, then: then.has(name) ? then.get(name) : undefined });
+  return out;
 }
 
 /**
@@ -264,6 +298,24 @@ export class HookSession {
   }
 
   /**
+   * Flag `l`: the hook takes leave plans (leaveRecords), for the outcome it is answered.
+   * Null without the flag, or when the backend cannot make them.
+   */
+  private planFor(req: HookRequest): ((o: ExportOutcome) => HookRecord[]) | null {
+    const backend = this.backend;
+    if (backend.leaveFrom === undefined || !req.header.flags.includes('l') || isCliRequest(req.header)) return null;
+    const leaveFrom = (after: Record<string, string>): LeaveAnswer | null => backend.leaveFrom?.(after) ?? null;
+    return (o: ExportOutcome) => {
+      try {
+        return leaveRecords(req.env, o, req.header.shell, req.header.flags.includes('c'), leaveFrom);
+      } catch {
+        // No plan: the hook asks on leaving, as it always could.
+        return [];
+      }
+    };
+  }
+
+  /**
    * `raw`: the request's bytes after its id, when it came whole (its answer may be kept);
    * `envRead`: its `.env` file as read for that key (flag `E`), or null.
    */
@@ -320,7 +372,7 @@ export class HookSession {
       // (zsh and fish ask after a cd and again at the prompt). Moved by more, something
       // else happened meanwhile: the number from before, and the shell asks again.
       if (outcome.evaluated === true) generation = this.generationAfter(generation);
-      records = cli ? cliRecords(outcome, req.header, colour) : recordsFor(outcome, req.header.shell, colour);
+      records = cli ? cliRecords(outcome, req.header, colour) : recordsFor(outcome, req.header.shell, colour, this.planFor(req));
       // Flag `n` (entering) only for an answer the flag cannot change (answer-memo.ts).
       if (raw !== null && (cli ? replayableCliFlags(req.header.flags)
         : replayableFlags(req.header.flags) && (!req.header.flags.includes('n') || FILE_ONLY_KINDS.has(outcome.kind)))) kept = outcome;
@@ -343,7 +395,7 @@ export class HookSession {
         } catch {
           // As above: the defaults.
         }
-        const body = cli ? cliRecords(o, req.header, colour) : recordsFor(o, shell, colour);
+        const body = cli ? cliRecords(o, req.header, colour) : recordsFor(o, shell, colour, this.planFor(req));
         return encodeRecords([...body, markersRecord(m)]);
       };
       try {

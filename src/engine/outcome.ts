@@ -2,14 +2,14 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../config/config.js';
 import { tildePath } from '../config/paths.js';
-import { changeBetween, diffBetween, summarize, type Env, type EnvDiff } from '../env/diff.js';
+import { changeBetween, diffBetween, revert, summarize, type Env, type EnvDiff } from '../env/diff.js';
 import { copyNameMap } from '../env/map.js';
 import { ALL_STATE_VARS } from '../env/names.js';
 import { red } from '../util/colour.js';
 import type { EvalResult } from './evaluate.js';
 import type { FoundFile } from './find.js';
 import { fingerprint, treePaths, type Fingerprint } from './fingerprint.js';
-import { readShellState, stateVars, stillValidExcept, watchedPaths, type LoadStatus, type ShellState } from './shell-state.js';
+import { readShellState, stateVars, stillValidExcept, watchedPaths, withoutState, type LoadStatus, type ShellState } from './shell-state.js';
 import type { ExportOutcome } from './types.js';
 
 /** watch_dir entries a hook checks at every prompt (each a stat). */
@@ -48,6 +48,27 @@ function configPrints(c: AnswerContext): Fingerprint[] {
 export function unloaded(c: AnswerContext, messages: string[]): ExportOutcome {
   const out = c.state.dir !== null ? [...messages, formatMessage(c.config, 'unloading')] : messages;
   return { kind: 'unloaded', change: changeBetween(c.current, c.base, touched(c.state, null)), messages: out, file: null };
+}
+
+/**
+ * What a shell whose environment is `after` (an answer applied) would be answered on
+ * leaving for a directory where no env file is found, worked out beforehand: `unloaded`
+ * for that environment, and the names whose values it depends on (the state variables and
+ * every name of the state's diff). The answer depends on nothing else but the config
+ * (message formats, warnings), which the hook watches, so a hook that finds each of those
+ * names as it was in `after` may apply it without asking (leave plans: hook-session.ts).
+ * Null when there is nothing to leave, or the state is one only the daemon reads (envd's
+ * older variables, a DIRENV_DIFF that does not decode).
+ */
+export function leaveFrom(c: Omit<AnswerContext, 'current' | 'state' | 'base'>, after: Env, messages: string[]): { outcome: ExportOutcome; names: string[] } | null {
+  if (after.ENVD_DIFF !== undefined || after.ENVD_WATCHES !== undefined) return null;
+  // No record files are read: leaving needs the state's directory and diff alone.
+  const state = readShellState(after);
+  if (state.file === null && state.diff === null) return null;
+  if (after.DIRENV_DIFF !== undefined && state.diff === null) return null;
+  const base = withoutState(state.diff !== null ? revert(after, state.diff) : after);
+  const outcome = unloaded({ ...c, current: after, state, base }, messages);
+  return { outcome, names: [...touched(state, null)] };
 }
 
 /**

@@ -16,7 +16,7 @@ import { decide, type Decision } from './decide.js';
 import { evaluateFile, extensionPlaces, type EvalResult } from './evaluate.js';
 import { markerNames, type FoundFile } from './find.js';
 import { fingerprint } from './fingerprint.js';
-import { applyResult, formatMessage, settle, unloaded, withDeps, type AnswerContext } from './outcome.js';
+import { applyResult, formatMessage, leaveFrom, settle, unloaded, withDeps, type AnswerContext } from './outcome.js';
 import type { Service, StatusInfo, TrustChange } from './service-types.js';
 import { readShellState, stateStillValid, withoutState } from './shell-state.js';
 import { recordDirOf } from './state-records.js';
@@ -195,6 +195,15 @@ export class LocalService implements Service {
 
   async export(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {
     return withDeps(req.env, await this.answer(req, opts), this.paths.allowlistFile, this.configFiles(), this.userFiles(), this.paths.home);
+  }
+
+  /**
+   * What leaving for a directory without an env file would answer a shell whose environment
+   * is `after` (outcome.ts leaveFrom), with the config of the answer just given.
+   */
+  leaveFrom(after: Env): { outcome: ExportOutcome; names: string[] } | null {
+    const c = { config: this.config, home: this.paths.home, allowlistFile: this.paths.allowlistFile, recordDir: recordDirOf(this.paths), configFiles: this.configFiles() };
+    return leaveFrom(c, after, [...this.loaded.warnings]);
   }
 
   private async answer(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {

@@ -32,12 +32,28 @@ const SERVER_LIFELINE = `( { exec 0</dev/null 1>/dev/null 2>&1 3>&-; IFS= read -
 exec 4<&-
 `;
 
+/**
+ * A request's first line, `NONCE LENGTH`, at a fixed width: the server reads it as so many
+ * bytes in one read(2), where a line is read from a pipe a byte at a time (a system call
+ * each). The nonce is 16 hex digits; the length has leading zeros.
+ */
+const HEAD_BYTES = 16 + 1 + 10 + 1;
+
+function requestHead(nonce: string, length: number): string {
+  const head = `${nonce} ${String(length).padStart(10, '0')}\n`;
+  if (head.length !== HEAD_BYTES) throw new Error(`a fork server request head must be ${HEAD_BYTES} bytes`);
+  return head;
+}
+
 const SERVER_LOOP = String.raw`
 __envd_z_child=
 trap '[[ -z $__envd_z_child ]] || kill -s KILL -- "-$__envd_z_child" 2>/dev/null; exit 1' TERM
 set -m
+for __envd_z_l in $__ENVD_LOCALES; do LC_ALL=$__envd_z_l; done 2>/dev/null
+unset __envd_z_l __ENVD_LOCALES
 LC_ALL=C
-while IFS= read -r __envd_z_head; do
+while IFS= read -r -N ${HEAD_BYTES} __envd_z_head; do
+  __envd_z_head=${'$'}{__envd_z_head%$'\n'}
   __envd_z_nonce=${'$'}{__envd_z_head%% *} __envd_w_len=${'$'}{__envd_z_head#* }
   [[ -n $__envd_z_nonce && $__envd_z_nonce != *[!0-9a-f]* && -n $__envd_w_len && $__envd_w_len != *[!0-9]* ]] || exit 1
   IFS= read -r -N "$__envd_w_len" __envd_w_req || exit 1
@@ -62,6 +78,22 @@ while IFS= read -r __envd_z_head; do
 done
 exit 0
 `;
+
+/**
+ * The locales evaluations will most likely set (the daemon's own: it was started from the
+ * user's session), for the server to load once before it serves (SERVER_LOOP). glibc keeps
+ * every locale it has read: an evaluation whose LANG names one of them switches to it in
+ * memory, where a server that never read it had each evaluation open and map some thirty
+ * locale files (~0.3 ms of every `cd` into a project). The server itself stays in the C
+ * locale, and what an evaluation starts with is still exactly its own environment.
+ */
+export function localesToWarm(env: NodeJS.ProcessEnv = process.env): string {
+  const names = new Set<string>();
+  for (const [name, value] of Object.entries(env)) {
+    if ((name === 'LANG' || name.startsWith('LC_')) && value !== undefined && /^[A-Za-z0-9_.@+-]{1,64}$/.test(value) && value !== 'C' && value !== 'POSIX') names.add(value);
+  }
+  return [...names].slice(0, 4).join(' ');
+}
 
 function serverScript(): string {
   return `${SERVER_LIFELINE}for __envd_lib in "$__ENVD_STDLIB_DIR"/*.sh; do . "$__envd_lib"; done; unset __envd_lib __ENVD_STDLIB_DIR\n${SERVER_LOOP}`;
@@ -96,7 +128,7 @@ export class ForkServer {
   constructor(readonly bashPath: string, readonly key: string) {
     this.child = spawn(bashPath, ['--noprofile', '--norc', '-c', serverScript()], {
       cwd: '/',
-      env: { __ENVD_STDLIB_DIR: STDLIB_DIR },
+      env: { __ENVD_STDLIB_DIR: STDLIB_DIR, __ENVD_LOCALES: localesToWarm() },
       stdio: ['pipe', 'ignore', 'pipe', 'pipe', 'pipe'],
       detached: true,
     });
@@ -173,7 +205,7 @@ export class ForkServer {
       };
       this.job = job;
       this.reader.restart();
-      this.child.stdin.write(Buffer.concat([Buffer.from(`${nonce} ${request.length}\n`), request]));
+      this.child.stdin.write(Buffer.concat([Buffer.from(requestHead(nonce, request.length), 'latin1'), request]));
     });
   }
 

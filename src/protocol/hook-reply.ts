@@ -28,7 +28,15 @@ export type HookRecord =
   /** bin/envd's front door: the exit status */
   | { t: 's'; status: number }
   /** bin/envd's front door: the version the daemon speaks (another one than the front door's: the CLI decides) */
-  | { t: 'V'; version: string };
+  | { t: 'V'; version: string }
+  /**
+   * A leave plan (request flag `l`): leaving for a directory where no env file is found, the
+   * hook may apply these without asking when NAME is still `now` (null: not exported) for
+   * every one of them; it then sets NAME to `then` (null: unset; undefined: as it is).
+   */
+  | { t: 'l'; name: string; now: string | null; then: string | null | undefined }
+  /** A leave plan's message, printed on stderr when the plan is applied. */
+  | { t: 'L'; text: string };
 
 type RecordLetter = HookRecord['t'];
 
@@ -60,7 +68,25 @@ const RECORDS: { readonly [T in RecordLetter]: RecordSpec<Extract<HookRecord, { 
   o: { fields: ['text'], encode: (r) => [r.text], decode: ([text = '']) => ({ t: 'o', text }) },
   s: { fields: ['status'], encode: (r) => [String(r.status)], decode: ([s = '']) => (UINT.test(s) ? { t: 's', status: Number(s) } : null) },
   V: { fields: ['version'], encode: (r) => [r.version], decode: ([version = '']) => ({ t: 'V', version }) },
+  // `now`: `=VALUE`, or `-` for not exported; `then`: the same, or empty for "as it is".
+  l: {
+    fields: ['name', 'now', 'then'],
+    encode: (r) => [r.name, planValue(r.now), r.then === undefined ? '' : planValue(r.then)],
+    decode: ([name = '', now = '', then = '']) => {
+      if (!isValidName(name) || (now !== '-' && !now.startsWith('=')) || (then !== '' && then !== '-' && !then.startsWith('='))) return null;
+      return { t: 'l', name, now: fromPlanValue(now), then: then === '' ? undefined : fromPlanValue(then) };
+    },
+  },
+  L: { fields: ['text'], encode: (r) => [r.text], decode: ([text = '']) => ({ t: 'L', text }) },
 };
+
+function planValue(v: string | null): string {
+  return v === null ? '-' : `=${v}`;
+}
+
+function fromPlanValue(v: string): string | null {
+  return v === '-' ? null : v.slice(1);
+}
 
 /** `z ID` closes a reply; it is not a record a hook applies. */
 const END = 'z';
