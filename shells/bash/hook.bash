@@ -507,12 +507,20 @@ _envd_check() {
 # -nt is also true when the generation file is missing: only a hand could remove it and
 # leave the note, and the daemon's next bump writes it anew, newer than the note.)
 _envd_hook() {
-  local _envd_s=$?
+  local _envd_s=$? _envd_x _envd_o=''
   if [[ $PWD == "$_envd_pwd" && -n $_envd_noted && $_envd_noted == "$_envd_gen" && ${ENVD_NO_DAEMON-} != 1 &&
-    $_envd_note -nt $_envd_genfile ]] && { (( ${#_envd_deps[@]} == 0 )) || ! _envd_stale; }; then
-    return "$_envd_s"
+    $_envd_note -nt $_envd_genfile ]]; then
+    # _envd_stale, written out (one function call less on every prompt). The count first:
+    # an empty array is "unbound" to bash before 4.4 under `set -u`.
+    if (( ${#_envd_deps[@]} )); then
+      for _envd_x in "${_envd_deps[@]}"; do
+        if [[ ! $_envd_stamp -nt $_envd_x ]]; then _envd_o=1; break; fi
+      done
+    fi
+    [[ -n $_envd_o ]] || return "$_envd_s"
+    _envd_o=''
   fi
-  local _envd_g='' _envd_o=''
+  local _envd_g=''
   _envd_noted=''
   # The generation file only from a safe runtime dir (one of another user's could be a
   # FIFO that never opens).

@@ -533,13 +533,18 @@ _envd_check() {
 # while it stays newer (zsh's -nt is false when the generation file is missing), so stat
 # calls alone decide. Nothing is opened on that path, so it needs no runtime-dir check.
 _envd_hook() {
-  local _envd_s=$?
+  local _envd_s=$? _envd_x _envd_o=
   if [[ -n $_envd_skip ]]; then _envd_skip=; return $_envd_s; fi
   if [[ $PWD == "$_envd_pwd" && -n $_envd_noted && $_envd_noted == "$_envd_gen" && ${ENVD_NO_DAEMON-} != 1 &&
-    $_envd_note -nt $_envd_genfile ]] && { (( ${#_envd_deps} == 0 )) || ! _envd_stale; }; then
-    return $_envd_s
+    $_envd_note -nt $_envd_genfile ]]; then
+    # _envd_stale, written out: a function call costs zsh about as much as these tests.
+    for _envd_x in "${_envd_deps[@]}"; do
+      if [[ -e $_envd_x && ! $_envd_stamp -nt $_envd_x ]]; then _envd_o=1; break; fi
+    done
+    [[ -n $_envd_o ]] || return $_envd_s
+    _envd_o=
   fi
-  local _envd_g= _envd_o=
+  local _envd_g=
   _envd_noted=
   # The generation file only from a safe runtime dir (one of another user's could be a
   # FIFO that never opens).
