@@ -11,6 +11,7 @@ import { printable } from '../util/printable.js';
 import type { HookBackend, KeptReply, LeaveAnswer } from './backend.js';
 import { cliBudgetMs, cliErrorRecords, cliRecords, isCliRequest } from './cli-answer.js';
 import { FILE_ONLY_KINDS } from './answer-memo.js';
+import { leaveRecords } from './leave-plan.js';
 import {
   cliReplayKey, flagsAt, frameReply, MAX_REPLAYED_BYTES, replayableCliFlags, replayableFlags, scanHead, type ScannedHead,
 } from './hook-replay.js';
@@ -103,37 +104,13 @@ function recordsFor(outcome: ExportOutcome, shell: HookShell, colour: boolean, p
   return [...records];
 }
 
-/** The names a hook can check and set itself (as it applies `x` and `u`). */
-const HOOK_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/**
- * A leave plan (flag `l`): the records of leaving for a directory without an env file,
- * worked out for the environment `outcome` leaves the shell in (`current` with its change
- * applied), as `l` and `L` records; none when there is nothing to leave, or a name the
- * hook could not check. What the hook applies is then what the daemon would answer it on
- * leaving: the same records (outcomeRecords of that answer), made only when every name the
- * answer depends on is still what it was here.
- */
-export function leaveRecords(current: Readonly<Record<string, string>>, outcome: ExportOutcome, shell: HookShell, colour: boolean,
-  leaveFrom: (after: Record<string, string>) => LeaveAnswer | null): HookRecord[] {
-  if (outcome.kind === 'pending') return [];
-  const after: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, current);
-  for (const n of outcome.change.unset) delete after[n];
-  for (const [n, v] of Object.entries(outcome.change.set)) after[n] = v;
-  const leave = leaveFrom(after);
-  if (leave === null) return [];
-  const then = new Map<string, string | null>();
-  const out: HookRecord[] = [];
-  for (const r of outcomeRecords(leave.outcome, shell, colour)) {
-    if (r.t === 'm') out.push({ t: 'L', text: r.text });
-    else if (r.t === 'x') then.set(r.name, r.value);
-    else if (r.t === 'u') then.set(r.name, null);
-    else return [];
+/** Where the line `#envd ID` starts in `.env` text (at the start of a line), or -1. */
+function endOfDeclared(buf: Buffer, id: string): number {
+  const line = Buffer.from(`#envd ${id}\n`, 'latin1');
+  for (let at = buf.indexOf(line); at !== -1; at = buf.indexOf(line, at + 1)) {
+    if (at === 0 || buf[at - 1] === 0x0a) return at;
   }
-  const names = [...new Set([...leave.names, ...then.keys()])].sort();
-  if (names.some((n) => !HOOK_NAME.test(n) || n.startsWith('_envd_'))) return [];
-  for (const name of names) out.push({ t: 'l', name, now: after[name] ?? null, then: then.has(name) ? then.get(name) : undefined });
-  return out;
+  return -1;
 }
 
 /**
@@ -152,6 +129,8 @@ export class HookSession {
   /** The `.env` file as read for that key (flag `E`): the same bytes serve the request. */
   private nextEnv: Buffer | null = null;
   private keyEnv: Buffer | null = null;
+  /** The last `.env` text read with flag `e` (up to its `#envd ID` line) and its variables. */
+  private lastDeclared: { text: Buffer; env: Record<string, string> } | null = null;
 
   /**
    * `envFile`: where a request with flag `e` keeps its environment (bash's FIFO pair has a
@@ -298,6 +277,24 @@ export class HookSession {
   }
 
   /**
+   * `declare -px` output read from the pair's `.env` file (flag `e`), as parseDeclarePx
+   * reads it. A shell asks from the same environment again and again (every entry into a
+   * project starts from the one it left to), and only the `#envd ID` line after it
+   * differs: the same bytes before that line are the same variables, so the last ones are
+   * kept and handed out as a copy (the request's map is its own).
+   */
+  private declared(buf: Buffer, id: string): Record<string, string> {
+    const end = endOfDeclared(buf, id);
+    const last = this.lastDeclared;
+    if (end >= 0 && last !== null && last.text.length === end && buf.compare(last.text, 0, end, 0, end) === 0) {
+      return Object.assign(Object.create(null) as Record<string, string>, last.env);
+    }
+    const env = parseDeclarePx(buf, id).env;
+    if (end >= 0) this.lastDeclared = { text: Buffer.from(buf.subarray(0, end)), env: Object.assign(Object.create(null) as Record<string, string>, env) };
+    return env;
+  }
+
+  /**
    * Flag `l`: the hook takes leave plans (leaveRecords), for the outcome it is answered.
    * Null without the flag, or when the backend cannot make them.
    */
@@ -307,7 +304,7 @@ export class HookSession {
     const leaveFrom = (after: Record<string, string>): LeaveAnswer | null => backend.leaveFrom?.(after) ?? null;
     return (o: ExportOutcome) => {
       try {
-        return leaveRecords(req.env, o, req.header.shell, req.header.flags.includes('c'), leaveFrom);
+        return leaveRecords(req.env, o, req.header.shell, req.header.flags.includes('c'), leaveFrom, outcomeRecords);
       } catch {
         // No plan: the hook asks on leaving, as it always could.
         return [];
@@ -330,7 +327,7 @@ export class HookSession {
     if (environ || req.header.flags.includes('e')) {
       try {
         if (this.envFile === undefined) throw new HookProtocolError('this transport has no environment file (flag e)');
-        req.env = environ ? parseEnviron(envRead ?? this.envFile(), header.id).env : parseDeclarePx(this.envFile(), header.id).env;
+        req.env = environ ? parseEnviron(envRead ?? this.envFile(), header.id).env : this.declared(this.envFile(), header.id);
       } catch (err) {
         this.abort(err);
         return;

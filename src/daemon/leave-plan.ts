@@ -1,0 +1,45 @@
+import type { ExportOutcome } from '../engine/types.js';
+import type { HookRecord, HookShell } from '../protocol/hook-records.js';
+import type { LeaveAnswer } from './backend.js';
+
+/**
+ * Leave plans (hook flag `l`; docs/architecture.md "Leave plans"): with an answer that
+ * leaves a shell in a project, the records the daemon would answer it on leaving for a
+ * directory where no env file is found, so the hook can apply them itself.
+ */
+
+/** The records a hook applies for an outcome (hook-session.ts outcomeRecords). */
+export type OutcomeRecords = (outcome: ExportOutcome, shell: HookShell, colour: boolean) => HookRecord[];
+
+/** The names a hook can check and set itself (as it applies `x` and `u`). */
+const HOOK_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+/**
+ * A leave plan (flag `l`): the records of leaving for a directory without an env file,
+ * worked out for the environment `outcome` leaves the shell in (`current` with its change
+ * applied), as `l` and `L` records; none when there is nothing to leave, or a name the
+ * hook could not check. What the hook applies is then what the daemon would answer it on
+ * leaving: the same records (outcomeRecords of that answer), made only when every name the
+ * answer depends on is still what it was here.
+ */
+export function leaveRecords(current: Readonly<Record<string, string>>, outcome: ExportOutcome, shell: HookShell, colour: boolean,
+  leaveFrom: (after: Record<string, string>) => LeaveAnswer | null, records: OutcomeRecords): HookRecord[] {
+  if (outcome.kind === 'pending') return [];
+  const after: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, current);
+  for (const n of outcome.change.unset) delete after[n];
+  for (const [n, v] of Object.entries(outcome.change.set)) after[n] = v;
+  const leave = leaveFrom(after);
+  if (leave === null) return [];
+  const then = new Map<string, string | null>();
+  const out: HookRecord[] = [];
+  for (const r of records(leave.outcome, shell, colour)) {
+    if (r.t === 'm') out.push({ t: 'L', text: r.text });
+    else if (r.t === 'x') then.set(r.name, r.value);
+    else if (r.t === 'u') then.set(r.name, null);
+    else return [];
+  }
+  const names = [...new Set([...leave.names, ...then.keys()])].sort();
+  if (names.some((n) => !HOOK_NAME.test(n) || n.startsWith('_envd_'))) return [];
+  for (const name of names) out.push({ t: 'l', name, now: after[name] ?? null, then: then.has(name) ? then.get(name) : undefined });
+  return out;
+}
