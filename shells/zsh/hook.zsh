@@ -58,10 +58,9 @@ typeset -g _envd_kline=${_envd_kline-$_envd_kdef}
 # The files the loaded state depends on (the daemon's `f` records): one newer than the
 # stamp, which this shell rewrites before each request, means ask at this prompt.
 (( ${+_envd_deps} )) || typeset -ga _envd_deps=()
-# The leave plan that came with the last answer (`l` records: name, value now, value
-# then; `L` records: its messages): see _envd_leave.
+# The leave plan that came with the last answer, its records as they came (`L TEXT`, `l
+# NAME NOW THEN`): see _envd_leave.
 (( ${+_envd_lv} )) || typeset -ga _envd_lv=()
-(( ${+_envd_lm} )) || typeset -ga _envd_lm=()
 # zsocket, sysread and $EPOCHREALTIME: modules, loaded once (no process). zstat alone
 # from zsh/stat (the module's `stat` builtin would shadow the command).
 typeset -g _envd_sockok= _envd_zstat=
@@ -331,7 +330,7 @@ _envd_parse() {
 _envd_apply() {
   emulate -L zsh
   setopt local_traps
-  local _envd_i=4 _envd_y
+  local _envd_i=4 _envd_y _envd_ls=0 _envd_le=0
   trap '' INT
   while :; do
     _envd_y=$_envd_rep[_envd_i+1]
@@ -346,20 +345,17 @@ _envd_apply() {
       (g) _envd_rg=$_envd_y; (( _envd_i += 2 )) ;;
       (k) _envd_rk=$_envd_y; (( _envd_i += 2 )) ;;
       (f) _envd_rf+=("$_envd_y"); (( _envd_i += 2 )) ;;
-      # A name the hook could not check makes the whole plan unusable (_envd_check).
-      (l)
-        if [[ $_envd_y == [A-Za-z_]* && $_envd_y != *[^A-Za-z0-9_]* && $_envd_y != _envd_* ]]; then
-          _envd_rl+=("$_envd_y" "$_envd_rep[_envd_i+2]" "$_envd_rep[_envd_i+3]")
-        else
-          _envd_rl=(-)
-        fi
-        (( _envd_i += 4 )) ;;
-      (L) _envd_rm+=("$_envd_y"); (( _envd_i += 2 )) ;;
+      # The leave plan: its records, taken as they are once the loop is done (checked when
+      # used). The daemon sends them together.
+      (l) (( _envd_ls )) || _envd_ls=$_envd_i; (( _envd_i += 4, _envd_le = _envd_i )) ;;
+      (L) (( _envd_ls )) || _envd_ls=$_envd_i; (( _envd_i += 2, _envd_le = _envd_i )) ;;
       (w) (( _envd_i += 2 )) ;;
       (p) (( _envd_i += 1 )) ;;
       (*) break ;;
     esac
   done
+  _envd_lv=()
+  (( _envd_ls )) && _envd_lv=("${(@)_envd_rep[_envd_ls,_envd_le-1]}")
   if [[ -n $_envd_rk && $_envd_rk != $_envd_kline ]]; then
     _envd_kline=$_envd_rk
     _envd_markers=(${(s.:.)_envd_rk})
@@ -381,7 +377,7 @@ _envd_fallback() {
   [[ ${ENVD_NO_DAEMON-} == 1 || $_envd_rok == [0-] ]] && _envd_b=()
   _envd_try=$_envd_key
   # The environment is the CLI's to change now: no plan vouches for it any more.
-  _envd_lv=() _envd_lm=()
+  _envd_lv=()
   if [[ $_envd_rok == [0-] ]]; then
     _envd_rwarn
     _envd_o=$(ENVD_NO_DAEMON=1 "$_envd_bin" export zsh) || _envd_st=$?
@@ -448,9 +444,15 @@ _envd_touch() {
 _envd_leave() {
   emulate -L zsh
   setopt local_traps
-  local _envd_i _envd_n _envd_w
-  for (( _envd_i = 1; _envd_i <= ${#_envd_lv}; _envd_i += 3 )); do
-    _envd_n=$_envd_lv[_envd_i] _envd_w=$_envd_lv[_envd_i+1]
+  local _envd_i _envd_n _envd_w _envd_c=${#_envd_lv}
+  for (( _envd_i = 1; _envd_i <= _envd_c; _envd_i += 4 )); do
+    case $_envd_lv[_envd_i] in
+      (L) (( _envd_i -= 2 )); continue ;;
+      (l) ;;
+      (*) return 1 ;;
+    esac
+    _envd_n=$_envd_lv[_envd_i+1] _envd_w=$_envd_lv[_envd_i+2]
+    [[ $_envd_n == [A-Za-z_]* && $_envd_n != *[^A-Za-z0-9_]* && $_envd_n != _envd_* ]] || return 1
     if [[ $_envd_w == - ]]; then
       [[ ${(tP)_envd_n} != *-export* ]] || return 1
     else
@@ -458,15 +460,19 @@ _envd_leave() {
     fi
   done
   trap '' INT
-  for _envd_w in "${_envd_lm[@]}"; do print -r -- "$_envd_w" >&2; done
-  for (( _envd_i = 1; _envd_i <= ${#_envd_lv}; _envd_i += 3 )); do
-    _envd_n=$_envd_lv[_envd_i] _envd_w=$_envd_lv[_envd_i+2]
+  for (( _envd_i = 1; _envd_i <= _envd_c; _envd_i += 4 )); do
+    if [[ $_envd_lv[_envd_i] == L ]]; then
+      print -r -- "$_envd_lv[_envd_i+1]" >&2
+      (( _envd_i -= 2 ))
+      continue
+    fi
+    _envd_n=$_envd_lv[_envd_i+1] _envd_w=$_envd_lv[_envd_i+3]
     case $_envd_w in
       (-) unset -- "$_envd_n" ;;
       ('='*) export "$_envd_n=${_envd_w#=}" ;;
     esac
   done
-  _envd_lv=() _envd_lm=()
+  _envd_lv=()
 }
 
 # $1: the generation just read; $2: 1 when a dependency is newer than the stamp. Decide
@@ -474,7 +480,7 @@ _envd_leave() {
 _envd_check() {
   emulate -L zsh
   local _envd_f _envd_id= _envd_rc=0 _envd_rg= _envd_rk= _envd_key
-  local -a _envd_kv _envd_rep _envd_rf _envd_rl _envd_rm
+  local -a _envd_kv _envd_rep _envd_rf
   _envd_find
   # Ctrl-C during `envd export` (a slow .envrc without a daemon) aborts this function,
   # and the next prompt would start the same wait again: the prompt would never come
@@ -510,10 +516,7 @@ _envd_check() {
   _envd_rdir && _envd_touch
   _envd_ask || _envd_rc=$?
   case $_envd_rc in
-    (0)
-      _envd_apply; _envd_warned=; _envd_deps=("${_envd_rf[@]}")
-      [[ ${_envd_rl[1]-} == - ]] && _envd_rl=() _envd_rm=()
-      _envd_lv=("${_envd_rl[@]}") _envd_lm=("${_envd_rm[@]}") ;;
+    (0) _envd_apply; _envd_warned=; _envd_deps=("${_envd_rf[@]}") ;;
     # Asked again at the next prompt (the stamp has moved past what was not seen yet).
     (1) _envd_unanswered; _envd_gen=-; return 0 ;;
     # `v`: this daemon will not serve this shell (another HOME or config, another hook
