@@ -94,7 +94,7 @@ set -q _envd_nc; or set -g _envd_nc '' # nc to use ('' not probed yet, '-' none)
 set -q _envd_pair; or set -g _envd_pair '' # this shell's FIFOs, $RUNDIR/sh/<pid>-<token> (see "transport")
 set -q _envd_wpid; or set -g _envd_wpid '' # pid of its watchdog
 set -q _envd_fifos; or set -g _envd_fifos '' # '-': this shell cannot have them (no /proc or no bash 4.4)
-set -g _envd_skip '' # the cd just now was not answered: skip this prompt
+set -g _envd_skip '' # after a cd: 1 it was not answered (skip this prompt), a it was seen through (see _envd_on_prompt)
 
 # ---- runtime dir ----------------------------------------------------------------------
 # The daemon's files are used only from a runtime dir that is this user's, 0700 and not a
@@ -246,12 +246,33 @@ end
 
 # ---- ask ------------------------------------------------------------------------------
 # _envd_kv := NAME VALUE ... of the exported environment ("$var" joins a list as fish
-# exports it: with ':' for path variables, else with spaces).
+# exports it: with ':' for path variables, else with spaces), and _envd_fmt := a printf
+# format with one '%s\0' per field of a request (ENVD-HOOK 1 ID fish FLAGS PWD, the pairs,
+# the empty last field): printf writes each pass over its format at once, so the request
+# goes out in one write, with no pipe to `string collect` (a wait for another thread).
+# A loop over the names cost ~7 µs a variable; instead each set of names gets a function
+# that sets both with one command, made (eval) the first time that set is seen. The last
+# 4 sets are kept (_envd_kvs; entering and leaving a project swap between two of them).
+set -g _envd_kvs # "k NAME..." of _envd_kv1 .. _envd_kv4
+set -g _envd_kvi 0 # the slot made last
 function _envd_env
-    set -g _envd_kv
-    for _envd_k in (set -xn)
-        set -a _envd_kv $_envd_k "$$_envd_k"
+    set -l _envd_n (set -xn)
+    set -l _envd_j "k $_envd_n"
+    test "$_envd_j" = "$_envd_kvs[1]"; and _envd_kv1; and return 0
+    test "$_envd_j" = "$_envd_kvs[2]"; and _envd_kv2; and return 0
+    test "$_envd_j" = "$_envd_kvs[3]"; and _envd_kv3; and return 0
+    test "$_envd_j" = "$_envd_kvs[4]"; and _envd_kv4; and return 0
+    # Names are fish variable names (letters, digits, _), quoted all the same.
+    set -l _envd_b
+    set -l _envd_f '%s\0%s\0%s\0%s\0%s\0%s\0%s\0'
+    for _envd_k in $_envd_n
+        set -a _envd_b (string escape -- $_envd_k) '"$'$_envd_k'"'
+        set _envd_f $_envd_f'%s\0%s\0'
     end
+    set -g _envd_kvi (math $_envd_kvi % 4 + 1)
+    eval "function _envd_kv$_envd_kvi; set -g _envd_kv $_envd_b; set -g _envd_fmt '$_envd_f'; end"
+    set -g _envd_kvs[$_envd_kvi] $_envd_j
+    _envd_kv$_envd_kvi
 end
 
 # Once per shell: OpenBSD netcat (it has -U and -N).
@@ -452,12 +473,18 @@ end
 # the daemon is gone; 3: the daemon wants the CLI; 4: Ctrl-C.
 function _envd_fifo_ask
     _envd_env
-    _envd_reqhead
+    # _envd_reqhead, written out (a call costs more than its commands).
+    set -q _envd_ids[1]; or _envd_idblock
+    set -g _envd_n $_envd_ids[1]
+    set -g _envd_id $_envd_n
+    set -e _envd_ids[1]
+    set -g _envd_fl ''
+    test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb; and set -g _envd_fl c
+    test "$_envd_f" != "$_envd_found"; and set -g _envd_fl {$_envd_fl}n
     # The watchdog first: from now on something comes on .res whatever happens.
     echo $_envd_id $_envd_wait >$_envd_pair.wd
-    # In one write: printf writes each field on its own to a file (one system call each,
-    # and the daemon woken for a few bytes at a time); `string collect` writes the whole.
-    printf '%s\0' ENVD-HOOK 1 $_envd_id fish "$_envd_fl" "$PWD" $_envd_kv '' | string collect >$_envd_pair.req
+    # In one write (see _envd_env): the daemon is woken once, for the whole request.
+    printf $_envd_fmt ENVD-HOOK 1 $_envd_id fish "$_envd_fl" "$PWD" $_envd_kv '' >$_envd_pair.req
     set -l _envd_k
     while read -l _envd_l <$_envd_pair.res
         switch $_envd_l
@@ -763,18 +790,34 @@ function _envd_check
     # _envd_deps_set with no files, written out (a call that opens a loop costs more).
     set -g _envd_deps
     set -g _envd_tv -n x
-    _envd_rdir; and _envd_touch
+    # The usual case first, in one builtin (the runtime dir known safe, the stamp there):
+    # _envd_rdir and _envd_touch written out.
+    test "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -d $_envd_run/sh -a ! -L $_envd_run/sh -a -f $_envd_stamp -a ! -L $_envd_stamp -a -O $_envd_stamp
+    and true >$_envd_stamp
+    or begin
+        _envd_rdir; and _envd_touch
+    end
     # Ctrl-C while the daemon works cancels this function as soon as the watchdog has
     # unblocked the read (`i`): noted here as for `envd export` below.
     set -g _envd_try $_envd_key
-    _envd_ask
+    # _envd_ask's usual case (the runtime dir checked just above, this shell's pair and
+    # watchdog there) in one builtin.
+    if test "$ENVD_NO_DAEMON" != 1 -a "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -p $_envd_run/hook.fifo -a -f $_envd_run/hook.pid -a -n "$_envd_wpid" -a -p /proc/$_envd_wpid/fd/5 -a -p "$_envd_pair.req"
+        _envd_fifo_ask
+    else
+        _envd_ask
+    end
     set -l _envd_st $status
     set -g _envd_try ''
     switch $_envd_st
         case 0
             _envd_apply
             set -g _envd_warned ''
-            _envd_deps_set $_envd_rf
+            # _envd_deps_set, written out.
+            set -g _envd_deps $_envd_rf
+            for _envd_x in $_envd_rf
+                set -a _envd_tv -a $_envd_stamp -nt $_envd_x
+            end
         case 1
             _envd_unanswered
             # Asked again at the next prompt (the stamp has moved past what was not seen yet).
@@ -829,7 +872,8 @@ function _envd_hook
     # FIFO that never opens). Known safe: _envd_rdir's tests in one builtin call.
     # (_envd_stale written out: a function call costs more than the test.)
     if test "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -r $_envd_genfile
-        _envd_mark; and set _envd_o n
+        # Not after a cd (argv[1] p): $PWD changed, so the note would vouch for nothing.
+        test "$argv[1]" != p; and _envd_mark; and set _envd_o n
         read _envd_g <$_envd_genfile
         test "$_envd_o" = n -a "$_envd_g" = "$_envd_gen"; and set -g _envd_noted $_envd_g
         set _envd_o ''
@@ -861,13 +905,27 @@ if status is-interactive
     function _envd_on_prompt --on-event fish_prompt
         test -z "$_envd_skip" -a "$PWD" = "$_envd_pwd" -a -n "$_envd_noted" -a "$_envd_noted" = "$_envd_gen" -a "$ENVD_NO_DAEMON" != 1 -a "$_envd_note" -nt "$_envd_genfile" -a $_envd_tv
         and return
-        test -n "$_envd_skip"; and set -g _envd_skip ''; and return
+        # After a cd the PWD handler saw through (_envd_skip a): it asked already if there
+        # was anything to ask, so only what may have changed since is looked at (the
+        # generation, the files), with a builtin test and one read.
+        test "$_envd_skip" = a -a "$PWD" = "$_envd_pwd" -a "$ENVD_NO_DAEMON" != 1 -a "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -r $_envd_genfile -a $_envd_tv
+        and read -l _envd_g <$_envd_genfile
+        and test "$_envd_g" = "$_envd_gen"
+        and set -g _envd_skip ''
+        and return
+        test "$_envd_skip" = 1; and set -g _envd_skip ''; and return
+        set -g _envd_skip ''
         _envd_hook
     end
     # `cd proj; and cmd` sees the project's environment. When the daemon did not answer,
-    # the prompt that follows does not wait for it a second time.
+    # the prompt that follows does not wait for it a second time (_envd_skip 1).
     function _envd_on_pwd --on-variable PWD
-        _envd_hook
-        test "$_envd_pwd" = "$PWD"; or set -g _envd_skip 1
+        _envd_hook p
+        test "$_envd_pwd" = "$PWD"; and set -g _envd_skip a; or set -g _envd_skip 1
     end
 end
+functions -q _envd_on_prompt; and functions _envd_on_prompt _envd_on_pwd | source
+functions _envd_hook _envd_mark | source
+functions _envd_check _envd_find _envd_touch _envd_rdir _envd_deps_set _envd_stale | source
+functions _envd_ask _envd_pair_up _envd_fifo_ask _envd_env | source
+functions _envd_parse_joined _envd_apply | source
