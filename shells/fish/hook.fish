@@ -374,7 +374,7 @@ if [[ ! -f $4 || -L $4 || ! -O $4 ]]; then command rm -f -- "$4"; : >"$4"; fi
 exec 3<>"$b.req" 4<>"$b.res" 5<>"$b.wd" || exit 1
 (
   trap "" TSTP TTIN TTOU QUIT
-  id="" n=0 w=0 pid="" regd="" l="" st=""
+  id="" n=0 w=0 pid="" regd="" l="" st="" fresh=""
   # shellcheck disable=SC2317 # run by the trap
   onint() { [[ -z $id ]] || echo "i $id" >&4; id=""; }
   trap onint INT
@@ -390,27 +390,41 @@ exec 3<>"$b.req" 4<>"$b.res" 5<>"$b.wd" || exit 1
     l=""
     while IFS= read -r -N 4096 -t 0.05 -u 3 l || [[ -n $l ]]; do (( k++ < 4096 )) || break; done
   }
+  # The daemon named by hook.pid: is it alive; when it is one this pair is not registered
+  # with yet (a new daemon), register it. 1 when it is gone.
+  look() {
+    pid=""
+    if [[ -f $3/hook.pid && ! -L $3/hook.pid ]]; then IFS= read -r pid <"$3/hook.pid" || :; fi
+    alive || { regd=""; return 1; }
+    if [[ $pid != "$regd" && -p $3/hook.fifo && ! -L $3/hook.fifo ]]; then
+      echo "$b.req" 1<>"$3/hook.fifo" && regd=$pid
+    fi
+    return 0
+  }
+  look "$@" || :
+  # A request is looked at 0.02 s after it came (fresh), not at once: most are answered
+  # before, and the watchdog then does nothing but read two lines, while the daemon works.
   while :; do
     t=10
     [[ -z $id ]] || t=0.1
+    [[ -z $fresh ]] || t=0.02
     if IFS= read -r -t "$t" -u 5 l; then
       # "ID BUDGET": watch a request; "-": the request was answered; "q": quit.
       [[ $l != q ]] || exit 0
-      id=${l%% *} w=${l#* }
+      id=${l%% *} w=${l#* } fresh=""
       if [[ -z $id || $id == *[!0-9]* || -z $w || $w == *[!0-9]* || ${#w} -gt 6 ]]; then id=""; continue; fi
-      n=$(( (w + 500) / 100 ))
-      pid=""
-      if [[ -f $3/hook.pid && ! -L $3/hook.pid ]]; then IFS= read -r pid <"$3/hook.pid" || :; fi
-      if ! alive; then
-        echo "x $id" >&4
-        id="" regd=""
-      elif [[ $pid != "$regd" && -p $3/hook.fifo && ! -L $3/hook.fifo ]]; then
-        echo "$b.req" 1<>"$3/hook.fifo" && regd=$pid
-      fi
+      n=$(( (w + 500) / 100 )) fresh=1
       continue
     fi
     if [[ -z $id ]]; then
       kill -0 "$1" 2>/dev/null && [[ -p $b.wd ]] || exit 0
+      continue
+    fi
+    if [[ -n $fresh ]]; then
+      fresh=""
+      look "$@" && continue
+      echo "x $id" >&4
+      id=""
       continue
     fi
     if ! alive; then
