@@ -252,23 +252,24 @@ function _envd_find
 end
 
 # ---- ask ------------------------------------------------------------------------------
-# _envd_kv := NAME VALUE ... of the exported environment ("$var" joins a list as fish
-# exports it: with ':' for path variables, else with spaces), and _envd_fmt := a printf
-# format with one '%s\0' per field of a request (ENVD-HOOK 1 ID fish FLAGS PWD, the pairs,
-# the empty last field): printf writes each pass over its format at once, so the request
-# goes out in one write, with no pipe to `string collect` (a wait for another thread).
-# A loop over the names cost ~7 µs a variable; instead each set of names gets a function
-# that sets both with one command, made (eval) the first time that set is seen. The last
-# 4 sets are kept (_envd_kvs; entering and leaving a project swap between two of them).
+# _envd_req := a function that prints this shell's next request: ENVD-HOOK 1 ID fish
+# FLAGS PWD, then NAME VALUE for each exported variable ("$var" joins a list as fish
+# exports it: with ':' for path variables, else with spaces), then an empty field, each
+# ended by a NUL. One printf pass with one '%s\0' per field: printf writes each pass over
+# its format at once, so the daemon is woken once, with no pipe to `string collect` (a
+# wait for another thread). A loop over the names cost ~7 µs a variable; instead each set
+# of names gets its function, made (eval) the first time that set is seen. The last 4 are
+# kept (_envd_kvs; entering and leaving a project swap between two of them).
 set -g _envd_kvs # "k NAME..." of _envd_kv1 .. _envd_kv4
 set -g _envd_kvi 0 # the slot made last
+set -g _envd_req _envd_kv1
 function _envd_env
     set -l _envd_nm (set -xn)
     set -l _envd_j "k $_envd_nm"
-    test "$_envd_j" = "$_envd_kvs[1]"; and _envd_kv1; and return 0
-    test "$_envd_j" = "$_envd_kvs[2]"; and _envd_kv2; and return 0
-    test "$_envd_j" = "$_envd_kvs[3]"; and _envd_kv3; and return 0
-    test "$_envd_j" = "$_envd_kvs[4]"; and _envd_kv4; and return 0
+    test "$_envd_j" = "$_envd_kvs[1]"; and set -g _envd_req _envd_kv1; and return 0
+    test "$_envd_j" = "$_envd_kvs[2]"; and set -g _envd_req _envd_kv2; and return 0
+    test "$_envd_j" = "$_envd_kvs[3]"; and set -g _envd_req _envd_kv3; and return 0
+    test "$_envd_j" = "$_envd_kvs[4]"; and set -g _envd_req _envd_kv4; and return 0
     # Names are fish variable names (letters, digits, _), quoted all the same.
     set -l _envd_b
     set -l _envd_f '%s\0%s\0%s\0%s\0%s\0%s\0%s\0'
@@ -277,9 +278,9 @@ function _envd_env
         set _envd_f $_envd_f'%s\0%s\0'
     end
     set -g _envd_kvi (math $_envd_kvi % 4 + 1)
-    eval "function _envd_kv$_envd_kvi; set -g _envd_kv $_envd_b; set -g _envd_fmt '$_envd_f'; end"
+    eval "function _envd_kv$_envd_kvi; printf '$_envd_f' ENVD-HOOK 1 \$_envd_id fish \"\$_envd_fl\" \"\$PWD\" $_envd_b ''; end"
     set -g _envd_kvs[$_envd_kvi] $_envd_j
-    _envd_kv$_envd_kvi
+    set -g _envd_req _envd_kv$_envd_kvi
 end
 
 # Once per shell: OpenBSD netcat (it has -U and -N).
@@ -326,7 +327,7 @@ function _envd_nc_ask
     # tightly but costs one more process, ~1.5 ms, on every request.) `nc -N` half-closes
     # once the request is sent; the daemon answers and closes.
     set -l _envd_t (math "ceil(($_envd_wait + 500) / 1000)")
-    set -g _envd_rep (printf '%s\0' ENVD-HOOK 1 $_envd_id fish "$_envd_fl" "$PWD" $_envd_kv '' | command $_envd_nc -w $_envd_t -U -N $_envd_sock 2>/dev/null | string split0)
+    set -g _envd_rep ($_envd_req | command $_envd_nc -w $_envd_t -U -N $_envd_sock 2>/dev/null | string split0)
     set -l _envd_st $pipestatus
     if test (count $_envd_rep) -eq 0
         # 1: refused or no socket, no daemon (`envd export` starts one).
@@ -505,7 +506,7 @@ function _envd_fifo_ask
     # The watchdog first: from now on something comes on .res whatever happens.
     echo $_envd_id $_envd_wait >$_envd_pair.wd
     # In one write (see _envd_env): the daemon is woken once, for the whole request.
-    printf $_envd_fmt ENVD-HOOK 1 $_envd_id fish "$_envd_fl" "$PWD" $_envd_kv '' >$_envd_pair.req
+    $_envd_req >$_envd_pair.req
     set -l _envd_k
     while read -l _envd_l <$_envd_pair.res
         switch $_envd_l
