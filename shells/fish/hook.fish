@@ -17,8 +17,9 @@
 # `envd hook fish` prints this file without its blank and comment-only lines (inside the
 # watchdog's text too, where they are bash comments): fish counts lines from the start
 # of the sourced text at each function call that opens a block (an `if`, a loop, a call),
-# ~1 µs per KB before it. So the paths taken at every prompt and request test with
-# `...; and return` rather than `if`.
+# ~1.2 µs per KB before it. So the paths taken at every prompt and request test with
+# `...; and return` rather than `if`, and their functions are defined again from their
+# own text at the end (see "register").
 
 # ---- settings -------------------------------------------------------------------------
 set -g _envd_bin @ENVD_BIN@
@@ -89,12 +90,18 @@ set -q _envd_markers; or set -g _envd_markers (string split -n : -- $_envd_kline
 # The files the loaded state depends on (the daemon's `f` records): one that may have
 # changed since the stamp, which this shell rewrites before each request, means ask.
 set -q _envd_deps; or set -g _envd_deps
+# What _envd_parse_joined and _envd_parse find in an answer (globals: see the former).
+set -g _envd_xn
+set -g _envd_xv
+set -g _envd_un
+set -g _envd_msg
+set -g _envd_rf
 set -q _envd_tv[1]; or set -g _envd_tv -n x # the same as one `test` expression (see _envd_stale)
 set -q _envd_nc; or set -g _envd_nc '' # nc to use ('' not probed yet, '-' none)
 set -q _envd_pair; or set -g _envd_pair '' # this shell's FIFOs, $RUNDIR/sh/<pid>-<token> (see "transport")
 set -q _envd_wpid; or set -g _envd_wpid '' # pid of its watchdog
 set -q _envd_fifos; or set -g _envd_fifos '' # '-': this shell cannot have them (no /proc or no bash 4.4)
-set -g _envd_skip '' # the cd just now was not answered: skip this prompt
+set -g _envd_skip '' # after a cd: 1 it was not answered (skip this prompt), a it was seen through (see _envd_on_prompt)
 
 # ---- runtime dir ----------------------------------------------------------------------
 # The daemon's files are used only from a runtime dir that is this user's, 0700 and not a
@@ -245,13 +252,35 @@ function _envd_find
 end
 
 # ---- ask ------------------------------------------------------------------------------
-# _envd_kv := NAME VALUE ... of the exported environment ("$var" joins a list as fish
-# exports it: with ':' for path variables, else with spaces).
+# _envd_req := a function that prints this shell's next request: ENVD-HOOK 1 ID fish
+# FLAGS PWD, then NAME VALUE for each exported variable ("$var" joins a list as fish
+# exports it: with ':' for path variables, else with spaces), then an empty field, each
+# ended by a NUL. One printf pass with one '%s\0' per field: printf writes each pass over
+# its format at once, so the daemon is woken once, with no pipe to `string collect` (a
+# wait for another thread). A loop over the names cost ~7 µs a variable; instead each set
+# of names gets its function, made (eval) the first time that set is seen. The last 4 are
+# kept (_envd_kvs; entering and leaving a project swap between two of them).
+set -g _envd_kvs # "k NAME..." of _envd_kv1 .. _envd_kv4
+set -g _envd_kvi 0 # the slot made last
+set -g _envd_req _envd_kv1
 function _envd_env
-    set -g _envd_kv
-    for _envd_k in (set -xn)
-        set -a _envd_kv $_envd_k "$$_envd_k"
+    set -l _envd_nm (set -xn)
+    set -l _envd_j "k $_envd_nm"
+    test "$_envd_j" = "$_envd_kvs[1]"; and set -g _envd_req _envd_kv1; and return 0
+    test "$_envd_j" = "$_envd_kvs[2]"; and set -g _envd_req _envd_kv2; and return 0
+    test "$_envd_j" = "$_envd_kvs[3]"; and set -g _envd_req _envd_kv3; and return 0
+    test "$_envd_j" = "$_envd_kvs[4]"; and set -g _envd_req _envd_kv4; and return 0
+    # Names are fish variable names (letters, digits, _), quoted all the same.
+    set -l _envd_b
+    set -l _envd_f '%s\0%s\0%s\0%s\0%s\0%s\0%s\0'
+    for _envd_k in $_envd_nm
+        set -a _envd_b (string escape -- $_envd_k) '"$'$_envd_k'"'
+        set _envd_f $_envd_f'%s\0%s\0'
     end
+    set -g _envd_kvi (math $_envd_kvi % 4 + 1)
+    eval "function _envd_kv$_envd_kvi; printf '$_envd_f' ENVD-HOOK 1 \$_envd_id fish \"\$_envd_fl\" \"\$PWD\" $_envd_b ''; end"
+    set -g _envd_kvs[$_envd_kvi] $_envd_j
+    set -g _envd_req _envd_kv$_envd_kvi
 end
 
 # Once per shell: OpenBSD netcat (it has -U and -N).
@@ -298,7 +327,7 @@ function _envd_nc_ask
     # tightly but costs one more process, ~1.5 ms, on every request.) `nc -N` half-closes
     # once the request is sent; the daemon answers and closes.
     set -l _envd_t (math "ceil(($_envd_wait + 500) / 1000)")
-    set -g _envd_rep (printf '%s\0' ENVD-HOOK 1 $_envd_id fish "$_envd_fl" "$PWD" $_envd_kv '' | command $_envd_nc -w $_envd_t -U -N $_envd_sock 2>/dev/null | string split0)
+    set -g _envd_rep ($_envd_req | command $_envd_nc -w $_envd_t -U -N $_envd_sock 2>/dev/null | string split0)
     set -l _envd_st $pipestatus
     if test (count $_envd_rep) -eq 0
         # 1: refused or no socket, no daemon (`envd export` starts one).
@@ -353,7 +382,7 @@ if [[ ! -f $4 || -L $4 || ! -O $4 ]]; then command rm -f -- "$4"; : >"$4"; fi
 exec 3<>"$b.req" 4<>"$b.res" 5<>"$b.wd" || exit 1
 (
   trap "" TSTP TTIN TTOU QUIT
-  id="" n=0 w=0 pid="" regd="" l="" st=""
+  id="" n=0 w=0 pid="" regd="" l="" st="" fresh=""
   # shellcheck disable=SC2317 # run by the trap
   onint() { [[ -z $id ]] || echo "i $id" >&4; id=""; }
   trap onint INT
@@ -369,27 +398,41 @@ exec 3<>"$b.req" 4<>"$b.res" 5<>"$b.wd" || exit 1
     l=""
     while IFS= read -r -N 4096 -t 0.05 -u 3 l || [[ -n $l ]]; do (( k++ < 4096 )) || break; done
   }
+  # The daemon named by hook.pid: is it alive; when it is one this pair is not registered
+  # with yet (a new daemon), register it. 1 when it is gone.
+  look() {
+    pid=""
+    if [[ -f $3/hook.pid && ! -L $3/hook.pid ]]; then IFS= read -r pid <"$3/hook.pid" || :; fi
+    alive || { regd=""; return 1; }
+    if [[ $pid != "$regd" && -p $3/hook.fifo && ! -L $3/hook.fifo ]]; then
+      echo "$b.req" 1<>"$3/hook.fifo" && regd=$pid
+    fi
+    return 0
+  }
+  look "$@" || :
+  # A request is looked at 0.02 s after it came (fresh), not at once: most are answered
+  # before, and the watchdog then does nothing but read two lines, while the daemon works.
   while :; do
     t=10
     [[ -z $id ]] || t=0.1
+    [[ -z $fresh ]] || t=0.02
     if IFS= read -r -t "$t" -u 5 l; then
       # "ID BUDGET": watch a request; "-": the request was answered; "q": quit.
       [[ $l != q ]] || exit 0
-      id=${l%% *} w=${l#* }
+      id=${l%% *} w=${l#* } fresh=""
       if [[ -z $id || $id == *[!0-9]* || -z $w || $w == *[!0-9]* || ${#w} -gt 6 ]]; then id=""; continue; fi
-      n=$(( (w + 500) / 100 ))
-      pid=""
-      if [[ -f $3/hook.pid && ! -L $3/hook.pid ]]; then IFS= read -r pid <"$3/hook.pid" || :; fi
-      if ! alive; then
-        echo "x $id" >&4
-        id="" regd=""
-      elif [[ $pid != "$regd" && -p $3/hook.fifo && ! -L $3/hook.fifo ]]; then
-        echo "$b.req" 1<>"$3/hook.fifo" && regd=$pid
-      fi
+      n=$(( (w + 500) / 100 )) fresh=1
       continue
     fi
     if [[ -z $id ]]; then
       kill -0 "$1" 2>/dev/null && [[ -p $b.wd ]] || exit 0
+      continue
+    fi
+    if [[ -n $fresh ]]; then
+      fresh=""
+      look "$@" && continue
+      echo "x $id" >&4
+      id=""
       continue
     fi
     if ! alive; then
@@ -452,12 +495,18 @@ end
 # the daemon is gone; 3: the daemon wants the CLI; 4: Ctrl-C.
 function _envd_fifo_ask
     _envd_env
-    _envd_reqhead
+    # _envd_reqhead, written out (a call costs more than its commands).
+    set -q _envd_ids[1]; or _envd_idblock
+    set -g _envd_n $_envd_ids[1]
+    set -g _envd_id $_envd_n
+    set -e _envd_ids[1]
+    set -g _envd_fl ''
+    test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb; and set -g _envd_fl c
+    test "$_envd_f" != "$_envd_found"; and set -g _envd_fl {$_envd_fl}n
     # The watchdog first: from now on something comes on .res whatever happens.
     echo $_envd_id $_envd_wait >$_envd_pair.wd
-    # In one write: printf writes each field on its own to a file (one system call each,
-    # and the daemon woken for a few bytes at a time); `string collect` writes the whole.
-    printf '%s\0' ENVD-HOOK 1 $_envd_id fish "$_envd_fl" "$PWD" $_envd_kv '' | string collect >$_envd_pair.req
+    # In one write (see _envd_env): the daemon is woken once, for the whole request.
+    $_envd_req >$_envd_pair.req
     set -l _envd_k
     while read -l _envd_l <$_envd_pair.res
         switch $_envd_l
@@ -579,18 +628,15 @@ function _envd_parse_joined
     set -l _envd_r '(?:(?:x\x1e[^\x1e]*\x1e[^\x1e]*|[umkgwf]\x1e[^\x1e]*|p)\x1e)*?'
     string match -qr -- '\AENVD-HOOK\x1e1\x1e'$_envd_id'\x1e'$_envd_r'z\x1e'$_envd_id'\x1e\z' $argv[1]; or return 1
     set _envd_r '(?:\AENVD-HOOK\x1e1\x1e[0-9]+\x1e|\G)'$_envd_r
-    string match -qra -- $_envd_r'x\x1e(?<_envd_qn>[^\x1e]*)\x1e(?<_envd_qv>[^\x1e]*)\x1e' $argv[1]
-    string match -qra -- $_envd_r'u\x1e(?<_envd_qu>[^\x1e]*)\x1e' $argv[1]
-    string match -qra -- $_envd_r'm\x1e(?<_envd_qm>[^\x1e]*)\x1e' $argv[1]
-    string match -qra -- $_envd_r'f\x1e(?<_envd_qf>[^\x1e]*)\x1e' $argv[1]
+    # The lists straight into the globals (declared under "state": a capture sets the
+    # variable where it is, and an empty list when nothing matches).
+    string match -qra -- $_envd_r'x\x1e(?<_envd_xn>[^\x1e]*)\x1e(?<_envd_xv>[^\x1e]*)\x1e' $argv[1]
+    string match -qra -- $_envd_r'u\x1e(?<_envd_un>[^\x1e]*)\x1e' $argv[1]
+    string match -qra -- $_envd_r'm\x1e(?<_envd_msg>[^\x1e]*)\x1e' $argv[1]
+    string match -qra -- $_envd_r'f\x1e(?<_envd_rf>[^\x1e]*)\x1e' $argv[1]
     string match -qra -- $_envd_r'k\x1e(?<_envd_qk>[^\x1e]*)\x1e' $argv[1]
     string match -qra -- $_envd_r'g\x1e(?<_envd_qg>[^\x1e]*)\x1e' $argv[1]
     string match -qra -- $_envd_r'w\x1e(?<_envd_qw>[0-9]{1,6})\x1e' $argv[1]
-    set -g _envd_xn $_envd_qn
-    set -g _envd_xv $_envd_qv
-    set -g _envd_un $_envd_qu
-    set -g _envd_msg $_envd_qm
-    set -g _envd_rf $_envd_qf
     set -g _envd_rk $_envd_qk[-1] ''
     set -g _envd_rk $_envd_rk[1]
     set -g _envd_rg $_envd_qg[-1] ''
@@ -605,7 +651,7 @@ function _envd_apply
     # Every name checked at once; one that is not a plain name (never sent by envd) is
     # skipped, with the others checked one by one.
     set -l _envd_ok 1
-    if string match -qrv '^[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_xn $_envd_un; or string match -q -- '_envd_*' $_envd_xn $_envd_un
+    if string match -qrv '^(?!_envd_)[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_xn $_envd_un
         set _envd_ok ''
     end
     # All names fine and no empty value (the usual case): one `set -e` for every name and
@@ -763,18 +809,34 @@ function _envd_check
     # _envd_deps_set with no files, written out (a call that opens a loop costs more).
     set -g _envd_deps
     set -g _envd_tv -n x
-    _envd_rdir; and _envd_touch
+    # The usual case first, in one builtin (the runtime dir known safe, the stamp there):
+    # _envd_rdir and _envd_touch written out.
+    test "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -d $_envd_run/sh -a ! -L $_envd_run/sh -a -f $_envd_stamp -a ! -L $_envd_stamp -a -O $_envd_stamp
+    and true >$_envd_stamp
+    or begin
+        _envd_rdir; and _envd_touch
+    end
     # Ctrl-C while the daemon works cancels this function as soon as the watchdog has
     # unblocked the read (`i`): noted here as for `envd export` below.
     set -g _envd_try $_envd_key
-    _envd_ask
+    # _envd_ask's usual case (the runtime dir checked just above, this shell's pair and
+    # watchdog there) in one builtin.
+    if test "$ENVD_NO_DAEMON" != 1 -a "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -p $_envd_run/hook.fifo -a -f $_envd_run/hook.pid -a -n "$_envd_wpid" -a -p /proc/$_envd_wpid/fd/5 -a -p "$_envd_pair.req"
+        _envd_fifo_ask
+    else
+        _envd_ask
+    end
     set -l _envd_st $status
     set -g _envd_try ''
     switch $_envd_st
         case 0
             _envd_apply
             set -g _envd_warned ''
-            _envd_deps_set $_envd_rf
+            # _envd_deps_set, written out.
+            set -g _envd_deps $_envd_rf
+            for _envd_x in $_envd_rf
+                set -a _envd_tv -a $_envd_stamp -nt $_envd_x
+            end
         case 1
             _envd_unanswered
             # Asked again at the next prompt (the stamp has moved past what was not seen yet).
@@ -829,7 +891,8 @@ function _envd_hook
     # FIFO that never opens). Known safe: _envd_rdir's tests in one builtin call.
     # (_envd_stale written out: a function call costs more than the test.)
     if test "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -r $_envd_genfile
-        _envd_mark; and set _envd_o n
+        # Not after a cd (argv[1] p): $PWD changed, so the note would vouch for nothing.
+        test "$argv[1]" != p; and _envd_mark; and set _envd_o n
         read _envd_g <$_envd_genfile
         test "$_envd_o" = n -a "$_envd_g" = "$_envd_gen"; and set -g _envd_noted $_envd_g
         set _envd_o ''
@@ -861,13 +924,33 @@ if status is-interactive
     function _envd_on_prompt --on-event fish_prompt
         test -z "$_envd_skip" -a "$PWD" = "$_envd_pwd" -a -n "$_envd_noted" -a "$_envd_noted" = "$_envd_gen" -a "$ENVD_NO_DAEMON" != 1 -a "$_envd_note" -nt "$_envd_genfile" -a $_envd_tv
         and return
-        test -n "$_envd_skip"; and set -g _envd_skip ''; and return
+        # After a cd the PWD handler saw through (_envd_skip a): it asked already if there
+        # was anything to ask, so only what may have changed since is looked at (the
+        # generation, the files), with a builtin test and one read.
+        test "$_envd_skip" = a -a "$PWD" = "$_envd_pwd" -a "$ENVD_NO_DAEMON" != 1 -a "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -r $_envd_genfile -a $_envd_tv
+        and read -l _envd_g <$_envd_genfile
+        and test "$_envd_g" = "$_envd_gen"
+        and set -g _envd_skip ''
+        and return
+        test "$_envd_skip" = 1; and set -g _envd_skip ''; and return
+        set -g _envd_skip ''
         _envd_hook
     end
     # `cd proj; and cmd` sees the project's environment. When the daemon did not answer,
-    # the prompt that follows does not wait for it a second time.
+    # the prompt that follows does not wait for it a second time (_envd_skip 1).
     function _envd_on_pwd --on-variable PWD
-        _envd_hook
-        test "$_envd_pwd" = "$PWD"; or set -g _envd_skip 1
+        _envd_hook p
+        test "$_envd_pwd" = "$PWD"; and set -g _envd_skip a; or set -g _envd_skip 1
     end
 end
+# fish finds the line of every block it runs (an `if`, a loop, a function call, a command
+# substitution) by counting newlines from the start of the text the function was defined
+# in, once per call of the function: ~1.2 µs per KB, ~25 µs for a function at the end of
+# this text, a dozen times per request. So the functions on the prompt's and a request's
+# path are defined again, each group from its own short text (`functions` prints a
+# function's definition as it was written): ~0.5 ms once, when the hook is loaded.
+functions -q _envd_on_prompt; and functions _envd_on_prompt _envd_on_pwd | source
+functions _envd_hook _envd_mark | source
+functions _envd_check _envd_find _envd_touch _envd_rdir _envd_deps_set _envd_stale | source
+functions _envd_ask _envd_pair_up _envd_fifo_ask _envd_env | source
+functions _envd_parse_joined _envd_apply | source
