@@ -12,7 +12,7 @@ import { daemonSandboxEachTest } from './helpers/daemon-sandbox.js';
 let sb: Sandbox;
 const hookFor = daemonSandboxEachTest((s) => { sb = s; });
 
-const PLAN_SHELLS: Shell[] = ['bash', 'zsh'];
+const PLAN_SHELLS: Shell[] = ['bash', 'zsh', 'fish'];
 
 /** A project whose .envrc sets, changes and unsets, values not UTF-8 and with newlines included. */
 function project(): string {
@@ -29,46 +29,68 @@ function project(): string {
   return dir;
 }
 
-/** Every exported variable but the shell's own moving ones, one NUL-ended entry each, as hex. */
-function dumpEnv(shell: Shell): string {
-  return shell === 'zsh'
-    ? "print -rn -- ${(pj:\\0:)${(@f)\"$(env -0 | tr '\\0' '\\n' | grep -v -e '^_=' -e '^OLDPWD=' -e '^PWD=' -e '^SHLVL=' | LC_ALL=C sort)\"}} | od -An -tx1 | tr -d ' \\n'; echo"
-    : "env -0 | tr '\\0' '\\n' | grep -v -e '^_=' -e '^OLDPWD=' -e '^PWD=' -e '^SHLVL=' | LC_ALL=C sort | od -An -tx1 | tr -d ' \\n'; echo";
-}
+/** Every exported variable but the shell's own moving ones, sorted, as hex (one line). */
+const DUMP = "env -0 | tr '\\0' '\\n' | grep -v -e '^_=' -e '^OLDPWD=' -e '^PWD=' -e '^SHLVL=' | LC_ALL=C sort | od -An -tx1 | tr -d ' \\n'";
 
-const START = [
-  "export CHANGED=$'before \\xfe\\x80'",
-  'export GONE=kept',
-  'export PATH="$PATH"',
-];
+/** The few lines each test needs, in each shell's syntax. */
+function syntax(shell: Shell): {
+  show: (label: string, cmd: string) => string; mark: string; asked: (label: string) => string;
+  value: (name: string) => string; exportStr: (name: string, value: string) => string; start: string[]; prependPath: string; noPlan: string;
+} {
+  if (shell === 'fish') {
+    return {
+      show: (label, cmd) => `echo "${label}="(${cmd})`,
+      mark: 'set n0 $_envd_n',
+      asked: (label) => `echo "${label}="(math $_envd_n - $n0)`,
+      value: (name) => `set -q ${name}; and echo "${name}=$${name}"; or echo "${name}=unset"`,
+      exportStr: (name, value) => `set -gx ${name} ${value}`,
+      start: ["set -gx CHANGED (printf 'before \\xfe\\x80')", 'set -gx GONE kept'],
+      prependPath: 'set -gx PATH /my/own/bin $PATH',
+      noPlan: 'set -g _envd_pn',
+    };
+  }
+  return {
+    show: (label, cmd) => `echo "${label}=$(${cmd})"`,
+    mark: 'n0=$_envd_n',
+    asked: (label) => `echo "${label}=$(( _envd_n - n0 ))"`,
+    value: (name) => `echo "${name}=\${${name}-unset}"`,
+    exportStr: (name, value) => `export ${name}=${value}`,
+    start: ["export CHANGED=$'before \\xfe\\x80'", 'export GONE=kept', 'export PATH="$PATH"'],
+    prependPath: 'export PATH="/my/own/bin:$PATH"',
+    noPlan: '_envd_lv=()',
+  };
+}
 
 for (const shell of PLAN_SHELLS) {
   describe.runIf(haveShell(shell))(`${shell}: leave plans`, () => {
+    const x = syntax(shell);
+
     it('leaving applies the plan without a request, and leaves the environment exactly as the daemon would', () => {
       const dir = project();
       const out = sb.path('out');
       const r = sb.shell(shell, [
-        ...START,
+        ...x.start,
         `source ${hookFor(shell)}`,
         `cd ${out}`, '_envd_hook',
-        `echo "before=$(${dumpEnv(shell)})"`,
+        x.show('before', DUMP),
         `cd ${dir}`, '_envd_hook',
-        'echo "inside=${NEW_A-}"',
-        'n0=$_envd_n',
+        x.value('NEW_A'),
+        x.mark,
         `cd ${out}`, '_envd_hook',
-        'echo "asked=$(( _envd_n - n0 ))"',
-        `echo "after=$(${dumpEnv(shell)})"`,
+        x.asked('asked'),
+        x.show('after', DUMP),
         // The same leave, asked of the daemon (no plan): the same environment.
-        `cd ${dir}`, '_envd_hook', '_envd_lv=()',
-        'n0=$_envd_n',
+        `cd ${dir}`, '_envd_hook', x.noPlan,
+        x.mark,
         `cd ${out}`, '_envd_hook',
-        'echo "asked2=$(( _envd_n - n0 ))"',
-        `echo "daemon=$(${dumpEnv(shell)})"`,
+        x.asked('asked2'),
+        x.show('daemon', DUMP),
       ].join('\n'));
       const seen = Object.fromEntries(r.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-      expect(seen.inside, r.stderr).toBe('set by envd');
+      expect(seen.NEW_A, r.stderr).toBe('set by envd');
       expect(seen.asked, r.stderr).toBe('0');
       expect(seen.asked2, r.stderr).toBe('1');
+      expect(seen.before).toMatch(/^[0-9a-f]{100,}$/);
       expect(seen.after).toBe(seen.before);
       expect(seen.daemon).toBe(seen.before);
       // Both leaves say so, once each, as the daemon's answer does.
@@ -79,17 +101,17 @@ for (const shell of PLAN_SHELLS) {
       const dir = project();
       const out = sb.path('out');
       const r = sb.shell(shell, [
-        ...START,
+        ...x.start,
         `source ${hookFor(shell)}`,
         `cd ${dir}`, '_envd_hook',
-        'export NEW_A=mine',
-        'export PATH="/my/own/bin:$PATH"',
-        'n0=$_envd_n',
+        x.exportStr('NEW_A', 'mine'),
+        x.prependPath,
+        x.mark,
         `cd ${out}`, '_envd_hook',
-        'echo "asked=$(( _envd_n - n0 ))"',
-        'echo "NEW_A=${NEW_A-unset}"',
-        'echo "PATH=$PATH"',
-        'echo "DIRENV_DIR=${DIRENV_DIR-unset}"',
+        x.asked('asked'),
+        x.value('NEW_A'),
+        x.show('PATH', 'printenv PATH'),
+        x.value('DIRENV_DIR'),
       ].join('\n'));
       expect(r.stdout, r.stderr).toContain('asked=1\n');
       expect(r.stdout).toContain('NEW_A=mine\n');
@@ -104,10 +126,10 @@ for (const shell of PLAN_SHELLS) {
       const r = sb.shell(shell, [
         `source ${hookFor(shell)}`,
         `cd ${dir}`, '_envd_hook',
-        'export DIRENV_DIFF="$DIRENV_DIFF"x',
-        'n0=$_envd_n',
+        x.exportStr('DIRENV_DIFF', '"$DIRENV_DIFF"x'),
+        x.mark,
         `cd ${out}`, '_envd_hook',
-        'echo "asked=$(( _envd_n - n0 ))"',
+        x.asked('asked'),
       ].join('\n'));
       expect(r.stdout, r.stderr).toContain('asked=1\n');
     });
@@ -121,10 +143,10 @@ for (const shell of PLAN_SHELLS) {
         // A new second, so the edit is newer than the hook's stamp in zsh's whole seconds too.
         'sleep 1.1',
         `printf '[global]\\nasync_budget = "8s"\\nlog_format = "custom: %%s"\\n' > ${sb.path('home/.config/envd/envd.toml')}`,
-        'n0=$_envd_n',
+        x.mark,
         `cd ${out}`, '_envd_hook',
-        'echo "asked=$(( _envd_n - n0 ))"',
-        'echo "NEW_A=${NEW_A-unset}"',
+        x.asked('asked'),
+        x.value('NEW_A'),
       ].join('\n'));
       expect(r.stdout, r.stderr).toContain('asked=1\n');
       expect(r.stdout).toContain('NEW_A=unset\n');
@@ -139,13 +161,14 @@ for (const shell of PLAN_SHELLS) {
       const r = sb.shell(shell, [
         `source ${hookFor(shell)}`,
         `cd ${dir}`, '_envd_hook',
-        'n0=$_envd_n',
+        x.mark,
         `cd ${other}`, '_envd_hook',
-        'echo "asked=$(( _envd_n - n0 ))"',
-        'echo "NEW_A=${NEW_A-unset} IN_Q=${IN_Q-unset}"',
+        x.asked('asked'),
+        x.value('NEW_A'),
+        x.value('IN_Q'),
       ].join('\n'));
       expect(r.stdout, r.stderr).toContain('asked=1\n');
-      expect(r.stdout).toContain('NEW_A=unset IN_Q=1\n');
+      expect(r.stdout).toContain('NEW_A=unset\nIN_Q=1\n');
     });
   });
 }

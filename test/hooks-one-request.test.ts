@@ -19,7 +19,7 @@ function show(shell: Shell, label: string, name: string): string {
 }
 
 /** Hooks that leave a project by the plan their last answer carried, without a request. */
-const LEAVE_PLANS: ReadonlySet<Shell> = new Set<Shell>(['bash', 'zsh']);
+const LEAVE_PLANS: ReadonlySet<Shell> = new Set<Shell>(['bash', 'zsh', 'fish']);
 
 const COUNTING = 'n=$(cat "$ENVD_TEST_CTR" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "$ENVD_TEST_CTR"; export RUNS=$n\n';
 

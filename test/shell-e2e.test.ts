@@ -241,12 +241,10 @@ for (const shell of ['bash', 'zsh', 'fish'] as Shell[]) {
     });
 
     it('daemon frozen: a bounded wait, nothing changed, one warning; works again once it runs', async () => {
-      // bash and zsh: in A by a daemon's answer (an earlier test may have left the shell
-      // there by the CLI's, which carries no leave plan).
-      if (shell !== 'fish') {
-        await t.run(`cd ${out}`);
-        await t.run(`cd ${A}`);
-      }
+      // In A by a daemon's answer (an earlier test may have left the shell there by the
+      // CLI's, which carries no leave plan).
+      await t.run(`cd ${out}`);
+      await t.run(`cd ${A}`);
       const inA = await t.dump();
       const pid = daemonPid(sb);
       process.kill(pid, 'SIGSTOP');
@@ -260,9 +258,9 @@ for (const shell of ['bash', 'zsh', 'fish'] as Shell[]) {
         started = Date.now();
         const e2 = await t.run(`cd ${out}`);
         expect(Date.now() - started).toBeLessThan(3000);
-        // Leaving: bash and zsh apply the leave plan A's answer carried, which is what the
-        // daemon would answer (test/hooks-leave-plan.test.ts), without asking it; fish asks.
-        if (shell === 'fish') expectEnv(e2, inA, {}); else expectEnv(e2, base, none());
+        // Leaving: the hook applies the leave plan A's answer carried, which is what the
+        // daemon would answer (test/hooks-leave-plan.test.ts), without asking it.
+        expectEnv(e2, base, none());
         expect(count(t.screen(), 'did not answer')).toBe(1);
       } finally {
         process.kill(pid, 'SIGCONT');

@@ -96,6 +96,17 @@ set -g _envd_xv
 set -g _envd_un
 set -g _envd_msg
 set -g _envd_rf
+set -g _envd_qln # a leave plan's names, values now and then, and messages (`l` and `L` records)
+set -g _envd_qlw
+set -g _envd_qlk
+set -g _envd_qlt
+set -g _envd_qlm
+# The leave plan that came with the last answer (see _envd_leave). Loading the hook again keeps it.
+set -q _envd_pn; or set -g _envd_pn
+set -q _envd_pw; or set -g _envd_pw
+set -q _envd_pk; or set -g _envd_pk
+set -q _envd_pt; or set -g _envd_pt
+set -q _envd_pm; or set -g _envd_pm
 set -q _envd_tv[1]; or set -g _envd_tv -n x # the same as one `test` expression (see _envd_stale)
 set -q _envd_nc; or set -g _envd_nc '' # nc to use ('' not probed yet, '-' none)
 set -q _envd_pair; or set -g _envd_pair '' # this shell's FIFOs, $RUNDIR/sh/<pid>-<token> (see "transport")
@@ -295,8 +306,9 @@ function _envd_reqhead
     set -g _envd_n $_envd_ids[1]
     set -g _envd_id $_envd_n
     set -e _envd_ids[1]
-    set -g _envd_fl ''
-    test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb; and set -g _envd_fl c
+    # l: this hook takes leave plans (_envd_leave).
+    set -g _envd_fl l
+    test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb; and set -g _envd_fl cl
     test "$_envd_f" != "$_envd_found"; and set -g _envd_fl {$_envd_fl}n
 end
 
@@ -500,8 +512,9 @@ function _envd_fifo_ask
     set -g _envd_n $_envd_ids[1]
     set -g _envd_id $_envd_n
     set -e _envd_ids[1]
-    set -g _envd_fl ''
-    test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb; and set -g _envd_fl c
+    # l: this hook takes leave plans (_envd_leave).
+    set -g _envd_fl l
+    test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb; and set -g _envd_fl cl
     test "$_envd_f" != "$_envd_found"; and set -g _envd_fl {$_envd_fl}n
     # The watchdog first: from now on something comes on .res whatever happens.
     echo $_envd_id $_envd_wait >$_envd_pair.wd
@@ -565,6 +578,11 @@ function _envd_parse
     set -g _envd_rg ''
     set -g _envd_rk ''
     set -g _envd_rf
+    set -g _envd_qln
+    set -g _envd_qlw
+    set -g _envd_qlk
+    set -g _envd_qlt
+    set -g _envd_qlm
     set -q _envd_rep[5]; or return 4
     test "$_envd_rep[1]" = ENVD-HOOK -a "$_envd_rep[2]" = 1 -a "$_envd_rep[3]" = "$_envd_id"; or return 1
     set -l _envd_s t
@@ -576,6 +594,10 @@ function _envd_parse
                         set _envd_s xn
                     case u m k g w v z f
                         set _envd_s $_envd_f
+                    case l
+                        set _envd_s ln
+                    case L
+                        set _envd_s Lm
                     case p
                     case '*'
                         return 1
@@ -588,6 +610,22 @@ function _envd_parse
                 set _envd_s t
             case u
                 set -a _envd_un $_envd_f
+                set _envd_s t
+            case ln
+                set -a _envd_qln $_envd_f
+                set _envd_s lw
+            case lw
+                set -a _envd_qlw $_envd_f
+                set _envd_s lt
+            case lt
+                # As _envd_parse_joined takes it apart: `-` or `=`, and the rest (named
+                # captures: no command substitution, which would split at newlines).
+                string match -qr -- '(?s)\A(?<_envd_qk1>[-=]?)(?<_envd_qt1>.*)\z' $_envd_f
+                set -a _envd_qlk $_envd_qk1
+                set -a _envd_qlt $_envd_qt1
+                set _envd_s t
+            case Lm
+                set -a _envd_qlm $_envd_f
                 set _envd_s t
             case m
                 set -a _envd_msg $_envd_f
@@ -625,7 +663,7 @@ end
 # by _envd_parse); 1 when not (the caller then runs _envd_parse, which says why).
 function _envd_parse_joined
     # The id is digits (_envd_reqhead): nothing in it is special to a regex.
-    set -l _envd_r '(?:(?:x\x1e[^\x1e]*\x1e[^\x1e]*|[umkgwf]\x1e[^\x1e]*|p)\x1e)*?'
+    set -l _envd_r '(?:(?:x\x1e[^\x1e]*\x1e[^\x1e]*|l\x1e[^\x1e]*\x1e[^\x1e]*\x1e[^\x1e]*|[umkgwfL]\x1e[^\x1e]*|p)\x1e)*?'
     string match -qr -- '\AENVD-HOOK\x1e1\x1e'$_envd_id'\x1e'$_envd_r'z\x1e'$_envd_id'\x1e\z' $argv[1]; or return 1
     set _envd_r '(?:\AENVD-HOOK\x1e1\x1e[0-9]+\x1e|\G)'$_envd_r
     # The lists straight into the globals (declared under "state": a capture sets the
@@ -637,6 +675,8 @@ function _envd_parse_joined
     string match -qra -- $_envd_r'k\x1e(?<_envd_qk>[^\x1e]*)\x1e' $argv[1]
     string match -qra -- $_envd_r'g\x1e(?<_envd_qg>[^\x1e]*)\x1e' $argv[1]
     string match -qra -- $_envd_r'w\x1e(?<_envd_qw>[0-9]{1,6})\x1e' $argv[1]
+    string match -qra -- $_envd_r'l\x1e(?<_envd_qln>[^\x1e]*)\x1e(?<_envd_qlw>[^\x1e]*)\x1e(?<_envd_qlk>[-=]?)(?<_envd_qlt>[^\x1e]*)\x1e' $argv[1]
+    string match -qra -- $_envd_r'L\x1e(?<_envd_qlm>[^\x1e]*)\x1e' $argv[1]
     set -g _envd_rk $_envd_qk[-1] ''
     set -g _envd_rk $_envd_rk[1]
     set -g _envd_rg $_envd_qg[-1] ''
@@ -708,6 +748,8 @@ function _envd_fallback
     set -l _envd_o
     set -l _envd_st 0
     set -g _envd_try $_envd_key
+    # The environment is the CLI's to change now: no plan vouches for it any more.
+    set -g _envd_pn
     if contains -- "$_envd_rok" 0 -
         # In-process nothing would finish a slow evaluation later: wait.
         _envd_rwarn
@@ -806,6 +848,16 @@ function _envd_check
         set -g _envd_found $_envd_f
         return 0
     end
+    # Leaving for a directory without an env file, nothing newer than the stamp: the last
+    # answer's leave plan, when the shell is still as it left it (no request).
+    if test -z "$_envd_f" -a -z "$argv[2]"; and set -q _envd_pn[1]; and _envd_leave
+        set -g _envd_deps
+        set -g _envd_tv -n x
+        set -g _envd_pwd $PWD
+        set -g _envd_gen $argv[1]
+        set -g _envd_found ''
+        return 0
+    end
     # _envd_deps_set with no files, written out (a call that opens a loop costs more).
     set -g _envd_deps
     set -g _envd_tv -n x
@@ -831,6 +883,11 @@ function _envd_check
     switch $_envd_st
         case 0
             _envd_apply
+            set -g _envd_pn $_envd_qln
+            set -g _envd_pw $_envd_qlw
+            set -g _envd_pk $_envd_qlk
+            set -g _envd_pt $_envd_qlt
+            set -g _envd_pm $_envd_qlm
             set -g _envd_warned ''
             # _envd_deps_set, written out.
             set -g _envd_deps $_envd_rf
@@ -864,6 +921,44 @@ function _envd_check
     set -g _envd_pwd $PWD
     set -g _envd_gen $_envd_rg
     set -g _envd_found $_envd_f
+end
+
+# The leave plan: what the daemon answers a shell in the state its last answer left this
+# one in, on leaving for a directory where no env file is found (src/daemon/leave-plan.ts).
+# That answer depends only on the names in the plan and on the config (a dependency: newer
+# than the stamp, the daemon is asked). So while every one of them is exported with the
+# value it had then (`=VALUE`; fish's own join, as the request sends it) or not exported
+# (`-`), applying the plan here is applying that answer. 0: applied; 1: something differs
+# (a value changed by hand, another hook's state): ask.
+function _envd_leave
+    string match -qrv '^(?!_envd_)[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_pn; and return 1
+    set -l _envd_w $_envd_pw
+    for _envd_y in $_envd_pn
+        if test "$_envd_w[1]" = -
+            set -qx $_envd_y; and return 1
+        else
+            set -qx $_envd_y; and test "=$$_envd_y" = "$_envd_w[1]"; or return 1
+        end
+        set -e _envd_w[1]
+    end
+    set -q _envd_pm[1]; and printf '%s\n' $_envd_pm >&2
+    set -l _envd_k $_envd_pk
+    set -l _envd_t $_envd_pt
+    for _envd_y in $_envd_pn
+        switch "$_envd_k[1]"
+            case -
+                set -e -g $_envd_y
+            case =
+                # fish keeps PATH and CDPATH as lists: the empty value is the empty list.
+                if test -n "$_envd_t[1]"; or not contains -- $_envd_y PATH CDPATH
+                    set -gx $_envd_y $_envd_t[1]
+                else
+                    set -gx $_envd_y
+                end
+        end
+        set -e _envd_k[1] _envd_t[1]
+    end
+    set -g _envd_pn
 end
 
 # The note, rewritten just before the generation file is read: made owner-only here the
