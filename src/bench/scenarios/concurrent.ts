@@ -220,10 +220,14 @@ export const concurrentSocket: Scenario = {
         await Promise.all(projects.map((p, i) => settleShell(i, p, true)));
         await sleep(1100);
 
-        // The prompt burst (the rows): a change elsewhere, then all 50 ask at once.
+        // The prompt burst (the rows): a change elsewhere, then all 50 ask at once. Round 0
+        // is not timed in the rows: each shell's first prompt request after its `cd` carries
+        // an environment (the entry's changes applied) that no answer was worked out for
+        // yet, so round 0 takes the whole path for all 50; its figures go in the note.
         const generationFile = join(dirname(socket), 'generation');
         const envrc = join(elsewhere.dir, '.envrc');
         const samples: number[] = [];
+        const first: number[] = [];
         const start = await tool.helloInfo(box);
         const watchedBefore = start.watched;
         // Requests answered from kept replies: counted from just before each burst (the last
@@ -231,7 +235,7 @@ export const concurrentSocket: Scenario = {
         let replayedMark = start.replayed;
         let replayed = 0;
         let stale = 0;
-        for (let r = 0; r < rounds; r++) {
+        for (let r = 0; r <= rounds; r++) {
           const before = readFileSync(generationFile, 'utf8');
           // Same bytes, a new mtime: still approved, and the watcher reports a change.
           writeFileSync(envrc, readFileSync(envrc));
@@ -240,17 +244,17 @@ export const concurrentSocket: Scenario = {
             moved = readFileSync(generationFile, 'utf8') !== before;
             if (!moved) await sleep(10);
           }
-          if (!moved) throw new Error(`round ${r + 1}: the generation did not move within 3 s of the change`);
+          if (!moved) throw new Error(`round ${r}: the generation did not move within 3 s of the change`);
           const answers = await shells.burst(projects.map((p) => p.dir));
-          replayed += (await tool.replayed(box)) - replayedMark;
+          if (r > 0) replayed += (await tool.replayed(box)) - replayedMark;
           for (const [i, a] of answers.entries()) {
             const p = projects[i];
             if (p === undefined) continue;
             envs[i] = a.env;
             if (!has(i, p.name, p.value)) {
-              stale++;
+              if (r > 0) stale++;
               await settleShell(i, p, true);
-            } else samples.push(a.us);
+            } else (r > 0 ? samples : first).push(a.us);
           }
           // The shell in the changed project asks at its prompt too; the next round's change
           // is seen once its directory is watched again.
@@ -259,7 +263,7 @@ export const concurrentSocket: Scenario = {
             const h = await tool.helloInfo(box);
             replayedMark = h.replayed;
             if (h.watched >= watchedBefore && h.watchPending === 0) break;
-            if (i >= 300) throw new Error(`round ${r + 1}: ${elsewhere.dir} was not watched again within 3 s`);
+            if (i >= 300) throw new Error(`round ${r}: ${elsewhere.dir} was not watched again within 3 s`);
             await sleep(10);
           }
         }
@@ -270,7 +274,8 @@ export const concurrentSocket: Scenario = {
         p50.cells.envd = Number.isFinite(v50) ? { value: v50, n: ranked.length } : { value: null, n: ranked.length, failed: staleNote };
         const cd = (['enter', 'leave'] as const).filter((k) => bySide[k].length > 0)
           .map((k) => `${k} p50 ${formatMicros(percentile(bySide[k], 50))} p99 ${formatMicros(percentile(bySide[k], 99))}`).join(', ');
-        const maxNote = `max ${formatMicros(Math.max(...samples))}; ${replayed} of ${SHELLS * rounds} served from kept replies; `
+        const firstNote = first.length > 0 ? `round 0, the first change after entering (whole path, not in the rows): p50 ${formatMicros(percentile(first, 50))} max ${formatMicros(Math.max(...first))}; ` : '';
+        const maxNote = `max ${formatMicros(Math.max(...samples))}; ${replayed} of ${SHELLS * rounds} served from kept replies; ${firstNote}`
           + `50 shells changing directory at once: ${cd}${cdStale > 0 ? ` (${cdStale} asked again)` : ''}`;
         if (!Number.isFinite(v99)) return { value: null, n: ranked.length, failed: `${staleNote}; ${maxNote}` };
         return { value: v99, n: ranked.length, note: [maxNote, staleNote].filter((x) => x !== '').join('; ') };
