@@ -34,6 +34,21 @@ describe('npm run bench', () => {
     expect(r.stdout).toMatch(/Targets:\n {2}(MET|MISSED|NOT MEASURED): bash idle/);
   });
 
+  it('runs the 50-hook-clients scenario in quick mode: threads as clients, the generation moving in every round', () => {
+    // A round whose change does not move the generation, or a client that never answers,
+    // fails the row (src/bench/scenarios/concurrent.ts); the row then has no number.
+    const r = spawnSync(process.execPath, [BENCH, '--quick', '--only', 'concurrent-socket', '--tools', 'envd', '--no-write', '--no-install'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    expect(r.stderr).not.toMatch(/FAILED|broke|did not move|not watched again/);
+    expect(r.status).toBe(0);
+    const lines = r.stdout.split('\n');
+    expect(lines.find((l) => l.startsWith('50 hook clients at once: p99'))).toMatch(/^50 hook clients at once: p99\s+—\s+[0-9.]+ (µs|ms)\s/);
+    expect(r.stdout).toMatch(/of 500 served from kept replies; round 0, the first change after entering/);
+  }, 130_000);
+
   it('lists its scenarios', () => {
     const r = spawnSync(process.execPath, [BENCH, '--list'], { cwd: ROOT, encoding: 'utf8', timeout: 20_000 });
     expect(r.status).toBe(0);

@@ -3,7 +3,7 @@
 // instance with active ones; a project's dependencies stay watched while shells use it;
 // and a real daemon tells shells (a generation bump) when it stops watching.
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -117,6 +117,37 @@ describe.runIf(process.platform === 'linux')('DependencyWatcher (real chokidar, 
     await sleep(100);
     writeFileSync(join(root, '.config/mise.toml'), '[tools]\ngo = "1.22"\n');
     await until(() => changed.includes(join(root, '.config/mise.toml')), 3000, 'the nested file');
+  });
+
+  it('resolves a dependency once, and again only after a change is seen on it (a retargeted link)', async () => {
+    const root = tree();
+    for (const d of ['a', 'b', 'c']) mkdirSync(join(root, d));
+    writeFileSync(join(root, 'a', '.envrc'), 'export X=1\n');
+    writeFileSync(join(root, 'a', 'one.sh'), '# one\n');
+    writeFileSync(join(root, 'b', 'two.sh'), '# two\n');
+    const link = join(root, 'c', '.envrc');
+    symlinkSync(join(root, 'a', 'one.sh'), link);
+    const deps = [join(root, 'a', '.envrc'), link];
+    const { w, changed } = watcher(60_000);
+    w.sync(deps, []);
+    await until(() => w.pending === 0 && w.count === 3, 5000, 'the watches ready');
+    // Both paths and the link's target: three.
+    expect(w.resolvedLookups).toBe(3);
+    // The same list again (another project evaluated, a re-run on entry): nothing resolved.
+    w.sync([...deps], []);
+    expect(w.resolvedLookups).toBe(3);
+
+    // The link now points elsewhere: seen on its name, resolved again, its new target watched.
+    await sleep(100);
+    symlinkSync(join(root, 'b', 'two.sh'), `${link}.new`);
+    renameSync(`${link}.new`, link);
+    await until(() => changed.includes(link), 3000, 'the retargeted link');
+    w.sync([...deps], []);
+    expect(w.resolvedLookups).toBe(5);
+    await until(() => w.pending === 0 && w.count === 3, 5000, 'the new target watched');
+    await sleep(100);
+    writeFileSync(join(root, 'b', 'two.sh'), '# two, edited\n');
+    await until(() => changed.includes(join(root, 'b', 'two.sh')), 3000, 'an edit of the new target');
   });
 
   it("a project's dependencies outside cwd's path stay watched while requests use them", async () => {

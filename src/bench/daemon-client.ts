@@ -99,14 +99,18 @@ export class DaemonClient {
     return (await this.helloInfo(env)).pid;
   }
 
-  /** The daemon's pid and how many hook requests it has answered from kept replies. */
-  async helloInfo(env: Record<string, string>): Promise<{ pid: number; replayed: number }> {
+  /**
+   * The daemon's pid, how many hook requests it has answered from kept replies, and its
+   * watcher's counts (dependencies watched, directories asked for but not watched yet).
+   */
+  async helloInfo(env: Record<string, string>): Promise<{ pid: number; replayed: number; watched: number; watchPending: number }> {
     const id = identityOf(resolvePaths(env));
     const identity = { home: id.home, configDir: id.configDir, direnvConfigDir: id.direnvConfigDir, dataDir: id.dataDir };
     const r = await this.request({ type: 'hello', client: { version: 'bench', protocol: PROTOCOL_VERSION, pid: process.pid, identity } });
     const result = r.result;
     if (!isRecord(result) || typeof result.pid !== 'number') throw new Error('daemon: hello without a pid');
-    return { pid: result.pid, replayed: typeof result.replayed === 'number' ? result.replayed : 0 };
+    const count = (k: string): number => { const v = result[k]; return typeof v === 'number' ? v : 0; };
+    return { pid: result.pid, replayed: count('replayed'), watched: count('watched'), watchPending: count('watchPending') };
   }
 
   async allow(file: string, cwd: string): Promise<void> {

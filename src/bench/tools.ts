@@ -183,9 +183,14 @@ export class EnvdTool extends Tool {
 
   /** Hook requests the daemon has answered from kept replies (hook-replay.ts) since it started. */
   async replayed(box: Sandbox): Promise<number> {
+    return (await this.helloInfo(box)).replayed;
+  }
+
+  /** What the daemon's hello reports that the bench reads (see DaemonClient.helloInfo). */
+  async helloInfo(box: Sandbox): ReturnType<DaemonClient['helloInfo']> {
     const client = await DaemonClient.open(this.socket(box));
     try {
-      return (await client.helloInfo(box.env)).replayed;
+      return await client.helloInfo(box.env);
     } finally {
       client.close();
     }

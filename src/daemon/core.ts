@@ -117,7 +117,8 @@ export class DaemonCore implements Backend {
   /** The watcher saw these paths change: refresh what depended on them, tell the hooks. */
   onWatchedChange(paths: string[]): void {
     this.o.log.info({ paths }, 'dependencies changed');
-    // A link among them may point elsewhere now: the next sync resolves every path again.
+    // A link among them may point elsewhere now: the next sync resolves them again (the
+    // watcher forgot what they resolved to, watch-paths.ts), even if the list is the same.
     this.lastDepKey = '';
     let relevant = true;
     try {

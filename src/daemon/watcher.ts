@@ -1,10 +1,10 @@
-import { realpathSync } from 'node:fs';
 import { isDirectory } from '../util/fs.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { FSWatcher } from 'chokidar';
 import type { WatcherState } from '../protocol/messages.js';
 import { errnoCode, errorMessage } from '../util/errors.js';
 import type { DaemonLogger } from './log.js';
+import { ResolvedPaths } from './watch-paths.js';
 
 export interface WatcherOptions {
   log: DaemonLogger;
@@ -66,6 +66,8 @@ export class DependencyWatcher {
   private readonly known = new Map<string, DirInfo>();
   private readonly watching = new Set<string>();
   private readonly idle = new Set<string>();
+  /** Real paths and kinds of the dependencies, kept until a change is seen on them. */
+  private readonly resolved = new ResolvedPaths();
   private pendingPaths = new Set<string>();
   private debounce: NodeJS.Timeout | null = null;
   private sweeper: NodeJS.Timeout | null = null;
@@ -123,6 +125,11 @@ export class DependencyWatcher {
     return live;
   }
 
+  /** Dependency paths resolved from disk so far (watch-paths.ts; tests read it). */
+  get resolvedLookups(): number {
+    return this.resolved.lookups;
+  }
+
   get dirCount(): number {
     return this.watching.size;
   }
@@ -136,15 +143,13 @@ export class DependencyWatcher {
     if (!this.opts.enabled) return;
     const now = Date.now();
     const wantDeps = new Set<string>();
+    const asked = new Set<string>();
     const addDep = (p: string): void => {
       const abs = resolve(p);
       wantDeps.add(abs);
-      try {
-        const real = realpathSync(abs);
-        if (real !== abs) wantDeps.add(real);
-      } catch {
-        // Missing now; its directory is still watched so its creation is seen.
-      }
+      asked.add(abs);
+      const real = this.resolved.get(abs).real;
+      if (real !== null && real !== abs) wantDeps.add(real);
     };
     for (const p of dependencies) addDep(p);
     this.pinnedDeps.clear();
@@ -161,11 +166,13 @@ export class DependencyWatcher {
     for (const p of wantDeps) {
       this.deps.add(p);
       wantDirs.add(dirname(p));
-      if (isDirectory(p)) {
+      asked.add(p);
+      if (this.resolved.get(p).dir) {
         this.depDirs.add(p);
         wantDirs.add(p);
       }
     }
+    this.resolved.keepOnly(asked);
     for (const d of wantDirs) {
       const info = this.known.get(d);
       if (info === undefined) this.known.set(d, { lastActive: now, pinned: pinnedDirs.has(d) });
@@ -262,6 +269,8 @@ export class DependencyWatcher {
     if (this.closed || !this.degraded) return;
     await this.dropAllWatches();
     if (this.closed) return;
+    // Changes may have gone unseen while degraded: resolve every path afresh at the next sync.
+    this.resolved.clear();
     this.rearmFailed = false;
     this.rearmBatch = null;
     this.opts.log.info({ dirs: this.known.size }, 'file watcher: setting up every watch again');
@@ -408,6 +417,8 @@ export class DependencyWatcher {
         const info = this.known.get(dirname(p));
         if (info !== undefined) info.lastActive = now;
       }
+      // A link among them may point elsewhere now: the next sync resolves these again.
+      this.resolved.forget(paths);
       this.opts.onChange(paths);
     }, this.debounceMs);
     this.debounce.unref();
