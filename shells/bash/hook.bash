@@ -274,9 +274,11 @@ _envd_parse() {
   while (( _envd_i < _envd_c )); do
     case ${_envd_rep[_envd_i]} in
       x) (( _envd_i += 3 )) ;;
-      l) (( _envd_i += 4 )) ;;
+      # A leave plan: its L and l records are checked when it is used (_envd_leave).
+      P) [[ ${_envd_rep[_envd_i+1]-} == [0-9]* && ${_envd_rep[_envd_i+1]} != *[!0-9]* ]] && (( _envd_i + 2 + _envd_rep[_envd_i+1] < _envd_c )) || return 1
+         (( _envd_i += 2 + _envd_rep[_envd_i+1] )) ;;
       p) (( _envd_i += 1 )) ;;
-      [umkgwfL]) (( _envd_i += 2 )) ;;
+      [umkgwf]) (( _envd_i += 2 )) ;;
       v) return 3 ;;
       z)
         (( _envd_i + 1 < _envd_c )) || return 4
@@ -307,9 +309,8 @@ _envd_apply() {
       k) _envd_rk=$_envd_y; (( _envd_i += 2 )) ;;
       f) _envd_rf+=("$_envd_y"); (( _envd_i += 2 )) ;;
       # The leave plan: its records, taken as they are once the loop is done (checked when
-      # used). The daemon sends them together.
-      l) (( _envd_ls >= 0 )) || _envd_ls=$_envd_i; (( _envd_i += 4, _envd_le = _envd_i )) ;;
-      L) (( _envd_ls >= 0 )) || _envd_ls=$_envd_i; (( _envd_i += 2, _envd_le = _envd_i )) ;;
+      # used).
+      P) (( _envd_ls = _envd_i + 2, _envd_le = _envd_ls + _envd_y, _envd_i = _envd_le )) ;;
       w)
         if [[ -n $_envd_y && $_envd_y != *[!0-9]* && $_envd_y != "$_envd_wait" ]]; then
           _envd_wait=$_envd_y

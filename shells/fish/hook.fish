@@ -598,6 +598,8 @@ function _envd_parse
                         set _envd_s ln
                     case L
                         set _envd_s Lm
+                    case P
+                        set _envd_s P
                     case p
                     case '*'
                         return 1
@@ -626,6 +628,8 @@ function _envd_parse
                 set _envd_s t
             case Lm
                 set -a _envd_qlm $_envd_f
+                set _envd_s t
+            case P
                 set _envd_s t
             case m
                 set -a _envd_msg $_envd_f
@@ -663,7 +667,7 @@ end
 # by _envd_parse); 1 when not (the caller then runs _envd_parse, which says why).
 function _envd_parse_joined
     # The id is digits (_envd_reqhead): nothing in it is special to a regex.
-    set -l _envd_r '(?:(?:x\x1e[^\x1e]*\x1e[^\x1e]*|l\x1e[^\x1e]*\x1e[^\x1e]*\x1e[^\x1e]*|[umkgwfL]\x1e[^\x1e]*|p)\x1e)*?'
+    set -l _envd_r '(?:(?:x\x1e[^\x1e]*\x1e[^\x1e]*|l\x1e[^\x1e]*\x1e[^\x1e]*\x1e[^\x1e]*|[umkgwfLP]\x1e[^\x1e]*|p)\x1e)*?'
     string match -qr -- '\AENVD-HOOK\x1e1\x1e'$_envd_id'\x1e'$_envd_r'z\x1e'$_envd_id'\x1e\z' $argv[1]; or return 1
     set _envd_r '(?:\AENVD-HOOK\x1e1\x1e[0-9]+\x1e|\G)'$_envd_r
     # The lists straight into the globals (declared under "state": a capture sets the

@@ -17,7 +17,7 @@ const HOOK_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /**
  * A leave plan (flag `l`): the records of leaving for a directory without an env file,
  * worked out for the environment `outcome` leaves the shell in (`current` with its change
- * applied), as `l` and `L` records; none when there is nothing to leave, or a name the
+ * applied), as `P`, `L` and `l` records; none when there is nothing to leave, or a name the
  * hook could not check. What the hook applies is then what the daemon would answer it on
  * leaving: the same records (outcomeRecords of that answer), made only when every name the
  * answer depends on is still what it was here.
@@ -41,5 +41,7 @@ export function leaveRecords(current: Readonly<Record<string, string>>, outcome:
   const names = [...new Set([...leave.names, ...then.keys()])].sort();
   if (names.some((n) => !HOOK_NAME.test(n) || n.startsWith('_envd_'))) return [];
   for (const name of names) out.push({ t: 'l', name, now: after[name] ?? null, then: then.has(name) ? then.get(name) : undefined });
-  return out;
+  // The count first: 2 fields an `L` record, 4 an `l` record.
+  const fields = out.reduce((n, r) => n + (r.t === 'l' ? 4 : 2), 0);
+  return [{ t: 'P', fields }, ...out];
 }

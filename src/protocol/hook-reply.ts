@@ -36,7 +36,12 @@ export type HookRecord =
    */
   | { t: 'l'; name: string; now: string | null; then: string | null | undefined }
   /** A leave plan's message, printed on stderr when the plan is applied. */
-  | { t: 'L'; text: string };
+  | { t: 'L'; text: string }
+  /**
+   * A leave plan follows: its `L` and `l` records, FIELDS fields in all (letters included),
+   * so a hook can keep them as one slice without walking them record by record.
+   */
+  | { t: 'P'; fields: number };
 
 type RecordLetter = HookRecord['t'];
 
@@ -78,6 +83,7 @@ const RECORDS: { readonly [T in RecordLetter]: RecordSpec<Extract<HookRecord, { 
     },
   },
   L: { fields: ['text'], encode: (r) => [r.text], decode: ([text = '']) => ({ t: 'L', text }) },
+  P: { fields: ['fields'], encode: (r) => [String(r.fields)], decode: ([n = '']) => (UINT.test(n) ? { t: 'P', fields: Number(n) } : null) },
 };
 
 function planValue(v: string | null): string {
