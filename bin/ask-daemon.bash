@@ -144,31 +144,25 @@ _envd_wait() {
 }
 
 # ---- the answer ---------------------------------------------------------------------------
-# In `.out`: `ENVD-HOOK 1 ID`, records that tile the rest exactly, `z ID`; `o` and `s` must be
-# there (a daemon that does not know flag `t` answers as to a hook: Node then), and `V` this
-# package's version (another: the CLI decides, it replaces an older daemon). Once read, `-`
-# over the first byte of the lock (no truncation) frees the pair: the daemon removes it.
+# In `.out`: `ENVD-HOOK 1 ID`, records that tile the rest exactly, `z ID`; `s` must be there
+# with `o` (export) or `x`/`u` (exec) (a daemon that does not know flag `t` answers as to a
+# hook: Node then), and `V` this package's version (another: the CLI decides, it replaces
+# an older daemon). Once read, `-` over the first byte of the lock (no truncation) frees the
+# pair: the daemon removes it.
 _envd_wait || return 1
 mapfile -d '' -t _envd_rep < "$_envd_pair.out" || return 1
 if [[ -n $_envd_lock ]]; then builtin printf - 1<>"$_envd_lock"; _envd_lock=''; fi
-_envd_i=3 _envd_c=${#_envd_rep[@]} _envd_st='' _envd_dv='' _envd_out='' _envd_msgs=() _envd_ops=()
 [[ ${_envd_rep[0]-} == ENVD-HOOK && ${_envd_rep[1]-} == 1 && ${_envd_rep[2]-} == "$_envd_id" ]] || return 1
-while (( _envd_i < _envd_c )); do
-  case ${_envd_rep[_envd_i]} in
-    o) _envd_out=${_envd_rep[_envd_i+1]-}; (( _envd_i += 2 )) ;;
-    m) _envd_msgs+=("${_envd_rep[_envd_i+1]-}"); (( _envd_i += 2 )) ;;
-    x) (( _envd_i + 2 < _envd_c )) || return 1
-       _envd_ops+=(x "${_envd_rep[_envd_i+1]}" "${_envd_rep[_envd_i+2]}"); (( _envd_i += 3 )) ;;
-    u) _envd_ops+=(u "${_envd_rep[_envd_i+1]-}" ''); (( _envd_i += 2 )) ;;
-    s) _envd_st=${_envd_rep[_envd_i+1]-}; (( _envd_i += 2 )) ;;
-    V) _envd_dv=${_envd_rep[_envd_i+1]-}; (( _envd_i += 2 )) ;;
-    [kgwf]) (( _envd_i += 2 )) ;;
-    p) (( _envd_i += 1 )) ;;
-    z) break ;;
-    *) return 1 ;;
-  esac
-done
-(( _envd_i + 2 == _envd_c )) && [[ ${_envd_rep[_envd_i]-} == z && ${_envd_rep[_envd_i+1]} == "$_envd_id" && $_envd_st == [0-9] && -n $_envd_dv && $_envd_dv == "$_envd_ver" ]] || return 1
+_envd_c=${#_envd_rep[@]} _envd_msgs=() _envd_ops=()
+# The usual shape of export's answer (a kept one, hook-replay.ts: `w`, `o`, `s`, `V`, `k`,
+# then `g` and `z`) is taken as it is; any other is read record by record
+# (bin/ask-daemon-reply.bash, parsed only then).
+if [[ $_envd_c == 17 && ${_envd_rep[3]} == w && ${_envd_rep[5]} == o && ${_envd_rep[7]} == s && ${_envd_rep[9]} == V && ${_envd_rep[11]} == k && ${_envd_rep[13]} == g ]]; then
+  _envd_out=${_envd_rep[6]} _envd_st=${_envd_rep[8]} _envd_dv=${_envd_rep[10]} _envd_i=15
+else
+  builtin source "$_envd_root/bin/ask-daemon-reply.bash" || return 1
+fi
+(( _envd_i + 2 == _envd_c )) && [[ ${_envd_rep[_envd_i]} == z && ${_envd_rep[_envd_i+1]} == "$_envd_id" && $_envd_st == [0-9] && -n $_envd_dv && $_envd_dv == "$_envd_ver" ]] || return 1
 _envd_status=$_envd_st
 if [[ $1 == export ]]; then
   for _envd_m in "${_envd_msgs[@]}"; do builtin printf '%s\n' "$_envd_m" >&"$_envd_err"; done
