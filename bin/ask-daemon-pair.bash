@@ -39,4 +39,7 @@ set -C
 if ! : >"$_envd_pair.env"; then set +C; return 1; fi
 set +C
 command mkfifo -m 600 -- "$_envd_pair.req" "$_envd_pair.res" || return 1
+# The environment as /proc/$$/environ holds it (flag `E`: exact bytes), up to `#envd ID`.
+mapfile -d '' -t _envd_E < "/proc/$$/environ" || return 1
+builtin printf '%s\0' "${_envd_E[@]}" "#envd $_envd_id" 1<>"$_envd_pair.env" || return 1
 builtin printf '%s\n%s\n' "$_envd_pair.req" doors 1<>"$_envd_run/hook.fifo" || return 1

@@ -46,7 +46,7 @@ fi
 builtin source "$_envd_root/shells/bash/run-dir.bash" || return 1
 _envd_run_dir
 [[ $_envd_run == /* && ! -L $_envd_run && -d $_envd_run && -O $_envd_run && ! -L $_envd_run/sh && -d $_envd_run/sh && -O $_envd_run/sh ]] || return 1
-mapfile -d '' -t _envd_E < "/proc/$$/environ" || return 1
+[[ -r /proc/$$/environ ]] || return 1
 # Colour: the caller's stderr is a terminal.
 if [[ -t $_envd_err && -z ${NO_COLOR-} && ${TERM-} != dumb ]]; then _envd_fl+=c; fi
 # Unique to this process and moment (a door pair serves one front door after another): no
@@ -73,7 +73,10 @@ for _envd_i in 0 1 2 3 4 5 6 7; do
 done
 if [[ -z $_envd_pair ]]; then builtin source "$_envd_root/bin/ask-daemon-pair.bash" || return 1; fi
 exec {_envd_q}<>"$_envd_pair.req" {_envd_r}<>"$_envd_pair.res" || return 1
-builtin printf '%s\0' "${_envd_E[@]}" "#envd $_envd_id" 1<>"$_envd_pair.env" || return 1
+# The environment (flag `E`): on a door pair the daemon reads it from /proc/$$/environ
+# itself (src/daemon/door-env.ts; it checks that this process holds the pair open); a pair
+# of this process's own has it copied in (bin/ask-daemon-pair.bash).
+if [[ -n $_envd_lock ]]; then builtin printf '#envd /proc\0#envd %s\0' "$_envd_id" 1<>"$_envd_pair.env" || return 1; fi
 builtin printf '%s\0' ENVD-HOOK 1 "$_envd_id" "$_envd_fmt" "$_envd_fl" "$_envd_cwd" '' >&"$_envd_q" || return 1
 
 # ---- while the daemon works -------------------------------------------------------------

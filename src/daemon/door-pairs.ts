@@ -6,6 +6,7 @@ import { pidAlive } from '../util/process.js';
 import { readRegularText } from '../util/safe-read.js';
 import { checkRuntimeDir } from './runtime-dir.js';
 import type { HookBackend } from './backend.js';
+import { doorEnv } from './door-env.js';
 import { isPrivate, tryUnlink } from './fifo-files.js';
 import { Pair, servePair } from './fifo-pair.js';
 
@@ -162,7 +163,7 @@ export class DoorPairs {
     servePair(pair, this.guarded, this.warn, (unlink) => {
       pair.close(unlink);
       if (this.served.get(n) === pair) this.served.delete(n);
-    }, () => this.releaseSoon(n));
+    }, () => this.releaseSoon(n), () => doorEnv(pair.base));
   }
 
   /**
