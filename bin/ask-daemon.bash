@@ -1,19 +1,12 @@
 #!/bin/bash
 # `envd export FORMAT [--budget MS]` and `envd exec DIR CMD...` asked of a running daemon,
-# sourced by bin/envd (bash 4.4+) with _envd_root set. bash parses a file as it runs it, a
-# top-level command at a time (~2.4 us a line): so what the request needs comes first, in
-# the order it runs, as top-level code; what reads the answer is parsed while the daemon
-# works on it; exec's own code is in bin/ask-daemon-exec.bash. Export exits with the
-# answer; exec returns 0 with _envd_go set (bin/envd then calls _envd_run). Anything else
-# returns 1 before anything was printed or run: bin/envd hands over to Node (_envd_node
-# frees a claimed pair and puts the umask back). stderr is /dev/null here; messages go to
-# _envd_err, the caller's. The transport, checks and guarantees: docs/architecture.md,
-# "The front door".
+# sourced by bin/envd (bash 4.4+) with _envd_root set. What the request needs comes first,
+# as top-level code in the order it runs; the notes on it follow the request (bash parses
+# as it runs: what comes after is parsed while the daemon works).
 # shellcheck shell=bash disable=SC2154  # _envd_root, _envd_err, _envd_pre: set by bin/envd
 
-# ---- the request ------------------------------------------------------------------------
-# Format, flags (`E`: the environment as /proc/$$/environ holds it; `t`: the CLI's answer,
-# cli-answer.ts; `j` json; `b` --budget; `r` exec) and directory.
+# ---- the request (notes [1]-[6] below it) ------------------------------------------------
+# [1] Format, flags, directory.
 if [[ $1 == exec ]]; then
   builtin source "$_envd_root/bin/ask-daemon-exec.bash" && _envd_exec "${@:2}" || return 1
   _envd_fmt=bash _envd_fl=Etr _envd_cwd=$_envd_abs
@@ -28,40 +21,23 @@ else
   esac
 fi
 [[ ${ENVD_NO_DAEMON-} != 1 ]] || return 1
-
-# Paths over PATH_MAX (4096 bytes): a program cannot name its own working directory; the
-# CLI says so. A character is at most a few bytes: short paths are not counted (bytes are
-# counted only under LC_ALL=C, and switching the locale costs ~40 us).
+# [2] Paths over PATH_MAX.
 if (( ${#PWD} > 511 || ${#_envd_cwd} > 511 )); then
   _envd_fits() { local LC_ALL=C; (( ${#PWD} < 4096 && ${#_envd_cwd} < 4096 )); }
   _envd_fits || return 1
 fi
-
-# The runtime dir as src/config/paths.ts computes it; used only when it and sh/ are this
-# user's and not links (builtin tests). Their modes take stat(1), a process: the daemon
-# checks them at every request on its door pairs (src/daemon/door-pairs.ts) and refuses one
-# that fails (the CLI then says what is wrong); bin/ask-daemon-pair.bash checks them before
-# this side makes a pair of its own.
+# [3] The runtime dir.
 # shellcheck source=shells/bash/run-dir.bash
 builtin source "$_envd_root/shells/bash/run-dir.bash" || return 1
 _envd_run_dir
 [[ $_envd_run == /* && ! -L $_envd_run && -d $_envd_run && -O $_envd_run && ! -L $_envd_run/sh && -d $_envd_run/sh && -O $_envd_run/sh ]] || return 1
 [[ -r /proc/$$/environ ]] || return 1
-# Colour: the caller's stderr is a terminal.
 if [[ -t $_envd_err && -z ${NO_COLOR-} && ${TERM-} != dumb ]]; then _envd_fl+=c; fi
-# Unique to this process and moment (a door pair serves one front door after another): no
-# answer to another request is ever taken for this one's. Short: `d ID` is read with a
-# timeout, which bash pays for by the byte.
+# [4] The id.
 _envd_id=${EPOCHREALTIME-}
 _envd_id=${_envd_id//[!0-9]/}
 _envd_id=${_envd_id:-$RANDOM$RANDOM}$$
-
-# A free pair of the daemon's door pairs (src/daemon/door-pairs.ts), claimed by creating its
-# lock with noclobber (O_EXCL, a builtin), each of its files this user's. The umask is the
-# caller's (it must reach Node or exec's command as it is, and reading it costs a /proc
-# read): the lock holds a pid, in sh/ (0700); no other file is created here. None free, or
-# none made yet: a pair of this process's own (bin/ask-daemon-pair.bash, parsed only then;
-# it makes its files owner-only and sets _envd_pair).
+# [5] A pair.
 _envd_lock='' _envd_pair=''
 for _envd_i in 0 1 2 3 4 5 6 7; do
   _envd_b=$_envd_run/sh/door-$_envd_i
@@ -73,11 +49,39 @@ for _envd_i in 0 1 2 3 4 5 6 7; do
 done
 if [[ -z $_envd_pair ]]; then builtin source "$_envd_root/bin/ask-daemon-pair.bash" || return 1; fi
 exec {_envd_q}<>"$_envd_pair.req" {_envd_r}<>"$_envd_pair.res" || return 1
-# The environment (flag `E`): on a door pair the daemon reads it from /proc/$$/environ
-# itself (src/daemon/door-env.ts; it checks that this process holds the pair open); a pair
-# of this process's own has it copied in (bin/ask-daemon-pair.bash).
+# [6] The environment, and the request.
 if [[ -n $_envd_lock ]]; then builtin printf '#envd /proc\0#envd %s\0' "$_envd_id" 1<>"$_envd_pair.env" || return 1; fi
 builtin printf '%s\0' ENVD-HOOK 1 "$_envd_id" "$_envd_fmt" "$_envd_fl" "$_envd_cwd" '' >&"$_envd_q" || return 1
+
+# ---- notes on the request ---------------------------------------------------------------
+# Export exits with the answer; exec returns 0 with _envd_go set (bin/envd then calls
+# _envd_run). Anything else returns 1 before anything was printed or run: bin/envd hands
+# over to Node (_envd_node frees a claimed pair and puts the umask back). stderr is
+# /dev/null here; messages go to _envd_err, the caller's. The transport, checks and
+# guarantees: docs/architecture.md, "The front door".
+# [1] Flags: `E` the environment as /proc/$$/environ holds it; `t` the CLI's answer
+#     (src/daemon/cli-answer.ts); `j` json; `b` --budget; `r` exec; `c` colour (the
+#     caller's stderr is a terminal). exec's own checks are in bin/ask-daemon-exec.bash.
+# [2] A program cannot name a working directory deeper than PATH_MAX (4096 bytes): the CLI
+#     says so. A character is at most a few bytes: short paths are not counted (bytes are
+#     counted only under LC_ALL=C, and switching the locale costs ~40 us).
+# [3] The runtime dir as src/config/paths.ts computes it; used only when it and sh/ are
+#     this user's and not links (builtin tests). Their modes take stat(1), a process: the
+#     daemon checks them at every request on its door pairs (src/daemon/door-pairs.ts) and
+#     refuses one that fails (the CLI then says what is wrong); bin/ask-daemon-pair.bash
+#     checks them before this side makes a pair of its own.
+# [4] Unique to this process and moment (a door pair serves one front door after another):
+#     no answer to another request is ever taken for this one's. Short: `d ID` is read
+#     with a timeout, which bash pays for by the byte.
+# [5] A free pair of the daemon's door pairs (src/daemon/door-pairs.ts), claimed by
+#     creating its lock with noclobber (O_EXCL, a builtin), each of its files this user's.
+#     The umask is the caller's (it must reach Node or exec's command as it is, and reading
+#     it costs a /proc read): the lock holds a pid, in sh/ (0700); no other file is created
+#     here. None free, or none made yet: a pair of this process's own
+#     (bin/ask-daemon-pair.bash, parsed only then; it makes its files owner-only, copies
+#     the environment in and sets _envd_pair).
+# [6] On a door pair the daemon reads the environment from /proc/$$/environ itself
+#     (src/daemon/door-env.ts; only once it has seen this process hold the pair open).
 
 # ---- while the daemon works -------------------------------------------------------------
 # The daemon named in hook.pid is there (kill -0): one that is gone means Node now. One
