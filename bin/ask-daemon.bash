@@ -50,7 +50,7 @@ done
 if [[ -z $_envd_pair ]]; then builtin source "$_envd_root/bin/ask-daemon-pair.bash" || return 1; fi
 exec {_envd_q}<>"$_envd_pair.req" {_envd_r}<>"$_envd_pair.res" || return 1
 # [6] The environment, and the request.
-if [[ -n $_envd_lock ]]; then builtin printf '#envd /proc\0#envd %s\0' "$_envd_id" 1<>"$_envd_pair.env" || return 1; fi
+if [[ -n $_envd_lock ]]; then builtin printf '#envd /proc %s %s\0#envd %s\0' "$$" "$_envd_q" "$_envd_id" 1<>"$_envd_pair.env" || return 1; fi
 builtin printf '%s\0' ENVD-HOOK 1 "$_envd_id" "$_envd_fmt" "$_envd_fl" "$_envd_cwd" '' >&"$_envd_q" || return 1
 
 # ---- notes on the request ---------------------------------------------------------------
@@ -81,7 +81,8 @@ builtin printf '%s\0' ENVD-HOOK 1 "$_envd_id" "$_envd_fmt" "$_envd_fl" "$_envd_c
 #     (bin/ask-daemon-pair.bash, parsed only then; it makes its files owner-only, copies
 #     the environment in and sets _envd_pair).
 # [6] On a door pair the daemon reads the environment from /proc/$$/environ itself
-#     (src/daemon/door-env.ts; only once it has seen this process hold the pair open).
+#     (src/daemon/door-env.ts), once it has seen this process hold the pair's `.req` open on
+#     descriptor _envd_q.
 
 # ---- while the daemon works -------------------------------------------------------------
 # The daemon named in hook.pid is there (kill -0): one that is gone means Node now. One

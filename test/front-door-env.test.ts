@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ENVD_BIN, ROOT, Sandbox } from './helpers/sandbox.js';
 
 // On the daemon's door pairs, bin/envd's front door leaves its environment to the daemon,
-// which reads /proc/PID/environ of the pid in the pair's lock once that process is seen
+// which reads /proc/PID/environ of the pid the front door names once that process is seen
 // holding the pair open (src/daemon/door-env.ts).
 
 const NODE_MAIN = join(ROOT, 'dist', 'cli', 'main.js');
@@ -43,22 +43,23 @@ describe('the environment of a door pair\'s request', () => {
     expect(JSON.parse(viaDoor.stdout)).toMatchObject({ ODD: 'A.B=1 2' });
     // It went through a door pair: its `.env` holds the entry that leaves it to /proc.
     const envs = readdirSync(sh).filter((f) => /^door-[0-7]\.env$/.test(f)).map((f) => readFileSync(join(sh, f), 'latin1'));
-    expect(envs.some((e) => e.startsWith('#envd /proc\0#envd '))).toBe(true);
+    expect(envs.some((e) => /^#envd \/proc [0-9]+ [0-9]+\0#envd /.test(e))).toBe(true);
   });
 
-  it('is never another process\'s: a lock naming a process that does not hold the pair gets no answer', () => {
+  it('is never another process\'s: one named that does not hold the pair gets no answer', () => {
     const { sb, dir, sh } = ready();
-    // A request made by hand on a door pair, its lock naming this shell: answered with its
-    // environment. The same on another pair, its lock naming `sleep` (same user,
-    // MARK=intruder): no answer comes (the daemon drops that pair).
+    // A request made by hand on a door pair, its `#envd /proc PID FD` naming this shell and
+    // the descriptor it holds the pair's `.req` on: answered with its environment. The same
+    // on another pair naming `sleep` (same user, MARK=intruder), which does not hold it: no
+    // answer comes (the daemon drops that pair).
     const ask = (whose: 'sleep' | 'self', slot: number): string => sb.shell('bash', `
       MARK=intruder sleep 30 </dev/null >/dev/null 2>&1 & other=$!
       b=${join(sh, `door-${slot}`)}
       pid=$$; [[ ${whose} == self ]] || pid=$other
-      set -C; printf '%s\\n' "$pid" > "$b.lock" || exit 3; set +C
+      set -C; printf '%s\\n' "$$" > "$b.lock" || exit 3; set +C
       exec {q}<>"$b.req" {r}<>"$b.res"
       id=12345$$
-      printf '#envd /proc\\0#envd %s\\0' "$id" 1<>"$b.env"
+      printf '#envd /proc %s %s\\0#envd %s\\0' "$pid" "$q" "$id" 1<>"$b.env"
       printf '%s\\0' ENVD-HOOK 1 "$id" bash Etj "$PWD" '' >&"$q"
       got=''; IFS= read -r -t 5 -u "$r" got
       kill "$other"
