@@ -139,8 +139,11 @@ _envd_wait() {
     if [[ $_envd_t == 0.1 ]]; then
       _envd_t=1
       # Unread: nobody reads it (a stopped daemon, a zombie), unless the daemon is running
-      # and only slow to get to it (a busy machine): then it has a few seconds more.
+      # and only slow to get to it (a busy machine): then it has a few seconds more. Read,
+      # and the pair gone: the daemon refused the request (one that does not know
+      # `#envd /proc`, say) and dropped the pair.
       if builtin read -t 0 -u "$_envd_q"; then _envd_live || return 1; fi
+      [[ /dev/fd/$_envd_r -ef $_envd_pair.res ]] || return 1
     else
       # The daemon dropped the pair (its files removed or made again): no answer will come.
       [[ /dev/fd/$_envd_r -ef $_envd_pair.res ]] || return 1
