@@ -20,7 +20,7 @@ interface Checked { file: string; check: readonly [string, ...string[]] }
 const stdlib: Checked[] = readdirSync(join(ROOT, 'stdlib')).filter((f) => f.endsWith('.sh')).sort()
   .map((f) => ({ file: `stdlib/${f}`, check: ['shellcheck', '--shell=bash'] }));
 // bash programs of the repository's own: the front door, the user pass of the tests, CI.
-const programs: Checked[] = ['bin/envd', 'bin/ask-daemon.bash', 'bin/ask-daemon-pair.bash', 'scripts/test-as-user.sh', '.ci/run'].map((file) => ({ file, check: ['shellcheck', '--shell=bash'] }));
+const programs: Checked[] = ['bin/envd', 'bin/ask-daemon.bash', 'bin/ask-daemon-exec.bash', 'bin/ask-daemon-pair.bash', 'bin/ask-daemon-reply.bash', 'scripts/test-as-user.sh', '.ci/run'].map((file) => ({ file, check: ['shellcheck', '--shell=bash'] }));
 const shellFiles: Checked[] = [
   ...allShells().flatMap((s) => [s.hookFile, ...(s.completionFile === null ? [] : [s.completionFile])].map((file) => ({ file, check: s.check }))),
   // Sourced by the bash hook and by bin/envd's front door.

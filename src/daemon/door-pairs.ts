@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
-import { closeSync, constants, lstatSync, openSync, unlink } from 'node:fs';
+import { closeSync, constants, lstatSync, openSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { errorMessage } from '../util/errors.js';
 import { pidAlive } from '../util/process.js';
 import { readRegularText } from '../util/safe-read.js';
 import { checkRuntimeDir } from './runtime-dir.js';
 import type { HookBackend } from './backend.js';
+import { doorEnv } from './door-env.js';
 import { isPrivate, tryUnlink } from './fifo-files.js';
 import { Pair, servePair } from './fifo-pair.js';
 
@@ -19,7 +20,8 @@ import { Pair, servePair } from './fifo-pair.js';
  *   door-N.env, door-N.out   the request's environment and the reply, as for a shell's pair
  *   door-N.lock              the claim: a front door creates it with O_EXCL (bash's
  *                            noclobber `>`, a builtin), writing its pid; when it has read
- *                            its answer it writes `-` in its place (`>|`). This side
+ *                            its answer it writes `-` over the pid's first digit (`1<>`:
+ *                            no truncation, which ext4 follows with a flush). This side
  *                            removes the lock once it says `-` or its process is gone,
  *                            which frees the slot. A lock rewritten, not removed: the
  *                            front door has no builtin to remove a file. An empty lock is
@@ -35,15 +37,23 @@ import { Pair, servePair } from './fifo-pair.js';
  */
 export const DOOR_SLOTS = 8;
 
-/** How often, after an answer, the lock is looked at; and for how long at most. */
-const RELEASE_POLL_MS = 3;
+/**
+ * After an answer the slot's lock is looked at again when the daemon next answers on
+ * another slot (a front door run after another finds this one still locked and takes the
+ * next), and by a timer this long after, for the last one of a run: no wake-up of its own
+ * per request. Given up on after RELEASE_GIVE_UP_MS (a front door stopped while it held
+ * the pair; serveExisting looks again).
+ */
+const RELEASE_POLL_MS = 20;
 const RELEASE_GIVE_UP_MS = 60_000;
 /** An empty lock older than this is a claim that was never finished. */
 const CLAIM_GRACE_MS = 2000;
 
 export class DoorPairs {
   private readonly served = new Map<number, Pair>();
-  private readonly releasing = new Map<number, NodeJS.Timeout>();
+  /** Slots answered whose locks are not yet removed, with when each was answered. */
+  private readonly releasing = new Map<number, number>();
+  private releaseTimer: NodeJS.Timeout | null = null;
   private making = false;
   private closed = false;
 
@@ -114,7 +124,8 @@ export class DoorPairs {
 
   close(): void {
     this.closed = true;
-    for (const t of this.releasing.values()) clearInterval(t);
+    if (this.releaseTimer !== null) clearTimeout(this.releaseTimer);
+    this.releaseTimer = null;
     this.releasing.clear();
     for (const p of this.served.values()) p.close(false);
     this.served.clear();
@@ -152,21 +163,35 @@ export class DoorPairs {
     servePair(pair, this.guarded, this.warn, (unlink) => {
       pair.close(unlink);
       if (this.served.get(n) === pair) this.served.delete(n);
-    }, () => this.releaseSoon(n));
+    }, () => this.releaseSoon(n), () => doorEnv(pair.base));
   }
 
-  /** After an answer: free the slot once its front door is done with it. */
+  /**
+   * After an answer on slot N: the other slots whose front doors may be done are looked at
+   * now (their locks removed once they say so), N at the next answer or by the timer.
+   */
   private releaseSoon(n: number): void {
-    if (this.releasing.has(n) || this.closed) return;
-    const started = Date.now();
-    const timer = setInterval(() => {
-      if (this.sweepLock(n) || Date.now() - started > RELEASE_GIVE_UP_MS) {
-        clearInterval(timer);
-        this.releasing.delete(n);
-      }
+    if (this.closed) return;
+    this.sweepReleasing(n);
+    if (!this.releasing.has(n)) this.releasing.set(n, Date.now());
+    this.armRelease();
+  }
+
+  private sweepReleasing(except: number): void {
+    const now = Date.now();
+    for (const [m, since] of this.releasing) {
+      if (m !== except && (this.sweepLock(m) || now - since > RELEASE_GIVE_UP_MS)) this.releasing.delete(m);
+    }
+  }
+
+  private armRelease(): void {
+    if (this.releaseTimer !== null || this.closed || this.releasing.size === 0) return;
+    this.releaseTimer = setTimeout(() => {
+      this.releaseTimer = null;
+      this.sweepReleasing(-1);
+      this.armRelease();
     }, RELEASE_POLL_MS);
-    timer.unref();
-    this.releasing.set(n, timer);
+    this.releaseTimer.unref();
   }
 
   /**
@@ -179,12 +204,17 @@ export class DoorPairs {
     if (text === null) return true;
     const claim = text.trim();
     if (claim === '' && text === '' && claimedWithin(path, CLAIM_GRACE_MS)) return false;
+    // `-` over the pid's first digit (or in its place): released.
     const pid = Number.parseInt(claim, 10);
-    if (/^[0-9]+$/.test(claim) && Number.isSafeInteger(pid) && pid > 0 && pidAlive(pid)) return false;
-    // Off the event loop: on a journaling file system (a runtime dir under /tmp) an unlink
-    // can wait on the journal, and the next request should not. Until it is done the lock
-    // is there, so nobody claims the pair meanwhile; a lock already gone is fine.
-    unlink(path, () => undefined);
+    if (!claim.startsWith('-') && /^[0-9]+$/.test(claim) && Number.isSafeInteger(pid) && pid > 0 && pidAlive(pid)) return false;
+    // On the loop, after the answer that came before it: through the thread pool it cost
+    // a futex wake and a wake-up of the loop for its completion, each time. A lock already
+    // gone is fine.
+    try {
+      unlinkSync(path);
+    } catch {
+      // Gone already.
+    }
     return true;
   }
 }

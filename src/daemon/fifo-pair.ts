@@ -79,10 +79,12 @@ export class Pair {
 /**
  * Answer the hook requests that arrive on PAIR: each reply goes whole to `.out`, then
  * `d ID` to `.res`. `drop` forgets the pair (removing its files when asked to); `answered`
- * is called after each answer (door-pairs.ts frees its slot then).
+ * is called after each answer (door-pairs.ts frees its slot then); `envFile` reads a request's
+ * environment (the pair's `.env`; door-env.ts for a door pair).
  */
 export function servePair(
   pair: Pair, backend: HookBackend, warn: (msg: string) => void, drop: (unlink: boolean) => void, answered?: () => void,
+  envFile: () => Buffer = () => readEnvFile(pair.base),
 ): void {
   // No acknowledgement line: bash tells a stopped daemon from a busy one by whether its
   // request has been read. The budget goes in the answer (`w`) for the next request.
@@ -115,6 +117,6 @@ export function servePair(
       warn(`hook stream ${basename(pair.base)} closed: ${errorMessage(err)}`);
       drop(true);
     },
-  }, () => readEnvFile(pair.base));
+  }, envFile);
   pair.onData((chunk) => session.push(chunk));
 }
