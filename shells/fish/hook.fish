@@ -651,9 +651,7 @@ function _envd_apply
     # Every name checked at once; one that is not a plain name (never sent by envd) is
     # skipped, with the others checked one by one.
     set -l _envd_ok 1
-    if string match -qrv '^(?!_envd_)[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_xn $_envd_un
-        set _envd_ok ''
-    end
+    string match -qrv '^(?!_envd_)[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_xn $_envd_un; and set _envd_ok ''
     # All names fine and no empty value (the usual case): one `set -e` for every name and
     # two commands per export (fish spends several µs on each).
     if test -n "$_envd_ok"; and not contains -- '' $_envd_xv
@@ -662,9 +660,19 @@ function _envd_apply
             set -gx $_envd_y $_envd_xv[1]
             set -e _envd_xv[1]
         end
-        set _envd_un
-        set _envd_xn
+    else
+        _envd_apply_each $_envd_ok
     end
+    if test -n "$_envd_rk" -a "$_envd_rk" != "$_envd_kline"
+        set -g _envd_kline $_envd_rk
+        set -g _envd_markers (string split -n : -- $_envd_rk)
+    end
+end
+
+# _envd_apply's other case, one name at a time: $argv[1] is 1 when every name was found
+# fine; else each is checked, and one that is not a plain name is skipped.
+function _envd_apply_each
+    set -l _envd_ok $argv[1]
     for _envd_y in $_envd_un
         if test -n "$_envd_ok"; or begin
                 string match -qr '^[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_y; and not string match -q -- '_envd_*' $_envd_y
@@ -685,10 +693,6 @@ function _envd_apply
                 set -gx $_envd_y
             end
         end
-    end
-    if test -n "$_envd_rk" -a "$_envd_rk" != "$_envd_kline"
-        set -g _envd_kline $_envd_rk
-        set -g _envd_markers (string split -n : -- $_envd_rk)
     end
 end
 
@@ -782,12 +786,12 @@ function _envd_check
     # back. So what it ran for is noted before, and found still there after an interrupt:
     # hold until the directory, the file or the generation changes.
     set -g _envd_key "$PWD"\n"$_envd_f"\n"$argv[1]"
-    if test "$_envd_try" = "$_envd_key"
-        set -g _envd_try ''
-        set -g _envd_held $_envd_key
-        printf '%s\n' "envd: interrupted; environment unchanged here (cd in again to retry)" >&2
-    end
-    if test "$_envd_held" = "$_envd_key"
+    if test "$_envd_try" = "$_envd_key" -o "$_envd_held" = "$_envd_key"
+        if test "$_envd_try" = "$_envd_key"
+            set -g _envd_try ''
+            set -g _envd_held $_envd_key
+            printf '%s\n' "envd: interrupted; environment unchanged here (cd in again to retry)" >&2
+        end
         set -g _envd_pwd $PWD
         set -g _envd_gen $argv[1]
         set -g _envd_found $_envd_f
