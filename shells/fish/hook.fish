@@ -19,7 +19,7 @@
 # of the sourced text at each function call that opens a block (an `if`, a loop, a call),
 # ~1.2 µs per KB before it. So the paths taken at every prompt and request test with
 # `...; and return` rather than `if`, and their functions are defined again from their
-# own text at the end (see "register").
+# own text once a shell has its FIFO pair (_envd_redefine).
 
 # ---- settings -------------------------------------------------------------------------
 set -g _envd_bin @ENVD_BIN@
@@ -474,11 +474,27 @@ function _envd_pair_up
     if test (count $_envd_o) -eq 2; and string match -qr -- '^[0-9]+$' $_envd_o[1]
         set -g _envd_wpid $_envd_o[1]
         set -g _envd_pair $_envd_o[2]
+        _envd_redefine
         return 0
     end
     # No bash 4.4 here, or its files could not be made: `nc` for this shell.
     set -g _envd_fifos -
     return 1
+end
+
+# fish finds the line of every block it runs (an `if`, a loop, a function call, a command
+# substitution) by counting newlines from the start of the text the function was defined
+# in, once per call of the function: ~1.2 µs per KB, ~25 µs for a function at the end of
+# this text, a dozen times per request. So the functions on the prompt's and a request's
+# path are defined again, each group from its own short text (`functions` prints a
+# function's definition as it was written; one still running goes on as it was): ~1.5 ms,
+# once, when this shell's pair is made (_envd_pair_up), not when the hook is loaded.
+function _envd_redefine
+    functions -q _envd_on_prompt; and functions _envd_on_prompt _envd_on_pwd | source
+    functions _envd_hook _envd_mark | source
+    functions _envd_check _envd_find _envd_touch _envd_rdir _envd_deps_set _envd_stale | source
+    functions _envd_ask _envd_pair_up _envd_fifo_ask _envd_env | source
+    functions _envd_parse_joined _envd_apply | source
 end
 
 # Forget the pair; its watchdog exits (told through its own descriptor: the pair's files
@@ -947,14 +963,5 @@ if status is-interactive
         test "$_envd_pwd" = "$PWD"; and set -g _envd_skip a; or set -g _envd_skip 1
     end
 end
-# fish finds the line of every block it runs (an `if`, a loop, a function call, a command
-# substitution) by counting newlines from the start of the text the function was defined
-# in, once per call of the function: ~1.2 µs per KB, ~25 µs for a function at the end of
-# this text, a dozen times per request. So the functions on the prompt's and a request's
-# path are defined again, each group from its own short text (`functions` prints a
-# function's definition as it was written): ~0.5 ms once, when the hook is loaded.
-functions -q _envd_on_prompt; and functions _envd_on_prompt _envd_on_pwd | source
-functions _envd_hook _envd_mark | source
-functions _envd_check _envd_find _envd_touch _envd_rdir _envd_deps_set _envd_stale | source
-functions _envd_ask _envd_pair_up _envd_fifo_ask _envd_env | source
-functions _envd_parse_joined _envd_apply | source
+# Loaded again in a shell that has its pair already: _envd_pair_up will not run again.
+test -n "$_envd_wpid"; and _envd_redefine
