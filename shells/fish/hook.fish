@@ -19,7 +19,7 @@
 # of the sourced text at each function call that opens a block (an `if`, a loop, a call),
 # ~1.2 µs per KB before it. So the paths taken at every prompt and request test with
 # `...; and return` rather than `if`, and their functions are defined again from their
-# own text at the end (see "register").
+# own text once a shell has its FIFO pair (_envd_redefine).
 
 # ---- settings -------------------------------------------------------------------------
 set -g _envd_bin @ENVD_BIN@
@@ -486,11 +486,27 @@ function _envd_pair_up
     if test (count $_envd_o) -eq 2; and string match -qr -- '^[0-9]+$' $_envd_o[1]
         set -g _envd_wpid $_envd_o[1]
         set -g _envd_pair $_envd_o[2]
+        _envd_redefine
         return 0
     end
     # No bash 4.4 here, or its files could not be made: `nc` for this shell.
     set -g _envd_fifos -
     return 1
+end
+
+# fish finds the line of every block it runs (an `if`, a loop, a function call, a command
+# substitution) by counting newlines from the start of the text the function was defined
+# in, once per call of the function: ~1.2 µs per KB, ~25 µs for a function at the end of
+# this text, a dozen times per request. So the functions on the prompt's and a request's
+# path are defined again, each group from its own short text (`functions` prints a
+# function's definition as it was written; one still running goes on as it was): ~1.5 ms,
+# once, when this shell's pair is made (_envd_pair_up), not when the hook is loaded.
+function _envd_redefine
+    functions -q _envd_on_prompt; and functions _envd_on_prompt _envd_on_pwd | source
+    functions _envd_hook _envd_mark | source
+    functions _envd_check _envd_find _envd_touch _envd_rdir _envd_deps_set _envd_stale | source
+    functions _envd_ask _envd_pair_up _envd_fifo_ask _envd_env | source
+    functions _envd_parse_joined _envd_apply | source
 end
 
 # Forget the pair; its watchdog exits (told through its own descriptor: the pair's files
@@ -695,9 +711,7 @@ function _envd_apply
     # Every name checked at once; one that is not a plain name (never sent by envd) is
     # skipped, with the others checked one by one.
     set -l _envd_ok 1
-    if string match -qrv '^(?!_envd_)[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_xn $_envd_un
-        set _envd_ok ''
-    end
+    string match -qrv '^(?!_envd_)[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_xn $_envd_un; and set _envd_ok ''
     # All names fine and no empty value (the usual case): one `set -e` for every name and
     # two commands per export (fish spends several µs on each).
     if test -n "$_envd_ok"; and not contains -- '' $_envd_xv
@@ -706,9 +720,19 @@ function _envd_apply
             set -gx $_envd_y $_envd_xv[1]
             set -e _envd_xv[1]
         end
-        set _envd_un
-        set _envd_xn
+    else
+        _envd_apply_each $_envd_ok
     end
+    if test -n "$_envd_rk" -a "$_envd_rk" != "$_envd_kline"
+        set -g _envd_kline $_envd_rk
+        set -g _envd_markers (string split -n : -- $_envd_rk)
+    end
+end
+
+# _envd_apply's other case, one name at a time: $argv[1] is 1 when every name was found
+# fine; else each is checked, and one that is not a plain name is skipped.
+function _envd_apply_each
+    set -l _envd_ok $argv[1]
     for _envd_y in $_envd_un
         if test -n "$_envd_ok"; or begin
                 string match -qr '^[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_y; and not string match -q -- '_envd_*' $_envd_y
@@ -729,10 +753,6 @@ function _envd_apply
                 set -gx $_envd_y
             end
         end
-    end
-    if test -n "$_envd_rk" -a "$_envd_rk" != "$_envd_kline"
-        set -g _envd_kline $_envd_rk
-        set -g _envd_markers (string split -n : -- $_envd_rk)
     end
 end
 
@@ -828,12 +848,12 @@ function _envd_check
     # back. So what it ran for is noted before, and found still there after an interrupt:
     # hold until the directory, the file or the generation changes.
     set -g _envd_key "$PWD"\n"$_envd_f"\n"$argv[1]"
-    if test "$_envd_try" = "$_envd_key"
-        set -g _envd_try ''
-        set -g _envd_held $_envd_key
-        printf '%s\n' "envd: interrupted; environment unchanged here (cd in again to retry)" >&2
-    end
-    if test "$_envd_held" = "$_envd_key"
+    if test "$_envd_try" = "$_envd_key" -o "$_envd_held" = "$_envd_key"
+        if test "$_envd_try" = "$_envd_key"
+            set -g _envd_try ''
+            set -g _envd_held $_envd_key
+            printf '%s\n' "envd: interrupted; environment unchanged here (cd in again to retry)" >&2
+        end
         set -g _envd_pwd $PWD
         set -g _envd_gen $argv[1]
         set -g _envd_found $_envd_f
@@ -1042,14 +1062,5 @@ if status is-interactive
         test "$_envd_pwd" = "$PWD"; and set -g _envd_skip a; or set -g _envd_skip 1
     end
 end
-# fish finds the line of every block it runs (an `if`, a loop, a function call, a command
-# substitution) by counting newlines from the start of the text the function was defined
-# in, once per call of the function: ~1.2 µs per KB, ~25 µs for a function at the end of
-# this text, a dozen times per request. So the functions on the prompt's and a request's
-# path are defined again, each group from its own short text (`functions` prints a
-# function's definition as it was written): ~0.5 ms once, when the hook is loaded.
-functions -q _envd_on_prompt; and functions _envd_on_prompt _envd_on_pwd | source
-functions _envd_hook _envd_mark | source
-functions _envd_check _envd_find _envd_touch _envd_rdir _envd_deps_set _envd_stale | source
-functions _envd_ask _envd_pair_up _envd_fifo_ask _envd_env | source
-functions _envd_parse_joined _envd_apply | source
+# Loaded again in a shell that has its pair already: _envd_pair_up will not run again.
+test -n "$_envd_wpid"; and _envd_redefine
