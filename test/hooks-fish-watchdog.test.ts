@@ -118,8 +118,9 @@ describe.runIf(tmuxOk && haveShell('fish'))('fish: the watchdog keeps the prompt
     await until(() => procState(pid) === 'T', 5000, 'daemon stopped');
     try {
       const before = count(t.screen(), 'did not answer');
-      // A hung prompt never writes its dump: the step's own limit is the test.
-      const e = await t.run(`cd ${out}`, STEP_MS);
+      // A hung prompt never writes its dump: the step's own limit is the test. Without its
+      // leave plan (which would leave without asking), the shell asks the stopped daemon.
+      const e = await t.run(`set -g _envd_pn; cd ${out}`, STEP_MS);
       expect(e.A_VAR).toBe('a');
       expect(e.PWD).toBe(out);
       expect(count(t.screen(), 'did not answer') - before).toBe(1);
@@ -140,7 +141,8 @@ describe.runIf(tmuxOk && haveShell('fish'))('fish: the watchdog keeps the prompt
     const before = count(t.screen(), 'did not answer');
     process.kill(old, 'SIGKILL');
     await until(() => procState(old) === null || procState(old) === 'Z', 5000, 'daemon gone');
-    expect((await t.run(`cd ${out}`, STEP_MS)).A_VAR).toBeUndefined();
+    // Without its leave plan (which would leave without asking), the shell asks.
+    expect((await t.run(`set -g _envd_pn; cd ${out}`, STEP_MS)).A_VAR).toBeUndefined();
     await until(() => existsSync(join(sb.runtimeDir, 'hook.pid')) && daemonPid() !== old, STEP_MS, 'a new daemon');
     const outFile = join(sb.runtimeDir, 'sh', pairFiles().find((f) => f.endsWith('.out')) ?? '');
     writeFileSync(outFile, '');
@@ -153,10 +155,11 @@ describe.runIf(tmuxOk && haveShell('fish'))('fish: the watchdog keeps the prompt
     // A budget longer than the test: only the watchdog can end this wait.
     sb.write('home/.config/envd/envd.toml', '[global]\nasync_budget = "60s"\n');
     sb.write('delay', '4');
-    // Two answers carry the new budget to the hook (it waits by the last `w` it got).
-    await t.run(`cd ${out}`, STEP_MS);
+    // Two answers carry the new budget to the hook (it waits by the last `w` it got); the
+    // leaves ask too (no leave plan).
+    await t.run(`set -g _envd_pn; cd ${out}`, STEP_MS);
     await t.run(`cd ${A}`, STEP_MS);
-    await t.run(`cd ${out}`, STEP_MS);
+    await t.run(`set -g _envd_pn; cd ${out}`, STEP_MS);
     const started = sb.path('S', 'started');
     t.type(`cd ${S}`);
     await until(() => existsSync(started), STEP_MS, 'evaluation started');

@@ -506,7 +506,7 @@ function _envd_redefine
     functions _envd_hook _envd_mark | source
     functions _envd_check _envd_find _envd_touch _envd_rdir _envd_deps_set _envd_stale | source
     functions _envd_ask _envd_pair_up _envd_fifo_ask _envd_env | source
-    functions _envd_parse_joined _envd_apply | source
+    functions _envd_parse_joined _envd_apply _envd_leave | source
 end
 
 # Forget the pair; its watchdog exits (told through its own descriptor: the pair's files
