@@ -3,8 +3,8 @@ import { Sandbox, haveShell, type Shell } from './helpers/sandbox.js';
 import { daemonSandboxEachTest } from './helpers/daemon-sandbox.js';
 
 // Leave plans: an answer that leaves the shell in a project carries what the daemon would
-// answer on leaving it for a directory without an env file (src/daemon/hook-session.ts
-// leaveRecords), and the bash and zsh hooks apply it themselves, without a request, while
+// answer on leaving it for a directory without an env file (src/daemon/leave-plan.ts
+// leaveRecords), and the bash, zsh and fish hooks apply it themselves, without a request, while
 // every name it depends on is still what that answer left. Anything else (a value changed
 // by hand, another state, a config edit) asks the daemon, as before. `_envd_n` is each
 // hook's request counter; `_envd_hook` stands for a prompt.
