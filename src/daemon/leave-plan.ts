@@ -23,13 +23,30 @@ const HOOK_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * answer depends on is still what it was here.
  */
 export function leaveRecords(current: Readonly<Record<string, string>>, outcome: ExportOutcome, shell: HookShell, colour: boolean,
-  leaveFrom: (after: Record<string, string>) => LeaveAnswer | null, records: OutcomeRecords): HookRecord[] {
+  leaveFrom: (after: Record<string, string>) => LeaveAnswer | null, records0: OutcomeRecords): HookRecord[] {
   if (outcome.kind === 'pending') return [];
   const after: Record<string, string> = Object.assign(Object.create(null) as Record<string, string>, current);
   for (const n of outcome.change.unset) delete after[n];
   for (const [n, v] of Object.entries(outcome.change.set)) after[n] = v;
   const leave = leaveFrom(after);
   if (leave === null) return [];
+  // The same answer object for the same names' values (the engine keeps them): its records.
+  const key = `${shell}${colour ? '+c' : ''}`;
+  const kept = recordsByLeave.get(leave)?.get(key);
+  if (kept !== undefined) return kept;
+  const records = planRecords(leave, after, shell, colour, records0);
+  let byShell = recordsByLeave.get(leave);
+  if (byShell === undefined) {
+    byShell = new Map();
+    recordsByLeave.set(leave, byShell);
+  }
+  byShell.set(key, records);
+  return records;
+}
+
+const recordsByLeave = new WeakMap<LeaveAnswer, Map<string, HookRecord[]>>();
+
+function planRecords(leave: LeaveAnswer, after: Readonly<Record<string, string>>, shell: HookShell, colour: boolean, records: OutcomeRecords): HookRecord[] {
   const then = new Map<string, string | null>();
   const out: HookRecord[] = [];
   for (const r of records(leave.outcome, shell, colour)) {

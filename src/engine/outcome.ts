@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../config/config.js';
 import { tildePath } from '../config/paths.js';
-import { changeBetween, diffBetween, revert, summarize, type Env, type EnvDiff } from '../env/diff.js';
+import { changeBetween, decodeDiff, diffBetween, revert, summarize, type Env, type EnvDiff } from '../env/diff.js';
 import { copyNameMap } from '../env/map.js';
 import { ALL_STATE_VARS } from '../env/names.js';
 import { red } from '../util/colour.js';
@@ -60,6 +60,19 @@ export function unloaded(c: AnswerContext, messages: string[]): ExportOutcome {
  * Null when there is nothing to leave, or the state is one only the daemon reads (envd's
  * older variables, a DIRENV_DIFF that does not decode).
  */
+/**
+ * What leaveFrom's answer depends on in `after`: the state variables and the names the
+ * state's diff changed (their values; `\u0001` for unset). Equal keys, equal answers (under
+ * one config).
+ */
+export function leaveKey(after: Env): string {
+  const names = new Set<string>(ALL_STATE_VARS);
+  for (const n of Object.keys(decodeDiff(after.DIRENV_DIFF)?.next ?? {})) names.add(n);
+  const parts: string[] = [];
+  for (const n of names) parts.push(n, after[n] ?? '\u0001');
+  return parts.join('\0');
+}
+
 export function leaveFrom(c: Omit<AnswerContext, 'current' | 'state' | 'base'>, after: Env, messages: string[]): { outcome: ExportOutcome; names: string[] } | null {
   if (after.ENVD_DIFF !== undefined || after.ENVD_WATCHES !== undefined) return null;
   // No record files are read: leaving needs the state's directory and diff alone.

@@ -16,7 +16,7 @@ import { decide, type Decision } from './decide.js';
 import { evaluateFile, extensionPlaces, type EvalResult } from './evaluate.js';
 import { markerNames, type FoundFile } from './find.js';
 import { fingerprint } from './fingerprint.js';
-import { applyResult, formatMessage, leaveFrom, settle, unloaded, withDeps, type AnswerContext } from './outcome.js';
+import { applyResult, formatMessage, leaveFrom, leaveKey, settle, unloaded, withDeps, type AnswerContext } from './outcome.js';
 import type { Service, StatusInfo, TrustChange } from './service-types.js';
 import { readShellState, stateStillValid, withoutState } from './shell-state.js';
 import { recordDirOf } from './state-records.js';
@@ -51,6 +51,8 @@ const KEPT_RESULTS = 64;
 export class LocalService implements Service {
   readonly paths: EnvdPaths;
   private loaded: LoadedConfig;
+  /** Leave answers by leaveKey, per config as loaded (a config edit is a new object). */
+  private readonly leaves = new WeakMap<LoadedConfig, Map<string, { outcome: ExportOutcome; names: string[] } | null>>();
   private configStamp: string;
   private readonly trust: Trust;
   private readonly cache: ResultCache;
@@ -202,8 +204,20 @@ export class LocalService implements Service {
    * is `after` (outcome.ts leaveFrom), with the config of the answer just given.
    */
   leaveFrom(after: Env): { outcome: ExportOutcome; names: string[] } | null {
+    // The same shells enter the same projects: the same key under the same config is the
+    // same answer object (hook-session.ts keeps its records by it).
+    let known = this.leaves.get(this.loaded);
+    if (known === undefined) {
+      known = new Map();
+      this.leaves.set(this.loaded, known);
+    }
+    const key = leaveKey(after);
+    if (known.has(key)) return known.get(key) ?? null;
     const c = { config: this.config, home: this.paths.home, allowlistFile: this.paths.allowlistFile, recordDir: recordDirOf(this.paths), configFiles: this.configFiles() };
-    return leaveFrom(c, after, [...this.loaded.warnings]);
+    const answer = leaveFrom(c, after, [...this.loaded.warnings]);
+    if (known.size >= 64) known.clear();
+    known.set(key, answer);
+    return answer;
   }
 
   private async answer(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {
