@@ -40,6 +40,13 @@ export function maxValueBytes(name: string): number {
   return MAX_VALUE_BYTES - Buffer.byteLength(name, 'utf8') - 2;
 }
 
+/**
+ * Buffers already read as text: an evaluation that leaves the same environment hands over
+ * the same Buffers (src/eval/eval-io.ts keeps its dumps), and the same string each time
+ * keeps what is memoized by value (quoting, encoding) from being done again.
+ */
+const decodedBuffers = new WeakMap<Buffer, string>();
+
 export function checkValue(name: string, value: string | Buffer): ValueVerdict {
   let text: string;
   if (typeof value === 'string') {
@@ -47,7 +54,9 @@ export function checkValue(name: string, value: string | Buffer): ValueVerdict {
     text = value;
   } else {
     if (value.includes(0)) return { ok: false, reason: 'the value contains a NUL byte, which no environment variable can hold' };
-    text = decodeBytes(value);
+    const known = decodedBuffers.get(value);
+    text = known ?? decodeBytes(value);
+    if (known === undefined) decodedBuffers.set(value, text);
   }
   if (text.includes('\0')) return { ok: false, reason: 'the value contains a NUL byte, which no environment variable can hold' };
   const size = entryBytes(name, text);

@@ -41,6 +41,25 @@ const STARTUP_NAMES = new Set([
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
+ * Values as quoteBash writes them, kept: every evaluation's environment is mostly the same
+ * strings (a shell's own variables, the same objects from one request to the next), and
+ * quoting them again was a third of building the request. Bounded; small values only.
+ */
+const quotedValues = new Map<string, string>();
+
+function quoted(value: string): string {
+  let q = quotedValues.get(value);
+  if (q === undefined) {
+    q = quoteBash(value);
+    if (value.length <= 4096) {
+      if (quotedValues.size >= 1024) quotedValues.clear();
+      quotedValues.set(value, q);
+    }
+  }
+  return q;
+}
+
+/**
  * The request for a fork server, or null when this environment needs a bash of its own. It
  * is bash code the server reads at once (zygote.ts sends its length first: `read` takes a
  * pipe one byte at a time unless told how many, ~9000 system calls for a usual environment
@@ -69,7 +88,7 @@ export function warmRequest(dir: string, env: Env): Buffer | null {
   let text: string;
   try {
     const [qdir, qpwd, qold] = head.map((w) => quoteBash(w));
-    const assigns = vars.map(([name, value]) => `${name}=${quoteBash(value)}`);
+    const assigns = vars.map(([name, value]) => `${name}=${quoted(value)}`);
     text = `__envd_w_dir=${qdir ?? "''"} __envd_w_pwd=${qpwd ?? "''"} __envd_w_oldset=${env.OLDPWD === undefined ? 0 : 1} __envd_w_old=${qold ?? "''"} __envd_w_lvl=${shlvl}\n`
       // One `export` of every variable (a loop would run three commands a variable), in a
       // function WARM_APPLY calls once the directory and bash's own variables are set.
