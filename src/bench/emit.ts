@@ -37,17 +37,19 @@ function emitPosix(shell: 'bash' | 'zsh', steps: Step[]): string {
     lines.push(
       '# The prompt: what bash runs before drawing PS1.',
       '__bp() { local __c; for __c in "${PROMPT_COMMAND[@]}"; do eval "$__c"; done; }',
-      "__bs() { printf '@S %s %s\\n' \"$1\" $(( ${__t1//[!0-9]/} - ${__t0//[!0-9]/} )); }",
+      // Kept until the end (printed then): a line per sample on the pipe would wake the
+      // harness in the middle of what it times, on the cores the timed tools share.
+      "__bs() { __sb+=\"@S $1 $(( ${__t1//[!0-9]/} - ${__t0//[!0-9]/} ))\"$'\\n'; }",
     );
   } else {
     lines.push(
       'zmodload zsh/datetime',
       '# The prompt: what zsh runs before drawing PS1 (chpwd_functions already ran in cd).',
       '__bp() { local __f; for __f in $precmd_functions; do $__f; done; }',
-      "__bs() { printf '@S %s %.3f\\n' \"$1\" $(( ((__t1[1] - __t0[1]) * 1000000000 + __t1[2] - __t0[2]) / 1000.0 )); }",
+      "__bs() { local __x; printf -v __x '@S %s %.3f\\n' \"$1\" $(( ((__t1[1] - __t0[1]) * 1000000000 + __t1[2] - __t0[2]) / 1000.0 )); __sb+=$__x; }",
     );
   }
-  lines.push("__bf() { printf '@F %s %s\\n' \"$1\" \"$2\"; }", '__out=');
+  lines.push("__bf() { printf '@F %s %s\\n' \"$1\" \"$2\"; }", '__out=', '__sb=');
 
   const emit = (list: Step[], depth: number, inTime: boolean): void => {
     const pad = '  '.repeat(depth);
@@ -109,6 +111,7 @@ function emitPosix(shell: 'bash' | 'zsh', steps: Step[]): string {
     }
   };
   emit(steps, 0, false);
+  lines.push("printf '%s' \"$__sb\"");
   return lines.join('\n') + '\n';
 }
 

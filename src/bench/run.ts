@@ -4,7 +4,7 @@
  * only the tool's hook line, as its documentation says to write it) is sourced first.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { emitScript } from './emit.js';
 import type { Shell, Step } from './plan.js';
 import { moreShellArgv } from './more-shells.js';
@@ -77,7 +77,17 @@ export interface StartedRun {
 export function startPlan(steps: Step[], opts: RunOptions): StartedRun {
   writeFileSync(opts.scriptFile, emitScript(opts.shell, steps));
   const [cmd, ...args] = shellArgv(opts.shell, opts.rcFile, opts.scriptFile);
-  const child = spawn(cmd ?? opts.shell, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // stderr into a file, read once the shell is done: the tools' messages (and fish's time
+  // reports) on a pipe would wake this process in the middle of what it times, on the
+  // cores the timed tools share.
+  const errFile = `${opts.scriptFile}.err`;
+  const errFd = openSync(errFile, 'w');
+  let child: ChildProcess;
+  try {
+    child = spawn(cmd ?? opts.shell, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', errFd] });
+  } finally {
+    closeSync(errFd);
+  }
   const done = new Promise<ShellRun>((resolve) => {
     const result: ShellRun = { samples: new Map(), failures: [], values: [], events: [], status: null, signal: null, stderr: '', timedOut: false };
     let outBuf = '';
@@ -117,21 +127,12 @@ export function startPlan(steps: Step[], opts: RunOptions): StartedRun {
       if (result.stderr.length < 64 * 1024) result.stderr += line + '\n';
     };
     child.stdout?.setEncoding('utf8');
-    child.stderr?.setEncoding('utf8');
     child.stdout?.on('data', (chunk: string) => {
       outBuf += chunk;
       let nl: number;
       while ((nl = outBuf.indexOf('\n')) !== -1) {
         stdoutLine(outBuf.slice(0, nl));
         outBuf = outBuf.slice(nl + 1);
-      }
-    });
-    child.stderr?.on('data', (chunk: string) => {
-      errBuf += chunk;
-      let nl: number;
-      while ((nl = errBuf.indexOf('\n')) !== -1) {
-        stderrLine(errBuf.slice(0, nl));
-        errBuf = errBuf.slice(nl + 1);
       }
     });
     const timer = setTimeout(() => {
@@ -141,6 +142,17 @@ export function startPlan(steps: Step[], opts: RunOptions): StartedRun {
     child.on('close', (status, signal) => {
       clearTimeout(timer);
       if (outBuf !== '') stdoutLine(outBuf);
+      try {
+        errBuf = readFileSync(errFile, 'utf8');
+        rmSync(errFile, { force: true });
+      } catch {
+        errBuf = '';
+      }
+      let nl: number;
+      while ((nl = errBuf.indexOf('\n')) !== -1) {
+        stderrLine(errBuf.slice(0, nl));
+        errBuf = errBuf.slice(nl + 1);
+      }
       if (errBuf !== '') stderrLine(errBuf);
       result.status = status;
       result.signal = signal;
