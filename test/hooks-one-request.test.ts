@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Sandbox, SHELLS, haveShell, type Shell } from './helpers/sandbox.js';
 import { daemonSandboxEachTest } from './helpers/daemon-sandbox.js';
@@ -57,3 +58,25 @@ for (const shell of SHELLS) {
     });
   });
 }
+
+describe('the first evaluation after an approval', () => {
+  it('records what the file sourced in the allowlist, keeping its modification time (the hooks take a newer one for an approval)', async () => {
+    const dir = sb.mkdir('q');
+    sb.write('q/.envrc', 'source_env_if_exists ./extra.sh\nexport Q=1\n', 0o644);
+    sb.write('q/extra.sh', 'export EXTRA=1\n', 0o644);
+    expect(sb.envd(['allow', dir]).status).toBe(0);
+    const file = join(sb.home, '.local/share/envd/allowlist.json');
+    const before = statSync(file);
+    const text = readFileSync(file, 'utf8');
+    // Another second, so a write that kept the time it made would show.
+    await new Promise((r) => setTimeout(r, 1100));
+    const r = sb.envd(['export', 'json'], { cwd: dir });
+    expect(r.stdout).toContain('EXTRA');
+    // Recorded after the answer: wait for it.
+    const end = Date.now() + 10_000;
+    while (readFileSync(file, 'utf8') === text && Date.now() < end) await new Promise((res) => setTimeout(res, 50));
+    expect(readFileSync(file, 'utf8')).toContain('extra.sh');
+    // As it was (to the precision a time in seconds keeps): not the second just begun.
+    expect(Math.abs(statSync(file).mtimeMs - before.mtimeMs)).toBeLessThan(1);
+  });
+});
