@@ -31,6 +31,10 @@ export class Trust {
   private ownWrite: string | null = null;
   /** Bookkeeping writes deferred past the answer; idle() waits for them. */
   private readonly pendingWrites = new Set<Promise<void>>();
+  /** recordSourcedLater's records, written together once the daemon has been quiet. */
+  private readonly queued = new Map<string, { hash: string; sourced: Record<string, string> }>();
+  private flushTimer: NodeJS.Timeout | null = null;
+  private flushDone: (() => void) | null = null;
 
   constructor(private readonly paths: EnvdPaths, private readonly allowlist: AllowlistStore) {}
 
@@ -40,7 +44,17 @@ export class Trust {
   }
 
   check(realFile: string, hash: string): TrustVerdict {
-    return this.allowlist.check(realFile, hash);
+    return this.withQueued(realFile, hash, this.allowlist.check(realFile, hash));
+  }
+
+  /**
+   * A verdict as it stands with the records not yet written (recordSourcedLater): what the
+   * first evaluation sourced is approved from that moment, not from the write.
+   */
+  private withQueued(realFile: string, hash: string, v: TrustVerdict): TrustVerdict {
+    if (v.kind !== 'allowed' || v.sourced !== null) return v;
+    const q = this.queued.get(realFile);
+    return q !== undefined && q.hash === hash ? { kind: 'allowed', sourced: { ...q.sourced } } : v;
   }
 
   /**
@@ -51,7 +65,7 @@ export class Trust {
   verdictFor(t: TrustSubject): TrustVerdict {
     // A Go pin with no env file runs no user code: it only selects among installed SDKs.
     if (t.kind === 'go-auto' || t.stat === null) return { kind: 'whitelisted' };
-    const verdict = this.allowlist.check(t.realFile, t.hash);
+    const verdict = this.withQueued(t.realFile, t.hash, this.allowlist.check(t.realFile, t.hash));
     const safety = judgeFile(t.path, t.stat, verdict.kind === 'whitelisted' ? 'none' : 'content');
     if (!safety.ok) throw new EnvdError('FILE_UNSAFE', safety.message);
     return verdict;
@@ -89,34 +103,46 @@ export class Trust {
 
   /**
    * Record what the first evaluation after an approval sourced, after the answer has gone
-   * out (signing, fsync under a lock: milliseconds), not on the prompt's path.
+   * out and once the daemon has been quiet for a moment (signing and fsync under a lock
+   * take milliseconds of its one thread: done at once, they held the next shell's request,
+   * entering the next project, as long). Records made together are written together.
    */
   recordSourcedLater(realFile: string, hash: string, sourced: Record<string, string>): void {
-    const p = new Promise<void>((resolveWrite) => {
-      setImmediate(() => {
-        // The lock is waited for without blocking: a daemon serves every shell meanwhile.
-        this.underLock(() => {
-          const file = this.paths.allowlistFile;
-          const before = statSync(file, { throwIfNoEntry: false });
-          this.allowlist.recordSourced(realFile, hash, sourced);
-          // Bookkeeping approves nothing new: the file keeps its modification time, which
-          // the hooks compare with their stamp to see an `envd allow` at the next prompt.
-          // A shell that entered another project meanwhile (its leave needs no request)
-          // would otherwise take this write for one and ask once more. The daemon's own
-          // stamps (ctime, size, inode) still see the new file.
-          if (before !== undefined) {
-            try {
-              utimesSync(file, before.atimeMs / 1000, before.mtimeMs / 1000);
-            } catch {
-              // Then the shells ask once more; nothing else depends on it.
-            }
-          }
-          this.ownWrite = stampOf(file);
-        }).catch(() => { /* reported by status */ }).finally(resolveWrite);
-      });
-    });
-    this.pendingWrites.add(p);
-    void p.then(() => this.pendingWrites.delete(p));
+    this.queued.set(realFile, { hash, sourced });
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    else {
+      const p = new Promise<void>((resolveWrite) => { this.flushDone = resolveWrite; });
+      this.pendingWrites.add(p);
+      void p.then(() => this.pendingWrites.delete(p));
+    }
+    this.flushTimer = setTimeout(() => { this.flushQueued(); }, QUIET_MS);
+  }
+
+  private flushQueued(): void {
+    if (this.flushTimer !== null) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    const items = [...this.queued];
+    this.queued.clear();
+    const done = this.flushDone;
+    this.flushDone = null;
+    // The lock is waited for without blocking: a daemon serves every shell meanwhile.
+    this.underLock(() => {
+      const file = this.paths.allowlistFile;
+      const before = statSync(file, { throwIfNoEntry: false });
+      for (const [realFile, { hash, sourced }] of items) this.allowlist.recordSourced(realFile, hash, sourced);
+      // Bookkeeping approves nothing new: the file keeps its modification time, which the
+      // hooks compare with their stamp to see an `envd allow` at the next prompt. A shell
+      // that entered a project meanwhile would otherwise take this write for one and ask
+      // once more. The daemon's own stamps (ctime, size, inode) still see the new file.
+      if (before !== undefined) {
+        try {
+          utimesSync(file, before.atimeMs / 1000, before.mtimeMs / 1000);
+        } catch {
+          // Then the shells ask once more; nothing else depends on it.
+        }
+      }
+      this.ownWrite = stampOf(file);
+    }).catch(() => { /* reported by status */ }).finally(() => done?.());
   }
 
   /** Whether PATH is the allowlist exactly as this process itself last wrote it. */
@@ -152,6 +178,9 @@ export class Trust {
     const safety = judgeFile(file, stat, 'content');
     if (!safety.ok) throw new EnvdError('FILE_UNSAFE', safety.message);
     const hash = contentHash(real, bytes);
+    // A new approval starts over: what an earlier one's first evaluation sourced and is
+    // still queued is not written over it.
+    this.queued.delete(real);
     const report = await this.underLock(() => this.allowlist.allow(real, hash));
     return { file: real, message: report.notices.map((n) => `envd: ${n}`).join('\n') };
   }
@@ -159,6 +188,7 @@ export class Trust {
   async deny(path: string, cwd: string): Promise<TrustChange> {
     const file = this.resolvePath(path, cwd);
     const real = placeOf(file);
+    this.queued.delete(real);
     const report = await this.underLock(() => this.allowlist.deny(real));
     return { file: real, message: report.notices.map((n) => `envd: ${n}`).join('\n') };
   }
@@ -167,8 +197,9 @@ export class Trust {
     return this.underLock(() => this.allowlist.prune());
   }
 
-  /** Resolves when every deferred bookkeeping write has finished. */
+  /** Resolves when every deferred bookkeeping write has finished (queued ones written now). */
   async idle(): Promise<void> {
+    if (this.flushTimer !== null) this.flushQueued();
     await Promise.allSettled([...this.pendingWrites]);
   }
 
@@ -184,6 +215,9 @@ export function openTrust(paths: EnvdPaths = resolvePaths(process.env)): Trust {
 }
 
 /** A file's identity and times, to recognise a version of it this process wrote. */
+/** How long the daemon is quiet before bookkeeping writes are made (a burst of entries is milliseconds apart). */
+const QUIET_MS = 150;
+
 function stampOf(path: string): string | null {
   const st = statSync(path, { throwIfNoEntry: false });
   return st === undefined ? null : `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
