@@ -1,4 +1,5 @@
 import type { ExportOutcome } from '../engine/types.js';
+import { isValidName } from '../env/names.js';
 import type { HookRecord, HookShell } from '../protocol/hook-records.js';
 import type { LeaveAnswer } from './backend.js';
 
@@ -11,8 +12,6 @@ import type { LeaveAnswer } from './backend.js';
 /** The records a hook applies for an outcome (hook-session.ts outcomeRecords). */
 export type OutcomeRecords = (outcome: ExportOutcome, shell: HookShell, colour: boolean) => HookRecord[];
 
-/** The names a hook can check and set itself (as it applies `x` and `u`). */
-const HOOK_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
  * A leave plan (flag `l`): the records of leaving for a directory without an env file,
@@ -56,7 +55,8 @@ function planRecords(leave: LeaveAnswer, after: Readonly<Record<string, string>>
     else return [];
   }
   const names = [...new Set([...leave.names, ...then.keys()])].sort();
-  if (names.some((n) => !HOOK_NAME.test(n) || n.startsWith('_envd_'))) return [];
+  // Names a hook checks and sets itself (as it applies `x` and `u`).
+  if (names.some((n) => !isValidName(n) || n.startsWith('_envd_'))) return [];
   for (const name of names) out.push({ t: 'l', name, now: after[name] ?? null, then: then.has(name) ? then.get(name) : undefined });
   // The count first: 2 fields an `L` record, 4 an `l` record.
   const fields = out.reduce((n, r) => n + (r.t === 'l' ? 4 : 2), 0);

@@ -24,6 +24,7 @@ import { statusOf } from './status.js';
 import { findTarget, Probes, readTarget, type Target } from './target.js';
 import { Trust } from './trust.js';
 import { NotCachedError, type ExportOptions, type ExportOutcome, type ExportRequest } from './types.js';
+import { keepRecent } from '../util/recent.js';
 
 export interface LocalServiceOptions {
   paths?: EnvdPaths;
@@ -199,6 +200,11 @@ export class LocalService implements Service {
     return withDeps(req.env, await this.answer(req, opts), this.paths.allowlistFile, this.configFiles(), this.userFiles(), this.paths.home);
   }
 
+  /** What every answer is worked out with, besides the shell's own environment. */
+  private contextBase(config: Config): Omit<AnswerContext, 'current' | 'state' | 'base'> {
+    return { config, home: this.paths.home, allowlistFile: this.paths.allowlistFile, recordDir: recordDirOf(this.paths), configFiles: this.configFiles() };
+  }
+
   /**
    * What leaving for a directory without an env file would answer a shell whose environment
    * is `after` (outcome.ts leaveFrom), with the config of the answer just given.
@@ -213,10 +219,8 @@ export class LocalService implements Service {
     }
     const key = leaveKey(after);
     if (known.has(key)) return known.get(key) ?? null;
-    const c = { config: this.config, home: this.paths.home, allowlistFile: this.paths.allowlistFile, recordDir: recordDirOf(this.paths), configFiles: this.configFiles() };
-    const answer = leaveFrom(c, after, [...this.loaded.warnings]);
-    if (known.size >= 64) known.clear();
-    known.set(key, answer);
+    const answer = leaveFrom(this.contextBase(this.config), after, [...this.loaded.warnings]);
+    keepRecent(known, key, answer, 64);
     return answer;
   }
 
@@ -226,12 +230,9 @@ export class LocalService implements Service {
     // under a look-alike name (test/trust-paths.test.ts).
     assertUtf8Path('the current directory', req.cwd);
     const current = req.env;
-    const recordDir = recordDirOf(this.paths);
-    const state = readShellState(current, { allowlistFile: this.paths.allowlistFile, recordDir });
-    const c: AnswerContext = {
-      config, home: this.paths.home, allowlistFile: this.paths.allowlistFile, recordDir, configFiles: this.configFiles(),
-      current, state, base: withoutState(state.diff !== null ? revert(current, state.diff) : current),
-    };
+    const cb = this.contextBase(config);
+    const state = readShellState(current, { allowlistFile: cb.allowlistFile, recordDir: cb.recordDir });
+    const c: AnswerContext = { ...cb, current, state, base: withoutState(state.diff !== null ? revert(current, state.diff) : current) };
     const messages = [...this.loaded.warnings];
     const fmt = (text: string): string => formatMessage(config, text);
 

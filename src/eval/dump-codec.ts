@@ -1,6 +1,7 @@
 import { deflateSync, inflateSync } from 'node:zlib';
 import { EVAL_TIME_VARS, isValidName, STATE_VARS } from '../env/names.js';
 import { newNameMap } from '../env/map.js';
+import { keepRecent } from '../util/recent.js';
 
 /**
  * direnv's environment dump ("gzenv"): the environment as a JSON object of name -> value,
@@ -40,20 +41,13 @@ function gzenvOfJson(json: string): string {
   const known = recentlyEncoded.get(json);
   if (known !== undefined) return known;
   const text = deflateSync(Buffer.from(json, 'utf8')).toString('base64').replace(/\+/g, '-').replace(/\//g, '_');
-  remember(recentlyEncoded, json, text);
+  keepRecent(recentlyEncoded, json, text, RECENT);
   return text;
 }
 
 /** The JSON texts of the last gzenv values read (a shell leaving a project sends the same ones). */
 const recentlyDecoded = new Map<string, string>();
 
-function remember(memo: Map<string, string>, key: string, value: string): void {
-  if (memo.size >= RECENT) {
-    const oldest = memo.keys().next().value;
-    if (oldest !== undefined) memo.delete(oldest);
-  }
-  memo.set(key, value);
-}
 
 export function encodeGzenv(env: DumpEnv): string {
   return gzenvOfJson(dumpJson(env));
@@ -80,7 +74,7 @@ export function decodeGzenvValue(text: string, maxBytes = MAX_DUMP_BYTES): unkno
     } catch {
       throw new DumpFormatError('the value does not decompress (not zlib data, or too large)');
     }
-    remember(recentlyDecoded, body, json);
+    keepRecent(recentlyDecoded, body, json, RECENT);
   }
   try {
     return JSON.parse(json) as unknown;

@@ -3,6 +3,7 @@ import { encodeBytes } from '../env/bytes.js';
 import { parseDeclarePx } from '../protocol/hook-records.js';
 import type { RpcContext, RpcHandler } from './rpc-types.js';
 import { errorMessage } from '../util/errors.js';
+import { keepRecent } from '../util/recent.js';
 
 /** What an evaluation is given and what it gives back, whichever bash runs it. */
 
@@ -84,11 +85,7 @@ export function dumpMap(kind: 'dump' | 'dump-px', fields: Buffer[]): Map<string,
     for (const [name, value] of Object.entries(env)) dump.set(name, encodeBytes(value));
     // Small ones only: a huge environment is read each time rather than kept.
     if (text.length > 64 * 1024) return dump;
-    if (recentDumps.size >= RECENT_DUMPS) {
-      const oldest = recentDumps.keys().next().value;
-      if (oldest !== undefined) recentDumps.delete(oldest);
-    }
-    recentDumps.set(key, dump);
+    keepRecent(recentDumps, key, dump, RECENT_DUMPS);
     return new Map(dump);
   }
   const dump = new Map<string, Buffer>();

@@ -4,6 +4,7 @@ import { encodeBytes } from '../env/bytes.js';
 import type { Env } from '../env/diff.js';
 import { quoteBash } from '../env/quote.js';
 import { STDLIB_DIR } from './stdlib.js';
+import { keepRecent } from '../util/recent.js';
 
 /**
  * The warm evaluator's rules (zygote.ts runs them). Starting bash and sourcing the stdlib
@@ -52,8 +53,7 @@ function quoted(value: string): string {
   if (q === undefined) {
     q = quoteBash(value);
     if (value.length <= 4096) {
-      if (quotedValues.size >= 1024) quotedValues.clear();
-      quotedValues.set(value, q);
+      keepRecent(quotedValues, value, q, 1024);
     }
   }
   return q;
