@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { ENVD_BIN, Sandbox, haveShell, type Shell } from './helpers/sandbox.js';
-import { hookFile as hookFileOf, hookScript as hookScriptOf, BIN_PLACEHOLDER } from '../src/shells/files.js';
+import { hookCopyPath, hookFile as hookFileOf, hookScript as hookScriptOf, sourcedHookFile, BIN_PLACEHOLDER } from '../src/shells/files.js';
 import { SHELLS } from '../src/shells/index.js';
 
 const hookFile = (shell: Shell): string => hookFileOf(SHELLS[shell]);
@@ -69,12 +69,33 @@ describe('envd hook SHELL', () => {
         expect(r.stdout).toMatch(/^set -g _envd_bin '\/.*\/bin\/envd'$/m);
         continue;
       }
-      expect(r.stdout).toBe(`_envd_bin='${ENVD_BIN}'; _envd_kdef='.envrc'; builtin source '${hookFile(shell)}'\n`);
+      // bash: the build's copy without comment lines (below), zsh the file where it is.
+      const sourced = shell === 'bash' ? hookCopyPath(SHELLS.bash) : hookFile(shell);
+      expect(sourcedHookFile(SHELLS[shell])).toBe(sourced);
+      expect(r.stdout).toBe(`_envd_bin='${ENVD_BIN}'; _envd_kdef='.envrc'; builtin source '${sourced}'\n`);
       // What it defines, in the shell itself: the binary, the names, the hook's functions.
       const shown = run(shell, `eval "$(${ENVD_BIN} hook ${shell})"; print_it() { printf '%s|%s|%s\\n' "$_envd_bin" "$_envd_kline" "$(typeset -f _envd_hook >/dev/null && echo defined)"; }; print_it`);
       expect(shown.stderr).toBe('');
       expect(shown.stdout).toBe(`${ENVD_BIN}|.envrc|defined\n`);
     }
+  });
+
+  it.runIf(have.bash)('bash: the copy its line sources defines what the file and the file it sources define, and sets the same', () => {
+    const copy = readFileSync(hookCopyPath(SHELLS.bash), 'utf8');
+    expect(copy.split('\n').slice(1, -1).filter((l) => /^[ \t]*(#|$)/.test(l))).toEqual([]);
+    expect(copy).not.toContain('run-dir.bash');
+    // Functions as bash keeps them (declare -f: comments are gone), and every _envd_
+    // variable loading sets; the file as it is, then the copy, each in a new interactive bash.
+    const show = (file: string): string => {
+      const script = `_envd_bin=/x/envd; _envd_kdef=.envrc; builtin source '${file}'; declare -f; declare -p | grep -E '^declare [^ ]+ _envd_'; printf '%s\n' "\${PROMPT_COMMAND[@]}"`;
+      const r = sb.run('bash', ['--noprofile', '--norc', '-i', '-c', script], { cwd: sb.mkdir('nowhere') });
+      expect(r.status, r.stderr).toBe(0);
+      return r.stdout;
+    };
+    const original = show(hookFile('bash'));
+    expect(original).toContain('_envd_hook ()');
+    expect(original).toContain('_envd_run_dir ()');
+    expect(show(hookCopyPath(SHELLS.bash))).toBe(original);
   });
 
   it('fish: the file without its blank and comment-only lines, every other line as it is and in order', () => {

@@ -55,5 +55,6 @@ export const bash: Shell = {
   render: (ops) => renderPosix(ops, quoteBash),
   completionTable,
   hookText: sourcingHook(quoteBash),
+  hookDropsComments: true,
   check: ['shellcheck', '--shell=bash'],
 };

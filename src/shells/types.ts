@@ -88,7 +88,9 @@ export interface Shell {
   /**
    * The printed hook leaves out the file's blank and comment-only lines (fish: at every
    * function call that opens a block, fish counts lines from the start of the sourced
-   * text up to it, ~1 µs per KB before it; the comments were half of the text).
+   * text up to it, ~1 µs per KB before it; the comments were half of the text). With
+   * `hookText` (bash): the line sources the build's copy of the file without them, files
+   * it sources from beside it inlined (files.ts, hookCopyText: bash lexes comments too).
    */
   readonly hookDropsComments?: true;
   /** The shell's strings are UTF-8 (nushell): values holding other bytes are refused, as for JSON. */
