@@ -41,11 +41,12 @@ _envd_id=${_envd_id:-$RANDOM$RANDOM}$$
 _envd_lock='' _envd_pair=''
 for _envd_i in 0 1 2 3 4 5 6 7; do
   _envd_b=$_envd_run/sh/door-$_envd_i
-  [[ ! -e $_envd_b.lock ]] || continue
-  [[ -p $_envd_b.req && -O $_envd_b.req && -p $_envd_b.res && -O $_envd_b.res && -f $_envd_b.env && -O $_envd_b.env ]] || break
-  set -C
-  if builtin printf '%s\n' "$$" >"$_envd_b.lock"; then set +C; _envd_pair=$_envd_b _envd_lock=$_envd_b.lock; break; fi
-  set +C
+  [[ ! -s $_envd_b.lock ]] || continue
+  [[ -f $_envd_b.lock && -O $_envd_b.lock && -p $_envd_b.req && -O $_envd_b.req && -p $_envd_b.res && -O $_envd_b.res && -f $_envd_b.env && -O $_envd_b.env ]] || break
+  builtin printf '%s %s\n' "$$" "$_envd_id" >>"$_envd_b.lock" || continue
+  _envd_l=''
+  IFS= builtin read -r _envd_l < "$_envd_b.lock"
+  if [[ $_envd_l == "$$ $_envd_id" ]]; then _envd_pair=$_envd_b _envd_lock=$_envd_b.lock; break; fi
 done
 if [[ -z $_envd_pair ]]; then builtin source "$_envd_root/bin/ask-daemon-pair.bash" || return 1; fi
 exec {_envd_q}<>"$_envd_pair.req" {_envd_r}<>"$_envd_pair.res" || return 1
@@ -73,11 +74,15 @@ builtin printf '%s\0' ENVD-HOOK 1 "$_envd_id" "$_envd_fmt" "$_envd_fl" "$_envd_c
 # [4] Unique to this process and moment (a door pair serves one front door after another):
 #     no answer to another request is ever taken for this one's. Short: `d ID` is read
 #     with a timeout, which bash pays for by the byte.
-# [5] A free pair of the daemon's door pairs (src/daemon/door-pairs.ts), claimed by
-#     creating its lock with noclobber (O_EXCL, a builtin), each of its files this user's.
-#     The umask is the caller's (it must reach Node or exec's command as it is, and reading
-#     it costs a /proc read): the lock holds a pid, in sh/ (0700); no other file is created
-#     here. None free, or none made yet: a pair of this process's own
+# [5] A free pair of the daemon's door pairs (src/daemon/door-pairs.ts), each of its files
+#     this user's. Its lock (made by the daemon, empty while the pair is free) is claimed
+#     with a ticket, `PID ID`, appended (O_APPEND: appends never overwrite each other); the
+#     pair is this process's when its ticket is the lock's first line. Another's ticket
+#     there first: the next pair (a ticket left behind goes when the daemon empties the
+#     lock). No file is created: creating one (noclobber's O_EXCL) cost ~0.25 ms on ext4,
+#     a tenth of the whole request, and the daemon's unlink as much again. The umask is the
+#     caller's (it must reach Node or exec's command as it is, and reading it costs a /proc
+#     read). None free, or none made yet: a pair of this process's own
 #     (bin/ask-daemon-pair.bash, parsed only then; it makes its files owner-only, copies
 #     the environment in and sets _envd_pair).
 # [6] On a door pair the daemon reads the environment from /proc/$$/environ itself
@@ -158,11 +163,11 @@ _envd_wait() {
 # In `.out`: `ENVD-HOOK 1 ID`, records that tile the rest exactly, `z ID`; `s` must be there
 # with `o` (export) or `x`/`u` (exec) (a daemon that does not know flag `t` answers as to a
 # hook: Node then), and `V` this package's version (another: the CLI decides, it replaces
-# an older daemon). Once read, `-` over the first byte of the lock (no truncation) frees the
-# pair: the daemon removes it.
+# an older daemon). Once read, `-ID` appended to the lock frees the pair: the daemon
+# empties it.
 _envd_wait || return 1
 mapfile -d '' -t _envd_rep < "$_envd_pair.out" || return 1
-if [[ -n $_envd_lock ]]; then builtin printf - 1<>"$_envd_lock"; _envd_lock=''; fi
+if [[ -n $_envd_lock ]]; then builtin printf -- '-%s\n' "$_envd_id" >>"$_envd_lock"; _envd_lock=''; fi
 [[ ${_envd_rep[0]-} == ENVD-HOOK && ${_envd_rep[1]-} == 1 && ${_envd_rep[2]-} == "$_envd_id" ]] || return 1
 _envd_c=${#_envd_rep[@]} _envd_msgs=() _envd_ops=()
 # The usual shape of export's answer (a kept one, hook-replay.ts: `w`, `o`, `s`, `V`, `k`,

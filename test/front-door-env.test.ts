@@ -59,14 +59,15 @@ describe('the environment of a door pair\'s request', () => {
       MARK=intruder sleep 30 </dev/null >/dev/null 2>&1 & other=$!
       b=${join(sh, `door-${slot}`)}
       pid=$$; [[ ${whose} == self ]] || pid=$other
-      set -C; printf '%s\\n' "$$" > "$b.lock" || exit 3; set +C
-      exec {q}<>"$b.req" {r}<>"$b.res"
       id=12345$$
+      [[ ! -s $b.lock ]] || exit 3
+      printf '%s %s\\n' "$$" "$id" >> "$b.lock"
+      exec {q}<>"$b.req" {r}<>"$b.res"
       printf '#envd /proc %s %s\\0#envd %s\\0' "$pid" "$q" "$id" 1<>"$b.env"
       printf '%s\\0' ENVD-HOOK 1 "$id" bash Etj "$PWD" '' >&"$q"
       got=''; IFS= read -r -t 5 -u "$r" got
       kill "$other"
-      printf - 1<>"$b.lock"
+      printf -- '-%s\\n' "$id" >> "$b.lock"
       if [[ $got == "d $id" ]]; then tr '\\0' '\\n' < "$b.out"; else echo none; fi
     `, { cwd: dir, env: { MARK: 'mine' } }).stdout;
     expect(ask('self', 6)).toContain('"SEEN": "mine"');

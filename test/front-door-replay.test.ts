@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readdirSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -93,28 +93,33 @@ describe('front-door replies kept by the daemon', () => {
 });
 
 describe('door-pair claims (src/daemon/door-pairs.ts)', () => {
-  it('an empty lock is a claim being made: kept while fresh, freed once stale; `-` and a gone process free the pair', () => {
+  it('a lock\'s first ticket holds the pair until it is released or its process is gone; a torn ticket until it is stale', () => {
     const { sb, dir, bare } = setup();
     const sh = join(sb.runtimeDir, 'sh');
     // The first asks the daemon for its door pairs.
     expect(exportJson(sb, dir, bare).status).toBe(0);
-    const made = (): boolean => readdirSync(sh).filter((f) => /^door-[0-7]\.(req|res|env)$/.test(f)).length === 24;
+    const made = (): boolean => readdirSync(sh).filter((f) => /^door-[0-7]\.(req|res|env|lock)$/.test(f)).length === 32;
     for (let i = 0; i < 100 && !made(); i++) spawnSync('sleep', ['0.05']);
     expect(made()).toBe(true);
     const lock = (n: number): string => join(sh, `door-${n}.lock`);
-    // Every pair taken: 0 a claim being made (created, no pid yet), 1 one made 10 s ago and
-    // never finished, 2 released, 3 of a process that is gone, 4-7 of this (live) process.
+    const size = (n: number): number => statSync(lock(n)).size;
+    for (let i = 0; i < 100 && [0, 1, 2, 3, 4, 5, 6, 7].some((n) => size(n) > 0); i++) spawnSync('sleep', ['0.02']);
+    // Every pair taken: 0 a ticket being written (no newline yet), 1 one torn 10 s ago,
+    // 2 released (with a losing ticket behind it), 3 of a process that is gone, 4-7 of
+    // this (live) process, 4 with another's ticket behind it and a release that is not its.
     const old = new Date(Date.now() - 10_000);
-    writeFileSync(lock(0), '', { mode: 0o600 });
-    writeFileSync(lock(1), '', { mode: 0o600 });
+    const me = process.pid;
+    writeFileSync(lock(0), `${me} 12`);
+    writeFileSync(lock(1), `${me} 12`);
     utimesSync(lock(1), old, old);
-    writeFileSync(lock(2), '-\n', { mode: 0o600 });
-    writeFileSync(lock(3), '999999999\n', { mode: 0o600 });
-    for (let n = 4; n < 8; n++) writeFileSync(lock(n), `${process.pid}\n`, { mode: 0o600 });
+    writeFileSync(lock(2), `${me} 111\n${me} 222\n-111\n`);
+    writeFileSync(lock(3), '999999999 333\n');
+    writeFileSync(lock(4), `${me} 444\n${me} 555\n-555\n`);
+    for (let n = 5; n < 8; n++) writeFileSync(lock(n), `${me} ${n}${n}${n}\n`);
     // None free: a pair of its own, and `doors` makes the daemon look at every lock.
     const a = exportJson(sb, dir, bare);
     expect(a.status, a.stderr).toBe(0);
-    for (let i = 0; i < 100 && existsSync(lock(3)); i++) spawnSync('sleep', ['0.02']);
-    expect([0, 1, 2, 3, 4].map((n) => existsSync(lock(n)))).toEqual([true, false, false, false, true]);
+    for (let i = 0; i < 100 && size(3) > 0; i++) spawnSync('sleep', ['0.02']);
+    expect([0, 1, 2, 3, 4, 5].map((n) => size(n) > 0)).toEqual([true, false, false, false, true, true]);
   });
 });

@@ -303,11 +303,12 @@ describe('export through a running daemon', () => {
     expect(r.status, r.stderr).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ FOO: 'a b' });
     expect(processCalls(trace).filter((l) => !l.includes(`execve("${ENVD_BIN}"`))).toEqual([]);
-    // Its claim is gone once it is done (the daemon removes the emptied lock), and the
+    // Its claim is gone once it is done (the daemon empties the released lock), and the
     // door files are owner-only.
-    const locks = (): string[] => readdirSync(sh).filter((f) => f.endsWith('.lock'));
+    const locks = (): string[] => readdirSync(sh).filter((f) => f.endsWith('.lock') && statSync(join(sh, f)).size > 0);
     for (let i = 0; i < 100 && locks().length > 0; i++) spawnSync('sleep', ['0.02']);
     expect(locks()).toEqual([]);
+    expect(readdirSync(sh).filter((f) => /^door-[0-7]\.lock$/.test(f))).toHaveLength(8);
     for (const f of readdirSync(sh).filter((n) => n.startsWith('door-'))) expect((statSync(join(sh, f)).mode & 0o777).toString(8), f).toBe('600');
   });
 
