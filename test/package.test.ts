@@ -11,7 +11,7 @@ describe('the npm package', () => {
     expect(r.status, r.stderr).toBe(0);
     const [pack] = JSON.parse(r.stdout) as { files: { path: string }[] }[];
     const files = (pack?.files ?? []).map((f) => f.path);
-    for (const must of ['bin/envd', 'dist/envd.cjs', 'dist/cli/main.js', 'dist/daemon/run.js', 'shells/bash/hook.bash', 'shells/zsh/hook.zsh', 'shells/fish/hook.fish', 'shells/bash/completion.bash', 'shells/zsh/completion.zsh', 'shells/fish/completion.fish', 'stdlib/00-core.sh', 'package.json', 'dist/front-door/root', 'dist/front-door/hook-bash', 'dist/front-door/hook.bash']) {
+    for (const must of ['bin/envd', 'dist/envd.cjs', 'dist/envd-bundle.cjs', 'dist/cli/main.js', 'dist/daemon/run.js', 'shells/bash/hook.bash', 'shells/zsh/hook.zsh', 'shells/fish/hook.fish', 'shells/bash/completion.bash', 'shells/zsh/completion.zsh', 'shells/fish/completion.fish', 'stdlib/00-core.sh', 'package.json', 'dist/front-door/root', 'dist/front-door/hook-bash', 'dist/front-door/hook.bash']) {
       expect(files, must).toContain(must);
     }
     expect(files.filter((f) => /^(dist\/(bench|demo)|src|test)\//.test(f))).toEqual([]);

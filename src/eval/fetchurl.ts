@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -61,9 +62,12 @@ function cachePath(cacheDir: string, i: Integrity): string {
   return join(fetchCacheDir(cacheDir), `${i.algo}-${i.digest.toString('hex')}`);
 }
 
-// node:http and node:https (with tls) cost a CLI start milliseconds; loaded on the first download.
+// node:http and node:https (with tls) cost a CLI start milliseconds; loaded on the first
+// download. With require, not import(): the bundle runs from a vm.Script (dist/envd.cjs,
+// for V8's code cache), where import() needs an experimental loader.
 async function download(url: URL, redirectsLeft: number): Promise<Buffer> {
-  const getter = url.protocol === 'https:' ? (await import('node:https')).get : (await import('node:http')).get;
+  const load = createRequire(import.meta.url);
+  const getter = url.protocol === 'https:' ? (load('node:https') as typeof import('node:https')).get : (load('node:http') as typeof import('node:http')).get;
   return new Promise((resolve, reject) => {
     const req = getter(url, { timeout: TIMEOUT_MS, headers: { 'user-agent': 'envd-fetchurl' } }, (res: IncomingMessage) => {
       const status = res.statusCode ?? 0;
