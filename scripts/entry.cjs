@@ -32,6 +32,13 @@ bundle.paths = module.paths;
 bundle.loaded = true;
 if (process.env.ENVD_WRITE_CODE_CACHE === '1') {
   // At exit: the functions the run compiled are in the cache too.
-  process.once('exit', () => { writeFileSync(cacheFile, script.createCachedData()); });
+  process.once('exit', () => {
+    try {
+      writeFileSync(cacheFile, script.createCachedData());
+    } catch (err) {
+      process.stderr.write(`envd: code cache not written: ${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = 1;
+    }
+  });
 }
 script.runInThisContext()(bundle.exports, Module.createRequire(file), bundle, file, __dirname);
