@@ -87,10 +87,12 @@ describe('envd hook SHELL', () => {
     // Functions as bash keeps them (declare -f: comments are gone), and every _envd_
     // variable loading sets; the file as it is, then the copy, each in a new interactive bash.
     const show = (file: string): string => {
-      const script = `_envd_bin=/x/envd; _envd_kdef=.envrc; builtin source '${file}'; declare -f; declare -p | grep -E '^declare [^ ]+ _envd_'; printf '%s\n' "\${PROMPT_COMMAND[@]}"`;
+      const script = `printf '%s\n' "$$"; _envd_bin=/x/envd; _envd_kdef=.envrc; builtin source '${file}'; declare -f; declare -p | grep -E '^declare [^ ]+ _envd_'; printf '%s\n' "\${PROMPT_COMMAND[@]}"`;
       const r = sb.run('bash', ['--noprofile', '--norc', '-i', '-c', script], { cwd: sb.mkdir('nowhere') });
       expect(r.status, r.stderr).toBe(0);
-      return r.stdout;
+      // The shell's pid names its stamp files: the same text once it is taken out.
+      const [pid = '', ...rest] = r.stdout.split('\n');
+      return rest.join('\n').split(`/${pid}-`).join('/PID-');
     };
     const original = show(hookFile('bash'));
     expect(original).toContain('_envd_hook ()');
