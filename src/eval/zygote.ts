@@ -4,7 +4,9 @@ import type { Socket } from 'node:net';
 import { BOOTSTRAP } from './bootstrap.js';
 import { LINGER_MS, OutputCap, evalOutput, type EvalInput, type EvalOutput } from './eval-io.js';
 import { killHolders } from './holders.js';
+import { errorMessage } from '../util/errors.js';
 import { FrameReader, RpcServer } from './rpc.js';
+import { DUMP_FD, closeDumpFile, openDumpFile, readDumpFile } from './dump-file.js';
 import type { RpcHandler } from './rpc-types.js';
 import { STDLIB_DIR } from './stdlib.js';
 import { WARM_APPLY } from './warm.js';
@@ -17,7 +19,9 @@ import { WARM_APPLY } from './warm.js';
  * request (WARM_APPLY) and runs the bootstrap and the .envrc, exactly as a bash started
  * for it would. The server waits for it, then ends the evaluation on both channels: a
  * marker with the nonce on the output pipe (what came before it is the file's output) and
- * `zend NONCE STATUS` on the private socket (after the dump, in order).
+ * `zend NONCE STATUS` on the private socket (after any request, in order). The evaluation
+ * writes its environment at the end to the server's file in memory (dump-file.ts), which
+ * the daemon reads at `zend`.
  *
  * Each evaluation runs in a process group of its own (the server has job control on and
  * the fork turns it off for itself and its children): a timeout kills that group, not the
@@ -28,7 +32,7 @@ import { WARM_APPLY } from './warm.js';
  * running evaluation's group and exits. An idle server also ends at the end of its stdin.
  */
 
-const SERVER_LIFELINE = `( { exec 0</dev/null 1>/dev/null 2>&1 3>&-; IFS= read -r -u 4 __envd_l || kill -s TERM 0; } & )
+const SERVER_LIFELINE = `( { exec 0</dev/null 1>/dev/null 2>&1 3>&- ${DUMP_FD}>&-; IFS= read -r -u 4 __envd_l || kill -s TERM 0; } & )
 exec 4<&-
 `;
 
@@ -46,6 +50,11 @@ function requestHead(nonce: string, length: number): string {
 }
 
 const SERVER_LOOP = String.raw`
+# The dump file (dump-file.ts) to a high fd, once: evaluations inherit it there, and the
+# .envrc may use fd ${DUMP_FD}.
+__envd_w_dumpfd=
+[[ -z $__ENVD_DUMP_FD ]] || exec {__envd_w_dumpfd}>&${DUMP_FD} ${DUMP_FD}>&-
+unset __ENVD_DUMP_FD
 __envd_z_child=
 trap '[[ -z $__envd_z_child ]] || kill -s KILL -- "-$__envd_z_child" 2>/dev/null; exit 1' TERM
 set -m
@@ -62,8 +71,12 @@ while IFS= read -r -N ${HEAD_BYTES} __envd_z_head; do
     trap - TERM
     BASH_SUBSHELL=0
     printf '%s\0' 3 zpid "$__envd_z_nonce" "$BASHPID" >&3 || exit 1
+    __envd_w_id=$__envd_z_nonce
     unset __envd_z_head __envd_z_nonce __envd_z_child __envd_z_st __envd_z_left
     ${WARM_APPLY}
+    # Named __envd_w_* until now: a request's variables cannot have such a name (warm.ts).
+    __envd_dumpfd=$__envd_w_dumpfd __envd_dumpid=$__envd_w_id
+    unset __envd_w_dumpfd __envd_w_id
     ${BOOTSTRAP}
   ) 0</dev/null 1>&2 &
   __envd_z_child=$!
@@ -123,15 +136,23 @@ export class ForkServer {
   private readonly lifeline: Socket | null;
   private readonly reader: FrameReader;
   private job: Job | null = null;
+  /** The file evaluations write their environment to (dump-file.ts); null: over the socket. */
+  private dumpFd: number | null;
   dead = false;
 
   constructor(readonly bashPath: string, readonly key: string) {
-    this.child = spawn(bashPath, ['--noprofile', '--norc', '-c', serverScript()], {
-      cwd: '/',
-      env: { __ENVD_STDLIB_DIR: STDLIB_DIR, __ENVD_LOCALES: localesToWarm() },
-      stdio: ['pipe', 'ignore', 'pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
+    this.dumpFd = openDumpFile();
+    try {
+      this.child = spawn(bashPath, ['--noprofile', '--norc', '-c', serverScript()], {
+        cwd: '/',
+        env: { __ENVD_STDLIB_DIR: STDLIB_DIR, __ENVD_LOCALES: localesToWarm(), __ENVD_DUMP_FD: this.dumpFd === null ? '' : String(DUMP_FD) },
+        stdio: ['pipe', 'ignore', 'pipe', 'pipe', 'pipe', this.dumpFd ?? 'ignore'],
+        detached: true,
+      });
+    } catch (err) {
+      this.closeDump();
+      throw err;
+    }
     this.sock = this.child.stdio[3] as Socket | null;
     this.lifeline = this.child.stdio[4] as Socket | null;
     this.reader = new FrameReader((f) => this.onFrame(f), (why) => this.fatal(why));
@@ -163,6 +184,13 @@ export class ForkServer {
       try { process.kill(-pgid, 'SIGKILL'); } catch { /* already gone */ }
     }
     this.lifeline?.destroy();
+    this.closeDump();
+  }
+
+  private closeDump(): void {
+    if (this.dumpFd === null) return;
+    closeDumpFile(this.dumpFd);
+    this.dumpFd = null;
   }
 
   /** Serve one evaluation (`request`: warm.ts's bytes). One at a time. */
@@ -247,8 +275,9 @@ export class ForkServer {
         const server = this.child.pid;
         setTimeout(() => { void killHolders(pgid, server, [2, 3]); }, LINGER_MS).unref();
       }
-      // After the requests before it (the dump is one): the socket keeps their order.
+      // After the requests before it: the socket keeps their order.
       void job.rpc.settled().then(() => {
+        this.takeDump(job);
         job.status = Number.isSafeInteger(n) ? n : 1;
         job.pid = null;
         this.finishIfEnded(job);
@@ -260,6 +289,22 @@ export class ForkServer {
       return;
     }
     job.rpc.accept(fields);
+  }
+
+  /** The environment the evaluation wrote to the file as it ended (BOOTSTRAP's EXIT trap), if it did. */
+  private takeDump(job: Job): void {
+    if (this.dumpFd === null) return;
+    try {
+      const text = readDumpFile(this.dumpFd, job.nonce);
+      if (text === null) return;
+      job.rpc.dump = [text];
+      job.rpc.dumpKind = 'dump-px';
+    } catch (err) {
+      if (job.killedFor === null) {
+        job.killedFor = 'protocol';
+        job.protocolDetail = errorMessage(err);
+      }
+    }
   }
 
   private onOutput(chunk: Buffer): void {
@@ -287,6 +332,7 @@ export class ForkServer {
   private ended(code: number | null, signal: NodeJS.Signals | null): void {
     this.dead = true;
     this.lifeline?.destroy();
+    this.closeDump();
     const job = this.job;
     if (job === null) return;
     if (job.tail.length > 0) job.out.add(job.tail);
