@@ -142,6 +142,11 @@ describe('the warm evaluator', () => {
     expect(r.stderr).toContain('without reporting its environment');
     expect(r.stdout).not.toContain('FD_OK');
     expect(r.stdout).not.toContain('GONE_SET');
+    // One that empties the file (it may: it is its own process): its environment is read
+    // all the same, and so is the next one's.
+    const cut = project(sb, 'cut', `${MODE}: >"/proc/self/fd/$__envd_dumpfd"\nexport CUT=1\n`);
+    expect(await enter(sb, cut)).toMatchObject({ EVAL_MODE: 'warm', CUT: '1' });
+    expect(await enter(sb, project(sb, 'after', `${MODE}export AFTER=1\n`))).toMatchObject({ EVAL_MODE: 'warm', AFTER: '1' });
   }, 60_000);
 
   it('in the daemon, the next evaluation runs in a bash started before it was asked for', async () => {

@@ -9,8 +9,8 @@
  *                      the environment (src/eval/env-bytes.ts) and are fetched exactly
  *                      over the socket (`env-bytes`) and exported before anything else
  *   __envd_dumpfd     (shell variables, set by the script before this one) the fd of the
- *   __envd_dumpid      file the environment is written to at the end, with the id that
- *                      ends it (zygote.ts, dump-file.ts), or empty: over the socket
+ *   __envd_dumpid      file the environment is written to at the end, between lines
+ *                      with this id (zygote.ts, dump-file.ts), or empty: over the socket
  * The private socket arrives on fd 3; it moves to a high fd so the .envrc may use fd 3.
  */
 export const BOOTSTRAP = String.raw`
@@ -47,7 +47,7 @@ __envd_dump() {
   # evaluation writes to the file it was given instead, which envd reads when the server
   # says the evaluation ended (zygote.ts).
   if [[ -n $__envd_dumpfd ]]; then
-    { builtin declare -px; builtin printf '#envd dump\n%s\n' "$__envd_dumpid"; } >&"$__envd_dumpfd"
+    { builtin printf '#envd start %s\n' "$__envd_dumpid"; builtin declare -px; builtin printf '#envd dump\n%s\n' "$__envd_dumpid"; } >&"$__envd_dumpfd"
   else
     { builtin printf '%s\0' 2 dump-px; builtin declare -px; builtin printf '#envd dump\n\0'; } >&"$__envd_fd"
   fi

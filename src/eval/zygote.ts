@@ -6,7 +6,7 @@ import { LINGER_MS, OutputCap, evalOutput, type EvalInput, type EvalOutput } fro
 import { killHolders } from './holders.js';
 import { errorMessage } from '../util/errors.js';
 import { FrameReader, RpcServer } from './rpc.js';
-import { DUMP_FD, closeDumpFile, openDumpFile, readDumpFile } from './dump-file.js';
+import { DUMP_FD, DumpFile } from './dump-file.js';
 import type { RpcHandler } from './rpc-types.js';
 import { STDLIB_DIR } from './stdlib.js';
 import { WARM_APPLY } from './warm.js';
@@ -137,16 +137,19 @@ export class ForkServer {
   private readonly reader: FrameReader;
   private job: Job | null = null;
   /** The file evaluations write their environment to (dump-file.ts); null: over the socket. */
-  private dumpFd: number | null;
+  private dump: DumpFile | null;
+  /** Nonces: a random prefix per server and a count (randomBytes at every evaluation cost ~20 µs). */
+  private readonly noncePrefix = randomBytes(4).toString('hex');
+  private nonces = 0;
   dead = false;
 
   constructor(readonly bashPath: string, readonly key: string) {
-    this.dumpFd = openDumpFile();
+    this.dump = DumpFile.open();
     try {
       this.child = spawn(bashPath, ['--noprofile', '--norc', '-c', serverScript()], {
         cwd: '/',
-        env: { __ENVD_STDLIB_DIR: STDLIB_DIR, __ENVD_LOCALES: localesToWarm(), __ENVD_DUMP_FD: this.dumpFd === null ? '' : String(DUMP_FD) },
-        stdio: ['pipe', 'ignore', 'pipe', 'pipe', 'pipe', this.dumpFd ?? 'ignore'],
+        env: { __ENVD_STDLIB_DIR: STDLIB_DIR, __ENVD_LOCALES: localesToWarm(), __ENVD_DUMP_FD: this.dump === null ? '' : String(DUMP_FD) },
+        stdio: ['pipe', 'ignore', 'pipe', 'pipe', 'pipe', this.dump?.fd ?? 'ignore'],
         detached: true,
       });
     } catch (err) {
@@ -188,15 +191,15 @@ export class ForkServer {
   }
 
   private closeDump(): void {
-    if (this.dumpFd === null) return;
-    closeDumpFile(this.dumpFd);
-    this.dumpFd = null;
+    this.dump?.close();
+    this.dump = null;
   }
 
   /** Serve one evaluation (`request`: warm.ts's bytes). One at a time. */
   run(input: EvalInput, handlers: Record<string, RpcHandler>, request: Buffer): Promise<EvalOutput> {
     return new Promise((resolve) => {
-      const nonce = randomBytes(8).toString('hex');
+      this.nonces = (this.nonces + 1) >>> 0;
+      const nonce = `${this.noncePrefix}${this.nonces.toString(16).padStart(8, '0')}`;
       const sock = this.sock;
       if (this.dead || sock === null || this.child.stdin === null) {
         resolve({ status: 'spawn-error', exitCode: null, dump: null, output: '', detail: `cannot run ${input.bashPath}: the evaluator is gone` });
@@ -293,9 +296,9 @@ export class ForkServer {
 
   /** The environment the evaluation wrote to the file as it ended (BOOTSTRAP's EXIT trap), if it did. */
   private takeDump(job: Job): void {
-    if (this.dumpFd === null) return;
+    if (this.dump === null) return;
     try {
-      const text = readDumpFile(this.dumpFd, job.nonce);
+      const text = this.dump.take(job.nonce);
       if (text === null) return;
       job.rpc.dump = [text];
       job.rpc.dumpKind = 'dump-px';
