@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { BOOTSTRAP } from './bootstrap.js';
 import { LINGER_MS, OutputCap, evalOutput, type EvalInput, type EvalOutput } from './eval-io.js';
@@ -15,13 +16,16 @@ import { WARM_APPLY } from './warm.js';
  * The fork server. Starting bash and sourcing the stdlib costs ~5 ms of CPU; forking a
  * bash that has already done so costs ~0.6 ms. So the daemon keeps a bash that has read
  * the stdlib and serves evaluations one at a time: for each request (warm.ts's bash code,
- * after a line `NONCE LENGTH`) it forks a subshell, which reports its pid, applies the
- * request (WARM_APPLY) and runs the bootstrap and the .envrc, exactly as a bash started
- * for it would. The server waits for it, then ends the evaluation on both channels: a
- * marker with the nonce on the output pipe (what came before it is the file's output) and
- * `zend NONCE STATUS` on the private socket (after any request, in order). The evaluation
- * writes its environment at the end to the server's file in memory (dump-file.ts), which
- * the daemon reads at `zend`.
+ * after a line `NONCE LENGTH`) it forks a subshell, which applies the request
+ * (WARM_APPLY) and runs the bootstrap and the .envrc, exactly as a bash started for it
+ * would. The server waits for it, then ends the evaluation on both channels: a marker
+ * with the nonce on the output pipe (what came before it is the file's output) and
+ * `zend NONCE STATUS LEFT PID` on the private socket (after any request, in order). The
+ * evaluation writes its environment at the end to the server's file in memory
+ * (dump-file.ts), which the daemon reads at `zend`. Its pid, which a timeout needs, the
+ * daemon reads from /proc when it needs it (the server's one child); on a kernel that does
+ * not list children the evaluation sends it first (`zpid NONCE PID`), a wake-up of the
+ * daemon more.
  *
  * Each evaluation runs in a process group of its own (the server has job control on and
  * the fork turns it off for itself and its children): a timeout kills that group, not the
@@ -54,7 +58,8 @@ const SERVER_LOOP = String.raw`
 # .envrc may use fd ${DUMP_FD}.
 __envd_w_dumpfd=
 [[ -z $__ENVD_DUMP_FD ]] || exec {__envd_w_dumpfd}>&${DUMP_FD} ${DUMP_FD}>&-
-unset __ENVD_DUMP_FD
+__envd_w_zpid=$__ENVD_ZPID
+unset __ENVD_DUMP_FD __ENVD_ZPID
 __envd_z_child=
 trap '[[ -z $__envd_z_child ]] || kill -s KILL -- "-$__envd_z_child" 2>/dev/null; exit 1' TERM
 set -m
@@ -70,13 +75,13 @@ while IFS= read -r -N ${HEAD_BYTES} __envd_z_head; do
     set +m
     trap - TERM
     BASH_SUBSHELL=0
-    printf '%s\0' 3 zpid "$__envd_z_nonce" "$BASHPID" >&3 || exit 1
+    [[ -z $__envd_w_zpid ]] || printf '%s\0' 3 zpid "$__envd_z_nonce" "$BASHPID" >&3 || exit 1
     __envd_w_id=$__envd_z_nonce
     unset __envd_z_head __envd_z_nonce __envd_z_child __envd_z_st __envd_z_left
     ${WARM_APPLY}
     # Named __envd_w_* until now: a request's variables cannot have such a name (warm.ts).
     __envd_dumpfd=$__envd_w_dumpfd __envd_dumpid=$__envd_w_id
-    unset __envd_w_dumpfd __envd_w_id
+    unset __envd_w_dumpfd __envd_w_id __envd_w_zpid
     ${BOOTSTRAP}
   ) 0</dev/null 1>&2 &
   __envd_z_child=$!
@@ -87,7 +92,7 @@ while IFS= read -r -N ${HEAD_BYTES} __envd_z_head; do
   kill -0 -- "-$__envd_z_child" 2>/dev/null && __envd_z_left=1
   __envd_z_child=
   printf '\0envd-end:%s\0' "$__envd_z_nonce" >&2
-  printf '%s\0' 4 zend "$__envd_z_nonce" "$__envd_z_st" "$__envd_z_left" >&3
+  printf '%s\0' 5 zend "$__envd_z_nonce" "$__envd_z_st" "$__envd_z_left" "$!" >&3
 done
 exit 0
 `;
@@ -122,13 +127,24 @@ interface Job {
   tail: Buffer;
   outEnded: boolean;
   status: number | null;
+  /** From zpid, where the evaluation sends it (see evaluationPid). */
   pid: number | null;
+  /** zend came: the evaluation has exited. */
+  ended: boolean;
   killedFor: 'timeout' | 'protocol' | null;
   protocolDetail: string;
   done: (how: { code: number | null; signal: NodeJS.Signals | null }) => void;
 }
 
 const EMPTY = Buffer.alloc(0);
+
+let childrenListed: boolean | null = null;
+
+/** Whether this kernel lists a process's children in /proc (CONFIG_PROC_CHILDREN, most do). */
+function listsChildren(): boolean {
+  childrenListed ??= existsSync(`/proc/${process.pid}/task/${process.pid}/children`);
+  return childrenListed;
+}
 
 export class ForkServer {
   readonly child: ChildProcess;
@@ -148,7 +164,12 @@ export class ForkServer {
     try {
       this.child = spawn(bashPath, ['--noprofile', '--norc', '-c', serverScript()], {
         cwd: '/',
-        env: { __ENVD_STDLIB_DIR: STDLIB_DIR, __ENVD_LOCALES: localesToWarm(), __ENVD_DUMP_FD: this.dump === null ? '' : String(DUMP_FD) },
+        env: {
+          __ENVD_STDLIB_DIR: STDLIB_DIR,
+          __ENVD_LOCALES: localesToWarm(),
+          __ENVD_DUMP_FD: this.dump === null ? '' : String(DUMP_FD),
+          __ENVD_ZPID: listsChildren() ? '' : '1',
+        },
         stdio: ['pipe', 'ignore', 'pipe', 'pipe', 'pipe', this.dump?.fd ?? 'ignore'],
         detached: true,
       });
@@ -176,8 +197,25 @@ export class ForkServer {
   groups(): number[] {
     const g: number[] = [];
     if (this.child.pid !== undefined) g.push(this.child.pid);
-    if (this.job?.pid != null) g.push(this.job.pid);
+    const pid = this.job === null ? null : this.evaluationPid(this.job);
+    if (pid !== null) g.push(pid);
     return g;
+  }
+
+  /**
+   * The running evaluation's pid (its process group's id): sent by it (zpid), or the
+   * server's one child, which /proc lists (the lifeline watcher left it at once; every
+   * evaluation before was waited for). Null once the evaluation ended.
+   */
+  private evaluationPid(job: Job): number | null {
+    if (job.pid !== null || job.status !== null || job.ended || this.child.pid === undefined || !listsChildren()) return job.pid;
+    const server = this.child.pid;
+    try {
+      const pid = Number(readFileSync(`/proc/${server}/task/${server}/children`, 'latin1').trim().split(' ')[0]);
+      return Number.isSafeInteger(pid) && pid > 1 ? pid : null;
+    } catch {
+      return null;
+    }
   }
 
   /** Kill the server, its watcher and its evaluation. */
@@ -217,6 +255,7 @@ export class ForkServer {
         outEnded: false,
         status: null,
         pid: null,
+        ended: false,
         killedFor: null,
         protocolDetail: '',
         done: ({ code, signal }) => {
@@ -248,8 +287,9 @@ export class ForkServer {
     job.protocolDetail = detail;
     // After a protocol error the socket's stream cannot be trusted to end the job: the
     // server goes, and its exit ends the job.
-    if (why === 'timeout' && job.pid !== null) {
-      try { process.kill(-job.pid, 'SIGKILL'); } catch { /* already gone */ }
+    const pid = why === 'timeout' ? this.evaluationPid(job) : null;
+    if (pid !== null) {
+      try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
       return;
     }
     this.drop();
@@ -273,7 +313,9 @@ export class ForkServer {
         if (Number.isSafeInteger(n) && n > 1) job.pid = n;
         return;
       }
-      const pgid = job.pid;
+      job.ended = true;
+      const sent = Number(fields[4]?.toString('latin1'));
+      const pgid = job.pid ?? (Number.isSafeInteger(sent) && sent > 1 ? sent : null);
       if (pgid !== null && fields[3]?.toString('latin1') === '1' && this.child.pid !== undefined) {
         const server = this.child.pid;
         setTimeout(() => { void killHolders(pgid, server, [2, 3]); }, LINGER_MS).unref();
