@@ -92,8 +92,9 @@ describe('the warm evaluator', () => {
     await enter(sb, project(sb, 'warmup', MODE));
     expect((await enter(sb, warm, env)).EVAL_MODE).toBe('warm');
     // The script bash was given (the warm one also reads its request), and the line of
-    // it that called the .envrc, differ by design.
-    const dynamic = /^declare -[-a-zA-Z]+ (BASHPID|PPID|RANDOM|SRANDOM|SECONDS|EPOCHSECONDS|EPOCHREALTIME|BASH_COMMAND|LINENO|_|__envd_fd|EVAL_MODE|BASH_EXECUTION_STRING|BASH_LINENO)(=|$)/;
+    // it that called the .envrc, differ by design; so do the descriptors envd's own
+    // channels are on, and the id a warm evaluation ends its environment with.
+    const dynamic = /^declare -[-a-zA-Z]+ (BASHPID|PPID|RANDOM|SRANDOM|SECONDS|EPOCHSECONDS|EPOCHREALTIME|BASH_COMMAND|LINENO|_|__envd_fd|__envd_dumpfd|__envd_dumpid|EVAL_MODE|BASH_EXECUTION_STRING|BASH_LINENO)(=|$)/;
     const read = (dir: string): string[] => readFileSync(`${dir}/state`, 'utf8').split('\n')
       .filter((l) => !dynamic.test(l))
       .map((l) => l.split(dir).join('DIR'));
@@ -119,6 +120,33 @@ describe('the warm evaluator', () => {
     expect(seen.EVAL_MODE).toBe('warm');
     expect(seen.SAW_HEX).toBe('61e9ff2062');
     expect(seen.SAW_RC_HEX).toBe('e90178');
+  }, 60_000);
+
+  it("a warm evaluation's environment comes back whole whatever the file does with fds, and never an earlier one's", async () => {
+    const { sb } = daemon();
+    await enter(sb, project(sb, 'warmup', MODE));
+    // fd 5 is where the fork server gets the file the environment is written to: the
+    // .envrc may use it (and any other) all the same. Values larger than a pipe holds
+    // (each near the limit of one value), and one with a newline.
+    const fds = project(sb, 'fds', `${MODE}exec 5>&- 6>&- 7>&- 5>/dev/null\nexport FD_OK=1 BIG=$(head -c 100000 /dev/zero | tr '\\0' x) BIG2=$(head -c 100000 /dev/zero | tr '\\0' y) NL=$'a\\nb\\tc'\n`);
+    const seen = await enter(sb, fds);
+    expect(seen.EVAL_MODE).toBe('warm');
+    expect(seen.FD_OK).toBe('1');
+    expect(seen.BIG === 'x'.repeat(100000), `BIG: ${seen.BIG?.length} bytes`).toBe(true);
+    expect(seen.BIG2 === 'y'.repeat(100000), `BIG2: ${seen.BIG2?.length} bytes`).toBe(true);
+    expect(seen.NL).toBe('a\nb\tc');
+    // Ends with status 0 without its EXIT trap (exec): no environment of its own, and
+    // not the one the evaluation before it left.
+    const gone = project(sb, 'gone', 'export GONE_SET=1\nexec true\n');
+    const r = sb.envd(['export', 'json'], { cwd: gone, env: { PWD: gone } });
+    expect(r.stderr).toContain('without reporting its environment');
+    expect(r.stdout).not.toContain('FD_OK');
+    expect(r.stdout).not.toContain('GONE_SET');
+    // One that empties the file (it may: it is its own process): its environment is read
+    // all the same, and so is the next one's.
+    const cut = project(sb, 'cut', `${MODE}: >"/proc/self/fd/$__envd_dumpfd"\nexport CUT=1\n`);
+    expect(await enter(sb, cut)).toMatchObject({ EVAL_MODE: 'warm', CUT: '1' });
+    expect(await enter(sb, project(sb, 'after', `${MODE}export AFTER=1\n`))).toMatchObject({ EVAL_MODE: 'warm', AFTER: '1' });
   }, 60_000);
 
   it('in the daemon, the next evaluation runs in a bash started before it was asked for', async () => {

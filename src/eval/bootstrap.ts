@@ -8,6 +8,9 @@
  *   __ENVD_BYTES       1 when some variables (or __ENVD_RC) are not UTF-8: they are not in
  *                      the environment (src/eval/env-bytes.ts) and are fetched exactly
  *                      over the socket (`env-bytes`) and exported before anything else
+ *   __envd_dumpfd     (shell variables, set by the script before this one) the fd of the
+ *   __envd_dumpid      file the environment is written to at the end, between lines
+ *                      with this id (zygote.ts, dump-file.ts), or empty: over the socket
  * The private socket arrives on fd 3; it moves to a high fd so the .envrc may use fd 3.
  */
 export const BOOTSTRAP = String.raw`
@@ -39,8 +42,15 @@ __envd_dump() {
   # One builtin writes every exported variable with its value (a loop over the names
   # costs ~25 µs a variable); envd parses bash's quoting (parseDeclarePx). Arrays and
   # variables exported without a value are in it too and are not part of a child's
-  # environment, so envd skips them, as a child would.
-  { builtin printf '%s\0' 2 dump-px; builtin declare -px; builtin printf '#envd dump\n\0'; } >&"$__envd_fd"
+  # environment, so envd skips them, as a child would. bash writes its output a line at a
+  # time: on the socket that is a wake-up of envd a variable, so a fork server's
+  # evaluation writes to the file it was given instead, which envd reads when the server
+  # says the evaluation ended (zygote.ts).
+  if [[ -n $__envd_dumpfd ]]; then
+    { builtin printf '#envd start %s\n' "$__envd_dumpid"; builtin declare -px; builtin printf '#envd dump\n%s\n' "$__envd_dumpid"; } >&"$__envd_dumpfd"
+  else
+    { builtin printf '%s\0' 2 dump-px; builtin declare -px; builtin printf '#envd dump\n\0'; } >&"$__envd_fd"
+  fi
   exit "$__envd_status"
 }
 trap __envd_dump EXIT

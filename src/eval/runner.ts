@@ -197,7 +197,8 @@ function startEvaluation(input: EvalInput): Promise<EvalOutput> {
     done.then(() => releaseServer(server), () => releaseServer(server));
     return done;
   }
-  const script = `${LIFELINE_WATCHER}for __envd_lib in "$__ENVD_STDLIB_DIR"/*.sh; do . "$__envd_lib"; done; unset __envd_lib __ENVD_STDLIB_DIR\n${BOOTSTRAP}`;
+  // The environment at the end comes back over the socket (no file: __envd_dumpfd empty).
+  const script = `${LIFELINE_WATCHER}for __envd_lib in "$__ENVD_STDLIB_DIR"/*.sh; do . "$__envd_lib"; done; unset __envd_lib __ENVD_STDLIB_DIR\n__envd_dumpfd= __envd_dumpid=\n${BOOTSTRAP}`;
   // Values that are not UTF-8 (the .envrc's bytes too) go over the private socket.
   const { env, bytes } = splitRawEnv(copyNameMap(all, { __ENVD_STDLIB_DIR: STDLIB_DIR }));
   const handlers = bytes === null ? input.handlers : copyNameMap(input.handlers, { 'env-bytes': envBytesHandler(bytes) });

@@ -76,23 +76,28 @@ export function warmRequest(dir: string, env: Env): Buffer | null {
     if (!/^[0-9]{1,3}$/.test(lvl) || Number(lvl) + 1 >= 1000) return null;
     shlvl = Number(lvl) + 1;
   }
-  const vars: Array<[string, string]> = [];
-  for (const [name, value] of Object.entries(env)) {
-    if (name === 'PWD' || name === 'OLDPWD' || name === 'SHLVL') continue;
-    // __envd_w_*: WARM_APPLY's own names, which the request must not clobber.
-    if (!IDENT.test(name) || STARTUP_NAMES.has(name) || name.startsWith('__envd_w_')) return null;
-    vars.push([name, value]);
-  }
   const head = [dir, env.PWD ?? '', env.OLDPWD ?? ''];
-  if ([...head, ...vars.map(([, v]) => v)].some((w) => w.includes('\0'))) return null;
+  if (head.some((w) => w.includes('\0'))) return null;
   let text: string;
   try {
+    // One pass over the names, building the assignments as it checks them (this runs at
+    // every evaluation, in a daemon without an optimizing compiler: no arrays of pairs).
+    let assigns = '';
+    const names = Object.keys(env);
+    for (let i = 0; i < names.length; i++) {
+      const name = names[i] ?? '';
+      if (name === 'PWD' || name === 'OLDPWD' || name === 'SHLVL') continue;
+      // __envd_w_*: WARM_APPLY's own names, which the request must not clobber.
+      if (!IDENT.test(name) || STARTUP_NAMES.has(name) || name.startsWith('__envd_w_')) return null;
+      const value = env[name] ?? '';
+      if (value.includes('\0')) return null;
+      assigns += ` ${name}=${quoted(value)}`;
+    }
     const [qdir, qpwd, qold] = head.map((w) => quoteBash(w));
-    const assigns = vars.map(([name, value]) => `${name}=${quoted(value)}`);
     text = `__envd_w_dir=${qdir ?? "''"} __envd_w_pwd=${qpwd ?? "''"} __envd_w_oldset=${env.OLDPWD === undefined ? 0 : 1} __envd_w_old=${qold ?? "''"} __envd_w_lvl=${shlvl}\n`
       // One `export` of every variable (a loop would run three commands a variable), in a
       // function WARM_APPLY calls once the directory and bash's own variables are set.
-      + `__envd_w_put() { ${assigns.length > 0 ? `builtin export ${assigns.join(' ')}` : ':'}; }\n`;
+      + `__envd_w_put() { ${assigns !== '' ? `builtin export${assigns}` : ':'}; }\n`;
   } catch {
     return null; // a value quoteBash cannot write (a surrogate that is no byte)
   }

@@ -1,10 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { BOOTSTRAP } from './bootstrap.js';
 import { LINGER_MS, OutputCap, evalOutput, type EvalInput, type EvalOutput } from './eval-io.js';
 import { killHolders } from './holders.js';
+import { errorMessage } from '../util/errors.js';
 import { FrameReader, RpcServer } from './rpc.js';
+import { DUMP_FD, DumpFile } from './dump-file.js';
 import type { RpcHandler } from './rpc-types.js';
 import { STDLIB_DIR } from './stdlib.js';
 import { WARM_APPLY } from './warm.js';
@@ -13,11 +16,16 @@ import { WARM_APPLY } from './warm.js';
  * The fork server. Starting bash and sourcing the stdlib costs ~5 ms of CPU; forking a
  * bash that has already done so costs ~0.6 ms. So the daemon keeps a bash that has read
  * the stdlib and serves evaluations one at a time: for each request (warm.ts's bash code,
- * after a line `NONCE LENGTH`) it forks a subshell, which reports its pid, applies the
- * request (WARM_APPLY) and runs the bootstrap and the .envrc, exactly as a bash started
- * for it would. The server waits for it, then ends the evaluation on both channels: a
- * marker with the nonce on the output pipe (what came before it is the file's output) and
- * `zend NONCE STATUS` on the private socket (after the dump, in order).
+ * after a line `NONCE LENGTH`) it forks a subshell, which applies the request
+ * (WARM_APPLY) and runs the bootstrap and the .envrc, exactly as a bash started for it
+ * would. The server waits for it, then ends the evaluation on both channels: a marker
+ * with the nonce on the output pipe (what came before it is the file's output) and
+ * `zend NONCE STATUS LEFT PID` on the private socket (after any request, in order). The
+ * evaluation writes its environment at the end to the server's file in memory
+ * (dump-file.ts), which the daemon reads at `zend`. Its pid, which a timeout needs, the
+ * daemon reads from /proc when it needs it (the server's one child); on a kernel that does
+ * not list children the evaluation sends it first (`zpid NONCE PID`), a wake-up of the
+ * daemon more.
  *
  * Each evaluation runs in a process group of its own (the server has job control on and
  * the fork turns it off for itself and its children): a timeout kills that group, not the
@@ -28,7 +36,7 @@ import { WARM_APPLY } from './warm.js';
  * running evaluation's group and exits. An idle server also ends at the end of its stdin.
  */
 
-const SERVER_LIFELINE = `( { exec 0</dev/null 1>/dev/null 2>&1 3>&-; IFS= read -r -u 4 __envd_l || kill -s TERM 0; } & )
+const SERVER_LIFELINE = `( { exec 0</dev/null 1>/dev/null 2>&1 3>&- ${DUMP_FD}>&-; IFS= read -r -u 4 __envd_l || kill -s TERM 0; } & )
 exec 4<&-
 `;
 
@@ -46,6 +54,12 @@ function requestHead(nonce: string, length: number): string {
 }
 
 const SERVER_LOOP = String.raw`
+# The dump file (dump-file.ts) to a high fd, once: evaluations inherit it there, and the
+# .envrc may use fd ${DUMP_FD}.
+__envd_w_dumpfd=
+[[ -z $__ENVD_DUMP_FD ]] || exec {__envd_w_dumpfd}>&${DUMP_FD} ${DUMP_FD}>&-
+__envd_w_zpid=$__ENVD_ZPID
+unset __ENVD_DUMP_FD __ENVD_ZPID
 __envd_z_child=
 trap '[[ -z $__envd_z_child ]] || kill -s KILL -- "-$__envd_z_child" 2>/dev/null; exit 1' TERM
 set -m
@@ -61,9 +75,13 @@ while IFS= read -r -N ${HEAD_BYTES} __envd_z_head; do
     set +m
     trap - TERM
     BASH_SUBSHELL=0
-    printf '%s\0' 3 zpid "$__envd_z_nonce" "$BASHPID" >&3 || exit 1
+    [[ -z $__envd_w_zpid ]] || printf '%s\0' 3 zpid "$__envd_z_nonce" "$BASHPID" >&3 || exit 1
+    __envd_w_id=$__envd_z_nonce
     unset __envd_z_head __envd_z_nonce __envd_z_child __envd_z_st __envd_z_left
     ${WARM_APPLY}
+    # Named __envd_w_* until now: a request's variables cannot have such a name (warm.ts).
+    __envd_dumpfd=$__envd_w_dumpfd __envd_dumpid=$__envd_w_id
+    unset __envd_w_dumpfd __envd_w_id __envd_w_zpid
     ${BOOTSTRAP}
   ) 0</dev/null 1>&2 &
   __envd_z_child=$!
@@ -74,7 +92,7 @@ while IFS= read -r -N ${HEAD_BYTES} __envd_z_head; do
   kill -0 -- "-$__envd_z_child" 2>/dev/null && __envd_z_left=1
   __envd_z_child=
   printf '\0envd-end:%s\0' "$__envd_z_nonce" >&2
-  printf '%s\0' 4 zend "$__envd_z_nonce" "$__envd_z_st" "$__envd_z_left" >&3
+  printf '%s\0' 5 zend "$__envd_z_nonce" "$__envd_z_st" "$__envd_z_left" "$!" >&3
 done
 exit 0
 `;
@@ -109,7 +127,10 @@ interface Job {
   tail: Buffer;
   outEnded: boolean;
   status: number | null;
+  /** From zpid, where the evaluation sends it (see evaluationPid). */
   pid: number | null;
+  /** zend came: the evaluation has exited. */
+  ended: boolean;
   killedFor: 'timeout' | 'protocol' | null;
   protocolDetail: string;
   done: (how: { code: number | null; signal: NodeJS.Signals | null }) => void;
@@ -117,21 +138,45 @@ interface Job {
 
 const EMPTY = Buffer.alloc(0);
 
+let childrenListed: boolean | null = null;
+
+/** Whether this kernel lists a process's children in /proc (CONFIG_PROC_CHILDREN, most do). */
+function listsChildren(): boolean {
+  childrenListed ??= existsSync(`/proc/${process.pid}/task/${process.pid}/children`);
+  return childrenListed;
+}
+
 export class ForkServer {
   readonly child: ChildProcess;
   private readonly sock: Socket | null;
   private readonly lifeline: Socket | null;
   private readonly reader: FrameReader;
   private job: Job | null = null;
+  /** The file evaluations write their environment to (dump-file.ts); null: over the socket. */
+  private dump: DumpFile | null;
+  /** Nonces: a random prefix per server and a count (randomBytes at every evaluation cost ~20 µs). */
+  private readonly noncePrefix = randomBytes(4).toString('hex');
+  private nonces = 0;
   dead = false;
 
   constructor(readonly bashPath: string, readonly key: string) {
-    this.child = spawn(bashPath, ['--noprofile', '--norc', '-c', serverScript()], {
-      cwd: '/',
-      env: { __ENVD_STDLIB_DIR: STDLIB_DIR, __ENVD_LOCALES: localesToWarm() },
-      stdio: ['pipe', 'ignore', 'pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
+    this.dump = DumpFile.open();
+    try {
+      this.child = spawn(bashPath, ['--noprofile', '--norc', '-c', serverScript()], {
+        cwd: '/',
+        env: {
+          __ENVD_STDLIB_DIR: STDLIB_DIR,
+          __ENVD_LOCALES: localesToWarm(),
+          __ENVD_DUMP_FD: this.dump === null ? '' : String(DUMP_FD),
+          __ENVD_ZPID: listsChildren() ? '' : '1',
+        },
+        stdio: ['pipe', 'ignore', 'pipe', 'pipe', 'pipe', this.dump?.fd ?? 'ignore'],
+        detached: true,
+      });
+    } catch (err) {
+      this.closeDump();
+      throw err;
+    }
     this.sock = this.child.stdio[3] as Socket | null;
     this.lifeline = this.child.stdio[4] as Socket | null;
     this.reader = new FrameReader((f) => this.onFrame(f), (why) => this.fatal(why));
@@ -152,8 +197,25 @@ export class ForkServer {
   groups(): number[] {
     const g: number[] = [];
     if (this.child.pid !== undefined) g.push(this.child.pid);
-    if (this.job?.pid != null) g.push(this.job.pid);
+    const pid = this.job === null ? null : this.evaluationPid(this.job);
+    if (pid !== null) g.push(pid);
     return g;
+  }
+
+  /**
+   * The running evaluation's pid (its process group's id): sent by it (zpid), or the
+   * server's one child, which /proc lists (the lifeline watcher left it at once; every
+   * evaluation before was waited for). Null once the evaluation ended.
+   */
+  private evaluationPid(job: Job): number | null {
+    if (job.pid !== null || job.status !== null || job.ended || this.child.pid === undefined || !listsChildren()) return job.pid;
+    const server = this.child.pid;
+    try {
+      const pid = Number(readFileSync(`/proc/${server}/task/${server}/children`, 'latin1').trim().split(' ')[0]);
+      return Number.isSafeInteger(pid) && pid > 1 ? pid : null;
+    } catch {
+      return null;
+    }
   }
 
   /** Kill the server, its watcher and its evaluation. */
@@ -163,12 +225,19 @@ export class ForkServer {
       try { process.kill(-pgid, 'SIGKILL'); } catch { /* already gone */ }
     }
     this.lifeline?.destroy();
+    this.closeDump();
+  }
+
+  private closeDump(): void {
+    this.dump?.close();
+    this.dump = null;
   }
 
   /** Serve one evaluation (`request`: warm.ts's bytes). One at a time. */
   run(input: EvalInput, handlers: Record<string, RpcHandler>, request: Buffer): Promise<EvalOutput> {
     return new Promise((resolve) => {
-      const nonce = randomBytes(8).toString('hex');
+      this.nonces = (this.nonces + 1) >>> 0;
+      const nonce = `${this.noncePrefix}${this.nonces.toString(16).padStart(8, '0')}`;
       const sock = this.sock;
       if (this.dead || sock === null || this.child.stdin === null) {
         resolve({ status: 'spawn-error', exitCode: null, dump: null, output: '', detail: `cannot run ${input.bashPath}: the evaluator is gone` });
@@ -186,6 +255,7 @@ export class ForkServer {
         outEnded: false,
         status: null,
         pid: null,
+        ended: false,
         killedFor: null,
         protocolDetail: '',
         done: ({ code, signal }) => {
@@ -217,8 +287,9 @@ export class ForkServer {
     job.protocolDetail = detail;
     // After a protocol error the socket's stream cannot be trusted to end the job: the
     // server goes, and its exit ends the job.
-    if (why === 'timeout' && job.pid !== null) {
-      try { process.kill(-job.pid, 'SIGKILL'); } catch { /* already gone */ }
+    const pid = why === 'timeout' ? this.evaluationPid(job) : null;
+    if (pid !== null) {
+      try { process.kill(-pid, 'SIGKILL'); } catch { /* already gone */ }
       return;
     }
     this.drop();
@@ -242,13 +313,16 @@ export class ForkServer {
         if (Number.isSafeInteger(n) && n > 1) job.pid = n;
         return;
       }
-      const pgid = job.pid;
+      job.ended = true;
+      const sent = Number(fields[4]?.toString('latin1'));
+      const pgid = job.pid ?? (Number.isSafeInteger(sent) && sent > 1 ? sent : null);
       if (pgid !== null && fields[3]?.toString('latin1') === '1' && this.child.pid !== undefined) {
         const server = this.child.pid;
         setTimeout(() => { void killHolders(pgid, server, [2, 3]); }, LINGER_MS).unref();
       }
-      // After the requests before it (the dump is one): the socket keeps their order.
+      // After the requests before it: the socket keeps their order.
       void job.rpc.settled().then(() => {
+        this.takeDump(job);
         job.status = Number.isSafeInteger(n) ? n : 1;
         job.pid = null;
         this.finishIfEnded(job);
@@ -260,6 +334,22 @@ export class ForkServer {
       return;
     }
     job.rpc.accept(fields);
+  }
+
+  /** The environment the evaluation wrote to the file as it ended (BOOTSTRAP's EXIT trap), if it did. */
+  private takeDump(job: Job): void {
+    if (this.dump === null) return;
+    try {
+      const text = this.dump.take(job.nonce);
+      if (text === null) return;
+      job.rpc.dump = [text];
+      job.rpc.dumpKind = 'dump-px';
+    } catch (err) {
+      if (job.killedFor === null) {
+        job.killedFor = 'protocol';
+        job.protocolDetail = errorMessage(err);
+      }
+    }
   }
 
   private onOutput(chunk: Buffer): void {
@@ -287,6 +377,7 @@ export class ForkServer {
   private ended(code: number | null, signal: NodeJS.Signals | null): void {
     this.dead = true;
     this.lifeline?.destroy();
+    this.closeDump();
     const job = this.job;
     if (job === null) return;
     if (job.tail.length > 0) job.out.add(job.tail);
