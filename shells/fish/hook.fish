@@ -221,24 +221,45 @@ end
 # component per step; every step up is one component shorter, so the walk ends on any
 # path. Going up takes the prefix before the last slash by its position (see _envd_head:
 # a name with a newline must stay one string).
+# The candidates (every directory/name pair, in that order) of the last two directories
+# walked the usual way are kept: a shell moving between a project and another place walks
+# each once (the files themselves are looked at every time). Forgotten when the names change.
+set -g _envd_fw # those two $PWD, the newer first
+set -g _envd_fc1 # the candidates of $_envd_fw[1]
+set -g _envd_fc2 # and of $_envd_fw[2]
 function _envd_find
     set -g _envd_f ''
-    if string match -q -- '/*' $PWD; and not string match -q -- '*'\n'*' $PWD $_envd_markers
+    set -l _envd_cs
+    if test "$PWD" = "$_envd_fw[1]"
+        set _envd_cs $_envd_fc1
+    else if test "$PWD" = "$_envd_fw[2]"
+        set _envd_cs $_envd_fc2
+    else if string match -q -- '/*' $PWD; and not string match -q -- '*'\n'*' $PWD $_envd_markers
         # '' stands for / ("$d/$m" is then /$m).
         set -l _envd_ds ''
         string match -qra -- '/(?<_envd_c>[^/]+)' $PWD
         for _envd_x in $_envd_c
             set -p _envd_ds "$_envd_ds[1]/$_envd_x"
         end
-        path filter -qf -- $_envd_ds/$_envd_markers; or return 0
-        for _envd_x in $_envd_ds/$_envd_markers
-            if test -f $_envd_x
-                set -g _envd_f $_envd_x
-                return 0
-            end
-        end
+        set _envd_cs $_envd_ds/$_envd_markers
+        set -g _envd_fw $PWD $_envd_fw[1]
+        set -g _envd_fc2 $_envd_fc1
+        set -g _envd_fc1 $_envd_cs
+    else
+        _envd_find_walk
         return 0
     end
+    path filter -qf -- $_envd_cs; or return 0
+    for _envd_x in $_envd_cs
+        if test -f $_envd_x
+            set -g _envd_f $_envd_x
+            return 0
+        end
+    end
+end
+
+# _envd_find's other case, one step at a time (see above).
+function _envd_find_walk
     set -l _envd_d $PWD
     while true
         set -l _envd_p $_envd_d
@@ -539,7 +560,6 @@ function _envd_fifo_ask
     echo $_envd_id $_envd_wait >$_envd_pair.wd
     # In one write (see _envd_env): the daemon is woken once, for the whole request.
     $_envd_req >$_envd_pair.req
-    set -l _envd_k
     while read -l _envd_l <$_envd_pair.res
         switch $_envd_l
             case "d $_envd_id"
@@ -590,9 +610,10 @@ function _envd_ask
 end
 
 # ---- apply ----------------------------------------------------------------------------
-# Check the reply in _envd_rep without changing anything: `ENVD-HOOK 1 ID`, records that
-# tile the rest exactly, `z ID`. 0 valid (records sorted into _envd_xn/_envd_xv/_envd_un/
-# _envd_msg, _envd_rg, _envd_rk), 1 malformed, 3 the daemon wants the CLI (`v`), 4 cut
+# Check the reply in _envd_rep without changing the environment: `ENVD-HOOK 1 ID`, records
+# that tile the rest exactly, `z ID`. 0 valid (records sorted into _envd_xn/_envd_xv/
+# _envd_un/_envd_msg, _envd_rg, _envd_rk; the files and the leave plan, which are not
+# applied now, kept in _envd_deps and _envd_p*), 1 malformed, 3 the daemon wants the CLI (`v`), 4 cut
 # off. One pass over the fields with a state (what the next field is): `math` costs
 # ~50 µs a call here, a `switch` a few.
 function _envd_parse
@@ -685,6 +706,15 @@ function _envd_parse
                 return 3
             case z
                 test "$_envd_f" = "$_envd_id"; or return 1
+                # Valid, so applied: the files and the leave plan are kept (as
+                # _envd_parse_joined does).
+                set -g _envd_deps $_envd_rf
+                set -g _envd_pn $_envd_qln
+                set -g _envd_pw $_envd_qlw
+                set -g _envd_pv $_envd_qlv
+                set -g _envd_pk $_envd_qlk
+                set -g _envd_pt $_envd_qlt
+                set -g _envd_pm $_envd_qlm
                 return 0
         end
     end
@@ -709,9 +739,10 @@ function _envd_parse_joined
     string match -qra -- $_envd_r'x\x1e(?<_envd_xn>[^\x1e]*)\x1e(?<_envd_xv>[^\x1e]*)\x1e' $argv[1]
     string match -qra -- $_envd_r'u\x1e(?<_envd_un>[^\x1e]*)\x1e' $argv[1]
     string match -qra -- $_envd_r'm\x1e(?<_envd_msg>[^\x1e]*)\x1e' $argv[1]
-    string match -qra -- $_envd_r'f\x1e(?<_envd_rf>[^\x1e]*)\x1e' $argv[1]
-    string match -qra -- $_envd_r'l\x1e(?<_envd_qln>[^\x1e]*)\x1e(?<_envd_qlw>(?<_envd_qlv>-(?=\x1e)|=?)[^\x1e]*)\x1e(?<_envd_qlk>[-=]?)(?<_envd_qlt>[^\x1e]*)\x1e' $argv[1]
-    string match -qra -- $_envd_r'L\x1e(?<_envd_qlm>[^\x1e]*)\x1e' $argv[1]
+    # Valid, so applied: the files and the leave plan go where they are kept.
+    string match -qra -- $_envd_r'f\x1e(?<_envd_deps>[^\x1e]*)\x1e' $argv[1]
+    string match -qra -- $_envd_r'l\x1e(?<_envd_pn>[^\x1e]*)\x1e(?<_envd_pw>(?<_envd_pv>-(?=\x1e)|=?)[^\x1e]*)\x1e(?<_envd_pk>[-=]?)(?<_envd_pt>[^\x1e]*)\x1e' $argv[1]
+    string match -qra -- $_envd_r'L\x1e(?<_envd_pm>[^\x1e]*)\x1e' $argv[1]
     # A group that took part in no match is an empty list: "$..." makes it ''.
     set -g _envd_rk "$_envd_qk"
     set -g _envd_rg "$_envd_qg"
@@ -749,6 +780,7 @@ function _envd_apply
     if test -n "$_envd_rk" -a "$_envd_rk" != "$_envd_kline"
         set -g _envd_kline $_envd_rk
         set -g _envd_markers (string split -n : -- $_envd_rk)
+        set -g _envd_fw
     end
 end
 
@@ -949,17 +981,11 @@ function _envd_check
     set -g _envd_try ''
     switch $_envd_st
         case 0
+            # The answer's files and leave plan are kept already (_envd_parse_joined).
             _envd_apply
-            set -g _envd_pn $_envd_qln
-            set -g _envd_pw $_envd_qlw
-            set -g _envd_pv $_envd_qlv
-            set -g _envd_pk $_envd_qlk
-            set -g _envd_pt $_envd_qlt
-            set -g _envd_pm $_envd_qlm
             set -g _envd_warned ''
             # _envd_deps_set, written out.
-            set -g _envd_deps $_envd_rf
-            for _envd_x in $_envd_rf
+            for _envd_x in $_envd_deps
                 set -a _envd_tv -a $_envd_stamp -nt $_envd_x
             end
         case 1
@@ -1141,7 +1167,19 @@ if status is-interactive
     # `cd proj; and cmd` sees the project's environment. When the daemon did not answer,
     # the prompt that follows does not wait for it a second time (_envd_skip 1).
     function _envd_on_pwd --on-variable PWD
-        _envd_hook p
+        # `_envd_hook p` written out for its usual case (the runtime dir known safe, a
+        # daemon wanted): a call costs more than the commands it saves.
+        set -g _envd_noted ''
+        if test "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -r $_envd_genfile -a "$ENVD_NO_DAEMON" != 1
+            read -l _envd_g <$_envd_genfile
+            if test $_envd_tv
+                test "$PWD" != "$_envd_pwd" -o "$_envd_g" != "$_envd_gen"; and _envd_check $_envd_g ''
+            else
+                _envd_check $_envd_g 1
+            end
+        else
+            _envd_hook p
+        end
         test "$_envd_pwd" = "$PWD"; and set -g _envd_skip a; or set -g _envd_skip 1
     end
 end
