@@ -10,7 +10,8 @@
 # neither is available.
 # Nothing in the runtime dir is touched before the dir is found safe (see "runtime dir").
 # Answers are hook records (docs/architecture.md): every name is checked and values are
-# applied with `set -gx NAME VALUE`, never evaluated as code.
+# applied with `set -gx NAME VALUE`, never evaluated as code (the functions made with
+# `eval` for requests, exports and leave plans hold checked names and list positions only).
 #
 # The same sections and function names are in ../bash/hook.bash and ../zsh/hook.zsh.
 # Everything here is named _envd_*.
