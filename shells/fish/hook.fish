@@ -1033,8 +1033,9 @@ end
 set -g _envd_lks # "NAMES|NOW KINDS|THEN KINDS" of _envd_lp1 .. _envd_lp4
 set -g _envd_lki 0 # the slot made last
 function _envd_leave
-    string match -qrv '^(?!_envd_)[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_pn; and return 1
-    # Names are plain and kinds one character or none: this string tells shapes apart.
+    # The three lists are as long (one match of one regex gives an element to each) and a
+    # kind is one character or none: this string gives back the lists it was made of. The
+    # names are checked when a function is made for them (_envd_leave_make).
     set -l _envd_j "$_envd_pn|$_envd_pv|$_envd_pk"
     if test "$_envd_j" = "$_envd_lks[1]"
         _envd_lp1; or return 1
@@ -1057,7 +1058,9 @@ end
 # messages; one `set -e` for those unset; one `set -gx` for each set. 1: a NOW that is
 # neither `-` nor `=VALUE` (never matches: ask).
 function _envd_leave_make
+    string match -qrv '^(?!_envd_)[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_pn; and return 1
     contains -- '' $_envd_pv; and return 1
+    test (count $_envd_pn) -eq (count $_envd_pv) -a (count $_envd_pn) -eq (count $_envd_pk); or return 1
     set -l _envd_x # names that must be exported with their value
     set -l _envd_c # the comparisons, joined by -a
     set -l _envd_u # names that must not be exported
