@@ -961,21 +961,22 @@ function _envd_check
     # _envd_deps_set with no files, written out (a call that opens a loop costs more).
     set -g _envd_deps
     set -g _envd_tv -n x
-    # The usual case first, in one builtin (the runtime dir known safe, the stamp there):
-    # _envd_rdir and _envd_touch written out.
-    test "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -d $_envd_run/sh -a ! -L $_envd_run/sh -a -f $_envd_stamp -a ! -L $_envd_stamp -a -O $_envd_stamp
-    and true >$_envd_stamp
-    or begin
-        _envd_rdir; and _envd_touch
-    end
     # Ctrl-C while the daemon works cancels this function as soon as the watchdog has
-    # unblocked the read (`i`): noted here as for `envd export` below.
-    set -g _envd_try $_envd_key
-    # _envd_ask's usual case (the runtime dir checked just above, this shell's pair and
-    # watchdog there) in one builtin.
-    if test "$ENVD_NO_DAEMON" != 1 -a "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -p $_envd_run/hook.fifo -a -f $_envd_run/hook.pid -a -n "$_envd_wpid" -a -p /proc/$_envd_wpid/fd/5 -a -p "$_envd_pair.req"
+    # unblocked the read (`i`): noted (_envd_try) as for `envd export` below.
+    # The usual case first, in one builtin: the runtime dir known safe, the stamp there
+    # (_envd_rdir and _envd_touch written out), this shell's pair and watchdog there
+    # (_envd_ask's usual case).
+    if test "$ENVD_NO_DAEMON" != 1 -a "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -d $_envd_run/sh -a ! -L $_envd_run/sh -a -f $_envd_stamp -a ! -L $_envd_stamp -a -O $_envd_stamp -a -p $_envd_run/hook.fifo -a -f $_envd_run/hook.pid -a -n "$_envd_wpid" -a -p /proc/$_envd_wpid/fd/5 -a -p "$_envd_pair.req"
+        true >$_envd_stamp
+        set -g _envd_try $_envd_key
         _envd_fifo_ask
     else
+        test "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -d $_envd_run/sh -a ! -L $_envd_run/sh -a -f $_envd_stamp -a ! -L $_envd_stamp -a -O $_envd_stamp
+        and true >$_envd_stamp
+        or begin
+            _envd_rdir; and _envd_touch
+        end
+        set -g _envd_try $_envd_key
         _envd_ask
     end
     set -l _envd_st $status
