@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
   decodeReply, encodeReply, encodeReplyHead, encodeReplyTail, encodeRequest, HookProtocolError,
-  HookRequestParser, MAX_HOOK_REQUEST_BYTES, parseDeclarePx, type HookParseEvent, type HookRecord, type HookRequest,
+  HookRequestParser, MAX_HOOK_REQUEST_BYTES, parseDeclarePx, withRecordSeparator, type HookParseEvent, type HookRecord, type HookRequest,
 } from '../src/protocol/hook-records.js';
 import { outcomeRecords } from '../src/daemon/hook-session.js';
 import { encodeBytes } from '../src/env/bytes.js';
@@ -292,5 +292,23 @@ describe("bash's environment file (`declare -px`)", () => {
     expect(() => parseDeclarePx(file('rm -rf /\n#envd 1\n'), '1')).toThrow(HookProtocolError);
     expect(() => parseDeclarePx(file('declare -x A="un"quoted"\n#envd 1\n'), '1')).toThrow(HookProtocolError);
     expect(() => parseDeclarePx(file("declare -x A=$'\\q'\n#envd 1\n"), '1')).toThrow(HookProtocolError);
+  });
+});
+
+describe('reply with RS-ended fields (request flag s)', () => {
+  it('ends every field with RS instead of NUL, the bytes otherwise the same', () => {
+    const reply = encodeReply('7', [{ t: 'x', name: 'A', value: 'two\nlines \u00ff' }, { t: 'm', text: 'hi' }]);
+    const rs = withRecordSeparator(reply);
+    expect(rs.includes(0)).toBe(false);
+    expect(rs.length).toBe(reply.length);
+    expect(Buffer.from(rs.map((b) => (b === 0x1e ? 0 : b))).equals(reply)).toBe(true);
+    // The original is left as it was (a kept reply is sent again).
+    expect(reply.includes(0x1e)).toBe(false);
+    expect(decodeReply(reply, '7').status).toBe('complete');
+  });
+
+  it('leaves a reply whose field holds an RS as it is (NUL-ended)', () => {
+    const reply = encodeReply('7', [{ t: 'x', name: 'A', value: 'a\u001eb' }]);
+    expect(withRecordSeparator(reply)).toBe(reply);
   });
 });

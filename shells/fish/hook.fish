@@ -10,7 +10,8 @@
 # neither is available.
 # Nothing in the runtime dir is touched before the dir is found safe (see "runtime dir").
 # Answers are hook records (docs/architecture.md): every name is checked and values are
-# applied with `set -gx NAME VALUE`, never evaluated as code.
+# applied with `set -gx NAME VALUE`, never evaluated as code (the functions made with
+# `eval` for requests, exports and leave plans hold checked names and list positions only).
 #
 # The same sections and function names are in ../bash/hook.bash and ../zsh/hook.zsh.
 # Everything here is named _envd_*.
@@ -98,12 +99,14 @@ set -g _envd_msg
 set -g _envd_rf
 set -g _envd_qln # a leave plan's names, values now and then, and messages (`l` and `L` records)
 set -g _envd_qlw
+set -g _envd_qlv # the kind of each NOW: `-` (not exported), `=` (this value), '' (neither: ask)
 set -g _envd_qlk
 set -g _envd_qlt
 set -g _envd_qlm
 # The leave plan that came with the last answer (see _envd_leave). Loading the hook again keeps it.
 set -q _envd_pn; or set -g _envd_pn
 set -q _envd_pw; or set -g _envd_pw
+set -q _envd_pv; or set -g _envd_pv
 set -q _envd_pk; or set -g _envd_pk
 set -q _envd_pt; or set -g _envd_pt
 set -q _envd_pm; or set -g _envd_pm
@@ -219,24 +222,45 @@ end
 # component per step; every step up is one component shorter, so the walk ends on any
 # path. Going up takes the prefix before the last slash by its position (see _envd_head:
 # a name with a newline must stay one string).
+# The candidates (every directory/name pair, in that order) of the last two directories
+# walked the usual way are kept: a shell moving between a project and another place walks
+# each once (the files themselves are looked at every time). Forgotten when the names change.
+set -g _envd_fw # those two $PWD, the newer first
+set -g _envd_fc1 # the candidates of $_envd_fw[1]
+set -g _envd_fc2 # and of $_envd_fw[2]
 function _envd_find
     set -g _envd_f ''
-    if string match -q -- '/*' $PWD; and not string match -q -- '*'\n'*' $PWD $_envd_markers
+    set -l _envd_cs
+    if test "$PWD" = "$_envd_fw[1]"
+        set _envd_cs $_envd_fc1
+    else if test "$PWD" = "$_envd_fw[2]"
+        set _envd_cs $_envd_fc2
+    else if string match -q -- '/*' $PWD; and not string match -q -- '*'\n'*' $PWD $_envd_markers
         # '' stands for / ("$d/$m" is then /$m).
         set -l _envd_ds ''
         string match -qra -- '/(?<_envd_c>[^/]+)' $PWD
         for _envd_x in $_envd_c
             set -p _envd_ds "$_envd_ds[1]/$_envd_x"
         end
-        path filter -qf -- $_envd_ds/$_envd_markers; or return 0
-        for _envd_x in $_envd_ds/$_envd_markers
-            if test -f $_envd_x
-                set -g _envd_f $_envd_x
-                return 0
-            end
-        end
+        set _envd_cs $_envd_ds/$_envd_markers
+        set -g _envd_fw $PWD $_envd_fw[1]
+        set -g _envd_fc2 $_envd_fc1
+        set -g _envd_fc1 $_envd_cs
+    else
+        _envd_find_walk
         return 0
     end
+    path filter -qf -- $_envd_cs; or return 0
+    for _envd_x in $_envd_cs
+        if test -f $_envd_x
+            set -g _envd_f $_envd_x
+            return 0
+        end
+    end
+end
+
+# _envd_find's other case, one step at a time (see above).
+function _envd_find_walk
     set -l _envd_d $PWD
     while true
         set -l _envd_p $_envd_d
@@ -270,13 +294,14 @@ end
 # its format at once, so the daemon is woken once, with no pipe to `string collect` (a
 # wait for another thread). A loop over the names cost ~7 µs a variable; instead each set
 # of names gets its function, made (eval) the first time that set is seen. The last 4 are
-# kept (_envd_kvs; entering and leaving a project swap between two of them).
-set -g _envd_kvs # "k NAME..." of _envd_kv1 .. _envd_kv4
+# kept (_envd_kvs; entering and leaving a project swap between two of them). The names
+# come as one string, `set -xn`'s lines, read from a pipe (a command substitution, which
+# hands the output to another thread and back, costs ~50 µs more).
+set -g _envd_kvs # `set -xn`'s output for _envd_kv1 .. _envd_kv4
 set -g _envd_kvi 0 # the slot made last
 set -g _envd_req _envd_kv1
 function _envd_env
-    set -l _envd_nm (set -xn)
-    set -l _envd_j "k $_envd_nm"
+    set -xn | read -lz _envd_j
     test "$_envd_j" = "$_envd_kvs[1]"; and set -g _envd_req _envd_kv1; and return 0
     test "$_envd_j" = "$_envd_kvs[2]"; and set -g _envd_req _envd_kv2; and return 0
     test "$_envd_j" = "$_envd_kvs[3]"; and set -g _envd_req _envd_kv3; and return 0
@@ -284,7 +309,7 @@ function _envd_env
     # Names are fish variable names (letters, digits, _), quoted all the same.
     set -l _envd_b
     set -l _envd_f '%s\0%s\0%s\0%s\0%s\0%s\0%s\0'
-    for _envd_k in $_envd_nm
+    for _envd_k in (string split -n \n -- $_envd_j)
         set -a _envd_b (string escape -- $_envd_k) '"$'$_envd_k'"'
         set _envd_f $_envd_f'%s\0%s\0'
     end
@@ -528,26 +553,31 @@ function _envd_fifo_ask
     set -g _envd_n $_envd_ids[1]
     set -g _envd_id $_envd_n
     set -e _envd_ids[1]
-    # l: this hook takes leave plans (_envd_leave).
-    set -g _envd_fl l
-    test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb; and set -g _envd_fl cl
+    # l: this hook takes leave plans (_envd_leave); s: fields in .out ended by RS (below).
+    set -g _envd_fl ls
+    test -t 2 -a -z "$NO_COLOR" -a "$TERM" != dumb; and set -g _envd_fl cls
     test "$_envd_f" != "$_envd_found"; and set -g _envd_fl {$_envd_fl}n
     # The watchdog first: from now on something comes on .res whatever happens.
     echo $_envd_id $_envd_wait >$_envd_pair.wd
     # In one write (see _envd_env): the daemon is woken once, for the whole request.
     $_envd_req >$_envd_pair.req
-    set -l _envd_k
     while read -l _envd_l <$_envd_pair.res
         switch $_envd_l
             case "d $_envd_id"
                 # Answered: the watchdog stops watching (else it would give up on this
                 # request later, and take back what is in .req then: the next request).
                 echo - >$_envd_pair.wd
-                set -l _envd_a (string replace -ra -- '(\x1e)|\x00' '${1:+\n:\x1e}' <$_envd_pair.out)
-                if not set -q _envd_a[2]; and _envd_parse_joined "$_envd_a"
-                    return 0
+                # Flag s: the daemon ends each field with RS (0x1e) rather than NUL when no
+                # field holds one, so the whole file is one `read -z` (a builtin read; a
+                # command substitution costs ~100 µs more). Else it stops at the first NUL.
+                read -lz _envd_a <$_envd_pair.out
+                _envd_parse_joined "$_envd_a"; and return 0
+                # `string split` ending a command substitution keeps newlines in its fields.
+                if string match -q -- ENVD-HOOK\x1e'*' "$_envd_a"
+                    set -g _envd_rep (string split -- \x1e "$_envd_a")
+                else
+                    set -g _envd_rep (string split0 <$_envd_pair.out)
                 end
-                set -g _envd_rep (string split0 <$_envd_pair.out)
                 _envd_parse
                 set -l _envd_pr $status
                 contains -- $_envd_pr 0 3; and return $_envd_pr
@@ -581,9 +611,10 @@ function _envd_ask
 end
 
 # ---- apply ----------------------------------------------------------------------------
-# Check the reply in _envd_rep without changing anything: `ENVD-HOOK 1 ID`, records that
-# tile the rest exactly, `z ID`. 0 valid (records sorted into _envd_xn/_envd_xv/_envd_un/
-# _envd_msg, _envd_rg, _envd_rk), 1 malformed, 3 the daemon wants the CLI (`v`), 4 cut
+# Check the reply in _envd_rep without changing the environment: `ENVD-HOOK 1 ID`, records
+# that tile the rest exactly, `z ID`. 0 valid (records sorted into _envd_xn/_envd_xv/
+# _envd_un/_envd_msg, _envd_rg, _envd_rk; the files and the leave plan, which are not
+# applied now, kept in _envd_deps and _envd_p*), 1 malformed, 3 the daemon wants the CLI (`v`), 4 cut
 # off. One pass over the fields with a state (what the next field is): `math` costs
 # ~50 µs a call here, a `switch` a few.
 function _envd_parse
@@ -596,6 +627,7 @@ function _envd_parse
     set -g _envd_rf
     set -g _envd_qln
     set -g _envd_qlw
+    set -g _envd_qlv
     set -g _envd_qlk
     set -g _envd_qlt
     set -g _envd_qlm
@@ -634,6 +666,15 @@ function _envd_parse
                 set _envd_s lw
             case lw
                 set -a _envd_qlw $_envd_f
+                # As _envd_parse_joined's capture: `-` alone, `=` before a value, else ''.
+                switch $_envd_f
+                    case -
+                        set -a _envd_qlv -
+                    case '=*'
+                        set -a _envd_qlv =
+                    case '*'
+                        set -a _envd_qlv ''
+                end
                 set _envd_s lt
             case lt
                 # As _envd_parse_joined takes it apart: `-` or `=`, and the rest (named
@@ -666,6 +707,15 @@ function _envd_parse
                 return 3
             case z
                 test "$_envd_f" = "$_envd_id"; or return 1
+                # Valid, so applied: the files and the leave plan are kept (as
+                # _envd_parse_joined does).
+                set -g _envd_deps $_envd_rf
+                set -g _envd_pn $_envd_qln
+                set -g _envd_pw $_envd_qlw
+                set -g _envd_pv $_envd_qlv
+                set -g _envd_pk $_envd_qlk
+                set -g _envd_pt $_envd_qlt
+                set -g _envd_pm $_envd_qlm
                 return 0
         end
     end
@@ -673,60 +723,86 @@ function _envd_parse
 end
 
 # The usual answer, taken apart without a command per field (fish spends several µs on
-# each; the loop above took ~0.7 ms for an answer of 50 fields). $argv[1]: the answer
-# file with every NUL made \x1e (the caller's one `string replace`; a \x1e of its own
-# is made a newline there, and a newline splits that command substitution: such an answer
-# never gets here). One regex matches the whole, so what passes is exactly what
-# _envd_parse finds valid; then one per record type sets a list from its named captures,
-# each match starting where the last one ended (\G: the records are walked in order, so
-# a field is never taken for a tag). 0 when it was that answer (the same variables set as
-# by _envd_parse); 1 when not (the caller then runs _envd_parse, which says why).
+# each; the loop above took ~0.7 ms for an answer of 50 fields). $argv[1]: the answer with
+# each field ended by RS (\x1e; none holds one: see _envd_fifo_ask). One regex matches the
+# whole, so what passes is exactly what _envd_parse finds valid, and takes the last `k`,
+# `g` and `w` on the way (a group in a repeated one keeps what it matched last); then one
+# per list sets it from its named captures, each match starting where the last one ended
+# (\G: the records are walked in order, so a field is never taken for a tag). 0 when it
+# was that answer (the same variables set as by _envd_parse); 1 when not (the caller then
+# runs _envd_parse, which says why).
 function _envd_parse_joined
     # The id is digits (_envd_reqhead): nothing in it is special to a regex.
-    set -l _envd_r '(?:(?:x\x1e[^\x1e]*\x1e[^\x1e]*|l\x1e[^\x1e]*\x1e[^\x1e]*\x1e[^\x1e]*|[umkgwfLP]\x1e[^\x1e]*|p)\x1e)*?'
-    string match -qr -- '\AENVD-HOOK\x1e1\x1e'$_envd_id'\x1e'$_envd_r'z\x1e'$_envd_id'\x1e\z' $argv[1]; or return 1
-    set _envd_r '(?:\AENVD-HOOK\x1e1\x1e[0-9]+\x1e|\G)'$_envd_r
+    string match -qr -- '\AENVD-HOOK\x1e1\x1e'$_envd_id'\x1e(?:(?:x\x1e[^\x1e]*\x1e[^\x1e]*|l\x1e[^\x1e]*\x1e[^\x1e]*\x1e[^\x1e]*|[umfLP]\x1e[^\x1e]*|k\x1e(?<_envd_qk>[^\x1e]*)|g\x1e(?<_envd_qg>[^\x1e]*)|w\x1e(?:(?<_envd_qw>[0-9]{1,6})|[^\x1e]*)|p)\x1e)*?z\x1e'$_envd_id'\x1e\z' $argv[1]; or return 1
+    set -l _envd_r '(?:\AENVD-HOOK\x1e1\x1e[0-9]+\x1e|\G)(?:(?:x\x1e[^\x1e]*\x1e[^\x1e]*|l\x1e[^\x1e]*\x1e[^\x1e]*\x1e[^\x1e]*|[umkgwfLP]\x1e[^\x1e]*|p)\x1e)*?'
     # The lists straight into the globals (declared under "state": a capture sets the
     # variable where it is, and an empty list when nothing matches).
     string match -qra -- $_envd_r'x\x1e(?<_envd_xn>[^\x1e]*)\x1e(?<_envd_xv>[^\x1e]*)\x1e' $argv[1]
     string match -qra -- $_envd_r'u\x1e(?<_envd_un>[^\x1e]*)\x1e' $argv[1]
     string match -qra -- $_envd_r'm\x1e(?<_envd_msg>[^\x1e]*)\x1e' $argv[1]
-    string match -qra -- $_envd_r'f\x1e(?<_envd_rf>[^\x1e]*)\x1e' $argv[1]
-    string match -qra -- $_envd_r'k\x1e(?<_envd_qk>[^\x1e]*)\x1e' $argv[1]
-    string match -qra -- $_envd_r'g\x1e(?<_envd_qg>[^\x1e]*)\x1e' $argv[1]
-    string match -qra -- $_envd_r'w\x1e(?<_envd_qw>[0-9]{1,6})\x1e' $argv[1]
-    string match -qra -- $_envd_r'l\x1e(?<_envd_qln>[^\x1e]*)\x1e(?<_envd_qlw>[^\x1e]*)\x1e(?<_envd_qlk>[-=]?)(?<_envd_qlt>[^\x1e]*)\x1e' $argv[1]
-    string match -qra -- $_envd_r'L\x1e(?<_envd_qlm>[^\x1e]*)\x1e' $argv[1]
-    set -g _envd_rk $_envd_qk[-1] ''
-    set -g _envd_rk $_envd_rk[1]
-    set -g _envd_rg $_envd_qg[-1] ''
-    set -g _envd_rg $_envd_rg[1]
-    set -q _envd_qw[1]; and set -g _envd_wait $_envd_qw[-1]
+    # Valid, so applied: the files and the leave plan go where they are kept.
+    string match -qra -- $_envd_r'f\x1e(?<_envd_deps>[^\x1e]*)\x1e' $argv[1]
+    string match -qra -- $_envd_r'l\x1e(?<_envd_pn>[^\x1e]*)\x1e(?<_envd_pw>(?<_envd_pv>-(?=\x1e)|=?)[^\x1e]*)\x1e(?<_envd_pk>[-=]?)(?<_envd_pt>[^\x1e]*)\x1e' $argv[1]
+    string match -qra -- $_envd_r'L\x1e(?<_envd_pm>[^\x1e]*)\x1e' $argv[1]
+    # A group that took part in no match is an empty list: "$..." makes it ''.
+    set -g _envd_rk "$_envd_qk"
+    set -g _envd_rg "$_envd_qg"
+    set -q _envd_qw[1]; and set -g _envd_wait $_envd_qw
     return 0
 end
 
 # Apply a reply _envd_parse found valid. Nothing before this point changed the shell.
+# Every name checked at once; one that is not a plain name (never sent by envd) is
+# skipped, with the others checked one by one (_envd_apply_each). Otherwise one `set -e`
+# for every name unset, and the exports from a function made for that set of names (as
+# the leave plans', _envd_leave: a loop cost two commands an export; plain names, so
+# "$_envd_xn" tells the sets apart; the last 4 are kept).
+set -g _envd_xks # "NAMES" of _envd_xs1 .. _envd_xs4
+set -g _envd_xki 0 # the slot made last
 function _envd_apply
     set -q _envd_msg[1]; and printf '%s\n' $_envd_msg >&2
-    # Every name checked at once; one that is not a plain name (never sent by envd) is
-    # skipped, with the others checked one by one.
-    set -l _envd_ok 1
-    string match -qrv '^(?!_envd_)[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_xn $_envd_un; and set _envd_ok ''
-    # All names fine and no empty value (the usual case): one `set -e` for every name and
-    # two commands per export (fish spends several µs on each).
-    if test -n "$_envd_ok"; and not contains -- '' $_envd_xv
-        set -q _envd_un[1]; and set -e -g $_envd_un
-        for _envd_y in $_envd_xn
-            set -gx $_envd_y $_envd_xv[1]
-            set -e _envd_xv[1]
-        end
+    if string match -qrv '^(?!_envd_)[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_xn $_envd_un
+        _envd_apply_each ''
     else
-        _envd_apply_each $_envd_ok
+        set -q _envd_un[1]; and set -e -g $_envd_un
+        if not set -q _envd_xn[1]
+        else if test "$_envd_xn" = "$_envd_xks[1]"
+            _envd_xs1
+        else if test "$_envd_xn" = "$_envd_xks[2]"
+            _envd_xs2
+        else if test "$_envd_xn" = "$_envd_xks[3]"
+            _envd_xs3
+        else if test "$_envd_xn" = "$_envd_xks[4]"
+            _envd_xs4
+        else
+            _envd_apply_make
+        end
     end
     if test -n "$_envd_rk" -a "$_envd_rk" != "$_envd_kline"
         set -g _envd_kline $_envd_rk
         set -g _envd_markers (string split -n : -- $_envd_rk)
+        set -g _envd_fw
     end
+end
+
+# The function for this set of names, in the next slot, run: `set -gx NAME VALUE` for each
+# with the value at its position in _envd_xv.
+function _envd_apply_make
+    set -l _envd_s
+    set -l _envd_i 0
+    for _envd_y in $_envd_xn
+        set _envd_i (math $_envd_i + 1)
+        # fish keeps PATH and CDPATH as lists: the empty value is the empty list.
+        if contains -- $_envd_y PATH CDPATH
+            set -a _envd_s "if test -n \"\$_envd_xv[$_envd_i]\"; set -gx $_envd_y \"\$_envd_xv[$_envd_i]\"; else; set -gx $_envd_y; end"
+        else
+            set -a _envd_s "set -gx $_envd_y \"\$_envd_xv[$_envd_i]\""
+        end
+    end
+    set -g _envd_xki (math $_envd_xki % 4 + 1)
+    eval "function _envd_xs$_envd_xki; "(string join '; ' -- $_envd_s)"; end"
+    set -g _envd_xks[$_envd_xki] "$_envd_xn"
+    _envd_xs$_envd_xki
 end
 
 # _envd_apply's other case, one name at a time: $argv[1] is 1 when every name was found
@@ -885,37 +961,33 @@ function _envd_check
     # _envd_deps_set with no files, written out (a call that opens a loop costs more).
     set -g _envd_deps
     set -g _envd_tv -n x
-    # The usual case first, in one builtin (the runtime dir known safe, the stamp there):
-    # _envd_rdir and _envd_touch written out.
-    test "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -d $_envd_run/sh -a ! -L $_envd_run/sh -a -f $_envd_stamp -a ! -L $_envd_stamp -a -O $_envd_stamp
-    and true >$_envd_stamp
-    or begin
-        _envd_rdir; and _envd_touch
-    end
     # Ctrl-C while the daemon works cancels this function as soon as the watchdog has
-    # unblocked the read (`i`): noted here as for `envd export` below.
-    set -g _envd_try $_envd_key
-    # _envd_ask's usual case (the runtime dir checked just above, this shell's pair and
-    # watchdog there) in one builtin.
-    if test "$ENVD_NO_DAEMON" != 1 -a "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -p $_envd_run/hook.fifo -a -f $_envd_run/hook.pid -a -n "$_envd_wpid" -a -p /proc/$_envd_wpid/fd/5 -a -p "$_envd_pair.req"
+    # unblocked the read (`i`): noted (_envd_try) as for `envd export` below.
+    # The usual case first, in one builtin: the runtime dir known safe, the stamp there
+    # (_envd_rdir and _envd_touch written out), this shell's pair and watchdog there
+    # (_envd_ask's usual case).
+    if test "$ENVD_NO_DAEMON" != 1 -a "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -d $_envd_run/sh -a ! -L $_envd_run/sh -a -f $_envd_stamp -a ! -L $_envd_stamp -a -O $_envd_stamp -a -p $_envd_run/hook.fifo -a -f $_envd_run/hook.pid -a -n "$_envd_wpid" -a -p /proc/$_envd_wpid/fd/5 -a -p "$_envd_pair.req"
+        true >$_envd_stamp
+        set -g _envd_try $_envd_key
         _envd_fifo_ask
     else
+        test "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -d $_envd_run/sh -a ! -L $_envd_run/sh -a -f $_envd_stamp -a ! -L $_envd_stamp -a -O $_envd_stamp
+        and true >$_envd_stamp
+        or begin
+            _envd_rdir; and _envd_touch
+        end
+        set -g _envd_try $_envd_key
         _envd_ask
     end
     set -l _envd_st $status
     set -g _envd_try ''
     switch $_envd_st
         case 0
+            # The answer's files and leave plan are kept already (_envd_parse_joined).
             _envd_apply
-            set -g _envd_pn $_envd_qln
-            set -g _envd_pw $_envd_qlw
-            set -g _envd_pk $_envd_qlk
-            set -g _envd_pt $_envd_qlt
-            set -g _envd_pm $_envd_qlm
             set -g _envd_warned ''
             # _envd_deps_set, written out.
-            set -g _envd_deps $_envd_rf
-            for _envd_x in $_envd_rf
+            for _envd_x in $_envd_deps
                 set -a _envd_tv -a $_envd_stamp -nt $_envd_x
             end
         case 1
@@ -954,35 +1026,77 @@ end
 # value it had then (`=VALUE`; fish's own join, as the request sends it) or not exported
 # (`-`), applying the plan here is applying that answer. 0: applied; 1: something differs
 # (a value changed by hand, another hook's state): ask.
+# A loop over the names cost a few commands a name (~0.3 ms for a project's ten); instead
+# each shape of plan (its names, the kind of each NOW and of each THEN) gets a function
+# that checks and applies it in a few commands, made (eval) the first time that shape is
+# seen; the last 4 are kept (_envd_lks), as the requests' are (_envd_env). The values are
+# not in its text: it reads them from the plan's lists by position.
+set -g _envd_lks # "NAMES|NOW KINDS|THEN KINDS" of _envd_lp1 .. _envd_lp4
+set -g _envd_lki 0 # the slot made last
 function _envd_leave
-    string match -qrv '^(?!_envd_)[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_pn; and return 1
-    set -l _envd_w $_envd_pw
-    for _envd_y in $_envd_pn
-        if test "$_envd_w[1]" = -
-            set -qx $_envd_y; and return 1
-        else
-            set -qx $_envd_y; and test "=$$_envd_y" = "$_envd_w[1]"; or return 1
-        end
-        set -e _envd_w[1]
-    end
-    set -q _envd_pm[1]; and printf '%s\n' $_envd_pm >&2
-    set -l _envd_k $_envd_pk
-    set -l _envd_t $_envd_pt
-    for _envd_y in $_envd_pn
-        switch "$_envd_k[1]"
-            case -
-                set -e -g $_envd_y
-            case =
-                # fish keeps PATH and CDPATH as lists: the empty value is the empty list.
-                if test -n "$_envd_t[1]"; or not contains -- $_envd_y PATH CDPATH
-                    set -gx $_envd_y $_envd_t[1]
-                else
-                    set -gx $_envd_y
-                end
-        end
-        set -e _envd_k[1] _envd_t[1]
+    # The three lists are as long (one match of one regex gives an element to each) and a
+    # kind is one character or none: this string gives back the lists it was made of. The
+    # names are checked when a function is made for them (_envd_leave_make).
+    set -l _envd_j "$_envd_pn|$_envd_pv|$_envd_pk"
+    if test "$_envd_j" = "$_envd_lks[1]"
+        _envd_lp1; or return 1
+    else if test "$_envd_j" = "$_envd_lks[2]"
+        _envd_lp2; or return 1
+    else if test "$_envd_j" = "$_envd_lks[3]"
+        _envd_lp3; or return 1
+    else if test "$_envd_j" = "$_envd_lks[4]"
+        _envd_lp4; or return 1
+    else
+        _envd_leave_make $_envd_j; or return 1
+        _envd_lp$_envd_lki; or return 1
     end
     set -g _envd_pn
+end
+
+# The function for the plan's shape ($argv[1]), in the next slot: `set -qx` of every name
+# that must be exported (its status is the number that are not) and one `test` of all
+# their values; one `set -qx` of those that must not be (all of them missing); the
+# messages; one `set -e` for those unset; one `set -gx` for each set. 1: a NOW that is
+# neither `-` nor `=VALUE` (never matches: ask).
+function _envd_leave_make
+    string match -qrv '^(?!_envd_)[A-Za-z_][A-Za-z0-9_]*$' -- $_envd_pn; and return 1
+    contains -- '' $_envd_pv; and return 1
+    test (count $_envd_pn) -eq (count $_envd_pv) -a (count $_envd_pn) -eq (count $_envd_pk); or return 1
+    set -l _envd_x # names that must be exported with their value
+    set -l _envd_c # the comparisons, joined by -a
+    set -l _envd_u # names that must not be exported
+    set -l _envd_e # names unset
+    set -l _envd_s # statements setting names
+    set -l _envd_i 0
+    for _envd_y in $_envd_pn
+        set _envd_i (math $_envd_i + 1)
+        if test "$_envd_pv[$_envd_i]" = =
+            set -q _envd_x[1]; and set -a _envd_c -a
+            set -a _envd_x $_envd_y
+            set -a _envd_c "\"=\$$_envd_y\" = \"\$_envd_pw[$_envd_i]\""
+        else
+            set -a _envd_u $_envd_y
+        end
+        switch "$_envd_pk[$_envd_i]"
+            case -
+                set -a _envd_e $_envd_y
+            case =
+                # fish keeps PATH and CDPATH as lists: the empty value is the empty list.
+                if contains -- $_envd_y PATH CDPATH
+                    set -a _envd_s "if test -n \"\$_envd_pt[$_envd_i]\"; set -gx $_envd_y \"\$_envd_pt[$_envd_i]\"; else; set -gx $_envd_y; end"
+                else
+                    set -a _envd_s "set -gx $_envd_y \"\$_envd_pt[$_envd_i]\""
+                end
+        end
+    end
+    set -l _envd_t
+    set -q _envd_x[1]; and set -a _envd_t "set -qx $_envd_x; and test $_envd_c; or return 1"
+    set -q _envd_u[1]; and set -a _envd_t "set -qx $_envd_u; test \$status = "(count $_envd_u)"; or return 1"
+    set -a _envd_t 'set -q _envd_pm[1]; and printf "%s\n" $_envd_pm >&2'
+    set -q _envd_e[1]; and set -a _envd_t "set -e -g $_envd_e"
+    set -g _envd_lki (math $_envd_lki % 4 + 1)
+    eval "function _envd_lp$_envd_lki; "(string join '; ' -- $_envd_t $_envd_s)"; end"
+    set -g _envd_lks[$_envd_lki] $argv[1]
 end
 
 # The note, rewritten just before the generation file is read: made owner-only here the
@@ -1058,7 +1172,19 @@ if status is-interactive
     # `cd proj; and cmd` sees the project's environment. When the daemon did not answer,
     # the prompt that follows does not wait for it a second time (_envd_skip 1).
     function _envd_on_pwd --on-variable PWD
-        _envd_hook p
+        # `_envd_hook p` written out for its usual case (the runtime dir known safe, a
+        # daemon wanted): a call costs more than the commands it saves.
+        set -g _envd_noted ''
+        if test "$_envd_rok" = 1 -a ! -L $_envd_run -a -d $_envd_run -a -O $_envd_run -a -r $_envd_genfile -a "$ENVD_NO_DAEMON" != 1
+            read -l _envd_g <$_envd_genfile
+            if test $_envd_tv
+                test "$PWD" != "$_envd_pwd" -o "$_envd_g" != "$_envd_gen"; and _envd_check $_envd_g ''
+            else
+                _envd_check $_envd_g 1
+            end
+        else
+            _envd_hook p
+        end
         test "$_envd_pwd" = "$PWD"; and set -g _envd_skip a; or set -g _envd_skip 1
     end
 end

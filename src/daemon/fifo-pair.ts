@@ -1,7 +1,7 @@
 import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, writeSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { basename } from 'node:path';
-import { encodeReply, encodeReplyHead, encodeReplyTail, HOOK_VERSION } from '../protocol/hook-records.js';
+import { encodeReply, encodeReplyHead, encodeReplyTail, HOOK_VERSION, withRecordSeparator } from '../protocol/hook-records.js';
 import { errorMessage } from '../util/errors.js';
 import type { HookBackend } from './backend.js';
 import { fifoSocket, isPrivate, openFifo, readEnvFile, tryUnlink } from './fifo-files.js';
@@ -89,9 +89,10 @@ export function servePair(
   // No acknowledgement line: bash tells a stopped daemon from a busy one by whether its
   // request has been read. The budget goes in the answer (`w`) for the next request.
   let waitMs = 0;
-  const send = (id: string, reply: Buffer): void => {
+  const send = (id: string, reply: Buffer, flags: string): void => {
     try {
-      pair.writeOut(reply);
+      // Flag `s` (the fish hook): fields ended by RS, when none holds one (hook-reply.ts).
+      pair.writeOut(flags.includes('s') ? withRecordSeparator(reply) : reply);
     } catch (err) {
       warn(`cannot write ${pair.base}.out: ${errorMessage(err)}`);
       drop(true);
@@ -102,7 +103,7 @@ export function servePair(
   };
   const session = new HookSession(backend, {
     ack: (_id, ms) => { waitMs = ms; },
-    answer: (id, records) => { send(id, Buffer.concat([encodeReplyHead(id, [{ t: 'w', ms: waitMs }]), encodeReplyTail(id, records)])); },
+    answer: (id, records, flags) => { send(id, Buffer.concat([encodeReplyHead(id, [{ t: 'w', ms: waitMs }]), encodeReplyTail(id, records)]), flags); },
     // A kept reply (hook-replay.ts): the front door's requests (flag `E`) are looked up by
     // their bytes and their `.env` file.
     whole: send,

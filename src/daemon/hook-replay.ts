@@ -42,11 +42,12 @@ export function scanHead(buf: Buffer): ScannedHead | null {
 
 /**
  * Flags a kept reply may carry: `c` (colour), `l` (leave plans: part of the records, and of
- * the key as every flag is) and `n` (entering: kept only for an answer the flag cannot
- * change, answer-memo.ts FILE_ONLY_KINDS), each once. `e`, `t` and unknown letters never.
+ * the key as every flag is), `n` (entering: kept only for an answer the flag cannot
+ * change, answer-memo.ts FILE_ONLY_KINDS) and `s` (how a FIFO pair writes the reply, not
+ * what it holds), each once. `e`, `t` and unknown letters never.
  */
 export function replayableFlags(flags: string): boolean {
-  return /^[cln]{0,3}$/.test(flags) && new Set(flags).size === flags.length;
+  return /^[clns]{0,4}$/.test(flags) && new Set(flags).size === flags.length;
 }
 
 /**

@@ -26,15 +26,18 @@ const FALLBACK_WAIT_MS = 200;
 export interface ReplySink {
   /** A request's header was read: the daemon is alive and answers within `waitMs`. */
   ack(id: string, waitMs: number): void;
-  /** The rest of the answer to `id` (records; the sink adds the closing `z`). */
-  answer(id: string, records: HookRecord[]): void;
+  /**
+   * The rest of the answer to `id` (records; the sink adds the closing `z`). `flags`: the
+   * request's (a FIFO pair writes fields ended by RS for flag `s`, fifo-pair.ts).
+   */
+  answer(id: string, records: HookRecord[], flags: string): void;
   /** A hook version this daemon does not speak: a whole reply with `v`, then close. */
   refuse(id: string): void;
   /**
    * A whole reply to `id`, framed already (a kept one: hook-replay.ts). A sink without it
    * gets every request the whole way.
    */
-  whole?(id: string, reply: Buffer): void;
+  whole?(id: string, reply: Buffer, flags: string): void;
   /** The input ended and every request has been answered. */
   end(): void;
   /** Bad input (or an internal failure): close this stream only. */
@@ -148,7 +151,7 @@ export class HookSession {
       const head = scanHead(chunk);
       if (head !== null) {
         candidate = this.replayKey(chunk, head);
-        if (candidate !== null && this.replayed(head.id, candidate)) return;
+        if (candidate !== null && this.replayed(head.id, candidate, flagsAt(chunk, head.rest) ?? '')) return;
       }
     }
     let events: HookParseEvent[];
@@ -191,7 +194,7 @@ export class HookSession {
   }
 
   /** Answered from a kept reply (core.ts replay), or false. */
-  private replayed(id: string, key: string): boolean {
+  private replayed(id: string, key: string, flags: string): boolean {
     let kept: KeptReply | null = null;
     try {
       kept = this.backend.replay?.(key) ?? null;
@@ -199,7 +202,7 @@ export class HookSession {
       kept = null;
     }
     if (kept === null) return false;
-    this.sink.whole?.(id, frameReply(id, this.waitMs(), kept.body, kept.generation));
+    this.sink.whole?.(id, frameReply(id, this.waitMs(), kept.body, kept.generation), flags);
     return true;
   }
 
@@ -350,7 +353,7 @@ export class HookSession {
       foreign = errorMessage(err);
     }
     if (foreign !== null) {
-      this.sink.answer(header.id, [{ t: 'v', version: HOOK_VERSION }]);
+      this.sink.answer(header.id, [{ t: 'v', version: HOOK_VERSION }], header.flags);
       return;
     }
     let records: HookRecord[];
@@ -379,7 +382,7 @@ export class HookSession {
       records = cli ? cliErrorRecords(text) : [{ t: 'm', text: colour ? red(text) : text }];
     }
     records.push(markersRecord(markers), { t: 'g', generation });
-    this.sink.answer(header.id, records);
+    this.sink.answer(header.id, records, header.flags);
     if (kept !== null && raw !== null) {
       const shell = req.header.shell;
       const backend = this.backend;

@@ -129,6 +129,21 @@ export function encodeRecords(records: HookRecord[]): Buffer {
   return encodeFields(records.flatMap(fieldsOf));
 }
 
+/** RS (0x1e), which ends each field instead of NUL in a reply for request flag `s`. */
+const RS = 0x1e;
+
+/**
+ * An encoded reply with RS ending each field instead of NUL (request flag `s`: fish reads
+ * a file without a NUL into one variable with one builtin, `read -z`), or the reply as it
+ * is when a field holds an RS (the hook then reads it NUL-separated).
+ */
+export function withRecordSeparator(reply: Buffer): Buffer {
+  if (reply.includes(RS)) return reply;
+  const out = Buffer.from(reply);
+  for (let i = out.indexOf(0); i !== -1; i = out.indexOf(0, i + 1)) out[i] = RS;
+  return out;
+}
+
 export function encodeReply(id: string, records: HookRecord[]): Buffer {
   return Buffer.concat([encodeReplyHead(id), encodeReplyTail(id, records)]);
 }
