@@ -51,16 +51,8 @@ trap '' PIPE
 sock=$1 dir=$2 me=$3 fd= req= id= rep= c= cmd=
 integer rc t0 t1 tries
 exec {go}<>$dir/go {out}>>$4
+# No function calls on the timed path (each pushes a heap in zsh): the loop inline.
 say() { syswrite -o $out -- "$me $1"$'\n' }
-send() {
-  rep=
-  if [[ -z $fd ]]; then zsocket $sock 2>/dev/null || return 2; fd=$REPLY; fi
-  syswrite -o $fd -- $req 2>/dev/null || return 2
-  while [[ $rep != *$'\0'z$'\0'$id$'\0' ]]; do
-    sysread -i $fd -s 65536 c || return 2
-    rep+=$c
-  done
-}
 while sysread -i $go -s 1 cmd; do
   case $cmd in
     (l) exec {f}<$dir/req
@@ -71,18 +63,21 @@ while sysread -i $go -s 1 cmd; do
         sysread -i $f id
         exec {f}<&-
         say ready ;;
-    (r) tries=0
-        while :; do
+    (r) rc=2 tries=0
+        while (( rc == 2 && tries++ < 2 )); do
           t0=$(( epochtime[1] * 1000000000 + epochtime[2] ))
-          send
-          rc=$?
+          rc=0 rep=
+          if [[ -z $fd ]]; then zsocket $sock 2>/dev/null && fd=$REPLY || rc=2; fi
+          (( rc == 0 )) && { syswrite -o $fd -- $req 2>/dev/null || rc=2 }
+          while (( rc == 0 )) && [[ $rep != *$'\0'z$'\0'$id$'\0' ]]; do
+            sysread -i $fd -s 65536 c && rep+=$c || rc=2
+          done
           t1=$(( epochtime[1] * 1000000000 + epochtime[2] ))
-          (( rc == 2 && ++tries < 2 )) || break
-          [[ -n $fd ]] && exec {fd}>&-
-          fd=
+          # Closed by the daemon (idle, restarted): once more on a new connection.
+          if (( rc == 2 )) && [[ -n $fd ]]; then exec {fd}>&-; fd=; fi
         done
-        if (( rc == 0 )); then say "done $(( t1 - t0 ))"
-        else say "error: no answer to $id"; [[ -n $fd ]] && exec {fd}>&-; fd=; fi ;;
+        if (( rc == 0 )); then syswrite -o $out -- "$me done $(( t1 - t0 ))"$'\n'
+        else say "error: no answer to $id"; fi ;;
     (w) print -rn -- $rep > $dir/rep
         say wrote ;;
     (q) exit 0 ;;
