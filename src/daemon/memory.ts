@@ -16,31 +16,21 @@ export const DAEMON_NODE_FLAGS: readonly string[] = [
 /**
  * After a burst of requests (a `cd`, a re-evaluation), collect garbage once the daemon has
  * been quiet for half a second (a prompt's requests come milliseconds apart), so RSS
- * returns to what is live. One unref'd timer: no polling, and idle CPU stays zero. A
- * request only counts itself (a burst of 50 would otherwise clear and set a timer 50
- * times); the timer, when it fires after requests came, waits once more from then on, so
- * the collection comes between one and two delays after the last request.
+ * returns to what is live. One unref'd timer, reset by
+ * each request: no polling, and idle CPU stays zero.
  */
 export class QuietGc {
   private timer: NodeJS.Timeout | null = null;
-  private pokes = 0;
-  private seen = 0;
 
   constructor(private readonly delayMs = 500) {}
 
   poke(): void {
-    this.pokes++;
-    if (this.timer === null) this.arm();
-  }
-
-  private arm(): void {
     const gc = (globalThis as { gc?: () => void }).gc;
     if (gc === undefined) return;
-    this.seen = this.pokes;
+    if (this.timer !== null) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
-      if (this.pokes !== this.seen) this.arm();
-      else gc();
+      gc();
     }, this.delayMs);
     this.timer.unref();
   }
