@@ -21,6 +21,8 @@ const DEFAULT_MARKERS = ['.envrc', '.env'];
 /** However the budget is configured, a prompt is never told to wait longer than this. */
 const MAX_HOOK_WAIT_MS = 10_000;
 const FALLBACK_WAIT_MS = 200;
+/** A hook stream remembers its last request's bytes (replayKey) up to this size. */
+const MAX_REMEMBERED_BYTES = 64 * 1024;
 
 /** Where a session's answers go: a socket, or a bash FIFO pair (fifo.ts). */
 export interface ReplySink {
@@ -188,7 +190,8 @@ export class HookSession {
     const rest = chunk.toString('latin1', head.rest);
     const flags = flagsAt(chunk, head.rest);
     if (flags === null || (!flags.includes('e') && !flags.includes('E'))) {
-      this.lastPlain = { bytes: Buffer.from(chunk.subarray(head.rest)), key: rest };
+      // A copy per connection: only of a request of ordinary size.
+      this.lastPlain = restBytes <= MAX_REMEMBERED_BYTES ? { bytes: Buffer.from(chunk.subarray(head.rest)), key: rest } : null;
       return rest;
     }
     if (!replayableCliFlags(flags) || this.envFile === undefined) return null;
