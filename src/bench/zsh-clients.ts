@@ -50,7 +50,8 @@ zmodload zsh/net/socket zsh/system zsh/datetime || exit 1
 trap '' PIPE
 sock=$1 dir=$2 me=$3 fd= req= id= rep= c= cmd=
 integer rc t0 t1 tries
-exec {go}<>$dir/go {out}>>$4
+# Read-only: when the bench (its one writer) is gone, the read ends and so does the client.
+exec {go}<$dir/go {out}>>$4
 # No function calls on the timed path (each pushes a heap in zsh): the loop inline.
 say() { syswrite -o $out -- "$me $1"$'\n' }
 while sysread -i $go -s 1 cmd; do
