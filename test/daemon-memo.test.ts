@@ -97,6 +97,22 @@ describe('memoized hook answers', () => {
     expect(after.records.length).toBeGreaterThan(0);
   });
 
+  it('a new user extension (~/.direnvrc), a file many answers share, is seen by the next identical request', async () => {
+    // The files every answer shares (config, extensions, allowlist, key) are checked as one
+    // group per batch of requests (src/daemon/stat-batch.ts group): a change there too must
+    // make the daemon work the answer out again.
+    const { sb, project, client } = setup();
+    await enter(client, project);
+    await settle();
+    for (let i = 0; i < 2; i++) expect(changes((await client.ask(project)).records)).toEqual([]);
+    sb.write('home/.direnvrc', 'export MEMO_EXT=yes\n');
+    for (let i = 0; i < 100 && client.env.MEMO_EXT === undefined; i++) {
+      await client.ask(project);
+      if (client.env.MEMO_EXT === undefined) await sleep(50);
+    }
+    expect(client.env.MEMO_EXT).toBe('yes');
+  });
+
   it('leaving with flag n is replayed after an evaluation moved the generation, and carries the generation now', async () => {
     const { sb, project, outside } = setup();
     // Flag n on every cd, as the hooks send it: entering runs the file (a new generation).

@@ -28,6 +28,21 @@ export interface HookClientOptions {
   entering?: boolean;
 }
 
+/** A request encoded ahead of its sending (HookClient.prepare). */
+export interface PreparedRequest {
+  id: string;
+  bytes: Buffer;
+  /** The env file found from its cwd (the hooks' `_envd_found` once it is answered). */
+  found: string;
+}
+
+/** A prepared request's reply, whole and not decoded yet, and its time. */
+export interface SentRequest {
+  reply: Buffer;
+  /** Microseconds from sending the request (connecting first, if it had to) to the reply's last byte. */
+  us: number;
+}
+
 /** The hooks' default marker names until a `k` record says otherwise. */
 const DEFAULT_MARKERS = ['.envrc'];
 
@@ -48,20 +63,46 @@ export class HookClient {
 
   /** One request for `cwd`; its changes are applied to `env`. */
   async ask(cwd: string, timeoutMs = 10_000): Promise<HookAnswer> {
-    const kept = this.sock !== null;
-    // As the hooks do before they send (not part of the time measured: the shell's own work).
+    const req = this.prepare(cwd);
+    return this.settle(req, await this.send(req, timeoutMs));
+  }
+
+  /**
+   * The request for `cwd`, encoded ahead of sending it, as a shell has its request ready
+   * when its prompt comes (finding the env file and encoding the environment is the
+   * shell's own work, not the daemon's): a burst then times only the write and the reply.
+   */
+  prepare(cwd: string): PreparedRequest {
     const found = this.opts.entering === true ? this.find(cwd) : '';
     const flags = this.opts.entering === true && found !== this.found ? 'n' : '';
-    let answer: HookAnswer;
+    const id = `${this.tag}-${++this.seq}`;
+    return { id, found, bytes: encodeRequest({ id, shell: 'bash', flags, cwd }, Object.entries(this.env)) };
+  }
+
+  /**
+   * Send a prepared request and wait for its reply, whole (its closing `z` record), without
+   * decoding it (settle does): `us` runs from the write (connecting first, if it had to) to
+   * the reply's last byte.
+   */
+  async send(req: PreparedRequest, timeoutMs = 10_000): Promise<SentRequest> {
+    const kept = this.sock !== null;
     try {
-      answer = await this.once(cwd, flags, timeoutMs);
+      return await this.once(req, timeoutMs);
     } catch (err) {
       // The daemon closed a kept connection (idle, restarted): once more on a new one.
       if (!kept || !(err instanceof ClosedError)) throw err;
-      answer = await this.once(cwd, flags, timeoutMs);
+      return this.once(req, timeoutMs);
     }
-    this.found = found;
-    return answer;
+  }
+
+  /** Decode the reply to a sent request and apply its changes to `env`. */
+  settle(req: PreparedRequest, sent: SentRequest): HookAnswer {
+    const r = decodeReply(sent.reply, req.id);
+    if (r.status === 'invalid') throw new Error(`bad answer to ${req.id}: ${r.reason}`);
+    if (r.status !== 'complete' || r.bytes !== sent.reply.length) throw new Error(`bad answer to ${req.id}: not one whole reply`);
+    this.apply(r.records);
+    this.found = req.found;
+    return { records: r.records, us: sent.us };
   }
 
   /** The env file the hooks would find from `dir` walking up ('' none): their `_envd_find`. */
@@ -80,37 +121,37 @@ export class HookClient {
     this.drop();
   }
 
-  private once(cwd: string, flags: string, timeoutMs: number): Promise<HookAnswer> {
-    const id = `${this.tag}-${++this.seq}`;
-    const req = encodeRequest({ id, shell: 'bash', flags, cwd }, Object.entries(this.env));
+  private once(req: PreparedRequest, timeoutMs: number): Promise<SentRequest> {
+    const { id } = req;
+    // The reply ends with its `z` record, the only field sequence that can end it: a NUL
+    // (the end of the record before), `z`, the id.
+    const tail = Buffer.from(`\0z\0${id}\0`, 'latin1');
     return new Promise((resolve, reject) => {
       const t0 = performance.now();
       let done = false;
-      const finish = (err: Error | null, answer?: HookAnswer): void => {
+      const finish = (err: Error | null, sent?: SentRequest): void => {
         if (done) return;
         done = true;
         clearTimeout(timer);
         this.waiter = null;
         // A connection with an answer still to come (or a broken one) is not reused.
         if (err !== null) this.drop();
-        if (err !== null || answer === undefined) reject(err ?? new Error('no answer'));
-        else resolve(answer);
+        if (err !== null || sent === undefined) reject(err ?? new Error('no answer'));
+        else resolve(sent);
       };
       const timer = setTimeout(() => finish(new Error(`no answer to ${id} in ${timeoutMs} ms`)), timeoutMs);
       this.waiter = (ev) => {
         if (ev.err !== undefined) { finish(ev.err); return; }
         if (ev.data !== undefined) this.buf = this.buf.length === 0 ? ev.data : Buffer.concat([this.buf, ev.data]);
-        const r = decodeReply(this.buf, id);
-        if (r.status === 'invalid') finish(new Error(`bad answer to ${id}: ${r.reason}`));
-        else if (r.status === 'complete') {
+        const buf = this.buf;
+        if (buf.length >= tail.length && buf.compare(tail, 0, tail.length, buf.length - tail.length) === 0) {
           const us = (performance.now() - t0) * 1000;
-          this.buf = this.buf.subarray(r.bytes);
-          this.apply(r.records);
-          finish(null, { records: r.records, us });
+          this.buf = Buffer.alloc(0);
+          finish(null, { reply: buf, us });
         }
       };
       const sock = this.sock ?? this.open();
-      sock.write(req);
+      sock.write(req.bytes);
     });
   }
 

@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import type { ExportOutcome, ExportRequest } from '../engine/types.js';
-import { stamp, type StatBatch } from './stat-batch.js';
+import { stamp, stampGroup, type StatBatch } from './stat-batch.js';
 
 /** Answers kept (a few per shell: its enter and leave requests); each holds one Change. */
 const MAX_ENTRIES = 256;
@@ -43,8 +43,16 @@ export interface MemoEntry {
   readonly generation: number;
   /** Valid for that generation only (not FILE_ONLY_KINDS), else for any. */
   readonly generational: boolean;
+  /** The files it derives from that are its own (on the walk up, in its project), and their stamps. */
   readonly paths: string[];
   readonly stamps: string[];
+  /**
+   * The others (the config files, extensions, the allowlist and its key: the same for most
+   * answers, and then the same array, see AnswerMemo.interned), and their stamps joined
+   * (stampGroup): fifty answers in one batch of requests check them once (StatBatch.group).
+   */
+  readonly shared: readonly string[];
+  readonly sharedStamp: string;
   live: boolean;
 }
 
@@ -77,6 +85,8 @@ export function requestKey(req: ExportRequest): string {
  */
 export class AnswerMemo {
   private readonly entries = new Map<string, MemoEntry>();
+  /** One array per list of common files (StatBatch.group knows a group by its array). */
+  private readonly groups = new Map<string, readonly string[]>();
   hits = 0;
 
   /**
@@ -105,9 +115,11 @@ export class AnswerMemo {
   holds(e: MemoEntry, generation: number, stats?: StatBatch): boolean {
     if (!e.live) return false;
     let valid = !e.generational || e.generation === generation;
-    for (let i = 0; valid && i < e.paths.length; i++) {
-      const path = e.paths[i] ?? '';
-      if ((stats !== undefined ? stats.stamp(path) : stamp(path)) !== e.stamps[i]) valid = false;
+    if (valid && stats !== undefined) {
+      valid = stats.matches(e.paths, e.stamps) && (e.shared.length === 0 || stats.group(e.shared) === e.sharedStamp);
+    } else if (valid) {
+      for (let i = 0; valid && i < e.paths.length; i++) if (stamp(e.paths[i] ?? '') !== e.stamps[i]) valid = false;
+      if (valid && e.shared.length > 0) valid = stampGroup(e.shared) === e.sharedStamp;
     }
     if (!valid) {
       e.live = false;
@@ -132,8 +144,19 @@ export class AnswerMemo {
     const stamps = paths.map(stamp);
     const newest = Math.max(...stamps.map(ctimeOf));
     if (newest >= startedAt - SETTLED_MS) return { settlesAt: newest + SETTLED_MS };
+    // Its own files (the walk up from the cwd, its project), and the others as one group.
+    const top = outcome.file !== null ? dirname(outcome.file) : null;
+    const walk = new Set(paths.slice(0, paths.walked));
+    const isOwn = (p: string): boolean => walk.has(p) || (top !== null && p.startsWith(`${top}/`));
+    const at = new Map(paths.map((p, i) => [p, i]));
+    const own = paths.filter(isOwn);
+    const shared = this.interned(paths.filter((p) => !isOwn(p)));
+    const stampOf = (p: string): string => stamps[at.get(p) ?? -1] ?? '-';
     this.drop(key);
-    this.entries.set(key, { key, outcome, generation: world.generation, generational: !FILE_ONLY_KINDS.has(outcome.kind), paths, stamps, live: true });
+    this.entries.set(key, {
+      key, outcome, generation: world.generation, generational: !FILE_ONLY_KINDS.has(outcome.kind),
+      paths: own, stamps: own.map(stampOf), shared, sharedStamp: shared.map(stampOf).join('\0'), live: true,
+    });
     while (this.entries.size > MAX_ENTRIES) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;
@@ -145,6 +168,17 @@ export class AnswerMemo {
   clear(): void {
     for (const e of this.entries.values()) e.live = false;
     this.entries.clear();
+    this.groups.clear();
+  }
+
+  /** The one array for this list of paths (a few lists at most: the config files rarely change). */
+  private interned(paths: string[]): readonly string[] {
+    const key = paths.join('\0');
+    const known = this.groups.get(key);
+    if (known !== undefined) return known;
+    if (this.groups.size >= 16) this.groups.clear();
+    this.groups.set(key, paths);
+    return paths;
   }
 
   private drop(key: string): void {
@@ -158,7 +192,8 @@ export class AnswerMemo {
     return this.entries.size;
   }
 
-  private pathsFor(cwd: string, outcome: ExportOutcome, world: MemoWorld): string[] | null {
+  /** Every file the answer derives from, each once; the first `walked` are the walk's markers. */
+  private pathsFor(cwd: string, outcome: ExportOutcome, world: MemoWorld): (string[] & { walked: number }) | null {
     const deps = outcome.deps ?? [];
     if (deps.length > MAX_STAMPED) return null;
     // Walking up as the engine does (find.ts): every marker from the cwd to the directory of
@@ -173,7 +208,8 @@ export class AnswerMemo {
     }
     if (top !== null && !paths.includes(outcome.file ?? '')) return null;
     // Each path once: the env file is both a marker on the walk and a dep.
+    const walked = new Set(paths).size;
     const unique = [...new Set([...paths, ...deps, ...world.pinned])];
-    return unique.length > MAX_STAMPED * 2 ? null : unique;
+    return unique.length > MAX_STAMPED * 2 ? null : Object.assign(unique, { walked });
   }
 }

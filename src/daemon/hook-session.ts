@@ -21,6 +21,8 @@ const DEFAULT_MARKERS = ['.envrc', '.env'];
 /** However the budget is configured, a prompt is never told to wait longer than this. */
 const MAX_HOOK_WAIT_MS = 10_000;
 const FALLBACK_WAIT_MS = 200;
+/** A hook stream remembers its last request's bytes (replayKey) up to this size. */
+const MAX_REMEMBERED_BYTES = 64 * 1024;
 
 /** Where a session's answers go: a socket, or a bash FIFO pair (fifo.ts). */
 export interface ReplySink {
@@ -132,6 +134,8 @@ export class HookSession {
   /** The `.env` file as read for that key (flag `E`): the same bytes serve the request. */
   private nextEnv: Buffer | null = null;
   private keyEnv: Buffer | null = null;
+  /** The last key made from a request's bytes alone (no flag `e` or `E`), and those bytes. */
+  private lastPlain: { bytes: Buffer; key: string } | null = null;
   /** The last `.env` text read with flag `e` (up to its `#envd ID` line) and its variables. */
   private lastDeclared: { text: Buffer; env: Record<string, string> } | null = null;
 
@@ -181,9 +185,18 @@ export class HookSession {
    * the file) or whose file cannot be read (the whole path then says why).
    */
   private replayKey(chunk: Buffer, head: ScannedHead): string | null {
+    // A shell at its prompt sends the same bytes as last time but for the id: the same key
+    // (the same string, whose hash V8 keeps), without decoding and hashing them again.
+    const last = this.lastPlain;
+    const restBytes = chunk.length - head.rest;
+    if (last !== null && last.bytes.length === restBytes && chunk.compare(last.bytes, 0, restBytes, head.rest) === 0) return last.key;
     const rest = chunk.toString('latin1', head.rest);
     const flags = flagsAt(chunk, head.rest);
-    if (flags === null || (!flags.includes('e') && !flags.includes('E'))) return rest;
+    if (flags === null || (!flags.includes('e') && !flags.includes('E'))) {
+      // A copy per connection: only of a request of ordinary size.
+      this.lastPlain = restBytes <= MAX_REMEMBERED_BYTES ? { bytes: Buffer.from(chunk.subarray(head.rest)), key: rest } : null;
+      return rest;
+    }
     if (!replayableCliFlags(flags) || this.envFile === undefined) return null;
     try {
       this.keyEnv = this.envFile();

@@ -26,24 +26,65 @@ const MAX_AGE_MS = 2;
 
 export class StatBatch {
   private readonly stamps = new Map<string, string>();
+  /** Stamps of a group of paths (answer-memo.ts: those many answers share), joined. */
+  private readonly groups = new Map<readonly string[], string>();
   private openedAt = 0;
   private clearing = false;
   /** Stats saved (tests and the bench read it). */
   shared = 0;
 
   stamp(path: string): string {
-    const now = performance.now();
-    if (this.stamps.size > 0 && now - this.openedAt > MAX_AGE_MS) this.stamps.clear();
-    if (this.stamps.size === 0) {
-      this.openedAt = now;
-      if (!this.clearing) {
-        this.clearing = true;
-        setImmediate(() => {
-          this.clearing = false;
-          this.stamps.clear();
-        });
-      }
+    this.begin();
+    return this.lookup(path);
+  }
+
+  /** Whether each of `paths` still has its stamp in `stamps` (stopping at the first that does not). */
+  matches(paths: readonly string[], stamps: readonly string[]): boolean {
+    this.begin();
+    for (let i = 0; i < paths.length; i++) {
+      if (this.lookup(paths[i] ?? '') !== stamps[i]) return false;
     }
+    return true;
+  }
+
+  /**
+   * The stamps of `paths` joined by NUL (stampGroup), taken once per batch for the same
+   * array: fifty answers that share the config files, the allowlist and the key compare one
+   * string each instead of looking up ten stamps each.
+   */
+  group(paths: readonly string[]): string {
+    this.begin();
+    const known = this.groups.get(paths);
+    if (known !== undefined) {
+      this.shared += paths.length;
+      return known;
+    }
+    let joined = '';
+    for (let i = 0; i < paths.length; i++) joined += (i === 0 ? '' : '\0') + this.lookup(paths[i] ?? '');
+    this.groups.set(paths, joined);
+    return joined;
+  }
+
+  /** Empty the batch when it is too old; empty it at the end of this loop iteration. */
+  private begin(): void {
+    const now = performance.now();
+    if (this.stamps.size > 0 && now - this.openedAt > MAX_AGE_MS) this.clear();
+    if (this.stamps.size > 0) return;
+    this.openedAt = now;
+    if (this.clearing) return;
+    this.clearing = true;
+    setImmediate(() => {
+      this.clearing = false;
+      this.clear();
+    });
+  }
+
+  private clear(): void {
+    this.stamps.clear();
+    this.groups.clear();
+  }
+
+  private lookup(path: string): string {
     const known = this.stamps.get(path);
     if (known !== undefined) {
       this.shared++;
@@ -53,4 +94,9 @@ export class StatBatch {
     this.stamps.set(path, s);
     return s;
   }
+}
+
+/** The stamps of `paths` joined by NUL (no stamp holds one): what StatBatch.group returns. */
+export function stampGroup(paths: readonly string[]): string {
+  return paths.map(stamp).join('\0');
 }

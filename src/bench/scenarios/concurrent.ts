@@ -5,7 +5,7 @@
  * or out of it in the next round. One sample = one shell's cd + prompt. Checked after each.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, constants, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { enter, runProblem } from '../context.js';
 import { barrier, cd, cdPrompt, expect, prompt, promptUntil, repeat, time } from '../plan.js';
@@ -13,12 +13,25 @@ import { startPlan } from '../run.js';
 import { percentile, formatMicros } from '../stats.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HookClient } from '../hook-client.js';
-import { HookClientPool } from '../hook-pool.js';
+import { ZshClientPool } from '../zsh-clients.js';
 import { EnvdTool, TOOLS } from '../tools.js';
 import { eachTool, makeProjects, newRow, NO_DAEMON, smallSpec, type Project, type Scenario } from './common.js';
 
 const SHELLS = 50;
 const STALE = 'unanswered';
+
+/** Nanoseconds a process has run on a CPU, all its threads (the first field of each schedstat). */
+function cpuNs(pid: number): number {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return ns;
+}
 
 export const concurrent: Scenario = {
   id: 'concurrent',
@@ -161,7 +174,7 @@ export const concurrentSocket: Scenario = {
     await eachTool(ctx, p99, ['envd'], async (tool) => {
       if (!(tool instanceof EnvdTool)) throw new Error('not envd');
       const box = await ctx.box(tool, 'socket');
-      let pool: HookClientPool | null = null;
+      let pool: ZshClientPool | null = null;
       let watching: HookClient | null = null;
       try {
         const projects = await makeProjects(tool, box, 's', SHELLS, smallSpec);
@@ -171,7 +184,7 @@ export const concurrentSocket: Scenario = {
         const base: Record<string, string> = { ...box.env, SHLVL: '1', PWD: box.outside };
         // Flag `n` on every cd, as the bash and zsh hooks send it: a client that left it out
         // would be served the memoized answer a real shell never gets on entry.
-        const shells = new HookClientPool(socket, base, 'c', SHELLS, { entering: true });
+        const shells = new ZshClientPool(socket, base, 'c', SHELLS, join(box.root, 'clients'), { entering: true });
         pool = shells;
         const envs: Array<Record<string, string>> = [];
         const has = (i: number, name: string, want: string | null): boolean => ((envs[i] ?? {})[name] ?? null) === want;
@@ -230,6 +243,13 @@ export const concurrentSocket: Scenario = {
         const first: number[] = [];
         const start = await tool.helloInfo(box);
         const watchedBefore = start.watched;
+        // The daemon's own CPU time during the timed bursts, from each release to the last
+        // reply (the 51st shell's request and the hellos between bursts are left out).
+        const pid = await tool.daemonPid(box);
+        let burstCpuNs = 0;
+        // Each client process's own CPU from its release to its reply (zsh-clients.ts).
+        let clientCpuNs = 0;
+        let clientCpuN = 0;
         // Requests answered from kept replies: counted from just before each burst (the last
         // hello of the round before) to just after it, so the 51st shell's are left out.
         let replayedMark = start.replayed;
@@ -245,7 +265,9 @@ export const concurrentSocket: Scenario = {
             if (!moved) await sleep(10);
           }
           if (!moved) throw new Error(`round ${r}: the generation did not move within 3 s of the change`);
+          const cpu0 = cpuNs(pid);
           const answers = await shells.burst(projects.map((p) => p.dir));
+          if (r > 0) burstCpuNs += cpuNs(pid) - cpu0;
           if (r > 0) replayed += (await tool.replayed(box)) - replayedMark;
           for (const [i, a] of answers.entries()) {
             const p = projects[i];
@@ -255,6 +277,7 @@ export const concurrentSocket: Scenario = {
               if (r > 0) stale++;
               await settleShell(i, p, true);
             } else (r > 0 ? samples : first).push(a.us);
+            if (r > 0 && a.cpuNs !== null) { clientCpuNs += a.cpuNs; clientCpuN++; }
           }
           // The shell in the changed project asks at its prompt too; the next round's change
           // is seen once its directory is watched again.
@@ -275,7 +298,9 @@ export const concurrentSocket: Scenario = {
         const cd = (['enter', 'leave'] as const).filter((k) => bySide[k].length > 0)
           .map((k) => `${k} p50 ${formatMicros(percentile(bySide[k], 50))} p99 ${formatMicros(percentile(bySide[k], 99))}`).join(', ');
         const firstNote = first.length > 0 ? `round 0, the first change after entering (whole path, not in the rows): p50 ${formatMicros(percentile(first, 50))} max ${formatMicros(Math.max(...first))}; ` : '';
-        const maxNote = `max ${formatMicros(Math.max(...samples))}; ${replayed} of ${SHELLS * rounds} served from kept replies; ${firstNote}`
+        const clientNote = clientCpuN > 0 ? ` (each client: ${formatMicros(clientCpuNs / 1000 / clientCpuN)} from its release to its reply)` : '';
+        const cpuNote = `daemon CPU ${formatMicros(burstCpuNs / 1000 / (SHELLS * rounds))} per request in the bursts${clientNote}`;
+        const maxNote = `max ${formatMicros(Math.max(...samples))}; ${replayed} of ${SHELLS * rounds} served from kept replies; ${cpuNote}; ${firstNote}`
           + `50 shells changing directory at once: ${cd}${cdStale > 0 ? ` (${cdStale} asked again)` : ''}`;
         if (!Number.isFinite(v99)) return { value: null, n: ranked.length, failed: `${staleNote}; ${maxNote}` };
         return { value: v99, n: ranked.length, note: [maxNote, staleNote].filter((x) => x !== '').join('; ') };
