@@ -15,7 +15,7 @@ let pid: number;
 beforeAll(() => {
   sb = new Sandbox();
   sock = join(sb.runtimeDir, 'daemon.sock');
-  const r = sb.envd(['daemon', 'start'], { env: { ENVD_DAEMON_IDLE_MS: '1000' } });
+  const r = sb.envd(['daemon', 'start'], { env: { ENVD_DAEMON_IDLE_MS: '1000', ENVD_HOOK_IDLE_MS: '1200' } });
   if (r.status !== 0) throw new Error(r.stderr);
   const m = /pid (\d+)/.exec(r.stderr);
   pid = Number(m?.[1]);
@@ -177,6 +177,41 @@ describe('bad input on the socket', () => {
     const z = fields.lastIndexOf('z');
     expect(z).toBeGreaterThan(2);
     expect(fields[z + 1]).toBe('42');
+  });
+
+  it('closes a hook stream idle for its own timeout, and keeps one that keeps asking', async () => {
+    const dir = sb.mkdir('hookidle');
+    const req = (id: number): string => ['ENVD-HOOK', '1', String(id), 'bash', '', dir, 'HOME', sb.home, ''].map((f) => `${f}\0`).join('');
+    const open = (): Promise<{ s: Socket; closedAt: () => number | null; answers: () => number }> => new Promise((resolve, reject) => {
+      const s = connect({ path: sock });
+      let closedAt: number | null = null;
+      let answers = 0;
+      s.on('data', (d: Buffer) => { answers += d.toString('latin1').split('\0z\0').length - 1; });
+      s.on('close', () => { closedAt = Date.now(); });
+      s.on('error', reject);
+      s.on('connect', () => resolve({ s, closedAt: () => closedAt, answers: () => answers }));
+    });
+    const t0 = Date.now();
+    const idle = await open();
+    const busy = await open();
+    idle.s.write(req(1));
+    let n = 1;
+    try {
+      // The busy one asks every 300 ms for 2.4 s: twice the idle time, never idle that long.
+      while (Date.now() - t0 < 2400) {
+        busy.s.write(req(++n));
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      expect(busy.closedAt()).toBeNull();
+      expect(busy.answers()).toBeGreaterThan(3);
+      const closed = idle.closedAt();
+      expect(closed).not.toBeNull();
+      expect((closed ?? 0) - t0).toBeGreaterThanOrEqual(1100);
+      expect(idle.answers()).toBe(1);
+    } finally {
+      idle.s.destroy();
+      busy.s.destroy();
+    }
   });
 
   it('is the same daemon after all of it', async () => {
