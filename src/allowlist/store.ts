@@ -83,13 +83,16 @@ class FileAllowlist implements AllowlistStore {
         throw new EnvdError('INTERNAL', `recordSourced: bad entry ${JSON.stringify(p)} -> ${JSON.stringify(h)}`);
       }
     }
+    // Bookkeeping approves nothing new: the file keeps its times (store-level so that the
+    // new content never shows with a new time: the hooks compare it with their stamp to
+    // see an `envd allow`, and would ask once more).
     this.change('skip', (data) => {
       const rec = data.records.get(realPath);
       if (rec === undefined || rec.hash !== hash || data.denied.has(realPath)) return false;
       if (rec.sourced !== null && sameMap(rec.sourced, sourced)) return false;
       data.records.set(realPath, { ...rec, sourced: { ...sourced } });
       return true;
-    });
+    }, true);
   }
 
   prune(): number {
@@ -142,9 +145,9 @@ class FileAllowlist implements AllowlistStore {
    * - 'refuse' (prune): throw the problem as an EnvdError;
    * - 'skip' (recordSourced: bookkeeping after an evaluation): do nothing.
    */
-  private change(mode: 'recover' | 'refuse' | 'skip', mutate: Mutation): WriteReport {
+  private change(mode: 'recover' | 'refuse' | 'skip', mutate: Mutation, keepTimes = false): WriteReport {
     try {
-      return this.changeUnguarded(mode, mutate);
+      return this.changeUnguarded(mode, mutate, keepTimes);
     } catch (err) {
       if (err instanceof EnvdError) throw err;
       // The disk said no (EACCES, ENOSPC, ENOTDIR...). The old file is intact: writes are atomic.
@@ -154,7 +157,7 @@ class FileAllowlist implements AllowlistStore {
     }
   }
 
-  private changeUnguarded(mode: 'recover' | 'refuse' | 'skip', mutate: Mutation): WriteReport {
+  private changeUnguarded(mode: 'recover' | 'refuse' | 'skip', mutate: Mutation, keepTimes: boolean): WriteReport {
     const { dataDir, allowlistFile, keyFile } = this.paths;
     if (mode !== 'recover' && !existsSync(dataDir)) return { notices: [] }; // nothing stored: nothing to change
     ensurePrivateDir(dataDir);
@@ -197,7 +200,8 @@ class FileAllowlist implements AllowlistStore {
         // Our lock was judged stale and broken while we were stopped: someone else may be
         // writing. Start over rather than overwrite their change.
         if (!lock.stillHeld()) return 'lost';
-        writeFileAtomic(allowlistFile, text, 0o600);
+        const was = keepTimes ? statOrNull(allowlistFile) : null;
+        writeFileAtomic(allowlistFile, text, 0o600, was === null ? undefined : { atime: Number(was.atimeNs) / 1e9, mtime: Number(was.mtimeNs) / 1e9 });
         // Under the lock nobody else writes, so what is on disk now is exactly `data`:
         // cache it against the new fingerprint instead of verifying our own write again.
         this.cached = { fp: storeFingerprint(this.paths), state: { kind: 'ok', data, key } };

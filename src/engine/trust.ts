@@ -1,4 +1,4 @@
-import { statSync, utimesSync, type Stats } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { contentHash, judgeFile, openAllowlist, placeOf, type AllowlistStore, type TrustVerdict } from '../allowlist/index.js';
 import { lockPathFor, withLockAsync } from '../allowlist/lock.js';
@@ -128,19 +128,12 @@ export class Trust {
     // The lock is waited for without blocking: a daemon serves every shell meanwhile.
     this.underLock(() => {
       const file = this.paths.allowlistFile;
-      const before = statSync(file, { throwIfNoEntry: false });
+      // Bookkeeping approves nothing new: the file keeps its modification time (the store
+      // sets it on the new content before the rename), which the hooks compare with their
+      // stamp to see an `envd allow` at the next prompt. A shell that entered a project
+      // meanwhile would otherwise take this write for one and ask once more. The daemon's
+      // own stamps (ctime, size, inode) still see the new file.
       for (const [realFile, { hash, sourced }] of items) this.allowlist.recordSourced(realFile, hash, sourced);
-      // Bookkeeping approves nothing new: the file keeps its modification time, which the
-      // hooks compare with their stamp to see an `envd allow` at the next prompt. A shell
-      // that entered a project meanwhile would otherwise take this write for one and ask
-      // once more. The daemon's own stamps (ctime, size, inode) still see the new file.
-      if (before !== undefined) {
-        try {
-          utimesSync(file, before.atimeMs / 1000, before.mtimeMs / 1000);
-        } catch {
-          // Then the shells ask once more; nothing else depends on it.
-        }
-      }
       this.ownWrite = stampOf(file);
     }).catch(() => { /* reported by status */ }).finally(() => done?.());
   }

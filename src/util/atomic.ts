@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, futimesSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname, basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 
@@ -6,8 +6,14 @@ import { randomBytes } from 'node:crypto';
  * Write a file so that a crash at any point leaves either the old content or the new,
  * never a torn file: write a temp file beside it, fsync, rename over, fsync the directory.
  */
-export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600): void {
-  renameInto(path, data, mode, true);
+export function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o600, times?: FileTimes): void {
+  renameInto(path, data, mode, true, times);
+}
+
+/** Access and modification times (seconds), set on the new content before it is put in place. */
+export interface FileTimes {
+  atime: number;
+  mtime: number;
 }
 
 /**
@@ -41,13 +47,15 @@ function tempBeside(path: string): string {
 }
 
 /** The temp file, its content, the rename; with `durable`, each step reaches the disk first. */
-function renameInto(path: string, data: string | Uint8Array, mode: number, durable: boolean): void {
+function renameInto(path: string, data: string | Uint8Array, mode: number, durable: boolean, times?: FileTimes): void {
   const tmp = tempBeside(path);
   const fd = openSync(tmp, 'wx', mode);
   try {
     const buf = typeof data === 'string' ? Buffer.from(data) : data;
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    // Before the rename: no reader ever sees the new content with another time.
+    if (times !== undefined) futimesSync(fd, times.atime, times.mtime);
     if (durable) fsyncSync(fd);
   } catch (err) {
     closeSync(fd);
