@@ -83,16 +83,13 @@ class FileAllowlist implements AllowlistStore {
         throw new EnvdError('INTERNAL', `recordSourced: bad entry ${JSON.stringify(p)} -> ${JSON.stringify(h)}`);
       }
     }
-    // Bookkeeping approves nothing new: the file keeps its times (store-level so that the
-    // new content never shows with a new time: the hooks compare it with their stamp to
-    // see an `envd allow`, and would ask once more).
     this.change('skip', (data) => {
       const rec = data.records.get(realPath);
       if (rec === undefined || rec.hash !== hash || data.denied.has(realPath)) return false;
       if (rec.sourced !== null && sameMap(rec.sourced, sourced)) return false;
       data.records.set(realPath, { ...rec, sourced: { ...sourced } });
       return true;
-    }, true);
+    });
   }
 
   prune(): number {
@@ -143,11 +140,12 @@ class FileAllowlist implements AllowlistStore {
    * Read-modify-write under the lock. What happens when the store on disk cannot be verified:
    * - 'recover' (allow, deny: a person asked for a change): move it aside and start anew;
    * - 'refuse' (prune): throw the problem as an EnvdError;
-   * - 'skip' (recordSourced: bookkeeping after an evaluation): do nothing.
+   * - 'skip' (recordSourced: bookkeeping after an evaluation): do nothing; and a write
+   *   keeps the file's times.
    */
-  private change(mode: 'recover' | 'refuse' | 'skip', mutate: Mutation, keepTimes = false): WriteReport {
+  private change(mode: 'recover' | 'refuse' | 'skip', mutate: Mutation): WriteReport {
     try {
-      return this.changeUnguarded(mode, mutate, keepTimes);
+      return this.changeUnguarded(mode, mutate);
     } catch (err) {
       if (err instanceof EnvdError) throw err;
       // The disk said no (EACCES, ENOSPC, ENOTDIR...). The old file is intact: writes are atomic.
@@ -157,7 +155,7 @@ class FileAllowlist implements AllowlistStore {
     }
   }
 
-  private changeUnguarded(mode: 'recover' | 'refuse' | 'skip', mutate: Mutation, keepTimes: boolean): WriteReport {
+  private changeUnguarded(mode: 'recover' | 'refuse' | 'skip', mutate: Mutation): WriteReport {
     const { dataDir, allowlistFile, keyFile } = this.paths;
     if (mode !== 'recover' && !existsSync(dataDir)) return { notices: [] }; // nothing stored: nothing to change
     ensurePrivateDir(dataDir);
@@ -200,7 +198,10 @@ class FileAllowlist implements AllowlistStore {
         // Our lock was judged stale and broken while we were stopped: someone else may be
         // writing. Start over rather than overwrite their change.
         if (!lock.stillHeld()) return 'lost';
-        const was = keepTimes ? statOrNull(allowlistFile) : null;
+        // Bookkeeping ('skip') approves nothing new: the file keeps its times, set on the new
+        // content before the rename so that it never shows with another (the hooks compare
+        // it with their stamp to see an `envd allow`, and would ask once more).
+        const was = mode === 'skip' ? statOrNull(allowlistFile) : null;
         writeFileAtomic(allowlistFile, text, 0o600, was === null ? undefined : { atime: Number(was.atimeNs) / 1e9, mtime: Number(was.mtimeNs) / 1e9 });
         // Under the lock nobody else writes, so what is on disk now is exactly `data`:
         // cache it against the new fingerprint instead of verifying our own write again.
