@@ -135,7 +135,7 @@ export class HookSession {
   private nextEnv: Buffer | null = null;
   private keyEnv: Buffer | null = null;
   /** The last key made from a request's bytes alone (no flag `e` or `E`), and those bytes. */
-  private lastPlain: { bytes: Buffer; key: string } | null = null;
+  private lastPlain: { bytes: Buffer; key: string; flags: string } | null = null;
   /** The last `.env` text read with flag `e` (up to its `#envd ID` line) and its variables. */
   private lastDeclared: { text: Buffer; env: Record<string, string> } | null = null;
 
@@ -154,8 +154,9 @@ export class HookSession {
       !this.parser.midRequest && chunk.length <= MAX_REPLAYED_BYTES) {
       const head = scanHead(chunk);
       if (head !== null) {
-        candidate = this.replayKey(chunk, head);
-        if (candidate !== null && this.replayed(head.id, candidate, flagsAt(chunk, head.rest) ?? '')) return;
+        const found = this.replayKey(chunk, head);
+        candidate = found?.key ?? null;
+        if (found !== null && this.replayed(head.id, found.key, found.flags)) return;
       }
     }
     let events: HookParseEvent[];
@@ -179,28 +180,31 @@ export class HookSession {
   }
 
   /**
-   * The key a kept reply would be found by: the request's bytes after its id; for a
-   * front-door request (flag `E`), with its environment from the `.env` file. Null for a
+   * The key a kept reply would be found by, with the request's flags: the request's bytes
+   * after its id; for a front-door request (flag `E`), with its environment from the `.env`
+   * file. Null for a
    * request whose reply is never kept with its bytes alone (flag `e`: the environment is in
    * the file) or whose file cannot be read (the whole path then says why).
    */
-  private replayKey(chunk: Buffer, head: ScannedHead): string | null {
+  private replayKey(chunk: Buffer, head: ScannedHead): { key: string; flags: string } | null {
     // A shell at its prompt sends the same bytes as last time but for the id: the same key
     // (the same string, whose hash V8 keeps), without decoding and hashing them again.
     const last = this.lastPlain;
     const restBytes = chunk.length - head.rest;
-    if (last !== null && last.bytes.length === restBytes && chunk.compare(last.bytes, 0, restBytes, head.rest) === 0) return last.key;
+    if (last !== null && last.bytes.length === restBytes && chunk.compare(last.bytes, 0, restBytes, head.rest) === 0) return last;
     const rest = chunk.toString('latin1', head.rest);
     const flags = flagsAt(chunk, head.rest);
     if (flags === null || (!flags.includes('e') && !flags.includes('E'))) {
+      const found = { key: rest, flags: flags ?? '' };
       // A copy per connection: only of a request of ordinary size.
-      this.lastPlain = restBytes <= MAX_REMEMBERED_BYTES ? { bytes: Buffer.from(chunk.subarray(head.rest)), key: rest } : null;
-      return rest;
+      this.lastPlain = restBytes <= MAX_REMEMBERED_BYTES ? { bytes: Buffer.from(chunk.subarray(head.rest)), ...found } : null;
+      return found;
     }
     if (!replayableCliFlags(flags) || this.envFile === undefined) return null;
     try {
       this.keyEnv = this.envFile();
-      return cliReplayKey(rest, head.id, this.keyEnv);
+      const key = cliReplayKey(rest, head.id, this.keyEnv);
+      return key === null ? null : { key, flags };
     } catch {
       return null;
     }
