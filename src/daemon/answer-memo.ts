@@ -1,6 +1,6 @@
 import { dirname, join } from 'node:path';
 import type { ExportOutcome, ExportRequest } from '../engine/types.js';
-import { stamp, stampGroup, type StatBatch } from './stat-batch.js';
+import { stamp, UNBATCHED, type StatBatch } from './stat-batch.js';
 
 /** Answers kept (a few per shell: its enter and leave requests); each holds one Change. */
 const MAX_ENTRIES = 256;
@@ -48,8 +48,8 @@ export interface MemoEntry {
   readonly stamps: string[];
   /**
    * The others (the config files, extensions, the allowlist and its key: the same for most
-   * answers, and then the same array, see AnswerMemo.interned), and their stamps joined
-   * (stampGroup): fifty answers in one batch of requests check them once (StatBatch.group).
+   * answers, and then the same array, see AnswerMemo.interned), and their stamps joined by
+   * NUL: fifty answers in one batch of requests check them once (StatBatch.group).
    */
   readonly shared: readonly string[];
   readonly sharedStamp: string;
@@ -114,13 +114,9 @@ export class AnswerMemo {
    */
   holds(e: MemoEntry, generation: number, stats?: StatBatch): boolean {
     if (!e.live) return false;
-    let valid = !e.generational || e.generation === generation;
-    if (valid && stats !== undefined) {
-      valid = stats.matches(e.paths, e.stamps) && (e.shared.length === 0 || stats.group(e.shared) === e.sharedStamp);
-    } else if (valid) {
-      for (let i = 0; valid && i < e.paths.length; i++) if (stamp(e.paths[i] ?? '') !== e.stamps[i]) valid = false;
-      if (valid && e.shared.length > 0) valid = stampGroup(e.shared) === e.sharedStamp;
-    }
+    const s = stats ?? UNBATCHED;
+    const valid = (!e.generational || e.generation === generation) && s.matches(e.paths, e.stamps) &&
+      (e.shared.length === 0 || s.group(e.shared) === e.sharedStamp);
     if (!valid) {
       e.live = false;
       if (this.entries.get(e.key) === e) this.entries.delete(e.key);

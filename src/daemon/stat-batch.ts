@@ -24,7 +24,7 @@ export function stamp(path: string): string {
  */
 const MAX_AGE_MS = 2;
 
-export class StatBatch {
+export class StatBatch implements Stamps {
   private readonly stamps = new Map<string, string>();
   /** Stamps of a group of paths (answer-memo.ts: those many answers share), joined. */
   private readonly groups = new Map<readonly string[], string>();
@@ -48,7 +48,7 @@ export class StatBatch {
   }
 
   /**
-   * The stamps of `paths` joined by NUL (stampGroup), taken once per batch for the same
+   * The stamps of `paths` joined by NUL (no stamp holds one), taken once per batch for the same
    * array: fifty answers that share the config files, the allowlist and the key compare one
    * string each instead of looking up ten stamps each.
    */
@@ -96,7 +96,14 @@ export class StatBatch {
   }
 }
 
-/** The stamps of `paths` joined by NUL (no stamp holds one): what StatBatch.group returns. */
-export function stampGroup(paths: readonly string[]): string {
-  return paths.map(stamp).join('\0');
+/** Checks a kept answer's stamps: a batch (StatBatch) or, outside one, each stat taken now. */
+export interface Stamps {
+  matches(paths: readonly string[], stamps: readonly string[]): boolean;
+  group(paths: readonly string[]): string;
 }
+
+/** Outside a batch: the same answers as StatBatch's, each stat taken at the call. */
+export const UNBATCHED: Stamps = {
+  matches: (paths, stamps) => paths.every((p, i) => stamp(p) === stamps[i]),
+  group: (paths) => paths.map(stamp).join('\0'),
+};
