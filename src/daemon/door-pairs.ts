@@ -91,7 +91,7 @@ export class DoorPairs {
     return join(this.shDir, `door-${n}`);
   }
 
-  /** Serve every slot whose files are there and sound; remove locks of processes that are gone. */
+  /** Serve every slot whose files are there and sound; empty locks whose claims are over (sweepLock). */
   serveExisting(): void {
     for (let n = 0; n < DOOR_SLOTS; n++) {
       // Slots made by a daemon that removed its locks: the lock made now.

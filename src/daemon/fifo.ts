@@ -36,7 +36,8 @@ import { DoorPairs } from './door-pairs.js';
  * instead of NUL when no field holds one: hook-reply.ts withRecordSeparator), then
  * `d ID\n` to `.res`. The reply goes through a regular file because bash's `read` takes
  * a pipe one byte per read(2) (with `-t`, four system calls a byte: ~4 ms for a 1 KiB
- * answer here) while `mapfile` reads a file in blocks (~20 µs). There is no acknowledgement line: a request still unread after 0.1 s
+ * answer here) while `mapfile` reads a file in blocks (~20 µs). There is no
+ * acknowledgement line: a request still unread after 0.1 s
  * means the daemon is stopped or stuck (bash sees that with `read -t 0` on its own `.req`),
  * a request read means an answer within the budget (`w`, in each answer).
  *
