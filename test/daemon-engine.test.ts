@@ -125,6 +125,30 @@ describe('watching and background evaluation', () => {
     expect(two.ms).toBeLessThan(400);
   });
 
+  it('an edit made while the background re-evaluation runs, after it read the file, is watched and not lost', async () => {
+    const sb = sandbox();
+    startDaemon(sb);
+    sb.write('p/v.txt', 'zero');
+    // The file is read first and the run goes on: an edit during the sleep comes after the read.
+    const { dir, env } = await loadedProject(sb, 'p', 'watch_file v.txt\nexport FOO="$(cat v.txt)"\nsleep 1\n');
+    expect(env.FOO).toBe('zero');
+    await waitFor(() => hello(sb), (h) => h.watched > 0 && h.watchPending === 0, 3000);
+    const c0 = changesSeen(sb);
+    writeFileSync(join(dir, 'v.txt'), 'one');
+    expect(await waitFor(() => changesSeen(sb), (c) => c > c0, 3000)).toBeGreaterThan(c0);
+    // The re-evaluation has read 'one' and sleeps: this edit lands while it runs.
+    await new Promise((r) => setTimeout(r, 400));
+    const c1 = changesSeen(sb);
+    writeFileSync(join(dir, 'v.txt'), 'two');
+    // The project stays watched while it is evaluated again.
+    expect(await waitFor(() => changesSeen(sb), (c) => c > c1, 3000)).toBeGreaterThan(c1);
+    // The run that read 'one' is not kept as the answer: the next one reads 'two'.
+    const seen = await waitFor(async () => (await exportAt(sb, dir, env, null)).outcome.change.set.FOO, (v) => v === 'two', 8000);
+    expect(seen).toBe('two');
+    const after = await exportAt(sb, dir, env, null);
+    expect(after.outcome.change.set.FOO).toBe('two');
+  });
+
   it('answers "pending" within the budget for a 2-second .envrc and has the result later', async () => {
     const sb = sandbox();
     startDaemon(sb);

@@ -171,6 +171,58 @@ describe('ResultCache', () => {
     expect(c.get('k')).toBeNull();
   });
 
+  it('a run whose dependency changed while it ran is handed out, not kept, and run again; its files stay listed meanwhile', async () => {
+    const env = file('.envrc');
+    const lib = file('lib.sh');
+    const c = new ResultCache();
+    let runs = 0;
+    let gate: Promise<void> | null = null;
+    let release = (): void => undefined;
+    // Like evaluate.ts: the fingerprints are taken before the run reads anything.
+    const run = async (): Promise<EvalResult> => {
+      runs++;
+      const r = loaded([env, lib], String(runs));
+      if (gate !== null) await gate;
+      return r;
+    };
+    await c.start('k', run);
+    expect(c.get('k')).not.toBeNull();
+
+    gate = new Promise<void>((r) => { release = r; });
+    edit(lib);
+    c.invalidate([lib]);
+    expect(runs).toBe(2);
+    // While it runs again, what it depended on is still listed (the daemon keeps watching it).
+    expect(c.dependencies().sort()).toEqual([env, lib].sort());
+    writeFileSync(lib, 'edited again while the run was held, longer still\n');
+    gate = null;
+    release();
+    // The second run landed out of date: not kept, a third starts by itself and is kept.
+    for (let i = 0; i < 5 && runs < 3; i++) await c.idle();
+    await c.idle();
+    expect(runs).toBe(3);
+    expect(c.get('k')?.delta?.A).toBe('3');
+  });
+
+  it('a file that changes during every run stops the re-runs after two', async () => {
+    const env = file('.envrc');
+    const log = file('log.txt');
+    const c = new ResultCache();
+    let runs = 0;
+    const run = async (): Promise<EvalResult> => {
+      runs++;
+      const r = loaded([env, log]);
+      await new Promise((done) => setTimeout(done, 5));
+      writeFileSync(log, `run ${runs} ${'x'.repeat(runs)}\n`);
+      return r;
+    };
+    await c.start('k', run);
+    for (let i = 0; i < 10; i++) await c.idle();
+    expect(runs).toBe(3);
+    expect(c.get('k')).toBeNull();
+    expect(c.dependencies()).toEqual([]);
+  });
+
   it('clear drops everything and moves the version', async () => {
     const c = new ResultCache();
     await c.start('k', () => Promise.resolve(loaded([file('.envrc')])));

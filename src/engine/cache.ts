@@ -37,6 +37,14 @@ export class ResultCache {
   private readonly entries = new Map<string, Entry>();
   private readonly inflight = new Map<string, Promise<EvalResult>>();
   private readonly bases = new Map<string, Env>();
+  /**
+   * What results being worked out again in the background depended on. They stay in
+   * dependencies() meanwhile: dropping them would unwatch the project for the length of
+   * the run, and an edit made then would go unseen.
+   */
+  private readonly refreshing = new Map<string, readonly Fingerprint[]>();
+  /** Runs in a row, per key, whose result was out of date when it landed. */
+  private readonly outdated = new Map<string, number>();
   private readonly max: number;
   private moves = 0;
 
@@ -102,23 +110,54 @@ export class ResultCache {
     if (existing !== undefined) return existing;
     const p = run().then((result) => {
       this.inflight.delete(key);
-      if (result.kind !== 'blocked') {
-        this.entries.set(key, { result, rerun: run });
-        this.moves++;
-        while (this.entries.size > this.max) {
-          const oldest = this.entries.keys().next().value;
-          if (oldest === undefined) break;
-          this.entries.delete(oldest);
-        }
-      }
+      if (this.refreshing.delete(key)) this.moves++;
+      if (result.kind !== 'blocked') this.land(key, result, run);
       this.settled();
       return result;
     }, (err: unknown) => {
       this.inflight.delete(key);
+      if (this.refreshing.delete(key)) this.moves++;
       throw err;
     });
     this.inflight.set(key, p);
     return p;
+  }
+
+  /**
+   * Keep a finished result, unless a file it depends on changed while it ran (its
+   * fingerprints are taken before each file is read, evaluate.ts): such a result is
+   * handed to whoever waited for it but not kept, and the run starts again in the
+   * background, at most twice in a row, so a file rewritten on every run cannot keep
+   * the daemon evaluating.
+   */
+  private land(key: string, result: EvalResult, run: () => Promise<EvalResult>): void {
+    if (!stillValid(result.deps)) {
+      const n = this.outdated.get(key) ?? 0;
+      if (n >= 2) {
+        this.outdated.delete(key);
+        return;
+      }
+      this.outdated.set(key, n + 1);
+      this.refresh(key, run, result.deps);
+      return;
+    }
+    this.outdated.delete(key);
+    this.entries.set(key, { result, rerun: run });
+    this.moves++;
+    while (this.entries.size > this.max) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.entries.delete(oldest);
+    }
+  }
+
+  /** Run again in the background, its old dependencies watched until it lands. */
+  private refresh(key: string, run: () => Promise<EvalResult>, deps: readonly Fingerprint[]): void {
+    this.refreshing.set(key, deps);
+    this.moves++;
+    // Nobody waits for this refresh: a failure must not become an unhandled rejection
+    // (which ends the daemon). It leaves no entry; the next request evaluates and reports.
+    this.start(key, run).catch(() => undefined);
   }
 
   /**
@@ -142,12 +181,7 @@ export class ResultCache {
       if (!entry.result.deps.some(hit)) continue;
       this.entries.delete(key);
       this.moves++;
-      if (stillValid(entry.result.deps.slice(0, 1))) {
-        // Nobody waits for this refresh: a failure must not become an unhandled
-        // rejection (which ends the daemon). It leaves no entry; the next request
-        // evaluates and reports.
-        this.start(key, entry.rerun).catch(() => undefined);
-      }
+      if (stillValid(entry.result.deps.slice(0, 1))) this.refresh(key, entry.rerun, entry.result.deps);
     }
   }
 
@@ -160,6 +194,7 @@ export class ResultCache {
   dependencies(): string[] {
     const out = new Set<string>();
     for (const e of this.entries.values()) for (const d of e.result.deps) out.add(d.p);
+    for (const deps of this.refreshing.values()) for (const d of deps) out.add(d.p);
     return [...out];
   }
 

@@ -15,7 +15,7 @@ import { contentHash, judgeFile, placeOf } from '../allowlist/index.js';
 import { MAX_ENV_FILE_BYTES, readRegularFile, SafeReadError } from '../util/safe-read.js';
 import { EnvdError } from '../util/errors.js';
 import { ENVD_BIN_PATH } from '../version.js';
-import { fingerprint, type Fingerprint } from './fingerprint.js';
+import { fingerprint, statFingerprint, type Fingerprint } from './fingerprint.js';
 import { newNameMap, ownValue } from '../env/map.js';
 
 /** What an env file evaluated to. Cached by the service, keyed by everything it depends on. */
@@ -46,6 +46,8 @@ export interface EvalRequest {
   /** The bytes of the env file itself (for a .env file the script is `dotenv`). */
   fileContent: Buffer;
   hash: string;
+  /** The fstat taken before fileContent was read (null for content envd made itself). */
+  fileStat: Stats | null;
   base: Env;
   /** Recorded sourced files of the approval; null: record them (first run after approval). */
   sourcedApproved: Record<string, string> | null;
@@ -123,7 +125,10 @@ const MAX_SHOWN_OUTPUT = 64 * 1024;
 
 /** Run one evaluation of an approved file and check what it produced. */
 export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
-  const watched = new Map<string, boolean>(); // path -> recursive
+  // Each dependency's fingerprint is taken before what it stands for is read: an edit made
+  // while the evaluation runs then shows as a change, and the result is not kept (cache.ts).
+  // One taken afterwards would vouch for content the evaluation never saw.
+  const watched = new Map<string, Fingerprint>();
   const sourced = newNameMap();
   let violation: string | null = null;
   const home = req.paths.home;
@@ -150,7 +155,7 @@ export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
       if (err instanceof EnvdError) throw err;
       throw new EnvdError('NOT_FOUND', `${tildePath(abs, home)} does not exist`);
     }
-    watched.set(abs, false);
+    if (!watched.has(abs)) watched.set(abs, fingerprint(abs));
     if (real === req.realFile) return req.fileContent;
     if (namesOwnDescriptor(real)) {
       unsafe(`refusing ${tildePath(abs, home)}: it names one of envd's own descriptors, not a file (use source_env <(...) directly)`);
@@ -185,13 +190,22 @@ export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
       // A watch on a look-alike name would watch another file: such a path is not watched
       // (nothing it names could have been read either).
       if (hasRawBytes(p)) return;
-      if (p.endsWith('/') && p.length > 1) watched.set(p.slice(0, -1), true);
-      else if (!watched.has(p)) watched.set(p, false);
+      if (p.endsWith('/') && p.length > 1) {
+        const dir = p.slice(0, -1);
+        if (watched.get(dir)?.d !== 1) watched.set(dir, fingerprint(dir, true));
+      } else if (!watched.has(p)) watched.set(p, fingerprint(p));
     },
     readTrusted,
   };
 
   const ext = extensionFiles(req.paths);
+  const deps: Fingerprint[] = [req.fileStat !== null ? statFingerprint(req.realFile, req.fileStat) : fingerprint(req.realFile)];
+  // A symlinked env file: its target too, so a watcher on the target's directory sees edits.
+  try {
+    const target = realpathSync(req.realFile);
+    if (target !== req.realFile) deps.push(fingerprint(target));
+  } catch { /* gone meanwhile: the first fingerprint says so */ }
+  for (const f of [...ext.files, ...ext.dirs]) deps.push(fingerprint(f));
   const extraEnv: Env = {
     DIRENV_IN_ENVRC: '1',
     // The directory as found (a symlinked directory keeps its spelling), as direnv
@@ -223,14 +237,7 @@ export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
     ...(req.onSlow !== undefined ? { onSlow: req.onSlow } : {}),
   });
 
-  const deps: Fingerprint[] = [{ ...fingerprint(req.realFile), p: req.realFile }];
-  // A symlinked env file: its target too, so a watcher on the target's directory sees edits.
-  try {
-    const target = realpathSync(req.realFile);
-    if (target !== req.realFile) deps.push(fingerprint(target));
-  } catch { /* gone meanwhile: the first fingerprint says so */ }
-  for (const f of [...ext.files, ...ext.dirs]) deps.push(fingerprint(f));
-  for (const [p, recursive] of watched) deps.push(fingerprint(p, recursive));
+  deps.push(...watched.values());
   const output = splitLines(out.output);
   const name = tildePath(req.file, home);
 

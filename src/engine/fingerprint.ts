@@ -58,12 +58,17 @@ export function treePaths(dir: string, max: number): string[] {
   return out;
 }
 
+/** The fingerprint of a file from a stat already taken (the fstat of a read). */
+export function statFingerprint(path: string, st: Stats): Fingerprint {
+  return { p: path, m: st.mtimeMs, s: st.size, c: st.ctimeMs, i: st.ino };
+}
+
 export function fingerprint(path: string, dirTree = false): Fingerprint {
   try {
     const st = statSync(path, { throwIfNoEntry: false });
     if (st === undefined) return { p: path, m: -1, s: -1 };
-    if (dirTree && st.isDirectory()) return { p: path, m: st.mtimeMs, s: st.size, c: st.ctimeMs, i: st.ino, h: treeSignature(path), d: 1 };
-    return { p: path, m: st.mtimeMs, s: st.size, c: st.ctimeMs, i: st.ino };
+    if (dirTree && st.isDirectory()) return { ...statFingerprint(path, st), h: treeSignature(path), d: 1 };
+    return statFingerprint(path, st);
   } catch {
     return { p: path, m: -1, s: -1 };
   }

@@ -321,6 +321,7 @@ export class LocalService implements Service {
         script: t.script,
         fileContent: t.content,
         hash: t.hash,
+        fileStat: t.stat,
         base: { ...base },
         sourcedApproved: fresh.kind === 'allowed' ? fresh.sourced : null,
         trustAllSourced: whitelisted || config.trust.sourcedFiles === 'follow',
