@@ -1,4 +1,5 @@
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ENVD_BIN, Sandbox, SHELLS, haveShell, which, type Shell } from './helpers/sandbox.js';
 import { BUDGET, daemonSandboxEachTest } from './helpers/daemon-sandbox.js';
@@ -39,6 +40,16 @@ function project(name: string, body: string): string {
 }
 
 /** A counter the .envrc bumps each time it runs: how many times it ran. */
+/**
+ * Wait until the second of each path's mtime is over. A state taken in that second records
+ * the second before (direnv keeps whole seconds: toDirenvWatch), so the next request
+ * rightly asks once more; a test that expects the next one to be a no-op waits first.
+ */
+function pastMtimeSeconds(paths: string[]): void {
+  const latest = Math.max(...paths.map((p) => Math.floor(statSync(p).mtimeMs / 1000)));
+  while (Math.floor((Date.now() - 100) / 1000) <= latest) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+}
+
 const COUNTING = 'n=$(cat "$ENVD_TEST_CTR" 2>/dev/null || echo 0); n=$((n + 1)); echo "$n" > "$ENVD_TEST_CTR"; export RUNS=$n\n';
 
 for (const shell of SHELLS) {
@@ -176,11 +187,13 @@ for (const shell of SHELLS) {
       // Same size, same mtime, new content: builtin `-nt` cannot see it; the request's
       // check does (ctime is in the tree's signature), whenever the shell asks. Asked here
       // through the CLI with the state a shell would carry.
+      pastMtimeSeconds([join(dir, '.envrc'), join(dir, 'conf'), join(dir, 'conf', 'sub'), sb.path('home', '.config', 'envd', 'envd.toml')]);
       const first = sb.envd(['export', 'json'], { cwd: dir, env: { ENVD_TEST_CTR: ctr } });
       expect(first.status, first.stderr).toBe(0);
       const env: Record<string, string> = { ENVD_TEST_CTR: ctr };
       for (const [n, v] of Object.entries(JSON.parse(first.stdout) as Record<string, string | null>)) if (v !== null) env[n] = v;
-      expect(sb.envd(['export', 'json'], { cwd: dir, env }).stdout.trim()).toBe('');
+      const again = sb.envd(['export', 'json'], { cwd: dir, env });
+      expect(again.stdout.trim(), `first answer: ${first.stdout}\n${again.stderr}`).toBe('');
       const k = sb.run('sh', ['-c', keep], { cwd: dir });
       expect(k.status, k.stderr).toBe(0);
       const after = sb.envd(['export', 'json'], { cwd: dir, env });
