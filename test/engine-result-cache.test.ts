@@ -204,6 +204,30 @@ describe('ResultCache', () => {
     expect(c.get('k')?.delta?.A).toBe('3');
   });
 
+  it('a result dropped because its env file changed keeps its files listed until that file has a result again', async () => {
+    const env = file('.envrc');
+    const lib = file('lib.sh');
+    const c = new ResultCache({ max: 2 });
+    await c.start('k', () => Promise.resolve(loaded([env, lib])));
+    edit(env);
+    c.invalidate([env]);
+    expect(c.size).toBe(0);
+    // Shells in the project still depend on these: the daemon keeps watching them.
+    expect(c.dependencies().sort()).toEqual([env, lib].sort());
+    // The new content's result (another key) takes over; nothing lingers beside it.
+    const other = file('other.sh');
+    await c.start('k2', () => Promise.resolve(loaded([env, other])));
+    expect(c.dependencies().sort()).toEqual([env, other].sort());
+    // Bounded: at most `max` dropped results linger.
+    for (const name of ['a', 'b', 'c']) {
+      const f = file(`${name}.envrc`);
+      await c.start(name, () => Promise.resolve(loaded([f])));
+      edit(f);
+      c.invalidate([f]);
+    }
+    expect(c.dependencies().filter((p) => p.endsWith('.envrc') && p !== env)).toHaveLength(2);
+  });
+
   it('a file that changes during every run stops the re-runs after two', async () => {
     const env = file('.envrc');
     const log = file('log.txt');
@@ -220,7 +244,8 @@ describe('ResultCache', () => {
     for (let i = 0; i < 10; i++) await c.idle();
     expect(runs).toBe(3);
     expect(c.get('k')).toBeNull();
-    expect(c.dependencies()).toEqual([]);
+    // Still listed (watched): the next change is seen, and the next request runs it.
+    expect(c.dependencies().sort()).toEqual([env, log].sort());
   });
 
   it('clear drops everything and moves the version', async () => {

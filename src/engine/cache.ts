@@ -43,6 +43,13 @@ export class ResultCache {
    * the run, and an edit made then would go unseen.
    */
   private readonly refreshing = new Map<string, readonly Fingerprint[]>();
+  /**
+   * What dropped results (their env file changed, or a lookup found them out of date)
+   * depended on, by env file, until that file has a result again. Shells in the project
+   * still depend on these files: unwatching them would only set the directory up again
+   * (chokidar reads it whole) at the next evaluation, and miss edits meanwhile.
+   */
+  private readonly lingering = new Map<string, readonly Fingerprint[]>();
   /** Runs in a row, per key, whose result was out of date when it landed. */
   private readonly outdated = new Map<string, number>();
   private readonly max: number;
@@ -95,6 +102,7 @@ export class ResultCache {
     if (e === undefined) return null;
     if (!stillValid(e.result.deps)) {
       this.entries.delete(key);
+      this.linger(e.result.deps);
       this.moves++;
       return null;
     }
@@ -135,6 +143,7 @@ export class ResultCache {
       const n = this.outdated.get(key) ?? 0;
       if (n >= 2) {
         this.outdated.delete(key);
+        this.linger(result.deps);
         return;
       }
       this.outdated.set(key, n + 1);
@@ -142,6 +151,7 @@ export class ResultCache {
       return;
     }
     this.outdated.delete(key);
+    this.lingering.delete(result.deps[0]?.p ?? '');
     this.entries.set(key, { result, rerun: run });
     this.moves++;
     while (this.entries.size > this.max) {
@@ -182,11 +192,26 @@ export class ResultCache {
       this.entries.delete(key);
       this.moves++;
       if (stillValid(entry.result.deps.slice(0, 1))) this.refresh(key, entry.rerun, entry.result.deps);
+      else this.linger(entry.result.deps);
+    }
+  }
+
+  /** Keep a dropped result's files listed until its env file has a result again (bounded). */
+  private linger(deps: readonly Fingerprint[]): void {
+    const file = deps[0]?.p;
+    if (file === undefined) return;
+    this.lingering.delete(file);
+    this.lingering.set(file, deps);
+    while (this.lingering.size > this.max) {
+      const oldest = this.lingering.keys().next().value;
+      if (oldest === undefined) break;
+      this.lingering.delete(oldest);
     }
   }
 
   clear(): void {
     this.entries.clear();
+    this.lingering.clear();
     this.moves++;
   }
 
@@ -195,6 +220,7 @@ export class ResultCache {
     const out = new Set<string>();
     for (const e of this.entries.values()) for (const d of e.result.deps) out.add(d.p);
     for (const deps of this.refreshing.values()) for (const d of deps) out.add(d.p);
+    for (const deps of this.lingering.values()) for (const d of deps) out.add(d.p);
     return [...out];
   }
 
