@@ -25,9 +25,13 @@ export class QuietGc {
   constructor(private readonly delayMs = 500) {}
 
   poke(): void {
+    // Every request pokes: re-arming the timer it has costs less than a new one.
+    if (this.timer !== null) {
+      this.timer.refresh();
+      return;
+    }
     const gc = (globalThis as { gc?: () => void }).gc;
     if (gc === undefined) return;
-    if (this.timer !== null) clearTimeout(this.timer);
     this.timer = setTimeout(() => {
       this.timer = null;
       gc();
