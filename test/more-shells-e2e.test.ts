@@ -67,6 +67,21 @@ const SETENV: Record<MoreShell, (name: string, value: string) => string> = {
   nushell: (n, v) => `$env.${n} = '${v}'`,
 };
 
+/**
+ * Run a command at the prompt; while what it should bring is not there and the screen says
+ * an evaluation is still running (a first evaluation can outlast the daemon's budget on a
+ * loaded machine: the prompt comes back and the result is applied at a later prompt),
+ * give it more prompts.
+ */
+async function settled(t: TmuxShell, command: string, ready: (env: EnvMap) => boolean): Promise<EnvMap> {
+  let e = await t.run(command);
+  for (let i = 0; i < 50 && !ready(e) && t.screen().includes('still running'); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    e = await t.run('');
+  }
+  return e;
+}
+
 const tmuxOk = haveTmux();
 
 for (const shell of MORE_SHELLS) {
@@ -120,13 +135,7 @@ for (const shell of MORE_SHELLS) {
     });
 
     it('enter: the project is loaded', async () => {
-      let e = await t.run(`cd ${A}`);
-      // The daemon's first evaluation can outlast its budget on a loaded machine: then the
-      // prompt comes back at once and the result is applied at a later prompt.
-      for (let i = 0; i < 50 && e.A_VAR === undefined && t.screen().includes('still running'); i++) {
-        await new Promise((r) => setTimeout(r, 100));
-        e = await t.run('');
-      }
+      const e = await settled(t, `cd ${A}`, (env) => env.A_VAR !== undefined);
       expectEnv(e, base, { A_VAR: 'a', PRE: 'changed', PATH: `${join(A, 'bin')}:${base.PATH ?? ''}`, DIRENV_DIR: `-${A}`, DIRENV_FILE: join(A, '.envrc') });
     });
 
@@ -166,7 +175,7 @@ for (const shell of MORE_SHELLS) {
       expect(t.screen()).toContain(`${join(C, '.envrc')} is blocked. Run 'envd allow'`);
       expect(sb.envd(['allow', C]).status).toBe(0);
       // The approval moves the generation: loaded at the next prompt, no cd needed.
-      const later = await t.run('');
+      const later = await settled(t, '', (env) => env.C_VAR !== undefined);
       expect(later.C_VAR).toBe('c');
     });
 
@@ -181,7 +190,7 @@ for (const shell of MORE_SHELLS) {
       expect(blocked.PRE).toBe('before');
       expect(t.screen()).toMatch(/A\/\.envrc is blocked\. Run 'envd allow'/);
       expect(sb.envd(['allow', A]).status).toBe(0);
-      const e = await t.run('');
+      const e = await settled(t, '', (env) => env.A_VAR === 'a2');
       expect(e.A_VAR).toBe('a2');
       expect(e.PRE).toBe('changed');
     });

@@ -1,6 +1,7 @@
 import { HOOK_MAGIC, HOOK_VERSION } from '../protocol/hook-format.js';
 import type { AnswerMemo, MemoEntry } from './answer-memo.js';
 import type { StatBatch } from './stat-batch.js';
+import { keepLatest } from '../util/recent.js';
 
 /**
  * Replies ready to send, by the request's own bytes. A shell at its prompt sends the same
@@ -121,15 +122,9 @@ export class ReplyCache {
   }
 
   put(key: string, reply: ReadyReply): void {
-    this.ready.delete(key);
-    this.ready.set(key, reply);
     // Oldest first out (insertion order; a hit does not reorder: the memo's own LRU and
     // `live` decide what stays valid).
-    while (this.ready.size > this.max) {
-      const oldest = this.ready.keys().next().value;
-      if (oldest === undefined) break;
-      this.ready.delete(oldest);
-    }
+    keepLatest(this.ready, key, reply, this.max);
   }
 
   clear(): void {

@@ -1,4 +1,5 @@
 import type { ExportOutcome, ExportRequest } from '../engine/types.js';
+import { keepLatest } from '../util/recent.js';
 
 /**
  * Records encoded for an outcome as the hook side sends them, up to the generation (`g`),
@@ -62,13 +63,7 @@ export class Promotions {
   }
 
   private queue(p: Promotion): void {
-    this.waiting.delete(p.raw);
-    this.waiting.set(p.raw, p);
-    while (this.waiting.size > MAX_WAITING) {
-      const oldest = this.waiting.keys().next().value;
-      if (oldest === undefined) break;
-      this.waiting.delete(oldest);
-    }
+    keepLatest(this.waiting, p.raw, p, MAX_WAITING);
     this.arm();
   }
 

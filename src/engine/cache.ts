@@ -4,6 +4,7 @@ import { newNameMap } from '../env/map.js';
 import { PER_TERMINAL } from '../env/names.js';
 import type { EvalResult } from './evaluate.js';
 import { stillValid, type Fingerprint } from './fingerprint.js';
+import { keepLatest } from '../util/recent.js';
 
 /** What a cached result is for: the directory as found, the file's place and content hash, its kind. */
 export interface CacheTarget {
@@ -152,13 +153,8 @@ export class ResultCache {
     }
     this.outdated.delete(key);
     this.lingering.delete(result.deps[0]?.p ?? '');
-    this.entries.set(key, { result, rerun: run });
+    keepLatest(this.entries, key, { result, rerun: run }, this.max);
     this.moves++;
-    while (this.entries.size > this.max) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.entries.delete(oldest);
-    }
   }
 
   /** Run again in the background, its old dependencies watched until it lands. */
@@ -200,13 +196,7 @@ export class ResultCache {
   private linger(deps: readonly Fingerprint[]): void {
     const file = deps[0]?.p;
     if (file === undefined) return;
-    this.lingering.delete(file);
-    this.lingering.set(file, deps);
-    while (this.lingering.size > this.max) {
-      const oldest = this.lingering.keys().next().value;
-      if (oldest === undefined) break;
-      this.lingering.delete(oldest);
-    }
+    keepLatest(this.lingering, file, deps, this.max);
   }
 
   clear(): void {

@@ -5,6 +5,7 @@ import { direnvWatchesValid, isDirenvWatch, isFingerprint, stillValid, toDirenvW
 import { newNameMap, ownValue } from '../env/map.js';
 import { ALL_STATE_VARS } from '../env/names.js';
 import { loadRecord, saveRecord } from './state-records.js';
+import { keepLatest } from '../util/recent.js';
 
 export type LoadStatus = 'loaded' | 'blocked' | 'failed';
 
@@ -46,12 +47,7 @@ const KNOWN_MAX = 4096;
 export interface RecordOptions { allowlistFile?: string; recordDir?: string }
 
 function keep(text: string, k: Known): void {
-  known.delete(text);
-  known.set(text, k);
-  if (known.size > KNOWN_MAX) {
-    const oldest = known.keys().next().value;
-    if (oldest !== undefined) known.delete(oldest);
-  }
+  keepLatest(known, text, k, KNOWN_MAX);
 }
 
 function lookup(text: string, recordDir: string | undefined): Known | undefined {

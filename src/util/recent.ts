@@ -10,3 +10,17 @@ export function keepRecent<K, V>(memo: Map<K, V>, key: K, value: V, max: number)
   }
   memo.set(key, value);
 }
+
+/**
+ * `keepRecent` for a map kept in order of last use: KEY moves to the newest end (set
+ * again, it is the most recent), then the oldest go until at most MAX are left.
+ */
+export function keepLatest<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  while (map.size > max) {
+    const oldest = map.keys().next();
+    if (oldest.done === true) break;
+    map.delete(oldest.value);
+  }
+}
