@@ -5,7 +5,7 @@
  * or out of it in the next round. One sample = one shell's cd + prompt. Checked after each.
  */
 import { spawnSync } from 'node:child_process';
-import { closeSync, constants, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { enter, runProblem } from '../context.js';
 import { barrier, cd, cdPrompt, expect, prompt, promptUntil, repeat, time } from '../plan.js';
@@ -14,24 +14,12 @@ import { percentile, formatMicros } from '../stats.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HookClient } from '../hook-client.js';
 import { ZshClientPool } from '../zsh-clients.js';
+import { cpuNs, measureFloor } from '../floor-server.js';
 import { EnvdTool, TOOLS } from '../tools.js';
 import { eachTool, makeProjects, newRow, NO_DAEMON, smallSpec, type Project, type Scenario } from './common.js';
 
 const SHELLS = 50;
 const STALE = 'unanswered';
-
-/** Nanoseconds a process has run on a CPU, all its threads (the first field of each schedstat). */
-function cpuNs(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // The thread ended meanwhile.
-    }
-  }
-  return ns;
-}
 
 export const concurrent: Scenario = {
   id: 'concurrent',
@@ -300,7 +288,10 @@ export const concurrentSocket: Scenario = {
         const firstNote = first.length > 0 ? `round 0, the first change after entering (whole path, not in the rows): p50 ${formatMicros(percentile(first, 50))} max ${formatMicros(Math.max(...first))}; ` : '';
         const clientNote = clientCpuN > 0 ? ` (each client: ${formatMicros(clientCpuNs / 1000 / clientCpuN)} from its release to its reply)` : '';
         const cpuNote = `daemon CPU ${formatMicros(burstCpuNs / 1000 / (SHELLS * rounds))} per request in the bursts${clientNote}`;
-        const maxNote = `max ${formatMicros(Math.max(...samples))}; ${replayed} of ${SHELLS * rounds} served from kept replies; ${cpuNote}; ${firstNote}`
+        // The same clients against a Node server that only answers (floor-server.ts).
+        const floor = await measureFloor(join(box.root, 'floor'), SHELLS, rounds);
+        const floorNote = `the floor, a Node server with the daemon's flags answering each request with a fixed reply, same clients: p50 ${formatMicros(floor.p50Us)} p99 ${formatMicros(floor.p99Us)}, its CPU ${formatMicros(floor.cpuUs)} per request`;
+        const maxNote = `max ${formatMicros(Math.max(...samples))}; ${replayed} of ${SHELLS * rounds} served from kept replies; ${cpuNote}; ${floorNote}; ${firstNote}`
           + `50 shells changing directory at once: ${cd}${cdStale > 0 ? ` (${cdStale} asked again)` : ''}`;
         if (!Number.isFinite(v99)) return { value: null, n: ranked.length, failed: `${staleNote}; ${maxNote}` };
         return { value: v99, n: ranked.length, note: [maxNote, staleNote].filter((x) => x !== '').join('; ') };
