@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Generation } from '../src/daemon/generation.js';
-import { Sandbox } from './helpers/sandbox.js';
+import { ROOT, Sandbox } from './helpers/sandbox.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ev-gen-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,6 +42,24 @@ describe('generation file', () => {
     expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
   });
 
+  it('within one second no state comes back: a hook that looked before several changes still sees one', () => {
+    const file = join(dir, 'generation-distinct');
+    const errors: string[] = [];
+    const g = new Generation(file, (m) => errors.push(m), false, 0);
+    g.needNewInodes();
+    const state = (): string => { const st = statSync(file); return `${Math.floor(st.mtimeMs / 1000)}:${st.ino}`; };
+    const seen = new Set([state()]);
+    for (let i = 0; i < 40; i++) {
+      g.bump();
+      const now = state();
+      // ext4 hands a freed inode to the next new file: without the old files held, the
+      // second change in a second brought the first state back.
+      expect(seen.has(now), `bump ${i}: ${now} again`).toBe(false);
+      seen.add(now);
+    }
+    expect(errors).toEqual([]);
+  });
+
   it('bumps while a rename is under way end with the newest number in place, and no temp file', async () => {
     const file = join(dir, 'generation-burst');
     const errors: string[] = [];
@@ -78,7 +96,7 @@ describe('generation file', () => {
     expect(renamed).toBeGreaterThanOrEqual(4);
   });
 
-  it('the daemon renames the file for same-second changes once tcsh has asked it something', async () => {
+  it('the daemon renames the file for same-second changes once tcsh has asked it something, not for the CLI asking for other formats', async () => {
     const sb = new Sandbox();
     try {
       const a = sb.mkdir('a');
@@ -89,6 +107,14 @@ describe('generation file', () => {
       const file = join(sb.runtimeDir, 'generation');
       const ino = (): number => statSync(file).ino;
       const before = ino();
+      for (const verb of ['deny', 'allow', 'deny', 'allow']) expect(sb.envd([verb, a]).status).toBe(0);
+      expect(ino()).toBe(before);
+      // The CLI in Node (not bin/envd's front door) asking for JSON, and exec: not tcsh,
+      // so changes keep the inode (a rename costs the daemon ~0.5 ms on each of them).
+      for (const args of [['export', 'json'], ['exec', a, 'true']]) {
+        const n = sb.run(process.execPath, [join(ROOT, 'dist', 'envd.cjs'), ...args], { cwd: a, env: { PWD: a } });
+        expect(n.status, n.stderr).toBe(0);
+      }
       for (const verb of ['deny', 'allow', 'deny', 'allow']) expect(sb.envd([verb, a]).status).toBe(0);
       expect(ino()).toBe(before);
       // tcsh's hook asks through bin/envd's front door: from now on, new inodes.

@@ -120,7 +120,7 @@ export class DaemonClientService implements Service {
 
   export(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {
     return this.call(
-      async () => (await this.client.request({ type: 'export', req, budgetMs: budgetToWire(opts.budgetMs) }, exportTimeout(opts.budgetMs, this.paths))).result,
+      async () => (await this.client.request({ type: 'export', req, budgetMs: budgetToWire(opts.budgetMs), coarse: opts.coarseWatcher === true }, exportTimeout(opts.budgetMs, this.paths))).result,
       (s) => s.export(req, opts),
     );
   }

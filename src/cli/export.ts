@@ -53,7 +53,8 @@ export async function run(args: string[]): Promise<number> {
   const [{ renderChange, renderedOutput }, { openService }] = await Promise.all([import('../env/render.js'), import('./service.js')]);
   const service = await openService({ inProcessWhileStarting: true });
   try {
-    const outcome = await service.export({ cwd, env: processEnv() }, { budgetMs });
+    // tcsh sees the daemon's generation only as a new mtime second or inode (generation.ts).
+    const outcome = await service.export({ cwd, env: processEnv() }, { budgetMs, coarseWatcher: format === 'tcsh' });
     sayMessages(outcome.messages);
     const { text, warnings } = renderChange(format, outcome.change);
     for (const w of warnings) say(w);

@@ -340,8 +340,9 @@ export class DaemonCore implements Backend {
   private readonly dispatcher = new Dispatcher<SessionState>({
     hello: () => this.hello(),
     ping: () => undefined,
-    // The CLI does not say for which shell (tcsh's hook falls back to it): as for tcsh.
-    export: (r) => this.export(r.req, { budgetMs: budgetFromWire(r.budgetMs), coarseWatcher: true }),
+    // tcsh's hook falls back to the CLI: `envd export tcsh` says so (coarse), as an older
+    // CLI that does not say is taken to. Any other format keeps in-place generation writes.
+    export: (r) => this.export(r.req, { budgetMs: budgetFromWire(r.budgetMs), coarseWatcher: 'coarse' in r ? r.coarse : true }),
     allow: async (r) => {
       const result = await this.o.engine.allow(r.path, r.cwd);
       this.bump();

@@ -5,6 +5,14 @@ import { errorMessage } from '../util/errors.js';
 /** The daemon's first seconds, when a new inode per change is assumed to be needed. */
 const STARTING_MS = 3000;
 
+/**
+ * How long a replaced generation file is held open, and how many at most. An inode is free
+ * for the next new file once its file is gone; held, it cannot come back within the
+ * second, where tcsh tells changes apart by inode alone.
+ */
+const HOLD_MS = 2000;
+const MAX_HELD = 64;
+
 /** Appended to the number while edits may go unseen (file watching off or failing). */
 export const POLL_SUFFIX = '+poll';
 
@@ -37,6 +45,8 @@ export class Generation {
    */
   private newInodes = false;
   private readonly bornAt = Date.now();
+  /** Replaced files still open (HOLD_MS): their inodes are not handed out again meanwhile. */
+  private readonly held: Array<{ fd: number; at: number }> = [];
 
   constructor(
     private readonly file: string,
@@ -102,6 +112,7 @@ export class Generation {
       // The mtime is the in-place write's, after the rename: the hooks' note
       // (shells/bash/hook.bash, _envd_hook) relies on every change leaving an mtime no
       // older than any moment the old bytes were read.
+      this.holdCurrent();
       replaceWithEmpty(this.file, 0o600);
       const fd = openSync(this.file, constants.O_WRONLY | constants.O_NOFOLLOW);
       try {
@@ -115,6 +126,25 @@ export class Generation {
       this.written = 0;
       this.writtenSec = -1;
       this.onError(`cannot write the generation file ${this.file}: ${errorMessage(err)}`);
+    }
+  }
+
+  /**
+   * Keep the file about to be replaced open for a while. Without it, ext4 hands its freed
+   * inode to the next new file: two changes within a second (an `envd allow` makes two:
+   * its own and the allowlist's watch event) bring the first inode back, and a tcsh that
+   * looked before both sees the same second and inode, and misses them.
+   */
+  private holdCurrent(): void {
+    const now = Date.now();
+    for (let h = this.held[0]; h !== undefined && (now - h.at > HOLD_MS || this.held.length >= MAX_HELD); h = this.held[0]) {
+      this.held.shift();
+      try { closeSync(h.fd); } catch { /* closed already */ }
+    }
+    try {
+      this.held.push({ fd: openSync(this.file, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK), at: now });
+    } catch {
+      // No file yet, or not one to hold: nothing to keep.
     }
   }
 

@@ -49,7 +49,11 @@ export const METHODS = {
   export: method({
     name: 'export', reply: 'export', versionFree: false, needsIdentity: true,
     /** budgetMs: how long the daemon may wait for an evaluation before answering `pending`; null: wait. */
-    readParams: (f) => ({ req: readExportRequest(f.obj('req')), budgetMs: f.numOrNull('budgetMs', 0) }),
+    /**
+     * coarse: the asking shell sees a new generation only as a new mtime second or inode
+     * (tcsh: core.ts export). A client that does not say (an older CLI) is taken as one.
+     */
+    readParams: (f) => ({ req: readExportRequest(f.obj('req')), budgetMs: f.numOrNull('budgetMs', 0), ...(f.has('coarse') ? { coarse: f.bool('coarse') } : {}) }),
     readResult: readOutcome,
   }),
   allow: method({ name: 'allow', reply: 'allow', versionFree: false, needsIdentity: true, readParams: path, readResult: readTrustChange }),
