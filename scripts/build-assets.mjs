@@ -4,6 +4,7 @@
 //   dist/front-door/hook-SHELL       `envd hook SHELL` for that path and the default config
 //   dist/front-door/hook-SHELL.src   the hook file it came from (relative to the root)
 //   dist/front-door/hook.bash        bash's hook as its line sources it: no comment lines
+//   dist/front-door/hook-more.bash   the sections of it that hook.bash loads on first use
 //   dist/front-door/version          the package's version (package.json's)
 import { mkdirSync, readFileSync, realpathSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
@@ -11,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = realpathSync(join(dirname(fileURLToPath(import.meta.url)), '..'));
 const dist = join(root, 'dist');
-const { hookScript, hookFile, hookCopyPath, hookCopyText, loadShell } = await import(join(dist, 'shells', 'files.js'));
+const { hookScript, hookFile, hookCopyPath, hookCopyText, hookMorePath, hookMoreText, loadShell } = await import(join(dist, 'shells', 'files.js'));
 const { SHELL_NAMES } = await import(join(dist, 'shells', 'names.js'));
 const { defaultConfig } = await import(join(dist, 'config', 'config.js'));
 const { markerNames } = await import(join(dist, 'engine', 'find.js'));
@@ -23,8 +24,13 @@ const markers = markerNames(config.global.loadDotenv, config.go.auto);
 for (const name of SHELL_NAMES) {
   const shell = await loadShell(name);
   // First the copy a sourcing shell's line names (written before that line, which names it
-  // only when it is at least as new as the hook's files).
-  if (shell.hookText !== undefined && shell.hookDropsComments === true) writeFileSync(hookCopyPath(shell), hookCopyText(shell));
+  // only when it is at least as new as the hook's files). The lazy part before it: a copy
+  // is only used once it is there.
+  if (shell.hookText !== undefined && shell.hookDropsComments === true) {
+    const more = hookMoreText(shell);
+    if (more !== null) writeFileSync(hookMorePath(shell), more);
+    writeFileSync(hookCopyPath(shell), hookCopyText(shell));
+  }
   writeFileSync(join(out, `hook-${name}`), hookScript(shell, join(root, 'bin', 'envd'), markers));
   writeFileSync(join(out, `hook-${name}.src`), `${relative(root, hookFile(shell))}\n`);
 }

@@ -23,9 +23,15 @@ let sb: Sandbox;
 beforeAll(() => { sb = new Sandbox({ daemon: false }); });
 afterAll(() => { sb.cleanup(); });
 
+/**
+ * The hook as its line loads it, in a file to source. bash's copy defines the functions
+ * that ask and apply when a prompt first asks (_envd_more): loaded here, as the tests
+ * below call them directly.
+ */
 function hookFor(shell: Shell, bin = '/nonexistent/envd'): string {
   const ext = shell === 'bash' ? 'sh' : shell;
-  return sb.write(`hooks/${shell}-${Math.random().toString(36).slice(2)}.${ext}`, hookScript(shell, bin));
+  const more = shell === 'bash' ? '_envd_more || exit 97\n' : '';
+  return sb.write(`hooks/${shell}-${Math.random().toString(36).slice(2)}.${ext}`, hookScript(shell, bin) + more);
 }
 
 function run(shell: Shell, script: string, opts: { cwd?: string; env?: Record<string, string | undefined>; args?: string[] } = {}): { status: number | null; stdout: string; stderr: string } {
@@ -86,8 +92,11 @@ describe('envd hook SHELL', () => {
     expect(copy).not.toContain('run-dir.bash');
     // Functions as bash keeps them (declare -f: comments are gone), and every _envd_
     // variable loading sets; the file as it is, then the copy, each in a new interactive bash.
+    // _envd_more loads the rest of the copy (a no-op in the file); itself, and the copy's
+    // variables for it, differ by design (the next test).
     const show = (file: string): string => {
-      const script = `printf '%s\n' "$$"; _envd_bin=/x/envd; _envd_kdef=.envrc; builtin source '${file}'; declare -f; declare -p | grep -E '^declare [^ ]+ _envd_'; printf '%s\n' "\${PROMPT_COMMAND[@]}"`;
+      const script = `printf '%s\n' "$$"; _envd_bin=/x/envd; _envd_kdef=.envrc; builtin source '${file}'; _envd_more || exit 97; ` +
+        `for f in $(compgen -A function); do [[ $f == _envd_more ]] || declare -f "$f"; done; declare -p | grep -E '^declare [^ ]+ _envd_' | grep -v ' _envd_more_'; printf '%s\n' "\${PROMPT_COMMAND[@]}"`;
       const r = sb.run('bash', ['--noprofile', '--norc', '-i', '-c', script], { cwd: sb.mkdir('nowhere') });
       expect(r.status, r.stderr).toBe(0);
       // The shell's pid names its stamp files: the same text once it is taken out.
@@ -98,6 +107,25 @@ describe('envd hook SHELL', () => {
     expect(original).toContain('_envd_hook ()');
     expect(original).toContain('_envd_run_dir ()');
     expect(show(hookCopyPath(SHELLS.bash))).toBe(original);
+  });
+
+  it.runIf(have.bash)('bash: a new shell parses what asking needs only when a prompt first asks, and only from the same build', () => {
+    const proj = sb.mkdir('lazy-proj');
+    sb.write('lazy-proj/.envrc', 'export LAZY=yes\n');
+    expect(sb.envd(['allow', proj]).status).toBe(0);
+    const nowhere = sb.mkdir('lazy-nowhere');
+    const script = (before: string): string => [
+      `eval "$(${ENVD_BIN} hook bash)"`,
+      before,
+      `cd ${nowhere}`, '_envd_hook', 'declare -F _envd_ask >/dev/null && echo "nowhere: loaded" || echo "nowhere: not loaded"',
+      `cd ${proj}`, '_envd_hook', 'declare -F _envd_ask >/dev/null && echo "project: loaded" || echo "project: not loaded"', 'echo "LAZY=${LAZY-}"',
+    ].join('\n');
+    const r = sb.run('bash', ['--noprofile', '--norc', '-i', '-c', script('')], { cwd: nowhere });
+    expect(r.stdout, r.stderr).toBe('nowhere: not loaded\nproject: loaded\nLAZY=yes\n');
+    // A second file of another build (the package changed under this shell): not loaded,
+    // and `envd export bash` answers instead.
+    const skew = sb.run('bash', ['--noprofile', '--norc', '-i', '-c', script('_envd_more_id=0000000000000000')], { cwd: nowhere });
+    expect(skew.stdout, skew.stderr).toBe('nowhere: not loaded\nproject: not loaded\nLAZY=yes\n');
   });
 
   it('fish: the file without its blank and comment-only lines, every other line as it is and in order', () => {

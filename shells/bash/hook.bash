@@ -146,6 +146,12 @@ _envd_find() {
   done
 }
 
+# 0 when the functions of the next two sections are defined. Here they are; the build's
+# copy (dist/front-door/hook.bash, src/shells/files.ts) leaves them out and defines this
+# to source them from beside it when a prompt first has to ask, checking that they are
+# of the same build: a new shell that never asks never parses them (~0.5 ms of CPU).
+_envd_more() { :; }
+
 # ---- ask ------------------------------------------------------------------------------
 # The exported environment, for the daemon: `declare -px` (one builtin; a loop over the
 # names costs ~10 µs a variable) into this shell's `.env` file, written in place (no
@@ -335,58 +341,12 @@ _envd_apply() {
   fi
 }
 
-# ---- fallback -------------------------------------------------------------------------
-# `envd export bash` (a Node process: ~50 ms; it starts the daemon when none runs). Its
-# output is shell code whose every value is quoted by envd's proven quoter.
-# With an unsafe runtime dir, in-process (ENVD_NO_DAEMON=1 for that command: the CLI
-# then does not touch the dir, nor warn about it at every prompt; this shell warned once).
-_envd_fallback() {
-  local _envd_o _envd_st=0 _envd_b=(--budget "$_envd_wait")
-  # Found unsafe by its modes: this path starts a process anyway, so look again (it may
-  # have been fixed).
-  if [[ $_envd_rok == 0 ]]; then _envd_rok=''; _envd_rdir || :; fi
-  # In-process nothing would finish a slow evaluation later: wait.
-  if [[ ${ENVD_NO_DAEMON-} == 1 || $_envd_rok == [0-] ]]; then _envd_b=(); fi
-  _envd_try=$_envd_key
-  # The environment is the CLI's to change now: no plan vouches for it any more.
-  _envd_lv=()
-  if [[ $_envd_rok == [0-] ]]; then
-    _envd_rwarn
-    _envd_o=$(ENVD_NO_DAEMON=1 "$_envd_bin" export bash) || _envd_st=$?
-  else
-    _envd_o=$("$_envd_bin" export bash "${_envd_b[@]}") || _envd_st=$?
-  fi
-  # Killed by a signal (Ctrl-C): left noted, as when this function is aborted.
-  (( _envd_st > 128 )) || _envd_try=''
-  if (( _envd_st <= 1 )) && [[ -n $_envd_o ]]; then
-    trap -- '' INT
-    builtin eval "$_envd_o"
-    trap -- - INT
-  fi
-  _envd_rg=''
-  # The CLI may just have made the runtime dir (and started the daemon): check it first.
-  if _envd_rdir && [[ -r $_envd_genfile ]]; then IFS= builtin read -r _envd_rg < "$_envd_genfile" || :; fi
-}
-
-# ---- hook -----------------------------------------------------------------------------
+# The daemon did not answer in time: said once, until an answer comes.
 _envd_unanswered() {
   if [[ -z $_envd_warned ]]; then
     _envd_warned=1
     builtin printf '%s\n' "envd: the daemon did not answer in time; environment unchanged (trying again at the next prompt)" >&2
   fi
-}
-
-# 0 when a file the loaded state depends on may have changed since the stamp (an edit,
-# `envd allow`, `envd reload`...): builtin tests, a few stats, no process. "The stamp is
-# not newer", not "the file is newer": zsh and fish compare whole seconds, so a write in
-# the stamp's own second counts as a change (asked once more, once the second is over
-# the stamp moves past it). A file that does not exist (a watch_file target) is older.
-_envd_stale() {
-  local _envd_x
-  for _envd_x in "${_envd_deps[@]}"; do
-    if [[ ! $_envd_stamp -nt $_envd_x ]]; then return 0; fi
-  done
-  return 1
 }
 
 # The stamp, rewritten before each request: whatever is written after it (the next
@@ -445,6 +405,53 @@ _envd_leave() {
   _envd_lv=()
 }
 
+# ---- fallback -------------------------------------------------------------------------
+# `envd export bash` (a Node process: ~50 ms; it starts the daemon when none runs). Its
+# output is shell code whose every value is quoted by envd's proven quoter.
+# With an unsafe runtime dir, in-process (ENVD_NO_DAEMON=1 for that command: the CLI
+# then does not touch the dir, nor warn about it at every prompt; this shell warned once).
+_envd_fallback() {
+  local _envd_o _envd_st=0 _envd_b=(--budget "$_envd_wait")
+  # Found unsafe by its modes: this path starts a process anyway, so look again (it may
+  # have been fixed).
+  if [[ $_envd_rok == 0 ]]; then _envd_rok=''; _envd_rdir || :; fi
+  # In-process nothing would finish a slow evaluation later: wait.
+  if [[ ${ENVD_NO_DAEMON-} == 1 || $_envd_rok == [0-] ]]; then _envd_b=(); fi
+  _envd_try=$_envd_key
+  # The environment is the CLI's to change now: no plan vouches for it any more.
+  _envd_lv=()
+  if [[ $_envd_rok == [0-] ]]; then
+    _envd_rwarn
+    _envd_o=$(ENVD_NO_DAEMON=1 "$_envd_bin" export bash) || _envd_st=$?
+  else
+    _envd_o=$("$_envd_bin" export bash "${_envd_b[@]}") || _envd_st=$?
+  fi
+  # Killed by a signal (Ctrl-C): left noted, as when this function is aborted.
+  (( _envd_st > 128 )) || _envd_try=''
+  if (( _envd_st <= 1 )) && [[ -n $_envd_o ]]; then
+    trap -- '' INT
+    builtin eval "$_envd_o"
+    trap -- - INT
+  fi
+  _envd_rg=''
+  # The CLI may just have made the runtime dir (and started the daemon): check it first.
+  if _envd_rdir && [[ -r $_envd_genfile ]]; then IFS= builtin read -r _envd_rg < "$_envd_genfile" || :; fi
+}
+
+# ---- hook -----------------------------------------------------------------------------
+# 0 when a file the loaded state depends on may have changed since the stamp (an edit,
+# `envd allow`, `envd reload`...): builtin tests, a few stats, no process. "The stamp is
+# not newer", not "the file is newer": zsh and fish compare whole seconds, so a write in
+# the stamp's own second counts as a change (asked once more, once the second is over
+# the stamp moves past it). A file that does not exist (a watch_file target) is older.
+_envd_stale() {
+  local _envd_x
+  for _envd_x in "${_envd_deps[@]}"; do
+    if [[ ! $_envd_stamp -nt $_envd_x ]]; then return 0; fi
+  done
+  return 1
+}
+
 # $1: the generation just read; $2: 1 when a dependency is newer than the stamp. Decide
 # with builtins whether to ask; ask; apply.
 _envd_check() {
@@ -476,14 +483,20 @@ _envd_check() {
   fi
   # Leaving for a directory without an env file, nothing newer than the stamp: the last
   # answer's leave plan, when the shell is still as it left it (no process, no request).
-  if [[ -z $_envd_f && -z ${2-} ]] && (( ${#_envd_lv[@]} )) && _envd_leave; then
+  if [[ -z $_envd_f && -z ${2-} ]] && (( ${#_envd_lv[@]} )) && _envd_more && _envd_leave; then
     _envd_deps=()
     _envd_pwd=$PWD _envd_gen=$1 _envd_found=''
     return 0
   fi
   _envd_deps=()
-  _envd_rdir && _envd_touch
-  _envd_ask || _envd_rc=$?
+  # The rest of the hook, if not loaded yet; without it (a package changed under this
+  # shell), `envd export bash` answers.
+  if _envd_more; then
+    _envd_rdir && _envd_touch
+    _envd_ask || _envd_rc=$?
+  else
+    _envd_rc=2
+  fi
   case $_envd_rc in
     0) _envd_apply; _envd_warned=''; _envd_deps=("${_envd_rf[@]}") ;;
     # Asked again at the next prompt (the stamp has moved past what was not seen yet).

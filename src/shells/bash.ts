@@ -56,5 +56,17 @@ export const bash: Shell = {
   completionTable,
   hookText: sourcingHook(quoteBash),
   hookDropsComments: true,
+  // A new shell parses only what its idle prompts run: asking and applying come from a
+  // second file when a prompt first asks (hook.bash, _envd_more).
+  hookLazy: {
+    from: 'ask',
+    to: 'fallback',
+    stub: '_envd_more() { :; }',
+    loader: (id, file) => [
+      `_envd_more_id=${id} _envd_more_ok='' _envd_more_file="\${BASH_SOURCE[0]%/*}/${file}"`,
+      '_envd_more() { [[ -n $_envd_more_ok ]] || { builtin source "$_envd_more_file" 2>/dev/null && _envd_more_ok=1; }; }',
+    ].join('\n'),
+    guard: (id) => `[[ \${_envd_more_id-} == ${id} ]] || return 1`,
+  },
   check: ['shellcheck', '--shell=bash'],
 };

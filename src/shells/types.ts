@@ -93,6 +93,21 @@ export interface Shell {
    * it sources from beside it inlined (files.ts, hookCopyText: bash lexes comments too).
    */
   readonly hookDropsComments?: true;
+  /**
+   * With `hookDropsComments` and `hookText` (bash): the copy leaves out the sections from
+   * `from` up to `to` (their `# ---- NAME` lines), which the build writes to a second file
+   * beside it (files.ts, hookMorePath); the copy's `stub` line is replaced by `loader`,
+   * which defines the stub's function to source that file on first use, and only if its
+   * `id` (of the file's text) is the one the copy was built with.
+   */
+  readonly hookLazy?: {
+    readonly from: string;
+    readonly to: string;
+    readonly stub: string;
+    readonly loader: (id: string, file: string) => string;
+    /** The second file's first line: it stops being read unless the loader expects `id`. */
+    readonly guard: (id: string) => string;
+  };
   /** The shell's strings are UTF-8 (nushell): values holding other bytes are refused, as for JSON. */
   readonly utf8Only?: true;
   /**
