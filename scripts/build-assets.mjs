@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 
 const root = realpathSync(join(dirname(fileURLToPath(import.meta.url)), '..'));
 const dist = join(root, 'dist');
-const { hookScript, hookFile, hookCopyPath, hookCopyText, hookMorePath, hookMoreText, loadShell } = await import(join(dist, 'shells', 'files.js'));
+const { hookScript, hookFile, hookCopyPath, hookCopies, hookMorePath, loadShell } = await import(join(dist, 'shells', 'files.js'));
 const { SHELL_NAMES } = await import(join(dist, 'shells', 'names.js'));
 const { defaultConfig } = await import(join(dist, 'config', 'config.js'));
 const { markerNames } = await import(join(dist, 'engine', 'find.js'));
@@ -27,9 +27,9 @@ for (const name of SHELL_NAMES) {
   // only when it is at least as new as the hook's files). The lazy part before it: a copy
   // is only used once it is there.
   if (shell.hookText !== undefined && shell.hookDropsComments === true) {
-    const more = hookMoreText(shell);
+    const { copy, more } = hookCopies(shell);
     if (more !== null) writeFileSync(hookMorePath(shell), more);
-    writeFileSync(hookCopyPath(shell), hookCopyText(shell));
+    writeFileSync(hookCopyPath(shell), copy);
   }
   writeFileSync(join(out, `hook-${name}`), hookScript(shell, join(root, 'bin', 'envd'), markers));
   writeFileSync(join(out, `hook-${name}.src`), `${relative(root, hookFile(shell))}\n`);

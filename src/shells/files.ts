@@ -81,10 +81,25 @@ export function hookMorePath(shell: Shell): string {
   return join(PACKAGE_ROOT, 'dist', 'front-door', `${name.slice(0, dot)}-more${name.slice(dot)}`);
 }
 
-/** The hook's text in two: without its lazy sections, and those sections (hookLazy). */
-function splitLazy(shell: Shell, text: string): { main: string; more: string } | null {
+/** The id of the lazy sections' text: the copy loads a second file only of the same build. */
+function lazyId(more: string): string {
+  return createHash('sha256').update(more).digest('hex').slice(0, 16);
+}
+
+/**
+ * The build's copies of a sourcing shell's hook. `copy`: the hook file with each file it
+ * sources from beside it put in place of that line, without blank and comment-only lines.
+ * bash lexes a sourced file a character at a time, comments included: half of `source
+ * hook.bash` (~0.7 of 1.45 ms of CPU) went to its comment lines, on every new shell.
+ * With `hookLazy`, the copy also leaves out the sections only a prompt that asks needs,
+ * and has the loader in place of the stub; `more` is those sections behind their guard
+ * line (null without `hookLazy`): a new shell parses ~8 of the 15 KB (~0.5 ms less CPU).
+ */
+export function hookCopies(shell: Shell): { copy: string; more: string | null } {
+  const head = `# ${shell.hookFile} as ${shell.name} loads it, written by the build without its comment lines: edit that file.\n`;
+  const text = inlinedHook(shell);
   const lazy = shell.hookLazy;
-  if (lazy === undefined) return null;
+  if (lazy === undefined) return { copy: head + withoutCommentLines(text), more: null };
   const at = (name: string): number => {
     const m = new RegExp(`^# ---- ${name} -+$`, 'm').exec(text);
     if (m === null) throw new Error(`${shell.hookFile} has no section '${name}'`);
@@ -92,40 +107,16 @@ function splitLazy(shell: Shell, text: string): { main: string; more: string } |
   };
   const from = at(lazy.from);
   const to = at(lazy.to);
-  return { main: text.slice(0, from) + text.slice(to), more: withoutCommentLines(text.slice(from, to)) };
-}
-
-/** The id of the lazy sections' text: the copy loads a second file only of the same build. */
-function lazyId(more: string): string {
-  return createHash('sha256').update(more).digest('hex').slice(0, 16);
-}
-
-/**
- * The copy's text: the hook file with each file it sources from beside it put in place of
- * that line, without blank and comment-only lines. bash lexes a sourced file a character
- * at a time, comments included: half of `source hook.bash` (~0.7 of 1.45 ms of CPU) went
- * to its comment lines, on every new shell. With `hookLazy`, also without the sections
- * only a prompt that asks needs (hookMoreText), and with the loader in place of the stub:
- * a new shell parses ~8 of those 15 KB (~0.5 ms less CPU).
- */
-export function hookCopyText(shell: Shell): string {
-  const head = `# ${shell.hookFile} as ${shell.name} loads it, written by the build without its comment lines: edit that file.\n`;
-  const text = inlinedHook(shell);
-  const split = splitLazy(shell, text);
-  const lazy = shell.hookLazy;
-  if (split === null || lazy === undefined) return head + withoutCommentLines(text);
-  const lines = split.main.split('\n');
+  const more = withoutCommentLines(text.slice(from, to));
+  const id = lazyId(more);
+  const lines = (text.slice(0, from) + text.slice(to)).split('\n');
   const stub = lines.indexOf(lazy.stub);
   if (stub === -1 || lines.indexOf(lazy.stub, stub + 1) !== -1) throw new Error(`${shell.hookFile} must hold the line '${lazy.stub}' once`);
-  lines[stub] = lazy.loader(lazyId(split.more), basename(hookMorePath(shell)));
-  return head + withoutCommentLines(lines.join('\n'));
-}
-
-/** The second file of a copy with `hookLazy`: its guard line, then the lazy sections; null without. */
-export function hookMoreText(shell: Shell): string | null {
-  const split = splitLazy(shell, inlinedHook(shell));
-  if (split === null || shell.hookLazy === undefined) return null;
-  return `# ${shell.hookFile}'s sections ${shell.hookLazy.from} to ${shell.hookLazy.to}, loaded by the build's copy on first use: edit that file.\n${shell.hookLazy.guard(lazyId(split.more))}\n${split.more}`;
+  lines[stub] = lazy.loader(id, basename(hookMorePath(shell)));
+  return {
+    copy: head + withoutCommentLines(lines.join('\n')),
+    more: `# ${shell.hookFile}'s sections ${lazy.from} to ${lazy.to}, loaded by the build's copy on first use: edit that file.\n${lazy.guard(id)}\n${more}`,
+  };
 }
 
 /**

@@ -90,7 +90,7 @@ export interface Shell {
    * function call that opens a block, fish counts lines from the start of the sourced
    * text up to it, ~1 µs per KB before it; the comments were half of the text). With
    * `hookText` (bash): the line sources the build's copy of the file without them, files
-   * it sources from beside it inlined (files.ts, hookCopyText: bash lexes comments too).
+   * it sources from beside it inlined (files.ts, hookCopies: bash lexes comments too).
    */
   readonly hookDropsComments?: true;
   /**
