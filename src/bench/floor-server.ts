@@ -7,24 +7,12 @@
  * start is read against `node -e 0`. Importing this module starts nothing.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DAEMON_NODE_FLAGS } from '../daemon/memory.js';
+import { cpuNs } from './proc-cpu.js';
 import { percentile } from './stats.js';
 import { ZshClientPool } from './zsh-clients.js';
-
-/** Nanoseconds a process has run on a CPU, all its threads (the first field of each schedstat). */
-export function cpuNs(pid: number): number {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
-    } catch {
-      // The thread ended meanwhile.
-    }
-  }
-  return ns;
-}
 
 /**
  * The server: one whole request per chunk (the clients write each request in one write);

@@ -25,6 +25,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { HookClient, type HookClientOptions } from './hook-client.js';
+import { cpuNsOrNull } from './proc-cpu.js';
 
 export interface PoolAnswer {
   /** Microseconds from the client's write to the last byte of its reply. */
@@ -94,16 +95,6 @@ interface Client {
   exited: string | null;
 }
 
-/** Nanoseconds a process has run on a CPU (schedstat's first field), or null. */
-function cpuNs(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    return Number(readFileSync(`/proc/${pid}/schedstat`, 'latin1').split(' ')[0]);
-  } catch {
-    return null;
-  }
-}
-
 /** How often the bench looks for the clients' lines while it waits (it wakes for nothing else). */
 const POLL_MS = 1;
 
@@ -162,9 +153,9 @@ export class ZshClientPool {
         return req;
       });
       this.phase('l', 'ready');
-      const cpu0 = this.clients.map((c) => cpuNs(c.proc.pid));
+      const cpu0 = this.clients.map((c) => cpuNsOrNull(c.proc.pid));
       const done = this.phase('r', 'done ');
-      const cpu1 = this.clients.map((c) => cpuNs(c.proc.pid));
+      const cpu1 = this.clients.map((c) => cpuNsOrNull(c.proc.pid));
       this.phase('w', 'wrote');
       return Promise.resolve(this.clients.map((c, i) => {
         const req = pending[i];

@@ -14,7 +14,8 @@ import { percentile, formatMicros } from '../stats.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HookClient } from '../hook-client.js';
 import { ZshClientPool } from '../zsh-clients.js';
-import { cpuNs, measureFloor } from '../floor-server.js';
+import { measureFloor } from '../floor-server.js';
+import { cpuNs } from '../proc-cpu.js';
 import { EnvdTool, TOOLS } from '../tools.js';
 import { eachTool, makeProjects, newRow, NO_DAEMON, smallSpec, type Project, type Scenario } from './common.js';
 
