@@ -7,6 +7,7 @@ import { quoteBash } from '../env/quote.js';
 import type * as GoAuto from '../go/auto.js';
 import { goAutoMarker } from '../go/auto.js';
 import { EnvdError } from '../util/errors.js';
+import { keepLatest } from '../util/recent.js';
 import { MAX_ENV_FILE_BYTES, readRegularFile } from '../util/safe-read.js';
 import { findEnvFile, markerNames, type FoundFile } from './find.js';
 import type { TrustSubject } from './trust.js';
@@ -84,13 +85,8 @@ export class Probes {
       if (up === dir) break;
       dir = up;
     }
-    this.byCwd.set(cwd, list);
+    keepLatest(this.byCwd, cwd, list, this.max);
     this.moves++;
-    while (this.byCwd.size > this.max) {
-      const oldest = this.byCwd.keys().next().value;
-      if (oldest === undefined) break;
-      this.byCwd.delete(oldest);
-    }
   }
 
   paths(): string[] {

@@ -1,5 +1,6 @@
 import { inflateRawSync } from 'node:zlib';
 import { decodeGzenvValue } from '../eval/dump-codec.js';
+import { keepLatest } from '../util/recent.js';
 
 /**
  * Decoding the state a shell carries. envd writes direnv's own formats (DIRENV_DIFF and
@@ -35,11 +36,7 @@ function cached(text: string, decode: (t: string) => unknown): unknown {
   }
   // Small values only: a huge forged one is decoded each time rather than kept.
   if (text.length <= 64 * 1024) {
-    recent.set(text, value);
-    if (recent.size > RECENT_MAX) {
-      const oldest = recent.keys().next().value;
-      if (oldest !== undefined) recent.delete(oldest);
-    }
+    keepLatest(recent, text, value, RECENT_MAX);
   }
   return value;
 }
