@@ -126,6 +126,8 @@ export class ResultCache {
     }, (err: unknown) => {
       this.inflight.delete(key);
       if (this.refreshing.delete(key)) this.moves++;
+      // A run that failed ends a series of outdated ones: no count is left behind for the key.
+      this.outdated.delete(key);
       throw err;
     });
     this.inflight.set(key, p);

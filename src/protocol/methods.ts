@@ -48,10 +48,10 @@ export const METHODS = {
   }),
   export: method({
     name: 'export', reply: 'export', versionFree: false, needsIdentity: true,
-    /** budgetMs: how long the daemon may wait for an evaluation before answering `pending`; null: wait. */
     /**
-     * coarse: the asking shell sees a new generation only as a new mtime second or inode
-     * (tcsh: core.ts export). A client that does not say (an older CLI) is taken as one.
+     * budgetMs: how long the daemon may wait for an evaluation before answering `pending`;
+     * null: wait. coarse: the asking shell sees a new generation only as a new mtime second
+     * or inode (tcsh: core.ts export); a client that does not say (an older CLI) is taken as one.
      */
     readParams: (f) => ({ req: readExportRequest(f.obj('req')), budgetMs: f.numOrNull('budgetMs', 0), ...(f.has('coarse') ? { coarse: f.bool('coarse') } : {}) }),
     readResult: readOutcome,
