@@ -1,4 +1,5 @@
 import { chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync, statSync, symlinkSync } from 'node:fs';
+import { spawn } from 'node:child_process';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -305,6 +306,31 @@ describe('autostart and takeover', () => {
     expect(stop.status).toBe(0);
     expect(await waitFor(() => !alive(pid), 5000)).toBe(true);
   });
+
+  it('a daemon stopped (SIGSTOP) anywhere in its start is found and stopped by daemon stop', async () => {
+    // Between binding its socket and writing its pid file a daemon does not answer; the start
+    // lock must still name it then, or `daemon stop` says none runs and it lives on.
+    for (const afterBindMs of [0, 1, 2, 4, 8]) {
+      const sb = sandbox();
+      const child = spawn(ENVD_BIN, ['daemon', 'run'], { env: sb.env, stdio: 'ignore', detached: true });
+      const pid = child.pid ?? -1;
+      try {
+        // Polled without sleeping: the steps below are finer than a timer's.
+        const bound = Date.now() + 10_000;
+        while (!existsSync(sockPath(sb)) && Date.now() < bound) await new Promise<void>((r) => setImmediate(r));
+        expect(existsSync(sockPath(sb))).toBe(true);
+        const until = Date.now() + afterBindMs;
+        while (Date.now() < until) { /* spin: timers are coarser than these steps */ }
+        process.kill(pid, 'SIGSTOP');
+        const stop = sb.envd(['daemon', 'stop'], { env: { ENVD_CLIENT_TIMEOUT_MS: '200' } });
+        expect(stop.status).toBe(0);
+        expect(stop.stderr, `${afterBindMs} ms after the bind`).toContain('daemon stopped');
+        expect(await waitFor(() => !alive(pid), 5000)).toBe(true);
+      } finally {
+        try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+      }
+    }
+  }, 120_000);
 
   it('replaces a daemon that reports another version (test knob ENVD_TEST_VERSION)', async () => {
     const sb = sandbox();

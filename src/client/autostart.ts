@@ -184,7 +184,7 @@ function spawnDaemon(paths: EnvdPaths, env: Record<string, string | undefined>, 
  * A starter that does not wait for its daemon leaves the start lock to it: the lock then
  * names the daemon's pid (with the token the daemon was given), so it stays held while
  * the daemon starts and counts as stale if the daemon dies; the daemon removes it once it
- * listens (src/daemon/run.ts).
+ * listens and its pid file is written (src/daemon/run.ts).
  */
 function handOver(lock: HeldLock, pid: number): boolean {
   if (!lockHasToken(lock.path, lock.token)) return false;
@@ -315,15 +315,18 @@ export async function stopDaemon(paths: EnvdPaths, env: Record<string, string | 
     await retireDaemon(p.client, p.hello.pid);
     return 'stopped';
   }
-  // Not answering: the pid file says who it is; signals do the rest.
+  // Not answering. A daemon keeps the start lock until its pid file is written
+  // (src/daemon/run.ts), so reading the lock before the pid file finds one that is still
+  // starting in one or the other.
+  const starting = lockOwner(paths);
+  // The pid file says who it is; signals do the rest.
   const pid = readPidFile(paths);
   if (pid !== null && pid !== process.pid && pidAlive(pid) && looksLikeEnvdDaemon(pid)) {
     await killDaemon(pid);
     return 'stopped';
   }
-  // A daemon started in the background that does not listen yet holds the start lock
+  // A daemon started in the background that does not answer yet holds the start lock
   // (handOver): let it come up and stop it as any other, or signal it.
-  const starting = lockOwner(paths);
   if (starting !== null && starting !== process.pid && pidAlive(starting) && looksLikeEnvdDaemon(starting)) {
     const deadline = Date.now() + 2000;
     while (Date.now() < deadline && pidAlive(starting)) {

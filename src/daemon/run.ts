@@ -74,9 +74,9 @@ function adoptedLock(path: string, token: string): HeldLock {
 /**
  * The start lock. When the process that spawned us holds it with our token, it is ours
  * too: a starter that did not wait for us handed it over (src/client/autostart.ts) and
- * only we remove it, once we listen; one that waits removes it itself when we answer.
+ * only we remove it, once we listen and the pid file names us; one that waits removes it itself when we answer.
  */
-async function takeStartLock(paths: EnvdPaths, token: string): Promise<HeldLock | null> {
+async function takeStartLock(paths: EnvdPaths, token: string): Promise<HeldLock> {
   if (lockHasToken(paths.lockFile, token)) return adoptedLock(paths.lockFile, token);
   const deadline = Date.now() + 5000;
   for (;;) {
@@ -108,7 +108,7 @@ export async function runDaemon(env: ProcessEnv = process.env): Promise<number> 
   for (const w of warnings) log.warn(w);
   process.chdir('/');
 
-  let lock: HeldLock | null;
+  let lock: HeldLock;
   try {
     lock = await takeStartLock(paths, knobs.lockToken);
   } catch (err) {
@@ -122,7 +122,7 @@ export async function runDaemon(env: ProcessEnv = process.env): Promise<number> 
   try {
     listening = await listenTakingOver(server, paths.socketPath);
   } catch (err) {
-    lock?.release();
+    lock.release();
     if (err instanceof AlreadyRunning) {
       log.info({ detail: err.detail }, 'not starting: a daemon is already running');
       process.stderr.write(`envd: ${err.detail}; not starting another\n`);
@@ -131,11 +131,9 @@ export async function runDaemon(env: ProcessEnv = process.env): Promise<number> 
     log.error({ err: errorMessage(err) }, 'cannot listen');
     process.stderr.write(`envd: cannot listen on ${paths.socketPath}: ${errorMessage(err)}\n`);
     return 1;
-  } finally {
-    lock?.release();
   }
   if (listening.tookOver) log.info({ socket: paths.socketPath }, 'removed a stale socket (connect was refused)');
-  return serve(server, listening.identity, paths, knobs, env, log);
+  return serve(server, listening.identity, paths, knobs, env, log, lock);
 }
 
 /**
@@ -144,7 +142,7 @@ export async function runDaemon(env: ProcessEnv = process.env): Promise<number> 
  * guard that notices a replaced socket, the pid file, the engine, the core with its
  * watcher, bash's FIFO transport, and last the gate opening: the daemon is ready.
  */
-async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: DaemonKnobs, env: ProcessEnv, log: DaemonLogger): Promise<number> {
+async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: DaemonKnobs, env: ProcessEnv, log: DaemonLogger, lock: HeldLock): Promise<number> {
   const gate = new BackendGate();
   const socket = new SocketTransport({
     server, socketPath: paths.socketPath, identity, backend: gate, hooksReady: () => gate.isOpen,
@@ -169,6 +167,13 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
     },
     new SocketGuard(paths.runtimeDir, paths.socketPath, () => socket.owns(), (r) => stop(r), log),
     pidFileComponent(paths),
+    {
+      // Held until the pid file names us: `daemon stop` reads the lock, then the pid file,
+      // so a daemon that listens but does not answer yet is always found by one of them.
+      name: 'start lock',
+      start: () => lock.release(),
+      stop: () => undefined,
+    },
     engine,
     core,
     {
@@ -207,6 +212,8 @@ async function serve(server: Server, identity: string, paths: EnvdPaths, knobs: 
     exiting = true;
     log.info({ reason }, 'daemon stopping');
     await parts.stop();
+    // Stopped before it was ready: the start lock goes too (it still names us if so).
+    lock.release();
     log.info('daemon exiting');
     log.flush();
     process.exit(code);
