@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeBytes, encodeBytes } from '../src/env/bytes.js';
+import { canonicalBytes, decodeBytes, encodeBytes } from '../src/env/bytes.js';
 import { renderChange } from '../src/env/render.js';
 import { quoteTcsh } from '../src/env/quote-more.js';
 import { haveMoreShell, MORE_SHELLS, type MoreShell } from './helpers/more-shells.js';
@@ -43,11 +43,15 @@ function applyIn(shell: MoreShell, text: string, env: Record<string, string>): M
   return out;
 }
 
-/** Values with everything the quoters must get right, bytes that are not UTF-8 included. */
+/**
+ * Values with everything the quoters must get right, bytes that are not UTF-8 included.
+ * Raw bytes that happen to join into valid UTF-8 (\udce9\udc80\udc80 is 退) are taken in the
+ * one spelling a value read from bytes has (canonicalBytes), as the shell hands it back.
+ */
 const hostile = fc.array(fc.oneof(
   fc.constantFrom('\\', "'", '"', '!', '\n', '\r', '\t', '$', '`', '{', '}', '(', ')', '*', '~', '#', ';', ' ', '\x1b', '\x7f', '\u0085', 'é', '👍', '\\\n', '\\!', '\udcff', '\udc80', '\udce9'),
   fc.string({ maxLength: 4 }).filter((s) => !s.includes('\0') && !/[\ud800-\udfff]/.test(s)),
-), { maxLength: 12 }).map((parts) => parts.join(''));
+), { maxLength: 12 }).map((parts) => canonicalBytes(parts.join('')));
 
 for (const shell of MORE_SHELLS) {
   describe.runIf(haveMoreShell(shell))(`export ${shell} through a real ${shell}`, () => {
