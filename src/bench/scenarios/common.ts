@@ -1,8 +1,10 @@
 import { basename } from 'node:path';
-import type { Context } from '../context.js';
+import { runProblem, type Context } from '../context.js';
 import type { Shell } from '../plan.js';
 import type { Cell, Row, Target } from '../results.js';
+import type { ShellRun } from '../run.js';
 import type { Sandbox } from '../sandbox.js';
+import { median } from '../stats.js';
 import type { ProjectSpec, Tool, ToolName } from '../tools.js';
 
 /** The note for a daemon-only number in the columns of tools that have none. */
@@ -54,6 +56,55 @@ export async function eachTool(ctx: Context, row: Row, names: readonly ToolName[
     } catch (err) {
       c = { value: null, n: 0, failed: err instanceof Error ? err.message : String(err) };
     }
+    row.cells[name] = c;
+    ctx.log(`${row.id}${row.shell === null ? '' : ` ${row.shell}`} ${name}: ${describe(c, row.unit)}`);
+  }
+}
+
+/** One tool's part of a row timed in turns (eachToolInTurns): one call runs one slice. */
+export type Slice = (round: number) => Promise<ShellRun>;
+
+/**
+ * Fill one row's cells for tools compared side by side, timed in turns: `rounds` slices of
+ * `perRound` samples of `label`, one tool's slice after the other's (never two at once),
+ * and each cell the median of all its samples. This host's speed drifts by tens of percent
+ * within a minute: timing all of one tool and then all of the other put that drift into
+ * the ratio (`export json` read ×1.19 and then 1/1.1 an hour apart, each ~3 ms).
+ * `prepare` does a tool's set-up and returns its slice.
+ */
+export async function eachToolInTurns(ctx: Context, row: Row, names: readonly ToolName[], rounds: number, label: string, perRound: number, prepare: (tool: Tool) => Promise<Slice>): Promise<void> {
+  const slices = new Map<ToolName, Slice>();
+  const samples = new Map<ToolName, number[]>();
+  const failed = new Map<ToolName, string>();
+  const why = (err: unknown): string => err instanceof Error ? err.message : String(err);
+  const selected = names.filter((name) => ctx.tool(name) !== undefined);
+  for (const name of selected) {
+    const tool = ctx.tool(name);
+    if (tool === undefined) continue;
+    try {
+      slices.set(name, await prepare(tool));
+      samples.set(name, []);
+    } catch (err) {
+      failed.set(name, why(err));
+    }
+  }
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, slice] of slices) {
+      if (failed.has(name)) continue;
+      try {
+        const run = await slice(r);
+        const problem = runProblem(run, { [label]: perRound });
+        if (problem !== null) failed.set(name, problem);
+        else samples.get(name)?.push(...(run.samples.get(label) ?? []));
+      } catch (err) {
+        failed.set(name, why(err));
+      }
+    }
+  }
+  for (const name of selected) {
+    const problem = failed.get(name);
+    const s = samples.get(name) ?? [];
+    const c: Cell = problem !== undefined ? { value: null, n: 0, failed: problem } : { value: median(s), n: s.length, note: `${rounds} turns of ${perRound}` };
     row.cells[name] = c;
     ctx.log(`${row.id}${row.shell === null ? '' : ` ${row.shell}`} ${name}: ${describe(c, row.unit)}`);
   }
