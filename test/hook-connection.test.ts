@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
-import { constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { connect, createServer, Socket, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -313,6 +313,38 @@ describe('startFifoTransport (bash)', () => {
       expect(decodeReply(out, '18').status === 'complete' && out.length).toBe((decodeReply(out, '18') as { bytes: number }).bytes);
     } finally {
       c.close();
+    }
+  });
+
+  it('a shell that does not read its .res: the `d` lines wait in order behind a full FIFO', async () => {
+    start(fakeBackend());
+    const base = newPair();
+    // The FIFO full (64 KiB of filler): the daemon's next write cannot go in at once.
+    const fill = openSync(`${base}.res`, constants.O_RDWR | constants.O_NONBLOCK);
+    let filler = 0;
+    for (;;) {
+      try { writeSync(fill, 'f\n'); filler++; } catch { break; }
+    }
+    register(`${base}.req`);
+    const reqFd = openSync(`${base}.req`, constants.O_RDWR | constants.O_NONBLOCK);
+    for (const id of ['31', '32', '33']) {
+      writeSync(reqFd, req(id, [['IN', id]]));
+      // Each answered (its reply in .out) before the next is sent.
+      const answered = (): boolean => existsSync(`${base}.out`) && decodeReply(readFileSync(`${base}.out`), id).status === 'complete';
+      for (let i = 0; i < 150 && !answered(); i++) await new Promise((r) => setTimeout(r, 20));
+      expect(answered()).toBe(true);
+    }
+    closeSync(reqFd);
+    const c = new FifoClient(base);
+    try {
+      const got: string[] = [];
+      for (let line = await c.line(); line !== null && got.length < filler + 3; line = await c.line()) got.push(line);
+      expect(got.length).toBe(filler + 3);
+      expect(got.slice(0, filler).every((l) => l === 'f')).toBe(true);
+      expect(got.slice(filler)).toEqual(['d 31', 'd 32', 'd 33']);
+    } finally {
+      c.close();
+      closeSync(fill);
     }
   });
 
