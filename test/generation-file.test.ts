@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -96,14 +96,13 @@ describe('generation file', () => {
     expect(renamed).toBeGreaterThanOrEqual(4);
   });
 
-  it('the daemon renames the file for same-second changes once tcsh has asked it something, not for the CLI asking for other formats', async () => {
+  it('the daemon renames the file for same-second changes once tcsh has asked it something, not for the CLI asking for other formats', () => {
     const sb = new Sandbox();
     try {
       const a = sb.mkdir('a');
       sb.write('a/.envrc', 'export X=1\n');
       expect(sb.envd(['daemon', 'start']).status).toBe(0);
-      // Past the daemon's first seconds, when new inodes are made for anyone.
-      await new Promise((r) => setTimeout(r, 3300));
+      // In the daemon's first seconds too: no tcsh was answered without it.
       const file = join(sb.runtimeDir, 'generation');
       const ino = (): number => statSync(file).ino;
       const before = ino();
@@ -126,6 +125,52 @@ describe('generation file', () => {
         seen.add(ino());
       }
       expect(seen.size).toBeGreaterThan(1);
+    } finally {
+      sb.cleanup();
+    }
+  }, 30_000);
+
+  it('in its first seconds, a new inode for each same-second change only once a tcsh was answered without the daemon', () => {
+    const file = join(dir, 'generation-starting');
+    const marker = join(dir, 'tcsh-answered-starting');
+    const g = new Generation(file, () => undefined, false, 60_000, marker);
+    const ino = (): number => statSync(file).ino;
+    const first = ino();
+    for (let i = 0; i < 5; i++) g.bump();
+    expect(ino()).toBe(first);
+    writeFileSync(marker, '');
+    let last = ino();
+    let renamed = 0;
+    for (let i = 0; i < 5; i++) {
+      g.bump();
+      if (ino() !== last) renamed++;
+      last = ino();
+    }
+    expect(renamed).toBeGreaterThanOrEqual(4);
+  });
+
+  it('envd export tcsh answered without a daemon says so, and the daemon it starts renames same-second changes', async () => {
+    const sb = new Sandbox();
+    try {
+      const a = sb.mkdir('a');
+      sb.write('a/.envrc', 'export X=1\n');
+      expect(sb.envd(['allow', a], { env: { ENVD_NO_DAEMON: '1' } }).status).toBe(0);
+      expect(existsSync(join(sb.runtimeDir, 'daemon.sock'))).toBe(false);
+      // bin/envd's front door finds no daemon: the CLI answers in-process, then starts one.
+      const r = sb.envd(['export', 'tcsh'], { cwd: a, env: { PWD: a } });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toContain('X');
+      expect(existsSync(join(sb.runtimeDir, 'tcsh-answered'))).toBe(true);
+      const file = join(sb.runtimeDir, 'generation');
+      for (let i = 0; i < 100 && !existsSync(file); i++) await new Promise((res) => setTimeout(res, 20));
+      const ino = (): number => statSync(file).ino;
+      const seen = new Set([ino()]);
+      // Within the daemon's first seconds (allow and deny wait for it to answer).
+      for (const verb of ['allow', 'deny', 'allow', 'deny']) {
+        expect(sb.envd([verb, a]).status).toBe(0);
+        seen.add(ino());
+      }
+      expect(seen.size).toBeGreaterThan(2);
     } finally {
       sb.cleanup();
     }

@@ -3,6 +3,7 @@ import { resolvePaths, type EnvdPaths } from '../config/paths.js';
 import type { Service, StatusInfo, TrustChange } from '../engine/service-types.js';
 import type { ExportOptions, ExportOutcome, ExportRequest } from '../engine/types.js';
 import { daemonOrBackgroundStart, DaemonFrozen, DaemonNotOurs, ensureDaemon, shouldWarnFrozen, shouldWarnNotOurs, type DaemonHandle } from '../client/autostart.js';
+import { noteTcshAnswered } from '../daemon/generation.js';
 import { checkRuntimeDir, checkSocketPath } from '../daemon/runtime-dir.js';
 import { ClientError, type ProtocolClient } from '../protocol/client.js';
 import { ProtocolError } from '../protocol/errors.js';
@@ -92,6 +93,9 @@ async function startingService(paths: EnvdPaths, env: ProcessEnv): Promise<Servi
       } catch {
         // Not starting one is what this process did anyway; the next request tries again.
       }
+    },
+    answeringTcsh(): void {
+      noteTcshAnswered(paths);
     },
   });
 }

@@ -20,6 +20,11 @@ export interface DaemonStarts {
   whenAnswering(): Promise<Service | null>;
   /** Start one without waiting for it (done once this process has answered). */
   startInBackground(): Promise<void>;
+  /**
+   * A tcsh is being answered here, without the daemon: say so to a daemon that starts now
+   * (a file in the runtime dir), before the answer is worked out (src/daemon/generation.ts).
+   */
+  answeringTcsh(): void;
 }
 
 export class StartingService implements Service {
@@ -31,6 +36,7 @@ export class StartingService implements Service {
   ) {}
 
   async export(req: ExportRequest, opts: ExportOptions): Promise<ExportOutcome> {
+    if (opts.coarseWatcher === true) this.starts.answeringTcsh();
     if (opts.budgetMs === Infinity) return this.local.export(req, opts);
     const here = this.local.export(req, { ...opts, budgetMs: Infinity });
     const done = await within(here, opts.budgetMs);

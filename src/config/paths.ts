@@ -19,6 +19,8 @@ export interface EnvdPaths {
   socketPath: string;
   generationFile: string;
   lockFile: string;       // autostart lock
+  /** Made when a tcsh was answered without the daemon: a daemon starting then needs new inodes (generation.ts). */
+  tcshAnsweredFile: string;
 }
 
 
@@ -57,6 +59,7 @@ export function resolvePaths(env: ProcessEnv = process.env): EnvdPaths {
     socketPath: join(runtimeDir, 'daemon.sock'),
     generationFile: join(runtimeDir, 'generation'),
     lockFile: join(runtimeDir, 'daemon.lock'),
+    tcshAnsweredFile: join(runtimeDir, 'tcsh-answered'),
   };
 }
 

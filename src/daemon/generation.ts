@@ -1,8 +1,13 @@
-import { closeSync, constants, fstatSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, existsSync, fstatSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import type { EnvdPaths } from '../config/paths.js';
 import { replaceWithEmpty } from '../util/atomic.js';
 import { errorMessage } from '../util/errors.js';
+import { checkRuntimeDir } from './runtime-dir.js';
 
-/** The daemon's first seconds, when a new inode per change is assumed to be needed. */
+/**
+ * The daemon's first seconds, when a tcsh answered without it (by a CLI while it started)
+ * may be watching the file without having asked it anything yet.
+ */
 const STARTING_MS = 3000;
 
 /**
@@ -39,9 +44,11 @@ export class Generation {
   /**
    * Whether a shell that sees only mtime seconds and inodes (tcsh) uses this daemon: then
    * a second change within one second gets a new inode (a rename: ~0.5 ms on ext4, on
-   * every evaluation's answer in a busy second). Assumed for the first seconds of the
-   * daemon's life too, when a tcsh that was answered in-process while it started may be
-   * watching the file without having asked it anything yet.
+   * every evaluation's answer in a busy second). Also in the daemon's first seconds when
+   * the file `tcshAnswered` is there: a CLI that answered a tcsh in-process made it
+   * (noteTcshAnswered) before working out its answer, and that tcsh may be watching the
+   * file without having asked the daemon anything yet. Assumed for every daemon's first
+   * seconds before, which cost the first entries into projects after a start ~0.45 ms each.
    */
   private newInodes = false;
   private readonly bornAt = Date.now();
@@ -53,6 +60,7 @@ export class Generation {
     private readonly onError: (message: string) => void,
     polling = false,
     private readonly startingMs = STARTING_MS,
+    private readonly tcshAnswered: string | null = null,
   ) {
     this.polling = polling;
     let previous = 0;
@@ -76,7 +84,10 @@ export class Generation {
   }
 
   private inodesNeeded(): boolean {
-    return this.newInodes || Date.now() - this.bornAt < this.startingMs;
+    if (this.newInodes || this.tcshAnswered === null || Date.now() - this.bornAt >= this.startingMs) return this.newInodes;
+    // One stat, only for a change within the same second in the first seconds.
+    if (existsSync(this.tcshAnswered)) this.newInodes = true;
+    return this.newInodes;
   }
 
   /** Hooks must ask at every prompt in a project (true) or only when the number moves. */
@@ -171,5 +182,22 @@ export class Generation {
     } finally {
       closeSync(fd);
     }
+  }
+}
+
+/**
+ * Said by a CLI that answers a tcsh without the daemon (src/cli/starting-service.ts), before
+ * it works out the answer: a daemon in its first seconds then gives each change within one
+ * second a new inode (Generation). Only in a runtime dir that is there and safe: without
+ * one there is no generation file yet, and the daemon's first write of it is a change any
+ * tcsh sees.
+ */
+export function noteTcshAnswered(paths: EnvdPaths): void {
+  try {
+    if (!checkRuntimeDir(paths.runtimeDir, { create: false })) return;
+    closeSync(openSync(paths.tcshAnsweredFile, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o600));
+  } catch {
+    // Not said: a change the daemon makes in the second that tcsh looked may go unseen
+    // by it until a later one.
   }
 }
