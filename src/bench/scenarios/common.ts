@@ -5,6 +5,7 @@ import type { Cell, Row, Target } from '../results.js';
 import type { ShellRun } from '../run.js';
 import type { Sandbox } from '../sandbox.js';
 import { median } from '../stats.js';
+import { errorMessage } from '../../util/errors.js';
 import type { ProjectSpec, Tool, ToolName } from '../tools.js';
 
 /** The note for a daemon-only number in the columns of tools that have none. */
@@ -54,11 +55,16 @@ export async function eachTool(ctx: Context, row: Row, names: readonly ToolName[
     try {
       c = await cell(tool);
     } catch (err) {
-      c = { value: null, n: 0, failed: err instanceof Error ? err.message : String(err) };
+      c = { value: null, n: 0, failed: errorMessage(err) };
     }
-    row.cells[name] = c;
-    ctx.log(`${row.id}${row.shell === null ? '' : ` ${row.shell}`} ${name}: ${describe(c, row.unit)}`);
+    setCell(ctx, row, name, c);
   }
+}
+
+/** A tool's cell of the row, and its line in the log. */
+function setCell(ctx: Context, row: Row, name: ToolName, c: Cell): void {
+  row.cells[name] = c;
+  ctx.log(`${row.id}${row.shell === null ? '' : ` ${row.shell}`} ${name}: ${describe(c, row.unit)}`);
 }
 
 /** One tool's part of a row timed in turns (eachToolInTurns): one call runs one slice. */
@@ -76,16 +82,14 @@ export async function eachToolInTurns(ctx: Context, row: Row, names: readonly To
   const slices = new Map<ToolName, Slice>();
   const samples = new Map<ToolName, number[]>();
   const failed = new Map<ToolName, string>();
-  const why = (err: unknown): string => err instanceof Error ? err.message : String(err);
-  const selected = names.filter((name) => ctx.tool(name) !== undefined);
-  for (const name of selected) {
+  for (const name of names) {
     const tool = ctx.tool(name);
     if (tool === undefined) continue;
+    samples.set(name, []);
     try {
       slices.set(name, await prepare(tool));
-      samples.set(name, []);
     } catch (err) {
-      failed.set(name, why(err));
+      failed.set(name, errorMessage(err));
     }
   }
   for (let r = 0; r < rounds; r++) {
@@ -97,16 +101,14 @@ export async function eachToolInTurns(ctx: Context, row: Row, names: readonly To
         if (problem !== null) failed.set(name, problem);
         else samples.get(name)?.push(...(run.samples.get(label) ?? []));
       } catch (err) {
-        failed.set(name, why(err));
+        failed.set(name, errorMessage(err));
       }
     }
   }
-  for (const name of selected) {
+  // Every selected tool has its list of samples, filled or not.
+  for (const [name, s] of samples) {
     const problem = failed.get(name);
-    const s = samples.get(name) ?? [];
-    const c: Cell = problem !== undefined ? { value: null, n: 0, failed: problem } : { value: median(s), n: s.length, note: `${rounds} turns of ${perRound}` };
-    row.cells[name] = c;
-    ctx.log(`${row.id}${row.shell === null ? '' : ` ${row.shell}`} ${name}: ${describe(c, row.unit)}`);
+    setCell(ctx, row, name, problem !== undefined ? { value: null, n: 0, failed: problem } : { value: median(s), n: s.length, note: `${rounds} turns of ${perRound}` });
   }
 }
 
