@@ -1,6 +1,6 @@
 import { closeSync, constants, openSync, readSync, statSync } from 'node:fs';
 import { MAX_HOOK_REQUEST_BYTES } from '../protocol/hook-format.js';
-import { readEnvFile } from './fifo-files.js';
+import { readEnvFile, type FileId } from './fifo-files.js';
 
 /**
  * The environment of a front-door request on a door pair (flag `E`: /proc/PID/environ as
@@ -21,7 +21,7 @@ import { readEnvFile } from './fifo-files.js';
 const TAG = Buffer.from('#envd /proc ', 'latin1');
 const TAG_RE = /^([1-9][0-9]{0,9}) ([0-9]{1,9})$/;
 
-export function doorEnv(base: string, req: { readonly ino: number; readonly dev: number }): Buffer {
+export function doorEnv(base: string, req: FileId): Buffer {
   const file = readEnvFile(base);
   if (file.length < TAG.length || file.compare(TAG, 0, TAG.length, 0, TAG.length) !== 0) return file;
   const end = file.indexOf(0, TAG.length);

@@ -48,8 +48,14 @@ export function makeFifo(path: string): void {
   if (!st.isFIFO() || !isPrivate(st)) throw new Error(`${path} is not a private FIFO`);
 }
 
+/** Which file a path named when it was looked at (stat's inode and device). */
+export interface FileId {
+  readonly ino: number;
+  readonly dev: number;
+}
+
 /** Open a FIFO for polling; the inode must be the one checked (no swap in between). */
-export function openFifo(path: string, checked: Stats): number {
+export function openFifo(path: string, checked: FileId): number {
   const fd = openSync(path, constants.O_RDWR | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   const st = fstatSync(fd);
   if (!st.isFIFO() || st.ino !== checked.ino || st.dev !== checked.dev) {

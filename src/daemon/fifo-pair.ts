@@ -1,10 +1,10 @@
-import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, lstatSync, openSync, writeSync, type Stats } from 'node:fs';
 import type { Socket } from 'node:net';
 import { basename } from 'node:path';
 import { encodeReply, encodeReplyHead, encodeReplyTail, HOOK_VERSION, withRecordSeparator } from '../protocol/hook-records.js';
 import { errorMessage } from '../util/errors.js';
 import type { HookBackend } from './backend.js';
-import { fifoSocket, isPrivate, openFifo, readEnvFile, tryUnlink } from './fifo-files.js';
+import { fifoSocket, isPrivate, openFifo, readEnvFile, tryUnlink, type FileId } from './fifo-files.js';
 import { HookSession } from './hook-session.js';
 
 /** More unread notifications than this on a `.res` and the shell is not reading it. */
@@ -19,7 +19,7 @@ export class Pair {
     readonly base: string,
     readonly pid: number,
     /** The `.req` FIFO this pair reads, as opened (door-env.ts checks who holds it). */
-    readonly reqFile: { readonly ino: number; readonly dev: number },
+    readonly reqFile: FileId,
     private readonly req: Socket,
     private readonly res: Socket,
     /** The descriptor `res` wraps (owned by it: written to only while it is not destroyed). */
@@ -32,10 +32,9 @@ export class Pair {
     let reqFd = -1;
     let resFd = -1;
     let outFd = -1;
-    let reqFile = { ino: 0, dev: 0 };
+    let reqSt: Stats;
     try {
-      const reqSt = lstatSync(`${base}.req`);
-      reqFile = { ino: reqSt.ino, dev: reqSt.dev };
+      reqSt = lstatSync(`${base}.req`);
       const resSt = lstatSync(`${base}.res`);
       for (const st of [reqSt, resSt]) {
         if (!st.isFIFO() || !isPrivate(st)) throw new Error('not a private FIFO');
@@ -49,7 +48,7 @@ export class Pair {
       for (const fd of [reqFd, resFd, outFd]) if (fd >= 0) closeSync(fd);
       throw err;
     }
-    return new Pair(base, pid, reqFile, fifoSocket(reqFd, 'read'), fifoSocket(resFd, 'write'), resFd, outFd);
+    return new Pair(base, pid, { ino: reqSt.ino, dev: reqSt.dev }, fifoSocket(reqFd, 'read'), fifoSocket(resFd, 'write'), resFd, outFd);
   }
 
   /** `d ID` on the `.res` FIFO. */

@@ -74,7 +74,8 @@ function adoptedLock(path: string, token: string): HeldLock {
 /**
  * The start lock. When the process that spawned us holds it with our token, it is ours
  * too: a starter that did not wait for us handed it over (src/client/autostart.ts) and
- * only we remove it, once we listen and the pid file names us; one that waits removes it itself when we answer.
+ * only we remove it, once we listen and the pid file names us; one that waits removes it
+ * itself when we answer.
  */
 async function takeStartLock(paths: EnvdPaths, token: string): Promise<HeldLock> {
   if (lockHasToken(paths.lockFile, token)) return adoptedLock(paths.lockFile, token);
