@@ -315,6 +315,18 @@ for (const shell of ['bash', 'zsh', 'fish'] as Shell[]) {
       expectEnv(e, mine, { ...loaded(C), ['__proto__']: 'p', ['constructor']: 'c', ['toString']: 't', ['valueOf']: null });
       expectEnv(await t.run(`cd ${out}`), mine, none());
     });
+
+    // zsh reads an answer 8 KiB first, then 64 KiB at a time, and sends a request of 100 KB
+    // or more in two writes (its header, then the rest once the daemon has acknowledged it).
+    it('an answer of 300 KB and a request over 100 KB (a big variable of the shell\'s own) arrive exactly', async () => {
+      const mine = await t.run(shell === 'fish' ? 'set -gx MINE_BIG (string repeat -n 120000 m)' : 'export MINE_BIG="$(head -c 120000 /dev/zero | tr \'\\0\' m)"');
+      expect(mine.MINE_BIG).toBe('m'.repeat(120_000));
+      writeFileSync(join(C, '.envrc'), ['a', 'b', 'c'].map((c) => `export BIG_${c.toUpperCase()}="$(head -c 100000 /dev/zero | tr '\\0' ${c})"\n`).join(''));
+      expect(sb.envd(['allow', C]).status).toBe(0);
+      const e = await t.run(`cd ${C}`);
+      expectEnv(e, mine, { ...loaded(C), BIG_A: 'a'.repeat(100_000), BIG_B: 'b'.repeat(100_000), BIG_C: 'c'.repeat(100_000) });
+      expectEnv(await t.run(`cd ${out}`), mine, none());
+    });
   });
 }
 

@@ -184,7 +184,9 @@ _envd_running() {
 # is in _envd_buf; 1 when the deadline _envd_dl passes, 2 when the daemon hangs up.
 _envd_recv() {
   emulate -L zsh
-  local _envd_c _envd_slow=
+  # The first read of 8 KiB (a prompt's answer fits): zsh takes a larger buffer from a
+  # heap of its own, an mmap and a munmap per read; a longer reply is read 64 KiB at a time.
+  local _envd_c _envd_slow= _envd_rs=8192
   local -F _envd_left
   while :; do
     if [[ $1 == ack ]]; then
@@ -207,9 +209,9 @@ _envd_recv() {
       (( _envd_dl = EPOCHREALTIME + (_envd_wait + 500) / 1000.0 ))
       continue
     fi
-    sysread -t $_envd_left -i $_envd_fd -s 65536 _envd_c
+    sysread -t $_envd_left -i $_envd_fd -s $_envd_rs _envd_c
     case $? in
-      (0) _envd_buf+=$_envd_c ;;
+      (0) _envd_buf+=$_envd_c _envd_rs=65536 ;;
       # Timed out: the deadline decides, above.
       (4) ;;
       # Closed or reset: that daemon is gone (killed, restarting); `envd export` takes over.
@@ -241,13 +243,15 @@ _envd_talk() {
   (( _envd_dl = EPOCHREALTIME + 0.1 ))
   if (( ${#_envd_body} < 100000 )); then
     # Fits in the socket's buffers: cannot block, even when the daemon is stopped.
-    print -rn -- "${(pj:\0:)_envd_head}"$'\0'"$_envd_body" >&$_envd_fd 2>/dev/null || return 2
+    # syswrite fails quietly (status 2): no `2>/dev/null`, which opens /dev/null and moves
+    # stderr away and back, seven system calls, at every request.
+    syswrite -o $_envd_fd -- "${(pj:\0:)_envd_head}"$'\0'"$_envd_body" || return 2
     _envd_recv ack || return $?
   else
     # Bigger: the header first; the rest once the daemon has shown it is reading.
-    print -rn -- "${(pj:\0:)_envd_head}"$'\0' >&$_envd_fd 2>/dev/null || return 2
+    syswrite -o $_envd_fd -- "${(pj:\0:)_envd_head}"$'\0' || return 2
     _envd_recv ack || return $?
-    print -rn -- "$_envd_body" >&$_envd_fd 2>/dev/null || return 2
+    syswrite -o $_envd_fd -- "$_envd_body" || return 2
   fi
   _envd_ms=${${(@0)_envd_buf}[5]}
   [[ $_envd_ms == <0-999999> ]] || _envd_ms=$_envd_wait

@@ -49,7 +49,7 @@ const CLIENT = String.raw`
 emulate -R zsh
 zmodload zsh/net/socket zsh/system zsh/datetime || exit 1
 trap '' PIPE
-sock=$1 dir=$2 me=$3 fd= req= id= rep= c= cmd=
+sock=$1 dir=$2 me=$3 fd= req= id= rep= c= cmd= rs=
 integer rc t0 t1 tries
 # Read-only: when the bench (its one writer) is gone, the read ends and so does the client.
 exec {go}<$dir/go {out}>>$4
@@ -68,11 +68,11 @@ while sysread -i $go -s 1 cmd; do
     (r) rc=2 tries=0
         while (( rc == 2 && tries++ < 2 )); do
           t0=$(( epochtime[1] * 1000000000 + epochtime[2] ))
-          rc=0 rep=
+          rc=0 rep= rs=8192
           if [[ -z $fd ]]; then zsocket $sock 2>/dev/null && fd=$REPLY || rc=2; fi
-          (( rc == 0 )) && { syswrite -o $fd -- $req 2>/dev/null || rc=2 }
+          (( rc == 0 )) && { syswrite -o $fd -- $req || rc=2 }
           while (( rc == 0 )) && [[ $rep != *$'\0'z$'\0'$id$'\0' ]]; do
-            sysread -i $fd -s 65536 c && rep+=$c || rc=2
+            sysread -i $fd -s $rs c && rep+=$c rs=65536 || rc=2
           done
           t1=$(( epochtime[1] * 1000000000 + epochtime[2] ))
           # Closed by the daemon (idle, restarted): once more on a new connection.
