@@ -34,6 +34,21 @@ describe('npm run bench', () => {
     expect(r.stdout).toMatch(/Targets:\n {2}(MET|MISSED|NOT MEASURED): bash idle/);
   });
 
+  it('times leave + enter in turns: a new shell per turn for each tool, both labels summed per pair', () => {
+    const r = spawnSync(process.execPath, [BENCH, '--quick', '--only', 'leave-enter', '--shells', 'bash', '--tools', 'envd,direnv', '--no-write', '--no-install'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.stderr).not.toMatch(/FAILED|broke/);
+    expect(r.status).toBe(0);
+    // Quick: 4 turns of 5 pairs each, every tool measured in every turn.
+    expect(r.stderr).toMatch(/leave-enter bash envd: [0-9.]+ ms \(n=20; 4 turns of 5; leave [0-9.]+ (µs|ms), enter [0-9.]+ ms\)/);
+    expect(r.stderr).toMatch(/leave-enter bash direnv: [0-9.]+ ms \(n=20; 4 turns of 5; leave [0-9.]+ (µs|ms), enter [0-9.]+ ms\)/);
+    const row = r.stdout.split('\n').find((l) => l.startsWith('leave + enter, .envrc re-run on entry'));
+    expect(row).toMatch(/\s+bash\s+[0-9.]+ ms\s+[0-9.]+ ms\s+missing\s+1\/[0-9.]+\s/);
+  }, 70_000);
+
   it('runs the 50-hook-clients scenario in quick mode: zsh processes as clients, the generation moving in every round', () => {
     // A round whose change does not move the generation, or a client that never answers,
     // fails the row (src/bench/scenarios/concurrent.ts); the row then has no number.

@@ -70,45 +70,56 @@ function setCell(ctx: Context, row: Row, name: ToolName, c: Cell): void {
 /** One tool's part of a row timed in turns (eachToolInTurns): one call runs one slice. */
 export type Slice = (round: number) => Promise<ShellRun>;
 
+/** A tool's cell from all its samples, by label (eachToolInTurns). */
+export type Summary = (samples: ReadonlyMap<string, number[]>) => Pick<Cell, 'value' | 'note'>;
+
 /**
- * Fill one row's cells for tools compared side by side, timed in turns: `rounds` slices of
- * `perRound` samples of `label`, one tool's slice after the other's (never two at once),
- * and each cell the median of all its samples. This host's speed drifts by tens of percent
- * within a minute: timing all of one tool and then all of the other put that drift into
- * the ratio (`export json` read ×1.19 and then 1/1.1 an hour apart, each ~3 ms).
- * `prepare` does a tool's set-up and returns its slice.
+ * Fill one row's cells for tools compared side by side, timed in turns: `rounds` slices,
+ * each taking `per[label]` samples of every label, one tool's slice after the other's (never
+ * two at once). This host's speed drifts by tens of percent within a minute: timing all of
+ * one tool and then all of the other put that drift into the ratio (`export json` read
+ * ×1.19 and then 1/1.1 an hour apart, each ~3 ms). `prepare` does a tool's set-up and
+ * returns its slice, or its cell when the tool is not measured here. Each cell is
+ * `summary` of all its samples; by default the median of the one label's.
  */
-export async function eachToolInTurns(ctx: Context, row: Row, names: readonly ToolName[], rounds: number, label: string, perRound: number, prepare: (tool: Tool) => Promise<Slice>): Promise<void> {
+export async function eachToolInTurns(ctx: Context, row: Row, names: readonly ToolName[], rounds: number, per: Readonly<Record<string, number>>, prepare: (tool: Tool) => Promise<Slice | Cell>, summary?: Summary): Promise<void> {
+  const labels = Object.keys(per);
   const slices = new Map<ToolName, Slice>();
-  const samples = new Map<ToolName, number[]>();
-  const failed = new Map<ToolName, string>();
+  const samples = new Map<ToolName, Map<string, number[]>>();
+  const done = new Map<ToolName, Cell>();
   for (const name of names) {
     const tool = ctx.tool(name);
     if (tool === undefined) continue;
-    samples.set(name, []);
+    samples.set(name, new Map(labels.map((l) => [l, []])));
     try {
-      slices.set(name, await prepare(tool));
+      const got = await prepare(tool);
+      if (typeof got === 'function') slices.set(name, got);
+      else done.set(name, got);
     } catch (err) {
-      failed.set(name, errorMessage(err));
+      done.set(name, { value: null, n: 0, failed: errorMessage(err) });
     }
   }
   for (let r = 0; r < rounds; r++) {
     for (const [name, slice] of slices) {
-      if (failed.has(name)) continue;
+      if (done.has(name)) continue;
       try {
         const run = await slice(r);
-        const problem = runProblem(run, { [label]: perRound });
-        if (problem !== null) failed.set(name, problem);
-        else samples.get(name)?.push(...(run.samples.get(label) ?? []));
+        const problem = runProblem(run, per);
+        if (problem !== null) done.set(name, { value: null, n: 0, failed: problem });
+        else for (const l of labels) samples.get(name)?.get(l)?.push(...(run.samples.get(l) ?? []));
       } catch (err) {
-        failed.set(name, errorMessage(err));
+        done.set(name, { value: null, n: 0, failed: errorMessage(err) });
       }
     }
   }
-  // Every selected tool has its list of samples, filled or not.
-  for (const [name, s] of samples) {
-    const problem = failed.get(name);
-    setCell(ctx, row, name, problem !== undefined ? { value: null, n: 0, failed: problem } : { value: median(s), n: s.length, note: `${rounds} turns of ${perRound}` });
+  const turns = `${rounds} turns of ${Math.max(...Object.values(per))}`;
+  const byDefault: Summary = (got) => ({ value: median(got.get(labels[0] ?? '') ?? []), note: '' });
+  // Every selected tool has its cell, measured or not.
+  for (const [name, got] of samples) {
+    const c = done.get(name);
+    if (c !== undefined) { setCell(ctx, row, name, c); continue; }
+    const s = (summary ?? byDefault)(got);
+    setCell(ctx, row, name, { value: s.value, n: rounds * Math.max(...Object.values(per)), note: s.note !== undefined && s.note !== '' ? `${turns}; ${s.note}` : turns });
   }
 }
 

@@ -25,7 +25,7 @@ export const hookLine: Scenario = {
     const [rounds, per] = turns(ctx);
     const row = newRow('hook-line', 'rc line: eval "$(… hook bash)" in a new bash', 'bash', `median of ${rounds * per}`,
       [{ kind: 'ratio', vs: 'direnv', max: 1, text: 'hook line ≤ direnv\'s' }]);
-    await eachToolInTurns(ctx, row, VS_DIRENV, rounds, 'line', per, async (tool) => {
+    await eachToolInTurns(ctx, row, VS_DIRENV, rounds, { line: per }, async (tool) => {
       const box = await ctx.box(tool);
       const bin = tool.info.bin ?? tool.name;
       return () => ctx.run(tool, box, 'bash', [
@@ -44,7 +44,7 @@ export const exportJson: Scenario = {
     const [rounds, per] = turns(ctx);
     const row = newRow('export-json', 'export json in a loaded project', 'bash', `median of ${rounds * per}`,
       [{ kind: 'ratio', vs: 'direnv', max: 1, text: 'export json ≤ direnv\'s' }]);
-    await eachToolInTurns(ctx, row, VS_DIRENV, rounds, 'json', per, async (tool) => {
+    await eachToolInTurns(ctx, row, VS_DIRENV, rounds, { json: per }, async (tool) => {
       const box = await ctx.box(tool);
       const [p] = await makeProjects(tool, box, 'json', 1, smallSpec);
       if (p === undefined) throw new Error('no project');
@@ -70,7 +70,7 @@ export const execTrue: Scenario = {
     const [rounds, per] = turns(ctx);
     const row = newRow('exec-true', 'exec DIR true', 'bash', `median of ${rounds * per}`,
       [{ kind: 'ratio', vs: 'direnv', max: 1, text: 'exec ≤ direnv\'s' }]);
-    await eachToolInTurns(ctx, row, VS_DIRENV, rounds, 'exec', per, async (tool) => {
+    await eachToolInTurns(ctx, row, VS_DIRENV, rounds, { exec: per }, async (tool) => {
       const box = await ctx.box(tool);
       const [p] = await makeProjects(tool, box, 'exec', 1, smallSpec);
       if (p === undefined) throw new Error('no project');
