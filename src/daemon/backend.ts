@@ -71,7 +71,7 @@ export interface DaemonEngine extends Service {
   invalidate(paths: string[]): boolean;
   /** Changes whenever dependencies() may return a different set. */
   dependencyVersion(): number;
-  configFiles(): string[];
+  configFiles(): readonly string[];
   cachedCount(): number;
   /** File names the hooks look for when walking up (`.envrc`, `.env`, Go pins). */
   markers(): string[];

@@ -83,15 +83,26 @@ export function extensionFiles(paths: EnvdPaths): { files: string[]; dirs: strin
   return { files, dirs };
 }
 
+// A type, not an interface: Object.values of it is a string[].
+export type ExtensionPlaces = Readonly<{ direnvLib: string; direnvrc: string; homeDirenvrc: string; envdLib: string; envdrc: string }>;
+
+/** Worked out once per paths object (a daemon has one): every evaluation asks. */
+const placesByPaths = new WeakMap<EnvdPaths, ExtensionPlaces>();
+
 /** Every place an extension may be read from, whether it is there or not. */
-export function extensionPlaces(paths: EnvdPaths): { direnvLib: string; direnvrc: string; homeDirenvrc: string; envdLib: string; envdrc: string } {
-  return {
-    direnvLib: join(paths.direnvConfigDir, 'lib'),
-    direnvrc: join(paths.direnvConfigDir, 'direnvrc'),
-    homeDirenvrc: join(paths.home, '.direnvrc'),
-    envdLib: join(paths.configDir, 'lib'),
-    envdrc: join(paths.configDir, 'envdrc'),
-  };
+export function extensionPlaces(paths: EnvdPaths): ExtensionPlaces {
+  let where = placesByPaths.get(paths);
+  if (where === undefined) {
+    where = {
+      direnvLib: join(paths.direnvConfigDir, 'lib'),
+      direnvrc: join(paths.direnvConfigDir, 'direnvrc'),
+      homeDirenvrc: join(paths.home, '.direnvrc'),
+      envdLib: join(paths.configDir, 'lib'),
+      envdrc: join(paths.configDir, 'envdrc'),
+    };
+    placesByPaths.set(paths, where);
+  }
+  return where;
 }
 
 /**
@@ -202,7 +213,7 @@ export async function evaluateFile(req: EvalRequest): Promise<EvalResult> {
   const deps: Fingerprint[] = [req.fileStat !== null ? statFingerprint(req.realFile, req.fileStat) : fingerprint(req.realFile)];
   // A symlinked env file: its target too, so a watcher on the target's directory sees edits.
   try {
-    const target = realpathSync(req.realFile);
+    const target = realpathSync.native(req.realFile);
     if (target !== req.realFile) deps.push(fingerprint(target));
   } catch { /* gone meanwhile: the first fingerprint says so */ }
   for (const f of [...ext.files, ...ext.dirs]) deps.push(fingerprint(f));

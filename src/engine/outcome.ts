@@ -22,7 +22,7 @@ export interface AnswerContext {
   allowlistFile: string;
   /** Where shell records persist for the next process (shell-state.ts). */
   recordDir: string;
-  configFiles: string[];
+  configFiles: readonly string[];
   /** The caller's environment, its state, and its base (the environment without that state). */
   current: Env;
   state: ShellState;
@@ -186,10 +186,21 @@ export function withDeps(current: Env, o: ExportOutcome, allowlistFile: string, 
 export function promptPaths(deps: readonly string[], userFiles: ReadonlySet<string>, home: string): string[] {
   const missingIn = new Map<string, string[]>();
   const out: string[] = [];
+  // The missing files share their directories (~/.config/direnv, ~/.config/envd, ~/.config):
+  // each is looked at once per answer.
+  const seen = new Map<string, boolean>();
+  const exists = (p: string): boolean => {
+    let there = seen.get(p);
+    if (there === undefined) {
+      there = existsSync(p);
+      seen.set(p, there);
+    }
+    return there;
+  };
   for (const d of deps) {
-    if (!userFiles.has(d) || existsSync(d)) { out.push(d); continue; }
+    if (!userFiles.has(d) || exists(d)) { out.push(d); continue; }
     let top = d;
-    while (dirname(top) !== top && !existsSync(dirname(top))) top = dirname(top);
+    while (dirname(top) !== top && !exists(dirname(top))) top = dirname(top);
     if (top !== d) { out.push(top); continue; }
     const dir = dirname(d);
     missingIn.set(dir, [...(missingIn.get(dir) ?? []), d]);

@@ -69,6 +69,7 @@ export class LocalService implements Service {
   private readonly listeners: (() => void)[] = [];
   private readonly processEnv: ProcessEnv;
   private readonly background: boolean;
+  private userPaths: { config: readonly string[]; all: ReadonlySet<string> } | null = null;
 
   constructor(opts: LocalServiceOptions = {}) {
     this.background = opts.background === true;
@@ -93,13 +94,21 @@ export class LocalService implements Service {
     return this.loaded.warnings;
   }
 
-  configFiles(): string[] {
-    return configFilePaths(this.paths);
+  /** The same for the service's life (its paths are): worked out once, not per answer. */
+  configFiles(): readonly string[] {
+    this.userPaths ??= this.placesOfUser();
+    return this.userPaths.config;
   }
 
   /** The user's config files and every place an extension may be read from. */
   private userFiles(): ReadonlySet<string> {
-    return new Set([...this.configFiles(), ...Object.values(extensionPlaces(this.paths))]);
+    this.userPaths ??= this.placesOfUser();
+    return this.userPaths.all;
+  }
+
+  private placesOfUser(): { config: readonly string[]; all: ReadonlySet<string> } {
+    const config = configFilePaths(this.paths);
+    return { config, all: new Set([...config, ...Object.values(extensionPlaces(this.paths))]) };
   }
 
   markers(): string[] {
