@@ -8,6 +8,7 @@ import type { HelloInfo } from '../src/protocol/messages.js';
 import { ENVD_BIN, Sandbox, parseJsonExport } from './helpers/sandbox.js';
 import { canLimitInotify, setInotifyLimit, withInotifyLimit } from './helpers/userns.js';
 import { connectAs } from './helpers/daemon-client.js';
+import { readGeneration } from './helpers/daemon-sandbox.js';
 
 const inotifyLimitable = canLimitInotify();
 
@@ -27,10 +28,6 @@ function sandbox(): Sandbox {
 function startDaemon(sb: Sandbox, env: Record<string, string> = {}): void {
   const r = sb.envd(['daemon', 'start'], { env });
   if (r.status !== 0) throw new Error(r.stderr);
-}
-
-function generation(sb: Sandbox): number {
-  return Number(readFileSync(join(sb.runtimeDir, 'generation'), 'utf8').trim());
 }
 
 async function client(sb: Sandbox): Promise<ProtocolClient> {
@@ -99,12 +96,12 @@ describe('watching and background evaluation', () => {
     const { dir, env } = await loadedProject(sb, 'p', 'watch_file v.txt\nsleep 0.4\nexport FOO="$(cat v.txt)"\n');
     expect(env.FOO).toBe('zero');
     await waitFor(() => hello(sb), (h) => h.watched > 0 && h.watchPending === 0, 3000);
-    const g0 = generation(sb);
+    const g0 = await readGeneration(sb);
     const c0 = changesSeen(sb);
     writeFileSync(join(dir, 'v.txt'), 'one');
     const cc = await waitFor(() => changesSeen(sb), (c) => c > c0, 3000);
     expect(cc).toBeGreaterThan(c0);
-    expect(await waitFor(() => generation(sb), (g) => g > g0, 1000)).toBeGreaterThan(g0);
+    expect(await waitFor(() => readGeneration(sb), (g) => g > g0, 1000)).toBeGreaterThan(g0);
     const ready = await waitFor(() => hello(sb), (h) => h.cached >= 1, 5000);
     expect(ready.cached).toBeGreaterThanOrEqual(1);
     const one = await exportAt(sb, dir, env, 100);
@@ -112,11 +109,11 @@ describe('watching and background evaluation', () => {
     expect(one.outcome.change.set.FOO).toBe('one');
     const env1 = applied(env, one.outcome);
 
-    const g1 = generation(sb);
+    const g1 = await readGeneration(sb);
     const c1 = changesSeen(sb);
     writeFileSync(join(dir, 'v.txt'), 'two');
     expect(await waitFor(() => changesSeen(sb), (c) => c > c1, 3000)).toBeGreaterThan(c1);
-    expect(await waitFor(() => generation(sb), (g) => g > g1, 1000)).toBeGreaterThan(g1);
+    expect(await waitFor(() => readGeneration(sb), (g) => g > g1, 1000)).toBeGreaterThan(g1);
     await waitFor(() => hello(sb), (h) => h.cached >= 1, 5000);
     // A budget shorter than the .envrc's own sleep: only a result computed in advance fits.
     const two = await exportAt(sb, dir, env1, 100);
@@ -156,7 +153,7 @@ describe('watching and background evaluation', () => {
     writeFileSync(join(dir, '.envrc'), 'sleep 2\nexport SLOW=done\n');
     expect(sb.envd(['allow'], { cwd: dir }).status).toBe(0);
     const env = { ...sb.env, PWD: dir };
-    const g0 = generation(sb);
+    const g0 = await readGeneration(sb);
     const first = await exportAt(sb, dir, env, 200);
     expect(first.outcome.kind).toBe('pending');
     expect(first.ms).toBeLessThan(1000);
@@ -174,10 +171,10 @@ describe('watching and background evaluation', () => {
     let seen = g0;
     const deadline = Date.now() + 8000;
     while (later.outcome.kind === 'pending' && Date.now() < deadline) {
-      seen = await waitFor(() => generation(sb), (n) => n > seen, 500);
+      seen = await waitFor(() => readGeneration(sb), (n) => n > seen, 500);
       later = await exportAt(sb, dir, env, 200);
     }
-    expect(generation(sb)).toBeGreaterThan(g0);
+    expect(await readGeneration(sb)).toBeGreaterThan(g0);
     expect(later.outcome.kind).toBe('loaded');
     expect(later.outcome.change.set.SLOW).toBe('done');
   });
@@ -220,9 +217,9 @@ describe('watching and background evaluation', () => {
     const { dir, env } = await loadedProject(sb, 'p', 'export A=1\n');
     expect(env.A).toBe('1');
     await waitFor(() => hello(sb), (h) => h.watched > 0 && h.watchPending === 0, 3000);
-    const g0 = generation(sb);
+    const g0 = await readGeneration(sb);
     edit(dir);
-    expect(await waitFor(() => generation(sb), (g) => g > g0, 3000)).toBeGreaterThan(g0);
+    expect(await waitFor(() => readGeneration(sb), (g) => g > g0, 3000)).toBeGreaterThan(g0);
     const r = await exportAt(sb, dir, env, 200);
     expect(r.outcome.kind).toBe('blocked');
     expect(r.outcome.change.set.A).toBeUndefined();
@@ -240,9 +237,9 @@ describe('watching and background evaluation', () => {
     const first = await exportAt(sb, dir, { ...sb.env, PWD: dir }, null);
     expect(first.outcome.change.set.L).toBe('a');
     await waitFor(() => hello(sb), (h) => h.watched > 0 && h.watchPending === 0, 3000);
-    const g0 = generation(sb);
+    const g0 = await readGeneration(sb);
     execSync(`ln -sfn b.sh ${join(dir, '.envrc')}`);
-    expect(await waitFor(() => generation(sb), (g) => g > g0, 3000)).toBeGreaterThan(g0);
+    expect(await waitFor(() => readGeneration(sb), (g) => g > g0, 3000)).toBeGreaterThan(g0);
     const r = await exportAt(sb, dir, applied({ ...sb.env, PWD: dir }, first.outcome), 200);
     expect(r.outcome.kind).toBe('blocked');
   });
@@ -291,9 +288,9 @@ describe('degraded watching', () => {
     expect(readFileSync(genFile, 'utf8')).toMatch(/^\d+\n$/);
     expect(sb.envd(['daemon', 'logs']).stdout).toContain('file watcher recovered');
     // Watching for real again: an edit moves the generation with no request at all.
-    const g0 = generation(sb);
+    const g0 = await readGeneration(sb);
     writeFileSync(join(dir, 'v.txt'), 'again');
-    expect(await waitFor(() => generation(sb), (g) => g > g0, 3000)).toBeGreaterThan(g0);
+    expect(await waitFor(() => readGeneration(sb), (g) => g > g0, 3000)).toBeGreaterThan(g0);
   });
 });
 
@@ -305,12 +302,12 @@ describe('restart', () => {
     const origPath = sb.env.PATH ?? '';
     expect(env.PATH).toBe(`${join(dir, 'bin')}:${origPath}`);
     const before = await hello(sb);
-    const g0 = generation(sb);
+    const g0 = await readGeneration(sb);
     const r = sb.envd(['daemon', 'restart']);
     expect(r.status, r.stderr).toBe(0);
     const after = await hello(sb);
     expect(after.pid).not.toBe(before.pid);
-    expect(generation(sb)).toBeGreaterThan(g0);
+    expect(await readGeneration(sb)).toBeGreaterThan(g0);
 
     const again = await exportAt(sb, dir, env, 200);
     expect(again.outcome.kind).toBe('noop');

@@ -13,6 +13,7 @@ import type { HelloInfo } from '../src/protocol/messages.js';
 import type { ExportOutcome } from '../src/engine/types.js';
 import { Sandbox } from './helpers/sandbox.js';
 import { connectAs } from './helpers/daemon-client.js';
+import { readGeneration } from './helpers/daemon-sandbox.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -191,7 +192,7 @@ describe.runIf(process.platform === 'linux')('daemon: unwatching an idle project
       } finally { c.close(); }
     };
     const hello = (): Promise<HelloInfo> => ask<HelloInfo>({ type: 'hello', client: { version: 't', protocol: 1, pid: process.pid, identity: null } });
-    const gen = (): number => Number(readFileSync(join(sb.runtimeDir, 'generation'), 'utf8').trim());
+    const gen = (): Promise<number> => readGeneration(sb);
 
     let env: Record<string, string> = { ...sb.env, PWD: dir };
     const first = await ask<ExportOutcome>({ type: 'export', req: { cwd: dir, env }, budgetMs: null });
@@ -200,13 +201,13 @@ describe.runIf(process.platform === 'linux')('daemon: unwatching an idle project
     const watchedNow = async (): Promise<number> => (await hello()).watched;
     const deadline = Date.now() + 5000;
     while ((await watchedNow()) < 2 && Date.now() < deadline) await sleep(50);
-    const g0 = gen();
+    const g0 = await gen();
 
     // No requests: the project idles out, and the shells are told (generation moves).
     const idleBy = Date.now() + 6000;
     while ((await watchedNow()) > 0 && Date.now() < idleBy) await sleep(100);
     expect((await hello()).watched).toBe(0);
-    expect(gen()).toBeGreaterThan(g0);
+    expect(await gen()).toBeGreaterThan(g0);
     expect(readFileSync(sb.path('home', '.local', 'state', 'envd', 'daemon.log'), 'utf8')).toContain('directories unwatched');
 
     // The shell asks (as the bumped generation makes it): a no-op, and the watch is back,
@@ -216,10 +217,10 @@ describe.runIf(process.platform === 'linux')('daemon: unwatching an idle project
     const backBy = Date.now() + 5000;
     while ((await watchedNow()) < 2 && Date.now() < backBy) await sleep(50);
     expect((await hello()).watched).toBeGreaterThanOrEqual(2);
-    const g1 = gen();
+    const g1 = await gen();
     writeFileSync(join(dir, 'lib', 'env.sh'), 'export FROM_LIB=two\n');
     const seenBy = Date.now() + 5000;
-    while (gen() === g1 && Date.now() < seenBy) await sleep(50);
-    expect(gen()).toBeGreaterThan(g1);
+    while ((await gen()) === g1 && Date.now() < seenBy) await sleep(50);
+    expect(await gen()).toBeGreaterThan(g1);
   });
 });

@@ -1,3 +1,6 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach } from 'vitest';
 import { Sandbox, type Shell } from './sandbox.js';
 
@@ -23,4 +26,20 @@ export function daemonSandboxEachTest(use: (sb: Sandbox) => void): (shell: Shell
     if (sb === undefined) throw new Error('daemonSandboxEachTest: hookFor used outside a test');
     return sb.write(`hook-${shell}-${Math.random().toString(36).slice(2)}.${shell}`, sb.envd(['hook', shell]).stdout);
   };
+}
+
+/**
+ * The generation number the daemon published in the sandbox's runtime dir. The daemon may
+ * put an empty file in place for a moment before it writes the number (src/daemon/
+ * generation.ts: a new length, a new inode); the hooks then ask once more, and so this
+ * reads again rather than take the empty file for 0.
+ */
+export async function readGeneration(sb: Sandbox): Promise<number> {
+  const file = join(sb.runtimeDir, 'generation');
+  for (let i = 0; i < 200; i++) {
+    const n = Number.parseInt(readFileSync(file, 'utf8'), 10);
+    if (Number.isSafeInteger(n)) return n;
+    await sleep(5);
+  }
+  throw new Error(`${file} held no number for a second`);
 }
