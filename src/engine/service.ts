@@ -69,12 +69,15 @@ export class LocalService implements Service {
   private readonly listeners: (() => void)[] = [];
   private readonly processEnv: ProcessEnv;
   private readonly background: boolean;
-  private userPaths: { config: readonly string[]; all: ReadonlySet<string> } | null = null;
+  /** configFiles() and userFiles(): fixed for the service's life, as its paths are (not joined again per answer). */
+  private readonly userPaths: { config: readonly string[]; all: ReadonlySet<string> };
 
   constructor(opts: LocalServiceOptions = {}) {
     this.background = opts.background === true;
     this.processEnv = opts.env ?? process.env;
     this.paths = opts.paths ?? resolvePaths(this.processEnv);
+    const config = configFilePaths(this.paths);
+    this.userPaths = { config, all: new Set([...config, ...Object.values(extensionPlaces(this.paths))]) };
     this.loaded = loadConfig(this.paths);
     this.configStamp = this.stampConfig();
     this.trust = new Trust(this.paths, openAllowlist(this.paths, this.loaded.config));
@@ -94,21 +97,13 @@ export class LocalService implements Service {
     return this.loaded.warnings;
   }
 
-  /** The same for the service's life (its paths are): worked out once, not per answer. */
   configFiles(): readonly string[] {
-    this.userPaths ??= this.placesOfUser();
     return this.userPaths.config;
   }
 
   /** The user's config files and every place an extension may be read from. */
   private userFiles(): ReadonlySet<string> {
-    this.userPaths ??= this.placesOfUser();
     return this.userPaths.all;
-  }
-
-  private placesOfUser(): { config: readonly string[]; all: ReadonlySet<string> } {
-    const config = configFilePaths(this.paths);
-    return { config, all: new Set([...config, ...Object.values(extensionPlaces(this.paths))]) };
   }
 
   markers(): string[] {
