@@ -29,7 +29,7 @@ describe('generation file', () => {
   it('every bump changes the mtime second or the inode, also many in one second', async () => {
     const file = join(dir, 'generation');
     const errors: string[] = [];
-    const g = new Generation(file, (m) => errors.push(m), false, 0);
+    const g = new Generation(file, (m) => errors.push(m), false);
     g.needNewInodes();
     const seen = (): string => { const st = statSync(file); return `${Math.floor(st.mtimeMs / 1000)}:${st.ino}`; };
     // The bytes are in place when bump() returns; a new inode (tcsh's signal within one
@@ -58,7 +58,7 @@ describe('generation file', () => {
   it('within one second no state comes back: a hook that looked before several changes still sees one', () => {
     const file = join(dir, 'generation-distinct');
     const errors: string[] = [];
-    const g = new Generation(file, (m) => errors.push(m), false, 0);
+    const g = new Generation(file, (m) => errors.push(m), false);
     g.needNewInodes();
     const state = (): string => { const st = statSync(file); return `${Math.floor(st.mtimeMs / 1000)}:${st.ino}`; };
     const seen = new Set([state()]);
@@ -91,7 +91,7 @@ describe('generation file', () => {
 
   it('without a shell that needs them (tcsh), changes within one second keep the inode; with one, each gets a new one', () => {
     const file = join(dir, 'generation-plain');
-    const g = new Generation(file, () => undefined, false, 0);
+    const g = new Generation(file, () => undefined, false);
     const ino = (): number => statSync(file).ino;
     // Several bumps; at least two of them fall within one second (the loop takes far less).
     const first = ino();
@@ -135,7 +135,7 @@ describe('generation file', () => {
   it('in its first seconds, a new inode for each same-second change only once a tcsh was answered without the daemon', () => {
     const file = join(dir, 'generation-starting');
     const marker = join(dir, 'tcsh-answered-starting');
-    const g = new Generation(file, () => undefined, false, 60_000, marker);
+    const g = new Generation(file, () => undefined, false, { marker, ms: 60_000 });
     const ino = (): number => statSync(file).ino;
     const first = ino();
     for (let i = 0; i < 5; i++) g.bump();

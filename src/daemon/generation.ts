@@ -45,7 +45,7 @@ export class Generation {
    * Whether a shell that sees only mtime seconds and inodes (tcsh) uses this daemon: then
    * a second change within one second gets a new inode (a rename: ~0.5 ms on ext4, on
    * every evaluation's answer in a busy second). Also in the daemon's first seconds when
-   * the file `tcshAnswered` is there: a CLI that answered a tcsh in-process made it
+   * the file `starting.marker` is there: a CLI that answered a tcsh in-process made it
    * (noteTcshAnswered) before working out its answer, and that tcsh may be watching the
    * file without having asked the daemon anything yet. Without that file a new daemon
    * does not rename: it cost each of its first answers after an evaluation ~0.45 ms.
@@ -59,8 +59,11 @@ export class Generation {
     private readonly file: string,
     private readonly onError: (message: string) => void,
     polling = false,
-    private readonly startingMs = STARTING_MS,
-    private readonly tcshAnswered: string | null = null,
+    /**
+     * The file a CLI makes when it answered a tcsh without the daemon (noteTcshAnswered),
+     * and how long after its start this daemon looks for it; null: never.
+     */
+    private readonly starting: { readonly marker: string; readonly ms?: number } | null = null,
   ) {
     this.polling = polling;
     let previous = 0;
@@ -84,9 +87,10 @@ export class Generation {
   }
 
   private inodesNeeded(): boolean {
-    if (this.newInodes || this.tcshAnswered === null || Date.now() - this.bornAt >= this.startingMs) return this.newInodes;
+    const s = this.starting;
+    if (this.newInodes || s === null || Date.now() - this.bornAt >= (s.ms ?? STARTING_MS)) return this.newInodes;
     // One stat, only for a change within the same second in the first seconds.
-    if (existsSync(this.tcshAnswered)) this.newInodes = true;
+    if (existsSync(s.marker)) this.newInodes = true;
     return this.newInodes;
   }
 

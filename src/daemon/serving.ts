@@ -72,7 +72,7 @@ export class CoreComponent implements Component {
     const o = this.o;
     const engine = o.engine.engine;
     // Watching off: hooks in a project ask at every prompt (see Generation).
-    const generation = new Generation(o.paths.generationFile, (m) => o.log.error(m), !o.watch, undefined, o.paths.tcshAnsweredFile);
+    const generation = new Generation(o.paths.generationFile, (m) => o.log.error(m), !o.watch, { marker: o.paths.tcshAnsweredFile });
     // The watcher reports to the core, which is made with the watcher: hence the late binding.
     let core: DaemonCore | null = null;
     const watcher = new DependencyWatcher({
