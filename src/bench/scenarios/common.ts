@@ -114,13 +114,13 @@ export async function eachToolInTurns(ctx: Context, row: Row, names: readonly To
   }
   const perTurn = Math.max(...Object.values(per));
   const turns = `${rounds} turns of ${perTurn}`;
-  const byDefault: Summary = (got) => ({ value: median(got.get(labels[0] ?? '') ?? []), note: '' });
+  const byDefault: Summary = (got) => ({ value: median(got.get(labels[0] ?? '') ?? []) });
   // Every selected tool has its cell, measured or not.
   for (const [name, got] of samples) {
     const c = done.get(name);
     if (c !== undefined) { setCell(ctx, row, name, c); continue; }
     const s = (summary ?? byDefault)(got);
-    setCell(ctx, row, name, { value: s.value, n: rounds * perTurn, note: s.note !== undefined && s.note !== '' ? `${turns}; ${s.note}` : turns });
+    setCell(ctx, row, name, { value: s.value, n: rounds * perTurn, note: s.note === undefined ? turns : `${turns}; ${s.note}` });
   }
 }
 
