@@ -204,6 +204,26 @@ describe('ResultCache', () => {
     expect(c.get('k')?.delta?.A).toBe('3');
   });
 
+  it('a run whose env file changed while it ran is handed out, not kept, and not run again', async () => {
+    const env = file('.envrc');
+    const c = new ResultCache();
+    let runs = 0;
+    // Like an extension that rewrites the .envrc: the fingerprints were taken before.
+    const run = async (): Promise<EvalResult> => {
+      runs++;
+      const r = loaded([env]);
+      await Promise.resolve();
+      edit(env);
+      return r;
+    };
+    expect((await c.start('k', run)).delta).toEqual({ A: '1' });
+    for (let i = 0; i < 5; i++) await c.idle();
+    expect(runs).toBe(1);
+    expect(c.get('k')).toBeNull();
+    // Still listed (watched) until the file's new content has a result.
+    expect(c.dependencies()).toEqual([env]);
+  });
+
   it('a result dropped because its env file changed keeps its files listed until that file has a result again', async () => {
     const env = file('.envrc');
     const lib = file('lib.sh');

@@ -39,7 +39,11 @@ for (const daemon of [true, false]) {
       const blocked = envdLines(s2.stderr).filter((l) => l.includes('blocked'));
       expect(blocked).toHaveLength(1);
       expect(blocked[0]).toContain(`${rc} is blocked. Run 'envd allow' to approve its content`);
-      // Not said again at the next prompt; loads once approved.
+      // Not said again at the next prompt, nor when another file's approval moves the
+      // allowlist (nothing is loaded: no 'unloading' either); loads once approved.
+      expect(step(sb, p, s2.env).stderr).toBe('');
+      sb.write('other/.envrc', 'export B=1\n');
+      allow(sb.path('other'));
       expect(step(sb, p, s2.env).stderr).toBe('');
       allow(p);
       expect(step(sb, p, s2.env).env.A).toBe('2');
@@ -61,11 +65,18 @@ for (const daemon of [true, false]) {
       const p = sb.mkdir('p');
       const rc = sb.write('p/.envrc', 'export GOOD=1\n');
       allow(p);
-      // A user extension runs before the .envrc's bytes: it swaps the file on disk.
-      sb.write('home/.config/envd/envdrc', `printf 'export EVIL=1\\n' > ${JSON.stringify(rc)}\n`);
+      // A user extension runs before the .envrc's bytes: it swaps the file on disk (and
+      // counts its runs).
+      const runs = sb.path('runs');
+      sb.write('home/.config/envd/envdrc', `echo run >> ${JSON.stringify(runs)}\nprintf 'export EVIL=1\\n' > ${JSON.stringify(rc)}\n`);
       const s1 = step(sb, p, env);
       expect(s1.env.GOOD).toBe('1');
       expect(s1.env.EVIL).toBeUndefined();
+      // The run saw its env file change under it: its result is handed out, not kept, and
+      // the old bytes are not run again (the file's new content needs its own approval).
+      // A daemon that is told to stop finishes what it runs first.
+      if (daemon) expect(sb.envd(['daemon', 'stop']).status).toBe(0);
+      expect(readFileSync(runs, 'utf8')).toBe('run\n');
       expect(readFileSync(rc, 'utf8')).toBe('export EVIL=1\n');
       // What is on disk now is new content: blocked, never served from a cache.
       const s2 = step(sb, p, s1.env);

@@ -139,12 +139,14 @@ export class ResultCache {
    * fingerprints are taken before each file is read, evaluate.ts): such a result is
    * handed to whoever waited for it but not kept, and the run starts again in the
    * background, at most twice in a row, so a file rewritten on every run cannot keep
-   * the daemon evaluating.
+   * the daemon evaluating. Not when the env file itself changed (as in invalidate): a run
+   * again would be of the bytes hashed before, which the file no longer holds; the next
+   * request reads what it holds now and judges its approval.
    */
   private land(key: string, result: EvalResult, run: () => Promise<EvalResult>): void {
     if (!stillValid(result.deps)) {
       const n = this.outdated.get(key) ?? 0;
-      if (n >= 2) {
+      if (n >= 2 || !stillValid(result.deps.slice(0, 1))) {
         this.outdated.delete(key);
         this.linger(result.deps);
         return;

@@ -99,12 +99,14 @@ export function settle(c: AnswerContext, found: FoundFile, kind: 'blocked' | 'de
   const watches = status === 'blocked' ? [...all, fingerprint(c.allowlistFile)] : all;
   const target: Env = copyNameMap(c.base, stateVars({ dir: found.dir, file: found.path, diff: null, status, watches, asOf: state.readAt, recordDir: c.recordDir }));
   const out = [...messages];
-  // Still blocked, and only the allowlist moved (another file's approval): said already.
-  if (status === 'blocked' && state.status === 'blocked' && state.file === found.path && stillValidExcept(state, c.allowlistFile)) out.pop();
+  // Still blocked, and only the allowlist moved (another file's approval): said already,
+  // and nothing was loaded to unload (a blocked record has no diff).
+  const saidAlready = status === 'blocked' && state.status === 'blocked' && state.file === found.path && stillValidExcept(state, c.allowlistFile);
+  if (saidAlready) out.pop();
   // The last line says what went wrong: red on a terminal, as direnv shows its errors.
   const last = out.pop();
   if (last !== undefined) out.push(red(last));
-  if (state.dir !== null) out.unshift(formatMessage(c.config, 'unloading'));
+  if (state.dir !== null && !saidAlready) out.unshift(formatMessage(c.config, 'unloading'));
   return { kind, change: changeBetween(c.current, target, touched(state, null)), messages: out, file: found.path };
 }
 
