@@ -24,6 +24,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { closeSync, constants, mkdirSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import type { HookRecord } from '../protocol/hook-records.js';
 import { HookClient, type HookClientOptions } from './hook-client.js';
 import { cpuNsOrNull } from './proc-cpu.js';
 
@@ -132,10 +133,10 @@ export class ZshClientPool {
   }
 
   /** Client i asks from `cwd` on its own (on the bench's connection for it, not timed). */
-  async ask(i: number, cwd: string): Promise<PoolAnswer> {
+  async ask(i: number, cwd: string): Promise<PoolAnswer & { records: HookRecord[] }> {
     const c = this.client(i);
     const a = await c.state.ask(cwd);
-    return { us: a.us, env: c.state.env, cpuNs: null };
+    return { us: a.us, env: c.state.env, cpuNs: null, records: a.records };
   }
 
   /**
