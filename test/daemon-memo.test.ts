@@ -97,15 +97,25 @@ describe('memoized hook answers', () => {
     expect(after.records.length).toBeGreaterThan(0);
   });
 
-  it('a new user extension (~/.direnvrc), a file many answers share, is seen by the next identical request', async () => {
-    // The files every answer shares (config, extensions, allowlist, key) are checked as one
-    // group per batch of requests (src/daemon/stat-batch.ts group): a change there too must
-    // make the daemon work the answer out again.
+  // The files every answer shares (config, extensions, allowlist, key) are checked as one
+  // group per batch of requests (src/daemon/stat-batch.ts group), missing ones through the
+  // directory that stands for them (answer-memo.ts pathsFor): a new one there too must make
+  // the daemon work the answer out again.
+  it.each([
+    ['~/.direnvrc, a file of the home directory (stamped itself)', null, 'home/.direnvrc'],
+    ['~/.config/direnv/direnvrc, under a directory that does not exist (stamped through it)', null, 'home/.config/direnv/direnvrc'],
+    ['~/.config/direnv/direnvrc, in a directory where three more are missing (stamped through it)', 'home/.config/direnv', 'home/.config/direnv/direnvrc'],
+  ])('a new user extension, %s, is seen by the next identical request', async (_what, dir, file) => {
     const { sb, project, client } = setup();
+    if (dir !== null) sb.mkdir(dir);
     await enter(client, project);
     await settle();
+    const replayed = (): number => (JSON.parse(sb.envd(['daemon', 'status', '--json']).stdout) as { replayed: number }).replayed;
+    const before = replayed();
     for (let i = 0; i < 2; i++) expect(changes((await client.ask(project)).records)).toEqual([]);
-    sb.write('home/.direnvrc', 'export MEMO_EXT=yes\n');
+    // The second of those was a replay: the memo, not the whole path, sees the new file.
+    expect(replayed()).toBeGreaterThan(before);
+    sb.write(file, 'export MEMO_EXT=yes\n');
     for (let i = 0; i < 100 && client.env.MEMO_EXT === undefined; i++) {
       await client.ask(project);
       if (client.env.MEMO_EXT === undefined) await sleep(50);

@@ -188,9 +188,16 @@ export class AnswerMemo {
     return this.entries.size;
   }
 
-  /** Every file the answer derives from, each once; the first `walked` are the walk's markers. */
+  /**
+   * Every file the answer derives from, each once; the first `walked` are the walk's
+   * markers. The deps as the hooks stat them (outcome.promptDeps): user config and
+   * extension files that do not exist stood for by the highest missing directory above
+   * them, or by their directory when two or more are missing there. A file appearing makes
+   * or changes that directory, so the stamp still moves, and most answers stamp half as
+   * many files (two missing directories for seven files).
+   */
   private pathsFor(cwd: string, outcome: ExportOutcome, world: MemoWorld): (string[] & { walked: number }) | null {
-    const deps = outcome.deps ?? [];
+    const deps = outcome.promptDeps ?? outcome.deps ?? [];
     if (deps.length > MAX_STAMPED) return null;
     // Walking up as the engine does (find.ts): every marker from the cwd to the directory of
     // the file found (which may since have lost its place to a nearer one), or to the root.
