@@ -189,6 +189,30 @@ describe('allow, check, deny, prune', () => {
     expect(a.check(f.path, f.hash)).toEqual({ kind: 'allowed', sourced: {} });
   });
 
+  it('recordSourcedAll records many files at once: those whose hash still matches; a bad entry records none', () => {
+    const a = open();
+    const files = ['p1', 'p2', 'p3'].map((d) => envrc(`${d}/.envrc`));
+    for (const f of files) a.allow(f.path, f.hash);
+    const [f1, f2, f3] = files;
+    if (f1 === undefined || f2 === undefined || f3 === undefined) throw new Error('no files');
+    const stale = contentHash(f3.path, Buffer.from('v0\n'));
+    expect(() => a.recordSourcedAll([
+      { realPath: f1.path, hash: f1.hash, sourced: { '/x/.env': f2.hash } },
+      { realPath: f2.path, hash: f2.hash, sourced: { 'relative/.env': f2.hash } },
+    ])).toThrow(EnvdError);
+    expect(a.check(f1.path, f1.hash)).toEqual({ kind: 'allowed', sourced: null });
+    a.recordSourcedAll([
+      { realPath: f1.path, hash: f1.hash, sourced: { '/x/.env': f2.hash } },
+      { realPath: f2.path, hash: f2.hash, sourced: {} },
+      { realPath: f3.path, hash: stale, sourced: { '/y/.env': f1.hash } },
+    ]);
+    expect(a.check(f1.path, f1.hash)).toEqual({ kind: 'allowed', sourced: { '/x/.env': f2.hash } });
+    expect(a.check(f2.path, f2.hash)).toEqual({ kind: 'allowed', sourced: {} });
+    expect(a.check(f3.path, f3.hash)).toEqual({ kind: 'allowed', sourced: null });
+    // Another process sees them: the file was written and signed.
+    expect(open().check(f1.path, f1.hash)).toEqual({ kind: 'allowed', sourced: { '/x/.env': f2.hash } });
+  });
+
   it('recordSourced refuses entries that would make the file unverifiable', () => {
     const a = open();
     const f = envrc('p/.envrc');

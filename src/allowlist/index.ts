@@ -1,5 +1,5 @@
 // The signed allowlist. Importing this module starts nothing and touches no files.
-export type { Allowlist, AllowlistStore, StoreStatus, TrustVerdict, WriteReport } from './types.js';
+export type { Allowlist, AllowlistStore, SourcedRecord, StoreStatus, TrustVerdict, WriteReport } from './types.js';
 export { openAllowlist, type OpenOptions } from './store.js';
 export { contentHash } from './hash.js';
 export { checkFileSafety, judgeFile, type FileSafety, type TrustBinding } from './file-safety.js';

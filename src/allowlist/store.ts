@@ -12,7 +12,7 @@ import { MAX_ENV_FILE_BYTES, readRegularFile, SafeReadError } from '../util/safe
 import { createKey, type SigningKey } from './key.js';
 import { loadStore, storeFingerprint, type LoadState } from './load.js';
 import { DEFAULT_LOCK_OPTIONS, lockPathFor, withLock, type LockOptions } from './lock.js';
-import type { AllowlistStore, StoreStatus, TrustVerdict, WriteReport } from './types.js';
+import type { AllowlistStore, SourcedRecord, StoreStatus, TrustVerdict, WriteReport } from './types.js';
 import { Whitelist } from './whitelist.js';
 
 export interface OpenOptions {
@@ -77,18 +77,28 @@ class FileAllowlist implements AllowlistStore {
   }
 
   recordSourced(realPath: string, hash: string, sourced: Record<string, string>): void {
-    checkPath(realPath);
-    for (const [p, h] of Object.entries(sourced)) {
-      if (!p.startsWith('/') || p.includes('\0') || !isContentHash(h)) {
-        throw new EnvdError('INTERNAL', `recordSourced: bad entry ${JSON.stringify(p)} -> ${JSON.stringify(h)}`);
+    this.recordSourcedAll([{ realPath, hash, sourced }]);
+  }
+
+  recordSourcedAll(records: readonly SourcedRecord[]): void {
+    for (const { realPath, sourced } of records) {
+      checkPath(realPath);
+      for (const [p, h] of Object.entries(sourced)) {
+        if (!p.startsWith('/') || p.includes('\0') || !isContentHash(h)) {
+          throw new EnvdError('INTERNAL', `recordSourced: bad entry ${JSON.stringify(p)} -> ${JSON.stringify(h)}`);
+        }
       }
     }
     this.change('skip', (data) => {
-      const rec = data.records.get(realPath);
-      if (rec === undefined || rec.hash !== hash || data.denied.has(realPath)) return false;
-      if (rec.sourced !== null && sameMap(rec.sourced, sourced)) return false;
-      data.records.set(realPath, { ...rec, sourced: { ...sourced } });
-      return true;
+      let changed = false;
+      for (const { realPath, hash, sourced } of records) {
+        const rec = data.records.get(realPath);
+        if (rec === undefined || rec.hash !== hash || data.denied.has(realPath)) continue;
+        if (rec.sourced !== null && sameMap(rec.sourced, sourced)) continue;
+        data.records.set(realPath, { ...rec, sourced: { ...sourced } });
+        changed = true;
+      }
+      return changed;
     });
   }
 

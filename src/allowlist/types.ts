@@ -39,6 +39,13 @@ export interface WriteReport {
   notices: string[];
 }
 
+/** What one evaluation sourced, for recordSourcedAll. */
+export interface SourcedRecord {
+  realPath: string;
+  hash: string;
+  sourced: Record<string, string>;
+}
+
 export type StoreStatus =
   | { ok: true; file: string; keyFile: string; publicKey: string | null; records: number; denied: number }
   | { ok: false; message: string };
@@ -53,6 +60,12 @@ export type StoreStatus =
 export interface AllowlistStore extends Allowlist {
   allow(realPath: string, hash: string): WriteReport;
   deny(realPath: string): WriteReport;
+  /**
+   * recordSourced for the first evaluations of many files, in one write: each write
+   * signs and rewrites the whole file, so a record at a time was quadratic in the
+   * projects visited (1,000 first entries held the daemon's thread for over 15 s).
+   */
+  recordSourcedAll(records: readonly SourcedRecord[]): void;
   /** Counts for `envd status`, or why the store cannot be trusted. Never throws. */
   status(): StoreStatus;
   /** Use a reloaded config (the whitelist) from now on. */

@@ -133,7 +133,7 @@ export class Trust {
       // stamp to see an `envd allow` at the next prompt. A shell that entered a project
       // meanwhile would otherwise take this write for one and ask once more. The daemon's
       // own stamps (ctime, size, inode) still see the new file.
-      for (const [realFile, { hash, sourced }] of items) this.allowlist.recordSourced(realFile, hash, sourced);
+      this.allowlist.recordSourcedAll(items.map(([realPath, { hash, sourced }]) => ({ realPath, hash, sourced })));
       this.ownWrite = stampOf(file);
     }).catch(() => { /* reported by status */ }).finally(() => done?.());
   }
