@@ -1,6 +1,6 @@
 import { statSync, type Stats } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
-import { contentHash, judgeFile, openAllowlist, placeOf, type AllowlistStore, type TrustVerdict } from '../allowlist/index.js';
+import { contentHash, judgeFile, openAllowlist, placeOf, type AllowlistStore, type SourcedRecord, type TrustVerdict } from '../allowlist/index.js';
 import { lockPathFor, withLockAsync } from '../allowlist/lock.js';
 import { loadConfig, type Config } from '../config/config.js';
 import { resolvePaths, tildePath, type EnvdPaths } from '../config/paths.js';
@@ -32,7 +32,7 @@ export class Trust {
   /** Bookkeeping writes deferred past the answer; idle() waits for them. */
   private readonly pendingWrites = new Set<Promise<void>>();
   /** recordSourcedLater's records, written together once the daemon has been quiet. */
-  private readonly queued = new Map<string, { hash: string; sourced: Record<string, string> }>();
+  private readonly queued = new Map<string, SourcedRecord>();
   private flushTimer: NodeJS.Timeout | null = null;
   private flushDone: (() => void) | null = null;
 
@@ -108,7 +108,7 @@ export class Trust {
    * entering the next project, as long). Records made together are written together.
    */
   recordSourcedLater(realFile: string, hash: string, sourced: Record<string, string>): void {
-    this.queued.set(realFile, { hash, sourced });
+    this.queued.set(realFile, { realPath: realFile, hash, sourced });
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     else {
       const p = new Promise<void>((resolveWrite) => { this.flushDone = resolveWrite; });
@@ -121,7 +121,7 @@ export class Trust {
   private flushQueued(): void {
     if (this.flushTimer !== null) clearTimeout(this.flushTimer);
     this.flushTimer = null;
-    const items = [...this.queued];
+    const items = [...this.queued.values()];
     this.queued.clear();
     const done = this.flushDone;
     this.flushDone = null;
@@ -133,7 +133,7 @@ export class Trust {
       // stamp to see an `envd allow` at the next prompt. A shell that entered a project
       // meanwhile would otherwise take this write for one and ask once more. The daemon's
       // own stamps (ctime, size, inode) still see the new file.
-      this.allowlist.recordSourcedAll(items.map(([realPath, { hash, sourced }]) => ({ realPath, hash, sourced })));
+      this.allowlist.recordSourcedAll(items);
       this.ownWrite = stampOf(file);
     }).catch(() => { /* reported by status */ }).finally(() => done?.());
   }

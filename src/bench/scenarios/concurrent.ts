@@ -185,9 +185,16 @@ export const concurrentSocket: Scenario = {
           }
           throw new Error(`warm-up: ${what} never came`);
         };
-        const settleShell = (i: number, p: Project, entered: boolean): Promise<void> => settle(
-          async () => { envs[i] = (await shells.ask(i, entered ? p.dir : box.outside)).env; },
-          () => has(i, p.name, entered ? p.value : null), `${p.name} ${entered ? `in ${p.dir}` : 'unset outside'}`);
+        // `current`: also until an answer changes nothing (see the prompt burst's warm-up).
+        const settleShell = (i: number, p: Project, entered: boolean, current = false): Promise<void> => {
+          let changed = false;
+          return settle(async () => {
+            const a = await shells.ask(i, entered ? p.dir : box.outside);
+            envs[i] = a.env;
+            changed = a.records.some((r) => r.t === 'x' || r.t === 'u');
+          }, () => (!current || !changed) && has(i, p.name, entered ? p.value : null),
+          `${p.name} ${entered ? `in ${p.dir}` : 'unset outside'}${current ? ', current' : ''}`);
+        };
         const w = new HookClient(socket, base, 'cx', { entering: true });
         watching = w;
         // The 51st shell stays in its project: the daemon watches that project's files.
@@ -218,21 +225,13 @@ export const concurrentSocket: Scenario = {
             } else bySide[entering ? 'enter' : 'leave'].push(a.us);
           }
         }
-        // Every shell in its project now (the last round entered), its answers a second old.
-        await Promise.all(projects.map((p, i) => settleShell(i, p, true)));
-        // And current, as a shell is at its prompts after an entry: fifty entries at once
+        // Every shell in its project now (the last round entered), its answers a second old,
+        // and current, as a shell is at its prompts after an entry: fifty entries at once
         // run one after another, so most were answered with the last result while theirs
         // ran (a stand-in, which the next request replaces); asked until an answer changes
         // nothing. Otherwise the first timed round would be those shells' first prompt
         // after their evaluations finished, the whole path for most of them.
-        await Promise.all(projects.map(async (p, i) => {
-          let current = false;
-          await settle(async () => {
-            const a = await shells.ask(i, p.dir);
-            envs[i] = a.env;
-            current = !a.records.some((r) => r.t === 'x' || r.t === 'u');
-          }, () => current && has(i, p.name, p.value), `${p.name} current in ${p.dir}`);
-        }));
+        await Promise.all(projects.map((p, i) => settleShell(i, p, true, true)));
         await sleep(1100);
 
         // The prompt burst (the rows): a change elsewhere, then all 50 ask at once. Round 0
