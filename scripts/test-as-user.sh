@@ -15,7 +15,7 @@ if (($# > 0)); then
   files=("$@")
 else
   shopt -s nullglob
-  files=(test/trust-*.test.ts test/hooks-*.test.ts test/allowlist*.test.ts test/shell-*.test.ts test/daemon-socket.test.ts test/more-shells-runtime-dir.test.ts test/more-shells-fresh.test.ts)
+  files=(test/trust-*.test.ts test/hooks-*.test.ts test/allowlist*.test.ts test/shell-*.test.ts test/daemon-socket.test.ts test/daemon-watcher.test.ts test/more-shells-runtime-dir.test.ts test/more-shells-fresh.test.ts)
 fi
 
 # Only what a user's session would have, plus what the tests need to find their tools.

@@ -1,9 +1,10 @@
-// The dependency watcher with real chokidar on real files: idle directories are really
-// unwatched (no events, inotify watches released) even when they share a chokidar
-// instance with active ones; a project's dependencies stay watched while shells use it;
-// and a real daemon tells shells (a generation bump) when it stops watching.
+// The dependency watcher with real inotify watches on real files: one watch per directory
+// and none per file; idle directories are really unwatched (no events, inotify watches
+// released) while others stay; a directory removed and made again is watched again; a
+// project's dependencies stay watched while shells use it; and a real daemon tells shells
+// (a generation bump) when it stops watching.
 import { afterEach, describe, expect, it } from 'vitest';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -50,7 +51,7 @@ function tree(): string {
   return root;
 }
 
-function watcher(idleMs: number): { w: DependencyWatcher; changed: string[]; unwatched: string[] } {
+function watcher(idleMs: number, onDegraded?: () => void): { w: DependencyWatcher; changed: string[]; unwatched: string[] } {
   const changed: string[] = [];
   const unwatched: string[] = [];
   const w = new DependencyWatcher({
@@ -61,22 +62,23 @@ function watcher(idleMs: number): { w: DependencyWatcher; changed: string[]; unw
     onChange: (paths) => changed.push(...paths),
     onUnwatched: (dirs) => unwatched.push(...dirs),
     markers: () => ['.envrc'],
+    ...(onDegraded === undefined ? {} : { onDegraded }),
   });
   cleanups.push(() => w.close());
   return { w, changed, unwatched };
 }
 
-describe.runIf(process.platform === 'linux')('DependencyWatcher (real chokidar, real files)', () => {
-  it('an idle directory sharing a chokidar instance with an active one is really unwatched', async () => {
+describe.runIf(process.platform === 'linux')('DependencyWatcher (real inotify, real files)', () => {
+  it('an idle directory synced with an active one is really unwatched', async () => {
     const root = tree();
     for (const d of ['a', 'b']) { mkdirSync(join(root, d)); writeFileSync(join(root, d, '.envrc'), 'export X=1\n'); }
     const a = join(root, 'a');
     const b = join(root, 'b');
     const { w, changed, unwatched } = watcher(400);
-    // One sync, so both directories are added as one batch (one chokidar instance).
+    // One sync adds both directories.
     w.sync([join(a, '.envrc'), join(b, '.envrc')], []);
     await until(() => w.count === 2, 5000, 'both watches ready');
-    const inoB = [statSync(b).ino, statSync(join(b, '.envrc')).ino];
+    const inoB = [statSync(b).ino];
     expect(inoB.every((i) => inotifyInodes().has(i))).toBe(true);
 
     // Requests keep coming from a; b sees none and idles out at a sweep (every second).
@@ -85,7 +87,7 @@ describe.runIf(process.platform === 'linux')('DependencyWatcher (real chokidar, 
     await until(() => unwatched.includes(b), 5000, 'b unwatched');
     expect(unwatched).not.toContain(a);
     await sleep(100);
-    // Its directory and its files: no watch left (chokidar keeps per-file watches otherwise).
+    // Its directory: no watch left.
     const live = inotifyInodes();
     expect(inoB.filter((i) => live.has(i))).toEqual([]);
     expect(live.has(statSync(a).ino)).toBe(true);
@@ -101,6 +103,77 @@ describe.runIf(process.platform === 'linux')('DependencyWatcher (real chokidar, 
     await until(() => w.count === 2, 5000, 'b watched again');
     writeFileSync(join(b, '.envrc'), 'export X=3\n');
     await until(() => changed.includes(join(b, '.envrc')), 3000, 'the edit in b after waking');
+  });
+
+  it('one inotify watch per directory, none per file: writes to other entries are not reported, the dependency is', async () => {
+    const root = tree();
+    const p = join(root, 'p');
+    mkdirSync(p);
+    writeFileSync(join(p, '.envrc'), 'export X=1\n');
+    for (let i = 0; i < 200; i++) writeFileSync(join(p, `other-${i}.txt`), 'x');
+    const { w, changed } = watcher(60_000);
+    w.sync([join(p, '.envrc')], []);
+    await until(() => w.count === 1 && w.pending === 0, 5000, 'the watch ready');
+    const live = inotifyInodes();
+    expect(live.has(statSync(p).ino)).toBe(true);
+    expect(live.has(statSync(join(p, '.envrc')).ino)).toBe(false);
+    // A build, an editor, a shell's history: entries come and go next to the .envrc.
+    for (let round = 0; round < 5; round++) {
+      for (let i = 0; i < 200; i++) writeFileSync(join(p, `other-${i}.txt`), `x${round}`);
+      writeFileSync(join(p, `new-${round}`), '');
+      renameSync(join(p, `new-${round}`), join(p, `moved-${round}`));
+      rmSync(join(p, `moved-${round}`));
+    }
+    await sleep(200);
+    expect(changed).toEqual([]);
+    writeFileSync(join(p, '.envrc'), 'export X=2\n');
+    await until(() => changed.includes(join(p, '.envrc')), 3000, 'the edit');
+    expect(changed.every((c) => c === join(p, '.envrc'))).toBe(true);
+  });
+
+  it('a watched directory removed and made again: its files are reported, and it is watched again at the next sync', async () => {
+    const root = tree();
+    const p = join(root, 'p');
+    mkdirSync(p);
+    writeFileSync(join(p, '.envrc'), 'export X=1\n');
+    writeFileSync(join(p, 'env.sh'), '# v1\n');
+    const deps = [join(p, '.envrc'), join(p, 'env.sh')];
+    const { w, changed } = watcher(60_000);
+    w.sync(deps, []);
+    await until(() => w.count === 2 && w.pending === 0, 5000, 'the watch ready');
+    const oldIno = statSync(p).ino;
+    rmSync(p, { recursive: true });
+    await until(() => deps.every((d) => changed.includes(d)), 3000, 'the files of the removed directory');
+    expect(inotifyInodes().has(oldIno)).toBe(false);
+    // Made again (a fresh clone, say): watched from the next sync on.
+    mkdirSync(p);
+    writeFileSync(join(p, '.envrc'), 'export X=2\n');
+    writeFileSync(join(p, 'env.sh'), '# v2\n');
+    changed.length = 0;
+    w.sync(deps, []);
+    await until(() => w.count === 2 && w.pending === 0, 5000, 'the new directory watched');
+    await sleep(100);
+    writeFileSync(join(p, 'env.sh'), '# v3\n');
+    await until(() => changed.includes(join(p, 'env.sh')), 3000, 'an edit in the new directory');
+  });
+
+  // As root every directory can be watched: the user pass (scripts/test-as-user.sh) runs it.
+  it.runIf(process.getuid?.() !== 0)('a directory on the way up that this user may not read is skipped quietly: not degraded, the project below still watched', async () => {
+    const root = tree();
+    const locked = join(root, 'locked');
+    const p = join(locked, 'p');
+    mkdirSync(p, { recursive: true });
+    writeFileSync(join(p, '.envrc'), 'export X=1\n');
+    chmodSync(locked, 0o311);
+    cleanups.push(() => chmodSync(locked, 0o755));
+    const degraded: string[] = [];
+    const { w, changed } = watcher(60_000, () => degraded.push('degraded'));
+    w.sync([join(locked, '.envrc'), join(p, '.envrc')], []);
+    await until(() => w.count === 1 && w.pending === 0, 5000, 'the project watched');
+    expect(w.state).toBe('on');
+    expect(degraded).toEqual([]);
+    writeFileSync(join(p, '.envrc'), 'export X=2\n');
+    await until(() => changed.includes(join(p, '.envrc')), 3000, 'the edit below the locked directory');
   });
 
   it('a missing dependency that is created as a directory is reported (nested pin files such as .config/mise.toml)', async () => {

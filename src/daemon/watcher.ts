@@ -1,6 +1,6 @@
 import { isDirectory } from '../util/fs.js';
 import { basename, dirname, join, resolve } from 'node:path';
-import { FSWatcher } from 'chokidar';
+import { DirWatches } from './dir-watch.js';
 import type { WatcherState } from '../protocol/messages.js';
 import { errnoCode, errorMessage } from '../util/errors.js';
 import type { DaemonLogger } from './log.js';
@@ -49,16 +49,17 @@ interface DirInfo {
 
 /**
  * Watches what evaluated environments depend on. Each file is watched through its parent
- * directory at depth 0, so atomic saves (write temp + rename), `sed -i`, `mv tmp .envrc`,
- * `git checkout` and symlink retargets all show up as an event on the name; every other
- * entry of that directory is ignored so a big project directory costs one watch, not one
- * per file. Events are hints: correctness rests on the engine's check of each request, so
+ * directory at depth 0 (one inotify watch, dir-watch.ts), so atomic saves (write temp +
+ * rename), `sed -i`, `mv tmp .envrc`, `git checkout` and symlink retargets all show up as
+ * an event on the name; every other entry of that directory is ignored, so a big project
+ * directory costs one watch, not one per file, and an event on another entry costs a name
+ * compared. Events are hints: correctness rests on the engine's check of each request, so
  * a watcher that fails (ENOSPC, EMFILE) is logged and the daemon keeps serving.
  */
 export class DependencyWatcher {
-  /** One chokidar instance per batch of added directories, so each batch reports 'ready'. */
-  private readonly batches = new Map<FSWatcher, { dirs: Set<string>; ready: boolean }>();
-  private readonly owner = new Map<string, FSWatcher>();
+  private readonly dirs: DirWatches;
+  /** Wanted but not this user's to watch (EACCES): not tried again while wanted. */
+  private readonly refused = new Set<string>();
   private readonly deps = new Set<string>();
   private readonly pinnedDeps = new Set<string>();
   /** Dependencies that are directories (watch_dir): any entry in them counts. */
@@ -74,8 +75,6 @@ export class DependencyWatcher {
   private failures = new Set<string>();
   private degraded = false;
   private retry: NodeJS.Timeout | null = null;
-  /** A re-arm attempt's batch, until it is ready. */
-  private rearmBatch: FSWatcher | null = null;
   /** An error was reported since the last re-arm attempt began. */
   private rearmFailed = false;
   private closed = false;
@@ -89,6 +88,11 @@ export class DependencyWatcher {
     this.maxDirs = opts.maxDirs ?? 2048;
     this.idleMs = opts.idleMs ?? 60 * 60 * 1000;
     this.retryMs = opts.retryMs ?? 60_000;
+    this.dirs = new DirWatches({
+      entry: (dir, name) => this.onEntry(dir, name),
+      gone: (dir) => this.onGone(dir),
+      error: (err) => this.reportError(err),
+    });
   }
 
   get state(): WatcherState {
@@ -102,27 +106,19 @@ export class DependencyWatcher {
    * Go SDKs live beside the allowlist) is watched whatever the shells do: not counted.
    */
   get count(): number {
-    const live = this.liveDirs();
     let n = 0;
     for (const d of this.deps) {
       if (this.pinnedDeps.has(d) || this.known.get(dirname(d))?.pinned === true) continue;
-      if (live.has(dirname(d)) || live.has(d)) n++;
+      if (this.dirs.has(dirname(d)) || this.dirs.has(d)) n++;
     }
     return n;
   }
 
-  /** Directories requested but not established yet. */
+  /** Directories wanted whose watch failed (a watch is made at once, or not at all). */
   get pending(): number {
-    const live = this.liveDirs();
     let n = 0;
-    for (const d of this.watching) if (!live.has(d)) n++;
+    for (const d of this.watching) if (!this.dirs.has(d) && !this.refused.has(d)) n++;
     return n;
-  }
-
-  private liveDirs(): Set<string> {
-    const live = new Set<string>();
-    for (const b of this.batches.values()) if (b.ready) for (const d of b.dirs) live.add(d);
-    return live;
   }
 
   /** Dependency paths resolved from disk so far (watch-paths.ts; tests read it). */
@@ -222,15 +218,14 @@ export class DependencyWatcher {
     this.debounce = null;
     this.sweeper = null;
     this.retry = null;
-    await this.dropAllWatches();
+    this.dropAllWatches();
+    return Promise.resolve();
   }
 
-  private async dropAllWatches(): Promise<void> {
-    const all = [...this.batches.keys()];
-    this.batches.clear();
-    this.owner.clear();
+  private dropAllWatches(): void {
+    this.dirs.closeAll();
     this.watching.clear();
-    await Promise.allSettled(all.map((w) => w.close()));
+    this.refused.clear();
   }
 
   /** Report a watcher failure: logged once per kind, state becomes degraded, nothing stops. */
@@ -260,31 +255,23 @@ export class DependencyWatcher {
     if (this.retry !== null || this.closed || !this.opts.enabled) return;
     this.retry = setTimeout(() => {
       this.retry = null;
-      void this.rearm();
+      this.rearm();
     }, this.retryMs);
     this.retry.unref();
   }
 
-  private async rearm(): Promise<void> {
+  private rearm(): void {
     if (this.closed || !this.degraded) return;
-    await this.dropAllWatches();
-    if (this.closed) return;
+    this.dropAllWatches();
     // Changes may have gone unseen while degraded: resolve every path afresh at the next sync.
     this.resolved.clear();
     this.rearmFailed = false;
-    this.rearmBatch = null;
     this.opts.log.info({ dirs: this.known.size }, 'file watcher: setting up every watch again');
-    // reconcile() adds every wanted directory as one batch (none are watched now); that
-    // batch's 'ready' decides.
+    // reconcile() adds every wanted directory (none are watched now), each watch made at
+    // once or reported as failed.
     this.reconcile(Date.now());
-    const fresh = [...this.batches.keys()][0];
-    if (fresh === undefined) {
-      // Nothing to watch, or the batch could not even be created (an error was reported).
-      if (this.rearmFailed) this.scheduleRetry();
-      else this.recovered();
-      return;
-    }
-    this.rearmBatch = fresh;
+    if (this.rearmFailed) this.scheduleRetry();
+    else this.recovered();
   }
 
   private recovered(): void {
@@ -292,14 +279,6 @@ export class DependencyWatcher {
     this.failures.clear();
     this.opts.log.info({ dirs: this.watching.size }, 'file watcher recovered; shells will ask once');
     this.opts.onRecovered?.();
-  }
-
-  private rearmReady(w: FSWatcher): void {
-    if (w !== this.rearmBatch) return;
-    this.rearmBatch = null;
-    if (this.closed) return;
-    if (this.rearmFailed) this.scheduleRetry();
-    else this.recovered();
   }
 
   private reconcile(now: number): void {
@@ -316,65 +295,28 @@ export class DependencyWatcher {
     for (const [d, info] of this.known) {
       if (!info.pinned && now - info.lastActive >= this.idleMs) this.idle.add(d);
     }
-    // Never `/`: with it in a batch, chokidar (5.0) stops reporting events of nested
-    // watched directories; nothing envd needs lives directly in `/`.
+    // Never `/`: nothing envd needs lives directly in `/` (target.ts does not look there),
+    // and every entry made or touched at the root would be an event to look at.
     const add = [...want].filter((d) => d !== '/' && !this.watching.has(d) && isDirectory(d));
     const remove = [...this.watching].filter((d) => !want.has(d));
     if (add.length === 0 && remove.length === 0) return;
     for (const d of remove) {
       this.watching.delete(d);
-      const w = this.owner.get(d);
-      this.owner.delete(d);
-      const batch = w === undefined ? undefined : this.batches.get(w);
-      if (w === undefined || batch === undefined) continue;
-      batch.dirs.delete(d);
-      if (batch.dirs.size === 0) {
-        this.batches.delete(w);
-        w.close().catch((err: unknown) => this.reportError(err));
-      } else {
-        // chokidar (5.0) keeps a separate watch on each entry it reported in `d` (the
-        // .envrc, a sourced file): unwatching the directory alone leaves those live.
-        const entries = (w.getWatched()[d] ?? []).map((name) => join(d, name)).filter((p) => !batch.dirs.has(p));
-        w.unwatch([d, ...entries]);
-      }
+      this.refused.delete(d);
+      this.dirs.close(d);
     }
     // Directories that still matter but lost their watch: shells must hear about it.
     const dropped = remove.filter((d) => this.known.has(d));
     if (dropped.length > 0) this.opts.onUnwatched?.(dropped);
-    if (add.length > 0) {
-      for (const d of add) this.watching.add(d);
-      const w = this.newBatch(add);
-      if (w !== null) for (const d of add) this.owner.set(d, w);
+    for (const d of add) {
+      const made = this.dirs.add(d);
+      // Gone since the look above: wanted again at the next reconcile if it is back.
+      if (made === 'absent') continue;
+      this.watching.add(d);
+      if (made === 'refused') this.refused.add(d);
     }
     this.opts.log.debug({ added: add.length, removed: remove.length, dirs: this.watching.size }, 'watch set updated');
     this.ensureSweeper();
-  }
-
-  private newBatch(dirs: string[]): FSWatcher | null {
-    try {
-      const w = new FSWatcher({
-        ignoreInitial: true,
-        persistent: true,
-        followSymlinks: false,
-        ignorePermissionErrors: true,
-        depth: 0,
-        ignored: (p: string) => !this.interesting(p),
-      });
-      const batch = { dirs: new Set(dirs), ready: false };
-      this.batches.set(w, batch);
-      w.on('all', (event, path) => this.onEvent(event, path));
-      w.on('raw', (event, path, details) => this.onRaw(event, path, details));
-      w.on('error', (err) => this.reportError(err));
-      w.once('ready', () => {
-        batch.ready = true;
-        this.rearmReady(w);
-      });
-      w.add(dirs);
-      return w;
-    } catch (err) {
-      this.reportError(err);
-      return null;
-    }
   }
 
   private isMarker(p: string): boolean {
@@ -382,26 +324,30 @@ export class DependencyWatcher {
     return names.includes(basename(p)) && this.watching.has(dirname(p));
   }
 
-  private interesting(p: string): boolean {
-    // Entries of a watched dependency directory are not watched one by one (that would be
-    // one inotify watch per file of, say, /usr/lib): its own watch reports them (onRaw).
-    return this.watching.has(p) || this.deps.has(p) || this.isMarker(p);
-  }
-
-  /** fs.watch's own events: for a dependency directory, any entry changing counts. */
-  private onRaw(event: string, name: string, details: unknown): void {
-    if (typeof details !== 'object' || details === null || !('watchedPath' in details)) return;
-    const dir = details.watchedPath;
-    if (typeof dir !== 'string' || !this.depDirs.has(dir)) return;
-    this.hit(event, name === '' ? [dir] : [dir, join(dir, name)]);
-  }
-
-  private onEvent(event: string, path: string): void {
+  /**
+   * `name` changed in the watched `dir`: a dependency or a marker file there, or any entry
+   * of a dependency directory (watch_dir), counts; every other entry is nothing to envd.
+   */
+  private onEntry(dir: string, name: string): void {
+    const path = join(dir, name);
     const hits: string[] = [];
-    if (this.deps.has(path)) hits.push(path);
-    if (hits.length === 0 && this.isMarker(path)) hits.push(path);
-    if (hits.length === 0) return;
-    this.hit(event, hits);
+    if (this.deps.has(path) || this.isMarker(path)) hits.push(path);
+    if (this.depDirs.has(dir)) hits.push(dir, path);
+    if (hits.length > 0) this.hit('entry', [...new Set(hits)]);
+  }
+
+  /**
+   * A watched directory was removed or replaced: what envd watched in it changed (a
+   * replacement is watched from the next reconcile on, once it is wanted and there).
+   */
+  private onGone(dir: string): void {
+    this.watching.delete(dir);
+    this.refused.delete(dir);
+    const hits: string[] = [];
+    if (this.deps.has(dir)) hits.push(dir);
+    for (const p of this.deps) if (dirname(p) === dir) hits.push(p);
+    for (const m of this.opts.markers?.() ?? []) hits.push(join(dir, m));
+    this.hit('gone', hits);
   }
 
   private hit(event: string, hits: string[]): void {

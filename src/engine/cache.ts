@@ -47,8 +47,8 @@ export class ResultCache {
   /**
    * What dropped results (their env file changed, or a lookup found them out of date)
    * depended on, by env file, until that file has a result again. Shells in the project
-   * still depend on these files: unwatching them would only set the directory up again
-   * (chokidar reads it whole) at the next evaluation, and miss edits meanwhile.
+   * still depend on these files: unwatching them would only set the watch up again at the
+   * next evaluation, and miss edits meanwhile.
    */
   private readonly lingering = new Map<string, readonly Fingerprint[]>();
   /** Runs in a row, per key, whose result was out of date when it landed. */

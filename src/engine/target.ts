@@ -76,8 +76,8 @@ export class Probes {
     const names = markerNames(config.global.loadDotenv, false);
     const list: string[] = [];
     let dir = cwd;
-    // Not `/` itself: nobody keeps an .envrc there, and chokidar misreports nested watches
-    // that include the root.
+    // Not `/` itself: nobody keeps an .envrc there, and a watch on the root would report
+    // every entry made or touched there.
     for (let depth = 0; depth < 16 && dir !== '/'; depth++) {
       if (found !== null && dir === found.dir) break;
       for (const n of names) list.push(join(dir, n));
