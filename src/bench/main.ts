@@ -17,6 +17,7 @@ import type { Row } from './results.js';
 import { concurrent, concurrentSocket } from './scenarios/concurrent.js';
 import { coldStart, memory } from './scenarios/daemon.js';
 import { cachedThroughput } from './scenarios/throughput.js';
+import { watchNoise } from './scenarios/watch-noise.js';
 import { firstSmall, firstSources, slow } from './scenarios/evaluate.js';
 import { coldCli, execTrue, exportJson, hookLine } from './scenarios/front-door.js';
 import { goSwitch } from './scenarios/go.js';
@@ -24,7 +25,7 @@ import { idle, leaveEnter, subdir } from './scenarios/prompt.js';
 import type { Scenario } from './scenarios/common.js';
 import { DirenvTool, EnvdTool, MiseTool, ROOT, TOOLS, type Tool, type ToolName } from './tools.js';
 
-export const SCENARIOS: readonly Scenario[] = [idle, leaveEnter, subdir, firstSmall, firstSources, slow, goSwitch, concurrent, concurrentSocket, cachedThroughput, coldStart, memory, hookLine, exportJson, execTrue, coldCli];
+export const SCENARIOS: readonly Scenario[] = [idle, leaveEnter, subdir, firstSmall, firstSources, slow, goSwitch, concurrent, concurrentSocket, cachedThroughput, watchNoise, coldStart, memory, hookLine, exportJson, execTrue, coldCli];
 
 interface Cli extends BenchOptions {
   json: string | null;
