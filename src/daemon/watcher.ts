@@ -210,7 +210,8 @@ export class DependencyWatcher {
     if (woke) this.reconcile(now);
   }
 
-  async close(): Promise<void> {
+  /** Every watch is closed when this returns; a Promise for the callers that await a component. */
+  close(): Promise<void> {
     this.closed = true;
     if (this.debounce !== null) clearTimeout(this.debounce);
     if (this.sweeper !== null) clearInterval(this.sweeper);
