@@ -48,10 +48,6 @@ export class DirWatches {
     return this.open.has(dir);
   }
 
-  get size(): number {
-    return this.open.size;
-  }
-
   /**
    * Watch `dir`. 'absent': not a directory (now); 'refused': not this user's to watch
    * (EACCES, EPERM: skipped quietly, as a directory that cannot be read has nothing to

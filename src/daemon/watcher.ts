@@ -1,4 +1,3 @@
-import { isDirectory } from '../util/fs.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { DirWatches } from './dir-watch.js';
 import type { WatcherState } from '../protocol/messages.js';
@@ -298,7 +297,8 @@ export class DependencyWatcher {
     }
     // Never `/`: nothing envd needs lives directly in `/` (target.ts does not look there),
     // and every entry made or touched at the root would be an event to look at.
-    const add = [...want].filter((d) => d !== '/' && !this.watching.has(d) && isDirectory(d));
+    // Not a directory (now): DirWatches.add says 'absent', and it is wanted again next time.
+    const add = [...want].filter((d) => d !== '/' && !this.watching.has(d));
     const remove = [...this.watching].filter((d) => !want.has(d));
     if (add.length === 0 && remove.length === 0) return;
     for (const d of remove) {
@@ -309,14 +309,16 @@ export class DependencyWatcher {
     // Directories that still matter but lost their watch: shells must hear about it.
     const dropped = remove.filter((d) => this.known.has(d));
     if (dropped.length > 0) this.opts.onUnwatched?.(dropped);
+    let added = 0;
     for (const d of add) {
       const made = this.dirs.add(d);
-      // Gone since the look above: wanted again at the next reconcile if it is back.
       if (made === 'absent') continue;
+      added++;
       this.watching.add(d);
       if (made === 'refused') this.refused.add(d);
     }
-    this.opts.log.debug({ added: add.length, removed: remove.length, dirs: this.watching.size }, 'watch set updated');
+    if (added === 0 && remove.length === 0) return;
+    this.opts.log.debug({ added, removed: remove.length, dirs: this.watching.size }, 'watch set updated');
     this.ensureSweeper();
   }
 
@@ -334,7 +336,7 @@ export class DependencyWatcher {
     const hits: string[] = [];
     if (this.deps.has(path) || this.isMarker(path)) hits.push(path);
     if (this.depDirs.has(dir)) hits.push(dir, path);
-    if (hits.length > 0) this.hit('entry', [...new Set(hits)]);
+    if (hits.length > 0) this.hit('entry', hits);
   }
 
   /**

@@ -1,4 +1,6 @@
 import { basename } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { HookClient } from '../hook-client.js';
 import { runProblem, type Context } from '../context.js';
 import type { Shell } from '../plan.js';
 import type { Cell, Row, Target } from '../results.js';
@@ -7,6 +9,15 @@ import type { Sandbox } from '../sandbox.js';
 import { median } from '../stats.js';
 import { errorMessage } from '../../util/errors.js';
 import type { ProjectSpec, Tool, ToolName } from '../tools.js';
+
+/** Ask from the project until its variables are there (its first evaluation may take a few asks). */
+export async function askUntilLoaded(c: HookClient, p: Project): Promise<void> {
+  for (let i = 0; i < 500 && c.env[p.name] !== p.value; i++) {
+    await c.ask(p.dir);
+    if (c.env[p.name] !== p.value) await sleep(20);
+  }
+  if (c.env[p.name] !== p.value) throw new Error(`warm-up: ${p.name} never loaded in ${p.dir}`);
+}
 
 /** The note for a daemon-only number in the columns of tools that have none. */
 export const NO_DAEMON = 'n/a: no daemon';

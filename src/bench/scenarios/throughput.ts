@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { HookClient } from '../hook-client.js';
 import { EnvdTool } from '../tools.js';
-import { eachTool, makeProjects, newRow, NO_DAEMON, smallSpec, type Project, type Scenario } from './common.js';
+import { askUntilLoaded, eachTool, makeProjects, newRow, NO_DAEMON, smallSpec, type Project, type Scenario } from './common.js';
 
 const CLIENTS = 50;
 const TICKS_PER_SECOND = 100;
@@ -40,11 +40,7 @@ export const cachedThroughput: Scenario = {
         clients = projects.map((p, i) => ({ p, c: new HookClient(tool.socket(box), base, `r${i}`) }));
         // Warm: each project evaluated once (its result cached), then left.
         await Promise.all(clients.map(async ({ p, c }) => {
-          for (let i = 0; i < 500 && c.env[p.name] !== p.value; i++) {
-            await c.ask(p.dir);
-            if (c.env[p.name] !== p.value) await sleep(20);
-          }
-          if (c.env[p.name] !== p.value) throw new Error(`warm-up: ${p.name} never loaded in ${p.dir}`);
+          await askUntilLoaded(c, p);
           await c.ask(box.outside);
         }));
         // Projects and the allowlist are a second old, as a user's are.

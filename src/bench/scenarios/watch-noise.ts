@@ -14,7 +14,7 @@ import { HookClient } from '../hook-client.js';
 import { cpuNs } from '../proc-cpu.js';
 import { formatMicros } from '../stats.js';
 import { EnvdTool } from '../tools.js';
-import { eachTool, makeProjects, newRow, NO_DAEMON, smallSpec, type Scenario } from './common.js';
+import { askUntilLoaded, eachTool, makeProjects, newRow, NO_DAEMON, smallSpec, type Scenario } from './common.js';
 
 const OTHER_ENTRIES = 80;
 /** Apart enough that each append is an event of its own, as commands at a prompt are. */
@@ -39,11 +39,7 @@ export const watchNoise: Scenario = {
         writeFileSync(history, '');
         const c = new HookClient(tool.socket(box), { ...box.env, SHLVL: '1', PWD: box.outside }, 'n');
         client = c;
-        for (let i = 0; i < 500 && c.env[p.name] !== p.value; i++) {
-          await c.ask(p.dir);
-          if (c.env[p.name] !== p.value) await sleep(20);
-        }
-        if (c.env[p.name] !== p.value) throw new Error(`warm-up: ${p.name} never loaded in ${p.dir}`);
+        await askUntilLoaded(c, p);
         for (let i = 0; ; i++) {
           const h = await tool.helloInfo(box);
           if (h.watched > 0 && h.watchPending === 0) break;
