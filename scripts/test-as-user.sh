@@ -15,7 +15,11 @@ if (($# > 0)); then
   files=("$@")
 else
   shopt -s nullglob
-  files=(test/trust-*.test.ts test/hooks-*.test.ts test/allowlist*.test.ts test/shell-*.test.ts test/daemon-socket.test.ts test/daemon-watcher.test.ts test/more-shells-runtime-dir.test.ts test/more-shells-fresh.test.ts)
+  # The front door (bin/envd: editors and scripts run it as themselves), the daemon's
+  # identity, version and lifetime checks and its kept replies are on the same paths.
+  files=(test/trust-*.test.ts test/hooks-*.test.ts test/allowlist*.test.ts test/shell-*.test.ts test/daemon-socket.test.ts test/daemon-watcher.test.ts
+    test/more-shells-runtime-dir.test.ts test/more-shells-fresh.test.ts test/front-door*.test.ts test/daemon-identity.test.ts test/daemon-replay.test.ts
+    test/daemon-versions.test.ts test/daemon-lifetime.test.ts test/semantics-require-allowed.test.ts test/hook-connection.test.ts)
 fi
 
 # Only what a user's session would have, plus what the tests need to find their tools.
