@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ENVD_BIN, Sandbox, parseJsonExport } from './helpers/sandbox.js';
 import { killQuietly, processesWith, until } from './helpers/processes.js';
+import { ForkServer } from '../src/eval/zygote.js';
 
 // The warm evaluator (src/eval/warm.ts): a bash started with an empty environment reads
 // the stdlib, then its request; in the daemon it is started ahead of time. Every .envrc
@@ -16,6 +17,25 @@ afterEach(() => {
   for (const sb of sandboxes.splice(0)) sb.cleanup();
   for (const m of marks.splice(0)) for (const pid of processesWith('ENVD_WARM_MARK', m)) killQuietly(pid);
 });
+
+/** A process's children, as /proc lists them. */
+function childrenOf(pid: number): number[] {
+  try {
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1').trim().split(' ').filter((x) => x !== '').map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** Running (not gone, not a zombie waiting to be reaped). */
+function running(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
 
 function daemon(config?: string, env: Record<string, string> = {}): { sb: Sandbox; pid: number } {
   const sb = new Sandbox();
@@ -160,6 +180,41 @@ describe('the warm evaluator', () => {
     expect(seen.EVAL_MODE).toBe('warm');
     expect(Number(seen.STARTED_TICKS) / Number(seen.TICKS)).toBeLessThan(asked);
   }, 60_000);
+
+  it('the evaluation itself is forked before its request comes, not on the way of the cd', async () => {
+    const { sb } = daemon();
+    await enter(sb, project(sb, 'first', MODE));
+    // Field 22 of its own stat, read by the evaluation's own process (no subshell).
+    const dir = project(sb, 'second', `${MODE}read -r -a __st < /proc/$BASHPID/stat\nexport SELF_STARTED=\${__st[21]} TICKS=$(getconf CLK_TCK)\n`);
+    await new Promise((r) => setTimeout(r, 600));
+    const asked = Number(readFileSync('/proc/uptime', 'utf8').split(' ')[0]);
+    const seen = await enter(sb, dir);
+    expect(seen.EVAL_MODE).toBe('warm');
+    expect(Number(seen.SELF_STARTED) / Number(seen.TICKS)).toBeLessThan(asked - 0.3);
+  }, 60_000);
+
+  it('an evaluation that cannot say it is done (stderr sent away) ends when the server reaps it, and the next is unaffected', async () => {
+    const { sb } = daemon();
+    await enter(sb, project(sb, 'warmup', MODE));
+    const quiet = project(sb, 'quiet', `${MODE}echo before-redirect\nexec 2>/dev/null\necho after-redirect >&2\nexport QUIET=1\n`);
+    expect(await enter(sb, quiet)).toMatchObject({ EVAL_MODE: 'warm', QUIET: '1' });
+    const next = project(sb, 'next', `${MODE}echo next-output\nexport NEXT=1\n`);
+    const r = sb.envd(['export', 'json'], { cwd: next, env: { PWD: next } });
+    expect(r.stderr).not.toContain('envd-end');
+    expect(r.stderr).not.toContain('envd-done');
+    expect(r.stderr).not.toContain('redirect');
+    expect(await enter(sb, next)).toMatchObject({ EVAL_MODE: 'warm', NEXT: '1' });
+  }, 60_000);
+
+  it('a fork server that is dropped leaves no evaluation waiting for a request', async () => {
+    const z = new ForkServer('/bin/bash', 'test');
+    const server = z.child.pid ?? 0;
+    let waiting = 0;
+    expect(await until(() => { waiting = childrenOf(server)[0] ?? 0; return waiting > 0; }, 10_000)).toBe(true);
+    expect(running(waiting)).toBe(true);
+    z.drop();
+    expect(await until(() => !running(waiting) && !running(server), 10_000)).toBe(true);
+  }, 30_000);
 
   it('a user extension edited between evaluations is what the next one runs', async () => {
     const { sb } = daemon();

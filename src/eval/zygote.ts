@@ -15,14 +15,19 @@ import { WARM_APPLY } from './warm.js';
 /**
  * The fork server. Starting bash and sourcing the stdlib costs ~5 ms of CPU; forking a
  * bash that has already done so costs ~0.6 ms. So the daemon keeps a bash that has read
- * the stdlib and serves evaluations one at a time: for each request (warm.ts's bash code,
- * after a line `NONCE LENGTH`) it forks a subshell, which applies the request
- * (WARM_APPLY) and runs the bootstrap and the .envrc, exactly as a bash started for it
- * would. The server waits for it, then ends the evaluation on both channels: a marker
- * with the nonce on the output pipe (what came before it is the file's output) and
- * `zend NONCE STATUS LEFT PID` on the private socket (after any request, in order). The
- * evaluation writes its environment at the end to the server's file in memory
- * (dump-file.ts), which the daemon reads at `zend`. Its pid, which a timeout needs, the
+ * the stdlib and serves evaluations one at a time. It forks a subshell before the request
+ * comes, which reads it (warm.ts's bash code, after a line `NONCE LENGTH`; the fork and
+ * its first run on a core are then off the `cd`'s path), applies it (WARM_APPLY) and
+ * runs the bootstrap and the .envrc, exactly as a bash started for it would. The
+ * evaluation's EXIT trap writes its environment to the server's file in memory
+ * (dump-file.ts) and then says it is done on both channels: a marker with the nonce on
+ * the output pipe (what came before it is the file's output) and `zdone NONCE STATUS` on
+ * the private socket (after any request, in order); the daemon reads the file at `zdone`
+ * and has the result, without waiting for the process to be torn down and reaped. The
+ * server waits for it, reads the nonce the daemon wrote after the request (`NONCE` and a
+ * newline: the child read exactly the request's bytes), says the same again (marker
+ * `envd-end`, `zend NONCE STATUS LEFT PID`: these end an evaluation that could not say
+ * so itself, and bring LEFT), and forks the next one. Its pid, which a timeout needs, the
  * daemon reads from /proc when it needs it (the server's one child); on a kernel that does
  * not list children the evaluation sends it first (`zpid NONCE PID`), a wake-up of the
  * daemon more.
@@ -33,7 +38,8 @@ import { WARM_APPLY } from './warm.js';
  * with direnv. The server runs no user code, so nothing one evaluation does reaches the
  * next. Should the daemon die (kill -9 included), the server's lifeline watcher sees the
  * end of its socket and sends TERM to the server's group; the server's trap kills the
- * running evaluation's group and exits. An idle server also ends at the end of its stdin.
+ * running evaluation's group and exits. An idle server, and the evaluation it forked ahead,
+ * also end at the end of their stdin (drop closes it).
  */
 
 const SERVER_LIFELINE = `( { exec 0</dev/null 1>/dev/null 2>&1 3>&- ${DUMP_FD}>&-; IFS= read -r -u 4 __envd_l || kill -s TERM 0; } & )
@@ -46,6 +52,8 @@ exec 4<&-
  * each). The nonce is 16 hex digits; the length has leading zeros.
  */
 const HEAD_BYTES = 16 + 1 + 10 + 1;
+/** After the request's bytes, its nonce again (`NONCE\n`), read by the server once the evaluation has ended. */
+const TRAILER_BYTES = 16 + 1;
 
 function requestHead(nonce: string, length: number): string {
   const head = `${nonce} ${String(length).padStart(10, '0')}\n`;
@@ -66,35 +74,48 @@ set -m
 for __envd_z_l in $__ENVD_LOCALES; do LC_ALL=$__envd_z_l; done 2>/dev/null
 unset __envd_z_l __ENVD_LOCALES
 LC_ALL=C
-while IFS= read -r -N ${HEAD_BYTES} __envd_z_head; do
-  __envd_z_head=${'$'}{__envd_z_head%$'\n'}
-  __envd_z_nonce=${'$'}{__envd_z_head%% *} __envd_w_len=${'$'}{__envd_z_head#* }
-  [[ -n $__envd_z_nonce && $__envd_z_nonce != *[!0-9a-f]* && -n $__envd_w_len && $__envd_w_len != *[!0-9]* ]] || exit 1
-  IFS= read -r -N "$__envd_w_len" __envd_w_req || exit 1
+__envd_z_self=$BASHPID
+while :; do
+  # Forked before its request comes (forking costs ~0.3 ms, and the child ~0.15 ms more to
+  # be scheduled): the child reads the request itself. A child that finds the stream cut
+  # or malformed ends the server (TERM: the trap below).
   (
     set +m
     trap - TERM
     BASH_SUBSHELL=0
+    IFS= read -r -N ${HEAD_BYTES} __envd_z_head || exit 0
+    __envd_z_head=${'$'}{__envd_z_head%$'\n'}
+    __envd_z_nonce=${'$'}{__envd_z_head%% *} __envd_w_len=${'$'}{__envd_z_head#* }
+    if [[ -z $__envd_z_nonce || $__envd_z_nonce == *[!0-9a-f]* || -z $__envd_w_len || $__envd_w_len == *[!0-9]* ]] ||
+      ! IFS= read -r -N "$__envd_w_len" __envd_w_req; then
+      kill -s TERM "$__envd_z_self"
+      exit 1
+    fi
+    exec 0</dev/null
     [[ -z $__envd_w_zpid ]] || printf '%s\0' 3 zpid "$__envd_z_nonce" "$BASHPID" >&3 || exit 1
     __envd_w_id=$__envd_z_nonce
-    unset __envd_z_head __envd_z_nonce __envd_z_child __envd_z_st __envd_z_left
+    unset __envd_z_head __envd_z_nonce __envd_z_child __envd_z_st __envd_z_left __envd_z_self __envd_z_tail __envd_z_pid
     ${WARM_APPLY}
     # Named __envd_w_* until now: a request's variables cannot have such a name (warm.ts).
     __envd_dumpfd=$__envd_w_dumpfd __envd_dumpid=$__envd_w_id
     unset __envd_w_dumpfd __envd_w_id __envd_w_zpid
     ${BOOTSTRAP}
-  ) 0</dev/null 1>&2 &
+  ) 1>&2 &
   __envd_z_child=$!
   wait "$__envd_z_child" 2>/dev/null
   __envd_z_st=$?
   # Its group still there: something it started runs on (and may hold our pipes).
   __envd_z_left=0
   kill -0 -- "-$__envd_z_child" 2>/dev/null && __envd_z_left=1
-  __envd_z_child=
+  __envd_z_pid=$__envd_z_child __envd_z_child=
+  # The request's nonce again, after its bytes (the child read those): the end of the
+  # stream (the daemon is gone) ends the server here.
+  IFS= read -r -N ${TRAILER_BYTES} __envd_z_tail || exit 0
+  __envd_z_nonce=${'$'}{__envd_z_tail%$'\n'}
+  [[ ${'$'}{#__envd_z_nonce} -eq 16 && $__envd_z_nonce != *[!0-9a-f]* ]] || exit 1
   printf '\0envd-end:%s\0' "$__envd_z_nonce" >&2
-  printf '%s\0' 5 zend "$__envd_z_nonce" "$__envd_z_st" "$__envd_z_left" "$!" >&3
+  printf '%s\0' 5 zend "$__envd_z_nonce" "$__envd_z_st" "$__envd_z_left" "$__envd_z_pid" >&3
 done
-exit 0
 `;
 
 /**
@@ -120,12 +141,15 @@ function serverScript(): string {
 /** One evaluation on a server, from its request to both of its end markers. */
 interface Job {
   nonce: string;
+  /** The server's marker after the evaluation was reaped (the end of its output stream). */
   marker: Buffer;
+  /** The evaluation's own, written as it ends (BOOTSTRAP's EXIT trap): its output ends there. */
+  doneMarker: Buffer;
   rpc: RpcServer;
   out: OutputCap;
-  /** The output's last bytes, which may be the start of the marker. */
-  tail: Buffer;
   outEnded: boolean;
+  /** The server's marker came: nothing more of this evaluation's output stream is to be read. */
+  endSeen: boolean;
   status: number | null;
   /** From zpid, where the evaluation sends it (see evaluationPid). */
   pid: number | null;
@@ -152,6 +176,16 @@ export class ForkServer {
   private readonly lifeline: Socket | null;
   private readonly reader: FrameReader;
   private job: Job | null = null;
+  /**
+   * The evaluation whose output stream is being read: the running one, or one that has
+   * ended on its own marker (its `zdone`) and whose server marker has not come yet. What
+   * comes between the two is neither's (what it started and left running).
+   */
+  private outJob: Job | null = null;
+  /** Bytes of the output held back: they may be the start of a marker. */
+  private outTail: Buffer = EMPTY;
+  /** An evaluation that ended on its own (`zdone`) before the server reaped it: its `zend` is still to come. */
+  private reaping: Job | null = null;
   /** The file evaluations write their environment to (dump-file.ts); null: over the socket. */
   private dump: DumpFile | null;
   /** Nonces: a random prefix per server and a count (randomBytes at every evaluation cost ~20 µs). */
@@ -224,6 +258,8 @@ export class ForkServer {
     for (const pgid of this.groups()) {
       try { process.kill(-pgid, 'SIGKILL'); } catch { /* already gone */ }
     }
+    // The next evaluation, forked ahead and waiting for its request, ends at the end of it.
+    this.child.stdin?.destroy();
     this.lifeline?.destroy();
     this.closeDump();
   }
@@ -249,10 +285,11 @@ export class ForkServer {
       const job: Job = {
         nonce,
         marker: Buffer.from(`\0envd-end:${nonce}\0`, 'latin1'),
+        doneMarker: Buffer.from(`\0envd-done:${nonce}\0`, 'latin1'),
         rpc: new RpcServer(sock, handlers, input.ctx, (why) => this.kill('protocol', why), false),
         out: new OutputCap(),
-        tail: EMPTY,
         outEnded: false,
+        endSeen: false,
         status: null,
         pid: null,
         ended: false,
@@ -274,8 +311,10 @@ export class ForkServer {
         },
       };
       this.job = job;
+      // The output stream is the last evaluation's until the server's marker for it came.
+      if (this.outJob === null) this.outJob = job;
       this.reader.restart();
-      this.child.stdin.write(Buffer.concat([Buffer.from(requestHead(nonce, request.length), 'latin1'), request]));
+      this.child.stdin.write(Buffer.concat([Buffer.from(requestHead(nonce, request.length), 'latin1'), request, Buffer.from(`${nonce}\n`, 'latin1')]));
     });
   }
 
@@ -303,28 +342,34 @@ export class ForkServer {
   private onFrame(fields: Buffer[]): void {
     const job = this.job;
     const name = fields[0]?.toString('latin1');
-    if (name === 'zpid' || name === 'zend') {
-      if (job === null || fields[1]?.toString('latin1') !== job.nonce) {
+    if (name === 'zpid' || name === 'zend' || name === 'zdone') {
+      const nonce = fields[1]?.toString('latin1');
+      const n = Number(fields[2]?.toString('latin1'));
+      // The server reaped one that had said it was done: what it left running is looked after.
+      if (name === 'zend' && this.reaping !== null && nonce === this.reaping.nonce) {
+        this.lingered(this.reaping, fields);
+        this.reaping = null;
+        return;
+      }
+      if (job === null || nonce !== job.nonce || job.ended || (name === 'zdone' && job.status !== null)) {
         this.fatal('the evaluator sent an end for no evaluation');
         return;
       }
-      const n = Number(fields[2]?.toString('latin1'));
       if (name === 'zpid') {
         if (Number.isSafeInteger(n) && n > 1) job.pid = n;
         return;
       }
-      job.ended = true;
-      const sent = Number(fields[4]?.toString('latin1'));
-      const pgid = job.pid ?? (Number.isSafeInteger(sent) && sent > 1 ? sent : null);
-      if (pgid !== null && fields[3]?.toString('latin1') === '1' && this.child.pid !== undefined) {
-        const server = this.child.pid;
-        setTimeout(() => { void killHolders(pgid, server, [2, 3]); }, LINGER_MS).unref();
+      if (name === 'zend') {
+        job.ended = true;
+        this.lingered(job, fields);
       }
+      // zdone: the evaluation wrote its environment and is exiting; its status is its own.
+      // The server's zend for it comes once it is reaped (see reaping).
       // After the requests before it: the socket keeps their order.
       void job.rpc.settled().then(() => {
+        if (job.status !== null) return;
         this.takeDump(job);
         job.status = Number.isSafeInteger(n) ? n : 1;
-        job.pid = null;
         this.finishIfEnded(job);
       });
       return;
@@ -334,6 +379,17 @@ export class ForkServer {
       return;
     }
     job.rpc.accept(fields);
+  }
+
+  /** zend's LEFT and PID: what the evaluation started and left running is killed if it holds our pipes. */
+  private lingered(job: Job, fields: Buffer[]): void {
+    const sent = Number(fields[4]?.toString('latin1'));
+    const pgid = job.pid ?? (Number.isSafeInteger(sent) && sent > 1 ? sent : null);
+    job.pid = null;
+    if (pgid !== null && fields[3]?.toString('latin1') === '1' && this.child.pid !== undefined) {
+      const server = this.child.pid;
+      setTimeout(() => { void killHolders(pgid, server, [2, 3]); }, LINGER_MS).unref();
+    }
   }
 
   /** The environment the evaluation wrote to the file as it ended (BOOTSTRAP's EXIT trap), if it did. */
@@ -353,24 +409,41 @@ export class ForkServer {
   }
 
   private onOutput(chunk: Buffer): void {
-    const job = this.job;
-    if (job === null || job.outEnded) return;
-    const all = job.tail.length > 0 ? Buffer.concat([job.tail, chunk]) : chunk;
-    const at = all.indexOf(job.marker);
-    if (at >= 0) {
-      job.out.add(all.subarray(0, at));
-      job.tail = EMPTY;
-      job.outEnded = true;
-      this.finishIfEnded(job);
+    let data = this.outTail.length > 0 ? Buffer.concat([this.outTail, chunk]) : chunk;
+    this.outTail = EMPTY;
+    while (data.length > 0) {
+      const job = this.outJob;
+      // Nobody's: output of something an earlier evaluation left running.
+      if (job === null) return;
+      const atEnd = data.indexOf(job.marker);
+      const atDone = job.outEnded ? -1 : data.indexOf(job.doneMarker);
+      if (atDone >= 0 && (atEnd < 0 || atDone < atEnd)) {
+        job.out.add(data.subarray(0, atDone));
+        job.outEnded = true;
+        this.finishIfEnded(job);
+        data = data.subarray(atDone + job.doneMarker.length);
+        continue;
+      }
+      if (atEnd >= 0) {
+        if (!job.outEnded) job.out.add(data.subarray(0, atEnd));
+        job.outEnded = true;
+        job.endSeen = true;
+        this.outJob = this.job !== null && this.job !== job ? this.job : null;
+        this.finishIfEnded(job);
+        data = data.subarray(atEnd + job.marker.length);
+        continue;
+      }
+      const keep = Math.min(data.length, job.doneMarker.length - 1);
+      if (!job.outEnded) job.out.add(data.subarray(0, data.length - keep));
+      this.outTail = Buffer.from(data.subarray(data.length - keep));
       return;
     }
-    const keep = Math.min(all.length, job.marker.length - 1);
-    job.out.add(all.subarray(0, all.length - keep));
-    job.tail = Buffer.from(all.subarray(all.length - keep));
   }
 
   private finishIfEnded(job: Job): void {
     if (job.status === null || !job.outEnded || this.job !== job) return;
+    // Ended on its own markers: the server's zend (and marker) for it are still to come.
+    if (!job.ended) this.reaping = job;
     job.done({ code: job.status, signal: null });
   }
 
@@ -378,9 +451,10 @@ export class ForkServer {
     this.dead = true;
     this.lifeline?.destroy();
     this.closeDump();
+    this.child.stdin?.destroy();
     const job = this.job;
     if (job === null) return;
-    if (job.tail.length > 0) job.out.add(job.tail);
+    if (this.outJob === job && !job.outEnded && this.outTail.length > 0) job.out.add(this.outTail);
     job.done(job.status !== null ? { code: job.status, signal: null } : { code: code === 0 ? 1 : code, signal });
   }
 }
