@@ -1,6 +1,6 @@
 // The dependency watcher with real inotify watches on real files: one watch per directory
 // and none per file; idle directories are really unwatched (no events, inotify watches
-// released) while others stay; a directory removed and made again is watched again; a
+// released) while others stay; a directory removed and made again is watched again at once; a
 // project's dependencies stay watched while shells use it; and a real daemon tells shells
 // (a generation bump) when it stops watching.
 import { afterEach, describe, expect, it } from 'vitest';
@@ -131,28 +131,32 @@ describe.runIf(process.platform === 'linux')('DependencyWatcher (real inotify, r
     expect(changed.every((c) => c === join(p, '.envrc'))).toBe(true);
   });
 
-  it('a watched directory removed and made again: its files are reported, and it is watched again at the next sync', async () => {
+  it('a watched directory removed and made again: its files are reported, and it is watched again as soon as its watched parent sees it made', async () => {
     const root = tree();
     const p = join(root, 'p');
     mkdirSync(p);
     writeFileSync(join(p, '.envrc'), 'export X=1\n');
     writeFileSync(join(p, 'env.sh'), '# v1\n');
-    const deps = [join(p, '.envrc'), join(p, 'env.sh')];
+    // The parent's marker too, as the daemon's walk up has it: the parent is watched.
+    const deps = [join(root, '.envrc'), join(p, '.envrc'), join(p, 'env.sh')];
     const { w, changed } = watcher(60_000);
     w.sync(deps, []);
-    await until(() => w.count === 2 && w.pending === 0, 5000, 'the watch ready');
+    await until(() => w.count === 3 && w.pending === 0, 5000, 'the watch ready');
     const oldIno = statSync(p).ino;
     rmSync(p, { recursive: true });
-    await until(() => deps.every((d) => changed.includes(d)), 3000, 'the files of the removed directory');
+    await until(() => deps.slice(1).every((d) => changed.includes(d)), 3000, 'the files of the removed directory');
     expect(inotifyInodes().has(oldIno)).toBe(false);
-    // Made again (a fresh clone, say): watched from the next sync on.
+    // Made again (a fresh clone, say), with no sync in between: watched at once, and the
+    // files written before its watch was there are reported.
+    changed.length = 0;
     mkdirSync(p);
     writeFileSync(join(p, '.envrc'), 'export X=2\n');
     writeFileSync(join(p, 'env.sh'), '# v2\n');
-    changed.length = 0;
-    w.sync(deps, []);
-    await until(() => w.count === 2 && w.pending === 0, 5000, 'the new directory watched');
+    await until(() => w.count === 3 && w.pending === 0, 5000, 'the new directory watched');
+    expect(inotifyInodes().has(statSync(p).ino)).toBe(true);
+    await until(() => changed.includes(join(p, '.envrc')), 3000, 'the new directory\'s files');
     await sleep(100);
+    changed.length = 0;
     writeFileSync(join(p, 'env.sh'), '# v3\n');
     await until(() => changed.includes(join(p, 'env.sh')), 3000, 'an edit in the new directory');
   });

@@ -336,20 +336,34 @@ export class DependencyWatcher {
     const hits: string[] = [];
     if (this.deps.has(path) || this.isMarker(path)) hits.push(path);
     if (this.depDirs.has(dir)) hits.push(dir, path);
+    // A wanted directory that was removed, made again (a fresh clone in its place): watched
+    // now rather than at the next sync, and what it already holds counts as changed (it
+    // may have been written before the watch was there).
+    if (this.known.has(path) && !this.watching.has(path)) {
+      this.reconcile(Date.now());
+      if (this.watching.has(path)) hits.push(...this.inside(path));
+    }
     if (hits.length > 0) this.hit('entry', hits);
   }
 
+  /** The dependencies and marker files directly in `dir`. */
+  private inside(dir: string): string[] {
+    const out: string[] = [];
+    for (const p of this.deps) if (dirname(p) === dir) out.push(p);
+    for (const m of this.opts.markers?.() ?? []) out.push(join(dir, m));
+    return out;
+  }
+
   /**
-   * A watched directory was removed or replaced: what envd watched in it changed (a
-   * replacement is watched from the next reconcile on, once it is wanted and there).
+   * A watched directory was removed or replaced: what envd watched in it changed (one made
+   * again is watched when its watched parent sees it made, see onEntry, or at the next
+   * reconcile).
    */
   private onGone(dir: string): void {
     this.watching.delete(dir);
     this.refused.delete(dir);
-    const hits: string[] = [];
+    const hits: string[] = this.inside(dir);
     if (this.deps.has(dir)) hits.push(dir);
-    for (const p of this.deps) if (dirname(p) === dir) hits.push(p);
-    for (const m of this.opts.markers?.() ?? []) hits.push(join(dir, m));
     this.hit('gone', hits);
   }
 
