@@ -166,6 +166,17 @@ for (const shell of SHELLS) {
       expect(num('idle')).toBe(num('reloaded'));
     });
 
+    it('a watched file that was missing appears with an old mtime (an archive unpacked, cp -p): applied at the next prompt', () => {
+      const dir = project('old', 'watch_file data.txt\nexport D="$(cat data.txt 2>/dev/null)"\n');
+      const r = sb.shell(shell, [
+        `source ${hookFor(shell)}`,
+        `cd ${dir}`, '_envd_hook', show(shell, 'before', 'D'),
+        ...SETTLE,
+        'echo unpacked > data.txt', 'touch -d 2001-01-01T00:00:00 data.txt', '_envd_hook', show(shell, 'after', 'D'),
+      ].join('\n'));
+      expect(r.stdout, r.stderr).toBe('before=\nafter=unpacked\n');
+    });
+
     it('watch_dir covers the tree: a file deep inside, and a change that keeps size and mtime (ctime)', () => {
       sb.mkdir('t/conf/sub');
       sb.write('t/conf/sub/x.txt', 'aaaa');

@@ -439,17 +439,29 @@ _envd_fallback() {
 }
 
 # ---- hook -----------------------------------------------------------------------------
-# 0 when a file the loaded state depends on may have changed since the stamp (an edit,
-# `envd allow`, `envd reload`...): builtin tests, a few stats, no process. "The stamp is
-# not newer", not "the file is newer": zsh and fish compare whole seconds, so a write in
-# the stamp's own second counts as a change (asked once more, once the second is over
-# the stamp moves past it). A file that does not exist (a watch_file target) is older.
-_envd_stale() {
-  local _envd_x
-  for _envd_x in "${_envd_deps[@]}"; do
-    if [[ ! $_envd_stamp -nt $_envd_x ]]; then return 0; fi
-  done
-  return 1
+# _envd_fresh: 0 when no file the loaded state depends on may have changed since the
+# stamp (an edit, `envd allow`, `envd reload`...): builtin tests, a few stats, no process.
+# Made by _envd_mkfresh for the current _envd_deps, each test written out in one [[ ]]:
+# a loop over the names cost ~7 µs more at every prompt. A file that is there must be
+# older than the stamp ("the stamp is newer", not "the file is not newer": zsh and fish
+# compare whole seconds, so a write in the stamp's own second counts as a change, asked
+# once more once the second is over and the stamp moves past it). One that was not there
+# (a watch_file target, a config file) must still not be (one stat where -nt takes two;
+# and it counts when it appears, whatever its mtime). Names are quoted with %q.
+_envd_mkfresh() {
+  local _envd_x _envd_q _envd_c=''
+  # The count first: an empty array is "unbound" to bash before 4.4 under `set -u`.
+  if (( ${#_envd_deps[@]} )); then
+    for _envd_x in "${_envd_deps[@]}"; do
+      builtin printf -v _envd_q '%q' "$_envd_x"
+      if [[ -e $_envd_x || -L $_envd_x ]]; then _envd_c+=" && \$_envd_stamp -nt $_envd_q"; else _envd_c+=" && ! -e $_envd_q"; fi
+    done
+  fi
+  if [[ -z $_envd_c ]]; then
+    _envd_fresh() { return 0; }
+  else
+    builtin eval "_envd_fresh() { [[ ${_envd_c# && } ]]; }"
+  fi
 }
 
 # $1: the generation just read; $2: 1 when a dependency is newer than the stamp. Decide
@@ -485,10 +497,12 @@ _envd_check() {
   # answer's leave plan, when the shell is still as it left it (no process, no request).
   if [[ -z $_envd_f && -z ${2-} ]] && (( ${#_envd_lv[@]} )) && _envd_more && _envd_leave; then
     _envd_deps=()
+    _envd_mkfresh
     _envd_pwd=$PWD _envd_gen=$1 _envd_found=''
     return 0
   fi
   _envd_deps=()
+  _envd_mkfresh
   # The rest of the hook, if not loaded yet; without it (a package changed under this
   # shell), `envd export bash` answers.
   if _envd_more; then
@@ -498,7 +512,7 @@ _envd_check() {
     _envd_rc=2
   fi
   case $_envd_rc in
-    0) _envd_apply; _envd_warned=''; _envd_deps=("${_envd_rf[@]}") ;;
+    0) _envd_apply; _envd_warned=''; _envd_deps=("${_envd_rf[@]}"); _envd_mkfresh ;;
     # Asked again at the next prompt (the stamp has moved past what was not seen yet).
     1) _envd_unanswered; _envd_gen=-; return 0 ;;
     # `v`: this daemon will not serve this shell (another HOME or config, another hook
@@ -521,18 +535,10 @@ _envd_check() {
 # -nt is also true when the generation file is missing: only a hand could remove it and
 # leave the note, and the daemon's next bump writes it anew, newer than the note.)
 _envd_hook() {
-  local _envd_s=$? _envd_x _envd_o=''
+  local _envd_s=$? _envd_o=''
   if [[ $PWD == "$_envd_pwd" && -n $_envd_noted && $_envd_noted == "$_envd_gen" && ${ENVD_NO_DAEMON-} != 1 &&
-    $_envd_note -nt $_envd_genfile ]]; then
-    # _envd_stale, written out (one function call less on every prompt). The count first:
-    # an empty array is "unbound" to bash before 4.4 under `set -u`.
-    if (( ${#_envd_deps[@]} )); then
-      for _envd_x in "${_envd_deps[@]}"; do
-        if [[ ! $_envd_stamp -nt $_envd_x ]]; then _envd_o=1; break; fi
-      done
-    fi
-    [[ -n $_envd_o ]] || return "$_envd_s"
-    _envd_o=''
+    $_envd_note -nt $_envd_genfile ]] && _envd_fresh; then
+    return "$_envd_s"
   fi
   local _envd_g=''
   _envd_noted=''
@@ -545,7 +551,7 @@ _envd_hook() {
       if [[ $_envd_o == n && $_envd_g == "$_envd_gen" ]]; then _envd_noted=$_envd_g; fi
       _envd_o=''
     fi
-    if (( ${#_envd_deps[@]} )) && _envd_stale; then _envd_o=1; fi
+    _envd_fresh || _envd_o=1
   fi
   if [[ -n $_envd_o || $PWD != "$_envd_pwd" || $_envd_g != "$_envd_gen" || ${ENVD_NO_DAEMON-} == 1 || $_envd_rok == [0-] ]]; then
     # Called in a || list: errexit (set -e) is off inside, whatever the user set.
@@ -554,6 +560,8 @@ _envd_hook() {
   fi
   return "$_envd_s"
 }
+
+_envd_mkfresh
 
 # ---- register -------------------------------------------------------------------------
 # First in PROMPT_COMMAND (so later prompt commands see the new environment), once.

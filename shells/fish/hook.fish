@@ -884,8 +884,9 @@ end
 # `envd allow`, `envd reload`...): builtin tests, a few stats, no process. "The stamp is
 # not newer", not "the file is newer": fish compares whole seconds, so a write in the
 # stamp's own second counts as a change (asked once more; once the second is over the
-# stamp moves past it). A file that does not exist (a watch_file target) is older.
-# One `test` for all of them: _envd_tv is `-n x -a STAMP -nt FILE -a STAMP -nt FILE ...`
+# stamp moves past it). A file that was not there (a watch_file target, a config file)
+# must still not be: it counts when it appears, whatever its mtime (an archive unpacked).
+# One `test` for all of them: _envd_tv is `-n x -a STAMP -nt FILE -a ! -e FILE ...`
 # (`-n x`, true, alone when there are none: never empty, so it can end a longer test),
 # made when the list changes (_envd_deps_set); a builtin call costs more than its stats.
 function _envd_stale
@@ -897,7 +898,11 @@ function _envd_deps_set
     set -g _envd_deps $argv
     set -g _envd_tv -n x
     for _envd_x in $argv
-        set -a _envd_tv -a $_envd_stamp -nt $_envd_x
+        if test -e $_envd_x -o -L $_envd_x
+            set -a _envd_tv -a $_envd_stamp -nt $_envd_x
+        else
+            set -a _envd_tv -a ! -e $_envd_x
+        end
     end
 end
 
@@ -988,7 +993,11 @@ function _envd_check
             set -g _envd_warned ''
             # _envd_deps_set, written out.
             for _envd_x in $_envd_deps
-                set -a _envd_tv -a $_envd_stamp -nt $_envd_x
+                if test -e $_envd_x -o -L $_envd_x
+                    set -a _envd_tv -a $_envd_stamp -nt $_envd_x
+                else
+                    set -a _envd_tv -a ! -e $_envd_x
+                end
             end
         case 1
             _envd_unanswered

@@ -409,20 +409,26 @@ _envd_unanswered() {
   fi
 }
 
-# 0 when a file the loaded state depends on may have changed since the stamp (an edit,
-# `envd allow`, `envd reload`...): builtin tests, a few stats, no process. "The stamp is
-# not newer", not "the file is newer": zsh and fish compare whole seconds, so a write in
-# the stamp's own second counts as a change (asked once more, once the second is over
-# the stamp moves past it). A file that does not exist (a watch_file target) is older.
-_envd_stale() {
+# _envd_fresh: 0 when no file the loaded state depends on may have changed since the
+# stamp (an edit, `envd allow`, `envd reload`...): builtin tests, a few stats, no process.
+# Made by _envd_mkfresh for the current _envd_deps, each test written out in one [[ ]]: a
+# loop over the names cost ~5 µs more at every prompt. A file that is there must be older
+# than the stamp ("the stamp is newer", not "the file is not newer": zsh and fish compare
+# whole seconds, so a write in the stamp's own second counts as a change, asked once more
+# once the second is over and the stamp moves past it; zsh's -nt is false when the file
+# is gone, which is asked about once too). One that was not there (a watch_file target,
+# a config file) must still not be: it counts when it appears, whatever its mtime.
+_envd_mkfresh() {
   emulate -L zsh
-  local _envd_x
-  # zsh's -nt is false when the second file does not exist (bash's is true): a file that
-  # is absent (an extension or config file that may appear) changes nothing until it does.
+  local _envd_x _envd_c=
   for _envd_x in $_envd_deps; do
-    if [[ -e $_envd_x && ! $_envd_stamp -nt $_envd_x ]]; then return 0; fi
+    if [[ -e $_envd_x || -L $_envd_x ]]; then _envd_c+=" && \$_envd_stamp -nt ${(qq)_envd_x}"; else _envd_c+=" && ! -e ${(qq)_envd_x}"; fi
   done
-  return 1
+  if [[ -z $_envd_c ]]; then
+    _envd_fresh() { return 0 }
+  else
+    eval "_envd_fresh() { [[ ${_envd_c# && } ]] }"
+  fi
 }
 
 # The stamp, rewritten before each request: whatever is written after it (the next
@@ -514,14 +520,16 @@ _envd_check() {
   # answer's leave plan, when the shell is still as it left it (no request).
   if [[ -z $_envd_f && -z ${2-} ]] && (( ${#_envd_lv} )) && _envd_leave; then
     _envd_deps=()
+    _envd_mkfresh
     _envd_pwd=$PWD _envd_gen=$1 _envd_found=
     return 0
   fi
   _envd_deps=()
+  _envd_mkfresh
   _envd_rdir && _envd_touch
   _envd_ask || _envd_rc=$?
   case $_envd_rc in
-    (0) _envd_apply; _envd_warned=; _envd_deps=("${_envd_rf[@]}") ;;
+    (0) _envd_apply; _envd_warned=; _envd_deps=("${_envd_rf[@]}"); _envd_mkfresh ;;
     # Asked again at the next prompt (the stamp has moved past what was not seen yet).
     (1) _envd_unanswered; _envd_gen=-; return 0 ;;
     # `v`: this daemon will not serve this shell (another HOME or config, another hook
@@ -541,16 +549,11 @@ _envd_check() {
 # while it stays newer (zsh's -nt is false when the generation file is missing), so stat
 # calls alone decide. Nothing is opened on that path, so it needs no runtime-dir check.
 _envd_hook() {
-  local _envd_s=$? _envd_x _envd_o=
+  local _envd_s=$? _envd_o=
   if [[ -n $_envd_skip ]]; then _envd_skip=; return $_envd_s; fi
   if [[ $PWD == "$_envd_pwd" && -n $_envd_noted && $_envd_noted == "$_envd_gen" && ${ENVD_NO_DAEMON-} != 1 &&
-    $_envd_note -nt $_envd_genfile ]]; then
-    # _envd_stale, written out: a function call costs zsh about as much as these tests.
-    for _envd_x in "${_envd_deps[@]}"; do
-      if [[ -e $_envd_x && ! $_envd_stamp -nt $_envd_x ]]; then _envd_o=1; break; fi
-    done
-    [[ -n $_envd_o ]] || return $_envd_s
-    _envd_o=
+    $_envd_note -nt $_envd_genfile ]] && _envd_fresh; then
+    return $_envd_s
   fi
   local _envd_g=
   _envd_noted=
@@ -563,7 +566,7 @@ _envd_hook() {
       if [[ $_envd_o == n && $_envd_g == "$_envd_gen" ]]; then _envd_noted=$_envd_g; fi
       _envd_o=
     fi
-    if (( ${#_envd_deps} )) && _envd_stale; then _envd_o=1; fi
+    _envd_fresh || _envd_o=1
   fi
   if [[ -n $_envd_o || $PWD != "$_envd_pwd" || $_envd_g != "$_envd_gen" || ${ENVD_NO_DAEMON-} == 1 || $_envd_rok == [0-] ]]; then
     _envd_noted=
@@ -578,6 +581,8 @@ _envd_chpwd() {
   _envd_hook
   [[ $_envd_pwd == "$PWD" ]] || _envd_skip=1
 }
+
+_envd_mkfresh
 
 # ---- register -------------------------------------------------------------------------
 # First in precmd_functions and chpwd_functions, once.
