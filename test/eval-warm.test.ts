@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ENVD_BIN, Sandbox, parseJsonExport } from './helpers/sandbox.js';
+import { ENVD_BIN, Sandbox, parseJsonExport, procState } from './helpers/sandbox.js';
 import { killQuietly, processesWith, until } from './helpers/processes.js';
 import { ForkServer } from '../src/eval/zygote.js';
 
@@ -29,12 +29,8 @@ function childrenOf(pid: number): number[] {
 
 /** Running (not gone, not a zombie waiting to be reaped). */
 function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
+  const state = procState(pid);
+  return state !== null && state !== 'Z';
 }
 
 function daemon(config?: string, env: Record<string, string> = {}): { sb: Sandbox; pid: number } {

@@ -441,22 +441,21 @@ _envd_fallback() {
 # ---- hook -----------------------------------------------------------------------------
 # _envd_fresh: 0 when no file the loaded state depends on may have changed since the
 # stamp (an edit, `envd allow`, `envd reload`...): builtin tests, a few stats, no process.
-# Made by _envd_mkfresh for the current _envd_deps, each test written out in one [[ ]]:
+# Made by _envd_deps_set when the list changes, each test written out in one [[ ]]:
 # a loop over the names cost ~7 µs more at every prompt. A file that is there must be
 # older than the stamp ("the stamp is newer", not "the file is not newer": zsh and fish
 # compare whole seconds, so a write in the stamp's own second counts as a change, asked
 # once more once the second is over and the stamp moves past it). One that was not there
 # (a watch_file target, a config file) must still not be (one stat where -nt takes two;
 # and it counts when it appears, whatever its mtime). Names are quoted with %q.
-_envd_mkfresh() {
+# _envd_deps_set FILE...: _envd_deps := the files, and _envd_fresh made for them.
+_envd_deps_set() {
   local _envd_x _envd_q _envd_c=''
-  # The count first: an empty array is "unbound" to bash before 4.4 under `set -u`.
-  if (( ${#_envd_deps[@]} )); then
-    for _envd_x in "${_envd_deps[@]}"; do
-      builtin printf -v _envd_q '%q' "$_envd_x"
-      if [[ -e $_envd_x || -L $_envd_x ]]; then _envd_c+=" && \$_envd_stamp -nt $_envd_q"; else _envd_c+=" && ! -e $_envd_q"; fi
-    done
-  fi
+  _envd_deps=("$@")
+  for _envd_x; do
+    builtin printf -v _envd_q '%q' "$_envd_x"
+    if [[ -e $_envd_x || -L $_envd_x ]]; then _envd_c+=" && \$_envd_stamp -nt $_envd_q"; else _envd_c+=" && ! -e $_envd_q"; fi
+  done
   if [[ -z $_envd_c ]]; then
     _envd_fresh() { return 0; }
   else
@@ -496,13 +495,11 @@ _envd_check() {
   # Leaving for a directory without an env file, nothing newer than the stamp: the last
   # answer's leave plan, when the shell is still as it left it (no process, no request).
   if [[ -z $_envd_f && -z ${2-} ]] && (( ${#_envd_lv[@]} )) && _envd_more && _envd_leave; then
-    _envd_deps=()
-    _envd_mkfresh
+    _envd_deps_set
     _envd_pwd=$PWD _envd_gen=$1 _envd_found=''
     return 0
   fi
-  _envd_deps=()
-  _envd_mkfresh
+  _envd_deps_set
   # The rest of the hook, if not loaded yet; without it (a package changed under this
   # shell), `envd export bash` answers.
   if _envd_more; then
@@ -512,7 +509,7 @@ _envd_check() {
     _envd_rc=2
   fi
   case $_envd_rc in
-    0) _envd_apply; _envd_warned=''; _envd_deps=("${_envd_rf[@]}"); _envd_mkfresh ;;
+    0) _envd_apply; _envd_warned=''; _envd_deps_set "${_envd_rf[@]}" ;;
     # Asked again at the next prompt (the stamp has moved past what was not seen yet).
     1) _envd_unanswered; _envd_gen=-; return 0 ;;
     # `v`: this daemon will not serve this shell (another HOME or config, another hook
@@ -561,7 +558,9 @@ _envd_hook() {
   return "$_envd_s"
 }
 
-_envd_mkfresh
+# The check for the files this shell has (the hook loaded again) or for none. The count
+# first: an empty array is "unbound" to bash before 4.4 under `set -u`.
+if (( ${#_envd_deps[@]} )); then _envd_deps_set "${_envd_deps[@]}"; else _envd_deps_set; fi
 
 # ---- register -------------------------------------------------------------------------
 # First in PROMPT_COMMAND (so later prompt commands see the new environment), once.

@@ -991,14 +991,7 @@ function _envd_check
             # The answer's files and leave plan are kept already (_envd_parse_joined).
             _envd_apply
             set -g _envd_warned ''
-            # _envd_deps_set, written out.
-            for _envd_x in $_envd_deps
-                if test -e $_envd_x -o -L $_envd_x
-                    set -a _envd_tv -a $_envd_stamp -nt $_envd_x
-                else
-                    set -a _envd_tv -a ! -e $_envd_x
-                end
-            end
+            _envd_deps_set $_envd_deps
         case 1
             _envd_unanswered
             # Asked again at the next prompt (the stamp has moved past what was not seen yet).

@@ -411,17 +411,19 @@ _envd_unanswered() {
 
 # _envd_fresh: 0 when no file the loaded state depends on may have changed since the
 # stamp (an edit, `envd allow`, `envd reload`...): builtin tests, a few stats, no process.
-# Made by _envd_mkfresh for the current _envd_deps, each test written out in one [[ ]]: a
+# Made by _envd_deps_set when the list changes, each test written out in one [[ ]]: a
 # loop over the names cost ~5 µs more at every prompt. A file that is there must be older
 # than the stamp ("the stamp is newer", not "the file is not newer": zsh and fish compare
 # whole seconds, so a write in the stamp's own second counts as a change, asked once more
 # once the second is over and the stamp moves past it; zsh's -nt is false when the file
 # is gone, which is asked about once too). One that was not there (a watch_file target,
 # a config file) must still not be: it counts when it appears, whatever its mtime.
-_envd_mkfresh() {
+# _envd_deps_set FILE...: _envd_deps := the files, and _envd_fresh made for them.
+_envd_deps_set() {
   emulate -L zsh
   local _envd_x _envd_c=
-  for _envd_x in $_envd_deps; do
+  _envd_deps=("$@")
+  for _envd_x; do
     if [[ -e $_envd_x || -L $_envd_x ]]; then _envd_c+=" && \$_envd_stamp -nt ${(qq)_envd_x}"; else _envd_c+=" && ! -e ${(qq)_envd_x}"; fi
   done
   if [[ -z $_envd_c ]]; then
@@ -519,17 +521,15 @@ _envd_check() {
   # Leaving for a directory without an env file, nothing newer than the stamp: the last
   # answer's leave plan, when the shell is still as it left it (no request).
   if [[ -z $_envd_f && -z ${2-} ]] && (( ${#_envd_lv} )) && _envd_leave; then
-    _envd_deps=()
-    _envd_mkfresh
+    _envd_deps_set
     _envd_pwd=$PWD _envd_gen=$1 _envd_found=
     return 0
   fi
-  _envd_deps=()
-  _envd_mkfresh
+  _envd_deps_set
   _envd_rdir && _envd_touch
   _envd_ask || _envd_rc=$?
   case $_envd_rc in
-    (0) _envd_apply; _envd_warned=; _envd_deps=("${_envd_rf[@]}"); _envd_mkfresh ;;
+    (0) _envd_apply; _envd_warned=; _envd_deps_set "${_envd_rf[@]}" ;;
     # Asked again at the next prompt (the stamp has moved past what was not seen yet).
     (1) _envd_unanswered; _envd_gen=-; return 0 ;;
     # `v`: this daemon will not serve this shell (another HOME or config, another hook
@@ -582,7 +582,8 @@ _envd_chpwd() {
   [[ $_envd_pwd == "$PWD" ]] || _envd_skip=1
 }
 
-_envd_mkfresh
+# The check for the files this shell has (the hook loaded again) or for none.
+_envd_deps_set "${_envd_deps[@]}"
 
 # ---- register -------------------------------------------------------------------------
 # First in precmd_functions and chpwd_functions, once.

@@ -148,8 +148,6 @@ interface Job {
   rpc: RpcServer;
   out: OutputCap;
   outEnded: boolean;
-  /** The server's marker came: nothing more of this evaluation's output stream is to be read. */
-  endSeen: boolean;
   status: number | null;
   /** From zpid, where the evaluation sends it (see evaluationPid). */
   pid: number | null;
@@ -289,7 +287,6 @@ export class ForkServer {
         rpc: new RpcServer(sock, handlers, input.ctx, (why) => this.kill('protocol', why), false),
         out: new OutputCap(),
         outEnded: false,
-        endSeen: false,
         status: null,
         pid: null,
         ended: false,
@@ -427,7 +424,6 @@ export class ForkServer {
       if (atEnd >= 0) {
         if (!job.outEnded) job.out.add(data.subarray(0, atEnd));
         job.outEnded = true;
-        job.endSeen = true;
         this.outJob = this.job !== null && this.job !== job ? this.job : null;
         this.finishIfEnded(job);
         data = data.subarray(atEnd + job.marker.length);
